@@ -1,0 +1,15 @@
+package org.influence4j.api;
+
+/** What a backend can do; reported honestly by {@link Backend#capabilities()}. */
+public enum BackendCapability {
+    /** float64 tensors and models. */
+    FLOAT64,
+    /** Runs on an NVIDIA GPU. */
+    CUDA,
+    /** Hessian-vector products are exact (double backward or R-operator), not finite differences. */
+    EXACT_HVP,
+    /** Per-sample gradients come from one batched pass. */
+    BATCHED_PER_SAMPLE_GRADIENTS,
+    /** Several threads may use one model instance at the same time. */
+    THREAD_SAFE_MODELS
+}

@@ -1,0 +1,29 @@
+package org.influence4j.api;
+
+/**
+ * Service-provider interface for backends, registered in
+ * {@code META-INF/services/org.influence4j.api.BackendProvider} (modelled on DJL's
+ * {@code EngineProvider}).
+ *
+ * <p>{@link #isAvailable()} must be cheap and load no native code (e.g. check that classes and
+ * native jars are on the class path); {@link #create()} may load natives and may fail, in which
+ * case discovery logs one line and skips the backend.
+ */
+public interface BackendProvider {
+
+    /** @return the backend name, e.g. {@code djl-pytorch} */
+    String name();
+
+    /** @return the preference when no backend is configured: lower ranks win */
+    int rank();
+
+    /** @return whether {@link #create()} can be expected to work; loads no native code */
+    boolean isAvailable();
+
+    /**
+     * Creates (or returns the shared) backend instance.
+     *
+     * @throws IllegalStateException if the native engine cannot be loaded (the message says why)
+     */
+    Backend create();
+}

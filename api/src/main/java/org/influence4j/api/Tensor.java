@@ -1,0 +1,116 @@
+package org.influence4j.api;
+
+/**
+ * A dense array that lives in a backend's memory (native memory for DJL and ND4J).
+ *
+ * <p><b>Lifetime.</b> Every tensor belongs to the {@link TensorScope} it was created in; results
+ * of operations belong to the scope of the receiver ({@code this}). Closing the scope frees all
+ * its tensors; {@link #close()} frees one early. A result that must outlive its scope is moved
+ * with {@link #moveTo(TensorScope)}.
+ *
+ * <p><b>Shapes.</b> Row-major (C order). Vectors have shape {@code [p]}, matrices {@code [rows, cols]}.
+ * Operations never modify the receiver or their arguments; they return new tensors.
+ *
+ * <p><b>Precision.</b> The dtype of a result is the dtype of the receiver; arguments of another
+ * dtype are converted. Scalar results ({@link #dot}, {@link #norm}) are returned as double.
+ */
+public interface Tensor extends AutoCloseable {
+
+    /** @return a copy of the shape */
+    long[] shape();
+
+    /** @return the element type */
+    DType dtype();
+
+    /** @return the scope that owns this tensor */
+    TensorScope scope();
+
+    /** @return the number of dimensions */
+    default int rank() {
+        return shape().length;
+    }
+
+    /** @return the number of elements (product of the shape) */
+    default long numel() {
+        long n = 1;
+        for (long d : shape()) {
+            n *= d;
+        }
+        return n;
+    }
+
+    /**
+     * Matrix product. {@code [a,b] x [b,c] -> [a,c]}, {@code [a,b] x [b] -> [a]}.
+     *
+     * @throws IllegalArgumentException if the inner dimensions differ
+     */
+    Tensor matmul(Tensor other);
+
+    /** @return the transpose of a matrix {@code [a,b] -> [b,a]} */
+    Tensor transpose();
+
+    /** @return {@code this + other} elementwise (same shape) */
+    Tensor add(Tensor other);
+
+    /** @return {@code this - other} elementwise (same shape) */
+    Tensor sub(Tensor other);
+
+    /** @return {@code this * other} elementwise (same shape) */
+    Tensor mul(Tensor other);
+
+    /** @return {@code alpha * this} */
+    Tensor scale(double alpha);
+
+    /** @return {@code this + alpha * x} (same shape) */
+    Tensor axpy(double alpha, Tensor x);
+
+    /** @return the full contraction {@code sum(this * other)} of two tensors of the same shape */
+    double dot(Tensor other);
+
+    /** @return the Euclidean (Frobenius) norm */
+    double norm();
+
+    /**
+     * Row-wise dot products of two matrices of the same shape {@code [k,p]}.
+     *
+     * @return a vector {@code [k]} with {@code out[i] = <this[i,:], other[i,:]>}
+     */
+    Tensor rowDots(Tensor other);
+
+    /**
+     * Scales each row of a matrix {@code [k,p]} by the matching entry of a vector {@code [k]}.
+     *
+     * @return {@code out[i,:] = factors[i] * this[i,:]}
+     */
+    Tensor scaleRows(Tensor factors);
+
+    /** @return rows {@code [from, to)} along dimension 0 */
+    Tensor rows(long from, long to);
+
+    /** @return the same data with another shape of equal element count */
+    Tensor reshape(long... newShape);
+
+    /** @return {@code this} and {@code other} stacked along dimension 0 (other dims must agree) */
+    Tensor concat(Tensor other);
+
+    /** @return a converted copy in {@code dtype} (or a new handle on the same data when equal) */
+    Tensor toType(DType dtype);
+
+    /** @return all elements in row-major order, converted to double */
+    double[] toDoubleArray();
+
+    /** @return all elements in row-major order, converted to float */
+    float[] toFloatArray();
+
+    /**
+     * Transfers ownership of this tensor to {@code target}, so that it survives when its current
+     * scope closes. Both scopes must belong to the same backend.
+     *
+     * @return this tensor (now owned by {@code target})
+     */
+    Tensor moveTo(TensorScope target);
+
+    /** Frees the tensor's memory now; using it afterwards is an error. Idempotent. */
+    @Override
+    void close();
+}

@@ -1,0 +1,96 @@
+package org.influence4j.api;
+
+import org.influence4j.api.data.Batch;
+import org.influence4j.api.model.ModelSpec;
+
+/**
+ * A model with its loss, as the solvers see it (pyDVL's name): flat parameters, the mean loss
+ * over a batch and its first and second derivatives with respect to the parameters.
+ *
+ * <p><b>Conventions.</b> θ is the flat parameter vector of length {@code p = numParameters()} in
+ * PyTorch {@code named_parameters()} order. For a batch of n samples the loss is the
+ * <em>mean</em> {@code L(θ) = (1/n) Σ_i ℓ(y_i, f_θ(x_i))} (pyDVL's convention; Captum sums
+ * instead). Per-sample quantities are rows indexed like the batch. No regularization term is
+ * included: Hessian regularization λ is added by the calculators.
+ *
+ * <p><b>Tensors.</b> Every returned tensor belongs to the {@code scope} argument. Input tensors
+ * may belong to any scope of the same backend.
+ *
+ * <p>Instances hold native memory: close them. Unless {@link #isThreadSafe()} is true, one
+ * instance must be used by one thread at a time.
+ */
+public interface TwiceDifferentiable extends AutoCloseable {
+
+    /** @return the description this model was built from */
+    ModelSpec spec();
+
+    /** @return the backend that runs this model */
+    Backend backend();
+
+    /** @return p, the number of scalar parameters */
+    int numParameters();
+
+    /** @return a copy of the flat parameters θ (length p) */
+    double[] parameters();
+
+    /**
+     * Replaces θ (e.g. to load a checkpoint).
+     *
+     * @throws IllegalArgumentException if the length is not p or a value is NaN/Inf
+     */
+    void setParameters(double[] parameters);
+
+    /**
+     * Model outputs (logits for classification losses) for a batch.
+     *
+     * @return a tensor {@code [n, outputDim]}
+     */
+    Tensor forward(Batch batch, TensorScope scope);
+
+    /** @return the mean loss L(θ) over the batch */
+    double loss(Batch batch);
+
+    /** @return the per-sample losses {@code [n]} */
+    Tensor perSampleLosses(Batch batch, TensorScope scope);
+
+    /** @return ∇θ L, the gradient of the mean loss, shape {@code [p]} */
+    Tensor gradient(Batch batch, TensorScope scope);
+
+    /**
+     * Per-sample gradients from one batched pass.
+     *
+     * @return G with {@code G[i,:] = ∇θ ℓ(y_i, f_θ(x_i))}, shape {@code [n, p]}; their mean over rows
+     *     equals {@link #gradient}
+     */
+    Tensor perSampleGradients(Batch batch, TensorScope scope);
+
+    /**
+     * Exact Hessian-vector product of the mean loss.
+     *
+     * @param v a vector {@code [p]}
+     * @return {@code ∇²θ L · v}, shape {@code [p]}
+     */
+    Tensor hvp(Batch batch, Tensor v, TensorScope scope);
+
+    /**
+     * Exact Hessian-vector products for a block of k vectors (rows of {@code vs}).
+     *
+     * @param vs a matrix {@code [k, p]}
+     * @return a matrix {@code [k, p]} whose row i is {@code ∇²θ L · vs[i,:]}
+     */
+    Tensor hvpBlock(Batch batch, Tensor vs, TensorScope scope);
+
+    /**
+     * The full Hessian of the mean loss, for small p.
+     *
+     * @return a symmetric matrix {@code [p, p]}
+     */
+    Tensor hessian(Batch batch, TensorScope scope);
+
+    /** @return whether several threads may use this instance at the same time */
+    boolean isThreadSafe();
+
+    /** Frees the model's native memory. Idempotent. */
+    @Override
+    void close();
+}

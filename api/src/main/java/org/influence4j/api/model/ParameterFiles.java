@@ -1,0 +1,99 @@
+package org.influence4j.api.model;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import org.influence4j.api.io.HostArray;
+import org.influence4j.api.io.Npy;
+import org.influence4j.api.io.SafeTensors;
+
+/**
+ * Reads and writes the flat parameter vector θ of a {@link ModelSpec}.
+ *
+ * <ul>
+ *   <li>{@code *.safetensors}: one tensor per PyTorch name ({@code 0.weight}, {@code 0.bias}, ...)
+ *       with its own shape, in {@code named_parameters()} order, so that
+ *       {@code model.load_state_dict(safetensors.torch.load_file(f))} works in Python;</li>
+ *   <li>{@code *.npy}: the flat vector θ, shape {@code [p]}.</li>
+ * </ul>
+ * Values are stored in the spec's dtype. Writes are atomic.
+ */
+public final class ParameterFiles {
+
+    private ParameterFiles() {
+    }
+
+    /**
+     * Writes θ for {@code spec}.
+     *
+     * @throws IllegalArgumentException if θ does not fit the spec or the extension is unknown
+     */
+    public static void write(Path file, ModelSpec spec, double[] parameters, Map<String, String> metadata)
+            throws IOException {
+        spec.validateParameters(parameters, "parameters");
+        String name = file.getFileName().toString().toLowerCase(Locale.ROOT);
+        if (name.endsWith(".npy")) {
+            Npy.write(file, new HostArray(parameters.clone(), new long[] {parameters.length}, spec.dtype()));
+        } else if (name.endsWith(".safetensors")) {
+            Map<String, HostArray> tensors = new LinkedHashMap<>();
+            for (ParameterInfo info : spec.parameterLayout()) {
+                double[] part = Arrays.copyOfRange(parameters, info.offset(), info.offset() + info.size());
+                tensors.put(info.name(), new HostArray(part, info.shape(), spec.dtype()));
+            }
+            SafeTensors.write(file, tensors, metadata == null ? Map.of() : metadata);
+        } else {
+            throw new IllegalArgumentException("parameter file: " + file
+                    + " has an unknown extension; use .safetensors or .npy");
+        }
+    }
+
+    /**
+     * Reads θ for {@code spec} and checks names, shapes, length and finiteness.
+     *
+     * @throws IOException naming the file when it is unreadable or does not match the spec
+     */
+    public static double[] read(Path file, ModelSpec spec) throws IOException {
+        if (!Files.isReadable(file)) {
+            throw new IOException("parameter file " + file + " does not exist or is not readable");
+        }
+        String name = file.getFileName().toString().toLowerCase(Locale.ROOT);
+        double[] theta;
+        if (name.endsWith(".npy")) {
+            HostArray a = Npy.read(file);
+            if (a.shape().length != 1 || a.data().length != spec.numParameters()) {
+                throw new IOException("parameter file " + file + " holds an array of shape "
+                        + Arrays.toString(a.shape()) + " but the model spec needs [" + spec.numParameters() + "]");
+            }
+            theta = a.data();
+        } else if (name.endsWith(".safetensors")) {
+            Map<String, HostArray> tensors = SafeTensors.read(file);
+            List<ParameterInfo> layout = spec.parameterLayout();
+            if (!tensors.keySet().equals(new java.util.LinkedHashSet<>(layout.stream().map(ParameterInfo::name).toList()))) {
+                throw new IOException("parameter file " + file + " holds tensors " + tensors.keySet()
+                        + " but the model spec needs " + layout.stream().map(ParameterInfo::name).toList());
+            }
+            theta = new double[spec.numParameters()];
+            for (ParameterInfo info : layout) {
+                HostArray a = tensors.get(info.name());
+                if (!Arrays.equals(a.shape(), info.shape())) {
+                    throw new IOException("parameter file " + file + ": tensor '" + info.name() + "' has shape "
+                            + Arrays.toString(a.shape()) + " but the model spec needs " + Arrays.toString(info.shape()));
+                }
+                System.arraycopy(a.data(), 0, theta, info.offset(), info.size());
+            }
+        } else {
+            throw new IOException("parameter file " + file + " has an unknown extension; use .safetensors or .npy");
+        }
+        try {
+            spec.validateParameters(theta, "parameter file " + file);
+        } catch (IllegalArgumentException e) {
+            throw new IOException(e.getMessage(), e);
+        }
+        return theta;
+    }
+}
