@@ -52,65 +52,76 @@ public final class CsvDataSource implements DataSource {
         if (!Files.isReadable(file)) {
             throw new IOException("CSV file " + file + " does not exist or is not readable");
         }
+        try (InputStream raw = Files.newInputStream(file);
+             InputStream in = file.toString().endsWith(".gz") ? new GZIPInputStream(raw) : raw) {
+            return new CsvDataSource(parse(in, file.toString(), skipLines, labelWidth));
+        }
+    }
+
+    /**
+     * Parses numeric CSV from a stream (not closed) into one batch.
+     *
+     * @param sourceName the name used in error messages (a file name)
+     * @throws IOException naming the source, line and column of the first bad cell, a ragged row,
+     *     or an empty input
+     */
+    public static Batch parse(InputStream in, String sourceName, int skipLines, int labelWidth) throws IOException {
         double[] xs = new double[1024];
         double[] ys = new double[256];
         int nx = 0;
         int ny = 0;
         int columns = -1;
         int rows = 0;
-        try (InputStream raw = Files.newInputStream(file);
-             InputStream in = file.toString().endsWith(".gz") ? new GZIPInputStream(raw) : raw;
-             BufferedReader reader = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8))) {
-            String line;
-            int lineNo = 0;
-            while ((line = reader.readLine()) != null) {
-                lineNo++;
-                if (lineNo <= skipLines || line.isBlank()) {
-                    continue;
-                }
-                String[] cells = line.split(",", -1);
-                if (columns < 0) {
-                    columns = cells.length;
-                    if (columns <= labelWidth) {
-                        throw new IOException(file + ": line " + lineNo + " has " + columns
-                                + " columns; need at least one feature plus " + labelWidth + " label column(s)");
-                    }
-                } else if (cells.length != columns) {
-                    throw new IOException(file + ": line " + lineNo + " has " + cells.length
-                            + " columns but earlier rows have " + columns + " (ragged row)");
-                }
-                for (int c = 0; c < columns; c++) {
-                    double v;
-                    try {
-                        v = Double.parseDouble(cells[c].trim());
-                    } catch (NumberFormatException e) {
-                        throw new IOException(file + ": line " + lineNo + ", column " + (c + 1)
-                                + ": '" + cells[c].trim() + "' is not a number");
-                    }
-                    if (!Double.isFinite(v)) {
-                        throw new IOException(file + ": line " + lineNo + ", column " + (c + 1)
-                                + ": value " + cells[c].trim() + " is not finite");
-                    }
-                    if (c < columns - labelWidth) {
-                        if (nx == xs.length) {
-                            xs = java.util.Arrays.copyOf(xs, xs.length * 2);
-                        }
-                        xs[nx++] = v;
-                    } else {
-                        if (ny == ys.length) {
-                            ys = java.util.Arrays.copyOf(ys, ys.length * 2);
-                        }
-                        ys[ny++] = v;
-                    }
-                }
-                rows++;
+        BufferedReader reader = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8));
+        String line;
+        int lineNo = 0;
+        while ((line = reader.readLine()) != null) {
+            lineNo++;
+            if (lineNo <= skipLines || line.isBlank()) {
+                continue;
             }
+            String[] cells = line.split(",", -1);
+            if (columns < 0) {
+                columns = cells.length;
+                if (columns <= labelWidth) {
+                    throw new IOException(sourceName + ": line " + lineNo + " has " + columns
+                            + " columns; need at least one feature plus " + labelWidth + " label column(s)");
+                }
+            } else if (cells.length != columns) {
+                throw new IOException(sourceName + ": line " + lineNo + " has " + cells.length
+                        + " columns but earlier rows have " + columns + " (ragged row)");
+            }
+            for (int c = 0; c < columns; c++) {
+                double v;
+                try {
+                    v = Double.parseDouble(cells[c].trim());
+                } catch (NumberFormatException e) {
+                    throw new IOException(sourceName + ": line " + lineNo + ", column " + (c + 1)
+                            + ": '" + cells[c].trim() + "' is not a number");
+                }
+                if (!Double.isFinite(v)) {
+                    throw new IOException(sourceName + ": line " + lineNo + ", column " + (c + 1)
+                            + ": value " + cells[c].trim() + " is not finite");
+                }
+                if (c < columns - labelWidth) {
+                    if (nx == xs.length) {
+                        xs = java.util.Arrays.copyOf(xs, xs.length * 2);
+                    }
+                    xs[nx++] = v;
+                } else {
+                    if (ny == ys.length) {
+                        ys = java.util.Arrays.copyOf(ys, ys.length * 2);
+                    }
+                    ys[ny++] = v;
+                }
+            }
+            rows++;
         }
         if (rows == 0) {
-            throw new IOException(file + ": no data rows (after skipping " + skipLines + " line(s))");
+            throw new IOException(sourceName + ": no data rows (after skipping " + skipLines + " line(s))");
         }
-        return new CsvDataSource(new Batch(java.util.Arrays.copyOf(xs, nx), columns - labelWidth,
-                java.util.Arrays.copyOf(ys, ny), labelWidth));
+        return new Batch(java.util.Arrays.copyOf(xs, nx), columns - labelWidth,
+                java.util.Arrays.copyOf(ys, ny), labelWidth);
     }
 
     @Override

@@ -57,7 +57,7 @@ public final class Json {
             if (!Double.isFinite(d)) {
                 throw new IllegalArgumentException("json: cannot write non-finite number " + d);
             }
-            sb.append(d == Math.rint(d) && Math.abs(d) < 1e15 ? Long.toString((long) d) : Double.toString(d));
+            sb.append(Double.toString(d));
         } else if (v instanceof Number || v instanceof Boolean) {
             sb.append(v);
         } else if (v instanceof Map<?, ?> m) {
