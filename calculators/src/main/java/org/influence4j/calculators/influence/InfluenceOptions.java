@@ -1,0 +1,46 @@
+package org.influence4j.calculators.influence;
+
+/**
+ * Settings shared by the influence function models.
+ *
+ * @param hessianRegularization λ ≥ 0 added to the mean-loss Hessian (pyDVL's
+ *                              {@code hessian_regularization}); use λ &gt; 0 when the model is not
+ *                              exactly at a minimum or the Hessian is singular
+ * @param batchSize             samples per chunk when passing over the training data, positive
+ */
+public record InfluenceOptions(double hessianRegularization, int batchSize) {
+
+    /** Default chunk size of the data passes. */
+    public static final int DEFAULT_BATCH_SIZE = 512;
+
+    /** @throws IllegalArgumentException naming the argument out of range */
+    public InfluenceOptions {
+        if (!(hessianRegularization >= 0) || Double.isInfinite(hessianRegularization)) {
+            throw new IllegalArgumentException("hessianRegularization: must be >= 0 and finite, got "
+                    + hessianRegularization + "; use 0 for none, or a small positive value (e.g. 0.01)");
+        }
+        if (batchSize <= 0) {
+            throw new IllegalArgumentException("batchSize: must be > 0, got " + batchSize);
+        }
+    }
+
+    /** @return λ = 0 and batches of {@value #DEFAULT_BATCH_SIZE} */
+    public static InfluenceOptions defaults() {
+        return new InfluenceOptions(0.0, DEFAULT_BATCH_SIZE);
+    }
+
+    /** @return the default batch size with regularization {@code lambda} */
+    public static InfluenceOptions of(double lambda) {
+        return new InfluenceOptions(lambda, DEFAULT_BATCH_SIZE);
+    }
+
+    /** @return a copy with another λ */
+    public InfluenceOptions withHessianRegularization(double lambda) {
+        return new InfluenceOptions(lambda, batchSize);
+    }
+
+    /** @return a copy with another batch size */
+    public InfluenceOptions withBatchSize(int value) {
+        return new InfluenceOptions(hessianRegularization, value);
+    }
+}

@@ -1,0 +1,258 @@
+package org.influence4j.calculators.influence;
+
+import java.util.Arrays;
+import java.util.Optional;
+import org.influence4j.api.Tensor;
+import org.influence4j.api.TensorScope;
+import org.influence4j.api.TwiceDifferentiable;
+import org.influence4j.api.data.Batch;
+import org.influence4j.api.data.DataSource;
+import org.influence4j.api.influence.InfluenceFunctionModel;
+import org.influence4j.api.influence.InfluenceMode;
+import org.influence4j.api.inversion.InverseHessian;
+import org.influence4j.api.inversion.InverseHvpResult;
+import org.influence4j.api.inversion.InverseHvpSolver;
+import org.influence4j.api.inversion.SolverInfo;
+import org.influence4j.calculators.inversion.DataHessianOperator;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Influence functions with an exchangeable inverse-Hessian solver (direct, CG, ...): pyDVL's
+ * {@code TorchInfluenceFunctionModel} family behind one class.
+ *
+ * <p><b>Definition and sign.</b> With {@code H = (1/n) Σ_j ∇²θℓ(z_j) + λI} at the current
+ * parameters θ (the mean-loss Hessian, built by {@link DataHessianOperator} on the data given to
+ * {@link #fit}),
+ * <pre>  influences(test, train)[i, j] = ⟨H⁻¹ ∇θℓ(test_i), ∇θℓ(train_j)⟩.</pre>
+ * Positive values mean that removing {@code train_j} would raise the loss on {@code test_i}
+ * (by about {@code influence / n}); negative values mark opponents, exactly as documented in
+ * {@link InfluenceFunctionModel}. Only {@link InfluenceMode#UP} is supported.
+ *
+ * <p><b>Cost.</b> {@link #influenceFactors} is one batched solve of m right-hand sides;
+ * {@link #influences} solves for whichever side (test or train) has fewer samples and takes one
+ * matrix product, as pyDVL does (H is symmetric, so both give the same numbers).
+ *
+ * <p>Not thread-safe (the prepared inverse keeps state); use one instance per thread.
+ */
+public final class InverseHessianInfluence implements InfluenceFunctionModel {
+
+    private static final Logger LOG = LoggerFactory.getLogger(InverseHessianInfluence.class);
+
+    private final TwiceDifferentiable model;
+    private final InverseHvpSolver solver;
+    private final InfluenceOptions options;
+    private DataHessianOperator operator;
+    private InverseHessian inverse;
+    private SolverInfo lastSolverInfo;
+
+    /**
+     * @param model   the trained model (its current parameters are used)
+     * @param solver  how H⁻¹ is applied
+     * @param options λ and the chunk size of the data passes
+     * @throws IllegalArgumentException naming a null argument
+     */
+    public InverseHessianInfluence(TwiceDifferentiable model, InverseHvpSolver solver, InfluenceOptions options) {
+        if (model == null) {
+            throw new IllegalArgumentException("model: must not be null");
+        }
+        if (solver == null) {
+            throw new IllegalArgumentException("solver: must not be null");
+        }
+        if (options == null) {
+            throw new IllegalArgumentException("options: must not be null; use InfluenceOptions.defaults()");
+        }
+        this.model = model;
+        this.solver = solver;
+        this.options = options;
+    }
+
+    /** @return the model */
+    public TwiceDifferentiable model() {
+        return model;
+    }
+
+    /** @return the solver */
+    public InverseHvpSolver solver() {
+        return solver;
+    }
+
+    /** @return the options */
+    public InfluenceOptions options() {
+        return options;
+    }
+
+    /**
+     * Builds {@code H + λI} on {@code trainingData} and prepares its inverse (for the direct method
+     * this computes and factorises the full Hessian). Refitting replaces the previous inverse.
+     *
+     * @throws IllegalArgumentException naming {@code trainingData} if the data do not fit the model
+     * @throws org.influence4j.api.inversion.InversionException if the solver cannot invert the Hessian
+     */
+    @Override
+    public InverseHessianInfluence fit(DataSource trainingData) {
+        if (trainingData == null) {
+            throw new IllegalArgumentException("trainingData: must not be null");
+        }
+        closeInverse();
+        long start = System.nanoTime();
+        DataHessianOperator op = new DataHessianOperator(model, trainingData, options.hessianRegularization(),
+                options.batchSize());
+        InverseHessian prepared = solver.prepare(op);
+        try {
+            op.validateData();
+        } catch (RuntimeException e) {
+            prepared.close();
+            throw e;
+        }
+        this.operator = op;
+        this.inverse = prepared;
+        LOG.info("fitted {} influence on {} samples (p = {}, λ = {}) in {} ms", solver.method().configName(),
+                trainingData.size(), model.numParameters(), options.hessianRegularization(),
+                (System.nanoTime() - start) / 1_000_000);
+        return this;
+    }
+
+    @Override
+    public boolean isFitted() {
+        return inverse != null;
+    }
+
+    /** @return the Hessian operator of the last {@link #fit}, if fitted */
+    public Optional<DataHessianOperator> operator() {
+        return Optional.ofNullable(operator);
+    }
+
+    /** @return the diagnostics of the most recent solve (iterations, residuals, warnings), if any */
+    public Optional<SolverInfo> lastSolverInfo() {
+        return Optional.ofNullable(lastSolverInfo);
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * @throws IllegalArgumentException naming {@code batch} if it does not fit the model
+     */
+    @Override
+    public Tensor influenceFactors(Batch batch, TensorScope scope) {
+        requireFitted();
+        model.spec().validate(batch, "batch");
+        return factors(batch, scope);
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * @throws IllegalStateException if not fitted
+     * @throws IllegalArgumentException naming {@code test} or {@code train} if a batch does not fit
+     * @throws UnsupportedOperationException for {@link InfluenceMode#PERTURBATION}
+     */
+    @Override
+    public Tensor influences(Batch test, Batch train, InfluenceMode mode, TensorScope scope) {
+        requireUp(mode);
+        requireFitted();
+        model.spec().validate(test, "test");
+        if (train != null) {
+            model.spec().validate(train, "train");
+        }
+        Batch other = train == null ? test : train;
+        try (TensorScope work = scope.newChild()) {
+            Tensor result;
+            if (train != null && train.size() < test.size()) {
+                Tensor trainFactors = factors(train, work);
+                Tensor testGradients = model.perSampleGradients(test, work);
+                try (Tensor t = trainFactors.transpose()) {
+                    result = testGradients.matmul(t);
+                }
+            } else {
+                Tensor testFactors = factors(test, work);
+                Tensor gradients = model.perSampleGradients(other, work);
+                try (Tensor t = gradients.transpose()) {
+                    result = testFactors.matmul(t);
+                }
+            }
+            return result.moveTo(scope);
+        }
+    }
+
+    /**
+     * {@inheritDoc} Needs only the model, not the fitted inverse.
+     *
+     * @throws IllegalArgumentException if {@code factors} is not {@code [m, p]} or {@code train} does not fit
+     * @throws UnsupportedOperationException for {@link InfluenceMode#PERTURBATION}
+     */
+    @Override
+    public Tensor influencesFromFactors(Tensor factors, Batch train, InfluenceMode mode, TensorScope scope) {
+        requireUp(mode);
+        if (factors == null) {
+            throw new IllegalArgumentException("factors: must not be null");
+        }
+        long[] shape = factors.shape();
+        if (shape.length != 2 || shape[1] != model.numParameters()) {
+            throw new IllegalArgumentException("factors: shape " + Arrays.toString(shape) + " is not [m, "
+                    + model.numParameters() + "]; pass the output of influenceFactors");
+        }
+        model.spec().validate(train, "train");
+        try (TensorScope work = scope.newChild()) {
+            Tensor gradients = model.perSampleGradients(train, work);
+            Tensor result;
+            try (Tensor t = gradients.transpose()) {
+                result = factors.matmul(t);
+            }
+            return result.moveTo(scope);
+        }
+    }
+
+    /** Not thread-safe: the prepared inverse keeps state. */
+    @Override
+    public boolean isThreadSafe() {
+        return false;
+    }
+
+    @Override
+    public void close() {
+        closeInverse();
+    }
+
+    private Tensor factors(Batch batch, TensorScope scope) {
+        try (TensorScope work = scope.newChild()) {
+            Tensor gradients = model.perSampleGradients(batch, work);
+            InverseHvpResult result = inverse.solve(gradients, scope);
+            lastSolverInfo = result.info();
+            if (!result.info().converged()) {
+                LOG.warn("influence factors of {} samples did not converge (largest relative residual {})",
+                        batch.size(), result.info().maxResidual());
+            }
+            return result.x();
+        }
+    }
+
+    private void requireFitted() {
+        if (inverse == null) {
+            throw new IllegalStateException("influence model is not fitted: call fit(trainingData) first");
+        }
+    }
+
+    private static void requireUp(InfluenceMode mode) {
+        if (mode == null) {
+            throw new IllegalArgumentException("mode: must not be null; use InfluenceMode.UP");
+        }
+        if (mode != InfluenceMode.UP) {
+            throw new UnsupportedOperationException("influence mode " + mode + " is not supported by this model yet:"
+                    + " it needs the mixed derivatives ∇x∇θℓ of the loss; use InfluenceMode.UP");
+        }
+    }
+
+    private void closeInverse() {
+        if (inverse != null) {
+            inverse.close();
+            inverse = null;
+            operator = null;
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "InverseHessianInfluence[" + solver + ", " + options + (isFitted() ? ", fitted" : "") + "]";
+    }
+}

@@ -1,0 +1,10 @@
+/**
+ * Influence function models built on an inverse Hessian-vector product solver:
+ * {@link org.influence4j.calculators.influence.InverseHessianInfluence} and its pyDVL-named
+ * variants {@link org.influence4j.calculators.influence.DirectInfluence} and
+ * {@link org.influence4j.calculators.influence.CgInfluence}. Shapes and the sign convention are
+ * those of {@link org.influence4j.api.influence.InfluenceFunctionModel}: influences are
+ * {@code ⟨H⁻¹∇θℓ(z_test), ∇θℓ(z)⟩} with H the Hessian of the <em>mean</em> training loss plus λI,
+ * positive when removing z would raise the test loss.
+ */
+package org.influence4j.calculators.influence;

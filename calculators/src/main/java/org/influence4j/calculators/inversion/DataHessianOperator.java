@@ -1,0 +1,243 @@
+package org.influence4j.calculators.inversion;
+
+import java.util.Arrays;
+import java.util.Iterator;
+import java.util.concurrent.atomic.AtomicLong;
+import org.influence4j.api.DType;
+import org.influence4j.api.Tensor;
+import org.influence4j.api.TensorScope;
+import org.influence4j.api.TwiceDifferentiable;
+import org.influence4j.api.data.Batch;
+import org.influence4j.api.data.DataSource;
+import org.influence4j.api.inversion.HessianOperator;
+import org.influence4j.api.model.ModelSpec;
+
+/**
+ * The regularized Hessian of the <em>mean</em> training loss, {@code A = ∇²θ L(θ) + λI} with
+ * {@code L = (1/n) Σ_i ℓ_i}, computed batch by batch from a {@link DataSource}:
+ * <pre>  A·v = Σ_b (n_b / n) · ∇²θ L_b · v + λ v</pre>
+ * where {@code L_b} is the mean loss of batch b (n_b samples) as returned by
+ * {@link TwiceDifferentiable#hvpBlock}. This is the mean-loss convention of pyDVL; Captum's summed
+ * loss corresponds to {@code n·A}.
+ *
+ * <p>Every {@link #apply} and {@link #toMatrix} call is one pass over the data and increments
+ * {@link #passes()}. The batches of the first complete pass are checked against the model's
+ * {@link ModelSpec} (feature count, label kind, finiteness); later passes skip the check.
+ *
+ * <p>Thread safety: safe to use from several threads only if the model is
+ * ({@link TwiceDifferentiable#isThreadSafe()}); the counters are atomic.
+ */
+public final class DataHessianOperator implements HessianOperator {
+
+    private final TwiceDifferentiable model;
+    private final DataSource data;
+    private final double regularization;
+    private final int batchSize;
+    private final int dimension;
+    private final DType dtype;
+    private final long numSamples;
+    private final AtomicLong passes = new AtomicLong();
+    private volatile boolean validated;
+
+    /**
+     * @param model          the model at the parameters θ whose Hessian is wanted
+     * @param data           the training data the mean loss runs over (at least one sample)
+     * @param regularization λ ≥ 0, added on the diagonal
+     * @param batchSize      samples per data chunk in each pass, positive
+     * @throws IllegalArgumentException naming the argument when one is null or out of range, or
+     *     when the data's feature count does not match the model
+     */
+    public DataHessianOperator(TwiceDifferentiable model, DataSource data, double regularization, int batchSize) {
+        if (model == null) {
+            throw new IllegalArgumentException("model: must not be null");
+        }
+        if (data == null) {
+            throw new IllegalArgumentException("trainingData: must not be null");
+        }
+        if (!(regularization >= 0) || Double.isInfinite(regularization)) {
+            throw new IllegalArgumentException("hessianRegularization: must be >= 0 and finite, got " + regularization
+                    + "; use 0 for none, or a small positive value (e.g. 0.01) to make H + λI positive definite");
+        }
+        if (batchSize <= 0) {
+            throw new IllegalArgumentException("batchSize: must be > 0, got " + batchSize);
+        }
+        ModelSpec spec = model.spec();
+        if (data.size() <= 0) {
+            throw new IllegalArgumentException("trainingData: the data source is empty; the Hessian needs at least"
+                    + " one sample");
+        }
+        if (data.numFeatures() != spec.inputDim()) {
+            throw new IllegalArgumentException("trainingData: x has " + data.numFeatures()
+                    + " features per sample but the model spec expects inputDim=" + spec.inputDim());
+        }
+        this.model = model;
+        this.data = data;
+        this.regularization = regularization;
+        this.batchSize = batchSize;
+        this.dimension = model.numParameters();
+        this.dtype = spec.dtype();
+        this.numSamples = data.size();
+    }
+
+    @Override
+    public int dimension() {
+        return dimension;
+    }
+
+    @Override
+    public DType dtype() {
+        return dtype;
+    }
+
+    @Override
+    public double regularization() {
+        return regularization;
+    }
+
+    @Override
+    public TwiceDifferentiable model() {
+        return model;
+    }
+
+    @Override
+    public DataSource data() {
+        return data;
+    }
+
+    /** @return the number of samples per data chunk */
+    public int batchSize() {
+        return batchSize;
+    }
+
+    /** @return whether a complete pass has already checked every batch against the model spec */
+    public boolean isValidated() {
+        return validated;
+    }
+
+    /**
+     * Reads the data once and checks every batch against the model spec, without any model
+     * computation (a cheap way to fail early). Does nothing if a pass has already done it; does not
+     * count as a pass.
+     *
+     * @throws IllegalArgumentException naming {@code trainingData} and the first problem found
+     */
+    public void validateData() {
+        if (validated) {
+            return;
+        }
+        long total = 0;
+        Iterator<Batch> it = data.batches(batchSize);
+        while (it.hasNext()) {
+            Batch batch = it.next();
+            model.spec().validate(batch, "trainingData");
+            total += batch.size();
+        }
+        checkTotal(total);
+        validated = true;
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * @param vs a vector {@code [p]} or a block {@code [k, p]}
+     * @throws IllegalArgumentException if the shape does not end in p
+     */
+    @Override
+    public Tensor apply(Tensor vs, TensorScope scope) {
+        long[] shape = vs.shape();
+        boolean vector = shape.length == 1;
+        if (!(vector && shape[0] == dimension) && !(shape.length == 2 && shape[1] == dimension && shape[0] > 0)) {
+            throw new IllegalArgumentException("vs: shape " + Arrays.toString(shape) + " is not [" + dimension
+                    + "] or [k, " + dimension + "]; the operator acts on vectors of the " + dimension
+                    + " model parameters");
+        }
+        try (TensorScope work = scope.newChild()) {
+            Tensor acc = accumulate(work, batch -> vector ? model.hvp(batch, vs, work)
+                    : model.hvpBlock(batch, vs, work));
+            Tensor result = acc;
+            if (regularization != 0) {
+                result = acc.axpy(regularization, vs);
+                acc.close();
+            }
+            return result.moveTo(scope);
+        }
+    }
+
+    /**
+     * {@inheritDoc} Computed as {@code Σ_b (n_b/n)·hessian(b) + λI}; needs {@code p²} values of memory.
+     */
+    @Override
+    public Tensor toMatrix(TensorScope scope) {
+        try (TensorScope work = scope.newChild()) {
+            Tensor acc = accumulate(work, batch -> model.hessian(batch, work));
+            Tensor result = acc;
+            if (regularization != 0) {
+                try (Tensor eye = work.eye(dtype, dimension)) {
+                    result = acc.axpy(regularization, eye);
+                }
+                acc.close();
+            }
+            return result.moveTo(scope);
+        }
+    }
+
+    @Override
+    public long passes() {
+        return passes.get();
+    }
+
+    @FunctionalInterface
+    private interface PerBatch {
+        Tensor compute(Batch batch);
+    }
+
+    /** One pass: Σ_b (n_b/n)·f(b), owned by {@code work}. */
+    private Tensor accumulate(TensorScope work, PerBatch f) {
+        boolean check = !validated;
+        Tensor acc = null;
+        long total = 0;
+        Iterator<Batch> it = data.batches(batchSize);
+        while (it.hasNext()) {
+            Batch batch = it.next();
+            if (check) {
+                model.spec().validate(batch, "trainingData");
+            }
+            double weight = (double) batch.size() / numSamples;
+            Tensor h = f.compute(batch);
+            if (acc == null) {
+                if (weight == 1.0) {
+                    acc = h;
+                } else {
+                    acc = h.scale(weight);
+                    h.close();
+                }
+            } else {
+                Tensor next = acc.axpy(weight, h);
+                acc.close();
+                h.close();
+                acc = next;
+            }
+            total += batch.size();
+        }
+        checkTotal(total);
+        if (check) {
+            validated = true;
+        }
+        passes.incrementAndGet();
+        return acc;
+    }
+
+    private void checkTotal(long total) {
+        if (total != numSamples) {
+            throw new IllegalStateException("trainingData: the data source reported size() = " + numSamples
+                    + " but its batches held " + total + " samples; a data source must be re-iterable and"
+                    + " report its true size");
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "DataHessianOperator[p=" + dimension + ", n=" + numSamples + ", λ=" + regularization
+                + ", batchSize=" + batchSize + ", " + dtype.jsonName() + "]";
+    }
+}
