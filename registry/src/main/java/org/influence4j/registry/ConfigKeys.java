@@ -1,0 +1,101 @@
+package org.influence4j.registry;
+
+import java.util.Locale;
+import org.influence4j.api.inversion.InversionMethod;
+
+/**
+ * The configuration keys of influence4j's core, read by {@link InfluenceConfiguration} and turned
+ * into {@link InfluenceSettings}. Keys are lowercase and dotted; the matching environment variable
+ * is the key in upper case with dots replaced by underscores ({@link #environmentName}), e.g.
+ * {@code influence.inversion.method} ↔ {@code INFLUENCE_INVERSION_METHOD}.
+ *
+ * <p>Solver settings live under {@code influence.inversion.<method>.} (see
+ * {@link #solverPrefix(InversionMethod)}): {@code influence.inversion.cg.rtol=1e-7} becomes the
+ * short setting {@code rtol} of the CG solver. Their environment form is
+ * {@code INFLUENCE_INVERSION_CG_RTOL}; underscores after the method name stay part of the short
+ * key ({@code INFLUENCE_INVERSION_ARNOLDI_RANK_ESTIMATE} → {@code rank_estimate}).
+ */
+public final class ConfigKeys {
+
+    /** Common prefix of every key. */
+    public static final String PREFIX = "influence.";
+
+    /** Backend name ({@code djl-pytorch}, {@code djl-tf}, {@code nd4j}); empty = best-ranked available. */
+    public static final String BACKEND = "influence.backend";
+
+    /** Inversion method: {@code direct}, {@code cg}, {@code lissa}, {@code arnoldi}, {@code ekfac}, {@code nystroem}. */
+    public static final String INVERSION_METHOD = "influence.inversion.method";
+
+    /** λ ≥ 0 added to the Hessian of the mean training loss: H + λI. */
+    public static final String HESSIAN_REGULARIZATION = "influence.hessian.regularization";
+
+    /** Number of samples per batch when gradients and Hessian-vector products are computed (≥ 1). */
+    public static final String BATCH_SIZE = "influence.batch.size";
+
+    /** Prefix of the solver settings: {@code influence.inversion.<method>.<setting>}. */
+    public static final String INVERSION_PREFIX = "influence.inversion.";
+
+    /** System property (and, as {@code INFLUENCE4J_CONFIG}, environment variable) naming the user file. */
+    public static final String CONFIG_FILE_PROPERTY = "influence4j.config";
+
+    /** Environment variable naming the user configuration file. */
+    public static final String CONFIG_FILE_ENV = "INFLUENCE4J_CONFIG";
+
+    /** Names of the user files looked for in the working directory, in this order. */
+    public static final java.util.List<String> DEFAULT_FILE_NAMES =
+            java.util.List.of("influence4j.properties", "influence4j.yaml", "influence4j.yml");
+
+    /** Class-path resource holding the documented defaults. */
+    public static final String DEFAULTS_RESOURCE = "org/influence4j/registry/influence4j-defaults.properties";
+
+    private ConfigKeys() {
+    }
+
+    /**
+     * @return {@code influence.inversion.<method>.}, e.g. {@code influence.inversion.cg.}
+     * @throws IllegalArgumentException if {@code method} is null
+     */
+    public static String solverPrefix(InversionMethod method) {
+        if (method == null) {
+            throw new IllegalArgumentException("method must not be null");
+        }
+        return INVERSION_PREFIX + method.configName() + ".";
+    }
+
+    /**
+     * @return the environment variable for {@code key}: upper case, dots and dashes replaced by
+     *     underscores (e.g. {@code INFLUENCE_HESSIAN_REGULARIZATION})
+     */
+    public static String environmentName(String key) {
+        if (key == null || key.isBlank()) {
+            throw new IllegalArgumentException("key must not be blank");
+        }
+        return key.trim().toUpperCase(Locale.ROOT).replace('.', '_').replace('-', '_');
+    }
+
+    /**
+     * The configuration key an influence4j environment variable stands for, or {@code null} if the
+     * variable is not one ({@code INFLUENCE_} prefix, all upper case). {@code INFLUENCE_A_B} becomes
+     * {@code influence.a.b}; for {@code INFLUENCE_INVERSION_<METHOD>_<SETTING>} everything after the
+     * method is one short key, lower-cased with its underscores kept.
+     */
+    public static String keyForEnvironmentName(String name) {
+        String envPrefix = environmentName(PREFIX.substring(0, PREFIX.length() - 1)) + "_";
+        if (name == null || !name.startsWith(envPrefix) || name.length() == envPrefix.length()
+                || !name.equals(name.toUpperCase(Locale.ROOT))) {
+            return null;
+        }
+        String rest = name.substring(envPrefix.length()).toLowerCase(Locale.ROOT);
+        String inversion = "inversion_";
+        if (rest.startsWith(inversion)) {
+            String afterInversion = rest.substring(inversion.length());
+            for (InversionMethod m : InversionMethod.values()) {
+                String methodPrefix = m.configName() + "_";
+                if (afterInversion.startsWith(methodPrefix) && afterInversion.length() > methodPrefix.length()) {
+                    return solverPrefix(m) + afterInversion.substring(methodPrefix.length());
+                }
+            }
+        }
+        return PREFIX + rest.replace('_', '.');
+    }
+}

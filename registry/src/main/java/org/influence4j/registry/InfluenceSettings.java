@@ -1,0 +1,178 @@
+package org.influence4j.registry;
+
+import java.util.Arrays;
+import java.util.EnumMap;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import org.apache.commons.configuration2.ImmutableConfiguration;
+import org.influence4j.api.inversion.InversionMethod;
+import org.influence4j.api.inversion.SolverSettings;
+
+/**
+ * The validated core settings of influence4j, as algorithms and factories receive them (never a
+ * {@code Configuration}).
+ *
+ * @param backend               backend name (e.g. {@code djl-pytorch}); empty means the best-ranked
+ *                              available backend
+ * @param method                the inversion method used for H⁻¹
+ * @param hessianRegularization λ ≥ 0 added to the Hessian of the <em>mean</em> training loss
+ *                              (pyDVL's {@code hessian_regularization}; Captum's summed-loss
+ *                              {@code hessian_reg} equals n·λ)
+ * @param batchSize             samples per batch for gradients and Hessian-vector products, ≥ 1
+ * @param solverSettings        short-keyed settings per method, from
+ *                              {@code influence.inversion.<method>.*}; methods without settings may
+ *                              be absent
+ */
+public record InfluenceSettings(String backend, InversionMethod method, double hessianRegularization,
+                                int batchSize, Map<InversionMethod, SolverSettings> solverSettings) {
+
+    /**
+     * Validates and copies the values.
+     *
+     * @throws IllegalArgumentException naming the configuration key of a bad value and the fix
+     */
+    public InfluenceSettings {
+        backend = backend == null ? "" : backend.trim();
+        if (method == null) {
+            throw new IllegalArgumentException(ConfigKeys.INVERSION_METHOD + " must not be null; use one of "
+                    + methodNames());
+        }
+        if (!Double.isFinite(hessianRegularization) || hessianRegularization < 0) {
+            throw new IllegalArgumentException(ConfigKeys.HESSIAN_REGULARIZATION + " must be a finite number >= 0, got "
+                    + hessianRegularization);
+        }
+        if (batchSize < 1) {
+            throw new IllegalArgumentException(ConfigKeys.BATCH_SIZE + " must be >= 1, got " + batchSize);
+        }
+        EnumMap<InversionMethod, SolverSettings> copy = new EnumMap<>(InversionMethod.class);
+        if (solverSettings != null) {
+            for (Map.Entry<InversionMethod, SolverSettings> e : solverSettings.entrySet()) {
+                if (e.getKey() == null || e.getValue() == null) {
+                    throw new IllegalArgumentException("solverSettings must not hold null methods or settings");
+                }
+                copy.put(e.getKey(), e.getValue());
+            }
+        }
+        solverSettings = java.util.Collections.unmodifiableMap(copy);
+    }
+
+    /** Settings without solver-specific values: every solver uses its defaults. */
+    public InfluenceSettings(String backend, InversionMethod method, double hessianRegularization, int batchSize) {
+        this(backend, method, hessianRegularization, batchSize, Map.of());
+    }
+
+    /** @return the settings of {@code method}'s solver ({@link SolverSettings#empty()} if none) */
+    public SolverSettings solverSettings(InversionMethod method) {
+        if (method == null) {
+            throw new IllegalArgumentException("method must not be null");
+        }
+        return solverSettings.getOrDefault(method, SolverSettings.empty());
+    }
+
+    /** @return the settings of the configured {@link #method()}'s solver */
+    public SolverSettings methodSettings() {
+        return solverSettings(method);
+    }
+
+    /** @return a copy with another backend name (empty = best ranked) */
+    public InfluenceSettings withBackend(String name) {
+        return new InfluenceSettings(name, method, hessianRegularization, batchSize, solverSettings);
+    }
+
+    /** @return a copy with another inversion method (its solver settings are kept) */
+    public InfluenceSettings withMethod(InversionMethod m) {
+        return new InfluenceSettings(backend, m, hessianRegularization, batchSize, solverSettings);
+    }
+
+    /**
+     * Reads and validates the core keys of {@link ConfigKeys} from {@code config} (typically from
+     * {@link InfluenceConfiguration#load()}, whose class-path defaults set every key). A key that
+     * is absent altogether falls back to the same defaults: no backend (best ranked),
+     * {@code direct}, λ = 0, batch size 512. A key that is present but empty is an error, except
+     * {@link ConfigKeys#BACKEND}.
+     *
+     * @throws IllegalArgumentException naming the key and the accepted values when a value is invalid
+     */
+    public static InfluenceSettings from(ImmutableConfiguration config) {
+        if (config == null) {
+            throw new IllegalArgumentException("config must not be null; use InfluenceConfiguration.load()");
+        }
+        String backend = string(config, ConfigKeys.BACKEND, "");
+        String methodName = string(config, ConfigKeys.INVERSION_METHOD, InversionMethod.DIRECT.configName());
+        InversionMethod method;
+        try {
+            method = InversionMethod.parse(methodName);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(ConfigKeys.INVERSION_METHOD + ": unknown value '" + methodName
+                    + "'; use one of " + methodNames(), e);
+        }
+        String regText = string(config, ConfigKeys.HESSIAN_REGULARIZATION, "0.0");
+        double reg;
+        try {
+            reg = Double.parseDouble(regText);
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(ConfigKeys.HESSIAN_REGULARIZATION + ": '" + regText
+                    + "' is not a number; give a value >= 0 such as 0.01", e);
+        }
+        String batchText = string(config, ConfigKeys.BATCH_SIZE, "512");
+        int batch;
+        try {
+            batch = Integer.parseInt(batchText);
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(ConfigKeys.BATCH_SIZE + ": '" + batchText
+                    + "' is not an integer; give a value >= 1 such as 512", e);
+        }
+        EnumMap<InversionMethod, SolverSettings> solvers = new EnumMap<>(InversionMethod.class);
+        for (InversionMethod m : InversionMethod.values()) {
+            SolverSettings s = solverSettings(config, m);
+            if (!s.asMap().isEmpty()) {
+                solvers.put(m, s);
+            }
+        }
+        return new InfluenceSettings(backend, method, reg, batch, solvers);
+    }
+
+    /**
+     * @return the short-keyed settings under {@code influence.inversion.<method>.} in {@code config};
+     *     a list value is joined with commas
+     */
+    public static SolverSettings solverSettings(ImmutableConfiguration config, InversionMethod method) {
+        String prefix = ConfigKeys.solverPrefix(method);
+        String bare = prefix.substring(0, prefix.length() - 1);
+        Map<String, String> values = new TreeMap<>();
+        for (Iterator<String> it = config.getKeys(bare); it.hasNext(); ) {
+            String key = it.next();
+            if (!key.startsWith(prefix) || key.length() == prefix.length()) {
+                continue;
+            }
+            List<String> parts = config.getList(String.class, key, List.of());
+            values.put(key.substring(prefix.length()), String.join(",", parts).trim());
+        }
+        return SolverSettings.of(values);
+    }
+
+    private static String string(ImmutableConfiguration config, String key, String fallback) {
+        if (!config.containsKey(key)) {
+            return fallback;
+        }
+        List<String> parts = config.getList(String.class, key, List.of());
+        if (parts.isEmpty()) {
+            parts = List.of("");
+        }
+        if (parts.size() > 1) {
+            throw new IllegalArgumentException(key + ": expected one value, got the list " + parts);
+        }
+        String v = parts.get(0) == null ? "" : parts.get(0).trim();
+        if (v.isEmpty() && !ConfigKeys.BACKEND.equals(key)) {
+            throw new IllegalArgumentException(key + " is set but empty; give a value (default: " + fallback
+                    + ") or remove the setting");
+        }
+        return v;
+    }
+
+    private static List<String> methodNames() {
+        return Arrays.stream(InversionMethod.values()).map(InversionMethod::configName).toList();
+    }
+}

@@ -1,0 +1,14 @@
+/**
+ * Wiring of influence4j: {@link java.util.ServiceLoader} discovery of
+ * {@link org.influence4j.registry.BackendDiscovery backends} and of inverse-HVP solver factories,
+ * the {@link org.influence4j.registry.DefaultInversionRegistry inversion registry} with pyDVL's
+ * semantics, layered configuration through Apache Commons Configuration
+ * ({@link org.influence4j.registry.InfluenceConfiguration}, {@link org.influence4j.registry.ConfigKeys},
+ * the immutable {@link org.influence4j.registry.InfluenceSettings}) and the Guice
+ * {@link org.influence4j.registry.InfluenceModule}.
+ *
+ * <p>Everything here can also be used without Guice: discovery, registry and settings are plain
+ * Java classes, and {@link org.influence4j.registry.InfluenceModelFactory} has a public
+ * constructor. Algorithms never see a {@code Configuration}: they receive immutable records.
+ */
+package org.influence4j.registry;
