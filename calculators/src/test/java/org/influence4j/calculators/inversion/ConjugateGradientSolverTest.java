@@ -1,0 +1,217 @@
+package org.influence4j.calculators.inversion;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.influence4j.api.DType;
+import org.influence4j.api.Tensor;
+import org.influence4j.api.data.Batch;
+import org.influence4j.api.data.InMemoryDataSource;
+import org.influence4j.api.inversion.HessianOperator;
+import org.influence4j.api.inversion.InverseHvpResult;
+import org.influence4j.api.inversion.InversionException;
+import org.influence4j.api.inversion.InversionMethod;
+import org.influence4j.api.inversion.SolverInfo;
+import org.influence4j.api.inversion.SolverSettings;
+import org.influence4j.api.model.Loss;
+import org.influence4j.api.model.ModelSpec;
+import org.influence4j.calculators.testing.Fixtures;
+import org.influence4j.calculators.testing.HostBackend;
+import org.influence4j.calculators.testing.HostModel;
+import org.influence4j.calculators.testing.HostScope;
+import org.junit.jupiter.api.Test;
+
+class ConjugateGradientSolverTest {
+
+    private static final int D = 8;
+    private static final int P = D + 1;
+    private static final double LAMBDA = 0.01;
+    private static final CgOptions TIGHT = new CgOptions(1e-12, 0, 0);
+    private final Batch data = Fixtures.logisticData(200, D, 21);
+    private final double[] theta = Fixtures.parameters(P, 22);
+    private final ModelSpec spec = Fixtures.dense(D, 1, Loss.BINARY_LOGISTIC);
+    private final double[][] a = Fixtures.logisticHessian(data, theta, LAMBDA);
+
+    private DataHessianOperator operator() {
+        return new DataHessianOperator(new HostModel(spec, theta), new InMemoryDataSource(data), LAMBDA, 64);
+    }
+
+    /** Five right-hand sides of different difficulty: per-sample gradients, a unit vector and 0. */
+    private double[][] rhs() {
+        double[][] g = Fixtures.logisticGradients(data.slice(10, 13), theta);
+        double[] unit = new double[P];
+        unit[P - 1] = 1;
+        return new double[][] {g[0], g[1], unit, new double[P], g[2]};
+    }
+
+    private double[] direct(double[] b) {
+        try (HostScope scope = HostBackend.scope();
+             var inv = new DirectSolver().prepare(operator())) {
+            return inv.solve(scope.fromArray(b, DType.FLOAT64, P), scope).x().toDoubleArray();
+        }
+    }
+
+    @Test
+    void singleRightHandSideMatchesDirect() {
+        double[] b = rhs()[0];
+        try (HostScope scope = HostBackend.scope()) {
+            InverseHvpResult r = new ConjugateGradientSolver(TIGHT).prepare(operator())
+                    .solve(scope.fromArray(b, DType.FLOAT64, P), scope);
+            assertArrayEquals(new long[] {P}, r.x().shape());
+            assertTrue(Fixtures.maxAbsDiff(direct(b), r.x().toDoubleArray()) < 1e-8);
+            assertTrue(Fixtures.maxAbsDiff(Fixtures.gaussSolve(a, b), r.x().toDoubleArray()) < 1e-8);
+            SolverInfo info = r.info();
+            assertEquals(InversionMethod.CG, info.method());
+            assertTrue(info.converged());
+            assertTrue(info.iterations() >= 1 && info.iterations() <= 3 * P, "iterations " + info.iterations());
+            assertTrue(info.maxResidual() <= 1e-12);
+            assertEquals(2, scope.liveTensors(), "rhs and x only");
+        }
+    }
+
+    @Test
+    void blockOfFiveRunsInLockstepWithOneOperatorApplicationPerIteration() {
+        double[][] b = rhs();
+        DataHessianOperator op = operator();
+        List<Integer> active = new ArrayList<>();
+        ConjugateGradientSolver solver = new ConjugateGradientSolver(TIGHT, (it, act, total, res) -> active.add(act));
+        try (HostScope scope = HostBackend.scope()) {
+            Tensor rhs = scope.fromArray(Fixtures.flatten(b), DType.FLOAT64, 5, P);
+            InverseHvpResult r = solver.prepare(op).solve(rhs, scope);
+            assertArrayEquals(new long[] {5, P}, r.x().shape());
+            double[] x = r.x().toDoubleArray();
+            for (int k = 0; k < 5; k++) {
+                double[] expected = direct(b[k]);
+                for (int q = 0; q < P; q++) {
+                    assertEquals(expected[q], x[k * P + q], 1e-8, "rhs " + k);
+                }
+            }
+            SolverInfo info = r.info();
+            assertTrue(info.converged());
+            assertEquals(info.iterations(), op.passes(), "one data pass per lockstep iteration");
+            assertEquals((long) info.iterations(), ((Number) info.details().get("passes")).longValue());
+            @SuppressWarnings("unchecked")
+            List<Integer> perRhs = (List<Integer>) info.details().get("iterationsPerRhs");
+            assertEquals(0, perRhs.get(3), "a zero right-hand side needs no iteration");
+            assertEquals(info.iterations(), active.size());
+            for (int i = 1; i < active.size(); i++) {
+                assertTrue(active.get(i) <= active.get(i - 1), "the active block only shrinks");
+            }
+            assertEquals(0, active.get(active.size() - 1));
+            assertEquals(2, scope.liveTensors(), "rhs and x only: no temporaries leak");
+
+            for (int k = 0; k < 5; k++) {
+                InverseHvpResult alone = new ConjugateGradientSolver(TIGHT).prepare(operator())
+                        .solve(scope.fromArray(b[k], DType.FLOAT64, P), scope);
+                assertEquals(perRhs.get(k), alone.info().iterations(), "same recurrence as a solo run, rhs " + k);
+                assertTrue(Fixtures.maxAbsDiff(alone.x().toDoubleArray(),
+                        java.util.Arrays.copyOfRange(x, k * P, (k + 1) * P)) < 1e-13);
+            }
+        }
+    }
+
+    @Test
+    void exactInitialGuessConvergesImmediately() {
+        double[][] b = rhs();
+        double[] exact = new double[5 * P];
+        for (int k = 0; k < 5; k++) {
+            System.arraycopy(Fixtures.gaussSolve(a, b[k]), 0, exact, k * P, P);
+        }
+        try (HostScope scope = HostBackend.scope()) {
+            ConjugateGradientSolver.CgInverse inv = new ConjugateGradientSolver().prepare(operator());
+            InverseHvpResult r = inv.solve(scope.fromArray(Fixtures.flatten(b), DType.FLOAT64, 5, P),
+                    scope.fromArray(exact, DType.FLOAT64, 5, P), scope);
+            assertTrue(r.info().iterations() <= 1, "iterations " + r.info().iterations());
+            assertTrue(r.info().converged());
+            assertTrue(Fixtures.maxAbsDiff(exact, r.x().toDoubleArray()) < 1e-9);
+            Tensor wrong = scope.zeros(DType.FLOAT64, 4, P);
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> inv.solve(scope.fromArray(Fixtures.flatten(b), DType.FLOAT64, 5, P), wrong, scope));
+            assertTrue(e.getMessage().startsWith("x0: shape [4, 9]"), e.getMessage());
+        }
+    }
+
+    @Test
+    void reachingMaxiterIsReportedNotHidden() {
+        double[] b = rhs()[0];
+        try (HostScope scope = HostBackend.scope()) {
+            InverseHvpResult r = new ConjugateGradientSolver(new CgOptions(1e-12, 0, 2)).prepare(operator())
+                    .solve(scope.fromArray(b, DType.FLOAT64, P), scope);
+            SolverInfo info = r.info();
+            assertFalse(info.converged());
+            assertEquals(2, info.iterations());
+            assertEquals(1, info.warnings().size());
+            assertTrue(info.warnings().get(0).contains("maxiter = 2"), info.warnings().get(0));
+            assertTrue(info.maxResidual() > 1e-12);
+            double[] x = r.x().toDoubleArray();
+            double[] residual = Fixtures.times(a, x);
+            double rr = 0;
+            for (int q = 0; q < P; q++) {
+                rr += (b[q] - residual[q]) * (b[q] - residual[q]);
+            }
+            assertEquals(Math.sqrt(rr / Fixtures.dot(b, b)), info.maxResidual(), 1e-10,
+                    "reported residual is the true one");
+        }
+    }
+
+    @Test
+    void indefiniteOperatorThrowsAskingForRegularization() {
+        double[][] m = {{1, 0, 0}, {0, 2, 0}, {0, 0, -4}};
+        HessianOperator op = MatrixOperators.of(m, 0.0);
+        try (HostScope scope = HostBackend.scope()) {
+            InversionException e = assertThrows(InversionException.class, () -> new ConjugateGradientSolver()
+                    .prepare(op).solve(scope.fromArray(new double[] {1, 1, 1}, DType.FLOAT64, 3), scope));
+            assertTrue(e.getMessage().contains("not positive definite")
+                    && e.getMessage().contains("increase the hessian regularization λ"), e.getMessage());
+            assertEquals(1, scope.liveTensors(), "the failed solve freed its work tensors");
+        }
+    }
+
+    @Test
+    void solvesInTheOperatorDtypeAndReturnsTheRhsDtype() {
+        double[] b = rhs()[1];
+        try (HostScope scope = HostBackend.scope()) {
+            Tensor x = new ConjugateGradientSolver(TIGHT).prepare(operator())
+                    .solve(scope.fromArray(b, DType.FLOAT32, P), scope).x();
+            assertEquals(DType.FLOAT32, x.dtype());
+            double[] expected = direct(b);
+            double[] got = x.toDoubleArray();
+            for (int q = 0; q < P; q++) {
+                assertEquals(expected[q], got[q], 1e-5 * (1 + Math.abs(expected[q])));
+            }
+        }
+    }
+
+    @Test
+    void optionsAndFactoryValidateSettings() {
+        CgOptions d = CgOptions.defaults();
+        assertEquals(1e-7, d.rtol());
+        assertEquals(1e-7, d.atol());
+        assertEquals(10 * P, d.maxIterationsFor(P));
+        assertEquals(5, d.withMaxIterations(5).maxIterationsFor(P));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new CgOptions(-1, 0, 0));
+        assertTrue(e.getMessage().startsWith("rtol"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> new CgOptions(0, Double.NaN, 0));
+        assertTrue(e.getMessage().startsWith("atol"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> new CgOptions(0, 0, -3));
+        assertTrue(e.getMessage().startsWith("maxiter"), e.getMessage());
+
+        ConjugateGradientSolverFactory f = new ConjugateGradientSolverFactory();
+        assertEquals(InversionMethod.CG, f.method());
+        ConjugateGradientSolver s = (ConjugateGradientSolver) f.create(
+                SolverSettings.of(Map.of("rtol", "1e-9", "atol", "0", "maxiter", "17")));
+        assertEquals(new CgOptions(1e-9, 0, 17), s.options());
+        assertEquals(CgOptions.defaults(), ((ConjugateGradientSolver) f.create(SolverSettings.empty())).options());
+        e = assertThrows(IllegalArgumentException.class, () -> f.create(SolverSettings.of(Map.of("rtoll", "1"))));
+        assertTrue(e.getMessage().contains("'rtoll'") && e.getMessage().contains("[atol, maxiter, rtol]"),
+                e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> f.create(SolverSettings.of(Map.of("maxiter", "ten"))));
+        assertTrue(e.getMessage().contains("'maxiter'"), e.getMessage());
+    }
+}

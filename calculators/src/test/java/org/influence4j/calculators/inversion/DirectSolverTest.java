@@ -1,0 +1,127 @@
+package org.influence4j.calculators.inversion;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.List;
+import java.util.Map;
+import java.util.ServiceLoader;
+import java.util.Set;
+import java.util.stream.Collectors;
+import org.influence4j.api.DType;
+import org.influence4j.api.Tensor;
+import org.influence4j.api.data.Batch;
+import org.influence4j.api.data.InMemoryDataSource;
+import org.influence4j.api.inversion.InverseHessian;
+import org.influence4j.api.inversion.InverseHvpResult;
+import org.influence4j.api.inversion.InverseHvpSolverFactory;
+import org.influence4j.api.inversion.InversionException;
+import org.influence4j.api.inversion.InversionMethod;
+import org.influence4j.api.inversion.InversionRegistry;
+import org.influence4j.api.inversion.SolverSettings;
+import org.influence4j.api.model.Loss;
+import org.influence4j.api.model.ModelSpec;
+import org.influence4j.calculators.testing.Fixtures;
+import org.influence4j.calculators.testing.HostBackend;
+import org.influence4j.calculators.testing.HostModel;
+import org.influence4j.calculators.testing.HostScope;
+import org.junit.jupiter.api.Test;
+
+class DirectSolverTest {
+
+    private static final int D = 6;
+    private static final int P = D + 1;
+    private final Batch data = Fixtures.logisticData(120, D, 3);
+    private final double[] theta = Fixtures.parameters(P, 4);
+    private final ModelSpec spec = Fixtures.dense(D, 1, Loss.BINARY_LOGISTIC);
+
+    @Test
+    void solvesEqualGaussianElimination() {
+        double lambda = 0.01;
+        DataHessianOperator op = new DataHessianOperator(new HostModel(spec, theta), new InMemoryDataSource(data),
+                lambda, 32);
+        double[][] a = Fixtures.logisticHessian(data, theta, lambda);
+        double[][] rhs = Fixtures.logisticGradients(data.slice(0, 4), theta);
+        try (HostScope scope = HostBackend.scope(); InverseHessian inv = new DirectSolver().prepare(op)) {
+            InverseHvpResult block = inv.solve(scope.fromArray(Fixtures.flatten(rhs), DType.FLOAT64, 4, P), scope);
+            assertArrayEquals(new long[] {4, P}, block.x().shape());
+            double[] x = block.x().toDoubleArray();
+            for (int r = 0; r < 4; r++) {
+                double[] expected = Fixtures.gaussSolve(a, rhs[r]);
+                for (int q = 0; q < P; q++) {
+                    assertEquals(expected[q], x[r * P + q], 1e-10);
+                }
+            }
+            assertEquals(InversionMethod.DIRECT, block.info().method());
+            assertTrue(block.info().converged());
+            assertTrue(block.info().warnings().isEmpty());
+            assertEquals("cholesky", block.info().details().get("factorization"));
+            assertTrue(block.info().maxResidual() < 1e-13, "residual " + block.info().maxResidual());
+
+            InverseHvpResult single = inv.solve(scope.fromArray(rhs[2], DType.FLOAT64, P), scope);
+            assertArrayEquals(new long[] {P}, single.x().shape());
+            assertTrue(Fixtures.maxAbsDiff(Fixtures.gaussSolve(a, rhs[2]), single.x().toDoubleArray()) < 1e-10);
+        }
+        assertEquals(1, op.passes(), "one data pass to build the matrix, none per solve");
+    }
+
+    @Test
+    void returnsTheRightHandSidesDtypeInTheGivenScope() {
+        DataHessianOperator op = new DataHessianOperator(new HostModel(spec, theta), new InMemoryDataSource(data),
+                0.1, 64);
+        double[] b = Fixtures.logisticGradients(data.slice(0, 1), theta)[0];
+        try (HostScope scope = HostBackend.scope(); HostScope other = HostBackend.scope();
+             InverseHessian inv = new DirectSolver().prepare(op)) {
+            Tensor rhs = scope.fromArray(b, DType.FLOAT32, P);
+            Tensor x = inv.solve(rhs, other).x();
+            assertEquals(DType.FLOAT32, x.dtype());
+            assertEquals(other, x.scope());
+            assertEquals(1, other.liveTensors());
+        }
+    }
+
+    @Test
+    void indefiniteMatrixFallsBackToLuWithWarning() {
+        double[][] a = {{2, 1, 0}, {1, -1, 0.5}, {0, 0.5, 3}};
+        double[] b = {1, -2, 0.5};
+        try (HostScope scope = HostBackend.scope();
+             InverseHessian inv = new DirectSolver().prepare(MatrixOperators.of(a, 0.0))) {
+            InverseHvpResult r = inv.solve(scope.fromArray(b, DType.FLOAT64, 3), scope);
+            assertTrue(Fixtures.maxAbsDiff(Fixtures.gaussSolve(a, b), r.x().toDoubleArray()) < 1e-12);
+            assertEquals("lu", r.info().details().get("factorization"));
+            List<String> w = r.info().warnings();
+            assertEquals(1, w.size());
+            assertTrue(w.get(0).contains("indefinite") && w.get(0).contains("not at a minimum")
+                    && w.get(0).contains("increase the hessian regularization λ"), w.get(0));
+        }
+    }
+
+    @Test
+    void singularHessianIsRefusedWithAdviceToRegularize() {
+        ModelSpec softmax = Fixtures.dense(3, 3, Loss.SOFTMAX_CROSS_ENTROPY);
+        Batch sm = Fixtures.softmaxData(60, 3, 3, 8);
+        HostModel model = new HostModel(softmax, Fixtures.parameters(softmax.numParameters(), 2));
+        DataHessianOperator singular = new DataHessianOperator(model, new InMemoryDataSource(sm), 0.0, 64);
+        InversionException e = assertThrows(InversionException.class, () -> new DirectSolver().prepare(singular));
+        assertTrue(e.getMessage().contains("singular") && e.getMessage().contains("λ > 0"), e.getMessage());
+        DataHessianOperator regularized = new DataHessianOperator(model, new InMemoryDataSource(sm), 0.01, 64);
+        new DirectSolver().prepare(regularized).close();
+    }
+
+    @Test
+    void factoryHasNoSettingsAndIsAServiceProvider() {
+        DirectSolverFactory f = new DirectSolverFactory();
+        assertEquals(InversionMethod.DIRECT, f.method());
+        assertEquals(InversionRegistry.GENERIC, f.modelType());
+        assertTrue(f.create(SolverSettings.empty()) instanceof DirectSolver);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> f.create(SolverSettings.of(Map.of("rtol", "1e-3"))));
+        assertTrue(e.getMessage().contains("'rtol'") && e.getMessage().contains("direct"), e.getMessage());
+        Set<String> found = ServiceLoader.load(InverseHvpSolverFactory.class).stream()
+                .map(pr -> pr.type().getName()).collect(Collectors.toSet());
+        assertTrue(found.containsAll(Set.of(DirectSolverFactory.class.getName(),
+                ConjugateGradientSolverFactory.class.getName())), found.toString());
+    }
+}
