@@ -1,0 +1,207 @@
+package org.influence4j.calculators.influence;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.stream.Stream;
+import org.influence4j.api.Tensor;
+import org.influence4j.api.data.Batch;
+import org.influence4j.api.data.InMemoryDataSource;
+import org.influence4j.api.influence.InfluenceFunctionModel;
+import org.influence4j.api.influence.InfluenceMode;
+import org.influence4j.api.inversion.InversionMethod;
+import org.influence4j.api.model.Loss;
+import org.influence4j.api.model.ModelSpec;
+import org.influence4j.calculators.inversion.CgOptions;
+import org.influence4j.calculators.inversion.ConjugateGradientSolver;
+import org.influence4j.calculators.inversion.DirectSolver;
+import org.influence4j.calculators.testing.Fixtures;
+import org.influence4j.calculators.testing.HostBackend;
+import org.influence4j.calculators.testing.HostModel;
+import org.influence4j.calculators.testing.HostScope;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+class InverseHessianInfluenceTest {
+
+    private static final int D = 5;
+    private static final int P = D + 1;
+    private static final double LAMBDA = 0.02;
+    private static final CgOptions TIGHT = new CgOptions(1e-12, 0, 0);
+    private final ModelSpec spec = Fixtures.dense(D, 1, Loss.BINARY_LOGISTIC);
+    private final Batch train = Fixtures.logisticData(90, D, 31);
+    private final Batch test = Fixtures.logisticData(7, D, 32);
+    private final double[] theta = Fixtures.parameters(P, 33);
+
+    static Stream<Arguments> models() {
+        return Stream.of(Arguments.of("direct"), Arguments.of("cg"), Arguments.of("DirectInfluence"),
+                Arguments.of("CgInfluence"));
+    }
+
+    private InfluenceFunctionModel model(String kind) {
+        HostModel m = new HostModel(spec, theta);
+        InfluenceOptions options = new InfluenceOptions(LAMBDA, 16);
+        return switch (kind) {
+            case "direct" -> new InverseHessianInfluence(m, new DirectSolver(), options);
+            case "cg" -> new InverseHessianInfluence(m, new ConjugateGradientSolver(TIGHT), options);
+            case "DirectInfluence" -> new DirectInfluence(m, options);
+            case "CgInfluence" -> new CgInfluence(m, options, TIGHT);
+            default -> throw new IllegalArgumentException(kind);
+        };
+    }
+
+    /** {@code ⟨H⁻¹ g_test_i, g_train_j⟩} in plain Java. */
+    private double[] reference(Batch testBatch, Batch trainBatch) {
+        double[][] h = Fixtures.logisticHessian(train, theta, LAMBDA);
+        double[][] gt = Fixtures.logisticGradients(testBatch, theta);
+        double[][] gr = Fixtures.logisticGradients(trainBatch, theta);
+        double[] out = new double[gt.length * gr.length];
+        for (int i = 0; i < gt.length; i++) {
+            double[] z = Fixtures.gaussSolve(h, gt[i]);
+            for (int j = 0; j < gr.length; j++) {
+                out[i * gr.length + j] = Fixtures.dot(z, gr[j]);
+            }
+        }
+        return out;
+    }
+
+    private static void assertClose(double[] expected, double[] actual, double tol) {
+        assertEquals(expected.length, actual.length);
+        double scale = 0;
+        for (double e : expected) {
+            scale = Math.max(scale, Math.abs(e));
+        }
+        assertTrue(Fixtures.maxAbsDiff(expected, actual) <= tol * scale,
+                "max diff " + Fixtures.maxAbsDiff(expected, actual) + " at scale " + scale);
+    }
+
+    @ParameterizedTest
+    @MethodSource("models")
+    void influencesEqualPlainJavaReference(String kind) {
+        try (InfluenceFunctionModel m = model(kind).fit(new InMemoryDataSource(train));
+             HostScope scope = HostBackend.scope()) {
+            assertTrue(m.isFitted());
+            Batch trainPart = train.slice(0, 20);
+            Tensor inf = m.influences(test, trainPart, InfluenceMode.UP, scope);
+            assertArrayEquals(new long[] {7, 20}, inf.shape());
+            assertClose(reference(test, trainPart), inf.toDoubleArray(), 1e-9);
+
+            Tensor factors = m.influenceFactors(test, scope);
+            assertArrayEquals(new long[] {7, P}, factors.shape());
+            assertClose(inf.toDoubleArray(),
+                    m.influencesFromFactors(factors, trainPart, InfluenceMode.UP, scope).toDoubleArray(), 1e-12);
+            assertEquals(3, scope.liveTensors(), "only the returned tensors live in the caller's scope");
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("models")
+    void nullTrainMeansTestItself(String kind) {
+        try (InfluenceFunctionModel m = model(kind).fit(new InMemoryDataSource(train));
+             HostScope scope = HostBackend.scope()) {
+            double[] self = m.influences(test, null, InfluenceMode.UP, scope).toDoubleArray();
+            double[] explicit = m.influences(test, test, InfluenceMode.UP, scope).toDoubleArray();
+            assertArrayEquals(explicit, self, 0.0);
+            assertClose(reference(test, test), self, 1e-9);
+            for (int i = 0; i < 7; i++) {
+                assertTrue(self[i * 7 + i] > 0, "self-influence is positive for a positive definite H");
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("models")
+    void smallerTrainSideGivesTheSameNumbers(String kind) {
+        Batch big = train.slice(0, 30);
+        Batch small = train.slice(40, 43);
+        try (InfluenceFunctionModel m = model(kind).fit(new InMemoryDataSource(train));
+             HostScope scope = HostBackend.scope()) {
+            double[] nLessThanM = m.influences(big, small, InfluenceMode.UP, scope).toDoubleArray();
+            double[] mLessThanN = m.influences(small, big, InfluenceMode.UP, scope).toDoubleArray();
+            assertClose(reference(big, small), nLessThanM, 1e-9);
+            assertClose(reference(small, big), mLessThanN, 1e-9);
+            for (int i = 0; i < 30; i++) {
+                for (int j = 0; j < 3; j++) {
+                    assertEquals(nLessThanM[i * 3 + j], mLessThanN[j * 30 + i],
+                            1e-9 * (1 + Math.abs(nLessThanM[i * 3 + j])));
+                }
+            }
+        }
+    }
+
+    @Test
+    void solverDiagnosticsAreExposed() {
+        InverseHessianInfluence m = new InverseHessianInfluence(new HostModel(spec, theta),
+                new ConjugateGradientSolver(TIGHT), new InfluenceOptions(LAMBDA, 32));
+        assertTrue(m.lastSolverInfo().isEmpty());
+        m.fit(new InMemoryDataSource(train));
+        assertEquals(LAMBDA, m.operator().orElseThrow().regularization());
+        try (HostScope scope = HostBackend.scope()) {
+            m.influenceFactors(test, scope);
+        }
+        assertEquals(InversionMethod.CG, m.lastSolverInfo().orElseThrow().method());
+        assertTrue(m.lastSolverInfo().orElseThrow().converged());
+        m.close();
+        assertFalse(m.isFitted());
+    }
+
+    @Test
+    void badInputGivesClearExceptions() {
+        InverseHessianInfluence m = new InverseHessianInfluence(new HostModel(spec, theta), new DirectSolver(),
+                InfluenceOptions.defaults());
+        try (HostScope scope = HostBackend.scope()) {
+            IllegalStateException unfitted = assertThrows(IllegalStateException.class,
+                    () -> m.influences(test, train, InfluenceMode.UP, scope));
+            assertTrue(unfitted.getMessage().contains("call fit(trainingData) first"), unfitted.getMessage());
+            assertThrows(IllegalStateException.class, () -> m.influenceFactors(test, scope));
+
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> new InfluenceOptions(-1, 16));
+            assertTrue(e.getMessage().startsWith("hessianRegularization: must be >= 0"), e.getMessage());
+            e = assertThrows(IllegalArgumentException.class, () -> new InfluenceOptions(0, 0));
+            assertTrue(e.getMessage().startsWith("batchSize"), e.getMessage());
+
+            Batch wideTrain = Fixtures.logisticData(20, D + 2, 1);
+            e = assertThrows(IllegalArgumentException.class, () -> m.fit(new InMemoryDataSource(wideTrain)));
+            assertTrue(e.getMessage().contains("trainingData") && e.getMessage().contains("inputDim=5"),
+                    e.getMessage());
+            assertFalse(m.isFitted());
+
+            m.fit(new InMemoryDataSource(train));
+            Batch wideTest = Fixtures.logisticData(3, D + 1, 2);
+            e = assertThrows(IllegalArgumentException.class, () -> m.influences(wideTest, train, InfluenceMode.UP,
+                    scope));
+            assertTrue(e.getMessage().startsWith("test: x has 6 features"), e.getMessage());
+            e = assertThrows(IllegalArgumentException.class, () -> m.influences(test, wideTest, InfluenceMode.UP,
+                    scope));
+            assertTrue(e.getMessage().startsWith("train: x has 6 features"), e.getMessage());
+            double[] y = train.y().clone();
+            y[4] = 3;
+            Batch badLabels = new Batch(train.x(), D, y, 1);
+            e = assertThrows(IllegalArgumentException.class, () -> m.influences(test, badLabels, InfluenceMode.UP,
+                    scope));
+            assertTrue(e.getMessage().startsWith("train: y[4]=3.0"), e.getMessage());
+            e = assertThrows(IllegalArgumentException.class,
+                    () -> Batch.of(new double[][] {{1, 2, 3, 4, 5}, {1, 2, 3, 4, 5}}, new double[] {1}));
+            assertTrue(e.getMessage().contains("x and y must have the same number of rows"), e.getMessage());
+            Tensor badFactors = scope.zeros(org.influence4j.api.DType.FLOAT64, 2, P + 1);
+            e = assertThrows(IllegalArgumentException.class,
+                    () -> m.influencesFromFactors(badFactors, train, InfluenceMode.UP, scope));
+            assertTrue(e.getMessage().startsWith("factors: shape [2, 7]"), e.getMessage());
+
+            UnsupportedOperationException u = assertThrows(UnsupportedOperationException.class,
+                    () -> m.influences(test, train, InfluenceMode.PERTURBATION, scope));
+            assertTrue(u.getMessage().contains("not supported by this model yet") && u.getMessage().contains("∇x∇θ"),
+                    u.getMessage());
+            assertEquals(1, scope.liveTensors(), "failed calls leave nothing behind");
+        }
+        assertThrows(IllegalArgumentException.class, () -> new InverseHessianInfluence(null, new DirectSolver(),
+                InfluenceOptions.defaults()));
+        assertThrows(IllegalArgumentException.class, () -> new DirectInfluence(new HostModel(spec, theta), -0.5));
+    }
+}
