@@ -7,8 +7,9 @@ package org.influence4j.calculators.inversion;
  *
  * @param rtol          relative tolerance, ≥ 0 (default 1e-7)
  * @param atol          absolute tolerance, ≥ 0 (default 1e-7)
- * @param maxIterations iteration limit, ≥ 0; 0 means "derived from the dimension of the operator":
- *                      {@code 10·p}, as pyDVL's and SciPy's {@code maxiter=None}
+ * @param maxIterations iteration limit, ≥ 0; 0 means "the dimension p of the operator" (in exact
+ *                      arithmetic CG converges in at most p iterations; pyDVL and SciPy default to
+ *                      {@code 10·p}, which can be set explicitly for ill-conditioned problems)
  */
 public record CgOptions(double rtol, double atol, int maxIterations) {
 
@@ -26,7 +27,7 @@ public record CgOptions(double rtol, double atol, int maxIterations) {
             throw new IllegalArgumentException("atol: must be a finite number >= 0, got " + atol);
         }
         if (maxIterations < 0) {
-            throw new IllegalArgumentException("maxiter: must be >= 0 (0 = 10 times the dimension), got "
+            throw new IllegalArgumentException("maxiter: must be >= 0 (0 = the dimension of the operator), got "
                     + maxIterations);
         }
     }
@@ -41,8 +42,7 @@ public record CgOptions(double rtol, double atol, int maxIterations) {
         if (maxIterations > 0) {
             return maxIterations;
         }
-        long derived = 10L * Math.max(p, 1);
-        return (int) Math.min(Integer.MAX_VALUE, derived);
+        return Math.max(p, 1);
     }
 
     /** @return a copy with another iteration limit */

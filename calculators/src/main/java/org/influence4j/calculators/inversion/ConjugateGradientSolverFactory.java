@@ -9,7 +9,7 @@ import org.influence4j.api.inversion.SolverSettings;
 /**
  * Creates {@link ConjugateGradientSolver}s for every model type ({@link InversionMethod#CG}).
  * Settings (configuration prefix {@code influence.inversion.cg.}): {@code rtol}, {@code atol}
- * (doubles, default 1e-7) and {@code maxiter} (integer, default 0 = ten times the dimension).
+ * (doubles, default 1e-7) and {@code maxiter} (integer, default 0 = the dimension of the operator).
  * Unknown keys are an error. Registered as a {@code META-INF/services} provider.
  */
 public final class ConjugateGradientSolverFactory implements InverseHvpSolverFactory {

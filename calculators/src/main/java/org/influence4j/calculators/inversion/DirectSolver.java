@@ -46,6 +46,9 @@ public final class DirectSolver implements InverseHvpSolver {
     /** Relative pivot size (per unit of dimension) below which A counts as singular. */
     private static final double SINGULAR_PIVOT = 1e-15;
 
+    /** Dimension above which preparing is logged as expensive. */
+    private static final int LARGE = 10_000;
+
     @Override
     public InversionMethod method() {
         return InversionMethod.DIRECT;
@@ -62,6 +65,10 @@ public final class DirectSolver implements InverseHvpSolver {
             throw new IllegalArgumentException("operator: must not be null");
         }
         int p = operator.dimension();
+        if (p > LARGE) {
+            LOG.warn("direct inversion of p = {} parameters needs {} MB of heap for the dense Hessian and O(p³)"
+                    + " time; consider the cg method", p, 3L * p * p * Double.BYTES / (1 << 20));
+        }
         double[] values;
         try (TensorScope scope = operator.model().backend().newScope(); Tensor a = operator.toMatrix(scope)) {
             long[] shape = a.shape();

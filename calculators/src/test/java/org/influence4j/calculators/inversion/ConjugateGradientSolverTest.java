@@ -193,7 +193,7 @@ class ConjugateGradientSolverTest {
         CgOptions d = CgOptions.defaults();
         assertEquals(1e-7, d.rtol());
         assertEquals(1e-7, d.atol());
-        assertEquals(10 * P, d.maxIterationsFor(P));
+        assertEquals(P, d.maxIterationsFor(P));
         assertEquals(5, d.withMaxIterations(5).maxIterationsFor(P));
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new CgOptions(-1, 0, 0));
         assertTrue(e.getMessage().startsWith("rtol"), e.getMessage());
