@@ -11,5 +11,9 @@ public enum BackendCapability {
     /** Per-sample gradients come from one batched pass. */
     BATCHED_PER_SAMPLE_GRADIENTS,
     /** Several threads may use one model instance at the same time. */
-    THREAD_SAFE_MODELS
+    THREAD_SAFE_MODELS,
+    /** {@link TwiceDifferentiable#denseLayerFactors} is implemented. */
+    DENSE_LAYER_FACTORS,
+    /** {@link TwiceDifferentiable#mixedGradientProducts} is implemented (perturbation influences). */
+    MIXED_DERIVATIVES
 }

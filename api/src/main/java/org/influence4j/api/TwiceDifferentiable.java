@@ -87,6 +87,40 @@ public interface TwiceDifferentiable extends AutoCloseable {
      */
     Tensor hessian(Batch batch, TensorScope scope);
 
+    /**
+     * Per-sample inputs and output gradients of every Dense layer, from one batched pass: the
+     * factors of the per-sample gradients (for Kronecker-factored curvature, TracInCPFast and
+     * low-memory gradient products).
+     *
+     * <p>For Dense layer l computing {@code z = W a + b}: {@code inputs} are the per-sample layer
+     * inputs a, shape {@code [n, in]}, and {@code outputGradients} are δ = ∂ℓ_i/∂z of the
+     * <em>per-sample</em> loss ℓ_i (not divided by n), shape {@code [n, out]}. Hence the per-sample
+     * gradient of W is the outer product {@code δ_iᵀ a_i} ({@code [out, in]}) and that of b is δ_i.
+     *
+     * @return one entry per Dense layer, in layer order, tensors owned by {@code scope}
+     * @throws UnsupportedOperationException if the backend lacks
+     *     {@link BackendCapability#DENSE_LAYER_FACTORS}
+     */
+    default java.util.List<DenseLayerFactors> denseLayerFactors(Batch batch, TensorScope scope) {
+        throw new UnsupportedOperationException("backend " + backend().name()
+                + " does not provide per-layer gradient factors (capability DENSE_LAYER_FACTORS)");
+    }
+
+    /**
+     * Mixed second derivatives ∇x∇θℓ contracted with parameter-space vectors, for
+     * perturbation-mode influences.
+     *
+     * @param vs a matrix {@code [k, p]}
+     * @return {@code [k, n, inputDim]} with {@code out[j, i, :] = ∇_{x_i} ⟨vs[j,:], ∇θ ℓ(x_i, y_i)⟩}
+     *     (per-sample loss, not divided by n), owned by {@code scope}
+     * @throws UnsupportedOperationException if the backend lacks
+     *     {@link BackendCapability#MIXED_DERIVATIVES}
+     */
+    default Tensor mixedGradientProducts(Batch batch, Tensor vs, TensorScope scope) {
+        throw new UnsupportedOperationException("backend " + backend().name()
+                + " does not provide mixed derivatives ∇x∇θ (capability MIXED_DERIVATIVES)");
+    }
+
     /** @return whether several threads may use this instance at the same time */
     boolean isThreadSafe();
 
