@@ -16,7 +16,8 @@ import org.influence4j.api.model.ModelSpec;
  * obtained from {@link PtBackendProvider#create()} (or {@link PtBackendProvider#backend()}).
  *
  * <p>Capabilities: {@code FLOAT64}, {@code EXACT_HVP} (autograd through an explicit backward pass,
- * see {@link PtModel}), {@code BATCHED_PER_SAMPLE_GRADIENTS}. Models are not thread-safe
+ * see {@link PtModel}), {@code BATCHED_PER_SAMPLE_GRADIENTS}, {@code DENSE_LAYER_FACTORS},
+ * {@code MIXED_DERIVATIVES}. Models are not thread-safe
  * (no {@code THREAD_SAFE_MODELS}); the backend itself is: scopes and models may be created from any
  * thread.
  */
@@ -24,7 +25,8 @@ public final class PtBackend implements Backend {
 
     private static final Set<BackendCapability> CAPABILITIES = Collections.unmodifiableSet(EnumSet.of(
             BackendCapability.FLOAT64, BackendCapability.EXACT_HVP,
-            BackendCapability.BATCHED_PER_SAMPLE_GRADIENTS));
+            BackendCapability.BATCHED_PER_SAMPLE_GRADIENTS, BackendCapability.DENSE_LAYER_FACTORS,
+            BackendCapability.MIXED_DERIVATIVES));
 
     private final Engine engine;
     private final String version;

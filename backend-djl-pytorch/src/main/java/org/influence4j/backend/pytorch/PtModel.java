@@ -8,8 +8,13 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.jni.JniUtils;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
+import java.util.IdentityHashMap;
 import java.util.List;
+import java.util.Set;
+import org.influence4j.api.DenseLayerFactors;
 import org.influence4j.api.Tensor;
 import org.influence4j.api.TensorScope;
 import org.influence4j.api.TwiceDifferentiable;
@@ -249,6 +254,73 @@ public final class PtModel implements TwiceDifferentiable {
         }
     }
 
+    /**
+     * {@inheritDoc}
+     *
+     * <p>These are the layer inputs and output errors of the explicit backward pass that also gives
+     * {@link #perSampleGradients}; no autograd is involved.
+     */
+    @Override
+    public List<DenseLayerFactors> denseLayerFactors(Batch batch, TensorScope scope) {
+        PtTensorScope target = checkCall(batch, scope);
+        try (NDManager m = manager.newSubManager(); PtGradMode g = PtGradMode.disabled()) {
+            Pass pass = forward(features(m, batch), params);
+            backward(pass, outputDelta(pass.output, targets(m, batch)), params);
+            Set<NDArray> wrapped = Collections.newSetFromMap(new IdentityHashMap<>());
+            List<DenseLayerFactors> out = new ArrayList<>(numDense);
+            for (int j = 0; j < numDense; j++) {
+                ParameterInfo weight = layout.get(2 * j);
+                out.add(new DenseLayerFactors(weight.layerIndex(), weight.offset(),
+                        target.wrap(distinct(pass.denseInputs[j], wrapped)),
+                        target.wrap(distinct(pass.denseDeltas[j], wrapped))));
+            }
+            return List.copyOf(out);
+        }
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>Exact: the inputs x are an autograd leaf, the explicit backward pass gives the summed
+     * per-sample gradients {@code Σ_i ∇θ ℓ_i} as a differentiable function of x, and one first-order
+     * backward of {@code <Σ_i ∇θ ℓ_i, vs[j,:]>} per row j yields {@code ∇_{x_i} <vs[j,:], ∇θ ℓ_i>}
+     * for every i at once (∇θ ℓ_i depends on x_i only). The graph is built once for the k rows.
+     *
+     * @throws IllegalArgumentException if {@code vs} is not a djl-pytorch matrix of shape {@code [k, p]}
+     */
+    @Override
+    public PtTensor mixedGradientProducts(Batch batch, Tensor vs, TensorScope scope) {
+        PtTensorScope target = checkCall(batch, scope);
+        PtTensor vt = PtTensor.require(vs, "vs");
+        long[] shape = vt.shape();
+        if (shape.length != 2 || shape[1] != numParameters) {
+            throw new IllegalArgumentException("vs: shape " + Arrays.toString(shape) + " but the model has p="
+                    + numParameters + " parameters; expected [k, " + numParameters + "]");
+        }
+        int n = batch.size();
+        int k = Math.toIntExact(shape[0]);
+        try (NDManager m = manager.newSubManager(); PtGradMode g = PtGradMode.enabled()) {
+            if (k == 0) {
+                return target.wrap(m.zeros(new Shape(0, n, spec.inputDim()), dataType));
+            }
+            NDArray v = copyInto(m, vt.ndArray());
+            NDArray x = features(m, batch);
+            x.setRequiresGradient(true);
+            Pass pass = forward(x, params);
+            backward(pass, outputDelta(pass.output, targets(m, batch)), params);
+            NDArray summed = gradientSum(pass, null);
+            NDArray seed = m.ones(new Shape(), dataType);
+            NDList rows = new NDList(k);
+            for (int r = 0; r < k; r++) {
+                NDArray s = summed.mul(v.get(r)).sum();
+                JniUtils.backward((PtNDArray) s, (PtNDArray) seed, r < k - 1, false);
+                rows.add(x.getGradient().duplicate());
+                JniUtils.zeroGrad((PtNDArray) x);
+            }
+            return target.wrap(k == 1 ? rows.get(0).expandDims(0) : NDArrays.stack(rows, 0));
+        }
+    }
+
     /** @return false: one instance must be used by one thread at a time */
     @Override
     public boolean isThreadSafe() {
@@ -369,14 +441,25 @@ public final class PtModel implements TwiceDifferentiable {
 
     /** @return the flat gradient of the mean loss {@code [p]} */
     private NDArray meanGradient(Pass pass, int n) {
+        return gradientSum(pass, scalar(pass.output.getManager(), 1.0 / n));
+    }
+
+    /** @return {@code Σ_i ∇θ ℓ_i} {@code [p]}, multiplied by {@code factor} (a scalar array) unless null */
+    private NDArray gradientSum(Pass pass, NDArray factor) {
         NDList pieces = new NDList(2 * numDense);
-        NDArray inverseN = scalar(pass.output.getManager(), 1.0 / n);
         for (int j = 0; j < numDense; j++) {
             NDArray delta = pass.denseDeltas[j];
-            pieces.add(delta.transpose().matMul(pass.denseInputs[j]).mul(inverseN).reshape(-1));
-            pieces.add(delta.sum(new int[] {0}).mul(inverseN));
+            NDArray w = delta.transpose().matMul(pass.denseInputs[j]);
+            NDArray b = delta.sum(new int[] {0});
+            pieces.add((factor == null ? w : w.mul(factor)).reshape(-1));
+            pieces.add(factor == null ? b : b.mul(factor));
         }
         return NDArrays.concat(pieces, 0);
+    }
+
+    /** @return {@code a}, or a copy of it if it was already handed out (one tensor per native array) */
+    private static NDArray distinct(NDArray a, Set<NDArray> wrapped) {
+        return wrapped.add(a) ? a : a.duplicate();
     }
 
     private static NDArray activate(Activation activation, NDArray z) {

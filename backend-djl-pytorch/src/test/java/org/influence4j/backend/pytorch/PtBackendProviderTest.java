@@ -38,6 +38,8 @@ class PtBackendProviderTest {
         assertTrue(a.capabilities().contains(BackendCapability.FLOAT64));
         assertTrue(a.capabilities().contains(BackendCapability.EXACT_HVP));
         assertTrue(a.capabilities().contains(BackendCapability.BATCHED_PER_SAMPLE_GRADIENTS));
+        assertTrue(a.capabilities().contains(BackendCapability.DENSE_LAYER_FACTORS));
+        assertTrue(a.capabilities().contains(BackendCapability.MIXED_DERIVATIVES));
         assertFalse(a.capabilities().contains(BackendCapability.THREAD_SAFE_MODELS));
         assertFalse(a.capabilities().contains(BackendCapability.CUDA));
         assertEquals("true", System.getProperty("ai.djl.offline"));
