@@ -47,7 +47,7 @@ class TfBackendProviderTest {
     }
 
     @Test
-    void platformClassifierMatchesDjlNaming() {
+    void platformClassifierMatchesTensorFlowJavaNaming() {
         String p = TfNatives.platform();
         assertTrue(p.matches("(linux|macosx|windows)-(x86_64|arm64)"), p);
     }
