@@ -51,4 +51,39 @@ class TfBackendProviderTest {
         String p = TfNatives.platform();
         assertTrue(p.matches("(linux|macosx|windows)-(x86_64|arm64)"), p);
     }
+
+    @Test
+    void withoutTheEngineClassesItIsUnavailableAndLoadsNothing() {
+        Thread thread = Thread.currentThread();
+        ClassLoader saved = thread.getContextClassLoader();
+        try (java.net.URLClassLoader empty = new java.net.URLClassLoader(new java.net.URL[0], null)) {
+            thread.setContextClassLoader(empty);
+            assertFalse(new TfBackendProvider().isAvailable());
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        } finally {
+            thread.setContextClassLoader(saved);
+        }
+    }
+
+    @Test
+    void missingNativeJarGivesAReasonNamingTheArtifact() {
+        org.junit.jupiter.api.Assumptions.assumeTrue(System.getenv(TfNatives.LIBRARY_PATH_PROPERTY) == null,
+                "the environment points at a TensorFlow installation");
+        String saved = System.getProperty(TfNatives.LIBRARY_PATH_PROPERTY);
+        System.clearProperty(TfNatives.LIBRARY_PATH_PROPERTY);
+        try (java.net.URLClassLoader empty = new java.net.URLClassLoader(new java.net.URL[0], null)) {
+            assertFalse(TfNatives.nativeJarPresent(empty));
+            IllegalStateException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class,
+                    () -> TfNatives.prepare(empty));
+            assertTrue(e.getMessage().contains("org.tensorflow:tensorflow-core-native:1.0.0-rc.1")
+                    && e.getMessage().contains("TENSORFLOW_LIBRARY_PATH"), e.getMessage());
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        } finally {
+            if (saved != null) {
+                System.setProperty(TfNatives.LIBRARY_PATH_PROPERTY, saved);
+            }
+        }
+    }
 }
