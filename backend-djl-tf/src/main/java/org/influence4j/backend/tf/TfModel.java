@@ -43,9 +43,10 @@ import org.tensorflow.types.family.TNumber;
  * {@code Graph.addGradients} (TensorFlow's C++ symbolic gradients) called twice with explicit seeds —
  * first for ∂L/∂θ and the per-layer output errors δ, then, seeded with a direction v, for the exact
  * Hessian-vector product and the mixed product ∂⟨∂L/∂θ, v⟩/∂x. Per-sample gradients are batched outer
- * products of δ and the layer inputs, one session run for the whole batch. {@link #hvpBlock} and
- * {@link #mixedGradientProducts} run the HVP graph once per row of the block (each run recomputes the
- * forward and backward pass).
+ * products of δ and the layer inputs, one session run for the whole batch. {@link #hvpBlock} uses a
+ * block graph (built on first use) with {@value TfModelGraph#BLOCK} seeded second-order gradients on
+ * one shared first-order graph, so a session run computes up to that many HVPs;
+ * {@link #mixedGradientProducts} runs its graph once per row of the block.
  *
  * <p><b>Tensors.</b> Batches and directions are copied from the host (or from the scope's eager
  * tensors) into TensorFlow tensors for each session run; results are copied into eager tensors of the
@@ -193,14 +194,15 @@ public final class TfModel implements TwiceDifferentiable {
             throw new IllegalArgumentException("v: shape " + Arrays.toString(shape) + " but the model has p="
                     + numParameters + " parameters; expected [" + numParameters + "]");
         }
-        double[] hv = hvpRows(batch, TfDTypes.toDoubles(vt.ndArray()), 1, g.hvp);
+        double[] hv = hvpRows(batch, TfDTypes.toDoubles(vt.ndArray()), 1);
         return target.wrap(TfDTypes.create(target.manager(), hv, new Shape(numParameters), dataType));
     }
 
     /**
      * {@inheritDoc}
      *
-     * <p>One session run of the HVP graph per row of {@code vs}.
+     * <p>One session run per {@value TfModelGraph#BLOCK} rows of {@code vs}: the forward and first
+     * backward pass are shared by the rows of a run.
      *
      * @throws IllegalArgumentException if {@code vs} is not a djl-tf matrix of shape {@code [k, p]}
      */
@@ -214,7 +216,7 @@ public final class TfModel implements TwiceDifferentiable {
                     + numParameters + " parameters; expected [k, " + numParameters + "]");
         }
         int k = Math.toIntExact(shape[0]);
-        double[] out = hvpRows(batch, TfDTypes.toDoubles(vt.ndArray()), k, g.hvp);
+        double[] out = hvpRows(batch, TfDTypes.toDoubles(vt.ndArray()), k);
         return target.wrap(TfDTypes.create(target.manager(), out, new Shape(k, numParameters), dataType));
     }
 
@@ -223,7 +225,7 @@ public final class TfModel implements TwiceDifferentiable {
      *
      * <p>Computed as the p Hessian-vector products of the unit vectors, then symmetrised
      * ({@code (H + Hᵀ)/2}, a change at rounding level) so that the result is exactly symmetric.
-     * Costs p session runs and {@code p²} memory: meant for small p.
+     * Costs p HVPs and {@code p²} memory: meant for small p.
      */
     @Override
     public TfTensor hessian(Batch batch, TensorScope scope) {
@@ -237,7 +239,7 @@ public final class TfModel implements TwiceDifferentiable {
         for (int i = 0; i < p; i++) {
             eye[i * p + i] = 1;
         }
-        double[] h = hvpRows(batch, eye, p, g.hvp);
+        double[] h = hvpRows(batch, eye, p);
         double[] sym = new double[p * p];
         for (int i = 0; i < p; i++) {
             for (int j = 0; j < p; j++) {
@@ -329,7 +331,7 @@ public final class TfModel implements TwiceDifferentiable {
 
     // ---------------------------------------------------------------------------------------------
 
-    /** The feeds of one session run: batch, loss weight and (optionally) a direction; closes its tensors. */
+    /** The feeds of one session run: batch, loss weight and (optionally) directions; closes its tensors. */
     private final class Run implements AutoCloseable {
         private final List<org.tensorflow.Tensor> owned = new ArrayList<>();
         private final Session.Runner runner;
@@ -345,15 +347,21 @@ public final class TfModel implements TwiceDifferentiable {
                 runner.feed(g.y, own(tensor(targets(batch), n, spec.outputDim())));
                 runner.feed(g.scale, own(tensor(new double[] {scale})));
                 if (direction != null) {
-                    for (int q = 0; q < layout.size(); q++) {
-                        ParameterInfo info = layout.get(q);
-                        double[] part = Arrays.copyOfRange(direction, info.offset(), info.offset() + info.size());
-                        runner.feed(g.directions.get(q), own(tensor(part, info.shape())));
-                    }
+                    direction(g.directions, direction, 0);
                 }
             } catch (RuntimeException e) {
                 close();
                 throw e;
+            }
+        }
+
+        /** Feeds {@code values[offset, offset + p)} into one placeholder per parameter tensor. */
+        void direction(List<? extends org.tensorflow.Operand<?>> placeholders, double[] values, int offset) {
+            for (int q = 0; q < layout.size(); q++) {
+                ParameterInfo info = layout.get(q);
+                int from = offset + info.offset();
+                runner.feed(placeholders.get(q), own(tensor(Arrays.copyOfRange(values, from, from + info.size()),
+                        info.shape())));
             }
         }
 
@@ -375,13 +383,32 @@ public final class TfModel implements TwiceDifferentiable {
         }
     }
 
-    /** H·v for the k rows of {@code vs} (row-major {@code [k,p]}), one session run each. */
-    private double[] hvpRows(Batch batch, double[] vs, int k, Output<?> fetch) {
+    /**
+     * H·v for the k rows of {@code vs} (row-major {@code [k,p]}): one run of the single-HVP graph when
+     * k = 1, else runs of the block graph, each computing up to {@link TfModelGraph#BLOCK} rows.
+     */
+    private double[] hvpRows(Batch batch, double[] vs, int k) {
         double[] out = new double[k * numParameters];
-        for (int r = 0; r < k; r++) {
-            double[] row = Arrays.copyOfRange(vs, r * numParameters, (r + 1) * numParameters);
-            try (Run run = new Run(batch, 1.0 / batch.size(), row); Result res = run.fetch(fetch)) {
-                System.arraycopy(read(res.get(0)), 0, out, r * numParameters, numParameters);
+        if (k == 1) {
+            try (Run run = new Run(batch, 1.0 / batch.size(), vs); Result res = run.fetch(g.hvp)) {
+                System.arraycopy(read(res.get(0)), 0, out, 0, numParameters);
+            }
+            return out;
+        }
+        var slots = g.blockDirections();
+        for (int start = 0; start < k; start += TfModelGraph.BLOCK) {
+            int rows = Math.min(TfModelGraph.BLOCK, k - start);
+            Output<?>[] fetches = new Output<?>[rows];
+            try (Run run = new Run(batch, 1.0 / batch.size(), null)) {
+                for (int r = 0; r < rows; r++) {
+                    run.direction(slots.get(r), vs, (start + r) * numParameters);
+                    fetches[r] = g.blockHvp(r);
+                }
+                try (Result res = run.fetch(fetches)) {
+                    for (int r = 0; r < rows; r++) {
+                        System.arraycopy(read(res.get(r)), 0, out, (start + r) * numParameters, numParameters);
+                    }
+                }
             }
         }
         return out;

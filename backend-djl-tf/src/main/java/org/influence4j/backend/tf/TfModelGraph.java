@@ -66,8 +66,14 @@ final class TfModelGraph<T extends TNumber> implements AutoCloseable {
     final Output<?> hvp;
     final Output<?> mixed;
 
+    /** Number of directions whose HVPs one session run of the block graph computes. */
+    static final int BLOCK = 8;
+
     private final Ops tf;
     private final Class<T> type;
+    private final List<Layer.Dense> dense = new ArrayList<>();
+    private List<List<Placeholder<T>>> blockDirections;
+    private Output<?>[] blockHvps;
 
     @SuppressWarnings("unchecked")
     TfModelGraph(ModelSpec spec, Class<T> type) {
@@ -79,6 +85,7 @@ final class TfModelGraph<T extends TNumber> implements AutoCloseable {
             int numDense = (int) layers.stream().filter(l -> l instanceof Layer.Dense).count();
             for (Layer layer : layers) {
                 if (layer instanceof Layer.Dense d) {
+                    dense.add(d);
                     params.add(tf.placeholder(type, Placeholder.shape(Shape.of(d.outFeatures(), d.inFeatures()))));
                     params.add(tf.placeholder(type, Placeholder.shape(Shape.of(d.outFeatures()))));
                     directions.add(tf.placeholder(type, Placeholder.shape(Shape.of(d.outFeatures(), d.inFeatures()))));
@@ -151,6 +158,45 @@ final class TfModelGraph<T extends TNumber> implements AutoCloseable {
             graph.close();
             throw e;
         }
+    }
+
+    /**
+     * The block HVP graph, built on first use: {@link #BLOCK} sets of direction placeholders, each
+     * seeding its own second {@code addGradients} call on the shared first-order graph, so that one
+     * session run computes the forward and first backward pass once for up to {@code BLOCK} HVPs.
+     * (A session picks up nodes added to its graph after it was created.)
+     *
+     * @return the direction placeholders of each slot
+     */
+    synchronized List<List<Placeholder<T>>> blockDirections() {
+        if (blockDirections == null) {
+            List<List<Placeholder<T>>> slots = new ArrayList<>(BLOCK);
+            Output<?>[] outs = new Output<?>[BLOCK];
+            for (int r = 0; r < BLOCK; r++) {
+                List<Placeholder<T>> slot = new ArrayList<>(params.size());
+                Output<?>[] seeds = new Output<?>[params.size()];
+                Output<?>[] wrt = new Output<?>[params.size()];
+                for (int q = 0; q < params.size(); q++) {
+                    Layer.Dense d = dense.get(q / 2);
+                    Shape shape = q % 2 == 0 ? Shape.of(d.outFeatures(), d.inFeatures()) : Shape.of(d.outFeatures());
+                    Placeholder<T> ph = tf.placeholder(type, Placeholder.shape(shape));
+                    slot.add(ph);
+                    seeds[q] = ph.asOutput();
+                    wrt[q] = params.get(q).asOutput();
+                }
+                outs[r] = flatConcat(graph.addGradients("influence4j_hvp_block" + r, gradientParts, wrt, seeds));
+                slots.add(List.copyOf(slot));
+            }
+            blockHvps = outs;
+            blockDirections = List.copyOf(slots);
+        }
+        return blockDirections;
+    }
+
+    /** @return the HVP output of block slot {@code r} (after {@link #blockDirections()}) */
+    synchronized Output<?> blockHvp(int r) {
+        blockDirections();
+        return blockHvps[r];
     }
 
     private static Layer.Dense denseLayer(ModelSpec spec, int index) {
