@@ -72,6 +72,7 @@ class TfPyTorchParityTest {
             String name = spec.toJson();
             double lt = tm.loss(batch);
             double lp = pm.loss(batch);
+            worst = Math.abs(lt - lp) / Math.abs(lp);
             assertTrue(Math.abs(lt - lp) <= tol * Math.abs(lp), name + ": loss " + lt + " vs " + lp);
             check(name, "perSampleLosses", tm.perSampleLosses(batch, ts), pm.perSampleLosses(batch, ps), tol);
             check(name, "forward", tm.forward(batch, ts), pm.forward(batch, ps), tol);
@@ -94,16 +95,21 @@ class TfPyTorchParityTest {
                 check(name, "inputs " + j, ft.get(j).inputs(), fp.get(j).inputs(), tol);
                 check(name, "outputGradients " + j, ft.get(j).outputGradients(), fp.get(j).outputGradients(), tol);
             }
+            LOG.info("{}: largest relative difference to PyTorch {}", name, worst);
         }
     }
 
-    private static void check(String spec, String what, Tensor tf, Tensor pt, double tol) {
+    /** The largest relative difference seen in the current case (tests of one class run sequentially). */
+    private double worst;
+
+    private void check(String spec, String what, Tensor tf, Tensor pt, double tol) {
         assertArrayEquals(pt.shape(), tf.shape(), spec + ": " + what + " shape");
         assertEquals(pt.dtype(), tf.dtype(), spec + ": " + what + " dtype");
         double[] a = tf.toDoubleArray();
         double[] b = pt.toDoubleArray();
         double err = TestSupport.relErr(a, b);
         LOG.debug("{} {}: rel diff {}", spec, what, err);
+        worst = Math.max(worst, err);
         assertTrue(TestSupport.norm(b) > 0, spec + ": " + what + " is zero on PyTorch");
         assertTrue(err < tol, spec + ": " + what + " rel diff " + err + " >= " + tol);
     }
