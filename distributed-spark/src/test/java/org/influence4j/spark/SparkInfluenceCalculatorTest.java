@@ -146,6 +146,46 @@ class SparkInfluenceCalculatorTest {
         assertEquals(6, rerun.get(0).skipped(), "a complete array is not recomputed");
     }
 
+    @Test
+    void sparkSubmitEntryPointWritesTheSameInfluences() throws Exception {
+        ModelSpec spec = ModelSpec.builder(D).dense(1).loss(Loss.BINARY_LOGISTIC).dtype(DType.FLOAT64).build();
+        double[] theta = spec.initialParameters(7);
+        Batch train = data(20, 5);
+        Batch test = data(5, 6);
+        Path specFile = tmp.resolve("spec.json");
+        spec.write(specFile);
+        Path params = tmp.resolve("params.npy");
+        org.influence4j.api.model.ParameterFiles.write(params, spec, theta, java.util.Map.of());
+        Path out = tmp.resolve("job.zarr");
+        SparkInfluenceJob.run(spark, "spec=" + specFile, "params=" + params, "train=" + csv(train, "train.csv"),
+                "test=" + csv(test, "test.csv"), "out=" + out, "backend=djl-pytorch", "method=direct", "lambda=0.1",
+                "testChunk=5", "trainChunk=20", "tasks=1", "dtype=f8", "zlib=0");
+        HostArray expected;
+        try (InfluenceWorker worker = SpecWorkerFactory.of("djl-pytorch", spec, theta, train, InversionMethod.DIRECT,
+                InfluenceOptions.of(0.1), CgOptions.defaults()).create()) {
+            expected = new SequentialInfluenceCalculator(worker).influences(ChunkedData.of(test, 5),
+                    ChunkedData.of(train, 20)).compute();
+        }
+        java.nio.ByteBuffer bb = java.nio.ByteBuffer.wrap(Files.readAllBytes(out.resolve("0.0")))
+                .order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        double[] stored = new double[5 * 20];
+        for (int k = 0; k < stored.length; k++) {
+            stored[k] = bb.getDouble();
+        }
+        assertArrayEquals(expected.data(), stored, 1e-6);
+    }
+
+    private Path csv(Batch b, String name) throws java.io.IOException {
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < b.size(); i++) {
+            for (int j = 0; j < D; j++) {
+                sb.append(b.x()[i * D + j]).append(',');
+            }
+            sb.append(b.y()[i]).append('\n');
+        }
+        return Files.writeString(tmp.resolve(name), sb.toString());
+    }
+
     private static double maxAbs(double[] v) {
         double m = 0;
         for (double x : v) {
