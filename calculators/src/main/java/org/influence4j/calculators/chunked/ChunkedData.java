@@ -64,6 +64,19 @@ public interface ChunkedData extends Serializable {
     }
 
     /**
+     * Reads {@code source} into memory and chunks it (random access is needed to run chunks in
+     * parallel and to skip finished ones); for data larger than memory use {@link #generated}.
+     *
+     * @throws IllegalArgumentException if {@code chunkSize <= 0} or the source is null
+     */
+    static ChunkedData of(org.influence4j.api.data.DataSource source, int chunkSize) {
+        if (source == null) {
+            throw new IllegalArgumentException("source: must not be null");
+        }
+        return of(source.readAll(), chunkSize);
+    }
+
+    /**
      * Features and labels chunked like Dask arrays (pyDVL's {@code DaskInfluenceCalculator} input).
      *
      * @param x features {@code [n, d]} (or {@code [n]}), chunked along dimension 0 only

@@ -32,7 +32,7 @@ public final class TopKSink implements ChunkSink {
 
     private final int k;
     private final Order order;
-    private PriorityQueue<Entry>[] heaps;
+    private java.util.List<PriorityQueue<Entry>> heaps;
 
     /**
      * @param k     entries to keep per row, positive
@@ -71,7 +71,6 @@ public final class TopKSink implements ChunkSink {
 
     /** @throws IllegalArgumentException if the layout is not rank 2 (PERTURBATION results are not ranked) */
     @Override
-    @SuppressWarnings("unchecked")
     public synchronized void open(ChunkLayout layout) {
         if (layout.rank() != 2) {
             throw new IllegalArgumentException("layout: top-k needs a rank-2 [m, n] result (UP mode), got shape "
@@ -80,9 +79,10 @@ public final class TopKSink implements ChunkSink {
         if (layout.shape()[0] > Integer.MAX_VALUE) {
             throw new IllegalArgumentException("layout: too many rows for a top-k sink: " + layout.shape()[0]);
         }
-        heaps = new PriorityQueue[(int) layout.shape()[0]];
-        for (int i = 0; i < heaps.length; i++) {
-            heaps[i] = new PriorityQueue<>(k + 1, this::compareBetter); // head = worst kept
+        int rows = (int) layout.shape()[0];
+        heaps = new java.util.ArrayList<>(rows);
+        for (int i = 0; i < rows; i++) {
+            heaps.add(new PriorityQueue<>(k + 1, this::compareBetter)); // head = worst kept
         }
     }
 
@@ -94,7 +94,7 @@ public final class TopKSink implements ChunkSink {
         double[] v = chunk.values();
         int cols = chunk.cols();
         for (int a = 0; a < chunk.rows(); a++) {
-            PriorityQueue<Entry> heap = heaps[(int) (chunk.rowOffset() + a)];
+            PriorityQueue<Entry> heap = heaps.get((int) (chunk.rowOffset() + a));
             for (int b = 0; b < cols; b++) {
                 double value = v[a * cols + b];
                 if (Double.isNaN(value)) {
@@ -116,10 +116,10 @@ public final class TopKSink implements ChunkSink {
         if (heaps == null) {
             throw new IllegalStateException("top-k sink is not open: nothing was computed");
         }
-        long[][] idx = new long[heaps.length][];
-        double[][] val = new double[heaps.length][];
-        for (int t = 0; t < heaps.length; t++) {
-            Entry[] entries = heaps[t].toArray(new Entry[0]);
+        long[][] idx = new long[heaps.size()][];
+        double[][] val = new double[heaps.size()][];
+        for (int t = 0; t < heaps.size(); t++) {
+            Entry[] entries = heaps.get(t).toArray(new Entry[0]);
             java.util.Arrays.sort(entries, (a, b) -> compareBetter(b, a));
             idx[t] = new long[entries.length];
             val[t] = new double[entries.length];

@@ -70,7 +70,7 @@ class ChunkedCalculatorsTest {
     void sequentialInfluencesEqualClosedFormAcrossUnevenChunks() {
         try (InfluenceWorker worker = FACTORY.create()) {
             LazyChunkSequence lazy = new SequentialInfluenceCalculator(worker)
-                    .influences(ChunkedData.of(TEST, 4), ChunkedData.of(TRAIN, 10));
+                    .influences(ChunkedData.of(TEST, 4), ChunkedData.of(new InMemoryDataSource(TRAIN), 10));
             assertArrayEquals(new long[] {9, 23}, lazy.layout().shape());
             assertEquals(3 * 3, lazy.layout().numChunks());
             HostArray values = lazy.compute();
