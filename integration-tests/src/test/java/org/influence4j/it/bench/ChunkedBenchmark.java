@@ -82,7 +82,7 @@ public final class ChunkedBenchmark {
         return InfluenceWorkerFactory.of(spec.numParameters(), () -> {
             var model = backend.createModel(spec, theta);
             CgInfluence influence = new CgInfluence(model, new InfluenceOptions(lambda, 1000),
-                    new CgOptions(1e-4, 1e-6, 500));
+                    new CgOptions(1e-4, 1e-4, 200));
             influence.fit(new InMemoryDataSource(hessianData));
             return InfluenceWorker.owning(influence, model);
         });
