@@ -1,0 +1,371 @@
+package org.influence4j.calculators.chunked;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.Serializable;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.stream.Stream;
+import java.util.zip.Deflater;
+import java.util.zip.DeflaterOutputStream;
+import org.influence4j.api.DType;
+import org.influence4j.api.io.AtomicFiles;
+import org.influence4j.api.io.Json;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Writes a chunked result as a <a href="https://zarr-specs.readthedocs.io/en/latest/v2/v2.0.html">Zarr
+ * v2</a> array in a directory, readable with {@code zarr.open(path)} in Python (or
+ * {@code dask.array.from_zarr}): a {@code .zarray} JSON document plus one file per block, named
+ * {@code "i.j"} (with {@code ".0"} per further dimension), holding the block's values in C order,
+ * little-endian {@code <f4} or {@code <f8}, raw or zlib-compressed. Blocks at the end of a dimension
+ * are padded to the full chunk shape with the fill value NaN, as the format requires; blocks never
+ * written read as NaN.
+ *
+ * <p><b>Atomic and resumable.</b> Every file is written to a temporary file in the same directory
+ * and renamed ({@link AtomicFiles}), so a block file exists only when it is complete. Opening an
+ * existing array with the same metadata keeps its blocks and {@link #isComplete} reports them, so a
+ * rerun computes only the missing blocks; leftover temporary files of a killed run are removed.
+ * Opening a path whose array has different metadata, that is a file, or that is a non-empty
+ * directory without {@code .zarray} throws {@link IllegalStateException}.
+ *
+ * <p><b>Grid.</b> Zarr needs a regular grid: all chunks along a dimension equal except a smaller
+ * last one; other layouts are refused when the sink is opened.
+ */
+public final class ZarrSink implements ChunkSink {
+
+    private static final Logger LOG = LoggerFactory.getLogger(ZarrSink.class);
+
+    /** Chunk compression. */
+    public enum Compression {
+        /** Raw little-endian values ({@code "compressor": null}). */
+        NONE,
+        /** zlib streams, numcodecs' {@code {"id": "zlib", "level": L}}. */
+        ZLIB
+    }
+
+    /**
+     * How values are stored.
+     *
+     * @param dtype       {@link DType#FLOAT32} ({@code <f4}) or {@link DType#FLOAT64} ({@code <f8})
+     * @param compression raw or zlib
+     * @param level       zlib level 1..9 (ignored for {@link Compression#NONE})
+     */
+    public record Options(DType dtype, Compression compression, int level) implements Serializable {
+
+        /** @throws IllegalArgumentException naming the argument out of range */
+        public Options {
+            if (dtype != DType.FLOAT32 && dtype != DType.FLOAT64) {
+                throw new IllegalArgumentException("dtype: must be FLOAT32 or FLOAT64, got " + dtype);
+            }
+            if (compression == null) {
+                throw new IllegalArgumentException("compression: must not be null; use Compression.NONE");
+            }
+            if (compression == Compression.ZLIB && (level < 1 || level > 9)) {
+                throw new IllegalArgumentException("level: zlib level must be in 1..9, got " + level);
+            }
+        }
+
+        /** @return float64, uncompressed */
+        public static Options defaults() {
+            return new Options(DType.FLOAT64, Compression.NONE, 0);
+        }
+
+        /** @return a copy with {@code value} as dtype */
+        public Options withDType(DType value) {
+            return new Options(value, compression, level);
+        }
+
+        /** @return a copy with zlib at {@code zlibLevel} */
+        public Options withZlib(int zlibLevel) {
+            return new Options(dtype, Compression.ZLIB, zlibLevel);
+        }
+
+        String zarrDType() {
+            return dtype == DType.FLOAT32 ? "<f4" : "<f8";
+        }
+
+        Object compressorJson() {
+            if (compression == Compression.NONE) {
+                return null;
+            }
+            Map<String, Object> c = new LinkedHashMap<>();
+            c.put("id", "zlib");
+            c.put("level", (long) level);
+            return c;
+        }
+    }
+
+    private final Path dir;
+    private final Options options;
+    private volatile BlockWriter writer;
+
+    private ZarrSink(Path dir, Options options) {
+        this.dir = dir.toAbsolutePath();
+        this.options = options;
+    }
+
+    /**
+     * @param dir     the array's directory (created when opened)
+     * @param options dtype and compression
+     * @throws IllegalArgumentException naming a null argument
+     */
+    public static ZarrSink create(Path dir, Options options) {
+        if (dir == null) {
+            throw new IllegalArgumentException("dir: must not be null");
+        }
+        if (options == null) {
+            throw new IllegalArgumentException("options: must not be null; use ZarrSink.Options.defaults()");
+        }
+        return new ZarrSink(dir, options);
+    }
+
+    /** @return the array's directory */
+    public Path dir() {
+        return dir;
+    }
+
+    /** @return the storage options */
+    public Options options() {
+        return options;
+    }
+
+    @Override
+    public synchronized void open(ChunkLayout layout) {
+        long[] chunks = chunkShape(layout);
+        Map<String, Object> meta = metadata(layout.shape(), chunks, options);
+        try {
+            if (Files.exists(dir) && !Files.isDirectory(dir)) {
+                throw new IllegalStateException("zarr sink: " + dir + " exists and is not a directory; choose another"
+                        + " path");
+            }
+            Path zarray = dir.resolve(".zarray");
+            if (Files.exists(zarray)) {
+                checkCompatible(zarray, meta);
+                removeStaleTemporaries();
+            } else {
+                if (Files.isDirectory(dir)) {
+                    try (Stream<Path> s = Files.list(dir)) {
+                        if (s.findAny().isPresent()) {
+                            throw new IllegalStateException("zarr sink: " + dir + " is a non-empty directory without"
+                                    + " .zarray, not a Zarr array; choose an empty or new path");
+                        }
+                    }
+                }
+                byte[] json = Json.write(meta).getBytes(StandardCharsets.UTF_8);
+                AtomicFiles.write(zarray, out -> out.write(json));
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("zarr sink: cannot open " + dir + ": " + e.getMessage(), e);
+        }
+        writer = new BlockWriter(dir.toString(), layout, chunks, options);
+    }
+
+    /**
+     * The chunk shape of the Zarr grid for {@code layout}.
+     *
+     * @throws IllegalArgumentException if the layout's grid is not regular
+     */
+    static long[] chunkShape(ChunkLayout layout) {
+        long[] shape = layout.shape();
+        long[] chunks = shape.clone();
+        chunks[0] = regularChunk(layout.rowChunks(), 0);
+        chunks[1] = regularChunk(layout.colChunks(), 1);
+        return chunks;
+    }
+
+    private static long regularChunk(long[] sizes, int dim) {
+        long c = sizes[0];
+        for (int k = 1; k < sizes.length; k++) {
+            if (sizes[k] > c || (k < sizes.length - 1 && sizes[k] != c)) {
+                throw new IllegalArgumentException("layout: chunk sizes " + Arrays.toString(sizes) + " along dimension "
+                        + dim + " are not regular; Zarr needs equal chunks except a smaller last one — chunk the data"
+                        + " with one fixed chunk size");
+            }
+        }
+        return c;
+    }
+
+    static Map<String, Object> metadata(long[] shape, long[] chunks, Options options) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("zarr_format", 2L);
+        m.put("shape", longs(shape));
+        m.put("chunks", longs(chunks));
+        m.put("dtype", options.zarrDType());
+        m.put("compressor", options.compressorJson());
+        m.put("fill_value", "NaN");
+        m.put("order", "C");
+        m.put("filters", null);
+        m.put("dimension_separator", ".");
+        return m;
+    }
+
+    private static List<Object> longs(long[] values) {
+        List<Object> l = new ArrayList<>();
+        for (long v : values) {
+            l.add(v);
+        }
+        return l;
+    }
+
+    private void checkCompatible(Path zarray, Map<String, Object> expected) throws IOException {
+        Object parsed;
+        try {
+            parsed = Json.parse(Files.readString(zarray, StandardCharsets.UTF_8));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalStateException("zarr sink: " + zarray + " is not valid JSON (" + e.getMessage()
+                    + "); delete the array or choose another path", e);
+        }
+        if (!(parsed instanceof Map<?, ?> existing)) {
+            throw new IllegalStateException("zarr sink: " + zarray + " is not a JSON object; delete the array or"
+                    + " choose another path");
+        }
+        List<String> diffs = new ArrayList<>();
+        for (String key : List.of("zarr_format", "shape", "chunks", "dtype", "compressor", "order", "filters")) {
+            Object want = expected.get(key);
+            Object have = existing.get(key);
+            if (!jsonEquals(want, have)) {
+                diffs.add(key + " is " + Json.write(have) + " there but this computation writes " + Json.write(want));
+            }
+        }
+        Object sep = existing.get("dimension_separator");
+        if (sep != null && !".".equals(sep)) {
+            diffs.add("dimension_separator is " + Json.write(sep) + " there but this computation writes \".\"");
+        }
+        if (!diffs.isEmpty()) {
+            throw new IllegalStateException("zarr sink: the existing array at " + dir + " is incompatible: "
+                    + String.join("; ", diffs) + ". Delete it, or choose another path, to start a new result");
+        }
+    }
+
+    private static boolean jsonEquals(Object a, Object b) {
+        return Json.write(a).equals(Json.write(b));
+    }
+
+    private void removeStaleTemporaries() throws IOException {
+        try (Stream<Path> s = Files.list(dir)) {
+            for (Path p : (Iterable<Path>) s::iterator) {
+                String name = p.getFileName().toString();
+                if (name.startsWith(".") && name.endsWith(".tmp") && Files.isRegularFile(p)) {
+                    LOG.info("removing temporary file {} left by an interrupted run", p);
+                    Files.deleteIfExists(p);
+                }
+            }
+        }
+    }
+
+    @Override
+    public boolean isComplete(ChunkIndex index) {
+        return Files.isRegularFile(dir.resolve(requireOpen().key(index)));
+    }
+
+    @Override
+    public void accept(Chunk chunk) {
+        requireOpen().write(chunk);
+    }
+
+    @Override
+    public Optional<RemoteWriter> remoteWriter() {
+        return Optional.of(requireOpen());
+    }
+
+    private BlockWriter requireOpen() {
+        BlockWriter w = writer;
+        if (w == null) {
+            throw new IllegalStateException("zarr sink " + dir + " is not open");
+        }
+        return w;
+    }
+
+    @Override
+    public String toString() {
+        return "ZarrSink[" + dir + ", " + options.zarrDType() + ", " + options.compression() + "]";
+    }
+
+    /** Writes single blocks of one opened array; serializable for remote executors. */
+    static final class BlockWriter implements RemoteWriter {
+        private static final long serialVersionUID = 1L;
+        private final String dir;
+        private final ChunkLayout layout;
+        private final long[] chunks;
+        private final Options options;
+
+        BlockWriter(String dir, ChunkLayout layout, long[] chunks, Options options) {
+            this.dir = dir;
+            this.layout = layout;
+            this.chunks = chunks;
+            this.options = options;
+        }
+
+        String key(ChunkIndex index) {
+            StringBuilder sb = new StringBuilder().append(index.row()).append('.').append(index.col());
+            for (int d = 2; d < chunks.length; d++) {
+                sb.append(".0");
+            }
+            return sb.toString();
+        }
+
+        @Override
+        public void write(Chunk chunk) {
+            layout.validate(chunk);
+            long t = layout.trailing();
+            int fullCols = (int) chunks[1];
+            int fullRows = (int) chunks[0];
+            long count = (long) fullRows * fullCols * t;
+            int width = options.dtype() == DType.FLOAT32 ? 4 : 8;
+            if (count * width > Integer.MAX_VALUE) {
+                throw new IllegalArgumentException("zarr sink: a chunk of " + count + " values is too large; use"
+                        + " smaller chunks");
+            }
+            ByteBuffer buf = ByteBuffer.allocate((int) (count * width)).order(ByteOrder.LITTLE_ENDIAN);
+            double[] v = chunk.values();
+            int rows = chunk.rows();
+            int cols = chunk.cols();
+            for (int a = 0; a < fullRows; a++) {
+                for (int b = 0; b < fullCols; b++) {
+                    for (int e = 0; e < t; e++) {
+                        double x = a < rows && b < cols ? v[(int) (((long) a * cols + b) * t + e)] : Double.NaN;
+                        if (width == 4) {
+                            buf.putFloat((float) x);
+                        } else {
+                            buf.putDouble(x);
+                        }
+                    }
+                }
+            }
+            byte[] bytes = buf.array();
+            Path target = Paths.get(dir).resolve(key(chunk.index()));
+            try {
+                AtomicFiles.write(target, out -> {
+                    if (options.compression() == Compression.ZLIB) {
+                        Deflater deflater = new Deflater(options.level());
+                        try {
+                            OutputStream z = new DeflaterOutputStream(out, deflater, 1 << 16);
+                            z.write(bytes);
+                            ((DeflaterOutputStream) z).finish();
+                        } finally {
+                            deflater.end();
+                        }
+                    } else {
+                        out.write(bytes);
+                    }
+                });
+            } catch (IOException e) {
+                throw new UncheckedIOException("zarr sink: cannot write chunk " + chunk.index() + " to " + target
+                        + ": " + e.getMessage(), e);
+            }
+        }
+    }
+}

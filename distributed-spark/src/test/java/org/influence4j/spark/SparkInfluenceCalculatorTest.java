@@ -1,0 +1,196 @@
+package org.influence4j.spark;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.stream.Stream;
+import org.apache.spark.sql.SparkSession;
+import org.influence4j.api.DType;
+import org.influence4j.api.data.Batch;
+import org.influence4j.api.influence.InfluenceMode;
+import org.influence4j.api.inversion.InversionMethod;
+import org.influence4j.api.io.HostArray;
+import org.influence4j.api.model.Activation;
+import org.influence4j.api.model.Loss;
+import org.influence4j.api.model.ModelSpec;
+import org.influence4j.calculators.chunked.ChunkedArray;
+import org.influence4j.calculators.chunked.ChunkedData;
+import org.influence4j.calculators.chunked.InMemorySink;
+import org.influence4j.calculators.chunked.InfluenceWorker;
+import org.influence4j.calculators.chunked.Progress;
+import org.influence4j.calculators.chunked.SequentialInfluenceCalculator;
+import org.influence4j.calculators.chunked.ZarrSink;
+import org.influence4j.calculators.influence.InfluenceOptions;
+import org.influence4j.calculators.inversion.CgOptions;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Spark {@code local[2]} against the sequential calculator, on the DJL PyTorch backend in float64. */
+class SparkInfluenceCalculatorTest {
+
+    private static final int D = 6;
+    private static SparkSession spark;
+
+    @TempDir
+    Path tmp;
+
+    @BeforeAll
+    static void startSpark() {
+        spark = SparkSession.builder().appName("influence4j-test").master("local[2]")
+                .config("spark.driver.host", "127.0.0.1").config("spark.driver.bindAddress", "127.0.0.1")
+                .config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", "2").getOrCreate();
+    }
+
+    @AfterAll
+    static void stopSpark() {
+        if (spark != null) {
+            spark.stop();
+        }
+    }
+
+    private static Batch data(int n, long seed) {
+        SplittableRandom r = new SplittableRandom(seed);
+        double[] x = new double[n * D];
+        double[] y = new double[n];
+        for (int i = 0; i < n; i++) {
+            double z = 0.2;
+            for (int j = 0; j < D; j++) {
+                x[i * D + j] = r.nextGaussian();
+                z += x[i * D + j] * (j % 2 == 0 ? 0.8 : -0.5);
+            }
+            y[i] = r.nextDouble() < 1 / (1 + Math.exp(-z)) ? 1 : 0;
+        }
+        return new Batch(x, D, y, 1);
+    }
+
+    private static SpecWorkerFactory factory(ModelSpec spec, Batch train, InversionMethod method) {
+        double[] theta = spec.initialParameters(7);
+        return SpecWorkerFactory.of("djl-pytorch", spec, theta, train, method, new InfluenceOptions(spec.layers().size() > 1 ? 1.0 : 0.1, 16),
+                new CgOptions(1e-10, 0, 0));
+    }
+
+    @Test
+    void localTwoEqualsSequentialForInfluencesCollectedOnTheDriver() {
+        ModelSpec spec = ModelSpec.builder(D).dense(4).activation(Activation.TANH).dense(1)
+                .loss(Loss.BINARY_LOGISTIC).dtype(DType.FLOAT64).build();
+        Batch train = data(40, 1);
+        SpecWorkerFactory factory = factory(spec, train, InversionMethod.DIRECT);
+        ChunkedData test = ChunkedData.of(data(7, 2), 3);
+        ChunkedData trainChunks = ChunkedData.of(train, 15);
+        HostArray expected;
+        try (InfluenceWorker worker = factory.create()) {
+            expected = new SequentialInfluenceCalculator(worker).influences(test, trainChunks).compute();
+        }
+        List<Progress> events = new ArrayList<>();
+        HostArray actual = new SparkInfluenceCalculator(spark, factory, 3).influences(test, trainChunks)
+                .writeTo(new InMemorySink(), events::add).result();
+        assertArrayEquals(new long[] {7, 40}, actual.shape());
+        assertArrayEquals(expected.data(), actual.data(), 1e-6);
+        assertEquals(9, events.get(events.size() - 1).completed());
+        assertTrue(maxAbs(expected.data()) > 1e-3, "influences are not trivially zero");
+    }
+
+    @Test
+    void cgFactorsThenInfluencesWrittenToZarrByTheExecutorsEqualSequential() throws Exception {
+        ModelSpec spec = ModelSpec.builder(D).dense(1).loss(Loss.BINARY_LOGISTIC).dtype(DType.FLOAT64).build();
+        Batch train = data(50, 3);
+        SpecWorkerFactory factory = factory(spec, train, InversionMethod.CG);
+        ChunkedData test = ChunkedData.of(data(6, 4), 4);
+        ChunkedData trainChunks = ChunkedData.of(train, 20);
+        HostArray expected;
+        HostArray factors;
+        try (InfluenceWorker worker = factory.create()) {
+            SequentialInfluenceCalculator seq = new SequentialInfluenceCalculator(worker);
+            factors = seq.influenceFactors(test).compute();
+            expected = seq.influencesFromFactors(ChunkedArray.byRows(factors, 4), trainChunks, InfluenceMode.UP)
+                    .compute();
+        }
+        SparkInfluenceCalculator calc = new SparkInfluenceCalculator(spark, factory);
+        HostArray sparkFactors = calc.influenceFactors(test).compute();
+        assertArrayEquals(factors.data(), sparkFactors.data(), 1e-6);
+
+        Path dir = tmp.resolve("influences.zarr");
+        calc.influencesFromFactors(ChunkedArray.byRows(sparkFactors, 4), trainChunks, InfluenceMode.UP)
+                .writeTo(ZarrSink.create(dir, ZarrSink.Options.defaults()));
+        try (Stream<Path> files = Files.list(dir)) {
+            assertEquals(1 + 2 * 3, files.count(), ".zarray and 2 x 3 chunk files");
+        }
+        double[] stored = new double[6 * 50];
+        for (int i = 0; i < 2; i++) {
+            for (int j = 0; j < 3; j++) {
+                java.nio.ByteBuffer bb = java.nio.ByteBuffer.wrap(Files.readAllBytes(dir.resolve(i + "." + j)))
+                        .order(java.nio.ByteOrder.LITTLE_ENDIAN);
+                for (int a = 0; a < 4; a++) {
+                    for (int b = 0; b < 20; b++) {
+                        double v = bb.getDouble();
+                        if (i * 4 + a < 6 && j * 20 + b < 50) {
+                            stored[(i * 4 + a) * 50 + j * 20 + b] = v;
+                        }
+                    }
+                }
+            }
+        }
+        assertArrayEquals(expected.data(), stored, 1e-6);
+
+        List<Progress> rerun = new ArrayList<>();
+        calc.influencesFromFactors(ChunkedArray.byRows(sparkFactors, 4), trainChunks, InfluenceMode.UP)
+                .writeTo(ZarrSink.create(dir, ZarrSink.Options.defaults()), rerun::add);
+        assertEquals(6, rerun.get(0).skipped(), "a complete array is not recomputed");
+    }
+
+    @Test
+    void sparkSubmitEntryPointWritesTheSameInfluences() throws Exception {
+        ModelSpec spec = ModelSpec.builder(D).dense(1).loss(Loss.BINARY_LOGISTIC).dtype(DType.FLOAT64).build();
+        double[] theta = spec.initialParameters(7);
+        Batch train = data(20, 5);
+        Batch test = data(5, 6);
+        Path specFile = tmp.resolve("spec.json");
+        spec.write(specFile);
+        Path params = tmp.resolve("params.npy");
+        org.influence4j.api.model.ParameterFiles.write(params, spec, theta, java.util.Map.of());
+        Path out = tmp.resolve("job.zarr");
+        SparkInfluenceJob.run(spark, "spec=" + specFile, "params=" + params, "train=" + csv(train, "train.csv"),
+                "test=" + csv(test, "test.csv"), "out=" + out, "backend=djl-pytorch", "method=direct", "lambda=0.1",
+                "testChunk=5", "trainChunk=20", "tasks=1", "dtype=f8", "zlib=0");
+        HostArray expected;
+        try (InfluenceWorker worker = SpecWorkerFactory.of("djl-pytorch", spec, theta, train, InversionMethod.DIRECT,
+                InfluenceOptions.of(0.1), CgOptions.defaults()).create()) {
+            expected = new SequentialInfluenceCalculator(worker).influences(ChunkedData.of(test, 5),
+                    ChunkedData.of(train, 20)).compute();
+        }
+        java.nio.ByteBuffer bb = java.nio.ByteBuffer.wrap(Files.readAllBytes(out.resolve("0.0")))
+                .order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        double[] stored = new double[5 * 20];
+        for (int k = 0; k < stored.length; k++) {
+            stored[k] = bb.getDouble();
+        }
+        assertArrayEquals(expected.data(), stored, 1e-6);
+    }
+
+    private Path csv(Batch b, String name) throws java.io.IOException {
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < b.size(); i++) {
+            for (int j = 0; j < D; j++) {
+                sb.append(b.x()[i * D + j]).append(',');
+            }
+            sb.append(b.y()[i]).append('\n');
+        }
+        return Files.writeString(tmp.resolve(name), sb.toString());
+    }
+
+    private static double maxAbs(double[] v) {
+        double m = 0;
+        for (double x : v) {
+            m = Math.max(m, Math.abs(x));
+        }
+        return m;
+    }
+}
