@@ -145,10 +145,9 @@ public final class EkfacInfluence implements InfluenceFunctionModel {
         long count = pass(trainingData, (chunk, scope, inputs, gradients) -> {
             for (int l = 0; l < numLayers; l++) {
                 addInputFactor(aSum[l], inputs.get(l), scope);
-                for (Tensor d : gradients.get(l)) {
-                    try (Tensor dt = d.transpose(); Tensor gg = dt.matmul(d)) {
-                        add(gSum[l], gg.toDoubleArray());
-                    }
+                Tensor d = gradients.get(l);
+                try (Tensor dt = d.transpose(); Tensor gg = dt.matmul(d)) {
+                    add(gSum[l], gg.toDoubleArray());
                 }
             }
         });
@@ -181,13 +180,14 @@ public final class EkfacInfluence implements InfluenceFunctionModel {
     /** What one chunk contributes: layer inputs and the per-class (or pyDVL-combined) output gradients. */
     @FunctionalInterface
     private interface ChunkConsumer {
-        void accept(Batch chunk, TensorScope scope, List<Tensor> inputs, List<List<Tensor>> gradients);
+        void accept(Batch chunk, TensorScope scope, List<Tensor> inputs, List<Tensor> gradients);
     }
 
     /**
      * One pass over the data. For each chunk and layer, the consumer receives the layer inputs
-     * {@code [n, in]} and the weighted output gradients: for FISHER one tensor {@code √p_c ∘ δ_c}
-     * per class c, for PYDVL the single {@code Σ_c √p_c ∘ δ_c}. Hence {@code Σ dᵀd} over the list is
+     * {@code [n, in]} and the weighted output gradients D: for FISHER the blocks {@code √p_c ∘ δ_c}
+     * of all classes c stacked, {@code [C·n, out]} (rows ordered (c, i)), for PYDVL the single
+     * {@code Σ_c √p_c ∘ δ_c}, {@code [n, out]}. Hence {@code DᵀD} is n times the chunk's share of
      * the G estimate of {@link EkfacCurvature}.
      *
      * @return the number of samples
@@ -210,9 +210,9 @@ public final class EkfacInfluence implements InfluenceFunctionModel {
             try (TensorScope scope = model.backend().newScope()) {
                 double[] probs = probabilities(chunk, scope);
                 List<Tensor> inputs = new ArrayList<>(numLayers);
-                List<List<Tensor>> gradients = new ArrayList<>(numLayers);
+                List<List<Tensor>> perClass = new ArrayList<>(numLayers);
                 for (int l = 0; l < numLayers; l++) {
-                    gradients.add(new ArrayList<>());
+                    perClass.add(new ArrayList<>());
                 }
                 for (int c = 0; c < classes; c++) {
                     double[] labels = new double[n];
@@ -233,7 +233,7 @@ public final class EkfacInfluence implements InfluenceFunctionModel {
                         }
                         Tensor d = f.outputGradients().scaleRows(weights);
                         f.outputGradients().close();
-                        List<Tensor> list = gradients.get(l);
+                        List<Tensor> list = perClass.get(l);
                         if (options.curvature() == EkfacCurvature.FISHER || list.isEmpty()) {
                             list.add(d);
                         } else {
@@ -244,6 +244,10 @@ public final class EkfacInfluence implements InfluenceFunctionModel {
                         }
                     }
                     weights.close();
+                }
+                List<Tensor> gradients = new ArrayList<>(numLayers);
+                for (List<Tensor> list : perClass) {
+                    gradients.add(stack(list));
                 }
                 consumer.accept(chunk, scope, inputs, gradients);
             }
@@ -301,7 +305,7 @@ public final class EkfacInfluence implements InfluenceFunctionModel {
         target[in * sa + in] += n;
     }
 
-    /** The EK-FAC eigenvalue correction: {@code d[o,j] = (1/n) Σ_i Σ_list ((d_i Q_G)_o)² ((ã_i Q_A)_j)²}. */
+    /** The EK-FAC eigenvalue correction: {@code d[o,j] = (1/n) Σ_i Σ_blocks ((D Q_G)_o)² ((ã_i Q_A)_j)²}. */
     private List<EkfacLayer> refitDiagonal(DataSource data, List<EkfacLayer> fitted) {
         int numLayers = fitted.size();
         double[][] diag = new double[numLayers][];
@@ -317,11 +321,15 @@ public final class EkfacInfluence implements InfluenceFunctionModel {
                     Tensor ones = s.fromArray(filled(n, 1.0), a.dtype(), n, 1);
                     Tensor aKfe = a.matmul(lt.qaTop).add(ones.matmul(lt.qaLast));
                     Tensor aSq = aKfe.mul(aKfe);
-                    for (Tensor d : gradients.get(l)) {
-                        Tensor gKfe = d.matmul(lt.qg);
-                        Tensor contribution = gKfe.mul(gKfe).transpose().matmul(aSq);
-                        add(diag[l], contribution.toDoubleArray());
-                    }
+                    // Σ over the stacked blocks (classes) of ((D Q_G)²), then one product with (ã Q_A)²
+                    Tensor d = gradients.get(l);
+                    int blocks = (int) (d.shape()[0] / n);
+                    int out = (int) d.shape()[1];
+                    Tensor gKfe = d.matmul(lt.qg);
+                    Tensor squares = gKfe.mul(gKfe);
+                    Tensor summed = blocks == 1 ? squares : s.fromArray(filled(blocks, 1.0), a.dtype(), 1, blocks)
+                            .matmul(squares.reshape(blocks, (long) n * out)).reshape(n, out);
+                    add(diag[l], summed.transpose().matmul(aSq).toDoubleArray());
                 }
             }
         });
@@ -681,6 +689,24 @@ public final class EkfacInfluence implements InfluenceFunctionModel {
     }
 
     // ---- small host helpers --------------------------------------------------------------------
+
+    /** The tensors stacked along dimension 0 (pairwise, so every value is copied O(log k) times); closes the parts. */
+    private static Tensor stack(List<Tensor> parts) {
+        List<Tensor> level = parts;
+        while (level.size() > 1) {
+            List<Tensor> next = new ArrayList<>((level.size() + 1) / 2);
+            for (int k = 0; k + 1 < level.size(); k += 2) {
+                next.add(level.get(k).concat(level.get(k + 1)));
+                level.get(k).close();
+                level.get(k + 1).close();
+            }
+            if (level.size() % 2 == 1) {
+                next.add(level.get(level.size() - 1));
+            }
+            level = next;
+        }
+        return level.get(0);
+    }
 
     /** Symmetric eigendecomposition (EJML): {ascending eigenvalues, eigenvectors as columns (row-major)}. */
     static double[][] eigh(double[] symmetric, int size) {
