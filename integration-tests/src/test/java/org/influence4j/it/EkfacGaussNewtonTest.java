@@ -228,7 +228,8 @@ class EkfacGaussNewtonTest {
         int n = a.length / m;
         double s = 0;
         for (int t = 0; t < m; t++) {
-            s += Correlation.spearman(Arrays.copyOfRange(a, t * n, (t + 1) * n), Arrays.copyOfRange(b, t * n, (t + 1) * n));
+            s += Correlation.spearman(Arrays.copyOfRange(a, t * n, (t + 1) * n),
+                    Arrays.copyOfRange(b, t * n, (t + 1) * n));
         }
         return s / m;
     }

@@ -526,7 +526,8 @@ public final class EkfacInfluence implements InfluenceFunctionModel {
                 Map<Integer, Tensor> values = new LinkedHashMap<>();
                 for (int l = 0; l < layers.size(); l++) {
                     try (TensorScope s = work.newChild()) {
-                        Tensor scaledTest = scaleColumns(kTest.get(l), inverseDiagonal(layers.get(l), lambda, model.spec().dtype(), s), s);
+                        Tensor inverse = inverseDiagonal(layers.get(l), lambda, model.spec().dtype(), s);
+                        Tensor scaledTest = scaleColumns(kTest.get(l), inverse, s);
                         values.put(layers.get(l).layerIndex(), scaledTest.matmul(kTrainT.get(l)).moveTo(scope));
                     }
                 }
@@ -593,18 +594,21 @@ public final class EkfacInfluence implements InfluenceFunctionModel {
         Tensor t = flat.transpose();
         Tensor w = t.rows(off, off + (long) out * in).transpose().reshape((long) m * out, in);
         Tensor b = t.rows(off + (long) out * in, off + (long) out * in + out).transpose().reshape((long) m * out, 1);
-        Tensor x = w.matmul(lt.qaTop).add(b.matmul(lt.qaLast));                       // [(s,o), j] = (V_s Q_A)[o, j]
-        Tensor y = x.transpose().reshape((long) (in + 1) * m, out).matmul(lt.qg);      // [(j,s), o'] = (Q_Gᵀ V_s Q_A)[o', j]
+        // x[(s,o), j] = (V_s Q_A)[o, j]
+        Tensor x = w.matmul(lt.qaTop).add(b.matmul(lt.qaLast));
+        // y[(j,s), o'] = (Q_Gᵀ V_s Q_A)[o', j]
+        Tensor y = x.transpose().reshape((long) (in + 1) * m, out).matmul(lt.qg);
         return y.reshape(in + 1, (long) m * out).transpose().reshape(m, (long) out * (in + 1));
     }
 
-    /** The inverse of {@link #toEigenbasis}: {@code Q_G K Q_Aᵀ} in the layer's flat order {@code [m, out·(in+1)]}. */
+    /** The inverse of {@link #toEigenbasis}: {@code Q_G K Q_Aᵀ} in the layer flat order {@code [m, out·(in+1)]}. */
     private static Tensor fromEigenbasis(Tensor k, EkfacLayer layer, LayerTensors lt) {
         int m = (int) k.shape()[0];
         int in = layer.inFeatures();
         int out = layer.outFeatures();
         Tensor z = k.reshape((long) m * out, in + 1).transpose().reshape((long) (in + 1) * m, out).matmul(lt.qgT);
-        Tensor r = z.reshape(in + 1, (long) m * out).transpose();                     // [(s,o), j] = (Q_G K_s)[o, j]
+        // r[(s,o), j] = (Q_G K_s)[o, j]
+        Tensor r = z.reshape(in + 1, (long) m * out).transpose();
         Tensor w = r.matmul(lt.qaTopT).reshape(m, (long) out * in);
         Tensor b = r.matmul(lt.qaLastT).reshape(m, out);
         return w.transpose().concat(b.transpose()).transpose();
