@@ -28,6 +28,9 @@ import org.influence4j.api.inversion.InverseHvpSolverFactory;
 import org.influence4j.api.inversion.InversionMethod;
 import org.influence4j.api.inversion.InversionRegistry;
 import org.influence4j.api.inversion.SolverSettings;
+import org.influence4j.calculators.influence.EkfacCurvature;
+import org.influence4j.calculators.influence.EkfacInfluence;
+import org.influence4j.calculators.influence.EkfacOptions;
 import org.influence4j.calculators.influence.InfluenceOptions;
 import org.influence4j.calculators.influence.InverseHessianInfluence;
 import org.influence4j.calculators.inversion.DirectSolverFactory;
@@ -222,5 +225,49 @@ class InfluenceModuleTest {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> new InfluenceModule(InfluenceConfiguration.load(bad, Map.of(), null, null)));
         assertTrue(e.getMessage().contains(ConfigKeys.BATCH_SIZE), e.getMessage());
+    }
+
+    /** EK-FAC is built as its own influence model when no EKFAC solver is registered; a registered one wins. */
+    @Test
+    void ekfacIsCreatedByMethodName() {
+        TwiceDifferentiable model = softmaxModelOn("djl-pytorch");
+        DefaultInversionRegistry registry = new DefaultInversionRegistry();
+        registry.register(new DirectSolverFactory(), false);
+        Map<InversionMethod, SolverSettings> ekfacSettings = Map.of(InversionMethod.EKFAC,
+                SolverSettings.of(Map.of("update_diagonal", "true", "curvature", "pydvl")));
+        InfluenceModelFactory factory = new InfluenceModelFactory(registry,
+                new InfluenceSettings("", InversionMethod.EKFAC, 0.25, 64, ekfacSettings));
+        EkfacInfluence ekfac = assertInstanceOf(EkfacInfluence.class, factory.create(model));
+        assertSame(model, ekfac.model());
+        assertEquals(new EkfacOptions(0.25, true, EkfacCurvature.PYDVL, 64), ekfac.options());
+        assertEquals(false, ekfac.isFitted());
+
+        InfluenceModelFactory defaults = new InfluenceModelFactory(registry,
+                new InfluenceSettings("", InversionMethod.EKFAC, 0.5, 32));
+        assertEquals(new EkfacOptions(0.5, false, EkfacCurvature.FISHER, 32),
+                ((EkfacInfluence) defaults.create(model)).options());
+
+        InfluenceModelFactory typo = new InfluenceModelFactory(registry, new InfluenceSettings("",
+                InversionMethod.EKFAC, 0.5, 32, Map.of(InversionMethod.EKFAC,
+                        SolverSettings.of(Map.of("curvature", "empirical")))));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> typo.create(model));
+        assertTrue(e.getMessage().contains("fisher, pydvl"), e.getMessage());
+
+        Recording custom = new Recording(InversionRegistry.GENERIC, InversionMethod.EKFAC);
+        registry.register(custom, false);
+        assertInstanceOf(InverseHessianInfluence.class, defaults.create(model));
+        assertEquals(1, custom.calls.size(), "a registered EKFAC solver factory wins");
+    }
+
+    private static TwiceDifferentiable softmaxModelOn(String backendName) {
+        Backend backend = mock(Backend.class);
+        when(backend.name()).thenReturn(backendName);
+        when(backend.capabilities()).thenReturn(java.util.EnumSet.of(
+                org.influence4j.api.BackendCapability.DENSE_LAYER_FACTORS));
+        TwiceDifferentiable model = mock(TwiceDifferentiable.class);
+        when(model.backend()).thenReturn(backend);
+        when(model.spec()).thenReturn(org.influence4j.api.model.ModelSpec.builder(4).dense(3)
+                .loss(org.influence4j.api.model.Loss.SOFTMAX_CROSS_ENTROPY).build());
+        return model;
     }
 }

@@ -1,7 +1,7 @@
 package org.influence4j.calculators.influence;
 
-import java.util.Arrays;
 import java.util.Optional;
+import org.influence4j.api.BackendCapability;
 import org.influence4j.api.Tensor;
 import org.influence4j.api.TensorScope;
 import org.influence4j.api.TwiceDifferentiable;
@@ -27,7 +27,10 @@ import org.slf4j.LoggerFactory;
  * <pre>  influences(test, train)[i, j] = ⟨H⁻¹ ∇θℓ(test_i), ∇θℓ(train_j)⟩.</pre>
  * Positive values mean that removing {@code train_j} would raise the loss on {@code test_i}
  * (by about {@code influence / n}); negative values mark opponents, exactly as documented in
- * {@link InfluenceFunctionModel}. Only {@link InfluenceMode#UP} is supported.
+ * {@link InfluenceFunctionModel}. In {@link InfluenceMode#PERTURBATION} mode the
+ * training gradient is replaced by the mixed derivative {@code ∇x∇θℓ(train_j)}, giving pyDVL's shape
+ * {@code [m, n, inputDim]}: entry {@code [i, j, d]} is the derivative of the UP influence of
+ * {@code train_j} on {@code test_i} with respect to feature d of {@code train_j}, H held fixed.
  *
  * <p><b>Cost.</b> {@link #influenceFactors} is one batched solve of m right-hand sides;
  * {@link #influences} solves for whichever side (test or train) has fewer samples and takes one
@@ -143,13 +146,18 @@ public final class InverseHessianInfluence implements InfluenceFunctionModel {
     /**
      * {@inheritDoc}
      *
+     * <p>In {@link InfluenceMode#PERTURBATION} mode the factors of {@code test} are computed (one
+     * solve) and contracted with the mixed derivatives of the training samples, chunk by chunk
+     * ({@link #influencesFromFactors}); the result has shape {@code [m, n, inputDim]}.
+     *
      * @throws IllegalStateException if not fitted
      * @throws IllegalArgumentException naming {@code test} or {@code train} if a batch does not fit
-     * @throws UnsupportedOperationException for {@link InfluenceMode#PERTURBATION}
+     * @throws UnsupportedOperationException for {@link InfluenceMode#PERTURBATION} if the backend lacks
+     *     {@link BackendCapability#MIXED_DERIVATIVES}
      */
     @Override
     public Tensor influences(Batch test, Batch train, InfluenceMode mode, TensorScope scope) {
-        requireUp(mode);
+        requireMode(mode);
         requireFitted();
         model.spec().validate(test, "test");
         if (train != null) {
@@ -158,7 +166,11 @@ public final class InverseHessianInfluence implements InfluenceFunctionModel {
         Batch other = train == null ? test : train;
         try (TensorScope work = scope.newChild()) {
             Tensor result;
-            if (train != null && train.size() < test.size()) {
+            if (mode == InfluenceMode.PERTURBATION) {
+                requireMixedDerivatives(model);
+                Tensor testFactors = factors(test, work);
+                result = InfluenceProducts.perturbation(model, testFactors, other, options.batchSize(), work);
+            } else if (train != null && train.size() < test.size()) {
                 Tensor trainFactors = factors(train, work);
                 Tensor testGradients = model.perSampleGradients(test, work);
                 try (Tensor t = trainFactors.transpose()) {
@@ -176,23 +188,24 @@ public final class InverseHessianInfluence implements InfluenceFunctionModel {
     }
 
     /**
-     * {@inheritDoc} Needs only the model, not the fitted inverse.
+     * {@inheritDoc} Needs only the model, not the fitted inverse. In
+     * {@link InfluenceMode#PERTURBATION} mode the result is {@code [m, n, inputDim]} with
+     * {@code out[t, i, :] = ∇_{x_i} ⟨factors[t,:], ∇θℓ(x_i, y_i)⟩}, computed in chunks of
+     * {@link InfluenceOptions#batchSize()} training samples.
      *
      * @throws IllegalArgumentException if {@code factors} is not {@code [m, p]} or {@code train} does not fit
-     * @throws UnsupportedOperationException for {@link InfluenceMode#PERTURBATION}
+     * @throws UnsupportedOperationException for {@link InfluenceMode#PERTURBATION} if the backend lacks
+     *     {@link BackendCapability#MIXED_DERIVATIVES}
      */
     @Override
     public Tensor influencesFromFactors(Tensor factors, Batch train, InfluenceMode mode, TensorScope scope) {
-        requireUp(mode);
-        if (factors == null) {
-            throw new IllegalArgumentException("factors: must not be null");
-        }
-        long[] shape = factors.shape();
-        if (shape.length != 2 || shape[1] != model.numParameters()) {
-            throw new IllegalArgumentException("factors: shape " + Arrays.toString(shape) + " is not [m, "
-                    + model.numParameters() + "]; pass the output of influenceFactors");
-        }
+        requireMode(mode);
+        InfluenceProducts.requireFactors(factors, model.numParameters());
         model.spec().validate(train, "train");
+        if (mode == InfluenceMode.PERTURBATION) {
+            requireMixedDerivatives(model);
+            return InfluenceProducts.perturbation(model, factors, train, options.batchSize(), scope);
+        }
         try (TensorScope work = scope.newChild()) {
             Tensor gradients = model.perSampleGradients(train, work);
             Tensor result;
@@ -233,13 +246,17 @@ public final class InverseHessianInfluence implements InfluenceFunctionModel {
         }
     }
 
-    private static void requireUp(InfluenceMode mode) {
+    private static void requireMode(InfluenceMode mode) {
         if (mode == null) {
-            throw new IllegalArgumentException("mode: must not be null; use InfluenceMode.UP");
+            throw new IllegalArgumentException("mode: must not be null; use InfluenceMode.UP or PERTURBATION");
         }
-        if (mode != InfluenceMode.UP) {
-            throw new UnsupportedOperationException("influence mode " + mode + " is not supported by this model yet:"
-                    + " it needs the mixed derivatives ∇x∇θℓ of the loss; use InfluenceMode.UP");
+    }
+
+    private static void requireMixedDerivatives(TwiceDifferentiable model) {
+        if (!model.backend().capabilities().contains(BackendCapability.MIXED_DERIVATIVES)) {
+            throw new UnsupportedOperationException("mode: PERTURBATION needs the mixed derivatives ∇x∇θℓ, which"
+                    + " backend " + model.backend().name() + " does not provide (capability MIXED_DERIVATIVES);"
+                    + " use InfluenceMode.UP or a backend with that capability (djl-pytorch)");
         }
     }
 

@@ -194,14 +194,95 @@ class InverseHessianInfluenceTest {
                     () -> m.influencesFromFactors(badFactors, train, InfluenceMode.UP, scope));
             assertTrue(e.getMessage().startsWith("factors: shape [2, 7]"), e.getMessage());
 
-            UnsupportedOperationException u = assertThrows(UnsupportedOperationException.class,
-                    () -> m.influences(test, train, InfluenceMode.PERTURBATION, scope));
-            assertTrue(u.getMessage().contains("not supported by this model yet") && u.getMessage().contains("∇x∇θ"),
-                    u.getMessage());
+            e = assertThrows(IllegalArgumentException.class, () -> m.influences(test, train, null, scope));
+            assertTrue(e.getMessage().startsWith("mode: must not be null"), e.getMessage());
             assertEquals(1, scope.liveTensors(), "failed calls leave nothing behind");
         }
         assertThrows(IllegalArgumentException.class, () -> new InverseHessianInfluence(null, new DirectSolver(),
                 InfluenceOptions.defaults()));
         assertThrows(IllegalArgumentException.class, () -> new DirectInfluence(new HostModel(spec, theta), -0.5));
+    }
+
+    /**
+     * Perturbation influences are the x-derivatives of the UP influences with H (and so the test
+     * factors) held fixed: central differences of UP influences in each training feature.
+     */
+    @ParameterizedTest
+    @MethodSource("models")
+    void perturbationInfluencesAreFiniteDifferencesOfUpInfluences(String kind) {
+        Batch trainPart = train.slice(0, 9);
+        double h = 1e-5;
+        try (InfluenceFunctionModel m = model(kind).fit(new InMemoryDataSource(train));
+             HostScope scope = HostBackend.scope()) {
+            Tensor pert = m.influences(test, trainPart, InfluenceMode.PERTURBATION, scope);
+            assertArrayEquals(new long[] {7, 9, D}, pert.shape());
+            double[] got = pert.toDoubleArray();
+            Tensor factors = m.influenceFactors(test, scope);
+            assertArrayEquals(got, m.influencesFromFactors(factors, trainPart, InfluenceMode.PERTURBATION, scope)
+                    .toDoubleArray(), 1e-12);
+            double scale = 0;
+            double worst = 0;
+            for (int i = 0; i < 9; i++) {
+                for (int f = 0; f < D; f++) {
+                    double[] xp = trainPart.x().clone();
+                    double[] xm = trainPart.x().clone();
+                    xp[i * D + f] += h;
+                    xm[i * D + f] -= h;
+                    double[] up = m.influencesFromFactors(factors, new Batch(xp, D, trainPart.y(), 1),
+                            InfluenceMode.UP, scope).toDoubleArray();
+                    double[] um = m.influencesFromFactors(factors, new Batch(xm, D, trainPart.y(), 1),
+                            InfluenceMode.UP, scope).toDoubleArray();
+                    for (int t = 0; t < 7; t++) {
+                        double fd = (up[t * 9 + i] - um[t * 9 + i]) / (2 * h);
+                        double v = got[(t * 9 + i) * D + f];
+                        scale = Math.max(scale, Math.abs(fd));
+                        worst = Math.max(worst, Math.abs(fd - v));
+                    }
+                }
+            }
+            assertTrue(worst <= 1e-7 * scale, "worst " + worst + " at scale " + scale);
+        }
+    }
+
+    /** Chunking the training side (chunks of 4 of 11 samples) changes nothing. */
+    @Test
+    void perturbationChunksOverTrainingSamples() {
+        Batch trainPart = train.slice(0, 11);
+        HostModel hm = new HostModel(spec, theta);
+        try (InverseHessianInfluence chunked = new InverseHessianInfluence(hm, new DirectSolver(),
+                     new InfluenceOptions(LAMBDA, 4)).fit(new InMemoryDataSource(train));
+             InverseHessianInfluence whole = new InverseHessianInfluence(hm, new DirectSolver(),
+                     new InfluenceOptions(LAMBDA, 64)).fit(new InMemoryDataSource(train));
+             HostScope scope = HostBackend.scope()) {
+            Tensor a = chunked.influences(test, trainPart, InfluenceMode.PERTURBATION, scope);
+            Tensor b = whole.influences(test, trainPart, InfluenceMode.PERTURBATION, scope);
+            assertArrayEquals(new long[] {7, 11, D}, a.shape());
+            assertArrayEquals(b.toDoubleArray(), a.toDoubleArray(), 1e-12);
+            assertEquals(2, scope.liveTensors(), "only the returned tensors live in the caller's scope");
+            double[] self = chunked.influences(test, null, InfluenceMode.PERTURBATION, scope).toDoubleArray();
+            assertArrayEquals(whole.influences(test, test, InfluenceMode.PERTURBATION, scope).toDoubleArray(), self,
+                    1e-12);
+        }
+    }
+
+    @Test
+    void perturbationNeedsMixedDerivatives() {
+        org.influence4j.api.Backend backend = org.mockito.Mockito.mock(org.influence4j.api.Backend.class);
+        org.mockito.Mockito.when(backend.name()).thenReturn("plain");
+        org.mockito.Mockito.when(backend.capabilities())
+                .thenReturn(java.util.EnumSet.of(org.influence4j.api.BackendCapability.FLOAT64));
+        org.influence4j.api.TwiceDifferentiable tm = org.mockito.Mockito.mock(
+                org.influence4j.api.TwiceDifferentiable.class);
+        org.mockito.Mockito.when(tm.backend()).thenReturn(backend);
+        org.mockito.Mockito.when(tm.spec()).thenReturn(spec);
+        org.mockito.Mockito.when(tm.numParameters()).thenReturn(P);
+        try (InverseHessianInfluence m = new InverseHessianInfluence(tm, new DirectSolver(),
+                InfluenceOptions.of(LAMBDA)); HostScope scope = HostBackend.scope()) {
+            Tensor factors = scope.zeros(org.influence4j.api.DType.FLOAT64, 2, P);
+            UnsupportedOperationException u = assertThrows(UnsupportedOperationException.class,
+                    () -> m.influencesFromFactors(factors, train, InfluenceMode.PERTURBATION, scope));
+            assertTrue(u.getMessage().contains("MIXED_DERIVATIVES") && u.getMessage().contains("plain"),
+                    u.getMessage());
+        }
     }
 }

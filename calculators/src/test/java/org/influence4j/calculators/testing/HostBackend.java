@@ -30,7 +30,8 @@ public final class HostBackend implements Backend {
     @Override
     public Set<BackendCapability> capabilities() {
         return EnumSet.of(BackendCapability.FLOAT64, BackendCapability.EXACT_HVP,
-                BackendCapability.BATCHED_PER_SAMPLE_GRADIENTS);
+                BackendCapability.BATCHED_PER_SAMPLE_GRADIENTS, BackendCapability.DENSE_LAYER_FACTORS,
+                BackendCapability.MIXED_DERIVATIVES);
     }
 
     @Override

@@ -1,8 +1,10 @@
 package org.influence4j.calculators.testing;
 
+import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.influence4j.api.Backend;
 import org.influence4j.api.DType;
+import org.influence4j.api.DenseLayerFactors;
 import org.influence4j.api.Tensor;
 import org.influence4j.api.TensorScope;
 import org.influence4j.api.TwiceDifferentiable;
@@ -362,6 +364,75 @@ public final class HostModel implements TwiceDifferentiable {
             }
         }
         return host(scope).fromArray(h, spec.dtype(), p, p);
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>Closed form: the single layer's inputs are the features x and its output gradients are the
+     * loss derivatives {@code r = dℓ/dz}.
+     */
+    @Override
+    public List<DenseLayerFactors> denseLayerFactors(Batch batch, TensorScope scope) {
+        check(batch);
+        int n = batch.size();
+        double[] r = new double[n * c];
+        for (int i = 0; i < n; i++) {
+            System.arraycopy(residual(logits(batch, i), batch, i), 0, r, i * c, c);
+        }
+        return List.of(new DenseLayerFactors(0, 0, host(scope).fromArray(batch.x().clone(), spec.dtype(), n, d),
+                host(scope).fromArray(r, spec.dtype(), n, c)));
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>Closed form: with v split into its weight part V {@code [C, d]} and bias part {@code v_b},
+     * {@code ⟨v, ∇θℓ⟩ = rᵀ (V x + v_b)}, so {@code ∇x⟨v, ∇θℓ⟩ = Wᵀ S (V x + v_b) + Vᵀ r}.
+     */
+    @Override
+    public Tensor mixedGradientProducts(Batch batch, Tensor vs, TensorScope scope) {
+        check(batch);
+        long[] s = vs.shape();
+        if (s.length != 2 || s[1] != p) {
+            throw new IllegalArgumentException("vs: must be [k, " + p + "], got " + java.util.Arrays.toString(s));
+        }
+        int k = (int) s[0];
+        int n = batch.size();
+        double[] v = vs.toDoubleArray();
+        double[] x = batch.x();
+        double[] out = new double[k * n * d];
+        for (int i = 0; i < n; i++) {
+            double[] z = logits(batch, i);
+            double[] r = residual(z, batch, i);
+            double[] curv = curvature(z);
+            for (int row = 0; row < k; row++) {
+                int o = row * p;
+                double[] u = new double[c];
+                for (int a = 0; a < c; a++) {
+                    double t = v[o + c * d + a];
+                    for (int j = 0; j < d; j++) {
+                        t += v[o + a * d + j] * x[i * d + j];
+                    }
+                    u[a] = t;
+                }
+                double[] su = new double[c];
+                for (int a = 0; a < c; a++) {
+                    for (int b = 0; b < c; b++) {
+                        su[a] += curv[a * c + b] * u[b];
+                    }
+                }
+                int base = (row * n + i) * d;
+                for (int j = 0; j < d; j++) {
+                    double t = 0;
+                    for (int a = 0; a < c; a++) {
+                        t += theta[a * d + j] * su[a] + v[o + a * d + j] * r[a];
+                    }
+                    out[base + j] = t;
+                }
+            }
+        }
+        return host(scope).fromArray(out, spec.dtype(), k, n, d);
     }
 
     @Override

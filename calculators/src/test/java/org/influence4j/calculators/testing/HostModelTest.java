@@ -99,4 +99,70 @@ class HostModelTest {
         assertTrue(root.liveTensors() == 0);
         root.close();
     }
+
+    @ParameterizedTest
+    @EnumSource(Loss.class)
+    void layerFactorsGiveThePerSampleGradients(Loss loss) {
+        ModelSpec spec = spec(loss);
+        Batch batch = data(loss);
+        int p = spec.numParameters();
+        int d = 3;
+        int c = p / (d + 1);
+        HostModel model = new HostModel(spec, Fixtures.parameters(p, 21));
+        try (TensorScope scope = HostBackend.rootScope()) {
+            double[] per = model.perSampleGradients(batch, scope).toDoubleArray();
+            java.util.List<org.influence4j.api.DenseLayerFactors> f = model.denseLayerFactors(batch, scope);
+            assertEquals(1, f.size());
+            double[] a = f.get(0).inputs().toDoubleArray();
+            double[] delta = f.get(0).outputGradients().toDoubleArray();
+            for (int i = 0; i < batch.size(); i++) {
+                for (int k = 0; k < c; k++) {
+                    for (int j = 0; j < d; j++) {
+                        assertEquals(per[i * p + k * d + j], delta[i * c + k] * a[i * d + j], 1e-14);
+                    }
+                    assertEquals(per[i * p + c * d + k], delta[i * c + k], 1e-14);
+                }
+            }
+        }
+    }
+
+    /** ∇x⟨v, ∇θℓ_i⟩ against central differences of the per-sample gradients in x. */
+    @ParameterizedTest
+    @EnumSource(Loss.class)
+    void mixedGradientProductsMatchFiniteDifferences(Loss loss) {
+        ModelSpec spec = spec(loss);
+        Batch batch = data(loss);
+        int p = spec.numParameters();
+        int d = 3;
+        int n = batch.size();
+        HostModel model = new HostModel(spec, Fixtures.parameters(p, 22));
+        double[] v = new double[2 * p];
+        System.arraycopy(Fixtures.parameters(p, 23), 0, v, 0, p);
+        System.arraycopy(Fixtures.parameters(p, 24), 0, v, p, p);
+        double h = 1e-5;
+        try (TensorScope scope = HostBackend.rootScope()) {
+            double[] mixed = model.mixedGradientProducts(batch, scope.fromArray(v, spec.dtype(), 2, p), scope)
+                    .toDoubleArray();
+            assertEquals(2 * n * d, mixed.length);
+            for (int i = 0; i < n; i++) {
+                for (int j = 0; j < d; j++) {
+                    double[] xp = batch.x().clone();
+                    double[] xm = batch.x().clone();
+                    xp[i * d + j] += h;
+                    xm[i * d + j] -= h;
+                    double[] gp = model.perSampleGradients(new Batch(xp, d, batch.y(), batch.labelWidth()), scope)
+                            .toDoubleArray();
+                    double[] gm = model.perSampleGradients(new Batch(xm, d, batch.y(), batch.labelWidth()), scope)
+                            .toDoubleArray();
+                    for (int row = 0; row < 2; row++) {
+                        double fd = 0;
+                        for (int q = 0; q < p; q++) {
+                            fd += v[row * p + q] * (gp[i * p + q] - gm[i * p + q]) / (2 * h);
+                        }
+                        assertEquals(fd, mixed[(row * n + i) * d + j], 1e-7, "row " + row + " sample " + i + " x" + j);
+                    }
+                }
+            }
+        }
+    }
 }
