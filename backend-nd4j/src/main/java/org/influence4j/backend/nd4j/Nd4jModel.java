@@ -14,11 +14,6 @@ import org.influence4j.api.model.ModelSpec;
 import org.influence4j.api.model.ParameterInfo;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.memory.MemoryWorkspace;
-import org.nd4j.linalg.api.memory.conf.WorkspaceConfiguration;
-import org.nd4j.linalg.api.memory.enums.AllocationPolicy;
-import org.nd4j.linalg.api.memory.enums.LearningPolicy;
-import org.nd4j.linalg.api.memory.enums.ResetPolicy;
-import org.nd4j.linalg.api.memory.enums.SpillPolicy;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
@@ -52,32 +47,16 @@ import org.slf4j.LoggerFactory;
  *       {@code R_v{∂ℓ_s/∂x_s}} (the mixed partials commute).</li>
  * </ul>
  *
- * <p><b>Memory.</b> Each call runs in the calling thread's ND4J workspace {@value #WORKSPACE} (one per
- * thread, shared by all models; its memory is reused from call to call), and results are copied out
- * of it into the caller's scope ({@link INDArray#detach()}), so no returned array depends on the
- * workspace. Parameters live outside workspaces and are closed by {@link #close()} and
- * {@link #setParameters}.
+ * <p><b>Memory.</b> Every temporary of a call is registered with an arena and closed (its native
+ * buffer freed) before the call returns; results are new arrays outside ND4J workspaces that the
+ * caller's scope owns. Parameters are closed by {@link #close()} and {@link #setParameters}.
  *
  * <p>Returned tensors belong to the caller's scope. Not thread-safe ({@link #isThreadSafe()} is false):
  * one instance must be used by one thread at a time. Holds native memory: close it.
  */
 public final class Nd4jModel implements TwiceDifferentiable {
 
-    /** Id of the per-thread ND4J workspace that holds the temporaries of one call. */
-    static final String WORKSPACE = "influence4j-nd4j-call";
-    /** Id of the nested per-thread workspace that holds the temporaries of one R pass. */
-    static final String ROP_WORKSPACE = "influence4j-nd4j-rop";
-
     private static final Logger LOG = LoggerFactory.getLogger(Nd4jModel.class);
-    private static final WorkspaceConfiguration WORKSPACE_CONFIG = WorkspaceConfiguration.builder()
-            .initialSize(0)
-            .overallocationLimit(0.05)
-            .policyAllocation(AllocationPolicy.OVERALLOCATE)
-            .policyLearning(LearningPolicy.FIRST_LOOP)
-            .policyReset(ResetPolicy.BLOCK_LEFT)
-            .policySpill(SpillPolicy.REALLOCATE)
-            .build();
-
     private final Nd4jBackend backend;
     private final ModelSpec spec;
     private final DataType type;
@@ -151,17 +130,17 @@ public final class Nd4jModel implements TwiceDifferentiable {
     @Override
     public Nd4jTensor forward(Batch batch, TensorScope scope) {
         Nd4jTensorScope target = checkCall(batch, scope);
-        try (MemoryWorkspace ws = workspace()) {
-            return target.wrap(forward(features(batch)).output.detach());
+        try (Nd4jArena ar = new Nd4jArena()) {
+            return target.wrap(forward(ar, features(ar, batch)).output.dup('c'));
         }
     }
 
     @Override
     public double loss(Batch batch) {
         checkBatch(batch);
-        try (MemoryWorkspace ws = workspace()) {
-            Pass pass = forward(features(batch));
-            INDArray losses = perSampleLoss(pass.output, targets(batch));
+        try (Nd4jArena ar = new Nd4jArena()) {
+            Pass pass = forward(ar, features(ar, batch));
+            INDArray losses = perSampleLoss(ar, pass.output, targets(ar, batch));
             double sum = 0;
             for (double v : Nd4jArrays.toDoubles(losses)) {
                 sum += v;
@@ -173,21 +152,21 @@ public final class Nd4jModel implements TwiceDifferentiable {
     @Override
     public Nd4jTensor perSampleLosses(Batch batch, TensorScope scope) {
         Nd4jTensorScope target = checkCall(batch, scope);
-        try (MemoryWorkspace ws = workspace()) {
-            Pass pass = forward(features(batch));
-            return target.wrap(perSampleLoss(pass.output, targets(batch)).detach());
+        try (Nd4jArena ar = new Nd4jArena()) {
+            Pass pass = forward(ar, features(ar, batch));
+            return target.wrap(perSampleLoss(ar, pass.output, targets(ar, batch)).dup('c'));
         }
     }
 
     @Override
     public Nd4jTensor gradient(Batch batch, TensorScope scope) {
         Nd4jTensorScope target = checkCall(batch, scope);
-        try (MemoryWorkspace ws = workspace()) {
-            Pass pass = forward(features(batch));
-            backward(pass, targets(batch));
+        try (Nd4jArena ar = new Nd4jArena()) {
+            Pass pass = forward(ar, features(ar, batch));
+            backward(ar, pass, targets(ar, batch));
             INDArray g = Nd4j.create(type, numParameters);
-            meanGradientInto(pass, g, batch.size());
-            return target.wrap(g.detach());
+            meanGradientInto(ar, pass, g, batch.size());
+            return target.wrap(g);
         }
     }
 
@@ -196,9 +175,9 @@ public final class Nd4jModel implements TwiceDifferentiable {
         Nd4jTensorScope target = checkCall(batch, scope);
         int n = batch.size();
         INDArray out = outside(n, numParameters);
-        try (MemoryWorkspace ws = workspace()) {
-            Pass pass = forward(features(batch));
-            backward(pass, targets(batch));
+        try (Nd4jArena ar = new Nd4jArena()) {
+            Pass pass = forward(ar, features(ar, batch));
+            backward(ar, pass, targets(ar, batch));
             for (int j = 0; j < numDense; j++) {
                 INDArray delta = pass.grads[denseLayer[j]];
                 INDArray a = pass.inputs[denseLayer[j]];
@@ -319,15 +298,15 @@ public final class Nd4jModel implements TwiceDifferentiable {
     public List<DenseLayerFactors> denseLayerFactors(Batch batch, TensorScope scope) {
         Nd4jTensorScope target = checkCall(batch, scope);
         List<DenseLayerFactors> out = new ArrayList<>(numDense);
-        try (MemoryWorkspace ws = workspace()) {
-            Pass pass = forward(features(batch));
-            backward(pass, targets(batch));
+        try (Nd4jArena ar = new Nd4jArena()) {
+            Pass pass = forward(ar, features(ar, batch));
+            backward(ar, pass, targets(ar, batch));
             for (int j = 0; j < numDense; j++) {
                 ParameterInfo weight = layout.get(2 * j);
                 INDArray a = pass.inputs[denseLayer[j]];
                 INDArray d = pass.grads[denseLayer[j]];
                 out.add(new DenseLayerFactors(weight.layerIndex(), weight.offset(),
-                        target.wrap(detachedCopy(a)), target.wrap(detachedCopy(d))));
+                        target.wrap(a.dup('c')), target.wrap(d.dup('c'))));
             }
         }
         return List.copyOf(out);
@@ -357,13 +336,13 @@ public final class Nd4jModel implements TwiceDifferentiable {
         INDArray out = outside(k, n, d);
         try {
             if (k > 0) {
-                try (MemoryWorkspace ws = workspace()) {
-                    Pass pass = forward(features(batch));
-                    backward(pass, targets(batch));
-                    INDArray v = vt.array().dataType() == type ? vt.array() : vt.array().castTo(type);
+                try (Nd4jArena ar = new Nd4jArena()) {
+                    Pass pass = forward(ar, features(ar, batch));
+                    backward(ar, pass, targets(ar, batch));
+                    INDArray v = vt.array().dataType() == type ? vt.array() : ar.t(vt.array().castTo(type));
                     for (int r = 0; r < k; r++) {
-                        try (MemoryWorkspace inner = ropWorkspace()) {
-                            INDArray rInput = rPass(pass, v.getRow(r), null, n, true);
+                        try (Nd4jArena inner = new Nd4jArena()) {
+                            INDArray rInput = rPass(inner, pass, v.getRow(r), null, n, true);
                             out.get(NDArrayIndex.point(r), NDArrayIndex.all(), NDArrayIndex.all()).assign(rInput);
                         }
                     }
@@ -399,7 +378,7 @@ public final class Nd4jModel implements TwiceDifferentiable {
 
     // ---------------------------------------------------------------------------------------------
 
-    /** Arrays of one forward (and backward) pass; all live in the call's workspace. */
+    /** Arrays of one forward (and backward) pass; all are temporaries of the call's arena. */
     private static final class Pass {
         /** Input of layer i, {@code [n, width]}. */
         final INDArray[] inputs;
@@ -408,8 +387,6 @@ public final class Nd4jModel implements TwiceDifferentiable {
         /** ∂ℓ_s/∂(output of layer i) per sample (filled by backward). */
         final INDArray[] grads;
         INDArray output;
-        /** ∂ℓ_s/∂f per sample. */
-        INDArray outputGrad;
 
         Pass(int layers) {
             inputs = new INDArray[layers];
@@ -424,22 +401,22 @@ public final class Nd4jModel implements TwiceDifferentiable {
      */
     private void hvpRowsInto(Batch batch, INDArray vs, INDArray out) {
         int n = batch.size();
-        try (MemoryWorkspace ws = workspace()) {
-            Pass pass = forward(features(batch));
-            backward(pass, targets(batch));
-            INDArray v = vs.dataType() == type ? vs : vs.castTo(type);
+        try (Nd4jArena ar = new Nd4jArena()) {
+            Pass pass = forward(ar, features(ar, batch));
+            backward(ar, pass, targets(ar, batch));
+            INDArray v = vs.dataType() == type ? vs : ar.t(vs.castTo(type));
             boolean matrix = v.rank() == 2;
             long k = matrix ? v.size(0) : 1;
             for (long r = 0; r < k; r++) {
-                try (MemoryWorkspace inner = ropWorkspace()) {
+                try (Nd4jArena inner = new Nd4jArena()) {
                     INDArray row = matrix ? v.getRow(r) : v;
-                    rPass(pass, row, matrix ? out.getRow(r) : out, n, false);
+                    rPass(inner, pass, row, matrix ? out.getRow(r) : out, n, false);
                 }
             }
         }
     }
 
-    private Pass forward(INDArray x) {
+    private Pass forward(Nd4jArena ar, INDArray x) {
         List<Layer> layers = spec.layers();
         Pass pass = new Pass(layers.size());
         INDArray a = x;
@@ -448,9 +425,9 @@ public final class Nd4jModel implements TwiceDifferentiable {
             Layer layer = layers.get(i);
             if (layer instanceof Layer.Dense) {
                 int j = denseOrdinal[i];
-                a = a.mmul(weights[j].transpose()).addiRowVector(biases[j]);
+                a = ar.t(a.mmul(weights[j].transpose())).addiRowVector(biases[j]);
             } else {
-                a = activate(((Layer.Act) layer).activation(), a);
+                a = activate(ar, ((Layer.Act) layer).activation(), a);
             }
             pass.outputs[i] = a;
         }
@@ -459,10 +436,9 @@ public final class Nd4jModel implements TwiceDifferentiable {
     }
 
     /** Fills {@code pass.grads} down to the first Dense layer. */
-    private void backward(Pass pass, INDArray y) {
+    private void backward(Nd4jArena ar, Pass pass, INDArray y) {
         List<Layer> layers = spec.layers();
-        INDArray g = outputGrad(pass.output, y);
-        pass.outputGrad = g;
+        INDArray g = outputGrad(ar, pass.output, y);
         for (int i = layers.size() - 1; i >= denseLayer[0]; i--) {
             pass.grads[i] = g;
             if (i == denseLayer[0]) {
@@ -470,31 +446,31 @@ public final class Nd4jModel implements TwiceDifferentiable {
             }
             Layer layer = layers.get(i);
             if (layer instanceof Layer.Act act) {
-                INDArray d = derivative(act.activation(), pass.inputs[i], pass.outputs[i]);
-                g = d == null ? g : g.mul(d);
+                INDArray d = derivative(ar, act.activation(), pass.inputs[i], pass.outputs[i]);
+                g = d == null ? g : ar.t(g.mul(d));
             } else {
-                g = g.mmul(weights[denseOrdinal[i]]);
+                g = ar.t(g.mmul(weights[denseOrdinal[i]]));
             }
         }
     }
 
     /** Writes the mean gradient {@code [p]} into {@code g}. */
-    private void meanGradientInto(Pass pass, INDArray g, int n) {
+    private void meanGradientInto(Nd4jArena ar, Pass pass, INDArray g, int n) {
         for (int j = 0; j < numDense; j++) {
             INDArray delta = pass.grads[denseLayer[j]];
             INDArray a = pass.inputs[denseLayer[j]];
-            putGradient(g, j, delta.transpose().mmul(a), delta.sum(0), 1.0 / n);
+            putGradient(ar, g, j, ar.t(delta.transpose().mmul(a)), ar.t(delta.sum(0)), 1.0 / n);
         }
     }
 
     /** Writes {@code scale·w} (a matrix {@code [out,in]}) and {@code scale·b} into the slots of Dense layer j. */
-    private void putGradient(INDArray target, int j, INDArray w, INDArray b, double scale) {
+    private void putGradient(Nd4jArena ar, INDArray target, int j, INDArray w, INDArray b, double scale) {
         ParameterInfo wi = layout.get(2 * j);
         ParameterInfo bi = layout.get(2 * j + 1);
         target.get(NDArrayIndex.interval(wi.offset(), wi.offset() + wi.size()))
-                .assign(w.reshape('c', new long[] {wi.size()}).mul(scale));
+                .assign(ar.t(Nd4jArrays.reshapedCopy(w, new long[] {wi.size()})).muli(scale));
         target.get(NDArrayIndex.interval(bi.offset(), bi.offset() + bi.size()))
-                .assign(b.reshape('c', new long[] {bi.size()}).mul(scale));
+                .assign(ar.t(Nd4jArrays.reshapedCopy(b, new long[] {bi.size()})).muli(scale));
     }
 
     /**
@@ -504,17 +480,17 @@ public final class Nd4jModel implements TwiceDifferentiable {
      * @param toInput whether to continue the backward R pass to the input
      * @return R{∂ℓ_s/∂x_s} {@code [n, inputDim]} if {@code toInput}, else null
      */
-    private INDArray rPass(Pass pass, INDArray v, INDArray hvOut, int n, boolean toInput) {
+    private INDArray rPass(Nd4jArena ar, Pass pass, INDArray v, INDArray hvOut, int n, boolean toInput) {
         List<Layer> layers = spec.layers();
         INDArray[] vw = new INDArray[numDense];
         INDArray[] vb = new INDArray[numDense];
-        INDArray flat = v.reshape('c', new long[] {numParameters});
+        INDArray flat = v;
         for (int j = 0; j < numDense; j++) {
             ParameterInfo wi = layout.get(2 * j);
             ParameterInfo bi = layout.get(2 * j + 1);
-            vw[j] = flat.get(NDArrayIndex.interval(wi.offset(), wi.offset() + wi.size()))
-                    .dup('c').reshape('c', wi.shape());
-            vb[j] = flat.get(NDArrayIndex.interval(bi.offset(), bi.offset() + bi.size())).dup('c');
+            vw[j] = ar.t(Nd4jArrays.reshapedCopy(flat.get(NDArrayIndex.interval(wi.offset(), wi.offset() + wi.size())),
+                    wi.shape()));
+            vb[j] = ar.t(flat.get(NDArrayIndex.interval(bi.offset(), bi.offset() + bi.size())).dup('c'));
         }
         // forward R pass: rIn[i] = R{input of layer i} (null means zero)
         INDArray[] rIn = new INDArray[layers.size()];
@@ -524,18 +500,18 @@ public final class Nd4jModel implements TwiceDifferentiable {
             Layer layer = layers.get(i);
             if (layer instanceof Layer.Dense) {
                 int j = denseOrdinal[i];
-                INDArray rz = pass.inputs[i].mmul(vw[j].transpose()).addiRowVector(vb[j]);
+                INDArray rz = ar.t(pass.inputs[i].mmul(vw[j].transpose())).addiRowVector(vb[j]);
                 if (r != null) {
-                    rz.addi(r.mmul(weights[j].transpose()));
+                    rz.addi(ar.t(r.mmul(weights[j].transpose())));
                 }
                 r = rz;
             } else if (r != null) {
-                INDArray d = derivative(((Layer.Act) layer).activation(), pass.inputs[i], pass.outputs[i]);
-                r = d == null ? r : r.mul(d);
+                INDArray d = derivative(ar, ((Layer.Act) layer).activation(), pass.inputs[i], pass.outputs[i]);
+                r = d == null ? r : ar.t(r.mul(d));
             }
         }
         // R of the output gradient
-        INDArray rg = outputGradR(pass.output, pass.outputGrad, r);
+        INDArray rg = outputGradR(ar, pass.output, r);
         int stop = toInput ? 0 : denseLayer[0];
         for (int i = layers.size() - 1; i >= stop; i--) {
             Layer layer = layers.get(i);
@@ -543,25 +519,25 @@ public final class Nd4jModel implements TwiceDifferentiable {
                 int j = denseOrdinal[i];
                 INDArray delta = pass.grads[i];
                 if (hvOut != null) {
-                    INDArray rw = rg.transpose().mmul(pass.inputs[i]);
+                    INDArray rw = ar.t(rg.transpose().mmul(pass.inputs[i]));
                     if (rIn[i] != null) {
-                        rw.addi(delta.transpose().mmul(rIn[i]));
+                        rw.addi(ar.t(delta.transpose().mmul(rIn[i])));
                     }
-                    putGradient(hvOut, j, rw, rg.sum(0), 1.0 / n);
+                    putGradient(ar, hvOut, j, rw, ar.t(rg.sum(0)), 1.0 / n);
                 }
                 if (toInput || i > denseLayer[0]) {
                     // R{∂ℓ/∂a} = R{δ} W + δ V_W
-                    rg = rg.mmul(weights[j]).addi(delta.mmul(vw[j]));
+                    rg = ar.t(rg.mmul(weights[j])).addi(ar.t(delta.mmul(vw[j])));
                 }
             } else {
                 Activation act = ((Layer.Act) layer).activation();
-                INDArray d1 = derivative(act, pass.inputs[i], pass.outputs[i]);
-                INDArray next = d1 == null ? rg.dup() : rg.mul(d1);
+                INDArray d1 = derivative(ar, act, pass.inputs[i], pass.outputs[i]);
+                INDArray next = ar.t(d1 == null ? rg.dup() : rg.mul(d1));
                 // below the first Dense layer R{input} is zero, so ∂ℓ/∂(output) is only needed above it
                 if (rIn[i] != null) {
-                    INDArray d2 = secondDerivative(act, pass.inputs[i], pass.outputs[i]);
+                    INDArray d2 = secondDerivative(ar, act, pass.inputs[i], pass.outputs[i]);
                     if (d2 != null) {
-                        next.addi(pass.grads[i].mul(d2).muli(rIn[i]));
+                        next.addi(ar.t(pass.grads[i].mul(d2)).muli(rIn[i]));
                     }
                 }
                 rg = next;
@@ -570,111 +546,116 @@ public final class Nd4jModel implements TwiceDifferentiable {
         return toInput ? rg : null;
     }
 
-    private static INDArray activate(Activation activation, INDArray z) {
+    private static INDArray activate(Nd4jArena ar, Activation activation, INDArray z) {
         return switch (activation) {
-            case RELU -> Transforms.relu(z, true);
-            case TANH -> Transforms.tanh(z, true);
-            case SIGMOID -> Transforms.sigmoid(z, true);
+            case RELU -> ar.t(Transforms.relu(z, true));
+            case TANH -> ar.t(Transforms.tanh(z, true));
+            case SIGMOID -> ar.t(Transforms.sigmoid(z, true));
             case IDENTITY -> z;
-            case SOFTPLUS -> softplus(z);
+            case SOFTPLUS -> softplus(ar, z);
         };
     }
 
     /** @return {@code max(z,0) + log1p(exp(-|z|))}, a stable log(1 + e^z) */
-    private static INDArray softplus(INDArray z) {
-        INDArray t = Transforms.abs(z, true).negi();
+    private static INDArray softplus(Nd4jArena ar, INDArray z) {
+        INDArray t = ar.t(Transforms.abs(z, true)).negi();
         Transforms.exp(t, false);
         Transforms.log1p(t, false);
-        return t.addi(Transforms.max(z, 0.0, true));
+        return t.addi(ar.t(Transforms.max(z, 0.0, true)));
     }
 
     /** @return σ'(z) elementwise, or null for identity */
-    private INDArray derivative(Activation activation, INDArray z, INDArray h) {
+    private INDArray derivative(Nd4jArena ar, Activation activation, INDArray z, INDArray h) {
         return switch (activation) {
-            case RELU -> z.gt(0.0).castTo(type);
-            case TANH -> h.mul(h).rsubi(1.0);
-            case SIGMOID -> h.sub(h.mul(h));
+            case RELU -> ar.t(ar.t(z.gt(0.0)).castTo(type));
+            case TANH -> ar.t(h.mul(h)).rsubi(1.0);
+            case SIGMOID -> ar.t(h.rsub(1.0)).muli(h);
             case IDENTITY -> null;
-            case SOFTPLUS -> Transforms.sigmoid(z, true);
+            case SOFTPLUS -> ar.t(Transforms.sigmoid(z, true));
         };
     }
 
     /** @return σ''(z) elementwise, or null where it is zero (relu almost everywhere, identity) */
-    private static INDArray secondDerivative(Activation activation, INDArray z, INDArray h) {
+    private static INDArray secondDerivative(Nd4jArena ar, Activation activation, INDArray z, INDArray h) {
         return switch (activation) {
             case RELU, IDENTITY -> null;
             // d/dz (1 - h²) = -2 h (1 - h²)
-            case TANH -> h.mul(h).rsubi(1.0).muli(h).muli(-2.0);
+            case TANH -> ar.t(h.mul(h)).rsubi(1.0).muli(h).muli(-2.0);
             // d/dz h(1-h) = h(1-h)(1-2h)
-            case SIGMOID -> h.mul(h.rsub(1.0)).muli(h.mul(-2.0).addi(1.0));
+            case SIGMOID -> ar.t(h.rsub(1.0)).muli(h).muli(ar.t(h.mul(-2.0)).addi(1.0));
             case SOFTPLUS -> {
-                INDArray s = Transforms.sigmoid(z, true);
-                yield s.mul(s.rsub(1.0));
+                INDArray s = ar.t(Transforms.sigmoid(z, true));
+                yield ar.t(s.rsub(1.0)).muli(s);
             }
         };
     }
 
     /** @return per-sample losses {@code [n]} from outputs f {@code [n,K]} and targets */
-    private INDArray perSampleLoss(INDArray f, INDArray y) {
-        long n = f.size(0);
+    private INDArray perSampleLoss(Nd4jArena ar, INDArray f, INDArray y) {
+        long[] n = {f.size(0)};
         return switch (spec.loss()) {
             case MSE -> {
-                INDArray diff = f.sub(y);
-                yield diff.muli(diff).sum(1).reshape('c', new long[] {n}).muli(1.0 / spec.outputDim());
+                INDArray diff = ar.t(f.sub(y));
+                INDArray sums = ar.t(diff.muli(diff).sum(1));
+                yield ar.t(Nd4jArrays.reshapedCopy(sums, n)).muli(1.0 / spec.outputDim());
             }
             case SOFTMAX_CROSS_ENTROPY -> {
-                INDArray max = f.max(1).reshape(n, 1);
-                INDArray shifted = f.subColumnVector(max);
-                INDArray lse = Transforms.log(Transforms.exp(shifted, true).sum(1), false).reshape('c', new long[] {n});
-                yield lse.subi(shifted.muli(y).sum(1).reshape('c', new long[] {n}));
+                INDArray max = ar.t(f.max(1));
+                INDArray shifted = ar.t(f.subColumnVector(max.reshape(n[0], 1)));
+                INDArray lse = ar.t(ar.t(Transforms.exp(shifted, true)).sum(1));
+                Transforms.log(lse, false);
+                INDArray picked = ar.t(shifted.muli(y).sum(1));
+                yield ar.t(Nd4jArrays.reshapedCopy(lse.subi(picked), n));
             }
             // log(1 + e^f) - y f  =  max(f,0) + log1p(e^-|f|) - y f
-            case BINARY_LOGISTIC -> softplus(f).subi(f.mul(y)).reshape('c', new long[] {n});
+            case BINARY_LOGISTIC -> ar.t(Nd4jArrays.reshapedCopy(softplus(ar, f).subi(ar.t(f.mul(y))), n));
         };
     }
 
     /** @return ∂ℓ_s/∂f_s per sample {@code [n,K]} */
-    private INDArray outputGrad(INDArray f, INDArray y) {
+    private INDArray outputGrad(Nd4jArena ar, INDArray f, INDArray y) {
         return switch (spec.loss()) {
-            case MSE -> f.sub(y).muli(2.0 / spec.outputDim());
-            case SOFTMAX_CROSS_ENTROPY -> softmax(f).subi(y);
-            case BINARY_LOGISTIC -> Transforms.sigmoid(f, true).subi(y);
+            case MSE -> ar.t(f.sub(y)).muli(2.0 / spec.outputDim());
+            case SOFTMAX_CROSS_ENTROPY -> softmax(ar, f).subi(y);
+            case BINARY_LOGISTIC -> ar.t(Transforms.sigmoid(f, true)).subi(y);
         };
     }
 
     /** @return R{∂ℓ/∂f} = ∇²_f ℓ · R{f} per sample */
-    private INDArray outputGradR(INDArray f, INDArray g, INDArray rf) {
+    private INDArray outputGradR(Nd4jArena ar, INDArray f, INDArray rf) {
         long n = f.size(0);
         return switch (spec.loss()) {
-            case MSE -> rf.mul(2.0 / spec.outputDim());
+            case MSE -> ar.t(rf.mul(2.0 / spec.outputDim()));
             case SOFTMAX_CROSS_ENTROPY -> {
                 // (diag(p) - p pᵀ) r = p ⊙ r - p (p · r)
-                INDArray p = softmax(f);
-                INDArray pr = p.mul(rf);
-                INDArray dots = pr.sum(1).reshape(n, 1);
-                yield pr.subi(p.mulColumnVector(dots));
+                INDArray p = softmax(ar, f);
+                INDArray pr = ar.t(p.mul(rf));
+                INDArray dots = ar.t(pr.sum(1));
+                yield pr.subi(ar.t(p.mulColumnVector(dots.reshape(n, 1))));
             }
             case BINARY_LOGISTIC -> {
-                INDArray s = Transforms.sigmoid(f, true);
-                yield s.mul(s.rsub(1.0)).muli(rf);
+                INDArray s = ar.t(Transforms.sigmoid(f, true));
+                yield ar.t(s.rsub(1.0)).muli(s).muli(rf);
             }
         };
     }
 
-    private static INDArray softmax(INDArray f) {
+    private static INDArray softmax(Nd4jArena ar, INDArray f) {
         long n = f.size(0);
-        INDArray e = Transforms.exp(f.subColumnVector(f.max(1).reshape(n, 1)), false);
-        return e.diviColumnVector(e.sum(1).reshape(n, 1));
+        INDArray max = ar.t(f.max(1));
+        INDArray e = Transforms.exp(ar.t(f.subColumnVector(max.reshape(n, 1))), false);
+        INDArray sums = ar.t(e.sum(1));
+        return e.diviColumnVector(sums.reshape(n, 1));
     }
 
-    private INDArray features(Batch batch) {
-        return Nd4jArrays.create(batch.x(), new long[] {batch.size(), batch.numFeatures()}, type);
+    private INDArray features(Nd4jArena ar, Batch batch) {
+        return ar.t(Nd4jArrays.create(batch.x(), new long[] {batch.size(), batch.numFeatures()}, type));
     }
 
     /** @return MSE targets {@code [n,K]}, one-hot class labels {@code [n,K]} or binary labels {@code [n,1]} */
-    private INDArray targets(Batch batch) {
+    private INDArray targets(Nd4jArena ar, Batch batch) {
         int n = batch.size();
-        return switch (spec.loss()) {
+        return ar.t(switch (spec.loss()) {
             case MSE -> Nd4jArrays.create(batch.y(), new long[] {n, spec.outputDim()}, type);
             case SOFTMAX_CROSS_ENTROPY -> {
                 int classes = spec.outputDim();
@@ -686,7 +667,7 @@ public final class Nd4jModel implements TwiceDifferentiable {
                 yield Nd4jArrays.create(oneHot, new long[] {n, classes}, type);
             }
             case BINARY_LOGISTIC -> Nd4jArrays.create(batch.y(), new long[] {n, 1}, type);
-        };
+        });
     }
 
     private void upload(double[] parameters) {
@@ -716,21 +697,6 @@ public final class Nd4jModel implements TwiceDifferentiable {
         try (MemoryWorkspace ws = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
             return Nd4j.zeros(type, shape);
         }
-    }
-
-    /** @return a C-order copy of {@code a} outside every workspace */
-    private static INDArray detachedCopy(INDArray a) {
-        try (MemoryWorkspace ws = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
-            return a.dup('c');
-        }
-    }
-
-    private static MemoryWorkspace workspace() {
-        return Nd4j.getWorkspaceManager().getAndActivateWorkspace(WORKSPACE_CONFIG, WORKSPACE);
-    }
-
-    private static MemoryWorkspace ropWorkspace() {
-        return Nd4j.getWorkspaceManager().getAndActivateWorkspace(WORKSPACE_CONFIG, ROP_WORKSPACE);
     }
 
     private static void closeAll(INDArray[] arrays) {
