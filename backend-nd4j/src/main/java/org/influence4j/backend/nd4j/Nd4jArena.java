@@ -14,7 +14,7 @@ import org.nd4j.linalg.factory.Nd4j;
  * <p>Buffers are freed deterministically; what ND4J still frees only through the garbage collector
  * are small native objects per operation (op contexts, JavaCPP pointers). RSS therefore stays flat
  * only if the JVM collects garbage now and then and glibc returns freed memory: the module's memory
- * test runs with {@code -Xmx512m} and {@code MALLOC_ARENA_MAX=2} (with a 2 GB heap and glibc's
+ * test runs with {@code -Xmx256m} and {@code MALLOC_ARENA_MAX=2} (with a 2 GB heap and glibc's
  * default arenas, RSS grew by 760 MB over 5,000 HVPs although every buffer had been closed).
  */
 final class Nd4jArena implements AutoCloseable {

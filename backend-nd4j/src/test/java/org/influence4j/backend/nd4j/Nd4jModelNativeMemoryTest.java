@@ -22,7 +22,7 @@ import org.slf4j.LoggerFactory;
  * collector ran).
  *
  * <p>Measurement: a warm-up of 1,000 HVPs lets the JIT finish compiling the hot path. The module's
- * surefire configuration runs this with {@code -Xmx512m} and {@code MALLOC_ARENA_MAX=2}, because ND4J
+ * surefire configuration runs this with {@code -Xmx256m} and {@code MALLOC_ARENA_MAX=2}, because ND4J
  * frees small per-operation native objects only through the garbage collector (see {@code Nd4jArena}). RSS is read after a full GC and a
  * short pause, because JDK 17's G1 returns shrunk heap regions to the OS concurrently; the
  * minimum of three such readings is used.
