@@ -21,7 +21,7 @@ import org.slf4j.LoggerFactory;
  * closed at once (an unclosed pass would hold about 300 KB per HVP on this model until the garbage
  * collector ran).
  *
- * <p>Measurement: a warm-up of 1,000 HVPs lets the JIT finish compiling the hot path. The module's
+ * <p>Measurement: a warm-up of 2,000 HVPs lets the JIT finish compiling the hot path. The module's
  * surefire configuration runs this with {@code -Xmx256m} and {@code MALLOC_ARENA_MAX=2}, because ND4J
  * frees small per-operation native objects only through the garbage collector (see {@code Nd4jArena}). RSS is read after a full GC and a
  * short pause, because JDK 17's G1 returns shrunk heap regions to the OS concurrently; the
@@ -69,7 +69,7 @@ class Nd4jModelNativeMemoryTest {
              TwiceDifferentiable model = TestSupport.backend().createModel(spec, TestSupport.parameters(spec, 79, 1))) {
             Tensor vt = scope.fromArray(v, DType.FLOAT64, p);
             double first = 0;
-            for (int i = 0; i < 1000; i++) {
+            for (int i = 0; i < 2000; i++) {
                 try (Tensor hv = model.hvp(batch, vt, scope)) {
                     first = hv.norm();
                 }
