@@ -45,6 +45,18 @@ class Nd4jBackendProviderTest {
     }
 
     @Test
+    void isAvailableIsFalseWithoutNd4jOnTheClassPath() throws Exception {
+        Thread thread = Thread.currentThread();
+        ClassLoader previous = thread.getContextClassLoader();
+        try (java.net.URLClassLoader empty = new java.net.URLClassLoader(new java.net.URL[0], null)) {
+            thread.setContextClassLoader(empty);
+            assertFalse(new Nd4jBackendProvider().isAvailable());
+        } finally {
+            thread.setContextClassLoader(previous);
+        }
+    }
+
+    @Test
     void platformClassifierMatchesJavaCppNaming() {
         String p = Nd4jBackendProvider.platform();
         assertTrue(p.matches("(linux|macosx|windows)-(x86_64|arm64)"), p);
