@@ -9,31 +9,32 @@ import org.influence4j.api.TwiceDifferentiable;
 import org.influence4j.api.data.Batch;
 import org.influence4j.api.data.InMemoryDataSource;
 import org.influence4j.api.influence.InfluenceMode;
+import org.influence4j.api.inversion.InversionMethod;
 import org.influence4j.calculators.influence.DirectInfluence;
 import org.influence4j.calculators.training.NewtonTrainer;
 import org.influence4j.calculators.training.ObjectiveOptions;
 import org.influence4j.calculators.validation.LeaveOneOut;
-import org.influence4j.registry.BackendDiscovery;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.params.provider.MethodSource;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * Fidelity against reality: for 5 test points, the 50 training points of largest |influence| are
  * removed one at a time and the model retrained (same 1/n scaling); predicted and actual changes
- * of the test loss must correlate (mean Pearson r ≥ 0.95). Run on every backend of this module's
- * class path, chosen by name through {@link BackendDiscovery}.
+ * of the test loss must correlate (mean Pearson r ≥ 0.95). Runs on every available backend
+ * ({@link AvailableBackends}), chosen by configuration through a Guice injector.
  */
 class LeaveOneOutFidelityTest {
 
     private static final Logger LOG = LoggerFactory.getLogger(LeaveOneOutFidelityTest.class);
 
-    @ParameterizedTest
-    @ValueSource(strings = {"djl-pytorch", "djl-tf"})
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("org.influence4j.it.AvailableBackends#names")
     void influencesPredictLeaveOneOutRetraining(String backendName) {
         BreastCancerFixture data = new BreastCancerFixture(0);
-        Backend backend = BackendDiscovery.load().require(backendName);
+        Backend backend = AvailableBackends.injector(backendName, InversionMethod.DIRECT, BreastCancerFixture.LAMBDA)
+                .getInstance(Backend.class);
         ObjectiveOptions objective = ObjectiveOptions.ofL2(BreastCancerFixture.LAMBDA);
         try (TwiceDifferentiable model = backend.createModel(BreastCancerFixture.SPEC,
                 new double[BreastCancerFixture.SPEC.numParameters()]);

@@ -1,0 +1,87 @@
+package org.influence4j.backend.nd4j;
+
+import java.util.Collections;
+import java.util.EnumSet;
+import java.util.Set;
+import org.influence4j.api.Backend;
+import org.influence4j.api.BackendCapability;
+import org.influence4j.api.TensorScope;
+import org.influence4j.api.TwiceDifferentiable;
+import org.influence4j.api.model.ModelSpec;
+
+/**
+ * The {@code nd4j} backend: {@link Nd4jTensorScope scopes} of explicitly closed ND4J arrays and
+ * {@link Nd4jModel models} whose derivatives come from explicit forward, backward and R-operator
+ * passes (ND4J has no double backward). One instance per JVM, obtained from
+ * {@link Nd4jBackendProvider#create()} (or {@link Nd4jBackendProvider#backend()}).
+ *
+ * <p>Capabilities: {@code FLOAT64}, {@code EXACT_HVP} (Pearlmutter's R-operator, exact up to
+ * rounding), {@code BATCHED_PER_SAMPLE_GRADIENTS}, {@code DENSE_LAYER_FACTORS},
+ * {@code MIXED_DERIVATIVES}, and {@code CUDA} when ND4J loaded its CUDA backend (Maven profile
+ * {@code -Pnd4j-cuda}). Models are not thread-safe (no {@code THREAD_SAFE_MODELS}); the backend
+ * itself is: scopes and models may be created from any thread.
+ */
+public final class Nd4jBackend implements Backend {
+
+    private final String version;
+    private final Set<BackendCapability> capabilities;
+
+    Nd4jBackend(String version, boolean cuda) {
+        this.version = version;
+        EnumSet<BackendCapability> caps = EnumSet.of(BackendCapability.FLOAT64, BackendCapability.EXACT_HVP,
+                BackendCapability.BATCHED_PER_SAMPLE_GRADIENTS, BackendCapability.DENSE_LAYER_FACTORS,
+                BackendCapability.MIXED_DERIVATIVES);
+        if (cuda) {
+            caps.add(BackendCapability.CUDA);
+        }
+        this.capabilities = Collections.unmodifiableSet(caps);
+    }
+
+    @Override
+    public String name() {
+        return Nd4jBackendProvider.NAME;
+    }
+
+    /** @return e.g. {@code ND4J 1.0.0-M2.1 / CpuBackend / OPENBLAS}, read from the loaded backend */
+    @Override
+    public String version() {
+        return version;
+    }
+
+    @Override
+    public Set<BackendCapability> capabilities() {
+        return capabilities;
+    }
+
+    @Override
+    public Nd4jTensorScope newScope() {
+        return new Nd4jTensorScope(this, null);
+    }
+
+    /**
+     * Builds an {@link Nd4jModel}.
+     *
+     * @throws IllegalArgumentException if the spec is null, or the parameters have the wrong length or a NaN/Inf
+     */
+    @Override
+    public TwiceDifferentiable createModel(ModelSpec spec, double[] parameters) {
+        if (spec == null) {
+            throw new IllegalArgumentException("spec: must not be null");
+        }
+        return new Nd4jModel(this, spec, parameters);
+    }
+
+    /** @return the scope behind {@code scope}, checking that it belongs to this backend */
+    Nd4jTensorScope requireScope(TensorScope scope, String argument) {
+        if (!(scope instanceof Nd4jTensorScope nd)) {
+            throw new IllegalArgumentException(argument + ": expected an nd4j scope (from Nd4jBackend.newScope()),"
+                    + " got " + (scope == null ? "null" : scope.getClass().getName()));
+        }
+        return nd;
+    }
+
+    @Override
+    public String toString() {
+        return "Nd4jBackend[" + version + "]";
+    }
+}

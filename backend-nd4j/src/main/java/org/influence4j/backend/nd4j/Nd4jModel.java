@@ -1,0 +1,735 @@
+package org.influence4j.backend.nd4j;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import org.influence4j.api.DenseLayerFactors;
+import org.influence4j.api.Tensor;
+import org.influence4j.api.TensorScope;
+import org.influence4j.api.TwiceDifferentiable;
+import org.influence4j.api.data.Batch;
+import org.influence4j.api.model.Activation;
+import org.influence4j.api.model.Layer;
+import org.influence4j.api.model.ModelSpec;
+import org.influence4j.api.model.ParameterInfo;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.memory.MemoryWorkspace;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
+import org.nd4j.linalg.ops.transforms.Transforms;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A {@link ModelSpec} (Dense layers and elementwise activations, MSE / softmax cross-entropy /
+ * binary logistic loss, float32 or float64) on ND4J, as a {@link TwiceDifferentiable} with
+ * hand-written derivatives.
+ *
+ * <p><b>Conventions.</b> θ is flat in PyTorch {@code named_parameters()} order (each Dense: weight
+ * {@code [out,in]} row-major, then bias {@code [out]}). Batch losses are means over samples; per-sample
+ * losses follow {@link org.influence4j.api.model.Loss}. SOFTPLUS is {@code max(z,0) + log1p(e^-|z|)}
+ * (PyTorch's {@code Softplus()} switches to z above z = 20, a difference below 2.1e-9·z).
+ *
+ * <p><b>How the derivatives are computed</b> (all batched over the n samples, no per-sample loop):
+ * <ul>
+ *   <li><em>forward</em> keeps every layer input and output;</li>
+ *   <li><em>backward</em> gives the per-sample errors {@code g_i = ∂ℓ/∂(output of layer i)}; the
+ *       Dense layer j's error δ_j {@code [n, out]} and input a_j {@code [n, in]} give the per-sample
+ *       gradients {@code δ_j[s] ⊗ a_j[s]} and {@code δ_j[s]} and the mean gradient {@code δ_jᵀ a_j / n};</li>
+ *   <li><em>Hessian-vector products</em> use Pearlmutter's R-operator {@code R_v{·} = d/dt (·)(θ + t v)|₀}:
+ *       a forward R pass ({@code R{z} = R{a} Wᵀ + a V_Wᵀ + V_b}, {@code R{h} = σ'(z) R{z}}), the
+ *       loss's second derivative ({@code R{∂ℓ/∂f} = ∇²_f ℓ · R{f}}), and a backward R pass
+ *       ({@code R{g_in} = R{g_out} σ'(z) + g_out σ''(z) R{z}}, {@code R{g_a} = R{δ} W + δ V_W}) give
+ *       {@code H v = R_v{∇θ L}} exactly (up to rounding) in about three times the cost of a gradient.
+ *       A block of k vectors reuses one forward and backward pass;</li>
+ *   <li><em>mixed derivatives</em> {@code ∇_{x_s} ⟨v, ∇θ ℓ_s⟩} are the R pass continued to the input:
+ *       {@code R_v{∂ℓ_s/∂x_s}} (the mixed partials commute).</li>
+ * </ul>
+ *
+ * <p><b>Memory.</b> Every temporary of a call is registered with an arena and closed (its native
+ * buffer freed) before the call returns; results are new arrays outside ND4J workspaces that the
+ * caller's scope owns. Parameters are closed by {@link #close()} and {@link #setParameters}.
+ *
+ * <p>Returned tensors belong to the caller's scope. Not thread-safe ({@link #isThreadSafe()} is false):
+ * one instance must be used by one thread at a time. Holds native memory: close it.
+ */
+public final class Nd4jModel implements TwiceDifferentiable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(Nd4jModel.class);
+    private final Nd4jBackend backend;
+    private final ModelSpec spec;
+    private final DataType type;
+    private final int numParameters;
+    private final int numDense;
+    private final List<ParameterInfo> layout;
+    /** Layer index of each Dense layer, in order. */
+    private final int[] denseLayer;
+    /** Dense ordinal of each layer (or -1 for activations). */
+    private final int[] denseOrdinal;
+    private double[] theta;
+    private INDArray[] weights;
+    private INDArray[] biases;
+    private volatile boolean closed;
+
+    Nd4jModel(Nd4jBackend backend, ModelSpec spec, double[] parameters) {
+        spec.validateParameters(parameters, "parameters");
+        this.backend = backend;
+        this.spec = spec;
+        this.type = Nd4jDTypes.toNd4j(spec.dtype());
+        this.numParameters = spec.numParameters();
+        this.layout = spec.parameterLayout();
+        this.numDense = layout.size() / 2;
+        List<Layer> layers = spec.layers();
+        this.denseLayer = new int[numDense];
+        this.denseOrdinal = new int[layers.size()];
+        int j = 0;
+        for (int i = 0; i < layers.size(); i++) {
+            if (layers.get(i) instanceof Layer.Dense) {
+                denseLayer[j] = i;
+                denseOrdinal[i] = j++;
+            } else {
+                denseOrdinal[i] = -1;
+            }
+        }
+        upload(parameters);
+    }
+
+    @Override
+    public ModelSpec spec() {
+        return spec;
+    }
+
+    @Override
+    public Nd4jBackend backend() {
+        return backend;
+    }
+
+    @Override
+    public int numParameters() {
+        return numParameters;
+    }
+
+    @Override
+    public double[] parameters() {
+        checkOpen();
+        return theta.clone();
+    }
+
+    @Override
+    public void setParameters(double[] parameters) {
+        checkOpen();
+        spec.validateParameters(parameters, "parameters");
+        INDArray[] oldW = weights;
+        INDArray[] oldB = biases;
+        upload(parameters);
+        closeAll(oldW);
+        closeAll(oldB);
+    }
+
+    @Override
+    public Nd4jTensor forward(Batch batch, TensorScope scope) {
+        Nd4jTensorScope target = checkCall(batch, scope);
+        try (Nd4jArena ar = new Nd4jArena()) {
+            return target.wrap(forward(ar, features(ar, batch)).output.dup('c'));
+        }
+    }
+
+    @Override
+    public double loss(Batch batch) {
+        checkBatch(batch);
+        try (Nd4jArena ar = new Nd4jArena()) {
+            Pass pass = forward(ar, features(ar, batch));
+            INDArray losses = perSampleLoss(ar, pass.output, targets(ar, batch));
+            double sum = 0;
+            for (double v : Nd4jArrays.toDoubles(losses)) {
+                sum += v;
+            }
+            return sum / batch.size();
+        }
+    }
+
+    @Override
+    public Nd4jTensor perSampleLosses(Batch batch, TensorScope scope) {
+        Nd4jTensorScope target = checkCall(batch, scope);
+        try (Nd4jArena ar = new Nd4jArena()) {
+            Pass pass = forward(ar, features(ar, batch));
+            return target.wrap(perSampleLoss(ar, pass.output, targets(ar, batch)).dup('c'));
+        }
+    }
+
+    @Override
+    public Nd4jTensor gradient(Batch batch, TensorScope scope) {
+        Nd4jTensorScope target = checkCall(batch, scope);
+        try (Nd4jArena ar = new Nd4jArena()) {
+            Pass pass = forward(ar, features(ar, batch));
+            backward(ar, pass, targets(ar, batch));
+            INDArray g = Nd4j.create(type, numParameters);
+            meanGradientInto(ar, pass, g, batch.size());
+            return target.wrap(g);
+        }
+    }
+
+    @Override
+    public Nd4jTensor perSampleGradients(Batch batch, TensorScope scope) {
+        Nd4jTensorScope target = checkCall(batch, scope);
+        int n = batch.size();
+        INDArray out = outside(n, numParameters);
+        try (Nd4jArena ar = new Nd4jArena()) {
+            Pass pass = forward(ar, features(ar, batch));
+            backward(ar, pass, targets(ar, batch));
+            for (int j = 0; j < numDense; j++) {
+                INDArray delta = pass.grads[denseLayer[j]];
+                INDArray a = pass.inputs[denseLayer[j]];
+                int in = (int) a.size(1);
+                int width = (int) delta.size(1);
+                int offset = layout.get(2 * j).offset();
+                for (int o = 0; o < width; o++) {
+                    out.get(NDArrayIndex.all(), NDArrayIndex.interval(offset + (long) o * in, offset + (long) (o + 1) * in))
+                            .assign(a).muliColumnVector(delta.getColumn(o).reshape(n, 1));
+                }
+                int biasOffset = layout.get(2 * j + 1).offset();
+                out.get(NDArrayIndex.all(), NDArrayIndex.interval(biasOffset, biasOffset + width)).assign(delta);
+            }
+        } catch (RuntimeException | Error e) {
+            out.close();
+            throw e;
+        }
+        return target.wrap(out);
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * @throws IllegalArgumentException if {@code v} is not an nd4j vector of shape {@code [p]}
+     */
+    @Override
+    public Nd4jTensor hvp(Batch batch, Tensor v, TensorScope scope) {
+        Nd4jTensorScope target = checkCall(batch, scope);
+        Nd4jTensor vt = Nd4jTensor.require(v, "v");
+        long[] shape = vt.shape();
+        if (shape.length != 1 || shape[0] != numParameters) {
+            throw new IllegalArgumentException("v: shape " + Arrays.toString(shape) + " but the model has p="
+                    + numParameters + " parameters; expected [" + numParameters + "]");
+        }
+        INDArray out = outside(numParameters);
+        try {
+            hvpRowsInto(batch, vt.array(), out);
+            return target.wrap(out);
+        } catch (RuntimeException | Error e) {
+            out.close();
+            throw e;
+        }
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * @throws IllegalArgumentException if {@code vs} is not an nd4j matrix of shape {@code [k, p]}
+     */
+    @Override
+    public Nd4jTensor hvpBlock(Batch batch, Tensor vs, TensorScope scope) {
+        Nd4jTensorScope target = checkCall(batch, scope);
+        Nd4jTensor vt = Nd4jTensor.require(vs, "vs");
+        long[] shape = vt.shape();
+        if (shape.length != 2 || shape[1] != numParameters) {
+            throw new IllegalArgumentException("vs: shape " + Arrays.toString(shape) + " but the model has p="
+                    + numParameters + " parameters; expected [k, " + numParameters + "]");
+        }
+        INDArray out = outside(shape[0], numParameters);
+        try {
+            if (shape[0] > 0) {
+                hvpRowsInto(batch, vt.array(), out);
+            }
+            return target.wrap(out);
+        } catch (RuntimeException | Error e) {
+            out.close();
+            throw e;
+        }
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>Computed as the p R-operator passes of the unit vectors on one forward/backward pass, then
+     * symmetrised ({@code (H + Hᵀ)/2}, a change at rounding level). Costs p R passes and {@code p²}
+     * memory: meant for small p.
+     */
+    @Override
+    public Nd4jTensor hessian(Batch batch, TensorScope scope) {
+        Nd4jTensorScope target = checkCall(batch, scope);
+        if (numParameters > 5000) {
+            LOG.warn("hessian: p={} means {} R-operator passes and a {}x{} matrix; prefer hvp/hvpBlock",
+                    numParameters, numParameters, numParameters, numParameters);
+        }
+        INDArray out = outside(numParameters, numParameters);
+        try {
+            INDArray eye;
+            try (MemoryWorkspace ws = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
+                eye = Nd4j.zeros(type, numParameters, numParameters);
+                for (int i = 0; i < numParameters; i++) {
+                    eye.putScalar(new long[] {i, i}, 1.0);
+                }
+            }
+            try {
+                hvpRowsInto(batch, eye, out);
+            } finally {
+                eye.close();
+            }
+            try (MemoryWorkspace ws = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
+                INDArray t = out.transpose().dup('c');
+                out.addi(t).muli(0.5);
+                t.close();
+            }
+            return target.wrap(out);
+        } catch (RuntimeException | Error e) {
+            out.close();
+            throw e;
+        }
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>These are the layer inputs and output errors of the explicit backward pass that also gives
+     * {@link #perSampleGradients}.
+     */
+    @Override
+    public List<DenseLayerFactors> denseLayerFactors(Batch batch, TensorScope scope) {
+        Nd4jTensorScope target = checkCall(batch, scope);
+        List<DenseLayerFactors> out = new ArrayList<>(numDense);
+        try (Nd4jArena ar = new Nd4jArena()) {
+            Pass pass = forward(ar, features(ar, batch));
+            backward(ar, pass, targets(ar, batch));
+            for (int j = 0; j < numDense; j++) {
+                ParameterInfo weight = layout.get(2 * j);
+                INDArray a = pass.inputs[denseLayer[j]];
+                INDArray d = pass.grads[denseLayer[j]];
+                out.add(new DenseLayerFactors(weight.layerIndex(), weight.offset(),
+                        target.wrap(a.dup('c')), target.wrap(d.dup('c'))));
+            }
+        }
+        return List.copyOf(out);
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>Exact: {@code ⟨v, ∇θ ℓ_s⟩} is the R-operator {@code R_v{ℓ_s}}, and its gradient in x_s equals
+     * {@code R_v{∂ℓ_s/∂x_s}} (mixed partials commute), which the backward R pass gives for all s at
+     * once when it is continued down to the input.
+     *
+     * @throws IllegalArgumentException if {@code vs} is not an nd4j matrix of shape {@code [k, p]}
+     */
+    @Override
+    public Nd4jTensor mixedGradientProducts(Batch batch, Tensor vs, TensorScope scope) {
+        Nd4jTensorScope target = checkCall(batch, scope);
+        Nd4jTensor vt = Nd4jTensor.require(vs, "vs");
+        long[] shape = vt.shape();
+        if (shape.length != 2 || shape[1] != numParameters) {
+            throw new IllegalArgumentException("vs: shape " + Arrays.toString(shape) + " but the model has p="
+                    + numParameters + " parameters; expected [k, " + numParameters + "]");
+        }
+        int n = batch.size();
+        int d = spec.inputDim();
+        int k = Math.toIntExact(shape[0]);
+        INDArray out = outside(k, n, d);
+        try {
+            if (k > 0) {
+                try (Nd4jArena ar = new Nd4jArena()) {
+                    Pass pass = forward(ar, features(ar, batch));
+                    backward(ar, pass, targets(ar, batch));
+                    INDArray v = vt.array().dataType() == type ? vt.array() : ar.t(vt.array().castTo(type));
+                    for (int r = 0; r < k; r++) {
+                        try (Nd4jArena inner = new Nd4jArena()) {
+                            INDArray rInput = rPass(inner, pass, v.getRow(r), null, n, true);
+                            out.get(NDArrayIndex.point(r), NDArrayIndex.all(), NDArrayIndex.all()).assign(rInput);
+                        }
+                    }
+                }
+            }
+            return target.wrap(out);
+        } catch (RuntimeException | Error e) {
+            out.close();
+            throw e;
+        }
+    }
+
+    /** @return false: one instance must be used by one thread at a time */
+    @Override
+    public boolean isThreadSafe() {
+        return false;
+    }
+
+    @Override
+    public void close() {
+        if (!closed) {
+            closed = true;
+            closeAll(weights);
+            closeAll(biases);
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "Nd4jModel[p=" + numParameters + ", loss=" + spec.loss().jsonName() + ", dtype="
+                + spec.dtype().jsonName() + (closed ? ", closed" : "") + "]";
+    }
+
+    // ---------------------------------------------------------------------------------------------
+
+    /** Arrays of one forward (and backward) pass; all are temporaries of the call's arena. */
+    private static final class Pass {
+        /** Input of layer i, {@code [n, width]}. */
+        final INDArray[] inputs;
+        /** Output of layer i. */
+        final INDArray[] outputs;
+        /** ∂ℓ_s/∂(output of layer i) per sample (filled by backward). */
+        final INDArray[] grads;
+        INDArray output;
+
+        Pass(int layers) {
+            inputs = new INDArray[layers];
+            outputs = new INDArray[layers];
+            grads = new INDArray[layers];
+        }
+    }
+
+    /**
+     * Writes H · vs[r,:] into row r of {@code out} ({@code [k,p]}, outside workspaces), or H · vs into
+     * {@code out} when both are vectors {@code [p]}.
+     */
+    private void hvpRowsInto(Batch batch, INDArray vs, INDArray out) {
+        int n = batch.size();
+        try (Nd4jArena ar = new Nd4jArena()) {
+            Pass pass = forward(ar, features(ar, batch));
+            backward(ar, pass, targets(ar, batch));
+            INDArray v = vs.dataType() == type ? vs : ar.t(vs.castTo(type));
+            boolean matrix = v.rank() == 2;
+            long k = matrix ? v.size(0) : 1;
+            for (long r = 0; r < k; r++) {
+                try (Nd4jArena inner = new Nd4jArena()) {
+                    INDArray row = matrix ? v.getRow(r) : v;
+                    rPass(inner, pass, row, matrix ? out.getRow(r) : out, n, false);
+                }
+            }
+        }
+    }
+
+    private Pass forward(Nd4jArena ar, INDArray x) {
+        List<Layer> layers = spec.layers();
+        Pass pass = new Pass(layers.size());
+        INDArray a = x;
+        for (int i = 0; i < layers.size(); i++) {
+            pass.inputs[i] = a;
+            Layer layer = layers.get(i);
+            if (layer instanceof Layer.Dense) {
+                int j = denseOrdinal[i];
+                a = ar.t(a.mmul(weights[j].transpose())).addiRowVector(biases[j]);
+            } else {
+                a = activate(ar, ((Layer.Act) layer).activation(), a);
+            }
+            pass.outputs[i] = a;
+        }
+        pass.output = a;
+        return pass;
+    }
+
+    /** Fills {@code pass.grads} down to the first Dense layer. */
+    private void backward(Nd4jArena ar, Pass pass, INDArray y) {
+        List<Layer> layers = spec.layers();
+        INDArray g = outputGrad(ar, pass.output, y);
+        for (int i = layers.size() - 1; i >= denseLayer[0]; i--) {
+            pass.grads[i] = g;
+            if (i == denseLayer[0]) {
+                break;
+            }
+            Layer layer = layers.get(i);
+            if (layer instanceof Layer.Act act) {
+                INDArray d = derivative(ar, act.activation(), pass.inputs[i], pass.outputs[i]);
+                g = d == null ? g : ar.t(g.mul(d));
+            } else {
+                g = ar.t(g.mmul(weights[denseOrdinal[i]]));
+            }
+        }
+    }
+
+    /** Writes the mean gradient {@code [p]} into {@code g}. */
+    private void meanGradientInto(Nd4jArena ar, Pass pass, INDArray g, int n) {
+        for (int j = 0; j < numDense; j++) {
+            INDArray delta = pass.grads[denseLayer[j]];
+            INDArray a = pass.inputs[denseLayer[j]];
+            putGradient(ar, g, j, ar.t(delta.transpose().mmul(a)), ar.t(delta.sum(0)), 1.0 / n);
+        }
+    }
+
+    /** Writes {@code scale·w} (a matrix {@code [out,in]}) and {@code scale·b} into the slots of Dense layer j. */
+    private void putGradient(Nd4jArena ar, INDArray target, int j, INDArray w, INDArray b, double scale) {
+        ParameterInfo wi = layout.get(2 * j);
+        ParameterInfo bi = layout.get(2 * j + 1);
+        target.get(NDArrayIndex.interval(wi.offset(), wi.offset() + wi.size()))
+                .assign(ar.t(Nd4jArrays.reshapedCopy(w, new long[] {wi.size()})).muli(scale));
+        target.get(NDArrayIndex.interval(bi.offset(), bi.offset() + bi.size()))
+                .assign(ar.t(Nd4jArrays.reshapedCopy(b, new long[] {bi.size()})).muli(scale));
+    }
+
+    /**
+     * One R-operator pass along the parameter direction {@code v} ({@code [p]}).
+     *
+     * @param hvOut   if not null, receives {@code H v} = R{∇θ L} ({@code [p]}, mean loss)
+     * @param toInput whether to continue the backward R pass to the input
+     * @return R{∂ℓ_s/∂x_s} {@code [n, inputDim]} if {@code toInput}, else null
+     */
+    private INDArray rPass(Nd4jArena ar, Pass pass, INDArray v, INDArray hvOut, int n, boolean toInput) {
+        List<Layer> layers = spec.layers();
+        INDArray[] vw = new INDArray[numDense];
+        INDArray[] vb = new INDArray[numDense];
+        INDArray flat = v;
+        for (int j = 0; j < numDense; j++) {
+            ParameterInfo wi = layout.get(2 * j);
+            ParameterInfo bi = layout.get(2 * j + 1);
+            vw[j] = ar.t(Nd4jArrays.reshapedCopy(flat.get(NDArrayIndex.interval(wi.offset(), wi.offset() + wi.size())),
+                    wi.shape()));
+            vb[j] = ar.t(flat.get(NDArrayIndex.interval(bi.offset(), bi.offset() + bi.size())).dup('c'));
+        }
+        // forward R pass: rIn[i] = R{input of layer i} (null means zero)
+        INDArray[] rIn = new INDArray[layers.size()];
+        INDArray r = null;
+        for (int i = 0; i < layers.size(); i++) {
+            rIn[i] = r;
+            Layer layer = layers.get(i);
+            if (layer instanceof Layer.Dense) {
+                int j = denseOrdinal[i];
+                INDArray rz = ar.t(pass.inputs[i].mmul(vw[j].transpose())).addiRowVector(vb[j]);
+                if (r != null) {
+                    rz.addi(ar.t(r.mmul(weights[j].transpose())));
+                }
+                r = rz;
+            } else if (r != null) {
+                INDArray d = derivative(ar, ((Layer.Act) layer).activation(), pass.inputs[i], pass.outputs[i]);
+                r = d == null ? r : ar.t(r.mul(d));
+            }
+        }
+        // R of the output gradient
+        INDArray rg = outputGradR(ar, pass.output, r);
+        int stop = toInput ? 0 : denseLayer[0];
+        for (int i = layers.size() - 1; i >= stop; i--) {
+            Layer layer = layers.get(i);
+            if (layer instanceof Layer.Dense) {
+                int j = denseOrdinal[i];
+                INDArray delta = pass.grads[i];
+                if (hvOut != null) {
+                    INDArray rw = ar.t(rg.transpose().mmul(pass.inputs[i]));
+                    if (rIn[i] != null) {
+                        rw.addi(ar.t(delta.transpose().mmul(rIn[i])));
+                    }
+                    putGradient(ar, hvOut, j, rw, ar.t(rg.sum(0)), 1.0 / n);
+                }
+                if (toInput || i > denseLayer[0]) {
+                    // R{∂ℓ/∂a} = R{δ} W + δ V_W
+                    rg = ar.t(rg.mmul(weights[j])).addi(ar.t(delta.mmul(vw[j])));
+                }
+            } else {
+                Activation act = ((Layer.Act) layer).activation();
+                INDArray d1 = derivative(ar, act, pass.inputs[i], pass.outputs[i]);
+                INDArray next = ar.t(d1 == null ? rg.dup() : rg.mul(d1));
+                // below the first Dense layer R{input} is zero, so ∂ℓ/∂(output) is only needed above it
+                if (rIn[i] != null) {
+                    INDArray d2 = secondDerivative(ar, act, pass.inputs[i], pass.outputs[i]);
+                    if (d2 != null) {
+                        next.addi(ar.t(pass.grads[i].mul(d2)).muli(rIn[i]));
+                    }
+                }
+                rg = next;
+            }
+        }
+        return toInput ? rg : null;
+    }
+
+    private static INDArray activate(Nd4jArena ar, Activation activation, INDArray z) {
+        return switch (activation) {
+            case RELU -> ar.t(Transforms.relu(z, true));
+            case TANH -> ar.t(Transforms.tanh(z, true));
+            case SIGMOID -> ar.t(Transforms.sigmoid(z, true));
+            case IDENTITY -> z;
+            case SOFTPLUS -> softplus(ar, z);
+        };
+    }
+
+    /** @return {@code max(z,0) + log1p(exp(-|z|))}, a stable log(1 + e^z) */
+    private static INDArray softplus(Nd4jArena ar, INDArray z) {
+        INDArray t = ar.t(Transforms.abs(z, true)).negi();
+        Transforms.exp(t, false);
+        Transforms.log1p(t, false);
+        return t.addi(ar.t(Transforms.max(z, 0.0, true)));
+    }
+
+    /** @return σ'(z) elementwise, or null for identity */
+    private INDArray derivative(Nd4jArena ar, Activation activation, INDArray z, INDArray h) {
+        return switch (activation) {
+            case RELU -> ar.t(ar.t(z.gt(0.0)).castTo(type));
+            case TANH -> ar.t(h.mul(h)).rsubi(1.0);
+            case SIGMOID -> ar.t(h.rsub(1.0)).muli(h);
+            case IDENTITY -> null;
+            case SOFTPLUS -> ar.t(Transforms.sigmoid(z, true));
+        };
+    }
+
+    /** @return σ''(z) elementwise, or null where it is zero (relu almost everywhere, identity) */
+    private static INDArray secondDerivative(Nd4jArena ar, Activation activation, INDArray z, INDArray h) {
+        return switch (activation) {
+            case RELU, IDENTITY -> null;
+            // d/dz (1 - h²) = -2 h (1 - h²)
+            case TANH -> ar.t(h.mul(h)).rsubi(1.0).muli(h).muli(-2.0);
+            // d/dz h(1-h) = h(1-h)(1-2h)
+            case SIGMOID -> ar.t(h.rsub(1.0)).muli(h).muli(ar.t(h.mul(-2.0)).addi(1.0));
+            case SOFTPLUS -> {
+                INDArray s = ar.t(Transforms.sigmoid(z, true));
+                yield ar.t(s.rsub(1.0)).muli(s);
+            }
+        };
+    }
+
+    /** @return per-sample losses {@code [n]} from outputs f {@code [n,K]} and targets */
+    private INDArray perSampleLoss(Nd4jArena ar, INDArray f, INDArray y) {
+        long[] n = {f.size(0)};
+        return switch (spec.loss()) {
+            case MSE -> {
+                INDArray diff = ar.t(f.sub(y));
+                INDArray sums = ar.t(diff.muli(diff).sum(1));
+                yield ar.t(Nd4jArrays.reshapedCopy(sums, n)).muli(1.0 / spec.outputDim());
+            }
+            case SOFTMAX_CROSS_ENTROPY -> {
+                INDArray max = ar.t(f.max(1));
+                INDArray shifted = ar.t(f.subColumnVector(max.reshape(n[0], 1)));
+                INDArray lse = ar.t(ar.t(Transforms.exp(shifted, true)).sum(1));
+                Transforms.log(lse, false);
+                INDArray picked = ar.t(shifted.muli(y).sum(1));
+                yield ar.t(Nd4jArrays.reshapedCopy(lse.subi(picked), n));
+            }
+            // log(1 + e^f) - y f  =  max(f,0) + log1p(e^-|f|) - y f
+            case BINARY_LOGISTIC -> ar.t(Nd4jArrays.reshapedCopy(softplus(ar, f).subi(ar.t(f.mul(y))), n));
+        };
+    }
+
+    /** @return ∂ℓ_s/∂f_s per sample {@code [n,K]} */
+    private INDArray outputGrad(Nd4jArena ar, INDArray f, INDArray y) {
+        return switch (spec.loss()) {
+            case MSE -> ar.t(f.sub(y)).muli(2.0 / spec.outputDim());
+            case SOFTMAX_CROSS_ENTROPY -> softmax(ar, f).subi(y);
+            case BINARY_LOGISTIC -> ar.t(Transforms.sigmoid(f, true)).subi(y);
+        };
+    }
+
+    /** @return R{∂ℓ/∂f} = ∇²_f ℓ · R{f} per sample */
+    private INDArray outputGradR(Nd4jArena ar, INDArray f, INDArray rf) {
+        long n = f.size(0);
+        return switch (spec.loss()) {
+            case MSE -> ar.t(rf.mul(2.0 / spec.outputDim()));
+            case SOFTMAX_CROSS_ENTROPY -> {
+                // (diag(p) - p pᵀ) r = p ⊙ r - p (p · r)
+                INDArray p = softmax(ar, f);
+                INDArray pr = ar.t(p.mul(rf));
+                INDArray dots = ar.t(pr.sum(1));
+                yield pr.subi(ar.t(p.mulColumnVector(dots.reshape(n, 1))));
+            }
+            case BINARY_LOGISTIC -> {
+                INDArray s = ar.t(Transforms.sigmoid(f, true));
+                yield ar.t(s.rsub(1.0)).muli(s).muli(rf);
+            }
+        };
+    }
+
+    private static INDArray softmax(Nd4jArena ar, INDArray f) {
+        long n = f.size(0);
+        INDArray max = ar.t(f.max(1));
+        INDArray e = Transforms.exp(ar.t(f.subColumnVector(max.reshape(n, 1))), false);
+        INDArray sums = ar.t(e.sum(1));
+        return e.diviColumnVector(sums.reshape(n, 1));
+    }
+
+    private INDArray features(Nd4jArena ar, Batch batch) {
+        return ar.t(Nd4jArrays.create(batch.x(), new long[] {batch.size(), batch.numFeatures()}, type));
+    }
+
+    /** @return MSE targets {@code [n,K]}, one-hot class labels {@code [n,K]} or binary labels {@code [n,1]} */
+    private INDArray targets(Nd4jArena ar, Batch batch) {
+        int n = batch.size();
+        return ar.t(switch (spec.loss()) {
+            case MSE -> Nd4jArrays.create(batch.y(), new long[] {n, spec.outputDim()}, type);
+            case SOFTMAX_CROSS_ENTROPY -> {
+                int classes = spec.outputDim();
+                double[] oneHot = new double[n * classes];
+                double[] y = batch.y();
+                for (int i = 0; i < n; i++) {
+                    oneHot[i * classes + (int) y[i]] = 1.0;
+                }
+                yield Nd4jArrays.create(oneHot, new long[] {n, classes}, type);
+            }
+            case BINARY_LOGISTIC -> Nd4jArrays.create(batch.y(), new long[] {n, 1}, type);
+        });
+    }
+
+    private void upload(double[] parameters) {
+        INDArray[] w = new INDArray[numDense];
+        INDArray[] b = new INDArray[numDense];
+        try (MemoryWorkspace ws = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
+            for (int j = 0; j < numDense; j++) {
+                ParameterInfo wi = layout.get(2 * j);
+                ParameterInfo bi = layout.get(2 * j + 1);
+                w[j] = Nd4jArrays.create(Arrays.copyOfRange(parameters, wi.offset(), wi.offset() + wi.size()),
+                        wi.shape(), type);
+                b[j] = Nd4jArrays.create(Arrays.copyOfRange(parameters, bi.offset(), bi.offset() + bi.size()),
+                        bi.shape(), type);
+            }
+        } catch (RuntimeException e) {
+            closeAll(w);
+            closeAll(b);
+            throw e;
+        }
+        weights = w;
+        biases = b;
+        theta = parameters.clone();
+    }
+
+    /** @return a new zero array outside every workspace (for results written piecewise) */
+    private INDArray outside(long... shape) {
+        try (MemoryWorkspace ws = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
+            return Nd4j.zeros(type, shape);
+        }
+    }
+
+    private static void closeAll(INDArray[] arrays) {
+        if (arrays == null) {
+            return;
+        }
+        for (INDArray a : arrays) {
+            if (a != null && a.closeable()) {
+                a.close();
+            }
+        }
+    }
+
+    private Nd4jTensorScope checkCall(Batch batch, TensorScope scope) {
+        checkBatch(batch);
+        Nd4jTensorScope target = backend.requireScope(scope, "scope");
+        if (target.isClosed()) {
+            throw new IllegalStateException("scope: is closed; pass an open scope for the results");
+        }
+        return target;
+    }
+
+    private void checkBatch(Batch batch) {
+        checkOpen();
+        spec.validate(batch, "batch");
+        if (batch.size() == 0) {
+            throw new IllegalArgumentException("batch: is empty; a batch needs at least one sample");
+        }
+    }
+
+    private void checkOpen() {
+        if (closed) {
+            throw new IllegalStateException("model is closed; create a new one with Backend.createModel");
+        }
+    }
+}

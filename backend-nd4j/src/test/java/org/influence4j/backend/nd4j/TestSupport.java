@@ -1,0 +1,221 @@
+package org.influence4j.backend.nd4j;
+
+import java.util.SplittableRandom;
+import org.influence4j.api.DType;
+import org.influence4j.api.data.Batch;
+import org.influence4j.api.model.Activation;
+import org.influence4j.api.model.Layer;
+import org.influence4j.api.model.Loss;
+import org.influence4j.api.model.ModelSpec;
+
+/**
+ * Test helpers: random data, and a plain-Java double-precision reference of a {@link ModelSpec}'s
+ * losses that shares no code with the backend (used for finite-difference gradient checks).
+ */
+final class TestSupport {
+
+    private TestSupport() {
+    }
+
+    static Nd4jBackend backend() {
+        return Nd4jBackendProvider.backend();
+    }
+
+    /** x ~ N(0,1) and labels fitting the loss. */
+    static Batch randomBatch(ModelSpec spec, int n, long seed) {
+        SplittableRandom r = new SplittableRandom(seed);
+        int d = spec.inputDim();
+        double[] x = new double[n * d];
+        for (int i = 0; i < x.length; i++) {
+            x[i] = gaussian(r);
+        }
+        int k = spec.outputDim();
+        return switch (spec.loss()) {
+            case MSE -> {
+                double[] y = new double[n * k];
+                for (int i = 0; i < y.length; i++) {
+                    y[i] = gaussian(r);
+                }
+                yield new Batch(x, d, y, k);
+            }
+            case SOFTMAX_CROSS_ENTROPY -> {
+                double[] y = new double[n];
+                for (int i = 0; i < n; i++) {
+                    y[i] = r.nextInt(k);
+                }
+                yield new Batch(x, d, y, 1);
+            }
+            case BINARY_LOGISTIC -> {
+                double[] y = new double[n];
+                for (int i = 0; i < n; i++) {
+                    y[i] = i % 5 == 4 ? 0.3 : r.nextInt(2);
+                }
+                yield new Batch(x, d, y, 1);
+            }
+        };
+    }
+
+    /** Parameters drawn from the spec's (PyTorch-style) default init, scaled by {@code scale} to get more curvature. */
+    static double[] parameters(ModelSpec spec, long seed, double scale) {
+        double[] theta = spec.initialParameters(seed);
+        for (int i = 0; i < theta.length; i++) {
+            theta[i] *= scale;
+        }
+        return theta;
+    }
+
+    static double gaussian(SplittableRandom r) {
+        double u = r.nextDouble();
+        double v = r.nextDouble();
+        return Math.sqrt(-2 * Math.log(1 - u)) * Math.cos(2 * Math.PI * v);
+    }
+
+    static double[] randomUnitVector(int p, long seed) {
+        SplittableRandom r = new SplittableRandom(seed);
+        double[] v = new double[p];
+        for (int i = 0; i < p; i++) {
+            v[i] = gaussian(r);
+        }
+        double nrm = norm(v);
+        for (int i = 0; i < p; i++) {
+            v[i] /= nrm;
+        }
+        return v;
+    }
+
+    static ModelSpec mlp(int in, int hidden, Activation act, int out, Loss loss, DType dtype) {
+        return ModelSpec.builder(in).dense(hidden).activation(act).dense(out).loss(loss).dtype(dtype).build();
+    }
+
+    // ---- plain-Java reference ------------------------------------------------------------------
+
+    /** Model outputs for one sample, computed in double precision straight from the spec. */
+    static double[] referenceOutput(ModelSpec spec, double[] theta, double[] x) {
+        double[] a = x.clone();
+        int offset = 0;
+        for (Layer layer : spec.layers()) {
+            if (layer instanceof Layer.Dense d) {
+                double[] z = new double[d.outFeatures()];
+                int bias = offset + d.outFeatures() * d.inFeatures();
+                for (int o = 0; o < d.outFeatures(); o++) {
+                    double s = theta[bias + o];
+                    for (int i = 0; i < d.inFeatures(); i++) {
+                        s += theta[offset + o * d.inFeatures() + i] * a[i];
+                    }
+                    z[o] = s;
+                }
+                offset = bias + d.outFeatures();
+                a = z;
+            } else {
+                Activation act = ((Layer.Act) layer).activation();
+                for (int i = 0; i < a.length; i++) {
+                    a[i] = activation(act, a[i]);
+                }
+            }
+        }
+        return a;
+    }
+
+    static double activation(Activation act, double z) {
+        return switch (act) {
+            case RELU -> Math.max(0, z);
+            case TANH -> Math.tanh(z);
+            case SIGMOID -> 1 / (1 + Math.exp(-z));
+            case IDENTITY -> z;
+            case SOFTPLUS -> z > 20 ? z : Math.log1p(Math.exp(z));
+        };
+    }
+
+    /** Per-sample loss of the reference. */
+    static double referenceLoss(ModelSpec spec, double[] f, double[] y) {
+        return switch (spec.loss()) {
+            case MSE -> {
+                double s = 0;
+                for (int k = 0; k < f.length; k++) {
+                    s += (f[k] - y[k]) * (f[k] - y[k]);
+                }
+                yield s / f.length;
+            }
+            case SOFTMAX_CROSS_ENTROPY -> {
+                double max = Double.NEGATIVE_INFINITY;
+                for (double v : f) {
+                    max = Math.max(max, v);
+                }
+                double s = 0;
+                for (double v : f) {
+                    s += Math.exp(v - max);
+                }
+                yield max + Math.log(s) - f[(int) y[0]];
+            }
+            case BINARY_LOGISTIC -> Math.max(f[0], 0) - y[0] * f[0] + Math.log1p(Math.exp(-Math.abs(f[0])));
+        };
+    }
+
+    static double[] referencePerSampleLosses(ModelSpec spec, double[] theta, org.influence4j.api.data.Batch b) {
+        int n = b.size();
+        double[] out = new double[n];
+        for (int i = 0; i < n; i++) {
+            double[] x = java.util.Arrays.copyOfRange(b.x(), i * b.numFeatures(), (i + 1) * b.numFeatures());
+            double[] y = java.util.Arrays.copyOfRange(b.y(), i * b.labelWidth(), (i + 1) * b.labelWidth());
+            out[i] = referenceLoss(spec, referenceOutput(spec, theta, x), y);
+        }
+        return out;
+    }
+
+    static double referenceMeanLoss(ModelSpec spec, double[] theta, Batch b) {
+        double s = 0;
+        for (double l : referencePerSampleLosses(spec, theta, b)) {
+            s += l;
+        }
+        return s / b.size();
+    }
+
+    /** Central finite-difference gradient of the reference mean loss (step h). */
+    static double[] referenceGradientFd(ModelSpec spec, double[] theta, Batch b, double h) {
+        double[] g = new double[theta.length];
+        double[] t = theta.clone();
+        for (int k = 0; k < theta.length; k++) {
+            t[k] = theta[k] + h;
+            double up = referenceMeanLoss(spec, t, b);
+            t[k] = theta[k] - h;
+            double down = referenceMeanLoss(spec, t, b);
+            t[k] = theta[k];
+            g[k] = (up - down) / (2 * h);
+        }
+        return g;
+    }
+
+    // ---- numerics ------------------------------------------------------------------------------
+
+    static double norm(double[] v) {
+        double s = 0;
+        for (double x : v) {
+            s += x * x;
+        }
+        return Math.sqrt(s);
+    }
+
+    /** ‖a − ref‖ / ‖ref‖ */
+    static double relErr(double[] a, double[] ref) {
+        if (a.length != ref.length) {
+            throw new AssertionError("length " + a.length + " vs " + ref.length);
+        }
+        double s = 0;
+        for (int i = 0; i < a.length; i++) {
+            s += (a[i] - ref[i]) * (a[i] - ref[i]);
+        }
+        return Math.sqrt(s) / norm(ref);
+    }
+
+    static double[] axpy(double alpha, double[] x, double[] y) {
+        double[] out = y.clone();
+        for (int i = 0; i < x.length; i++) {
+            out[i] += alpha * x[i];
+        }
+        return out;
+    }
+
+    static double[] row(double[] matrix, int cols, int r) {
+        return java.util.Arrays.copyOfRange(matrix, r * cols, (r + 1) * cols);
+    }
+}
