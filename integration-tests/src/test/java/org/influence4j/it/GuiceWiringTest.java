@@ -33,6 +33,7 @@ import org.influence4j.calculators.inversion.ConjugateGradientSolverFactory;
 import org.influence4j.calculators.inversion.DirectSolverFactory;
 import org.influence4j.calculators.training.NewtonTrainer;
 import org.influence4j.calculators.training.ObjectiveOptions;
+import org.influence4j.registry.DefaultInversionRegistry;
 import org.influence4j.registry.InfluenceModelFactory;
 import org.influence4j.registry.InfluenceModule;
 import org.influence4j.registry.InfluenceSettings;
@@ -86,13 +87,25 @@ class GuiceWiringTest {
     }
 
     @Test
-    void unknownMethodListsTheRegisteredOnes() {
+    void everyBuiltInMethodIsWiredAndAnUnknownOneListsTheRegisteredOnes() {
         Injector injector = Guice.createInjector(new InfluenceModule(settings(InversionMethod.ARNOLDI)));
+        InversionRegistry registry = injector.getInstance(InversionRegistry.class);
+        for (InversionMethod m : new InversionMethod[] {InversionMethod.LISSA, InversionMethod.ARNOLDI,
+                InversionMethod.NYSTROEM}) {
+            assertTrue(registry.keys().contains(new InversionRegistry.Key(InversionRegistry.GENERIC, m)),
+                    registry.keys().toString());
+        }
         Backend backend = injector.getInstance(Backend.class);
         try (TwiceDifferentiable model = backend.createModel(BreastCancerFixture.SPEC,
                 new double[BreastCancerFixture.SPEC.numParameters()])) {
+            try (InfluenceFunctionModel influence = injector.getInstance(InfluenceModelFactory.class).create(model)) {
+                assertEquals(InversionMethod.ARNOLDI, ((InverseHessianInfluence) influence).solver().method());
+            }
+            DefaultInversionRegistry only = new DefaultInversionRegistry();
+            only.register(new DirectSolverFactory(), false);
+            only.register(new ConjugateGradientSolverFactory(), false);
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                    () -> injector.getInstance(InfluenceModelFactory.class).create(model));
+                    () -> new InfluenceModelFactory(only, settings(InversionMethod.ARNOLDI)).create(model));
             assertTrue(e.getMessage().contains("(*, direct)") && e.getMessage().contains("(*, cg)"), e.getMessage());
         }
     }

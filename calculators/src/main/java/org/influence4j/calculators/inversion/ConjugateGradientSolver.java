@@ -82,7 +82,14 @@ public final class ConjugateGradientSolver implements InverseHvpSolver {
         return InversionMethod.CG;
     }
 
-    /** Cheap: CG needs no preparation beyond remembering the operator. */
+    /**
+     * Remembers the operator; with {@link CgOptions#precompute()} materialises it
+     * ({@link PrecomputedHessianOperator}, one data pass) when it fits, else logs a warning that is
+     * repeated in every solve's {@link SolverInfo#warnings()}; fits the preconditioner of
+     * {@link CgOptions#preconditioner()} (one block data pass).
+     *
+     * @throws InversionException if the Nyström preconditioner's sketch fails (indefinite Hessian)
+     */
     @Override
     public CgInverse prepare(HessianOperator operator) {
         if (operator == null) {
@@ -91,7 +98,36 @@ public final class ConjugateGradientSolver implements InverseHvpSolver {
         if (operator.dimension() <= 0) {
             throw new IllegalArgumentException("operator: dimension must be positive, got " + operator.dimension());
         }
-        return new CgInverse(operator, options, listener);
+        List<String> warnings = new ArrayList<>();
+        HessianOperator op = operator;
+        PrecomputedHessianOperator precomputed = null;
+        if (options.precompute()) {
+            if (PrecomputedHessianOperator.fits(operator)) {
+                precomputed = new PrecomputedHessianOperator(operator);
+                op = precomputed;
+            } else {
+                String w = "precompute was requested but the dense " + operator.dimension() + " x "
+                        + operator.dimension() + " operator exceeds " + PrecomputedHessianOperator.MAX_BYTES
+                        + " bytes; every iteration makes a data pass instead";
+                LOG.warn(w);
+                warnings.add(w);
+            }
+        }
+        Preconditioner pre;
+        try {
+            int rank = Math.min(options.preconditionerRank(), operator.dimension());
+            pre = switch (options.preconditioner()) {
+                case NONE -> null;
+                case JACOBI -> JacobiPreconditioner.fit(op, options.hutchinsonProbes(), options.seed());
+                case NYSTROEM -> NystroemPreconditioner.fit(op, rank, options.seed());
+            };
+        } catch (RuntimeException e) {
+            if (precomputed != null) {
+                precomputed.close();
+            }
+            throw e;
+        }
+        return new CgInverse(op, options, listener, pre, precomputed, warnings);
     }
 
     @Override
@@ -108,12 +144,25 @@ public final class ConjugateGradientSolver implements InverseHvpSolver {
         private final HessianOperator operator;
         private final CgOptions options;
         private final IterationListener listener;
+        private final Preconditioner preconditioner;
+        private final PrecomputedHessianOperator precomputed;
+        private final List<String> prepareWarnings;
         private boolean closed;
 
-        private CgInverse(HessianOperator operator, CgOptions options, IterationListener listener) {
+        private CgInverse(HessianOperator operator, CgOptions options, IterationListener listener,
+                          Preconditioner preconditioner, PrecomputedHessianOperator precomputed,
+                          List<String> prepareWarnings) {
             this.operator = operator;
             this.options = options;
             this.listener = listener;
+            this.preconditioner = preconditioner;
+            this.precomputed = precomputed;
+            this.prepareWarnings = List.copyOf(prepareWarnings);
+        }
+
+        /** @return the fitted preconditioner, or {@code null} */
+        public Preconditioner preconditioner() {
+            return preconditioner;
         }
 
         /** @return the operator being inverted */
@@ -155,7 +204,10 @@ public final class ConjugateGradientSolver implements InverseHvpSolver {
             long passesBefore = operator.passes();
             try (TensorScope work = scope.newChild()) {
                 Run run = new Run(work, k, p);
-                Tensor x = run.solve(rhs, x0);
+                Tensor x = options.block()
+                        ? new BlockCg(operator, options, listener, preconditioner, work, k, p, run.iterations,
+                                run.residuals, run.warnings).solve(run.copyIn(rhs), x0 == null ? null : run.copyIn(x0))
+                        : run.solve(rhs, x0);
                 if (x.dtype() != rhs.dtype()) {
                     Tensor converted = x.toType(rhs.dtype());
                     x.close();
@@ -170,15 +222,31 @@ public final class ConjugateGradientSolver implements InverseHvpSolver {
                 details.put("iterationsPerRhs", Arrays.stream(run.iterations).boxed().toList());
                 details.put("passes", operator.passes() - passesBefore);
                 details.put("maxIterations", run.maxIterations);
+                details.put("variant", options.block() ? "block" : "lockstep");
+                details.put("precomputed", precomputed != null);
+                if (preconditioner != null) {
+                    details.putAll(preconditioner.details());
+                }
+                boolean converged = run.warnings.isEmpty();
+                List<String> warnings = new ArrayList<>(prepareWarnings);
+                warnings.addAll(run.warnings);
                 SolverInfo info = new SolverInfo(InversionMethod.CG, Arrays.stream(run.iterations).max().orElse(0),
-                        run.residuals, run.warnings.isEmpty(), run.warnings, details);
+                        run.residuals, converged, warnings, details);
                 return new InverseHvpResult(x.moveTo(scope), info);
             }
         }
 
         @Override
         public void close() {
-            closed = true;
+            if (!closed) {
+                closed = true;
+                if (preconditioner != null) {
+                    preconditioner.close();
+                }
+                if (precomputed != null) {
+                    precomputed.close();
+                }
+            }
         }
 
         /** The state of one lockstep solve; every tensor lives in {@code work}. */
@@ -234,8 +302,9 @@ public final class ConjugateGradientSolver implements InverseHvpSolver {
                         throw new IllegalArgumentException("x0: row " + i + " gives a non-finite residual");
                     }
                 }
-                Tensor dir = r.scale(1.0);
-                State s = new State(active, x, r, dir, rr);
+                Tensor z = precondition(r);
+                double[] rz = preconditioner == null ? rr.clone() : rowDots(r, z);
+                State s = new State(active, x, r, z, rr, rz);
                 s = retire(s, bNorm, tol);
                 int iteration = 0;
                 while (s.active.length > 0 && iteration < maxIterations) {
@@ -261,6 +330,11 @@ public final class ConjugateGradientSolver implements InverseHvpSolver {
                 s.close();
                 List<Tensor> rows = new ArrayList<>(Arrays.asList(finished));
                 return concatAll(rows);
+            }
+
+            /** M⁻¹ r (a copy of r without preconditioner), owned by work. */
+            private Tensor precondition(Tensor r) {
+                return preconditioner == null ? r.scale(1.0) : preconditioner.apply(r, work);
             }
 
             /** A copy of a caller's tensor as a {@code [k, p]} block in the operator dtype, owned by work. */
@@ -298,7 +372,7 @@ public final class ConjugateGradientSolver implements InverseHvpSolver {
                                 + ") is not positive definite (the parameters are not at a minimum of the"
                                 + " training loss); increase the hessian regularization λ");
                     }
-                    alpha[j] = s.rr[j] / c;
+                    alpha[j] = s.rz[j] / c;
                 }
                 Tensor x;
                 Tensor r;
@@ -309,22 +383,25 @@ public final class ConjugateGradientSolver implements InverseHvpSolver {
                 }
                 ap.close();
                 double[] rrNew = rowDots(r, r);
+                Tensor z = precondition(r);
+                double[] rzNew = preconditioner == null ? rrNew.clone() : rowDots(r, z);
                 double[] beta = new double[ka];
                 for (int j = 0; j < ka; j++) {
-                    if (!Double.isFinite(rrNew[j])) {
+                    if (!Double.isFinite(rrNew[j]) || !Double.isFinite(rzNew[j])) {
                         throw new InversionException("conjugate gradient diverged (non-finite residual) at iteration "
                                 + iteration + " for right-hand side " + s.active[j] + "; check the Hessian for"
                                 + " NaN/Inf and increase the hessian regularization λ");
                     }
-                    beta[j] = rrNew[j] / s.rr[j];
+                    beta[j] = rzNew[j] / s.rz[j];
                     iterations[s.active[j]]++;
                 }
                 Tensor dir;
                 try (Tensor bt = work.fromArray(beta, dtype, ka); Tensor pb = s.dir.scaleRows(bt)) {
-                    dir = r.add(pb);
+                    dir = z.add(pb);
                 }
+                z.close();
                 s.close();
-                return new State(s.active, x, r, dir, rrNew);
+                return new State(s.active, x, r, dir, rrNew, rzNew);
             }
 
             /** Moves converged right-hand sides out of the block; consumes {@code s}. */
@@ -347,16 +424,18 @@ public final class ConjugateGradientSolver implements InverseHvpSolver {
                 finish(s, nd, done, bNorm);
                 if (nk == 0) {
                     s.close();
-                    return new State(new int[0], null, null, null, new double[0]);
+                    return new State(new int[0], null, null, null, new double[0], new double[0]);
                 }
                 int[] kept = Arrays.copyOf(keep, nk);
                 int[] active = new int[nk];
                 double[] rr = new double[nk];
+                double[] rz = new double[nk];
                 for (int j = 0; j < nk; j++) {
                     active[j] = s.active[kept[j]];
                     rr[j] = s.rr[kept[j]];
+                    rz[j] = s.rz[kept[j]];
                 }
-                State next = new State(active, gather(s.x, kept), gather(s.r, kept), gather(s.dir, kept), rr);
+                State next = new State(active, gather(s.x, kept), gather(s.r, kept), gather(s.dir, kept), rr, rz);
                 s.close();
                 return next;
             }
@@ -383,7 +462,7 @@ public final class ConjugateGradientSolver implements InverseHvpSolver {
         }
 
         /** Active right-hand sides (original indices, increasing) and their CG vectors as rows. */
-        private record State(int[] active, Tensor x, Tensor r, Tensor dir, double[] rr) {
+        private record State(int[] active, Tensor x, Tensor r, Tensor dir, double[] rr, double[] rz) {
             void close() {
                 if (x != null) {
                     x.close();
@@ -402,7 +481,7 @@ public final class ConjugateGradientSolver implements InverseHvpSolver {
         return out;
     }
 
-    private static double[] rowDots(Tensor a, Tensor b) {
+    static double[] rowDots(Tensor a, Tensor b) {
         try (Tensor d = a.rowDots(b)) {
             return d.toDoubleArray();
         }
@@ -417,7 +496,7 @@ public final class ConjugateGradientSolver implements InverseHvpSolver {
     }
 
     /** Rows {@code positions} (increasing) of {@code t}, as contiguous runs concatenated. */
-    private static Tensor gather(Tensor t, int[] positions) {
+    static Tensor gather(Tensor t, int[] positions) {
         List<Tensor> runs = new ArrayList<>();
         int start = 0;
         while (start < positions.length) {

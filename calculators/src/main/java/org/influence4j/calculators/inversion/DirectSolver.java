@@ -97,8 +97,10 @@ public final class DirectSolver implements InverseHvpSolver {
         List<String> warnings = new ArrayList<>();
         LinearSolverDense<DMatrixRMaj> chol = LinearSolverFactory_DDRM.chol(p);
         if (chol.setA(matrix.copy())) {
-            CholeskyDecomposition_F64<DMatrixRMaj> decomposition = chol.getDecomposition();
-            DMatrixRMaj lower = decomposition.getT(null);
+            // for large p EJML's solver factorises in block format: read the factor as a plain DMatrix
+            @SuppressWarnings({"rawtypes", "unchecked"})
+            org.ejml.data.DMatrix lower = (org.ejml.data.DMatrix) ((CholeskyDecomposition_F64) chol.getDecomposition())
+                    .getT(null);
             double min = Double.POSITIVE_INFINITY;
             double max = 0;
             for (int i = 0; i < p; i++) {

@@ -1,10 +1,21 @@
 /**
  * Inverse Hessian-vector product solvers over the {@link org.influence4j.api.inversion.HessianOperator}
  * contract: the data-averaged operator {@link org.influence4j.calculators.inversion.DataHessianOperator}
- * ({@code A = (1/n) Σ_i ∇²ℓ_i + λI}, the mean-loss convention of pyDVL),
- * {@link org.influence4j.calculators.inversion.DirectSolver} (dense factorisation on the host) and
- * {@link org.influence4j.calculators.inversion.ConjugateGradientSolver} (block conjugate gradient
- * in lockstep). Both solvers are registered as
- * {@link org.influence4j.api.inversion.InverseHvpSolverFactory} services.
+ * ({@code A = (1/n) Σ_i ∇²ℓ_i + λI}, the mean-loss convention of pyDVL) and its dense
+ * {@link org.influence4j.calculators.inversion.PrecomputedHessianOperator};
+ * {@link org.influence4j.calculators.inversion.DirectSolver} (dense factorisation on the host),
+ * {@link org.influence4j.calculators.inversion.ConjugateGradientSolver} (lockstep or block CG,
+ * optionally with a {@link org.influence4j.calculators.inversion.JacobiPreconditioner} or
+ * {@link org.influence4j.calculators.inversion.NystroemPreconditioner}),
+ * {@link org.influence4j.calculators.inversion.LissaSolver},
+ * {@link org.influence4j.calculators.inversion.ArnoldiSolver} (thick-restart Lanczos) and
+ * {@link org.influence4j.calculators.inversion.NystroemSolver} (sketch + Woodbury), the last two
+ * returning a {@link org.influence4j.calculators.inversion.LowRankInverse}. Every solver is
+ * registered as an {@link org.influence4j.api.inversion.InverseHvpSolverFactory} service. Small
+ * dense matrices (k x k projections, Gram matrices) are factorised with EJML on the host.
+ *
+ * <p>Regularization: every solver inverts {@code A = H + λI}. Arnoldi and Nyström approximate the
+ * unregularized H and add λ to its kept eigenvalues, as pyDVL does; Arnoldi drops the directions
+ * outside the kept eigenspace, Nyström scales them by 1/λ (Woodbury).
  */
 package org.influence4j.calculators.inversion;

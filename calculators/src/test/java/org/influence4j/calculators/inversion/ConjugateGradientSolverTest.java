@@ -209,7 +209,7 @@ class ConjugateGradientSolverTest {
         assertEquals(new CgOptions(1e-9, 0, 17), s.options());
         assertEquals(CgOptions.defaults(), ((ConjugateGradientSolver) f.create(SolverSettings.empty())).options());
         e = assertThrows(IllegalArgumentException.class, () -> f.create(SolverSettings.of(Map.of("rtoll", "1"))));
-        assertTrue(e.getMessage().contains("'rtoll'") && e.getMessage().contains("[atol, maxiter, rtol]"),
+        assertTrue(e.getMessage().contains("'rtoll'") && e.getMessage().contains("atol, block"),
                 e.getMessage());
         e = assertThrows(IllegalArgumentException.class, () -> f.create(SolverSettings.of(Map.of("maxiter", "ten"))));
         assertTrue(e.getMessage().contains("'maxiter'"), e.getMessage());

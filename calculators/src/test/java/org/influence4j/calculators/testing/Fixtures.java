@@ -218,4 +218,77 @@ public final class Fixtures {
         }
         return m;
     }
+
+    /**
+     * Eigendecomposition of a symmetric matrix by the cyclic Jacobi method (plain Java, independent
+     * of the code under test).
+     *
+     * @return {@code [values, v_1, ..., v_n]}: row 0 the eigenvalues in decreasing order, row i+1 the
+     *     unit eigenvector of {@code values[i]}
+     */
+    public static double[][] jacobiEigen(double[][] a) {
+        int n = a.length;
+        double[][] m = new double[n][];
+        double[][] v = new double[n][n];
+        for (int i = 0; i < n; i++) {
+            m[i] = a[i].clone();
+            v[i][i] = 1;
+        }
+        for (int sweep = 0; sweep < 100; sweep++) {
+            double off = 0;
+            for (int i = 0; i < n; i++) {
+                for (int j = i + 1; j < n; j++) {
+                    off += m[i][j] * m[i][j];
+                }
+            }
+            if (off < 1e-30) {
+                break;
+            }
+            for (int p = 0; p < n; p++) {
+                for (int q = p + 1; q < n; q++) {
+                    if (Math.abs(m[p][q]) < 1e-300) {
+                        continue;
+                    }
+                    double theta = (m[q][q] - m[p][p]) / (2 * m[p][q]);
+                    double t = Math.signum(theta) / (Math.abs(theta) + Math.sqrt(theta * theta + 1));
+                    if (theta == 0) {
+                        t = 1;
+                    }
+                    double c = 1 / Math.sqrt(t * t + 1);
+                    double s = t * c;
+                    for (int k = 0; k < n; k++) {
+                        double mkp = m[k][p];
+                        double mkq = m[k][q];
+                        m[k][p] = c * mkp - s * mkq;
+                        m[k][q] = s * mkp + c * mkq;
+                    }
+                    for (int k = 0; k < n; k++) {
+                        double mpk = m[p][k];
+                        double mqk = m[q][k];
+                        m[p][k] = c * mpk - s * mqk;
+                        m[q][k] = s * mpk + c * mqk;
+                    }
+                    for (int k = 0; k < n; k++) {
+                        double vkp = v[k][p];
+                        double vkq = v[k][q];
+                        v[k][p] = c * vkp - s * vkq;
+                        v[k][q] = s * vkp + c * vkq;
+                    }
+                }
+            }
+        }
+        Integer[] order = new Integer[n];
+        for (int i = 0; i < n; i++) {
+            order[i] = i;
+        }
+        java.util.Arrays.sort(order, (x, y) -> Double.compare(m[y][y], m[x][x]));
+        double[][] out = new double[n + 1][n];
+        for (int i = 0; i < n; i++) {
+            out[0][i] = m[order[i]][order[i]];
+            for (int k = 0; k < n; k++) {
+                out[i + 1][k] = v[k][order[i]];
+            }
+        }
+        return out;
+    }
 }

@@ -1,0 +1,228 @@
+package org.influence4j.calculators.inversion;
+
+import java.util.Arrays;
+import java.util.Comparator;
+import org.ejml.data.DMatrixRMaj;
+import org.ejml.dense.row.CommonOps_DDRM;
+import org.ejml.dense.row.factory.DecompositionFactory_DDRM;
+import org.ejml.interfaces.decomposition.CholeskyDecomposition_F64;
+import org.ejml.interfaces.decomposition.EigenDecomposition_F64;
+import org.influence4j.api.DType;
+import org.influence4j.api.Tensor;
+import org.influence4j.api.TensorScope;
+
+/**
+ * Small dense linear algebra on the Java heap for the iterative solvers (k x k projected matrices,
+ * Gram matrices of blocks of k vectors), delegated to EJML: the {@link Tensor} contract has no
+ * factorisations, and these matrices are tiny next to the data passes. Block-vector products stay
+ * on the backend; only k x k (or k x s) coefficient matrices cross to the host.
+ *
+ * <p>Matrices are {@code double[rows][cols]}. Package-private.
+ */
+final class DenseLinalg {
+
+    private DenseLinalg() {
+    }
+
+    /** Eigenpairs of a symmetric matrix: {@code values[i]}, eigenvector {@code vectors[i]} (unit length). */
+    record Eigen(double[] values, double[][] vectors) {
+    }
+
+    /**
+     * Eigendecomposition of the symmetric part of {@code a}, sorted by {@code order}.
+     *
+     * @throws IllegalStateException if EJML fails to converge
+     */
+    static Eigen symmetricEigen(double[][] a, Comparator<Double> order) {
+        int n = a.length;
+        DMatrixRMaj m = new DMatrixRMaj(n, n);
+        for (int i = 0; i < n; i++) {
+            for (int j = 0; j < n; j++) {
+                m.set(i, j, 0.5 * (a[i][j] + a[j][i]));
+            }
+        }
+        EigenDecomposition_F64<DMatrixRMaj> eig = DecompositionFactory_DDRM.eig(n, true, true);
+        if (!eig.decompose(m)) {
+            throw new IllegalStateException("symmetric eigendecomposition of a " + n + " x " + n
+                    + " matrix did not converge");
+        }
+        Integer[] idx = new Integer[n];
+        double[] vals = new double[n];
+        for (int i = 0; i < n; i++) {
+            idx[i] = i;
+            vals[i] = eig.getEigenvalue(i).getReal();
+        }
+        Arrays.sort(idx, (x, y) -> order.compare(vals[x], vals[y]));
+        double[] values = new double[n];
+        double[][] vectors = new double[n][];
+        for (int q = 0; q < n; q++) {
+            values[q] = vals[idx[q]];
+            DMatrixRMaj v = eig.getEigenVector(idx[q]);
+            double[] col = new double[n];
+            double norm = 0;
+            for (int i = 0; i < n; i++) {
+                col[i] = v.get(i, 0);
+                norm += col[i] * col[i];
+            }
+            norm = Math.sqrt(norm);
+            for (int i = 0; i < n; i++) {
+                col[i] /= norm;
+            }
+            vectors[q] = col;
+        }
+        return new Eigen(values, vectors);
+    }
+
+    /** Descending by value. */
+    static final Comparator<Double> DESCENDING = Comparator.reverseOrder();
+    /** Descending by magnitude. */
+    static final Comparator<Double> MAGNITUDE = Comparator.comparingDouble((Double d) -> -Math.abs(d));
+
+    /** @return the lower Cholesky factor of the symmetric part of {@code a}, or {@code null} if it is not PD */
+    static double[][] cholesky(double[][] a) {
+        int n = a.length;
+        DMatrixRMaj m = new DMatrixRMaj(n, n);
+        for (int i = 0; i < n; i++) {
+            for (int j = 0; j < n; j++) {
+                m.set(i, j, 0.5 * (a[i][j] + a[j][i]));
+            }
+        }
+        CholeskyDecomposition_F64<DMatrixRMaj> chol = DecompositionFactory_DDRM.chol(n, true);
+        if (!chol.decompose(m)) {
+            return null;
+        }
+        DMatrixRMaj l = chol.getT(null);
+        double[][] out = new double[n][n];
+        for (int i = 0; i < n; i++) {
+            for (int j = 0; j <= i; j++) {
+                out[i][j] = l.get(i, j);
+            }
+            if (!(out[i][i] > 0)) {
+                return null;
+            }
+        }
+        return out;
+    }
+
+    /** @return the inverse of a square matrix (general LU) */
+    static double[][] inverse(double[][] a) {
+        int n = a.length;
+        DMatrixRMaj m = toMatrix(a);
+        if (!CommonOps_DDRM.invert(m)) {
+            throw new IllegalStateException("a " + n + " x " + n + " matrix is singular");
+        }
+        return toArray(m);
+    }
+
+    /** @return {@code a·b} */
+    static double[][] times(double[][] a, double[][] b) {
+        DMatrixRMaj c = new DMatrixRMaj(a.length, b[0].length);
+        CommonOps_DDRM.mult(toMatrix(a), toMatrix(b), c);
+        return toArray(c);
+    }
+
+    /** @return {@code aᵀ} */
+    static double[][] transpose(double[][] a) {
+        double[][] t = new double[a[0].length][a.length];
+        for (int i = 0; i < a.length; i++) {
+            for (int j = 0; j < a[0].length; j++) {
+                t[j][i] = a[i][j];
+            }
+        }
+        return t;
+    }
+
+    /** @return {@code a · bᵀ} of two row blocks {@code [m, p]} and {@code [n, p]}, as a host {@code m x n} matrix */
+    static double[][] gram(Tensor a, Tensor b) {
+        try (Tensor bt = b.transpose(); Tensor g = a.matmul(bt)) {
+            return unflatten(g.toDoubleArray(), (int) a.shape()[0], (int) b.shape()[0]);
+        }
+    }
+
+    /** @return {@code c · rows}: a {@code [m, p]} block from host coefficients {@code c (m x s)} and rows {@code [s, p]} */
+    static Tensor combine(double[][] c, Tensor rows, TensorScope scope) {
+        try (Tensor ct = scope.fromArray(flatten(c), rows.dtype(), c.length, c[0].length)) {
+            return ct.matmul(rows);
+        }
+    }
+
+    static double[][] unflatten(double[] flat, int rows, int cols) {
+        double[][] out = new double[rows][cols];
+        for (int i = 0; i < rows; i++) {
+            System.arraycopy(flat, i * cols, out[i], 0, cols);
+        }
+        return out;
+    }
+
+    static double[] flatten(double[][] a) {
+        int cols = a[0].length;
+        double[] out = new double[a.length * cols];
+        for (int i = 0; i < a.length; i++) {
+            System.arraycopy(a[i], 0, out, i * cols, cols);
+        }
+        return out;
+    }
+
+    private static DMatrixRMaj toMatrix(double[][] a) {
+        DMatrixRMaj m = new DMatrixRMaj(a.length, a[0].length);
+        for (int i = 0; i < a.length; i++) {
+            for (int j = 0; j < a[0].length; j++) {
+                m.set(i, j, a[i][j]);
+            }
+        }
+        return m;
+    }
+
+    private static double[][] toArray(DMatrixRMaj m) {
+        return unflatten(m.data, m.numRows, m.numCols);
+    }
+
+    /**
+     * Orthonormalises the rows of {@code block} ({@code [k, p]}) through the eigendecomposition of
+     * its Gram matrix, dropping directions whose squared length is below {@code dropTolerance}
+     * times the largest (numerical rank deficiency); applied twice for stability.
+     *
+     * @return orthonormal rows spanning (numerically) the same space, or {@code null} if none is left
+     */
+    static Tensor orthonormalRows(Tensor block, double dropTolerance, TensorScope scope) {
+        Tensor current = block;
+        for (int pass = 0; pass < 2; pass++) {
+            double[][] g = gram(current, current);
+            Eigen e = symmetricEigen(g, DESCENDING);
+            double max = e.values().length == 0 ? 0 : e.values()[0];
+            int keep = 0;
+            while (keep < e.values().length && e.values()[keep] > dropTolerance * max && e.values()[keep] > 0) {
+                keep++;
+            }
+            if (keep == 0) {
+                if (current != block) {
+                    current.close();
+                }
+                return null;
+            }
+            double[][] t = new double[keep][g.length];
+            for (int q = 0; q < keep; q++) {
+                double s = 1 / Math.sqrt(e.values()[q]);
+                for (int i = 0; i < g.length; i++) {
+                    t[q][i] = e.vectors()[q][i] * s;
+                }
+            }
+            Tensor next = combine(t, current, scope);
+            if (current != block) {
+                current.close();
+            }
+            current = next;
+            dropTolerance = 0;
+        }
+        return current;
+    }
+
+    /** @return a tensor {@code [rows, cols]} of independent standard normal values from {@code random} */
+    static Tensor gaussian(java.util.Random random, int rows, int cols, DType dtype, TensorScope scope) {
+        double[] v = new double[rows * cols];
+        for (int i = 0; i < v.length; i++) {
+            v[i] = random.nextGaussian();
+        }
+        return scope.fromArray(v, dtype, rows, cols);
+    }
+}

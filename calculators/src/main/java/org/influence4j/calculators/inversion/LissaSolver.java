@@ -1,0 +1,308 @@
+package org.influence4j.calculators.inversion;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.influence4j.api.DType;
+import org.influence4j.api.Tensor;
+import org.influence4j.api.TensorScope;
+import org.influence4j.api.data.Batch;
+import org.influence4j.api.inversion.HessianOperator;
+import org.influence4j.api.inversion.InverseHessian;
+import org.influence4j.api.inversion.InverseHvpResult;
+import org.influence4j.api.inversion.InverseHvpSolver;
+import org.influence4j.api.inversion.InversionException;
+import org.influence4j.api.inversion.InversionMethod;
+import org.influence4j.api.inversion.SolverInfo;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * LiSSA, the Linear time Stochastic Second-order Algorithm (Agarwal et al. 2017; pyDVL's
+ * {@code LissaInfluence}): the fixed-point iteration
+ * <pre>  h ← b + (1 − d)·h − A h / s,   x = h / s</pre>
+ * started at h = b (pyDVL), with dampening d and scale s, whose fixed point solves
+ * {@code (A + s·d·I) x = b}. The k right-hand sides of a solve iterate in lockstep (one block
+ * Hessian-vector product per iteration); each stops when its relative residual
+ * {@code ‖Δh‖/‖b‖ = ‖b − (s·d·I + A) x‖/‖b‖ ≤ rtol}. With {@link LissaOptions#batchSize()} = 0
+ * every iteration uses the full-data operator, so the residual is exact; with mini-batches it is
+ * the mini-batch estimate.
+ *
+ * <p><b>Divergence.</b> The iteration converges iff every eigenvalue of A lies in
+ * {@code (−s·d, (2 − d)·s)}. A non-finite iterate, a residual 100 times above its smallest value
+ * so far, or (full-data mode, where the residual of a convergent iteration never grows) a residual
+ * that grew in 10 consecutive iterations raise an {@link InversionException} saying to increase
+ * the scale or dampening, or the hessian regularization λ when H has negative curvature.
+ * Reaching maxiter logs a warning and returns {@code converged = false}.
+ *
+ * <p>Details: {@code "iterationsPerRhs"}, {@code "passes"}, {@code "scale"}, {@code "dampen"},
+ * {@code "effectiveRegularization"} (λ + s·d). Immutable and thread-safe; prepared inverses are not.
+ */
+public final class LissaSolver implements InverseHvpSolver {
+
+    private static final Logger LOG = LoggerFactory.getLogger(LissaSolver.class);
+    private static final double GROWTH_FACTOR = 100;
+    private static final int GROWTH_PATIENCE = 10;
+
+    private final LissaOptions options;
+
+    /** A solver with {@link LissaOptions#defaults()}. */
+    public LissaSolver() {
+        this(LissaOptions.defaults());
+    }
+
+    /** @param options iteration settings */
+    public LissaSolver(LissaOptions options) {
+        if (options == null) {
+            throw new IllegalArgumentException("options: must not be null; use LissaOptions.defaults()");
+        }
+        this.options = options;
+    }
+
+    /** @return the options */
+    public LissaOptions options() {
+        return options;
+    }
+
+    @Override
+    public InversionMethod method() {
+        return InversionMethod.LISSA;
+    }
+
+    /** Cheap: remembers the operator. */
+    @Override
+    public LissaInverse prepare(HessianOperator operator) {
+        if (operator == null) {
+            throw new IllegalArgumentException("operator: must not be null");
+        }
+        return new LissaInverse(operator, options);
+    }
+
+    @Override
+    public String toString() {
+        return "LissaSolver" + options;
+    }
+
+    /** LiSSA bound to one operator; accepts an initial guess. Not thread-safe. */
+    public static final class LissaInverse implements InverseHessian {
+
+        private final HessianOperator operator;
+        private final LissaOptions options;
+        private Iterator<Batch> batches;
+        private long batchPasses;
+        private boolean closed;
+
+        private LissaInverse(HessianOperator operator, LissaOptions options) {
+            this.operator = operator;
+            this.options = options;
+        }
+
+        /** Starts from h = b, i.e. x0 = b/s (pyDVL). */
+        @Override
+        public InverseHvpResult solve(Tensor rhs, TensorScope scope) {
+            return solve(rhs, null, scope);
+        }
+
+        /**
+         * @param rhs   {@code [k, p]} or {@code [p]}
+         * @param x0    initial solutions of the same shape (h0 = s·x0), or {@code null} for b/s
+         * @param scope owner of the solutions
+         * @throws InversionException on divergence
+         */
+        public InverseHvpResult solve(Tensor rhs, Tensor x0, TensorScope scope) {
+            if (closed) {
+                throw new IllegalStateException("this LiSSA inverse was closed; prepare the solver again");
+            }
+            int p = operator.dimension();
+            long[] shape = rhs.shape();
+            boolean vector = shape.length == 1;
+            if (!(vector && shape[0] == p) && !(shape.length == 2 && shape[1] == p && shape[0] > 0)) {
+                throw new IllegalArgumentException("rhs: shape " + Arrays.toString(shape) + " is not [" + p
+                        + "] or [k, " + p + "]");
+            }
+            if (x0 != null && !Arrays.equals(x0.shape(), shape)) {
+                throw new IllegalArgumentException("x0: shape " + Arrays.toString(x0.shape())
+                        + " differs from the right-hand sides' shape " + Arrays.toString(shape));
+            }
+            int k = vector ? 1 : (int) shape[0];
+            DType dtype = operator.dtype();
+            double s = options.scale();
+            double d = options.dampen();
+            long passesBefore = operator.passes() + batchPasses;
+            List<String> warnings = new ArrayList<>();
+            int[] iterations = new int[k];
+            double[] residuals = new double[k];
+            Tensor[] finished = new Tensor[k];
+            try (TensorScope work = scope.newChild()) {
+                Tensor b = copy(rhs, work, k, p);
+                double[] bNorm = sqrt(ConjugateGradientSolver.rowDots(b, b));
+                for (int i = 0; i < k; i++) {
+                    if (!Double.isFinite(bNorm[i])) {
+                        throw new IllegalArgumentException("rhs: row " + i + " has non-finite values");
+                    }
+                }
+                Tensor h;
+                if (x0 == null) {
+                    h = b.scale(1.0);
+                } else {
+                    try (Tensor c = copy(x0, work, k, p)) {
+                        h = c.scale(s);
+                    }
+                }
+                int[] active = new int[k];
+                for (int i = 0; i < k; i++) {
+                    active[i] = i;
+                }
+                double[] best = new double[k];
+                double[] last = new double[k];
+                int[] growing = new int[k];
+                Arrays.fill(best, Double.POSITIVE_INFINITY);
+                Arrays.fill(last, Double.POSITIVE_INFINITY);
+                int iteration = 0;
+                while (active.length > 0 && iteration < options.maxIterations()) {
+                    iteration++;
+                    Tensor ah = applyA(h, work);
+                    Tensor next;
+                    try (Tensor damp = h.scale(1 - d); Tensor t = damp.axpy(-1 / s, ah)) {
+                        next = t.add(b);
+                    }
+                    ah.close();
+                    double[] rr;
+                    try (Tensor delta = next.sub(h)) {
+                        rr = ConjugateGradientSolver.rowDots(delta, delta);
+                    }
+                    h.close();
+                    h = next;
+                    int[] keep = new int[active.length];
+                    int nk = 0;
+                    for (int j = 0; j < active.length; j++) {
+                        int i = active[j];
+                        iterations[i]++;
+                        double rel = bNorm[i] > 0 ? Math.sqrt(rr[j]) / bNorm[i] : Math.sqrt(rr[j]);
+                        if (!Double.isFinite(rel)) {
+                            throw diverged(iteration, i, "the iterate became non-finite");
+                        }
+                        if (rel > GROWTH_FACTOR * best[i]) {
+                            throw diverged(iteration, i, "the relative residual grew from " + best[i] + " to " + rel);
+                        }
+                        growing[i] = rel > last[i] * (1 + 1e-9) && rel > 1e-10 ? growing[i] + 1 : 0;
+                        if (options.batchSize() == 0 && growing[i] >= GROWTH_PATIENCE) {
+                            throw diverged(iteration, i, "the relative residual grew in " + GROWTH_PATIENCE
+                                    + " consecutive iterations to " + rel);
+                        }
+                        best[i] = Math.min(best[i], rel);
+                        last[i] = rel;
+                        residuals[i] = rel;
+                        if (rel <= options.rtol()) {
+                            finished[i] = h.rows(j, j + 1);
+                        } else {
+                            keep[nk++] = j;
+                        }
+                    }
+                    if (nk < active.length) {
+                        int[] kept = Arrays.copyOf(keep, nk);
+                        int[] nextActive = new int[nk];
+                        for (int j = 0; j < nk; j++) {
+                            nextActive[j] = active[kept[j]];
+                        }
+                        if (nk > 0) {
+                            Tensor hk = ConjugateGradientSolver.gather(h, kept);
+                            Tensor bk = ConjugateGradientSolver.gather(b, kept);
+                            h.close();
+                            b.close();
+                            h = hk;
+                            b = bk;
+                        }
+                        active = nextActive;
+                    }
+                }
+                if (active.length > 0) {
+                    double worst = 0;
+                    for (int j = 0; j < active.length; j++) {
+                        worst = Math.max(worst, residuals[active[j]]);
+                        finished[active[j]] = h.rows(j, j + 1);
+                    }
+                    String w = "LiSSA reached maxiter = " + options.maxIterations() + " before the relative residual"
+                            + " met rtol = " + options.rtol() + " for " + active.length + " of " + k + " right-hand"
+                            + " sides (largest " + worst + "); these solutions are not accurate: raise maxiter, or"
+                            + " lower the scale towards half the largest eigenvalue of H + λI for faster convergence";
+                    LOG.warn(w);
+                    warnings.add(w);
+                }
+                h.close();
+                b.close();
+                Tensor hs = ConjugateGradientSolver.concatAll(new ArrayList<>(Arrays.asList(finished)));
+                Tensor x = hs.scale(1 / s);
+                hs.close();
+                if (x.dtype() != rhs.dtype()) {
+                    Tensor converted = x.toType(rhs.dtype());
+                    x.close();
+                    x = converted;
+                }
+                Tensor out = x.reshape(shape);
+                x.close();
+                Map<String, Object> details = new LinkedHashMap<>();
+                details.put("iterationsPerRhs", Arrays.stream(iterations).boxed().toList());
+                details.put("passes", operator.passes() + batchPasses - passesBefore);
+                details.put("scale", s);
+                details.put("dampen", d);
+                details.put("effectiveRegularization", operator.regularization() + s * d);
+                details.put("batchSize", options.batchSize());
+                SolverInfo info = new SolverInfo(InversionMethod.LISSA, Arrays.stream(iterations).max().orElse(0),
+                        residuals, warnings.isEmpty(), warnings, details);
+                return new InverseHvpResult(out.moveTo(scope), info);
+            }
+        }
+
+        private InversionException diverged(int iteration, int rhs, String what) {
+            return new InversionException("LiSSA diverged at iteration " + iteration + " for right-hand side " + rhs
+                    + " (" + what + "): the iteration needs every eigenvalue of H + λI (λ = "
+                    + operator.regularization() + ") inside (−scale·dampen, (2 − dampen)·scale) with scale = "
+                    + options.scale() + ", dampen = " + options.dampen() + "; increase the scale or the dampening"
+                    + " (dampen > 0 adds scale·dampen to the regularization), and if the Hessian has negative"
+                    + " curvature (the parameters are not at a minimum) increase the hessian regularization λ");
+        }
+
+        /** A·h: the full operator, or the next mini-batch's Hessian plus λ. */
+        private Tensor applyA(Tensor h, TensorScope work) {
+            if (options.batchSize() == 0) {
+                return operator.apply(h, work);
+            }
+            if (batches == null || !batches.hasNext()) {
+                batches = operator.data().batches(options.batchSize());
+                batchPasses++;
+            }
+            Batch batch = batches.next();
+            Tensor hv = operator.model().hvpBlock(batch, h, work);
+            double lambda = operator.regularization();
+            if (lambda == 0) {
+                return hv;
+            }
+            Tensor out = hv.axpy(lambda, h);
+            hv.close();
+            return out;
+        }
+
+        private Tensor copy(Tensor t, TensorScope work, int k, int p) {
+            try (Tensor zeros = work.zeros(operator.dtype(), k, p); Tensor rows = t.reshape(k, p)) {
+                return zeros.add(rows);
+            }
+        }
+
+        private static double[] sqrt(double[] v) {
+            double[] out = new double[v.length];
+            for (int i = 0; i < v.length; i++) {
+                out[i] = Math.sqrt(v[i]);
+            }
+            return out;
+        }
+
+        @Override
+        public void close() {
+            closed = true;
+        }
+    }
+}

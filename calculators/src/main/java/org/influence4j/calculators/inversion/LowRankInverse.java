@@ -1,0 +1,124 @@
+package org.influence4j.calculators.inversion;
+
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.influence4j.api.Tensor;
+import org.influence4j.api.TensorScope;
+import org.influence4j.api.inversion.InverseHessian;
+import org.influence4j.api.inversion.InverseHvpResult;
+import org.influence4j.api.inversion.InversionMethod;
+import org.influence4j.api.inversion.SolverInfo;
+
+/**
+ * The inverse of a regularized low-rank Hessian {@code H ≈ Vᵀ diag(θ) V} (V: r orthonormal rows):
+ * <pre>  x = Vᵀ diag(1/(θ + λ)) V b  [ + (1/λ)(b − VᵀV b)  with the complement ]</pre>
+ * Without the complement term (Arnoldi, as pyDVL) directions outside the kept space are dropped;
+ * with it (Nyström, pyDVL's Woodbury form, only when λ &gt; 0) they are scaled by 1/λ, which is
+ * the exact inverse of {@code Vᵀ diag(θ) V + λI}. Costs two {@code [k,p] x [p,r]} products per
+ * solve, no data pass. Holds the basis in backend memory: close it. Not thread-safe.
+ */
+public final class LowRankInverse implements InverseHessian {
+
+    private final InversionMethod method;
+    private final TensorScope scope;
+    private final Tensor basis;
+    private final Tensor basisT;
+    private final double[] eigenvalues;
+    private final double lambda;
+    private final boolean complement;
+    private final boolean converged;
+    private final List<String> warnings;
+    private final Map<String, Object> details;
+    private boolean closed;
+
+    LowRankInverse(InversionMethod method, TensorScope scope, Tensor basis, double[] eigenvalues, double lambda,
+                   boolean complement, boolean converged, List<String> warnings, Map<String, Object> details) {
+        this.method = method;
+        this.scope = scope;
+        this.basis = basis;
+        this.basisT = basis.transpose();
+        this.eigenvalues = eigenvalues.clone();
+        this.lambda = lambda;
+        this.complement = complement && lambda > 0;
+        this.converged = converged;
+        this.warnings = List.copyOf(warnings);
+        this.details = new LinkedHashMap<>(details);
+    }
+
+    /** @return the kept eigenvalues θ of the unregularized Hessian */
+    public double[] eigenvalues() {
+        return eigenvalues.clone();
+    }
+
+    /** @return a copy of the basis V {@code [r, p]} (orthonormal rows), owned by {@code target} */
+    public Tensor basis(TensorScope target) {
+        try (Tensor zeros = target.zeros(basis.dtype(), basis.shape())) {
+            return zeros.add(basis);
+        }
+    }
+
+    @Override
+    public InverseHvpResult solve(Tensor rhs, TensorScope target) {
+        if (closed) {
+            throw new IllegalStateException("this " + method.configName() + " inverse was closed; prepare the solver"
+                    + " again");
+        }
+        int p = (int) basis.shape()[1];
+        long[] shape = rhs.shape();
+        boolean vector = shape.length == 1;
+        if (!(vector && shape[0] == p) && !(shape.length == 2 && shape[1] == p && shape[0] > 0)) {
+            throw new IllegalArgumentException("rhs: shape " + Arrays.toString(shape) + " is not [" + p
+                    + "] or [k, " + p + "]");
+        }
+        int k = vector ? 1 : (int) shape[0];
+        int r = eigenvalues.length;
+        try (TensorScope work = target.newChild()) {
+            Tensor b;
+            try (Tensor zeros = work.zeros(basis.dtype(), k, p); Tensor rows = rhs.reshape(k, p)) {
+                b = zeros.add(rows);
+            }
+            double[] check = b.toDoubleArray();
+            for (int i = 0; i < check.length; i++) {
+                if (!Double.isFinite(check[i])) {
+                    throw new IllegalArgumentException("rhs: row " + i / p + " has a non-finite value " + check[i]
+                            + " at index " + i % p);
+                }
+            }
+            double[][] proj;
+            try (Tensor pr = b.matmul(basisT)) {
+                proj = DenseLinalg.unflatten(pr.toDoubleArray(), k, r);
+            }
+            for (double[] row : proj) {
+                for (int i = 0; i < r; i++) {
+                    double w = 1 / (eigenvalues[i] + lambda);
+                    row[i] *= complement ? w - 1 / lambda : w;
+                }
+            }
+            Tensor x = DenseLinalg.combine(proj, basis, work);
+            if (complement) {
+                Tensor full = x.axpy(1 / lambda, b);
+                x.close();
+                x = full;
+            }
+            if (x.dtype() != rhs.dtype()) {
+                Tensor converted = x.toType(rhs.dtype());
+                x.close();
+                x = converted;
+            }
+            Tensor out = x.reshape(shape);
+            x.close();
+            SolverInfo info = new SolverInfo(method, 0, null, converged, warnings, details);
+            return new InverseHvpResult(out.moveTo(target), info);
+        }
+    }
+
+    @Override
+    public void close() {
+        if (!closed) {
+            closed = true;
+            scope.close();
+        }
+    }
+}
