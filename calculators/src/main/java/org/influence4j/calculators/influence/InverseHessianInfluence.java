@@ -37,8 +37,11 @@ import org.slf4j.LoggerFactory;
  * matrix product, as pyDVL does (H is symmetric, so both give the same numbers).
  *
  * <p>Not thread-safe (the prepared inverse keeps state); use one instance per thread.
+ *
+ * <p>Subclasses ({@link DirectInfluence}, {@link CgInfluence}) are named presets that only choose
+ * the solver; they do not change behaviour.
  */
-public final class InverseHessianInfluence implements InfluenceFunctionModel {
+public class InverseHessianInfluence implements InfluenceFunctionModel {
 
     private static final Logger LOG = LoggerFactory.getLogger(InverseHessianInfluence.class);
 
@@ -270,6 +273,6 @@ public final class InverseHessianInfluence implements InfluenceFunctionModel {
 
     @Override
     public String toString() {
-        return "InverseHessianInfluence[" + solver + ", " + options + (isFitted() ? ", fitted" : "") + "]";
+        return getClass().getSimpleName() + "[" + solver + ", " + options + (isFitted() ? ", fitted" : "") + "]";
     }
 }
