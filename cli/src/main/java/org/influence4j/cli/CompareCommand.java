@@ -44,7 +44,6 @@ final class CompareCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
         InfluenceQuery.Data data = InfluenceQuery.read(input, test);
-        double[] parameters = input.readParameters(data.spec());
         List<String> names = backends;
         if (names == null || names.isEmpty()) {
             names = new ArrayList<>();
@@ -60,7 +59,7 @@ final class CompareCommand implements Callable<Integer> {
             CommonOptions.Session session = common.session(lambda);
             long start = System.nanoTime();
             double[] values;
-            try (TwiceDifferentiable model = session.backend().createModel(data.spec(), parameters)) {
+            try (TwiceDifferentiable model = input.open(session.backend(), data.spec(), data.train().numFeatures())) {
                 values = InfluenceQuery.influences(session, model, data.train(), data.test(), spec.commandLine().getErr());
             }
             double seconds = (System.nanoTime() - start) / 1e9;

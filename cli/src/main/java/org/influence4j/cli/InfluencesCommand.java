@@ -40,10 +40,10 @@ final class InfluencesCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         InfluenceQuery.Data data = InfluenceQuery.read(input, test);
         CommonOptions.Session session = common.session(lambda);
-        try (TwiceDifferentiable model = session.backend().createModel(data.spec(), input.readParameters(data.spec()))) {
+        try (TwiceDifferentiable model = input.open(session.backend(), data.spec(), data.train().numFeatures())) {
             double[] values = InfluenceQuery.influences(session, model, data.train(), data.test(),
                     spec.commandLine().getErr());
-            Output.write(output, values, new long[] {data.test().size(), data.train().size()}, data.spec().dtype());
+            Output.write(output, values, new long[] {data.test().size(), data.train().size()}, model.spec().dtype());
         }
         spec.commandLine().getOut().printf("wrote influences [%d, %d] to %s%n", data.test().size(), data.train().size(),
                 output);

@@ -7,7 +7,10 @@ import org.influence4j.api.Backend;
 import org.influence4j.api.TwiceDifferentiable;
 import org.influence4j.api.data.Batch;
 import org.influence4j.api.data.CsvDataSource;
+import org.influence4j.api.model.Loss;
 import org.influence4j.api.model.ModelSpec;
+import org.influence4j.api.DType;
+import org.influence4j.backend.pytorch.PtTorchScriptModel;
 import org.influence4j.api.model.ParameterFiles;
 import picocli.CommandLine.Option;
 
@@ -19,8 +22,17 @@ import picocli.CommandLine.Option;
  */
 final class ModelInput {
 
-    @Option(names = "--spec", required = true, description = "Model spec JSON (see README, \"bring your own model\").")
+    @Option(names = "--spec", description = "Model spec JSON (see README, \"bring your own model\"); or --torchscript.")
     Path spec;
+
+    @Option(names = "--torchscript", description = "A TorchScript .pt model instead of --spec/--parameters (djl-pytorch backend).")
+    Path torchscript;
+
+    @Option(names = "--loss", description = "Loss of a --torchscript model: mse, softmax_cross_entropy or binary_logistic.")
+    String loss;
+
+    @Option(names = "--dtype", defaultValue = "float32", description = "Parameter dtype of a --torchscript model (default: ${DEFAULT-VALUE}).")
+    String dtype;
 
     @Option(names = "--parameters", description = "Trained parameters (.safetensors or .npy), e.g. from `influence4j train`.")
     Path parameters;
@@ -34,8 +46,19 @@ final class ModelInput {
     @Option(names = "--label-width", defaultValue = "1", description = "Label columns at the end of each CSV row (default: 1).")
     int labelWidth;
 
-    /** @return the parsed spec */
+    /** @return the parsed spec, or {@code null} for a {@code --torchscript} model */
     ModelSpec readSpec() throws IOException {
+        if ((spec == null) == (torchscript == null)) {
+            throw new IllegalArgumentException("--spec or --torchscript: give exactly one of them");
+        }
+        if (torchscript != null) {
+            requireFile(torchscript, "--torchscript");
+            if (loss == null) {
+                throw new IllegalArgumentException("--loss: a --torchscript model needs its loss, e.g. --loss"
+                        + " softmax_cross_entropy");
+            }
+            return null;
+        }
         requireFile(spec, "--spec");
         try {
             return ModelSpec.fromJson(Files.readString(spec));
@@ -57,10 +80,20 @@ final class ModelInput {
         }
     }
 
-    /** @return the model built on {@code backend} from the spec and the parameters */
-    TwiceDifferentiable model(Backend backend) throws IOException {
-        ModelSpec s = readSpec();
-        return backend.createModel(s, readParameters(s));
+    /**
+     * @param modelSpec the spec from {@link #readSpec()} ({@code null} for TorchScript)
+     * @param inputDim  features per sample of the data
+     * @return the model on {@code backend}: the spec with its parameters, or the TorchScript module
+     *     with the chosen loss
+     */
+    TwiceDifferentiable open(Backend backend, ModelSpec modelSpec, int inputDim) throws IOException {
+        if (modelSpec != null) {
+            return backend.createModel(modelSpec, readParameters(modelSpec));
+        }
+        if (parameters != null) {
+            throw new IllegalArgumentException("--parameters: a --torchscript model carries its own parameters");
+        }
+        return PtTorchScriptModel.load(backend, torchscript, inputDim, Loss.parse(loss), DType.parse(dtype));
     }
 
     /** @return the CSV at {@code file}, checked against {@code modelSpec} */
@@ -70,7 +103,9 @@ final class ModelInput {
             throw new IllegalArgumentException("--skip-lines must be >= 0 and --label-width >= 1");
         }
         Batch batch = CsvDataSource.open(file, skipLines, labelWidth).readAll();
-        modelSpec.validate(batch, option + " " + file);
+        if (modelSpec != null) {
+            modelSpec.validate(batch, option + " " + file);
+        }
         return batch;
     }
 

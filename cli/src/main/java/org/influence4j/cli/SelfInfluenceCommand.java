@@ -35,9 +35,9 @@ final class SelfInfluenceCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         InfluenceQuery.Data data = InfluenceQuery.read(input, null);
         CommonOptions.Session session = common.session(lambda);
-        try (TwiceDifferentiable model = session.backend().createModel(data.spec(), input.readParameters(data.spec()))) {
+        try (TwiceDifferentiable model = input.open(session.backend(), data.spec(), data.train().numFeatures())) {
             double[] values = InfluenceQuery.selfInfluences(session, model, data.train(), spec.commandLine().getErr());
-            Output.write(output, values, new long[] {values.length}, data.spec().dtype());
+            Output.write(output, values, new long[] {values.length}, model.spec().dtype());
         }
         spec.commandLine().getOut().printf("wrote self-influence [%d] to %s%n", data.train().size(), output);
         return 0;

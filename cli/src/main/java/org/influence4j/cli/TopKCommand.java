@@ -57,7 +57,7 @@ final class TopKCommand implements Callable<Integer> {
         int m = data.test().size();
         int kk = Math.min(k, n);
         double[] values;
-        try (TwiceDifferentiable model = session.backend().createModel(data.spec(), input.readParameters(data.spec()))) {
+        try (TwiceDifferentiable model = input.open(session.backend(), data.spec(), data.train().numFeatures())) {
             values = InfluenceQuery.influences(session, model, data.train(), data.test(), spec.commandLine().getErr());
         }
         AtomicFiles.write(output, out -> {

@@ -53,6 +53,10 @@ final class ValidateCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
         InfluenceQuery.Data data = InfluenceQuery.read(input, test);
+        if (data.spec() == null) {
+            throw new IllegalArgumentException("--torchscript: validate retrains by Newton's method and needs a convex"
+                    + " model given by --spec");
+        }
         long dense = data.spec().layers().stream().filter(l -> l instanceof Layer.Dense).count();
         if (dense != 1) {
             throw new IllegalArgumentException("--spec: validate retrains by Newton's method and needs a convex model"
@@ -64,7 +68,7 @@ final class ValidateCommand implements Callable<Integer> {
         }
         CommonOptions.Session session = common.session(lambda);
         ObjectiveOptions objective = ObjectiveOptions.ofL2(lambda);
-        try (TwiceDifferentiable model = session.backend().createModel(data.spec(), input.readParameters(data.spec()));
+        try (TwiceDifferentiable model = input.open(session.backend(), data.spec(), data.train().numFeatures());
              TensorScope scope = session.backend().newScope()) {
             double gradientNorm;
             try (Tensor g = model.gradient(data.train(), scope)) {
