@@ -35,7 +35,7 @@ final class DemoCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "0", description = "Seed of the split, the label flips and training.")
     long seed;
 
-    @Option(names = "--epochs", defaultValue = "25", description = "Adam epochs on digits (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--epochs", defaultValue = "20", description = "Adam epochs on digits (default: ${DEFAULT-VALUE}).")
     int epochs;
 
     @Option(names = "--explain", defaultValue = "3", description = "Test points to explain (default: ${DEFAULT-VALUE}).")

@@ -27,7 +27,7 @@ import org.influence4j.calculators.training.TrainingResult;
 import org.influence4j.registry.InfluenceModelFactory;
 
 /**
- * The main demo on the bundled handwritten digits: a 64→16 (tanh)→10 MLP trained with Adam on
+ * The main demo on the bundled handwritten digits: a 64→12 (tanh)→10 MLP trained with Adam on
  * training labels of which a seeded fraction was flipped to another digit, then ranked by
  * self-influence {@code ⟨H⁻¹∇ℓ(z_i), ∇ℓ(z_i)⟩} (mislabeled points are hard to fit, so they come
  * first), and three test predictions explained by their top proponents and opponents. The
@@ -38,8 +38,8 @@ final class DigitsDemo {
     /** Number of training points; the remaining 297 of the 1,797 digits are test points. */
     static final int TRAIN = 1500;
 
-    /** Hidden width: p = 64·16 + 16 + 16·10 + 10 = 1,210 parameters, small enough for the exact Hessian. */
-    static final int HIDDEN = 16;
+    /** Hidden width: p = 64·12 + 12 + 12·10 + 10 = 910 parameters, small enough for the exact Hessian. */
+    static final int HIDDEN = 12;
 
     /**
      * @param lambda      Hessian regularization λ

@@ -34,12 +34,15 @@ import org.influence4j.api.model.ModelSpec;
  * <p><b>Derivatives.</b> The module is opaque, so derivatives come from libtorch autograd through
  * its forward graph: the mean gradient from one backward pass; per-sample gradients from one
  * backward pass per sample (there is no batched trick for an arbitrary module); Hessian-vector
- * products exactly by double backward: {@code backward(L, create_graph=true)} leaves the gradient
- * g(θ) with its graph in {@code .grad}, and a first-order backward of {@code ⟨g, v⟩} gives
- * {@code H·v} (the sequence verified in BACKENDS-VERIFIED.md). libtorch warns that
- * {@code create_graph=true} forms a parameter↔gradient reference cycle; unlike {@link PtModel}
- * (which avoids it with an explicit backward pass) this class cannot avoid it, so long HVP loops
- * may grow native memory. The full Hessian is p HVPs.
+ * products by double backward: {@code backward(L, create_graph=true)} leaves the gradient g(θ) with
+ * its graph in {@code .grad}, and a first-order backward of {@code ⟨g, v⟩} adds {@code H·v} to
+ * {@code .grad}, so H·v is read as the increase of {@code .grad} (exact math; the subtraction costs
+ * one rounding relative to |g|, about 1e-7·|g| in float32). Because DJL cannot reset {@code .grad} to
+ * undefined, each HVP call runs on a fresh copy of the module loaded from the same file.
+ * libtorch warns that {@code create_graph=true} forms a parameter↔gradient reference cycle; unlike
+ * {@link PtModel} (which avoids it with an explicit backward pass) this class cannot avoid it, so
+ * long HVP loops may grow native memory (not measured here).
+ * The full Hessian is p HVPs.
  *
  * <p>The module runs in training mode (autograd on), so modules with dropout or batch norm are
  * not supported. {@link #spec()} describes only the interface — input width, output width, loss
