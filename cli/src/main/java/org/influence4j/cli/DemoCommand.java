@@ -13,9 +13,8 @@ import picocli.CommandLine.Spec;
  * {@code influence4j demo}: the main demo on the bundled digits ({@link DigitsDemo}, HTML report by
  * {@link DemoReport}), or the small breast-cancer demo with {@code --data breast-cancer}.
  */
-@Command(name = "demo", description = {
-        "Find flipped labels by self-influence and explain test predictions on bundled data,",
-        "and write an HTML report (digits: MLP trained with Adam; breast-cancer: logistic regression)."})
+@Command(name = "demo", description = "Find flipped labels by self-influence, explain test predictions on bundled"
+        + " digits and write an HTML report (--data breast-cancer: the small logistic-regression demo).")
 final class DemoCommand implements Callable<Integer> {
 
     /** The bundled data sets the demo runs on. */

@@ -105,7 +105,7 @@ final class DemoReport {
     static List<String> pictures(Path index) throws IOException {
         String html = Files.readString(index);
         List<String> out = new ArrayList<>();
-        java.util.regex.Matcher m = java.util.regex.Pattern.compile("<img src=\"([^\"]+)\"").matcher(html);
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("<img[^>]*\\ssrc=\"([^\"]+)\"").matcher(html);
         while (m.find()) {
             out.add(m.group(1));
         }

@@ -195,6 +195,27 @@ class SubcommandsTest {
     }
 
     @Test
+    void optionsComeFromAConfigurationFileAndDashDOverrides() throws IOException {
+        Path viaOption = dir.resolve("via-option.npy");
+        assertEquals(0, Influence4jCommandTest.run(query("influences", "--test", testCsv.toString(), "--lambda", "0.01",
+                "-o", viaOption.toString())).exitCode());
+        Path properties = dir.resolve("influence4j.properties");
+        Files.writeString(properties, "influence.hessian.regularization=0.01\ninfluence.inversion.method=direct\n");
+        Path viaFile = dir.resolve("via-file.npy");
+        Influence4jCommandTest.Run run = Influence4jCommandTest.run(query("influences", "--test", testCsv.toString(),
+                "--config", properties.toString(), "-o", viaFile.toString()));
+        assertEquals(0, run.exitCode(), run.err());
+        Path viaD = dir.resolve("via-d.npy");
+        run = Influence4jCommandTest.run(query("influences", "--test", testCsv.toString(),
+                "-Dinfluence.hessian.regularization=0.01", "-o", viaD.toString()));
+        assertEquals(0, run.exitCode(), run.err());
+        assertArrayEquals(NpyFile.read(viaOption).values, NpyFile.read(viaFile).values);
+        assertArrayEquals(NpyFile.read(viaOption).values, NpyFile.read(viaD).values);
+        expectFailure(1, "influence.inversion.method", query("influences", "--test", testCsv.toString(),
+                "-Dinfluence.inversion.method=magic", "-o", "x.npy"));
+    }
+
+    @Test
     void badInputEndsWithOneLineNamingTheProblem() throws IOException {
         expectFailure(1, "does not exist", "influences", "--spec", dir.resolve("nope.json").toString(), "--parameters",
                 parameters.toString(), "--train", trainCsv.toString(), "--test", testCsv.toString(), "-o", "x.npy");

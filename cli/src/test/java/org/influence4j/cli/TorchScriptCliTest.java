@@ -58,12 +58,12 @@ class TorchScriptCliTest {
         Path fromSpec = dir.resolve("spec.npy");
         Influence4jCommandTest.Run a = Influence4jCommandTest.run("influences", "--spec", specFile.toString(),
                 "--parameters", params.toString(), "--train", train.toString(), "--test", test.toString(),
-                "--lambda", "0.1", "--method", "direct", "-o", fromSpec.toString());
+                "--lambda", "1", "--method", "direct", "-o", fromSpec.toString());
         assertEquals(0, a.exitCode(), a.err());
         Path fromScript = dir.resolve("script.npy");
         Influence4jCommandTest.Run b = Influence4jCommandTest.run("influences", "--torchscript", pt.toString(),
                 "--loss", "softmax_cross_entropy", "--train", train.toString(), "--test", test.toString(),
-                "--lambda", "0.1", "--method", "direct", "-o", fromScript.toString());
+                "--lambda", "1", "--method", "direct", "-o", fromScript.toString());
         assertEquals(0, b.exitCode(), b.err());
 
         SubcommandsTest.NpyFile expected = SubcommandsTest.NpyFile.read(fromSpec);
