@@ -9,21 +9,16 @@ import org.influence4j.api.Tensor;
 import org.influence4j.api.TensorScope;
 import org.influence4j.api.TwiceDifferentiable;
 import org.influence4j.api.data.Batch;
-import org.influence4j.api.data.InMemoryDataSource;
-import org.influence4j.api.influence.InfluenceMode;
 import org.influence4j.api.model.ModelSpec;
-import org.influence4j.calculators.influence.CgInfluence;
 
 /**
- * The end-to-end benchmark harness: measures the machine's float32 GEMM rate on the backend
+ * The benchmark harness: measures the machine's float32 GEMM rate on the backend
  * (1024x1024 matmul, {@code 2·1024³} flop), then times each stage of an influence query on a
  * 64→hidden (tanh)→10 MLP in float32 and prints its throughput, its effective rate under a stated
  * flop model, and the ratio of that rate to the GEMM rate — a machine-independent efficiency.
  *
  * <p>Flop models (Dense layers dominate): per-sample gradients {@code 6·n·p} (forward, backward,
  * outer products); one HVP over n samples {@code 12·n·p}; the influence GEMM {@code 2·m·n·p}.
- * The end-to-end row (CG, m test points against n training points) reports influence entries per
- * second only.
  *
  * <p>Usage: {@code java -cp ... org.influence4j.benchmarks.BenchmarkHarness [hidden] [n] [repeats]}
  * (defaults 256, 1024, 5); {@code -Dinfluence4j.bench.backend=NAME} picks the backend.
@@ -89,15 +84,6 @@ public final class BenchmarkHarness {
             row(out, "influence GEMM Z·Gᵀ", gemm, String.format(Locale.ROOT, "%.3g entries/s", (double) m * n / gemm),
                     2.0 * m * n * p / gemm, gemmRate);
 
-            Batch test = Workload.data(m, 64, 10, 7);
-            double endToEnd = best(Math.min(repeats, 2), () -> {
-                try (TensorScope s = scope.newChild(); CgInfluence influence = new CgInfluence(model, 0.1)) {
-                    influence.fit(new InMemoryDataSource(data));
-                    return influence.influences(test, data, InfluenceMode.UP, s).shape()[0];
-                }
-            });
-            out.printf(Locale.ROOT, "%-28s %10.4f %18s%n", "end to end (CG, λ = 0.1)", endToEnd,
-                    String.format(Locale.ROOT, "%.3g entries/s", (double) m * n / endToEnd));
         }
     }
 
