@@ -12,10 +12,10 @@ import org.junit.jupiter.api.Test;
 /** Runs the command line in-process, as a user would, and reads what it prints. */
 class Influence4jCommandTest {
 
-    private record Run(int exitCode, String out, String err) {
+    record Run(int exitCode, String out, String err) {
     }
 
-    private static Run run(String... args) {
+    static Run run(String... args) {
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();
         int code = Influence4jCommand.execute(args, new PrintWriter(out, true), new PrintWriter(err, true));
@@ -23,8 +23,8 @@ class Influence4jCommandTest {
     }
 
     @Test
-    void demoFindsFlippedLabelsAndChecksItselfAgainstRetraining() {
-        Run run = run("demo");
+    void breastCancerDemoFindsFlippedLabelsAndChecksItselfAgainstRetraining() {
+        Run run = run("demo", "--data", "breast-cancer");
         assertEquals(0, run.exitCode(), run.err());
         Matcher recall = Pattern.compile("recall of flipped labels at 10% inspected = ([0-9.]+)").matcher(run.out());
         assertTrue(recall.find(), run.out());
@@ -49,7 +49,7 @@ class Influence4jCommandTest {
     void usageErrorsExitWithTwoAndFailuresWithOneLine() {
         Run usage = run("demo", "--no-such-option");
         assertEquals(2, usage.exitCode());
-        Run failure = run("demo", "--method", "magic");
+        Run failure = run("demo", "--data", "breast-cancer", "--method", "magic");
         assertEquals(1, failure.exitCode());
         assertEquals(1, failure.err().strip().lines().count(), failure.err());
         assertTrue(failure.err().contains("inversion method") && failure.err().contains("magic"), failure.err());

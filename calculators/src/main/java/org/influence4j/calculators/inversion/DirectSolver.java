@@ -6,6 +6,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.ejml.data.DMatrixRMaj;
+import org.ejml.dense.row.decomposition.chol.CholeskyDecompositionInner_DDRM;
+import org.ejml.dense.row.linsol.chol.LinearSolverChol_DDRM;
 import org.ejml.dense.row.CommonOps_DDRM;
 import org.ejml.dense.row.factory.LinearSolverFactory_DDRM;
 import org.ejml.interfaces.decomposition.CholeskyDecomposition_F64;
@@ -95,12 +97,12 @@ public final class DirectSolver implements InverseHvpSolver {
     private static DirectInverse factorise(DMatrixRMaj matrix, double lambda) {
         int p = matrix.numRows;
         List<String> warnings = new ArrayList<>();
-        LinearSolverDense<DMatrixRMaj> chol = LinearSolverFactory_DDRM.chol(p);
+        // Row-major Cholesky at every size: LinearSolverFactory_DDRM.chol(p) switches to a block
+        // decomposition for p >= 1000 whose getT returns a DMatrixRBlock, not a DMatrixRMaj.
+        LinearSolverDense<DMatrixRMaj> chol = new LinearSolverChol_DDRM(new CholeskyDecompositionInner_DDRM(true));
         if (chol.setA(matrix.copy())) {
-            // for large p EJML's solver factorises in block format: read the factor as a plain DMatrix
-            @SuppressWarnings({"rawtypes", "unchecked"})
-            org.ejml.data.DMatrix lower = (org.ejml.data.DMatrix) ((CholeskyDecomposition_F64) chol.getDecomposition())
-                    .getT(null);
+            @SuppressWarnings("unchecked")
+            DMatrixRMaj lower = ((CholeskyDecomposition_F64<DMatrixRMaj>) chol.getDecomposition()).getT(null);
             double min = Double.POSITIVE_INFINITY;
             double max = 0;
             for (int i = 0; i < p; i++) {

@@ -1,0 +1,85 @@
+package org.influence4j.cli;
+
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import org.influence4j.api.TwiceDifferentiable;
+import org.influence4j.registry.BackendDiscovery;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code influence4j compare}: the same influence query on several backends (by default every
+ * available one), printing each backend's wall time and its largest absolute and relative
+ * differences from the first backend. Relative differences are {@code |a − b| / max|a|} over the
+ * whole matrix (scale-aware, so tiny entries do not dominate).
+ */
+@Command(name = "compare", description = "The same influence query on several backends: time and largest differences.")
+final class CompareCommand implements Callable<Integer> {
+
+    @Mixin
+    ModelInput input;
+
+    @Mixin
+    CommonOptions common;
+
+    @Option(names = "--test", required = true, description = "Test data CSV.")
+    Path test;
+
+    @Option(names = "--lambda", description = "Hessian regularization λ (default: influence.hessian.regularization).")
+    Double lambda;
+
+    @Option(names = "--backends", split = ",", description = "Backends to compare, e.g. djl-pytorch,djl-tf,nd4j (default: all available).")
+    List<String> backends;
+
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public Integer call() throws Exception {
+        PrintWriter out = spec.commandLine().getOut();
+        InfluenceQuery.Data data = InfluenceQuery.read(input, test);
+        List<String> names = backends;
+        if (names == null || names.isEmpty()) {
+            names = new ArrayList<>();
+            for (var p : BackendDiscovery.load().availableProviders()) {
+                names.add(p.name());
+            }
+        }
+        double[] reference = null;
+        String referenceName = null;
+        out.printf("%-14s %10s %14s %14s%n", "backend", "seconds", "max |diff|", "max rel diff");
+        for (String name : names) {
+            common.backend = name;
+            CommonOptions.Session session = common.session(lambda);
+            long start = System.nanoTime();
+            double[] values;
+            try (TwiceDifferentiable model = input.open(session.backend(), data.spec(), data.train().numFeatures())) {
+                values = InfluenceQuery.influences(session, model, data.train(), data.test(), spec.commandLine().getErr());
+            }
+            double seconds = (System.nanoTime() - start) / 1e9;
+            if (reference == null) {
+                reference = values;
+                referenceName = name;
+                out.printf("%-14s %10.3f %14s %14s%n", name, seconds, "(reference)", "");
+                continue;
+            }
+            double maxAbs = 0;
+            double scale = 0;
+            for (int i = 0; i < values.length; i++) {
+                maxAbs = Math.max(maxAbs, Math.abs(values[i] - reference[i]));
+                scale = Math.max(scale, Math.abs(reference[i]));
+            }
+            out.printf("%-14s %10.3f %14.3e %14.3e%n", name, seconds, maxAbs, scale == 0 ? 0 : maxAbs / scale);
+        }
+        if (names.size() == 1) {
+            out.printf("only %s was compared; add backends with --backends (see `influence4j backends`)%n", referenceName);
+        }
+        return 0;
+    }
+}

@@ -1,0 +1,76 @@
+package org.influence4j.cli;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import org.influence4j.api.TensorScope;
+import org.influence4j.api.Tensor;
+import org.influence4j.api.TwiceDifferentiable;
+import org.influence4j.api.data.Batch;
+import org.influence4j.api.data.InMemoryDataSource;
+import org.influence4j.api.influence.InfluenceFunctionModel;
+import org.influence4j.api.influence.InfluenceMode;
+import org.influence4j.api.model.ModelSpec;
+
+/**
+ * The computations behind {@code influences}, {@code self-influence}, {@code top-k} and
+ * {@code compare}: fit the configured influence model on the training data and evaluate it.
+ * Shapes and sign as {@link InfluenceFunctionModel}: {@code [m, n]}, positive = proponent.
+ */
+final class InfluenceQuery {
+
+    private InfluenceQuery() {
+    }
+
+    /** The training and test data of a query, checked against the spec. */
+    record Data(ModelSpec spec, Batch train, Batch test) {
+    }
+
+    static Data read(ModelInput input, Path test) throws IOException {
+        ModelSpec spec = input.readSpec();
+        Batch train = input.read(input.train, "--train", spec);
+        Batch testBatch = test == null ? null : input.read(test, "--test", spec);
+        return new Data(spec, train, testBatch);
+    }
+
+    /** @return influences {@code [m, n]} of the training points on the test points, row-major */
+    static double[] influences(CommonOptions.Session session, TwiceDifferentiable model, Batch train, Batch test,
+                               PrintWriter progress) {
+        try (TensorScope scope = session.backend().newScope();
+             Progress bar = Progress.start("influences (" + session.settings().method().configName() + ")", 2,
+                     progress);
+             InfluenceFunctionModel influence = session.influenceModels().create(model)) {
+            influence.fit(new InMemoryDataSource(train));
+            bar.step(1);
+            try (Tensor values = influence.influences(test, train, InfluenceMode.UP, scope)) {
+                return values.toDoubleArray();
+            }
+        }
+    }
+
+    /** @return self-influences {@code ⟨H⁻¹∇ℓ(z_i), ∇ℓ(z_i)⟩} of the training points, computed in chunks */
+    static double[] selfInfluences(CommonOptions.Session session, TwiceDifferentiable model, Batch train,
+                                   PrintWriter progress) {
+        int n = train.size();
+        int chunk = session.settings().batchSize();
+        double[] out = new double[n];
+        try (TensorScope scope = session.backend().newScope();
+             Progress bar = Progress.start("self-influence (" + session.settings().method().configName() + ")",
+                     n + 1L, progress);
+             InfluenceFunctionModel influence = session.influenceModels().create(model)) {
+            influence.fit(new InMemoryDataSource(train));
+            bar.step(1);
+            for (int from = 0; from < n; from += chunk) {
+                int to = Math.min(n, from + chunk);
+                Batch part = train.slice(from, to);
+                try (TensorScope inner = scope.newChild()) {
+                    Tensor factors = influence.influenceFactors(part, inner);
+                    Tensor gradients = model.perSampleGradients(part, inner);
+                    System.arraycopy(factors.rowDots(gradients).toDoubleArray(), 0, out, from, to - from);
+                }
+                bar.step(to - from);
+            }
+        }
+        return out;
+    }
+}

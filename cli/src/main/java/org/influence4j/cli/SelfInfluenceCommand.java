@@ -1,0 +1,45 @@
+package org.influence4j.cli;
+
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import org.influence4j.api.TwiceDifferentiable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code influence4j self-influence}: {@code ⟨H⁻¹∇ℓ(z_i), ∇ℓ(z_i)⟩} for every training point,
+ * shape {@code [n]}; large values flag points the model finds hard to fit (often mislabeled).
+ */
+@Command(name = "self-influence", description = "Self-influence of every training point, [n] (.npy or .csv); high = suspicious.")
+final class SelfInfluenceCommand implements Callable<Integer> {
+
+    @Mixin
+    ModelInput input;
+
+    @Mixin
+    CommonOptions common;
+
+    @Option(names = "--lambda", description = "Hessian regularization λ (default: influence.hessian.regularization).")
+    Double lambda;
+
+    @Option(names = {"-o", "--output"}, required = true, description = "Output file: .npy or .csv.")
+    Path output;
+
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public Integer call() throws Exception {
+        InfluenceQuery.Data data = InfluenceQuery.read(input, null);
+        CommonOptions.Session session = common.session(lambda);
+        try (TwiceDifferentiable model = input.open(session.backend(), data.spec(), data.train().numFeatures())) {
+            double[] values = InfluenceQuery.selfInfluences(session, model, data.train(), spec.commandLine().getErr());
+            Output.write(output, values, new long[] {values.length}, model.spec().dtype());
+        }
+        spec.commandLine().getOut().printf("wrote self-influence [%d] to %s%n", data.train().size(), output);
+        return 0;
+    }
+}

@@ -1,0 +1,117 @@
+package org.influence4j.cli;
+
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import org.influence4j.api.TwiceDifferentiable;
+import org.influence4j.api.data.Batch;
+import org.influence4j.api.data.InMemoryDataSource;
+import org.influence4j.api.model.ModelSpec;
+import org.influence4j.api.model.ParameterFiles;
+import org.influence4j.calculators.training.LbfgsTrainer;
+import org.influence4j.calculators.training.MinibatchOptions;
+import org.influence4j.calculators.training.MinibatchTrainer;
+import org.influence4j.calculators.training.NewtonTrainer;
+import org.influence4j.calculators.training.ObjectiveOptions;
+import org.influence4j.calculators.training.Optimizer;
+import org.influence4j.calculators.training.TrainingResult;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code influence4j train}: fits a {@link ModelSpec} on CSV data and writes its parameters
+ * ({@link ParameterFiles}: {@code .safetensors} with PyTorch names, or a flat {@code .npy}).
+ * Optimizers: {@code newton} and {@code lbfgs} (to the optimum of {@code mean loss + (l2/2)‖θ‖²};
+ * convex models), {@code adam} and {@code sgd} (minibatches, optional checkpoints with their
+ * learning rates in {@code --checkpoints}).
+ */
+@Command(name = "train", description = "Fit a model spec on CSV data; write parameters (.safetensors or .npy) and optional checkpoints.")
+final class TrainCommand implements Callable<Integer> {
+
+    /** The training algorithms. */
+    enum Algorithm { newton, lbfgs, adam, sgd }
+
+    @Mixin
+    ModelInput input;
+
+    @Mixin
+    CommonOptions common;
+
+    @Option(names = "--optimizer", defaultValue = "adam", description = "newton, lbfgs, adam or sgd (default: ${DEFAULT-VALUE}).")
+    Algorithm optimizer;
+
+    @Option(names = "--epochs", defaultValue = "20", description = "Epochs of adam/sgd (default: ${DEFAULT-VALUE}).")
+    int epochs;
+
+    @Option(names = "--minibatch", defaultValue = "32", description = "Samples per adam/sgd step (default: ${DEFAULT-VALUE}).")
+    int minibatch;
+
+    @Option(names = "--lr", defaultValue = "0.01", description = "Learning rate of adam/sgd (default: ${DEFAULT-VALUE}).")
+    double learningRate;
+
+    @Option(names = "--lr-decay", defaultValue = "1", description = "Per-epoch learning-rate factor in (0, 1] (default: ${DEFAULT-VALUE}).")
+    double decay;
+
+    @Option(names = "--l2", defaultValue = "0", description = "L2 penalty (default: ${DEFAULT-VALUE}).")
+    double l2;
+
+    @Option(names = "--seed", defaultValue = "0", description = "Seed of the initialisation and the shuffling.")
+    long seed;
+
+    @Option(names = "--checkpoints", description = "Folder for checkpoints with learning rates (adam/sgd).")
+    Path checkpoints;
+
+    @Option(names = "--checkpoint-every", defaultValue = "1", description = "Epochs between checkpoints (default: ${DEFAULT-VALUE}).")
+    int checkpointEvery;
+
+    @Option(names = {"-o", "--output"}, required = true, description = "Parameter file: .safetensors or .npy.")
+    Path output;
+
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public Integer call() throws Exception {
+        ModelSpec modelSpec = input.readSpec();
+        Batch train = input.read(input.train, "--train", modelSpec);
+        if (checkpoints != null && (optimizer == Algorithm.newton || optimizer == Algorithm.lbfgs)) {
+            throw new IllegalArgumentException("--checkpoints: only adam and sgd write checkpoints");
+        }
+        CommonOptions.Session session = common.session(null);
+        double[] initial = optimizer == Algorithm.newton || optimizer == Algorithm.lbfgs
+                ? new double[modelSpec.numParameters()] : modelSpec.initialParameters(seed);
+        if (input.parameters != null) {
+            initial = input.readParameters(modelSpec);
+        }
+        TrainingResult result;
+        try (TwiceDifferentiable model = session.backend().createModel(modelSpec, initial);
+             Progress bar = Progress.start("train (" + optimizer + ")", 1, spec.commandLine().getErr())) {
+            InMemoryDataSource data = new InMemoryDataSource(train);
+            ObjectiveOptions objective = ObjectiveOptions.ofL2(l2).withBatchSize(session.settings().batchSize());
+            result = switch (optimizer) {
+                case newton -> new NewtonTrainer().train(model, data, objective);
+                case lbfgs -> new LbfgsTrainer().train(model, data, objective);
+                case adam, sgd -> {
+                    Optimizer o = optimizer == Algorithm.adam ? Optimizer.adam(learningRate) : Optimizer.sgd(learningRate);
+                    MinibatchOptions options = MinibatchOptions.of(o, epochs, minibatch, seed).withL2(l2)
+                            .withLearningRateDecay(decay);
+                    if (checkpoints != null) {
+                        options = options.withCheckpoints(checkpoints, checkpointEvery);
+                    }
+                    yield new MinibatchTrainer(options).train(model, data);
+                }
+            };
+        }
+        ParameterFiles.write(output, modelSpec, result.parameters(), Map.of("optimizer", optimizer.name(),
+                "l2", Double.toString(l2)));
+        spec.commandLine().getOut().printf("trained %s on %d samples: objective %.6g, |grad| %.3g, %d %s; wrote %s%s%n",
+                optimizer, train.size(), result.loss(), result.gradientNorm(), result.iterations(),
+                optimizer == Algorithm.adam || optimizer == Algorithm.sgd ? "steps" : "iterations", output,
+                result.checkpoints().isEmpty() ? "" : " and " + result.checkpoints().size() + " checkpoints to "
+                        + checkpoints);
+        return 0;
+    }
+}
