@@ -331,14 +331,15 @@ public final class FirstOrderInfluenceCalculator implements TrainingDataAttribut
             return (chunk, offset, scope) -> {
                 Tensor g = model.perSampleGradients(chunk, scope);
                 try (Tensor t = g.transpose()) {
-                    return zTest.matmul(t);
+                    // results belong to the receiver's scope: move them into the chunk's scope
+                    return zTest.matmul(t).moveTo(scope);
                 }
             };
         }
         return (chunk, offset, scope) -> {
             Tensor v = vectorsOf(source, chunk, offset, scope);
             try (Tensor t = v.transpose()) {
-                return gTest.matmul(t);
+                return gTest.matmul(t).moveTo(scope);
             }
         };
     }
