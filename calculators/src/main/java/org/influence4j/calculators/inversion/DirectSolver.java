@@ -7,7 +7,9 @@ import java.util.List;
 import java.util.Map;
 import org.ejml.data.DMatrixRMaj;
 import org.ejml.dense.row.CommonOps_DDRM;
+import org.ejml.dense.row.decomposition.chol.CholeskyDecompositionInner_DDRM;
 import org.ejml.dense.row.factory.LinearSolverFactory_DDRM;
+import org.ejml.dense.row.linsol.chol.LinearSolverChol_DDRM;
 import org.ejml.interfaces.decomposition.CholeskyDecomposition_F64;
 import org.ejml.interfaces.decomposition.LUDecomposition_F64;
 import org.ejml.interfaces.linsol.LinearSolverDense;
@@ -95,7 +97,9 @@ public final class DirectSolver implements InverseHvpSolver {
     private static DirectInverse factorise(DMatrixRMaj matrix, double lambda) {
         int p = matrix.numRows;
         List<String> warnings = new ArrayList<>();
-        LinearSolverDense<DMatrixRMaj> chol = LinearSolverFactory_DDRM.chol(p);
+        // the row-major solver: for large p LinearSolverFactory_DDRM.chol returns a block solver whose
+        // decomposition yields DMatrixRBlock factors, which getT(null) cannot return as DMatrixRMaj
+        LinearSolverDense<DMatrixRMaj> chol = new LinearSolverChol_DDRM(new CholeskyDecompositionInner_DDRM(true));
         if (chol.setA(matrix.copy())) {
             CholeskyDecomposition_F64<DMatrixRMaj> decomposition = chol.getDecomposition();
             DMatrixRMaj lower = decomposition.getT(null);
