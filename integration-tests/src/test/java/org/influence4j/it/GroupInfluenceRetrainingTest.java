@@ -14,7 +14,9 @@ import org.influence4j.calculators.inversion.DirectSolver;
 import org.influence4j.calculators.training.NewtonOptions;
 import org.influence4j.calculators.training.NewtonTrainer;
 import org.influence4j.calculators.training.ObjectiveOptions;
+import org.influence4j.calculators.validation.AttributionQuality;
 import org.influence4j.calculators.validation.LeaveGroupOut;
+import org.influence4j.calculators.validation.LeaveOneOut;
 import org.influence4j.calculators.validation.Retrainer;
 import org.influence4j.calculators.validation.Retrainers;
 import org.junit.jupiter.api.Test;
@@ -72,6 +74,25 @@ class GroupInfluenceRetrainingTest {
                     Arrays.toString(c.actual()));
             assertTrue(c.pearson() >= 0.9, "first-order Pearson r " + c.pearson());
             assertTrue(r2 >= 0.9, "second-order Pearson r " + r2);
+        }
+    }
+
+    @Test
+    void leaveOneOutCorrelationOfAnyAttributionMethod() {
+        BreastCancerFixture data = new BreastCancerFixture(0);
+        Backend backend = new PtBackendProvider().create();
+        ObjectiveOptions objective = ObjectiveOptions.ofL2(BreastCancerFixture.LAMBDA);
+        try (TwiceDifferentiable model = backend.createModel(BreastCancerFixture.SPEC,
+                new double[BreastCancerFixture.SPEC.numParameters()])) {
+            new NewtonTrainer().train(model, new InMemoryDataSource(data.train), objective);
+            try (FirstOrderInfluenceCalculator c = new FirstOrderInfluenceCalculator(model,
+                    new InMemoryDataSource(data.train), new DirectSolver(), FirstOrderOptions.of(BreastCancerFixture.LAMBDA))) {
+                LeaveOneOut.Comparison loo = AttributionQuality.leaveOneOut(c, new LeaveOneOut(objective), model,
+                        data.train, data.test.slice(0, 1), 30);
+                LOG.info("leave-one-out Pearson r of FirstOrderInfluenceCalculator, test point 0, 30 removals: {}",
+                        loo.pearson());
+                assertTrue(loo.pearson() >= 0.95, "leave-one-out r " + loo.pearson());
+            }
         }
     }
 }
