@@ -36,7 +36,7 @@ import org.slf4j.LoggerFactory;
 /**
  * LDS (50 seeded subsets of 50%) of influence functions on breast-cancer logistic regression
  * (always run) and of TracInCP on the digits MLP (50 MLP retrainings: run with
- * {@code -Dinfluence4j.reports=true}).
+ * {@code -Dinfluence4j.reports=true}; {@code -Dinfluence4j.lds.subsets=N} for fewer).
  */
 class LinearDatamodelingScoreIT {
 
@@ -91,12 +91,14 @@ class LinearDatamodelingScoreIT {
             MinibatchOptions sgd = MinibatchOptions.of(Optimizer.sgd(DigitsMlpFixture.LEARNING_RATE),
                     DigitsMlpFixture.EPOCHS, DigitsMlpFixture.BATCH, 1);
             Retrainer retrainer = Retrainers.minibatch(model, data.train, test, sgd, data.initial);
-            LinearDatamodelingScore lds = new LinearDatamodelingScore(new LinearDatamodelingScore.Options(50, 0.5, 0));
+            int subsets = Integer.getInteger("influence4j.lds.subsets", 50);
+            LinearDatamodelingScore lds = new LinearDatamodelingScore(new LinearDatamodelingScore.Options(subsets, 0.5, 0));
             long t0 = System.nanoTime();
             LinearDatamodelingScore.Result r = lds.score(scores, test.size(), data.train.size(),
                     lds.retrain(data.train.size(), retrainer));
-            LOG.info("LDS digits MLP (TracInCP, 6 checkpoints, 50 subsets of 50%, seed 0, 60 test points): {}"
-                    + " (undefined {}); retraining {} ms", r.lds(), r.undefined(), (System.nanoTime() - t0) / 1_000_000);
+            LOG.info("LDS digits MLP (TracInCP, 6 checkpoints, {} subsets of 50%, seed 0, 60 test points): {}"
+                    + " (undefined {}); retraining {} ms", subsets, r.lds(), r.undefined(),
+                    (System.nanoTime() - t0) / 1_000_000);
             assertTrue(r.lds() > 0, "TracInCP LDS " + r.lds());
         }
     }
