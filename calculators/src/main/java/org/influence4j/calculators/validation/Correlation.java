@@ -37,7 +37,7 @@ public final class Correlation {
     }
 
     /**
-     * Spearman's rank correlation: Pearson's r of the ranks, tied values sharing their average rank.
+     * Spearman's ρ: Pearson's r of the ranks, ties given their average rank.
      *
      * @return ρ in [-1, 1], or NaN when either sample is constant
      * @throws IllegalArgumentException if the lengths differ or fewer than 2 pairs are given
@@ -50,27 +50,29 @@ public final class Correlation {
         return pearson(ranks(a), ranks(b));
     }
 
-    /** @return the 1-based ranks of {@code values}, ties averaged */
-    static double[] ranks(double[] values) {
-        int n = values.length;
-        Integer[] order = new Integer[n];
-        for (int i = 0; i < n; i++) {
+    /** @return 1-based ranks of {@code x}, ties averaged; NaN is not allowed */
+    static double[] ranks(double[] x) {
+        Integer[] order = new Integer[x.length];
+        for (int i = 0; i < x.length; i++) {
+            if (Double.isNaN(x[i])) {
+                throw new IllegalArgumentException("spearman: sample contains NaN at index " + i);
+            }
             order[i] = i;
         }
-        java.util.Arrays.sort(order, (x, y) -> Double.compare(values[x], values[y]));
-        double[] ranks = new double[n];
+        java.util.Arrays.sort(order, (i, j) -> Double.compare(x[i], x[j]));
+        double[] r = new double[x.length];
         int i = 0;
-        while (i < n) {
+        while (i < x.length) {
             int j = i;
-            while (j + 1 < n && Double.compare(values[order[j + 1]], values[order[i]]) == 0) {
+            while (j + 1 < x.length && x[order[j + 1]] == x[order[i]]) {
                 j++;
             }
             double rank = (i + j) / 2.0 + 1;
-            for (int k = i; k <= j; k++) {
-                ranks[order[k]] = rank;
+            for (int t = i; t <= j; t++) {
+                r[order[t]] = rank;
             }
             i = j + 1;
         }
-        return ranks;
+        return r;
     }
 }

@@ -1,0 +1,448 @@
+package org.influence4j.calculators.attribution;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Iterator;
+import org.influence4j.api.DType;
+import org.influence4j.api.Tensor;
+import org.influence4j.api.TensorScope;
+import org.influence4j.api.TwiceDifferentiable;
+import org.influence4j.api.data.Batch;
+import org.influence4j.api.data.DataSource;
+import org.influence4j.api.inversion.InverseHessian;
+import org.influence4j.api.inversion.InverseHvpResult;
+import org.influence4j.api.inversion.InverseHvpSolver;
+import org.influence4j.api.inversion.SolverInfo;
+import org.influence4j.api.io.HostArray;
+import org.influence4j.api.io.Npy;
+import org.influence4j.calculators.inversion.DataHessianOperator;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * First-order influence of training points, with the semantics of deel-influenciae's
+ * {@code FirstOrderInfluenceCalculator}: influence vectors, self-influence, influence values in
+ * batches, group influence, top-k and RelatIF normalisation, over any inverse-Hessian solver.
+ *
+ * <p><b>Definitions.</b> H = (1/n) Σ_j ∇²θℓ(z_j) + λI is the Hessian of the <em>mean</em> loss over
+ * the n points given to the constructor (pyDVL's convention; Captum and Koh &amp; Liang use the summed
+ * loss, whose influences are n times smaller per point after their 1/n). With g(z) = ∇θℓ(z):
+ * <ul>
+ *   <li>influence vector of training point z: {@code v(z) = c(z)·H⁻¹g(z)}, with c(z) = 1
+ *       ({@link RelatIf#NONE}), 1/‖H⁻¹g(z)‖ ({@link RelatIf#THETA_RELATIVE}, influenciae's
+ *       {@code normalize=True}) or 1/√⟨g(z), H⁻¹g(z)⟩ ({@link RelatIf#LOSS_RELATIVE}); the parameter
+ *       change of removing z (same 1/n scaling) is ≈ H⁻¹g(z)/n;</li>
+ *   <li>influence value of z on a test point t: {@code ⟨v(z), g(t)⟩}; positive = proponent: removing z
+ *       raises the loss of t by ≈ value/n (without normalisation);</li>
+ *   <li>self-influence of z: {@code ⟨v(z), g(z)⟩} (≥ 0 when H is positive definite);</li>
+ *   <li>group influence vector of a group U: {@code v(U) = H⁻¹ Σ_{z∈U} g(z)} (first order, equal to the
+ *       sum of the members' vectors), or with {@link FirstOrderOptions#secondOrderGroups()}
+ *       {@code v(U) + (1/n) H⁻¹ H_U v(U)}, H_U = Σ_{z∈U} ∇²θℓ(z): the second-order term of Basu, You
+ *       &amp; Feizi (2020) in this project's fixed-normalizer convention (removing U from
+ *       {@code (1/n)Σ_j ℓ_j + (λ/2)‖θ‖²} changes θ by ≈ v(U)/n to second order in 1/n). Groups are never
+ *       RelatIF-normalised;</li>
+ *   <li>group influence value: {@code ⟨v(U), Σ_{t∈T} g(t)⟩} for an evaluation group T (the group
+ *       itself when T is absent); removing U changes Σ_{t∈T} ℓ(t) by ≈ value/n.</li>
+ * </ul>
+ *
+ * <p><b>Caching.</b> With {@link VectorCache#MEMORY} or {@link VectorCache#DISK} the influence
+ * vectors of the last training source used ({@code DataSource} identity) are kept on the Java heap
+ * (n·p doubles); with DISK they are also read from / written (atomically) to
+ * {@link FirstOrderOptions#cacheFile()}. {@link #saveInfluenceVectors} and
+ * {@link #loadInfluenceVectors} are explicit save and load paths.
+ *
+ * <p>Which side is solved: without normalisation and cache, scores solve the m test gradients
+ * (H is symmetric, so the values are the same); otherwise the training influence vectors are
+ * solved. Not thread-safe (the prepared inverse keeps state).
+ */
+public final class FirstOrderInfluenceCalculator implements TrainingDataAttribution, AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(FirstOrderInfluenceCalculator.class);
+
+    private final TwiceDifferentiable model;
+    private final FirstOrderOptions options;
+    private final DataHessianOperator operator;
+    private final InverseHessian inverse;
+    private final long hessianSamples;
+    private SolverInfo lastSolverInfo;
+    private DataSource cachedSource;
+    private double[] cachedVectors;
+
+    /**
+     * Builds H + λI on {@code trainingData} and prepares its inverse with {@code solver}.
+     *
+     * @param model        the trained model (its current parameters are used)
+     * @param trainingData the data the Hessian is taken over (influenciae's {@code dataset})
+     * @param solver       how H⁻¹ is applied (direct, CG, ...)
+     * @param options      λ, normalisation, group order and cache
+     * @throws IllegalArgumentException naming a null argument or data that do not fit the model
+     * @throws org.influence4j.api.inversion.InversionException if the solver cannot invert H + λI
+     */
+    public FirstOrderInfluenceCalculator(TwiceDifferentiable model, DataSource trainingData, InverseHvpSolver solver,
+                                         FirstOrderOptions options) {
+        if (model == null) {
+            throw new IllegalArgumentException("model: must not be null");
+        }
+        Attributions.requireNonEmpty(trainingData, "trainingData");
+        if (solver == null) {
+            throw new IllegalArgumentException("solver: must not be null; e.g. new DirectSolver()");
+        }
+        if (options == null) {
+            throw new IllegalArgumentException("options: must not be null; use FirstOrderOptions.of(lambda)");
+        }
+        this.model = model;
+        this.options = options;
+        this.hessianSamples = trainingData.size();
+        this.operator = new DataHessianOperator(model, trainingData, options.influence().hessianRegularization(),
+                options.influence().batchSize());
+        operator.validateData();
+        this.inverse = solver.prepare(operator);
+    }
+
+    /** @return the options */
+    public FirstOrderOptions options() {
+        return options;
+    }
+
+    /** @return the model */
+    public TwiceDifferentiable model() {
+        return model;
+    }
+
+    /** @return n, the number of samples the Hessian is averaged over */
+    public long hessianSamples() {
+        return hessianSamples;
+    }
+
+    /** @return diagnostics of the latest solve, or null before the first */
+    public SolverInfo lastSolverInfo() {
+        return lastSolverInfo;
+    }
+
+    private DType dtype() {
+        return model.spec().dtype();
+    }
+
+    private int p() {
+        return model.numParameters();
+    }
+
+    private Tensor solve(Tensor rhs, TensorScope scope) {
+        InverseHvpResult result = inverse.solve(rhs, scope);
+        lastSolverInfo = result.info();
+        if (!result.info().converged()) {
+            LOG.warn("inverse Hessian-vector products did not converge (largest relative residual {})",
+                    result.info().maxResidual());
+        }
+        return result.x();
+    }
+
+    /**
+     * Influence vectors of the samples of one batch (normalised as the options say).
+     *
+     * @return {@code [b, p]} owned by {@code scope}
+     * @throws IllegalArgumentException naming {@code train} if the batch is empty or does not fit
+     */
+    public Tensor influenceVectors(Batch train, TensorScope scope) {
+        Attributions.requireNonEmpty(train, "train");
+        model.spec().validate(train, "train");
+        try (TensorScope work = scope.newChild()) {
+            Tensor g = model.perSampleGradients(train, work);
+            Tensor x = solve(g, work);
+            return normalize(x, g, work).moveTo(scope);
+        }
+    }
+
+    private Tensor normalize(Tensor x, Tensor g, TensorScope scope) {
+        if (options.normalization() == RelatIf.NONE) {
+            return x;
+        }
+        double[] d = options.normalization() == RelatIf.THETA_RELATIVE ? x.rowDots(x).toDoubleArray()
+                : x.rowDots(g).toDoubleArray();
+        double[] factors = new double[d.length];
+        for (int i = 0; i < d.length; i++) {
+            if (d[i] < 0) {
+                throw new IllegalStateException("ℓ-relative RelatIF needs self-influence >= 0 but training sample "
+                        + i + " of the chunk has " + d[i] + "; H + λI is not positive definite: raise λ");
+            }
+            factors[i] = d[i] > 0 ? 1.0 / Math.sqrt(d[i]) : 0.0;
+        }
+        try (Tensor f = scope.fromArray(factors, x.dtype(), factors.length)) {
+            return x.scaleRows(f);
+        }
+    }
+
+    /**
+     * Influence vectors of a whole training source, from the cache where the options enable one.
+     *
+     * @return {@code [n, p]} owned by {@code scope}
+     */
+    public Tensor influenceVectors(DataSource train, TensorScope scope) {
+        Attributions.requireNonEmpty(train, "train");
+        if (options.cache() != VectorCache.NONE) {
+            double[] all = cachedVectors(train);
+            return scope.fromArray(all, dtype(), train.size(), p());
+        }
+        return computeAll(train, scope);
+    }
+
+    private Tensor computeAll(DataSource train, TensorScope scope) {
+        Tensor acc = null;
+        Iterator<Batch> it = train.batches(options.influence().batchSize());
+        while (it.hasNext()) {
+            Tensor v = influenceVectors(it.next(), scope);
+            if (acc == null) {
+                acc = v;
+            } else {
+                Tensor joined = acc.concat(v);
+                acc.close();
+                v.close();
+                acc = joined;
+            }
+        }
+        return acc;
+    }
+
+    private double[] cachedVectors(DataSource train) {
+        if (cachedSource == train && cachedVectors != null) {
+            return cachedVectors;
+        }
+        if (options.cache() == VectorCache.DISK && Files.exists(options.cacheFile())) {
+            loadInfluenceVectors(train, options.cacheFile());
+            return cachedVectors;
+        }
+        double[] all;
+        try (TensorScope scope = model.backend().newScope()) {
+            all = computeAll(train, scope).toDoubleArray();
+        }
+        cachedSource = train;
+        cachedVectors = all;
+        if (options.cache() == VectorCache.DISK) {
+            saveInfluenceVectors(train, options.cacheFile());
+        }
+        return all;
+    }
+
+    /**
+     * Writes the influence vectors of {@code train} ({@code [n, p]}, the model's dtype) as an
+     * {@code .npy} file, atomically (nothing half-written is left on failure).
+     *
+     * @throws UncheckedIOException naming the file when writing fails
+     */
+    public void saveInfluenceVectors(DataSource train, Path file) {
+        if (file == null) {
+            throw new IllegalArgumentException("file: must not be null");
+        }
+        double[] all;
+        if (cachedSource == train && cachedVectors != null) {
+            all = cachedVectors;
+        } else {
+            try (TensorScope scope = model.backend().newScope()) {
+                all = influenceVectors(train, scope).toDoubleArray();
+            }
+        }
+        HostArray array = new HostArray(all, new long[] {train.size(), p()}, dtype());
+        try {
+            Npy.write(file, array);
+        } catch (IOException e) {
+            throw new UncheckedIOException("influence vectors could not be written to " + file + ": " + e, e);
+        }
+    }
+
+    /**
+     * Reads influence vectors written by {@link #saveInfluenceVectors} and uses them for
+     * {@code train} from now on (whatever the cache option).
+     *
+     * @throws UncheckedIOException naming the file when it is missing or unreadable
+     * @throws IllegalArgumentException naming the file when its shape is not {@code [n, p]}
+     */
+    public void loadInfluenceVectors(DataSource train, Path file) {
+        Attributions.requireNonEmpty(train, "train");
+        HostArray array;
+        try {
+            array = Npy.read(file);
+        } catch (IOException e) {
+            throw new UncheckedIOException("influence vectors could not be read from " + file + ": " + e, e);
+        }
+        long[] shape = array.shape();
+        if (shape.length != 2 || shape[0] != train.size() || shape[1] != p()) {
+            throw new IllegalArgumentException("file: " + file + " holds an array of shape " + Arrays.toString(shape)
+                    + ", not [" + train.size() + ", " + p() + "]; it was saved for other data or another model");
+        }
+        cachedSource = train;
+        cachedVectors = array.data();
+    }
+
+    /** Drops the in-memory cache. */
+    public void clearCache() {
+        cachedSource = null;
+        cachedVectors = null;
+    }
+
+    @Override
+    public double[] selfInfluence(DataSource train) {
+        Attributions.requireNonEmpty(train, "train");
+        double[] out = new double[Math.toIntExact(train.size())];
+        int offset = 0;
+        Iterator<Batch> it = train.batches(options.influence().batchSize());
+        while (it.hasNext()) {
+            Batch chunk = it.next();
+            model.spec().validate(chunk, "train");
+            try (TensorScope work = model.backend().newScope()) {
+                Tensor g = model.perSampleGradients(chunk, work);
+                Tensor v = vectorsOf(train, chunk, offset, work);
+                double[] s = v.rowDots(g).toDoubleArray();
+                System.arraycopy(s, 0, out, offset, s.length);
+            }
+            offset += chunk.size();
+        }
+        return out;
+    }
+
+    private Tensor vectorsOf(DataSource source, Batch chunk, long offset, TensorScope scope) {
+        if (options.cache() != VectorCache.NONE && source != null) {
+            double[] all = cachedVectors(source);
+            int p = p();
+            return scope.fromArray(Arrays.copyOfRange(all, Math.toIntExact(offset * p),
+                    Math.toIntExact((offset + chunk.size()) * p)), dtype(), chunk.size(), p);
+        }
+        return influenceVectors(chunk, scope);
+    }
+
+    /** @return influence values {@code [m, n]}: row i, column j = ⟨v(train_j), g(test_i)⟩ */
+    @Override
+    public Tensor influences(Batch test, Batch train, TensorScope scope) {
+        Attributions.requireNonEmpty(test, "test");
+        Attributions.requireNonEmpty(train, "train");
+        model.spec().validate(test, "test");
+        model.spec().validate(train, "train");
+        try (TensorScope work = scope.newChild()) {
+            return scorer(test, null, work).scores(train, 0, work).moveTo(scope);
+        }
+    }
+
+    private Attributions.BlockScorer scorer(Batch test, DataSource source, TensorScope callScope) {
+        Tensor gTest = model.perSampleGradients(test, callScope);
+        if (options.normalization() == RelatIf.NONE && (options.cache() == VectorCache.NONE || source == null)) {
+            Tensor zTest = solve(gTest, callScope);
+            return (chunk, offset, scope) -> {
+                Tensor g = model.perSampleGradients(chunk, scope);
+                try (Tensor t = g.transpose()) {
+                    // results belong to the receiver's scope: move them into the chunk's scope
+                    return zTest.matmul(t).moveTo(scope);
+                }
+            };
+        }
+        return (chunk, offset, scope) -> {
+            Tensor v = vectorsOf(source, chunk, offset, scope);
+            try (Tensor t = v.transpose()) {
+                return gTest.matmul(t).moveTo(scope);
+            }
+        };
+    }
+
+    /**
+     * Influence values of every point of {@code train} on every test point, in chunks of the
+     * configured batch size (influenciae's {@code estimate_influence_values_in_batches}), uses the
+     * cache when enabled.
+     *
+     * @return row-major {@code [m, n]} on the host
+     */
+    public double[] influenceValues(Batch test, DataSource train) {
+        Attributions.requireNonEmpty(test, "test");
+        Attributions.requireNonEmpty(train, "train");
+        model.spec().validate(test, "test");
+        int m = test.size();
+        int n = Math.toIntExact(train.size());
+        double[] out = new double[Math.multiplyExact(m, n)];
+        try (TensorScope scope = model.backend().newScope()) {
+            Attributions.BlockScorer scorer = scorer(test, train, scope);
+            long offset = 0;
+            Iterator<Batch> it = train.batches(options.influence().batchSize());
+            while (it.hasNext()) {
+                Batch chunk = it.next();
+                model.spec().validate(chunk, "train");
+                try (TensorScope work = scope.newChild()) {
+                    double[] block = scorer.scores(chunk, offset, work).toDoubleArray();
+                    int c = chunk.size();
+                    for (int i = 0; i < m; i++) {
+                        System.arraycopy(block, i * c, out, (int) (i * (long) n + offset), c);
+                    }
+                }
+                offset += chunk.size();
+            }
+        }
+        return out;
+    }
+
+    @Override
+    public TopK topK(Batch test, DataSource train, int k, TopKOrder order) {
+        Attributions.requireNonEmpty(test, "test");
+        Attributions.requireNonEmpty(train, "train");
+        Attributions.requireK(k, train.size());
+        model.spec().validate(test, "test");
+        try (TensorScope scope = model.backend().newScope()) {
+            Attributions.BlockScorer scorer = scorer(test, train, scope);
+            return Attributions.streamTopK(test.size(), train, k, order, options.influence().batchSize(), scope,
+                    (chunk, offset, work) -> {
+                        model.spec().validate(chunk, "train");
+                        return scorer.scores(chunk, offset, work);
+                    });
+        }
+    }
+
+    /**
+     * The group influence vector v(U) (see the class comment; second order when the options say so).
+     *
+     * @return {@code [p]} owned by {@code scope}
+     * @throws IllegalArgumentException naming {@code group} if it is empty or does not fit
+     */
+    public Tensor groupInfluenceVector(Batch group, TensorScope scope) {
+        Attributions.requireNonEmpty(group, "group");
+        model.spec().validate(group, "group");
+        try (TensorScope work = scope.newChild()) {
+            Tensor sum = model.gradient(group, work).scale(group.size());
+            Tensor v = solve(sum, work);
+            if (options.secondOrderGroups()) {
+                // H_U v = |U| · (mean-loss Hessian of the group) v
+                Tensor hv = model.hvp(group, v, work).scale(group.size());
+                Tensor correction = solve(hv, work);
+                v = v.axpy(1.0 / hessianSamples, correction);
+            }
+            return v.moveTo(scope);
+        }
+    }
+
+    /**
+     * The group influence value ⟨v(U), Σ_{t∈T} g(t)⟩.
+     *
+     * @param evaluate the evaluation group T, or null for U itself
+     * @throws IllegalArgumentException naming {@code group} or {@code evaluate} if empty or unfit
+     */
+    public double groupInfluenceValue(Batch group, Batch evaluate) {
+        Batch target = evaluate == null ? group : evaluate;
+        if (evaluate != null) {
+            Attributions.requireNonEmpty(evaluate, "evaluate");
+            model.spec().validate(evaluate, "evaluate");
+        }
+        try (TensorScope scope = model.backend().newScope()) {
+            Tensor v = groupInfluenceVector(group, scope);
+            Tensor sum = model.gradient(target, scope).scale(target.size());
+            return v.dot(sum);
+        }
+    }
+
+    @Override
+    public void close() {
+        inverse.close();
+        clearCache();
+    }
+
+    @Override
+    public String toString() {
+        return "FirstOrderInfluenceCalculator[" + options + ", n=" + hessianSamples + "]";
+    }
+}

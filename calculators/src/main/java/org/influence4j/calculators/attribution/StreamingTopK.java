@@ -1,0 +1,110 @@
+package org.influence4j.calculators.attribution;
+
+import java.util.PriorityQueue;
+
+/**
+ * Bounded top-k selection over score blocks that arrive chunk by chunk: memory is O(m·k), never
+ * O(m·n). Feeding the blocks of an m×n matrix in any chunking gives exactly {@link TopK#ofMatrix}
+ * of the full matrix (same order, ties broken by the smaller training index). Not thread-safe.
+ */
+public final class StreamingTopK {
+
+    private record Entry(double score, long index) {
+    }
+
+    private final int m;
+    private final int k;
+    private final TopKOrder order;
+    private final PriorityQueue<Entry>[] heaps;
+    private long seen;
+
+    /**
+     * @param m     number of test points (rows), positive
+     * @param k     entries kept per row, positive
+     * @param order which end of the ranking to keep
+     * @throws IllegalArgumentException naming the argument out of range
+     */
+    @SuppressWarnings("unchecked")
+    public StreamingTopK(int m, int k, TopKOrder order) {
+        if (m <= 0) {
+            throw new IllegalArgumentException("test: need at least one test point, got " + m);
+        }
+        if (k <= 0) {
+            throw new IllegalArgumentException("k: must be > 0, got " + k);
+        }
+        if (order == null) {
+            throw new IllegalArgumentException("order: must not be null; use TopKOrder.PROPONENTS or OPPONENTS");
+        }
+        this.m = m;
+        this.k = k;
+        this.order = order;
+        this.heaps = new PriorityQueue[m];
+        for (int i = 0; i < m; i++) {
+            // the head is the entry that ranks last, i.e. the first to evict
+            heaps[i] = new PriorityQueue<>(k + 1, (a, b) -> a.index == b.index && Double.compare(a.score, b.score) == 0
+                    ? 0 : order.ranksBefore(a.score, a.index, b.score, b.index) ? 1 : -1);
+        }
+    }
+
+    /**
+     * Adds a block of scores of training points {@code [offset, offset + cols)}.
+     *
+     * @param block  row-major {@code [m, cols]}
+     * @param cols   number of training points in the block
+     * @param offset training index of the block's first column
+     * @throws IllegalArgumentException if the block length is not m·cols
+     */
+    public void accept(double[] block, int cols, long offset) {
+        if (cols < 0 || block.length != (long) m * cols) {
+            throw new IllegalArgumentException("block: length " + block.length + " is not " + m + " x " + cols);
+        }
+        for (int i = 0; i < m; i++) {
+            PriorityQueue<Entry> heap = heaps[i];
+            int base = i * cols;
+            for (int j = 0; j < cols; j++) {
+                double s = block[base + j];
+                long index = offset + j;
+                if (heap.size() < k) {
+                    heap.add(new Entry(s, index));
+                } else {
+                    Entry worst = heap.peek();
+                    if (order.ranksBefore(s, index, worst.score, worst.index)) {
+                        heap.poll();
+                        heap.add(new Entry(s, index));
+                    }
+                }
+            }
+        }
+        seen = Math.max(seen, offset + cols);
+    }
+
+    /**
+     * @param n the total number of training points that were fed
+     * @return the selection, each row ordered as {@link TopK} documents
+     * @throws IllegalArgumentException if k &gt; n
+     */
+    public TopK result(long n) {
+        if (k > n) {
+            throw new IllegalArgumentException("k: must be <= the number of training points " + n + ", got " + k);
+        }
+        long[][] indices = new long[m][];
+        double[][] scores = new double[m][];
+        for (int i = 0; i < m; i++) {
+            PriorityQueue<Entry> copy = new PriorityQueue<>(heaps[i]);
+            int size = copy.size();
+            indices[i] = new long[size];
+            scores[i] = new double[size];
+            for (int r = size - 1; r >= 0; r--) {
+                Entry e = copy.poll();
+                indices[i][r] = e.index;
+                scores[i][r] = e.score;
+            }
+        }
+        return new TopK(indices, scores, order);
+    }
+
+    @Override
+    public String toString() {
+        return "StreamingTopK[m=" + m + ", k=" + k + ", " + order + ", seen=" + seen + "]";
+    }
+}

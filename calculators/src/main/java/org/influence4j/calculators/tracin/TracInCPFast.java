@@ -1,0 +1,123 @@
+package org.influence4j.calculators.tracin;
+
+import java.util.List;
+import org.influence4j.api.BackendCapability;
+import org.influence4j.api.DenseLayerFactors;
+import org.influence4j.api.Tensor;
+import org.influence4j.api.TensorScope;
+import org.influence4j.api.TwiceDifferentiable;
+import org.influence4j.api.data.Batch;
+import org.influence4j.api.model.Layer;
+
+/**
+ * TracInCPFast (Captum): TracInCP restricted to the weight of the model's last Dense layer, computed
+ * from the layer's per-sample inputs a and output gradients δ without forming per-sample gradients.
+ * The weight gradient of sample i is {@code δ_i a_iᵀ}, so
+ * <pre>  ⟨∇_W ℓ(t), ∇_W ℓ(z)⟩ = (δ_t · δ_z)(a_t · a_z),   ‖∇_W ℓ(z)‖² = ‖δ_z‖² ‖a_z‖²</pre>
+ * and a score block of m×n costs two small GEMMs per checkpoint. With {@code includeBias} the
+ * bias gradient δ_i is included: {@code (δ_t · δ_z)(a_t · a_z + 1)} (Captum's TracInCPFast uses the
+ * weight only; that is the default). Scores equal {@link TracInCP} restricted to {@code "L.weight"}
+ * (and {@code "L.bias"}) of the last Dense layer L.
+ *
+ * <p>Needs a backend with {@link BackendCapability#DENSE_LAYER_FACTORS}. Not thread-safe.
+ */
+public final class TracInCPFast extends CheckpointMethod {
+
+    private final boolean includeBias;
+
+    /**
+     * @param model       the model; its backend must provide per-layer factors
+     * @param checkpoints the loaded checkpoints with learning rates
+     * @param batchSize   samples per factor pass, positive
+     * @param includeBias whether the last layer's bias gradient is included
+     * @throws IllegalArgumentException if batchSize ≤ 0 or the model has no Dense layer
+     * @throws UnsupportedOperationException if the backend lacks {@link BackendCapability#DENSE_LAYER_FACTORS}
+     */
+    public TracInCPFast(TwiceDifferentiable model, TracInCheckpoints checkpoints, int batchSize, boolean includeBias) {
+        super(model, checkpoints, batchSize);
+        if (batchSize <= 0) {
+            throw new IllegalArgumentException("batchSize: must be > 0, got " + batchSize);
+        }
+        if (model.spec().layers().stream().noneMatch(l -> l instanceof Layer.Dense)) {
+            throw new IllegalArgumentException("model: has no Dense layer for TracInCPFast");
+        }
+        if (!model.backend().capabilities().contains(BackendCapability.DENSE_LAYER_FACTORS)) {
+            throw new UnsupportedOperationException("backend " + model.backend().name()
+                    + " does not provide per-layer gradient factors (DENSE_LAYER_FACTORS); use TracInCP with the "
+                    + "last layer's parameter names instead");
+        }
+        this.includeBias = includeBias;
+    }
+
+    /** @return whether the bias gradient is included */
+    public boolean includesBias() {
+        return includeBias;
+    }
+
+    /**
+     * The last Dense layer's factors {@code [a, δ]} at the current parameters.
+     *
+     * @return a: {@code [n, in]}, δ: {@code [n, out]}, owned by {@code scope}
+     */
+    static List<Tensor> lastLayerFactors(TwiceDifferentiable model, Batch batch, TensorScope scope) {
+        try (TensorScope work = scope.newChild()) {
+            List<DenseLayerFactors> all = model.denseLayerFactors(batch, work);
+            DenseLayerFactors last = all.get(all.size() - 1);
+            return List.of(last.inputs().moveTo(scope), last.outputGradients().moveTo(scope));
+        }
+    }
+
+    @Override
+    List<Tensor> represent(Batch batch, TensorScope scope) {
+        return lastLayerFactors(model, batch, scope);
+    }
+
+    @Override
+    Tensor pair(List<Tensor> test, List<Tensor> train, TensorScope scope) {
+        Tensor aa;
+        try (Tensor at = train.get(0).transpose()) {
+            aa = test.get(0).matmul(at).moveTo(scope);
+        }
+        Tensor dd;
+        try (Tensor dt = train.get(1).transpose()) {
+            dd = test.get(1).matmul(dt).moveTo(scope);
+        }
+        if (includeBias) {
+            long[] shape = aa.shape();
+            double[] ones = new double[Math.toIntExact(shape[0] * shape[1])];
+            java.util.Arrays.fill(ones, 1.0);
+            try (Tensor one = scope.fromArray(ones, aa.dtype(), shape)) {
+                Tensor plus = aa.add(one);
+                aa.close();
+                aa = plus;
+            }
+        }
+        Tensor out = dd.mul(aa);
+        aa.close();
+        dd.close();
+        return out;
+    }
+
+    @Override
+    Tensor self(List<Tensor> rep, TensorScope scope) {
+        Tensor a2 = rep.get(0).rowDots(rep.get(0));
+        Tensor d2 = rep.get(1).rowDots(rep.get(1));
+        if (includeBias) {
+            double[] plus = a2.toDoubleArray();
+            for (int i = 0; i < plus.length; i++) {
+                plus[i] += 1;
+            }
+            a2.close();
+            a2 = scope.fromArray(plus, d2.dtype(), plus.length);
+        }
+        Tensor out = d2.mul(a2);
+        a2.close();
+        d2.close();
+        return out;
+    }
+
+    @Override
+    public String toString() {
+        return "TracInCPFast[" + checkpoints.size() + " checkpoints" + (includeBias ? ", with bias" : "") + "]";
+    }
+}

@@ -1,0 +1,265 @@
+package org.influence4j.calculators.tracin;
+
+import java.util.Arrays;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Random;
+import org.influence4j.api.BackendCapability;
+import org.influence4j.api.DType;
+import org.influence4j.api.Tensor;
+import org.influence4j.api.TensorScope;
+import org.influence4j.api.TwiceDifferentiable;
+import org.influence4j.api.data.Batch;
+import org.influence4j.api.data.DataSource;
+import org.influence4j.api.model.Layer;
+import org.influence4j.calculators.attribution.Attributions;
+import org.influence4j.calculators.attribution.TopK;
+import org.influence4j.calculators.attribution.TopKOrder;
+import org.influence4j.calculators.attribution.TrainingDataAttribution;
+
+/**
+ * TracInCPFastRandProj (Captum): every sample is mapped to one vector
+ * {@code r(z) = ⊕_c √η_c · vec((R_δᵀ δ_c(z)) (R_aᵀ a_c(z))ᵀ)} — the last Dense layer's weight
+ * gradient at each checkpoint c, projected by Gaussian matrices R_δ, R_a (entries N(0, 1/d), seeded,
+ * the same for every checkpoint) — and the score of z on t is {@code ⟨r(t), r(z)⟩}, an unbiased
+ * estimate of the {@link TracInCPFast} score. The training set given to the constructor is indexed
+ * once (n·D doubles on the Java heap, D = C·d_δ·d_a); {@link #topK} on that source is an exact
+ * (brute-force, chunked) maximum-inner-product search over the stored vectors, streamed through a
+ * bounded top-k. Other training sources are projected on the fly. With
+ * {@link RandProjOptions#projectionDim()} = 0 nothing is projected and the scores equal
+ * TracInCPFast's exactly.
+ *
+ * <p>Sign contract of {@link TrainingDataAttribution}. Not thread-safe (it mutates the model's
+ * parameters during a call and restores them).
+ */
+public final class TracInCPFastRandProj implements TrainingDataAttribution {
+
+    private final TwiceDifferentiable model;
+    private final TracInCheckpoints checkpoints;
+    private final RandProjOptions options;
+    private final int in;
+    private final int out;
+    private final int dimA;
+    private final int dimD;
+    private final double[] projA;
+    private final double[] projD;
+    private final DataSource indexed;
+    private final double[] index;
+
+    /**
+     * Builds the projections and indexes {@code train}.
+     *
+     * @throws IllegalArgumentException naming a null or empty argument, or a model without Dense layer
+     * @throws UnsupportedOperationException if the backend lacks {@link BackendCapability#DENSE_LAYER_FACTORS}
+     */
+    public TracInCPFastRandProj(TwiceDifferentiable model, TracInCheckpoints checkpoints, DataSource train,
+                                RandProjOptions options) {
+        if (model == null) {
+            throw new IllegalArgumentException("model: must not be null");
+        }
+        if (checkpoints == null) {
+            throw new IllegalArgumentException("checkpoints: must not be null");
+        }
+        if (options == null) {
+            throw new IllegalArgumentException("options: must not be null; use RandProjOptions.of(projectionDim)");
+        }
+        Attributions.requireNonEmpty(train, "train");
+        if (!model.backend().capabilities().contains(BackendCapability.DENSE_LAYER_FACTORS)) {
+            throw new UnsupportedOperationException("backend " + model.backend().name()
+                    + " does not provide per-layer gradient factors (DENSE_LAYER_FACTORS)");
+        }
+        Layer.Dense last = null;
+        for (Layer l : model.spec().layers()) {
+            if (l instanceof Layer.Dense d) {
+                last = d;
+            }
+        }
+        if (last == null) {
+            throw new IllegalArgumentException("model: has no Dense layer for TracInCPFastRandProj");
+        }
+        if (checkpoints.parametersView(0).length != model.numParameters()) {
+            throw new IllegalArgumentException("checkpoints: hold " + checkpoints.parametersView(0).length
+                    + " parameters but the model has " + model.numParameters());
+        }
+        this.model = model;
+        this.checkpoints = checkpoints;
+        this.options = options;
+        this.in = last.inFeatures() + (options.includeBias() ? 1 : 0);
+        this.out = last.outFeatures();
+        int d = options.projectionDim();
+        if (d == 0) {
+            dimD = out;
+            dimA = in;
+        } else {
+            dimD = Math.min(out, Math.max(1, (int) Math.floor(Math.sqrt(d))));
+            dimA = Math.min(in, Math.max(1, d / dimD));
+        }
+        Random random = new Random(options.seed());
+        projD = dimD < out ? gaussian(random, out, dimD) : null;
+        projA = dimA < in ? gaussian(random, in, dimA) : null;
+        this.indexed = train;
+        this.index = represent(train);
+    }
+
+    private static double[] gaussian(Random random, int rows, int cols) {
+        double[] r = new double[rows * cols];
+        double s = 1.0 / Math.sqrt(cols);
+        for (int i = 0; i < r.length; i++) {
+            r[i] = random.nextGaussian() * s;
+        }
+        return r;
+    }
+
+    /** @return D, the length of a sample's vector (checkpoints × d_δ × d_a) */
+    public int dimension() {
+        return checkpoints.size() * dimD * dimA;
+    }
+
+    /** @return the options */
+    public RandProjOptions options() {
+        return options;
+    }
+
+    private DType dtype() {
+        return model.spec().dtype();
+    }
+
+    /**
+     * The projected vectors of a batch.
+     *
+     * @return row-major {@code [b, D]} on the host
+     * @throws IllegalArgumentException naming {@code batch} if it is empty or does not fit
+     */
+    public double[] representations(Batch batch) {
+        Attributions.requireNonEmpty(batch, "batch");
+        model.spec().validate(batch, "batch");
+        int b = batch.size();
+        int per = dimD * dimA;
+        int total = dimension();
+        double[] rep = new double[Math.multiplyExact(b, total)];
+        double[] original = model.parameters();
+        try (TensorScope scope = model.backend().newScope()) {
+            for (int c = 0; c < checkpoints.size(); c++) {
+                model.setParameters(checkpoints.parametersView(c));
+                double[] a;
+                double[] delta;
+                try (TensorScope work = scope.newChild()) {
+                    List<Tensor> f = TracInCPFast.lastLayerFactors(model, batch, work);
+                    a = project(augment(f.get(0).toDoubleArray(), b), b, in, projA, dimA, work);
+                    delta = project(f.get(1).toDoubleArray(), b, out, projD, dimD, work);
+                }
+                double w = Math.sqrt(checkpoints.learningRate(c));
+                for (int i = 0; i < b; i++) {
+                    int base = i * total + c * per;
+                    for (int u = 0; u < dimD; u++) {
+                        double du = w * delta[i * dimD + u];
+                        for (int v = 0; v < dimA; v++) {
+                            rep[base + u * dimA + v] = du * a[i * dimA + v];
+                        }
+                    }
+                }
+            }
+        } finally {
+            model.setParameters(original);
+        }
+        return rep;
+    }
+
+    private double[] augment(double[] a, int b) {
+        if (!options.includeBias()) {
+            return a;
+        }
+        int raw = in - 1;
+        double[] outArr = new double[b * in];
+        for (int i = 0; i < b; i++) {
+            System.arraycopy(a, i * raw, outArr, i * in, raw);
+            outArr[i * in + raw] = 1.0;
+        }
+        return outArr;
+    }
+
+    private double[] project(double[] x, int b, int cols, double[] proj, int dim, TensorScope scope) {
+        if (proj == null) {
+            return x;
+        }
+        try (Tensor xt = scope.fromArray(x, dtype(), b, cols);
+             Tensor r = scope.fromArray(proj, dtype(), cols, dim);
+             Tensor y = xt.matmul(r)) {
+            return y.toDoubleArray();
+        }
+    }
+
+    private double[] represent(DataSource source) {
+        int total = dimension();
+        double[] all = new double[Math.multiplyExact(Math.toIntExact(source.size()), total)];
+        int offset = 0;
+        Iterator<Batch> it = source.batches(options.batchSize());
+        while (it.hasNext()) {
+            double[] r = representations(it.next());
+            System.arraycopy(r, 0, all, offset, r.length);
+            offset += r.length;
+        }
+        return all;
+    }
+
+    @Override
+    public Tensor influences(Batch test, Batch train, TensorScope scope) {
+        Attributions.requireNonEmpty(test, "test");
+        Attributions.requireNonEmpty(train, "train");
+        double[] rt = representations(test);
+        double[] rr = representations(train);
+        try (TensorScope work = scope.newChild()) {
+            Tensor t = work.fromArray(rt, dtype(), test.size(), dimension());
+            Tensor r = work.fromArray(rr, dtype(), train.size(), dimension());
+            try (Tensor tr = r.transpose()) {
+                return t.matmul(tr).moveTo(scope);
+            }
+        }
+    }
+
+    @Override
+    public double[] selfInfluence(DataSource train) {
+        Attributions.requireNonEmpty(train, "train");
+        double[] reps = train == indexed ? index : represent(train);
+        int total = dimension();
+        double[] self = new double[Math.toIntExact(train.size())];
+        for (int i = 0; i < self.length; i++) {
+            double s = 0;
+            for (int j = 0; j < total; j++) {
+                double v = reps[i * total + j];
+                s += v * v;
+            }
+            self[i] = s;
+        }
+        return self;
+    }
+
+    /** Exact search over the stored vectors when {@code train} is the indexed source. */
+    @Override
+    public TopK topK(Batch test, DataSource train, int k, TopKOrder order) {
+        Attributions.requireNonEmpty(test, "test");
+        Attributions.requireNonEmpty(train, "train");
+        Attributions.requireK(k, train.size());
+        double[] rt = representations(test);
+        int total = dimension();
+        try (TensorScope scope = model.backend().newScope()) {
+            Tensor t = scope.fromArray(rt, dtype(), test.size(), total);
+            return Attributions.streamTopK(test.size(), train, k, order, options.batchSize(), scope,
+                    (chunk, offset, work) -> {
+                        double[] rows = train == indexed
+                                ? Arrays.copyOfRange(index, Math.toIntExact(offset * total),
+                                        Math.toIntExact((offset + chunk.size()) * total))
+                                : representations(chunk);
+                        try (Tensor r = work.fromArray(rows, dtype(), chunk.size(), total);
+                             Tensor rtT = r.transpose()) {
+                            return t.matmul(rtT).moveTo(work);
+                        }
+                    });
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "TracInCPFastRandProj[" + checkpoints.size() + " checkpoints, d_δ=" + dimD + ", d_a=" + dimA + "]";
+    }
+}
