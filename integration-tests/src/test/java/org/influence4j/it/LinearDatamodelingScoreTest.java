@@ -40,7 +40,7 @@ import org.slf4j.LoggerFactory;
  */
 class LinearDatamodelingScoreTest {
 
-    private static final Logger LOG = LoggerFactory.getLogger(LinearDatamodelingScoreIT.class);
+    private static final Logger LOG = LoggerFactory.getLogger(LinearDatamodelingScoreTest.class);
 
     @Test
     void influenceFunctionsOnBreastCancer() {
