@@ -12,6 +12,7 @@ import org.influence4j.api.data.Batch;
 import org.influence4j.api.model.Activation;
 import org.influence4j.api.model.Loss;
 import org.influence4j.api.model.ModelSpec;
+import org.influence4j.backend.testkit.TestSupport;
 import org.junit.jupiter.api.Test;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -64,8 +65,8 @@ class PtModelNativeMemoryTest {
         Batch batch = TestSupport.randomBatch(spec, 64, 77);
         int p = spec.numParameters();
         double[] v = TestSupport.randomUnitVector(p, 78);
-        try (PtTensorScope scope = TestSupport.backend().newScope();
-             TwiceDifferentiable model = TestSupport.backend().createModel(spec, TestSupport.parameters(spec, 79, 1))) {
+        try (PtTensorScope scope = PtBackendProvider.backend().newScope();
+             TwiceDifferentiable model = PtBackendProvider.backend().createModel(spec, TestSupport.parameters(spec, 79, 1))) {
             Tensor vt = scope.fromArray(v, DType.FLOAT64, p);
             double first = 0;
             for (int i = 0; i < 2000; i++) {
