@@ -13,6 +13,7 @@ import org.influence4j.api.TwiceDifferentiable;
 import org.influence4j.api.data.Batch;
 import org.influence4j.api.model.Loss;
 import org.influence4j.api.model.ModelSpec;
+import org.influence4j.backend.testkit.TestSupport;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -42,7 +43,7 @@ class PtGarbageCollectionTest {
     @Test
     void viewsOutliveTheirClosedParentUnderGarbageCollection() {
         List<ByteBuffer> junk = new ArrayList<>();
-        try (PtTensorScope scope = TestSupport.backend().newScope()) {
+        try (PtTensorScope scope = PtBackendProvider.backend().newScope()) {
             for (int it = 0; it < 50; it++) {
                 Tensor parent = scope.fromArray(new double[] {1, 2, 3, 4, 5, 6}, DType.FLOAT64, 3, 2);
                 Tensor rows = parent.rows(1, 3);
@@ -88,8 +89,8 @@ class PtGarbageCollectionTest {
         }, "gc-churn");
         collector.setDaemon(true);
         collector.start();
-        try (PtTensorScope scope = TestSupport.backend().newScope();
-             TwiceDifferentiable model = TestSupport.backend().createModel(spec, theta)) {
+        try (PtTensorScope scope = PtBackendProvider.backend().newScope();
+             TwiceDifferentiable model = PtBackendProvider.backend().createModel(spec, theta)) {
             Tensor vt = scope.fromArray(v, DType.FLOAT64, v.length);
             for (int it = 0; it < 300; it++) {
                 try (Tensor hv = model.hvp(batch, vt, scope); Tensor g = model.gradient(batch, scope)) {

@@ -16,6 +16,7 @@ import org.influence4j.api.data.Batch;
 import org.influence4j.api.model.Activation;
 import org.influence4j.api.model.Loss;
 import org.influence4j.api.model.ModelSpec;
+import org.influence4j.backend.testkit.TestSupport;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -59,7 +60,7 @@ class PtTorchScriptModelTest {
 
     @Test
     void matchesTheEquivalentModelSpecIncludingExactHessianVectorProducts() throws Exception {
-        PtBackend backend = TestSupport.backend();
+        PtBackend backend = PtBackendProvider.backend();
         Batch batch = batch(16, 3);
         try (PtTorchScriptModel script = PtTorchScriptModel.load(backend, fixture(), 4, Loss.SOFTMAX_CROSS_ENTROPY,
                 DType.FLOAT32);
@@ -88,7 +89,7 @@ class PtTorchScriptModelTest {
 
     @Test
     void setParametersChangesTheModuleAndBadFilesAreNamed() throws Exception {
-        PtBackend backend = TestSupport.backend();
+        PtBackend backend = PtBackendProvider.backend();
         try (PtTorchScriptModel script = PtTorchScriptModel.load(backend, fixture(), 4, Loss.SOFTMAX_CROSS_ENTROPY,
                 DType.FLOAT32)) {
             double[] theta = script.parameters();

@@ -1,47 +1,37 @@
 package org.influence4j.backend.tf;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.util.List;
-import java.util.ServiceLoader;
-import org.influence4j.api.Backend;
-import org.influence4j.api.BackendCapability;
 import org.influence4j.api.BackendProvider;
+import org.influence4j.backend.testkit.AbstractBackendProviderTest;
 import org.junit.jupiter.api.Test;
 
-class TfBackendProviderTest {
+/** The shared provider checks for {@link TfBackendProvider}, plus its platform and missing-native handling. */
+class TfBackendProviderTest extends AbstractBackendProviderTest {
 
-    @Test
-    void serviceLoaderFindsTheProviderAndItIsAvailable() {
-        List<BackendProvider> found = ServiceLoader.load(BackendProvider.class).stream()
-                .map(ServiceLoader.Provider::get)
-                .filter(p -> p instanceof TfBackendProvider)
-                .toList();
-        assertEquals(1, found.size(), "exactly one TfBackendProvider registered in META-INF/services");
-        BackendProvider provider = found.get(0);
-        assertEquals("djl-tf", provider.name());
-        assertEquals(10, provider.rank());
-        assertTrue(provider.isAvailable(), "natives jar is on the test class path");
+    @Override
+    protected BackendProvider newProvider() {
+        return new TfBackendProvider();
     }
 
-    @Test
-    void createReturnsOneSharedBackendWithEngineVersionAndHonestCapabilities() {
-        TfBackendProvider provider = new TfBackendProvider();
-        Backend a = provider.create();
-        Backend b = provider.create();
-        assertSame(a, b);
-        assertEquals("djl-tf", a.name());
-        assertEquals("DJL 0.35.1 / TensorFlow 2.16.1", a.version());
-        assertTrue(a.capabilities().contains(BackendCapability.FLOAT64));
-        assertTrue(a.capabilities().contains(BackendCapability.EXACT_HVP));
-        assertTrue(a.capabilities().contains(BackendCapability.BATCHED_PER_SAMPLE_GRADIENTS));
-        assertTrue(a.capabilities().contains(BackendCapability.DENSE_LAYER_FACTORS));
-        assertTrue(a.capabilities().contains(BackendCapability.MIXED_DERIVATIVES));
-        assertFalse(a.capabilities().contains(BackendCapability.THREAD_SAFE_MODELS));
-        assertFalse(a.capabilities().contains(BackendCapability.CUDA));
+    @Override
+    protected String expectedName() {
+        return "djl-tf";
+    }
+
+    @Override
+    protected int expectedRank() {
+        return 10;
+    }
+
+    @Override
+    protected String expectedVersion() {
+        return "DJL 0.35.1 / TensorFlow 2.16.1";
+    }
+
+    @Override
+    protected void assertEnvironmentPrepared() {
         assertTrue(java.nio.file.Files.isRegularFile(java.nio.file.Path.of(
                 System.getProperty("TENSORFLOW_LIBRARY_PATH"), "libjnitensorflow.so")), "natives extracted");
     }

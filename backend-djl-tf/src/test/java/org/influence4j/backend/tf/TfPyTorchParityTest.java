@@ -18,6 +18,7 @@ import org.influence4j.api.model.Activation;
 import org.influence4j.api.model.Loss;
 import org.influence4j.api.model.ModelSpec;
 import org.influence4j.backend.pytorch.PtBackendProvider;
+import org.influence4j.backend.testkit.TestSupport;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;

@@ -9,6 +9,7 @@ import org.influence4j.api.data.Batch;
 import org.influence4j.api.model.Activation;
 import org.influence4j.api.model.Loss;
 import org.influence4j.api.model.ModelSpec;
+import org.influence4j.backend.testkit.TestSupport;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;

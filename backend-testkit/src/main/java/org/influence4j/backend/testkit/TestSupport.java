@@ -1,28 +1,28 @@
-package org.influence4j.backend.nd4j;
+package org.influence4j.backend.testkit;
 
 import java.util.SplittableRandom;
+import java.util.stream.Stream;
 import org.influence4j.api.DType;
 import org.influence4j.api.data.Batch;
 import org.influence4j.api.model.Activation;
 import org.influence4j.api.model.Layer;
 import org.influence4j.api.model.Loss;
 import org.influence4j.api.model.ModelSpec;
+import org.junit.jupiter.params.provider.Arguments;
 
 /**
- * Test helpers: random data, and a plain-Java double-precision reference of a {@link ModelSpec}'s
- * losses that shares no code with the backend (used for finite-difference gradient checks).
+ * Test helpers shared by every backend's tests: random data, the model specs of the shared suites,
+ * and a plain-Java double-precision reference of a {@link ModelSpec}'s outputs and losses that
+ * shares no code with any backend (used for finite-difference gradient checks). Flat parameter
+ * vectors follow the {@link ModelSpec} order (per Dense layer W {@code [out,in]} row-major, then b).
  */
-final class TestSupport {
+public final class TestSupport {
 
     private TestSupport() {
     }
 
-    static Nd4jBackend backend() {
-        return Nd4jBackendProvider.backend();
-    }
-
     /** x ~ N(0,1) and labels fitting the loss. */
-    static Batch randomBatch(ModelSpec spec, int n, long seed) {
+    public static Batch randomBatch(ModelSpec spec, int n, long seed) {
         SplittableRandom r = new SplittableRandom(seed);
         int d = spec.inputDim();
         double[] x = new double[n * d];
@@ -56,7 +56,7 @@ final class TestSupport {
     }
 
     /** Parameters drawn from the spec's (PyTorch-style) default init, scaled by {@code scale} to get more curvature. */
-    static double[] parameters(ModelSpec spec, long seed, double scale) {
+    public static double[] parameters(ModelSpec spec, long seed, double scale) {
         double[] theta = spec.initialParameters(seed);
         for (int i = 0; i < theta.length; i++) {
             theta[i] *= scale;
@@ -64,13 +64,13 @@ final class TestSupport {
         return theta;
     }
 
-    static double gaussian(SplittableRandom r) {
+    public static double gaussian(SplittableRandom r) {
         double u = r.nextDouble();
         double v = r.nextDouble();
         return Math.sqrt(-2 * Math.log(1 - u)) * Math.cos(2 * Math.PI * v);
     }
 
-    static double[] randomUnitVector(int p, long seed) {
+    public static double[] randomUnitVector(int p, long seed) {
         SplittableRandom r = new SplittableRandom(seed);
         double[] v = new double[p];
         for (int i = 0; i < p; i++) {
@@ -83,14 +83,38 @@ final class TestSupport {
         return v;
     }
 
-    static ModelSpec mlp(int in, int hidden, Activation act, int out, Loss loss, DType dtype) {
+    public static ModelSpec mlp(int in, int hidden, Activation act, int out, Loss loss, DType dtype) {
         return ModelSpec.builder(in).dense(hidden).activation(act).dense(out).loss(loss).dtype(dtype).build();
+    }
+
+    /** Two hidden layers (tanh, softplus) on 5 inputs; 3 outputs, or 1 for the binary logistic loss. */
+    public static ModelSpec twoHiddenLayers(Loss loss, DType dtype) {
+        int out = loss == Loss.BINARY_LOGISTIC ? 1 : 3;
+        return ModelSpec.builder(5).dense(7).activation(Activation.TANH).dense(6).activation(Activation.SOFTPLUS)
+                .dense(out).loss(loss).dtype(dtype).build();
+    }
+
+    /** The (activation, loss) pairs of the per-activation checks: every activation and every loss occurs. */
+    public static Stream<Arguments> activationsAndLosses() {
+        return Stream.of(
+                Arguments.of(Activation.RELU, Loss.SOFTMAX_CROSS_ENTROPY),
+                Arguments.of(Activation.TANH, Loss.MSE),
+                Arguments.of(Activation.SIGMOID, Loss.BINARY_LOGISTIC),
+                Arguments.of(Activation.IDENTITY, Loss.SOFTMAX_CROSS_ENTROPY),
+                Arguments.of(Activation.SOFTPLUS, Loss.MSE),
+                Arguments.of(Activation.TANH, Loss.SOFTMAX_CROSS_ENTROPY),
+                Arguments.of(Activation.RELU, Loss.BINARY_LOGISTIC));
+    }
+
+    /** One hidden layer of 6 units with {@code act} on 4 inputs, float64. */
+    public static ModelSpec oneHidden(Activation act, Loss loss) {
+        return mlp(4, 6, act, loss == Loss.BINARY_LOGISTIC ? 1 : 3, loss, DType.FLOAT64);
     }
 
     // ---- plain-Java reference ------------------------------------------------------------------
 
     /** Model outputs for one sample, computed in double precision straight from the spec. */
-    static double[] referenceOutput(ModelSpec spec, double[] theta, double[] x) {
+    public static double[] referenceOutput(ModelSpec spec, double[] theta, double[] x) {
         double[] a = x.clone();
         int offset = 0;
         for (Layer layer : spec.layers()) {
@@ -116,7 +140,7 @@ final class TestSupport {
         return a;
     }
 
-    static double activation(Activation act, double z) {
+    public static double activation(Activation act, double z) {
         return switch (act) {
             case RELU -> Math.max(0, z);
             case TANH -> Math.tanh(z);
@@ -127,7 +151,7 @@ final class TestSupport {
     }
 
     /** Per-sample loss of the reference. */
-    static double referenceLoss(ModelSpec spec, double[] f, double[] y) {
+    public static double referenceLoss(ModelSpec spec, double[] f, double[] y) {
         return switch (spec.loss()) {
             case MSE -> {
                 double s = 0;
@@ -151,7 +175,7 @@ final class TestSupport {
         };
     }
 
-    static double[] referencePerSampleLosses(ModelSpec spec, double[] theta, org.influence4j.api.data.Batch b) {
+    public static double[] referencePerSampleLosses(ModelSpec spec, double[] theta, org.influence4j.api.data.Batch b) {
         int n = b.size();
         double[] out = new double[n];
         for (int i = 0; i < n; i++) {
@@ -162,7 +186,7 @@ final class TestSupport {
         return out;
     }
 
-    static double referenceMeanLoss(ModelSpec spec, double[] theta, Batch b) {
+    public static double referenceMeanLoss(ModelSpec spec, double[] theta, Batch b) {
         double s = 0;
         for (double l : referencePerSampleLosses(spec, theta, b)) {
             s += l;
@@ -171,7 +195,7 @@ final class TestSupport {
     }
 
     /** Central finite-difference gradient of the reference mean loss (step h). */
-    static double[] referenceGradientFd(ModelSpec spec, double[] theta, Batch b, double h) {
+    public static double[] referenceGradientFd(ModelSpec spec, double[] theta, Batch b, double h) {
         double[] g = new double[theta.length];
         double[] t = theta.clone();
         for (int k = 0; k < theta.length; k++) {
@@ -187,7 +211,7 @@ final class TestSupport {
 
     // ---- numerics ------------------------------------------------------------------------------
 
-    static double norm(double[] v) {
+    public static double norm(double[] v) {
         double s = 0;
         for (double x : v) {
             s += x * x;
@@ -196,7 +220,7 @@ final class TestSupport {
     }
 
     /** ‖a − ref‖ / ‖ref‖ */
-    static double relErr(double[] a, double[] ref) {
+    public static double relErr(double[] a, double[] ref) {
         if (a.length != ref.length) {
             throw new AssertionError("length " + a.length + " vs " + ref.length);
         }
@@ -207,7 +231,7 @@ final class TestSupport {
         return Math.sqrt(s) / norm(ref);
     }
 
-    static double[] axpy(double alpha, double[] x, double[] y) {
+    public static double[] axpy(double alpha, double[] x, double[] y) {
         double[] out = y.clone();
         for (int i = 0; i < x.length; i++) {
             out[i] += alpha * x[i];
@@ -215,7 +239,7 @@ final class TestSupport {
         return out;
     }
 
-    static double[] row(double[] matrix, int cols, int r) {
+    public static double[] row(double[] matrix, int cols, int r) {
         return java.util.Arrays.copyOfRange(matrix, r * cols, (r + 1) * cols);
     }
 }

@@ -1,0 +1,9 @@
+/**
+ * The test suite every tensor backend must pass, written once against the {@code api} contracts:
+ * abstract JUnit 5 classes ({@code Abstract*Test}) that a backend module's tests extend with a few
+ * lines naming the backend, and {@link org.influence4j.backend.testkit.TestSupport}, random data and
+ * a plain-Java double-precision reference of a model spec (outputs, losses, finite-difference
+ * gradients) that shares no code with any backend. This module ships test code: backends depend on
+ * it in {@code test} scope only.
+ */
+package org.influence4j.backend.testkit;
