@@ -23,6 +23,7 @@ import org.influence4j.api.model.Activation;
 import org.influence4j.api.model.Layer;
 import org.influence4j.api.model.ModelSpec;
 import org.influence4j.api.model.ParameterInfo;
+import org.influence4j.backend.djl.DjlDTypes;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -82,7 +83,7 @@ public final class PtModel implements TwiceDifferentiable {
         spec.validateParameters(parameters, "parameters");
         this.backend = backend;
         this.spec = spec;
-        this.dataType = PtDTypes.toDjl(spec.dtype());
+        this.dataType = DjlDTypes.toDjl(spec.dtype());
         this.numParameters = spec.numParameters();
         this.layout = spec.parameterLayout();
         this.numDense = layout.size() / 2;

@@ -2,26 +2,29 @@ package org.influence4j.backend.pytorch;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
-import java.util.Arrays;
-import org.influence4j.api.DType;
+import org.influence4j.api.Tensor;
+import org.influence4j.api.TensorScope;
+import org.influence4j.backend.djl.DjlTensorScope;
 
 /**
- * A {@link org.influence4j.api.TensorScope} over a DJL {@link NDManager}: tensors created here,
- * and results of operations on them, are attached to the manager and freed when the scope closes.
- * {@link #newChild()} returns a scope over a sub-manager (closed with its parent).
+ * A {@link org.influence4j.api.TensorScope} over a DJL PyTorch {@link NDManager}: tensors created
+ * here, and results of operations on them, are attached to the manager and freed when the scope
+ * closes. {@link #newChild()} returns a scope over a sub-manager (closed with its parent).
+ *
+ * <p>PyTorch specifics (see {@link PtArrays}): host data is copied into libtorch-owned memory, and
+ * scalar factors are made with {@code torch::full}, never passed to DJL operations as Java numbers.
  *
  * <p>Not thread-safe: use one scope per thread.
  */
-public final class PtTensorScope implements org.influence4j.api.TensorScope {
+public final class PtTensorScope extends DjlTensorScope<PtTensor, PtTensorScope> {
 
     private final PtBackend backend;
-    private final NDManager manager;
-    private volatile boolean closed;
 
     PtTensorScope(PtBackend backend, NDManager manager) {
+        super(manager, PtBackendProvider.NAME);
         this.backend = backend;
-        this.manager = manager;
     }
 
     @Override
@@ -29,98 +32,35 @@ public final class PtTensorScope implements org.influence4j.api.TensorScope {
         return backend;
     }
 
-    /** @return the DJL manager behind this scope (closing it closes the scope) */
-    public NDManager manager() {
-        checkOpen();
-        return manager;
-    }
-
-    /** @return whether the scope (or its manager, e.g. through a parent) was closed */
-    public boolean isClosed() {
-        return closed || !manager.isOpen();
-    }
-
-    /**
-     * Wraps an array as a tensor of this scope, attaching it to this scope's manager if needed.
-     *
-     * @throws IllegalArgumentException if the array is not float32/float64
-     */
-    public PtTensor wrap(NDArray array) {
-        checkOpen();
-        PtDTypes.fromDjl(array.getDataType());
-        if (array.getManager() != manager) {
-            array.attach(manager);
-        }
+    @Override
+    protected PtTensor newTensor(NDArray array) {
         return new PtTensor(array, this);
     }
 
     @Override
-    public PtTensor fromArray(double[] data, DType dtype, long... shape) {
-        checkOpen();
-        if (data == null) {
-            throw new IllegalArgumentException("fromArray: data must not be null");
-        }
-        long n = checkShape("fromArray", shape);
-        if (n != data.length) {
-            throw new IllegalArgumentException("fromArray: data has " + data.length + " values but shape "
-                    + Arrays.toString(shape) + " needs " + n);
-        }
-        return new PtTensor(PtArrays.owned(manager, data, new Shape(shape), PtDTypes.toDjl(dtype)), this);
+    protected PtTensorScope newScope(NDManager manager) {
+        return new PtTensorScope(backend, manager);
+    }
+
+    /** @return a libtorch-owned copy of {@code data} ({@link PtArrays#owned}) */
+    @Override
+    protected NDArray createArray(NDManager m, double[] data, Shape shape, DataType type) {
+        return PtArrays.owned(m, data, shape, type);
+    }
+
+    /** @return a libtorch-owned scalar ({@link PtArrays#scalar}) */
+    @Override
+    protected NDArray scalarArray(NDManager m, double value, DataType type) {
+        return PtArrays.scalar(m, value, type);
     }
 
     @Override
-    public PtTensor zeros(DType dtype, long... shape) {
-        checkOpen();
-        checkShape("zeros", shape);
-        return new PtTensor(manager.zeros(new Shape(shape), PtDTypes.toDjl(dtype)), this);
+    protected PtTensor requireTensor(Tensor t, String argument) {
+        return PtTensor.require(t, argument);
     }
 
     @Override
-    public PtTensor eye(DType dtype, long n) {
-        checkOpen();
-        if (n < 0 || n > Integer.MAX_VALUE) {
-            throw new IllegalArgumentException("eye: n must be in [0, 2^31), got " + n);
-        }
-        return new PtTensor(manager.eye((int) n, (int) n, 0, PtDTypes.toDjl(dtype)), this);
-    }
-
-    @Override
-    public PtTensorScope newChild() {
-        checkOpen();
-        return new PtTensorScope(backend, manager.newSubManager());
-    }
-
-    @Override
-    public void close() {
-        if (!closed) {
-            closed = true;
-            manager.close();
-        }
-    }
-
-    private void checkOpen() {
-        if (isClosed()) {
-            throw new IllegalStateException("tensor scope is closed; create tensors in an open scope");
-        }
-    }
-
-    private static long checkShape(String op, long[] shape) {
-        if (shape == null) {
-            throw new IllegalArgumentException(op + ": shape must not be null (a scalar is new long[0])");
-        }
-        long n = 1;
-        for (long d : shape) {
-            if (d < 0) {
-                throw new IllegalArgumentException(op + ": shape " + Arrays.toString(shape)
-                        + " has a negative dimension");
-            }
-            n = Math.multiplyExact(n, d);
-        }
-        return n;
-    }
-
-    @Override
-    public String toString() {
-        return "PtTensorScope[" + manager.getName() + (isClosed() ? ", closed" : "") + "]";
+    protected PtTensorScope requireScope(TensorScope scope, String argument) {
+        return backend.requireScope(scope, argument);
     }
 }

@@ -24,6 +24,7 @@ import org.influence4j.api.TwiceDifferentiable;
 import org.influence4j.api.data.Batch;
 import org.influence4j.api.model.Loss;
 import org.influence4j.api.model.ModelSpec;
+import org.influence4j.backend.djl.DjlDTypes;
 
 /**
  * A TorchScript module ({@code torch.jit.script(model).save(path)}) loaded through DJL PyTorch as a
@@ -68,7 +69,7 @@ public final class PtTorchScriptModel implements TwiceDifferentiable {
         this.file = file;
         this.backend = backend;
         this.signature = signature;
-        this.dataType = PtDTypes.toDjl(signature.dtype());
+        this.dataType = DjlDTypes.toDjl(signature.dtype());
         this.manager = manager;
         this.block = block;
         this.params = params;
@@ -118,7 +119,7 @@ public final class PtTorchScriptModel implements TwiceDifferentiable {
                 throw new IllegalArgumentException("file: TorchScript module " + file + " has no parameters");
             }
             NDArray[] params = list.toArray(new NDArray[0]);
-            DataType expected = PtDTypes.toDjl(dtype);
+            DataType expected = DjlDTypes.toDjl(dtype);
             for (NDArray a : params) {
                 if (a.getDataType() != expected) {
                     throw new IllegalArgumentException("file: parameter " + a.getName() + " of " + file + " is "

@@ -15,6 +15,7 @@ import org.influence4j.api.TwiceDifferentiable;
 import org.influence4j.api.data.Batch;
 import org.influence4j.api.model.ModelSpec;
 import org.influence4j.api.model.ParameterInfo;
+import org.influence4j.backend.djl.DjlDTypes;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.tensorflow.Output;
@@ -84,7 +85,7 @@ public final class TfModel implements TwiceDifferentiable {
         spec.validateParameters(parameters, "parameters");
         this.backend = backend;
         this.spec = spec;
-        this.dataType = TfDTypes.toDjl(spec.dtype());
+        this.dataType = DjlDTypes.toDjl(spec.dtype());
         this.numParameters = spec.numParameters();
         this.layout = spec.parameterLayout();
         this.g = spec.dtype() == DType.FLOAT64 ? new TfModelGraph<>(spec, TFloat64.class)
@@ -194,7 +195,7 @@ public final class TfModel implements TwiceDifferentiable {
             throw new IllegalArgumentException("v: shape " + Arrays.toString(shape) + " but the model has p="
                     + numParameters + " parameters; expected [" + numParameters + "]");
         }
-        double[] hv = hvpRows(batch, TfDTypes.toDoubles(vt.ndArray()), 1);
+        double[] hv = hvpRows(batch, DjlDTypes.toDoubles(vt.ndArray()), 1);
         return target.wrap(TfDTypes.create(target.manager(), hv, new Shape(numParameters), dataType));
     }
 
@@ -216,7 +217,7 @@ public final class TfModel implements TwiceDifferentiable {
                     + numParameters + " parameters; expected [k, " + numParameters + "]");
         }
         int k = Math.toIntExact(shape[0]);
-        double[] out = hvpRows(batch, TfDTypes.toDoubles(vt.ndArray()), k);
+        double[] out = hvpRows(batch, DjlDTypes.toDoubles(vt.ndArray()), k);
         return target.wrap(TfDTypes.create(target.manager(), out, new Shape(k, numParameters), dataType));
     }
 
@@ -296,7 +297,7 @@ public final class TfModel implements TwiceDifferentiable {
         int k = Math.toIntExact(shape[0]);
         int n = batch.size();
         double[] out = new double[k * n * spec.inputDim()];
-        double[] all = TfDTypes.toDoubles(vt.ndArray());
+        double[] all = DjlDTypes.toDoubles(vt.ndArray());
         for (int r = 0; r < k; r++) {
             double[] row = Arrays.copyOfRange(all, r * numParameters, (r + 1) * numParameters);
             try (Run run = new Run(batch, 1.0, row); Result res = run.fetch(g.mixed)) {
@@ -435,7 +436,7 @@ public final class TfModel implements TwiceDifferentiable {
         if (dataType == DataType.FLOAT64) {
             return TFloat64.tensorOf(s, DataBuffers.of(data, true, false));
         }
-        return TFloat32.tensorOf(s, DataBuffers.of(TfDTypes.toFloats(data), true, false));
+        return TFloat32.tensorOf(s, DataBuffers.of(DjlDTypes.toFloats(data), true, false));
     }
 
     /** @return the elements of a float32/float64 TensorFlow tensor as doubles */

@@ -2,9 +2,11 @@ package org.influence4j.backend.tf;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
-import java.util.Arrays;
-import org.influence4j.api.DType;
+import org.influence4j.api.Tensor;
+import org.influence4j.api.TensorScope;
+import org.influence4j.backend.djl.DjlTensorScope;
 
 /**
  * A {@link org.influence4j.api.TensorScope} over a DJL {@link NDManager} of the TensorFlow engine
@@ -12,17 +14,18 @@ import org.influence4j.api.DType;
  * and results of operations on them, are attached to the manager and freed when the scope closes.
  * {@link #newChild()} returns a scope over a sub-manager (closed with its parent).
  *
+ * <p>TensorFlow specifics: host data and scalars are created with {@link TfDTypes}; a
+ * matrix-vector product runs as a matrix times a one-column matrix, reshaped back to a vector.
+ *
  * <p>Not thread-safe: use one scope per thread.
  */
-public final class TfTensorScope implements org.influence4j.api.TensorScope {
+public final class TfTensorScope extends DjlTensorScope<TfTensor, TfTensorScope> {
 
     private final TfBackend backend;
-    private final NDManager manager;
-    private volatile boolean closed;
 
     TfTensorScope(TfBackend backend, NDManager manager) {
+        super(manager, TfBackendProvider.NAME);
         this.backend = backend;
-        this.manager = manager;
     }
 
     @Override
@@ -30,98 +33,42 @@ public final class TfTensorScope implements org.influence4j.api.TensorScope {
         return backend;
     }
 
-    /** @return the DJL manager behind this scope (closing it closes the scope) */
-    public NDManager manager() {
-        checkOpen();
-        return manager;
-    }
-
-    /** @return whether the scope (or its manager, e.g. through a parent) was closed */
-    public boolean isClosed() {
-        return closed || !manager.isOpen();
-    }
-
-    /**
-     * Wraps an array as a tensor of this scope, attaching it to this scope's manager if needed.
-     *
-     * @throws IllegalArgumentException if the array is not float32/float64
-     */
-    public TfTensor wrap(NDArray array) {
-        checkOpen();
-        TfDTypes.fromDjl(array.getDataType());
-        if (array.getManager() != manager) {
-            array.attach(manager);
-        }
+    @Override
+    protected TfTensor newTensor(NDArray array) {
         return new TfTensor(array, this);
     }
 
     @Override
-    public TfTensor fromArray(double[] data, DType dtype, long... shape) {
-        checkOpen();
-        if (data == null) {
-            throw new IllegalArgumentException("fromArray: data must not be null");
-        }
-        long n = checkShape("fromArray", shape);
-        if (n != data.length) {
-            throw new IllegalArgumentException("fromArray: data has " + data.length + " values but shape "
-                    + Arrays.toString(shape) + " needs " + n);
-        }
-        return new TfTensor(TfDTypes.create(manager, data, new Shape(shape), TfDTypes.toDjl(dtype)), this);
+    protected TfTensorScope newScope(NDManager manager) {
+        return new TfTensorScope(backend, manager);
     }
 
     @Override
-    public TfTensor zeros(DType dtype, long... shape) {
-        checkOpen();
-        checkShape("zeros", shape);
-        return new TfTensor(manager.zeros(new Shape(shape), TfDTypes.toDjl(dtype)), this);
+    protected NDArray createArray(NDManager m, double[] data, Shape shape, DataType type) {
+        return TfDTypes.create(m, data, shape, type);
     }
 
     @Override
-    public TfTensor eye(DType dtype, long n) {
-        checkOpen();
-        if (n < 0 || n > Integer.MAX_VALUE) {
-            throw new IllegalArgumentException("eye: n must be in [0, 2^31), got " + n);
+    protected NDArray scalarArray(NDManager m, double value, DataType type) {
+        return TfDTypes.scalar(m, value, type);
+    }
+
+    /** @return {@code matrix} times {@code vector} reshaped to a column, reshaped back to a vector */
+    @Override
+    protected NDArray matVec(NDArray matrix, NDArray vector) {
+        try (NDArray column = vector.reshape(vector.getShape().get(0), 1);
+             NDArray product = matrix.matMul(column)) {
+            return product.reshape(matrix.getShape().get(0));
         }
-        return new TfTensor(manager.eye((int) n, (int) n, 0, TfDTypes.toDjl(dtype)), this);
     }
 
     @Override
-    public TfTensorScope newChild() {
-        checkOpen();
-        return new TfTensorScope(backend, manager.newSubManager());
+    protected TfTensor requireTensor(Tensor t, String argument) {
+        return TfTensor.require(t, argument);
     }
 
     @Override
-    public void close() {
-        if (!closed) {
-            closed = true;
-            manager.close();
-        }
-    }
-
-    private void checkOpen() {
-        if (isClosed()) {
-            throw new IllegalStateException("tensor scope is closed; create tensors in an open scope");
-        }
-    }
-
-    private static long checkShape(String op, long[] shape) {
-        if (shape == null) {
-            throw new IllegalArgumentException(op + ": shape must not be null (a scalar is new long[0])");
-        }
-        long n = 1;
-        for (long d : shape) {
-            if (d < 0) {
-                throw new IllegalArgumentException(op + ": shape " + Arrays.toString(shape)
-                        + " has a negative dimension");
-            }
-            n = Math.multiplyExact(n, d);
-        }
-        return n;
-    }
-
-    @Override
-    public String toString() {
-        return "TfTensorScope[" + manager.getName() + (isClosed() ? ", closed" : "") + "]";
+    protected TfTensorScope requireScope(TensorScope scope, String argument) {
+        return backend.requireScope(scope, argument);
     }
 }

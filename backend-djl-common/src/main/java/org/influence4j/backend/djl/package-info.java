@@ -1,0 +1,18 @@
+/**
+ * What the DJL backends share: the api's tensor contracts over DJL's engine-neutral
+ * {@code NDArray} / {@code NDManager}.
+ *
+ * <ul>
+ *   <li>{@link org.influence4j.backend.djl.DjlTensor} — a {@link org.influence4j.api.Tensor} over an
+ *       {@code NDArray} (shape checks, dtype promotion to the receiver's dtype, ownership);</li>
+ *   <li>{@link org.influence4j.backend.djl.DjlTensorScope} — a {@link org.influence4j.api.TensorScope}
+ *       over an {@code NDManager}, with the engine-specific hooks (how host data and scalars become
+ *       arrays, matrix-vector products, which tensors and scopes belong to the backend);</li>
+ *   <li>{@link org.influence4j.backend.djl.DjlDTypes} — conversions between influence4j's
+ *       {@link org.influence4j.api.DType}, DJL's {@code DataType} and host arrays.</li>
+ * </ul>
+ *
+ * <p>This module loads no engine; each backend ({@code backend-djl-pytorch}, {@code backend-djl-tf})
+ * subclasses the tensor and scope and implements the hooks for its engine.
+ */
+package org.influence4j.backend.djl;
