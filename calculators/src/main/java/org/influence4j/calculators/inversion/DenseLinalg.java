@@ -17,23 +17,33 @@ import org.influence4j.api.TensorScope;
  * factorisations, and these matrices are tiny next to the data passes. Block-vector products stay
  * on the backend; only k x k (or k x s) coefficient matrices cross to the host.
  *
- * <p>Matrices are {@code double[rows][cols]}. Package-private.
+ * <p>Matrices are {@code double[rows][cols]}. Internal to the calculators: only
+ * {@link #symmetricEigen}, {@link #DESCENDING} and {@link #unflatten} are public, for the other
+ * calculator packages.
  */
-final class DenseLinalg {
+public final class DenseLinalg {
 
     private DenseLinalg() {
     }
 
-    /** Eigenpairs of a symmetric matrix: {@code values[i]}, eigenvector {@code vectors[i]} (unit length). */
-    record Eigen(double[] values, double[][] vectors) {
+    /**
+     * Eigenpairs of a symmetric matrix: {@code values[i]}, eigenvector {@code vectors[i]} (unit length).
+     *
+     * @param values  the eigenvalues in the requested order
+     * @param vectors the eigenvectors, {@code vectors[i]} belongs to {@code values[i]}
+     */
+    public record Eigen(double[] values, double[][] vectors) {
     }
 
     /**
      * Eigendecomposition of the symmetric part of {@code a}, sorted by {@code order}.
      *
+     * @param a     a square matrix, {@code a[row][col]}; only its symmetric part is used
+     * @param order the order of the returned eigenvalues, e.g. {@link #DESCENDING}
+     * @return the eigenpairs
      * @throws IllegalStateException if EJML fails to converge
      */
-    static Eigen symmetricEigen(double[][] a, Comparator<Double> order) {
+    public static Eigen symmetricEigen(double[][] a, Comparator<Double> order) {
         int n = a.length;
         DMatrixRMaj m = new DMatrixRMaj(n, n);
         for (int i = 0; i < n; i++) {
@@ -74,7 +84,7 @@ final class DenseLinalg {
     }
 
     /** Descending by value. */
-    static final Comparator<Double> DESCENDING = Comparator.reverseOrder();
+    public static final Comparator<Double> DESCENDING = Comparator.reverseOrder();
     /** Descending by magnitude. */
     static final Comparator<Double> MAGNITUDE = Comparator.comparingDouble((Double d) -> -Math.abs(d));
 
@@ -146,7 +156,11 @@ final class DenseLinalg {
         }
     }
 
-    static double[][] unflatten(double[] flat, int rows, int cols) {
+    /**
+     * @param flat row-major {@code [rows, cols]}
+     * @return the same matrix as {@code double[rows][cols]}
+     */
+    public static double[][] unflatten(double[] flat, int rows, int cols) {
         double[][] out = new double[rows][cols];
         for (int i = 0; i < rows; i++) {
             System.arraycopy(flat, i * cols, out[i], 0, cols);

@@ -16,38 +16,52 @@ import org.influence4j.calculators.attribution.Attributions;
 import org.influence4j.calculators.attribution.TopK;
 import org.influence4j.calculators.attribution.TopKOrder;
 import org.influence4j.calculators.attribution.TrainingDataAttribution;
+import org.influence4j.calculators.inversion.DenseLinalg;
 
 /**
  * TracInCPFastRandProj (Captum): every sample is mapped to one vector
- * {@code r(z) = ⊕_c √η_c · vec((R_δᵀ δ_c(z)) (R_aᵀ a_c(z))ᵀ)} — the last Dense layer's weight
- * gradient at each checkpoint c, projected by Gaussian matrices R_δ, R_a (entries N(0, 1/d), seeded,
- * the same for every checkpoint) — and the score of z on t is {@code ⟨r(t), r(z)⟩}, an unbiased
- * estimate of the {@link TracInCPFast} score. The training set given to the constructor is indexed
- * once (n·D doubles on the Java heap, D = C·d_δ·d_a); {@link #topK} on that source is an exact
- * (brute-force, chunked) maximum-inner-product search over the stored vectors, streamed through a
- * bounded top-k. Other training sources are projected on the fly. With
- * {@link RandProjOptions#projectionDim()} = 0 nothing is projected and the scores equal
- * TracInCPFast's exactly.
+ * {@code r(z) = ⊕_c √η_c · P_c vec(δ_c(z) a_c(z)ᵀ)} — the last Dense layer's weight gradient at
+ * each checkpoint c, projected to at most d entries by a Kronecker-structured map
+ * {@code P_c = P_δ ⊗ P_a} computed from the factors alone (see {@link RandProjOptions.Projection}:
+ * leading eigenvectors of the factor second moments by default, Captum's seeded Gaussian matrices
+ * as an option) — and the score of z on t is {@code ⟨r(t), r(z)⟩}, an estimate of the
+ * {@link TracInCPFast} score. The training set
+ * given to the constructor is indexed once (n·D doubles on the Java heap, D = C·d); {@link #topK}
+ * on that source is an exact (brute-force, chunked) maximum-inner-product search over the stored
+ * vectors, streamed through a bounded top-k. Other training sources are projected on the fly.
+ * With {@link RandProjOptions#projectionDim()} = 0, or a layer with at most d weights, nothing is
+ * projected and the scores equal TracInCPFast's exactly.
  *
  * <p>Sign contract of {@link TrainingDataAttribution}. Not thread-safe (it mutates the model's
  * parameters during a call and restores them).
  */
 public final class TracInCPFastRandProj implements TrainingDataAttribution {
 
+    /**
+     * How one checkpoint's factors become entries of a sample's vector: a is multiplied by
+     * {@code projA [in, dimA]} and δ by {@code projD [out, dimD]} (null: kept as they are); the
+     * entries are their outer product.
+     */
+    private record CheckpointProjection(double[] projA, int dimA, double[] projD, int dimD) {
+        int size() {
+            return dimD * dimA;
+        }
+    }
+
     private final TwiceDifferentiable model;
     private final TracInCheckpoints checkpoints;
     private final RandProjOptions options;
     private final int in;
     private final int out;
-    private final int dimA;
-    private final int dimD;
-    private final double[] projA;
-    private final double[] projD;
+    private final CheckpointProjection[] projections;
+    /** Start of checkpoint c's entries in a sample's vector; {@code offsets[C]} = D. */
+    private final int[] offsets;
     private final DataSource indexed;
     private final double[] index;
 
     /**
-     * Builds the projections and indexes {@code train}.
+     * Builds the projections (for {@link RandProjOptions.Projection#FACTOR_PCA} from one pass
+     * over {@code train} per checkpoint) and indexes {@code train}.
      *
      * @throws IllegalArgumentException naming a null or empty argument, or a model without Dense layer
      * @throws UnsupportedOperationException if the backend lacks {@link BackendCapability#DENSE_LAYER_FACTORS}
@@ -86,21 +100,121 @@ public final class TracInCPFastRandProj implements TrainingDataAttribution {
         this.options = options;
         this.in = last.inFeatures() + (options.includeBias() ? 1 : 0);
         this.out = last.outFeatures();
-        int d = options.projectionDim();
-        if (d == 0) {
-            dimD = out;
-            dimA = in;
-        } else {
-            dimD = Math.min(out, Math.max(1, (int) Math.floor(Math.sqrt(d))));
-            dimA = Math.min(in, Math.max(1, d / dimD));
+        this.projections = projections(train);
+        this.offsets = new int[projections.length + 1];
+        for (int c = 0; c < projections.length; c++) {
+            offsets[c + 1] = Math.addExact(offsets[c], projections[c].size());
         }
-        Random random = new Random(options.seed());
-        projD = dimD < out ? gaussian(random, out, dimD) : null;
-        projA = dimA < in ? gaussian(random, in, dimA) : null;
         this.indexed = train;
         this.index = represent(train);
     }
 
+    private CheckpointProjection[] projections(DataSource train) {
+        int d = options.projectionDim();
+        CheckpointProjection[] result = new CheckpointProjection[checkpoints.size()];
+        if (d == 0 || (long) out * in <= d) {
+            Arrays.fill(result, new CheckpointProjection(null, in, null, out));
+            return result;
+        }
+        switch (options.projection()) {
+            case KRONECKER -> {
+                Random random = new Random(options.seed());
+                int root = Math.max(1, (int) Math.floor(Math.sqrt(d)));
+                int dimD = Math.min(out, root);
+                int dimA = Math.min(in, root);
+                double[] projD = dimD < out ? gaussian(random, out, dimD) : null;
+                double[] projA = dimA < in ? gaussian(random, in, dimA) : null;
+                Arrays.fill(result, new CheckpointProjection(projA, dimA, projD, dimD));
+            }
+            case FACTOR_PCA -> {
+                double[] original = model.parameters();
+                try {
+                    for (int c = 0; c < result.length; c++) {
+                        model.setParameters(checkpoints.parametersView(c));
+                        result[c] = factorPca(train, d);
+                    }
+                } finally {
+                    model.setParameters(original);
+                }
+            }
+            default -> throw new IllegalStateException("unknown projection " + options.projection());
+        }
+        return result;
+    }
+
+    /**
+     * The leading eigenvectors of {@code A = Σ a aᵀ} and {@code G = Σ δ δᵀ} over {@code train} at
+     * the current parameters, with the split {@code k_δ·k_a ≤ d} that keeps the largest product
+     * of captured eigenvalue shares.
+     */
+    private CheckpointProjection factorPca(DataSource train, int d) {
+        double[] covA = new double[in * in];
+        double[] covD = new double[out * out];
+        try (TensorScope scope = model.backend().newScope()) {
+            Iterator<Batch> it = train.batches(options.batchSize());
+            while (it.hasNext()) {
+                Batch batch = it.next();
+                try (TensorScope work = scope.newChild()) {
+                    List<Tensor> f = TracInCPFast.lastLayerFactors(model, batch, work);
+                    accumulateGram(work.fromArray(augment(f.get(0).toDoubleArray(), batch.size()), dtype(),
+                            batch.size(), in), covA);
+                    accumulateGram(f.get(1), covD);
+                }
+            }
+        }
+        DenseLinalg.Eigen eigA = DenseLinalg.symmetricEigen(DenseLinalg.unflatten(covA, in, in), DenseLinalg.DESCENDING);
+        DenseLinalg.Eigen eigD = DenseLinalg.symmetricEigen(DenseLinalg.unflatten(covD, out, out), DenseLinalg.DESCENDING);
+        double[] shareA = cumulativeShares(eigA.values());
+        double[] shareD = cumulativeShares(eigD.values());
+        int bestD = 1;
+        double best = -1;
+        for (int kd = 1; kd <= Math.min(out, d); kd++) {
+            int ka = Math.min(in, d / kd);
+            double captured = shareD[kd] * shareA[ka];
+            if (captured > best + 1e-12) {
+                best = captured;
+                bestD = kd;
+            }
+        }
+        int bestA = Math.min(in, d / bestD);
+        return new CheckpointProjection(columns(eigA.vectors(), in, bestA), bestA,
+                columns(eigD.vectors(), out, bestD), bestD);
+    }
+
+    private static void accumulateGram(Tensor rows, double[] target) {
+        try (Tensor t = rows.transpose(); Tensor gram = t.matmul(rows)) {
+            double[] g = gram.toDoubleArray();
+            for (int q = 0; q < g.length; q++) {
+                target[q] += g[q];
+            }
+        }
+    }
+
+    /** @return {@code s[k]} = share of the first k (non-negative parts of the) eigenvalues, s[0] = 0 */
+    private static double[] cumulativeShares(double[] descending) {
+        double[] s = new double[descending.length + 1];
+        for (int k = 0; k < descending.length; k++) {
+            s[k + 1] = s[k] + Math.max(0, descending[k]);
+        }
+        double total = s[descending.length];
+        for (int k = 0; k <= descending.length; k++) {
+            s[k] = total > 0 ? s[k] / total : (double) k / descending.length;
+        }
+        return s;
+    }
+
+    /** @return row-major {@code [rows, k]} whose column j is {@code vectors[j]} */
+    private static double[] columns(double[][] vectors, int rows, int k) {
+        double[] m = new double[rows * k];
+        for (int j = 0; j < k; j++) {
+            for (int r = 0; r < rows; r++) {
+                m[r * k + j] = vectors[j][r];
+            }
+        }
+        return m;
+    }
+
+    /** @return row-major {@code [rows, cols]} with entries N(0, 1/cols) */
     private static double[] gaussian(Random random, int rows, int cols) {
         double[] r = new double[rows * cols];
         double s = 1.0 / Math.sqrt(cols);
@@ -110,9 +224,9 @@ public final class TracInCPFastRandProj implements TrainingDataAttribution {
         return r;
     }
 
-    /** @return D, the length of a sample's vector (checkpoints × d_δ × d_a) */
+    /** @return D, the length of a sample's vector (the sum of the checkpoints' entries) */
     public int dimension() {
-        return checkpoints.size() * dimD * dimA;
+        return offsets[offsets.length - 1];
     }
 
     /** @return the options */
@@ -134,27 +248,27 @@ public final class TracInCPFastRandProj implements TrainingDataAttribution {
         Attributions.requireNonEmpty(batch, "batch");
         model.spec().validate(batch, "batch");
         int b = batch.size();
-        int per = dimD * dimA;
         int total = dimension();
         double[] rep = new double[Math.multiplyExact(b, total)];
         double[] original = model.parameters();
         try (TensorScope scope = model.backend().newScope()) {
             for (int c = 0; c < checkpoints.size(); c++) {
                 model.setParameters(checkpoints.parametersView(c));
+                CheckpointProjection p = projections[c];
                 double[] a;
                 double[] delta;
                 try (TensorScope work = scope.newChild()) {
                     List<Tensor> f = TracInCPFast.lastLayerFactors(model, batch, work);
-                    a = project(augment(f.get(0).toDoubleArray(), b), b, in, projA, dimA, work);
-                    delta = project(f.get(1).toDoubleArray(), b, out, projD, dimD, work);
+                    a = project(augment(f.get(0).toDoubleArray(), b), b, in, p.projA(), p.dimA(), work);
+                    delta = project(f.get(1).toDoubleArray(), b, out, p.projD(), p.dimD(), work);
                 }
                 double w = Math.sqrt(checkpoints.learningRate(c));
                 for (int i = 0; i < b; i++) {
-                    int base = i * total + c * per;
-                    for (int u = 0; u < dimD; u++) {
-                        double du = w * delta[i * dimD + u];
-                        for (int v = 0; v < dimA; v++) {
-                            rep[base + u * dimA + v] = du * a[i * dimA + v];
+                    int base = i * total + offsets[c];
+                    for (int u = 0; u < p.dimD(); u++) {
+                        double du = w * delta[i * p.dimD() + u];
+                        for (int v = 0; v < p.dimA(); v++) {
+                            rep[base + u * p.dimA() + v] = du * a[i * p.dimA() + v];
                         }
                     }
                 }
@@ -260,6 +374,7 @@ public final class TracInCPFastRandProj implements TrainingDataAttribution {
 
     @Override
     public String toString() {
-        return "TracInCPFastRandProj[" + checkpoints.size() + " checkpoints, d_δ=" + dimD + ", d_a=" + dimA + "]";
+        return "TracInCPFastRandProj[" + checkpoints.size() + " checkpoints, " + options.projection()
+                + ", D=" + dimension() + "]";
     }
 }
