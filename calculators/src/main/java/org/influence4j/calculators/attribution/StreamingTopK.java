@@ -55,11 +55,30 @@ public final class StreamingTopK {
      * @throws IllegalArgumentException if the block length is not m·cols
      */
     public void accept(double[] block, int cols, long offset) {
-        if (cols < 0 || block.length != (long) m * cols) {
-            throw new IllegalArgumentException("block: length " + block.length + " is not " + m + " x " + cols);
+        accept(block, 0, m, cols, offset);
+    }
+
+    /**
+     * Adds a block of scores of the test rows {@code [rowOffset, rowOffset + rows)} and training
+     * points {@code [offset, offset + cols)}.
+     *
+     * @param block     row-major {@code [rows, cols]}
+     * @param rowOffset first test row of the block
+     * @param rows      test rows in the block
+     * @param cols      number of training points in the block
+     * @param offset    training index of the block's first column
+     * @throws IllegalArgumentException if the rows fall outside [0, m) or the block length is not rows·cols
+     */
+    public void accept(double[] block, int rowOffset, int rows, int cols, long offset) {
+        if (rowOffset < 0 || rows < 0 || rowOffset + rows > m) {
+            throw new IllegalArgumentException("block: rows [" + rowOffset + ", " + (rowOffset + rows)
+                    + ") outside the " + m + " test rows");
         }
-        for (int i = 0; i < m; i++) {
-            PriorityQueue<Entry> heap = heaps[i];
+        if (cols < 0 || block.length != (long) rows * cols) {
+            throw new IllegalArgumentException("block: length " + block.length + " is not " + rows + " x " + cols);
+        }
+        for (int i = 0; i < rows; i++) {
+            PriorityQueue<Entry> heap = heaps[rowOffset + i];
             int base = i * cols;
             for (int j = 0; j < cols; j++) {
                 double s = block[base + j];

@@ -16,6 +16,7 @@ import org.influence4j.api.influence.InfluenceMode;
 import org.influence4j.api.io.HostArray;
 import org.influence4j.api.model.Loss;
 import org.influence4j.api.model.ModelSpec;
+import org.influence4j.calculators.attribution.TopK;
 import org.influence4j.calculators.influence.DirectInfluence;
 import org.influence4j.calculators.influence.InfluenceOptions;
 import org.influence4j.calculators.testing.Fixtures;
@@ -248,8 +249,8 @@ class ChunkedCalculatorsTest {
             SequentialInfluenceCalculator calc = new SequentialInfluenceCalculator(worker);
             LazyChunkSequence lazy = calc.influences(ChunkedData.of(TEST, 4), ChunkedData.of(TRAIN, 6));
             double[] ref = referenceInfluences();
-            TopKSink.Result top = lazy.writeTo(TopKSink.largest(5)).result();
-            TopKSink.Result bottom = ParallelInfluenceCalculator.perWorker(FACTORY, 2)
+            TopK top = lazy.writeTo(TopKSink.largest(5)).result();
+            TopK bottom = ParallelInfluenceCalculator.perWorker(FACTORY, 2)
                     .influences(ChunkedData.of(TEST, 4), ChunkedData.of(TRAIN, 6)).writeTo(TopKSink.smallest(3)).result();
             int n = TRAIN.size();
             for (int t = 0; t < TEST.size(); t++) {
@@ -262,7 +263,7 @@ class ChunkedCalculatorsTest {
                 assertEquals(5, top.indices()[t].length);
                 for (int r = 0; r < 5; r++) {
                     assertEquals(order[r].longValue(), top.indices()[t][r]);
-                    assertEquals(ref[t * n + order[r]], top.values()[t][r], 1e-10);
+                    assertEquals(ref[t * n + order[r]], top.scores()[t][r], 1e-10);
                 }
                 for (int r = 0; r < 3; r++) {
                     assertEquals(order[n - 1 - r].longValue(), bottom.indices()[t][r]);

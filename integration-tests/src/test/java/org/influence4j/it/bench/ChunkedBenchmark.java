@@ -13,6 +13,7 @@ import org.influence4j.api.io.HostArray;
 import org.influence4j.api.model.Activation;
 import org.influence4j.api.model.Loss;
 import org.influence4j.api.model.ModelSpec;
+import org.influence4j.calculators.attribution.TopK;
 import org.influence4j.calculators.chunked.ChunkedArray;
 import org.influence4j.calculators.chunked.ChunkedData;
 import org.influence4j.calculators.chunked.ChunkedInfluenceCalculator;
@@ -137,7 +138,7 @@ public final class ChunkedBenchmark {
 
     private static double run(ChunkedInfluenceCalculator calc, ChunkedArray factors, ChunkedData train) {
         long t0 = System.nanoTime();
-        TopKSink.Result r = calc.influencesFromFactors(factors, train, InfluenceMode.UP).writeTo(TopKSink.largest(10))
+        TopK r = calc.influencesFromFactors(factors, train, InfluenceMode.UP).writeTo(TopKSink.largest(10))
                 .result();
         double seconds = (System.nanoTime() - t0) / 1e9;
         if (r.indices().length != factors.shape()[0]) {
