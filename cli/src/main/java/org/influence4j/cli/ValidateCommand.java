@@ -66,7 +66,7 @@ final class ValidateCommand implements Callable<Integer> {
         if (m < 1 || k < 2 || k > data.train().size()) {
             throw new IllegalArgumentException("--test-points must be >= 1 and -k in [2, n]");
         }
-        CommonOptions.Session session = common.session(lambda);
+        BackendOptions.Session session = common.session(lambda);
         ObjectiveOptions objective = ObjectiveOptions.ofL2(lambda);
         try (TwiceDifferentiable model = input.open(session.backend(), data.spec(), data.train().numFeatures());
              TensorScope scope = session.backend().newScope()) {
