@@ -1,106 +1,18 @@
 package org.influence4j.cli;
 
-import com.google.inject.Guice;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.util.LinkedHashMap;
-import java.util.Map;
-import java.util.Properties;
-import org.apache.commons.configuration2.CompositeConfiguration;
-import org.influence4j.api.Backend;
-import org.influence4j.api.inversion.InversionMethod;
-import org.influence4j.registry.BackendDiscovery;
-import org.influence4j.registry.ConfigKeys;
-import org.influence4j.registry.InfluenceConfiguration;
-import org.influence4j.registry.InfluenceModelFactory;
-import org.influence4j.registry.InfluenceModule;
-import org.influence4j.registry.InfluenceSettings;
 import picocli.CommandLine.Option;
 
 /**
- * Options shared by the computing subcommands: backend, inversion method, batch size, threads,
- * a configuration file and {@code -D key=value} overrides. Precedence (highest first): the
- * command-line options, {@code -D}, the environment, the configuration file
- * ({@code --config}, else {@code -Dinfluence4j.config}, else {@code influence4j.properties}/YAML in
- * the working directory), the class-path defaults — the layers of {@link InfluenceConfiguration}.
- * Backends are resolved by name through {@link BackendDiscovery} and inversion methods through
- * the inversion registry, so backends and solvers added later are usable without changing the CLI.
+ * {@link BackendOptions} plus {@code --method}, the inversion method of the influence-function
+ * commands, resolved through the inversion registry (solvers added later are usable by name).
  */
-final class CommonOptions {
-
-    @Option(names = "--backend", description = "Backend name (see `influence4j backends`; default: influence.backend or the best available).")
-    String backend;
+final class CommonOptions extends BackendOptions {
 
     @Option(names = "--method", description = "Inversion method registered in the inversion registry, e.g. direct or cg (default: influence.inversion.method).")
     String method;
 
-    @Option(names = "--batch-size", description = "Samples per gradient / Hessian-vector-product pass (default: influence.batch.size).")
-    Integer batchSize;
-
-    @Option(names = "--threads", description = "Native intra-op threads of the backend (DJL PyTorch: ai.djl.pytorch.num_threads); set before the backend loads.")
-    Integer threads;
-
-    @Option(names = "--config", description = "An influence4j .properties or .yaml file.")
-    Path config;
-
-    @Option(names = "-D", mapFallbackValue = "", description = "Configuration override key=value, e.g. -Dinfluence.inversion.cg.rtol=1e-8.")
-    Map<String, String> overrides = new LinkedHashMap<>();
-
-    /** The resolved settings with the chosen backend and the factory of influence models. */
-    record Session(InfluenceSettings settings, Backend backend, InfluenceModelFactory influenceModels) {
-    }
-
-    /**
-     * Resolves the configuration, the backend and the inversion method.
-     *
-     * @param lambda the λ to use, or {@code null} for influence.hessian.regularization
-     * @throws IllegalArgumentException naming the option or key of a bad value
-     */
-    Session session(Double lambda) {
-        InfluenceSettings settings = settings(lambda);
-        if (threads != null) {
-            if (threads < 1) {
-                throw new IllegalArgumentException("--threads: must be >= 1, got " + threads);
-            }
-            System.setProperty("ai.djl.pytorch.num_threads", Integer.toString(threads));
-            System.setProperty("ai.djl.pytorch.num_interop_threads", "1");
-        }
-        Backend b = BackendDiscovery.load().require(settings.backend());
-        InfluenceModelFactory factory = Guice.createInjector(new InfluenceModule(settings))
-                .getInstance(InfluenceModelFactory.class);
-        factory.solver(b.name(), settings.method());
-        return new Session(settings, b, factory);
-    }
-
-    /** @return the validated settings with the command-line options applied */
-    InfluenceSettings settings(Double lambda) {
-        if (config != null && !Files.isRegularFile(config)) {
-            throw new IllegalArgumentException("--config: file " + config + " does not exist");
-        }
-        Properties system = new Properties();
-        system.putAll(System.getProperties());
-        for (Map.Entry<String, String> e : overrides.entrySet()) {
-            if (!e.getKey().startsWith(ConfigKeys.PREFIX)) {
-                throw new IllegalArgumentException("-D" + e.getKey() + ": not an influence4j key; keys start with "
-                        + ConfigKeys.PREFIX);
-            }
-            system.setProperty(e.getKey(), e.getValue());
-        }
-        CompositeConfiguration configuration = InfluenceConfiguration.load(system, System.getenv(), config, Path.of(""));
-        InfluenceSettings s = InfluenceSettings.from(configuration);
-        if (backend != null) {
-            s = s.withBackend(backend);
-        }
-        if (method != null) {
-            s = s.withMethod(InversionMethod.parse(method));
-        }
-        if (lambda != null || batchSize != null) {
-            if (batchSize != null && batchSize < 1) {
-                throw new IllegalArgumentException("--batch-size: must be >= 1, got " + batchSize);
-            }
-            s = new InfluenceSettings(s.backend(), s.method(), lambda == null ? s.hessianRegularization() : lambda,
-                    batchSize == null ? s.batchSize() : batchSize, s.solverSettings());
-        }
-        return s;
+    @Override
+    String method() {
+        return method;
     }
 }

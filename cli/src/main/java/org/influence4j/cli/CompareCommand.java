@@ -56,7 +56,7 @@ final class CompareCommand implements Callable<Integer> {
         out.printf("%-14s %10s %14s %14s%n", "backend", "seconds", "max |diff|", "max rel diff");
         for (String name : names) {
             common.backend = name;
-            CommonOptions.Session session = common.session(lambda);
+            BackendOptions.Session session = common.session(lambda);
             long start = System.nanoTime();
             double[] values;
             try (TwiceDifferentiable model = input.open(session.backend(), data.spec(), data.train().numFeatures())) {

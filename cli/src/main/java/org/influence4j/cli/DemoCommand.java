@@ -68,7 +68,7 @@ final class DemoCommand implements Callable<Integer> {
         if (common.batchSize == null) {
             common.batchSize = DigitsDemo.TRAIN;
         }
-        CommonOptions.Session session = common.session(l);
+        BackendOptions.Session session = common.session(l);
         DigitsDemo.Options options = new DigitsDemo.Options(l, l2, seed, epochs, explain, top, flipFraction);
         DigitsDemo.Result result = DigitsDemo.run(session.backend(), session.influenceModels(), options, out);
         DigitsDemo.print(result, out);

@@ -12,7 +12,7 @@ import picocli.CommandLine.Option;
 @Command(name = "influence4j", mixinStandardHelpOptions = true, version = "influence4j 0.1.0",
         description = "Which training examples made the model predict what it predicts.",
         subcommands = {DemoCommand.class, TrainCommand.class, InfluencesCommand.class,
-                SelfInfluenceCommand.class, TopKCommand.class, ValidateCommand.class, CompareCommand.class,
+                SelfInfluenceCommand.class, TopKCommand.class, TracInCommand.class, ValidateCommand.class, CompareCommand.class,
                 BackendsCommand.class})
 public final class Influence4jCommand implements Runnable {
 

@@ -34,7 +34,7 @@ final class InfluenceQuery {
     }
 
     /** @return influences {@code [m, n]} of the training points on the test points, row-major */
-    static double[] influences(CommonOptions.Session session, TwiceDifferentiable model, Batch train, Batch test,
+    static double[] influences(BackendOptions.Session session, TwiceDifferentiable model, Batch train, Batch test,
                                PrintWriter progress) {
         try (TensorScope scope = session.backend().newScope();
              Progress bar = Progress.start("influences (" + session.settings().method().configName() + ")", 2,
@@ -49,7 +49,7 @@ final class InfluenceQuery {
     }
 
     /** @return self-influences {@code ⟨H⁻¹∇ℓ(z_i), ∇ℓ(z_i)⟩} of the training points, computed in chunks */
-    static double[] selfInfluences(CommonOptions.Session session, TwiceDifferentiable model, Batch train,
+    static double[] selfInfluences(BackendOptions.Session session, TwiceDifferentiable model, Batch train,
                                    PrintWriter progress) {
         int n = train.size();
         int chunk = session.settings().batchSize();

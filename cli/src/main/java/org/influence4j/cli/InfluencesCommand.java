@@ -39,7 +39,7 @@ final class InfluencesCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         InfluenceQuery.Data data = InfluenceQuery.read(input, test);
-        CommonOptions.Session session = common.session(lambda);
+        BackendOptions.Session session = common.session(lambda);
         try (TwiceDifferentiable model = input.open(session.backend(), data.spec(), data.train().numFeatures())) {
             double[] values = InfluenceQuery.influences(session, model, data.train(), data.test(),
                     spec.commandLine().getErr());

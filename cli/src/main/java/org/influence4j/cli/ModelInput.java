@@ -96,13 +96,22 @@ final class ModelInput {
         return PtTorchScriptModel.load(backend, torchscript, inputDim, Loss.parse(loss), DType.parse(dtype));
     }
 
-    /** @return the CSV at {@code file}, checked against {@code modelSpec} */
+    /**
+     * @return the CSV at {@code file}, checked against {@code modelSpec}
+     * @throws IllegalArgumentException naming {@code option} and the file when it is missing, empty,
+     *     ragged or has a non-numeric cell (with its line and column)
+     */
     Batch read(Path file, String option, ModelSpec modelSpec) throws IOException {
         requireFile(file, option);
         if (skipLines < 0 || labelWidth < 1) {
             throw new IllegalArgumentException("--skip-lines must be >= 0 and --label-width >= 1");
         }
-        Batch batch = CsvDataSource.open(file, skipLines, labelWidth).readAll();
+        Batch batch;
+        try {
+            batch = CsvDataSource.open(file, skipLines, labelWidth).readAll();
+        } catch (IOException e) {
+            throw new IllegalArgumentException(option + ": " + e.getMessage(), e);
+        }
         if (modelSpec != null) {
             modelSpec.validate(batch, option + " " + file);
         }

@@ -5,20 +5,78 @@ import java.io.OutputStreamWriter;
 import java.io.Writer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Locale;
 import org.influence4j.api.DType;
 import org.influence4j.api.io.AtomicFiles;
 import org.influence4j.api.io.HostArray;
 import org.influence4j.api.io.Npy;
+import org.influence4j.calculators.attribution.TopK;
+import org.influence4j.calculators.attribution.TopKOrder;
 
 /**
  * Writes a result array by the file extension: {@code .npy} (NumPy format 1.0, C order, the
  * model's dtype, via {@link Npy}) or {@code .csv} (one row per line, each value in Java's shortest
- * decimal form that reads back to the same float or double). Files are written atomically.
+ * decimal form that reads back to the same float or double), and top-k selections as CSV rows
+ * {@code test,kind,rank,train,influence}. Files are written atomically.
  */
 final class Output {
 
     private Output() {
+    }
+
+    /**
+     * Checks the extension before anything is computed.
+     *
+     * @throws IllegalArgumentException naming {@code --output} if it is neither {@code .npy} nor {@code .csv}
+     */
+    static void requireKnownExtension(Path file) {
+        String name = file.getFileName().toString().toLowerCase(Locale.ROOT);
+        if (!name.endsWith(".npy") && !name.endsWith(".csv")) {
+            throw new IllegalArgumentException("--output " + file + ": unknown extension; use .npy or .csv");
+        }
+    }
+
+    /** @throws IllegalArgumentException naming {@code --output} if it is not a {@code .csv} file */
+    static void requireCsv(Path file) {
+        if (!file.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".csv")) {
+            throw new IllegalArgumentException("--output " + file + ": top-k writes CSV; use a .csv file name");
+        }
+    }
+
+    /**
+     * Writes top-k selections as CSV with the header {@code test,kind,rank,train,influence}: for each
+     * test point (row of the selections) the rows of every part in the given order, {@code kind} =
+     * {@code proponent} for {@link TopKOrder#PROPONENTS} and {@code opponent} for
+     * {@link TopKOrder#OPPONENTS}, {@code rank} from 1, {@code train} the 0-based training index and
+     * {@code influence} the score (Java's shortest decimal form of the double).
+     *
+     * @param parts selections of the same test points, e.g. proponents then opponents
+     * @throws IllegalArgumentException if the parts have different numbers of test points
+     */
+    static void writeTopK(Path file, List<TopK> parts) throws IOException {
+        int m = parts.get(0).numRows();
+        for (TopK part : parts) {
+            if (part.numRows() != m) {
+                throw new IllegalArgumentException("parts: top-k selections of " + m + " and " + part.numRows()
+                        + " test points");
+            }
+        }
+        AtomicFiles.write(file, out -> {
+            Writer w = new OutputStreamWriter(out, StandardCharsets.UTF_8);
+            w.write("test,kind,rank,train,influence\n");
+            for (int t = 0; t < m; t++) {
+                for (TopK part : parts) {
+                    String kind = part.order() == TopKOrder.PROPONENTS ? ",proponent," : ",opponent,";
+                    long[] indices = part.indices(t);
+                    double[] scores = part.scores(t);
+                    for (int r = 0; r < indices.length; r++) {
+                        w.write(t + kind + (r + 1) + "," + indices[r] + "," + scores[r] + "\n");
+                    }
+                }
+            }
+            w.flush();
+        });
     }
 
     /**

@@ -34,7 +34,7 @@ final class SelfInfluenceCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         InfluenceQuery.Data data = InfluenceQuery.read(input, null);
-        CommonOptions.Session session = common.session(lambda);
+        BackendOptions.Session session = common.session(lambda);
         try (TwiceDifferentiable model = input.open(session.backend(), data.spec(), data.train().numFeatures())) {
             double[] values = InfluenceQuery.selfInfluences(session, model, data.train(), spec.commandLine().getErr());
             Output.write(output, values, new long[] {values.length}, model.spec().dtype());

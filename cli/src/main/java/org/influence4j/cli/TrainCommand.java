@@ -13,7 +13,6 @@ import org.influence4j.calculators.training.MinibatchOptions;
 import org.influence4j.calculators.training.MinibatchTrainer;
 import org.influence4j.calculators.training.NewtonTrainer;
 import org.influence4j.calculators.training.ObjectiveOptions;
-import org.influence4j.calculators.training.Optimizer;
 import org.influence4j.calculators.training.TrainingResult;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -31,29 +30,14 @@ import picocli.CommandLine.Spec;
 @Command(name = "train", description = "Fit a model spec on CSV data; write parameters (.safetensors or .npy) and optional checkpoints.")
 final class TrainCommand implements Callable<Integer> {
 
-    /** The training algorithms. */
-    enum Algorithm { newton, lbfgs, adam, sgd }
-
     @Mixin
     ModelInput input;
 
     @Mixin
     CommonOptions common;
 
-    @Option(names = "--optimizer", defaultValue = "adam", description = "newton, lbfgs, adam or sgd (default: ${DEFAULT-VALUE}).")
-    Algorithm optimizer;
-
-    @Option(names = "--epochs", defaultValue = "20", description = "Epochs of adam/sgd (default: ${DEFAULT-VALUE}).")
-    int epochs;
-
-    @Option(names = "--minibatch", defaultValue = "32", description = "Samples per adam/sgd step (default: ${DEFAULT-VALUE}).")
-    int minibatch;
-
-    @Option(names = "--lr", defaultValue = "0.01", description = "Learning rate of adam/sgd (default: ${DEFAULT-VALUE}).")
-    double learningRate;
-
-    @Option(names = "--lr-decay", defaultValue = "1", description = "Per-epoch learning-rate factor in (0, 1] (default: ${DEFAULT-VALUE}).")
-    double decay;
+    @Mixin
+    TrainingOptions training;
 
     @Option(names = "--l2", defaultValue = "0", description = "L2 penalty (default: ${DEFAULT-VALUE}).")
     double l2;
@@ -77,12 +61,13 @@ final class TrainCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         ModelSpec modelSpec = input.readSpec();
         Batch train = input.read(input.train, "--train", modelSpec);
-        if (checkpoints != null && (optimizer == Algorithm.newton || optimizer == Algorithm.lbfgs)) {
+        TrainingOptions.Algorithm optimizer = training.optimizer;
+        if (checkpoints != null && !training.isMinibatch()) {
             throw new IllegalArgumentException("--checkpoints: only adam and sgd write checkpoints");
         }
-        CommonOptions.Session session = common.session(null);
-        double[] initial = optimizer == Algorithm.newton || optimizer == Algorithm.lbfgs
-                ? new double[modelSpec.numParameters()] : modelSpec.initialParameters(seed);
+        BackendOptions.Session session = common.session(null);
+        double[] initial = training.isMinibatch() ? modelSpec.initialParameters(seed)
+                : new double[modelSpec.numParameters()];
         if (input.parameters != null) {
             initial = input.readParameters(modelSpec);
         }
@@ -95,9 +80,7 @@ final class TrainCommand implements Callable<Integer> {
                 case newton -> new NewtonTrainer().train(model, data, objective);
                 case lbfgs -> new LbfgsTrainer().train(model, data, objective);
                 case adam, sgd -> {
-                    Optimizer o = optimizer == Algorithm.adam ? Optimizer.adam(learningRate) : Optimizer.sgd(learningRate);
-                    MinibatchOptions options = MinibatchOptions.of(o, epochs, minibatch, seed).withL2(l2)
-                            .withLearningRateDecay(decay);
+                    MinibatchOptions options = training.minibatchOptions(seed, l2);
                     if (checkpoints != null) {
                         options = options.withCheckpoints(checkpoints, checkpointEvery);
                     }
@@ -109,7 +92,7 @@ final class TrainCommand implements Callable<Integer> {
                 "l2", Double.toString(l2)));
         spec.commandLine().getOut().printf("trained %s on %d samples: objective %.6g, |grad| %.3g, %d %s; wrote %s%s%n",
                 optimizer, train.size(), result.loss(), result.gradientNorm(), result.iterations(),
-                optimizer == Algorithm.adam || optimizer == Algorithm.sgd ? "steps" : "iterations", output,
+                training.isMinibatch() ? "steps" : "iterations", output,
                 result.checkpoints().isEmpty() ? "" : " and " + result.checkpoints().size() + " checkpoints to "
                         + checkpoints);
         return 0;

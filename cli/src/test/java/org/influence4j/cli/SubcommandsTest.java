@@ -251,7 +251,7 @@ class SubcommandsTest {
         expectFailure(2, "bogus", "bogus");
     }
 
-    private static String expectFailure(int code, String fragment, String... args) {
+    static String expectFailure(int code, String fragment, String... args) {
         Influence4jCommandTest.Run run = Influence4jCommandTest.run(args);
         assertEquals(code, run.exitCode(), run.out() + run.err());
         String err = run.err().strip();

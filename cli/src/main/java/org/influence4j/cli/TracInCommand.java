@@ -1,0 +1,274 @@
+package org.influence4j.cli;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import org.influence4j.api.Tensor;
+import org.influence4j.api.TensorScope;
+import org.influence4j.api.TwiceDifferentiable;
+import org.influence4j.api.data.Batch;
+import org.influence4j.api.data.InMemoryDataSource;
+import org.influence4j.api.model.ModelSpec;
+import org.influence4j.calculators.attribution.TopK;
+import org.influence4j.calculators.attribution.TopKOrder;
+import org.influence4j.calculators.attribution.TrainingDataAttribution;
+import org.influence4j.calculators.tracin.CheckpointLoader;
+import org.influence4j.calculators.tracin.RandProjOptions;
+import org.influence4j.calculators.tracin.TracInCP;
+import org.influence4j.calculators.tracin.TracInCPFast;
+import org.influence4j.calculators.tracin.TracInCPFastRandProj;
+import org.influence4j.calculators.tracin.TracInCheckpoints;
+import org.influence4j.calculators.tracin.TracInOptions;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.ITypeConverter;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.TypeConversionException;
+
+/**
+ * {@code influence4j tracin}: TracIn scores from the checkpoints of a training run (a folder written
+ * by {@code influence4j train --optimizer sgd|adam --checkpoints DIR}: one
+ * {@code checkpoint-epoch-NNNNN.safetensors} per saved epoch with its learning rate in the file's
+ * metadata, read by {@link TracInCheckpoints#fromDirectory}).
+ *
+ * <p>Score of training point z on test point t: {@code Σ_c η_c ⟨∇θℓ(t; θ_c), ∇θℓ(z; θ_c)⟩} over the
+ * checkpoints θ_c with learning rates η_c; positive = proponent, as for the influence commands.
+ * Variants: {@code cp} ({@link TracInCP}, all parameters or those named by {@code --layers}),
+ * {@code fast} ({@link TracInCPFast}, the last dense layer's weight from factorised gradients) and
+ * {@code randproj} ({@link TracInCPFastRandProj}, fast with Gaussian projections to
+ * {@code --projection-dim}; 0 = none, then equal to fast). {@code --what} picks the result:
+ * self-influence {@code [n]}, influences {@code [m, n]} (.npy or .csv, as {@link Output#write}) or
+ * top-k (CSV, as {@link Output#writeTopK}). The model is the {@code --spec}; {@code --parameters}
+ * is optional, because the scores depend only on the checkpoints.
+ */
+@Command(name = "tracin", description = "TracIn scores from training checkpoints: self-influence [n], influences [m, n]"
+        + " (.npy or .csv) or top-k proponents/opponents (CSV).")
+final class TracInCommand implements Callable<Integer> {
+
+    /** The TracIn calculators. */
+    enum Variant { cp, fast, randproj }
+
+    /** The result written. */
+    enum Query {
+        INFLUENCES("influences"), SELF_INFLUENCE("self-influence"), TOP_K("top-k");
+
+        private final String option;
+
+        Query(String option) {
+            this.option = option;
+        }
+
+        @Override
+        public String toString() {
+            return option;
+        }
+    }
+
+    @Mixin
+    ModelInput input;
+
+    @Mixin
+    BackendOptions common;
+
+    @Option(names = "--checkpoints", required = true, description = "Checkpoint folder written by `influence4j train"
+            + " --checkpoints DIR` (checkpoint-epoch-*.safetensors with their learning rates).")
+    Path checkpoints;
+
+    @Option(names = "--what", required = true, converter = QueryConverter.class,
+            description = "self-influence ([n]), influences ([m, n], needs --test) or top-k (CSV, needs --test).")
+    Query what;
+
+    @Option(names = "--test", description = "Test data CSV (influences and top-k).")
+    Path test;
+
+    @Option(names = "--variant", defaultValue = "cp", description = "cp (per-sample gradients of all or --layers"
+            + " parameters), fast (last dense layer's weight, factorised) or randproj (fast with random projections)"
+            + " (default: ${DEFAULT-VALUE}).")
+    Variant variant;
+
+    @Option(names = "--layers", split = ",", description = "cp: parameter names to restrict the gradients to, e.g."
+            + " 2.weight,2.bias (default: all parameters).")
+    List<String> layers;
+
+    @Option(names = "--projection-dim", description = "randproj: dimension of each checkpoint's projected gradient;"
+            + " 0 = no projection (the scores of fast).")
+    Integer projectionDim;
+
+    @Option(names = "--seed", description = "randproj: seed of the projection matrices (default: 0).")
+    Long seed;
+
+    @Option(names = "--include-bias", description = "fast and randproj: include the last dense layer's bias gradient.")
+    boolean includeBias;
+
+    @Mixin
+    TopKOptions topK;
+
+    @Option(names = {"-o", "--output"}, required = true, description = "Output file: .npy or .csv (top-k: .csv).")
+    Path output;
+
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public Integer call() throws Exception {
+        checkOptions();
+        InfluenceQuery.Data data = InfluenceQuery.read(input, test);
+        ModelSpec modelSpec = data.spec();
+        if (modelSpec == null) {
+            throw new IllegalArgumentException("--torchscript: tracin reads the checkpoints by a model spec; give --spec");
+        }
+        int n = data.train().size();
+        if (what == Query.TOP_K) {
+            topK.requireAtMost(n);
+        }
+        TracInCheckpoints loaded = loadCheckpoints(checkpoints, modelSpec);
+        BackendOptions.Session session = common.session(null);
+        int batchSize = session.settings().batchSize();
+        double[] theta = input.parameters != null ? input.readParameters(modelSpec)
+                : loaded.parameters(loaded.size() - 1);
+        InMemoryDataSource train = new InMemoryDataSource(data.train());
+        try (TwiceDifferentiable model = session.backend().createModel(modelSpec, theta)) {
+            // cp and fast check their arguments here, before any output; randproj indexes the training set
+            // when it is built, so it is built under the progress bar
+            TrainingDataAttribution method = variant == Variant.randproj ? null
+                    : create(model, loaded, train, batchSize);
+            try (Progress bar = Progress.start("tracin " + variant + " " + what + " (" + loaded.size() + " checkpoints)",
+                    1, spec.commandLine().getErr())) {
+                if (method == null) {
+                    method = create(model, loaded, train, batchSize);
+                }
+                write(method, data, train, loaded.size(), session);
+            }
+        }
+        return 0;
+    }
+
+    /** Computes the result chosen by {@code --what} and writes it to {@code --output}. */
+    private void write(TrainingDataAttribution method, InfluenceQuery.Data data, InMemoryDataSource train,
+                       int checkpointCount, BackendOptions.Session session) throws IOException {
+        PrintWriter out = spec.commandLine().getOut();
+        ModelSpec modelSpec = data.spec();
+        int n = data.train().size();
+        switch (what) {
+            case SELF_INFLUENCE -> {
+                double[] values = method.selfInfluence(train);
+                Output.write(output, values, new long[] {n}, modelSpec.dtype());
+                out.printf("wrote TracIn self-influence [%d] (%s, %d checkpoints) to %s%n", n, variant,
+                        checkpointCount, output);
+            }
+            case INFLUENCES -> {
+                Batch testBatch = data.test();
+                double[] values;
+                try (TensorScope scope = session.backend().newScope();
+                     Tensor scores = method.influences(testBatch, data.train(), scope)) {
+                    values = scores.toDoubleArray();
+                }
+                Output.write(output, values, new long[] {testBatch.size(), n}, modelSpec.dtype());
+                out.printf("wrote TracIn influences [%d, %d] (%s, %d checkpoints) to %s%n", testBatch.size(), n,
+                        variant, checkpointCount, output);
+            }
+            case TOP_K -> {
+                List<TopK> parts = new ArrayList<>();
+                for (TopKOrder order : topK.orders()) {
+                    parts.add(method.topK(data.test(), train, topK.k, order));
+                }
+                Output.writeTopK(output, parts);
+                out.printf("wrote the top %d TracIn %s of %d test points (%s, %d checkpoints) to %s%n", topK.k,
+                        topK.describe(), data.test().size(), variant, checkpointCount, output);
+            }
+            default -> throw new IllegalStateException("unknown query " + what);
+        }
+    }
+
+    /** Rejects options that do not apply to the chosen variant and query, before any work. */
+    private void checkOptions() {
+        if (layers != null && variant != Variant.cp) {
+            throw new IllegalArgumentException("--layers: applies to --variant cp only (fast and randproj use the last"
+                    + " dense layer)");
+        }
+        if ((projectionDim != null || seed != null) && variant != Variant.randproj) {
+            throw new IllegalArgumentException((projectionDim != null ? "--projection-dim" : "--seed")
+                    + ": applies to --variant randproj only");
+        }
+        if (variant == Variant.randproj && projectionDim == null) {
+            throw new IllegalArgumentException("--projection-dim: --variant randproj needs the projection dimension"
+                    + " (0 = no projection)");
+        }
+        if (projectionDim != null && projectionDim < 0) {
+            throw new IllegalArgumentException("--projection-dim: must be >= 0 (0 = no projection), got "
+                    + projectionDim);
+        }
+        if (includeBias && variant == Variant.cp) {
+            throw new IllegalArgumentException("--include-bias: applies to --variant fast and randproj (cp includes"
+                    + " every parameter named by --layers)");
+        }
+        if (what == Query.SELF_INFLUENCE && test != null) {
+            throw new IllegalArgumentException("--test: self-influence scores the training points; drop --test");
+        }
+        if (what != Query.SELF_INFLUENCE && test == null) {
+            throw new IllegalArgumentException("--test: --what " + what + " needs the test data CSV");
+        }
+        if (what == Query.TOP_K) {
+            topK.check(output);
+        } else {
+            Output.requireKnownExtension(output);
+        }
+    }
+
+    private TrainingDataAttribution create(TwiceDifferentiable model, TracInCheckpoints loaded,
+                                           InMemoryDataSource train, int batchSize) {
+        return switch (variant) {
+            case cp -> {
+                try {
+                    yield new TracInCP(model, loaded, new TracInOptions(layers == null ? List.of() : layers,
+                            batchSize));
+                } catch (IllegalArgumentException e) {
+                    throw new IllegalArgumentException("--layers: " + e.getMessage().replaceFirst("^options: ", ""), e);
+                }
+            }
+            case fast -> new TracInCPFast(model, loaded, batchSize, includeBias);
+            case randproj -> new TracInCPFastRandProj(model, loaded, train,
+                    new RandProjOptions(projectionDim, seed == null ? 0 : seed, batchSize, includeBias));
+        };
+    }
+
+    /**
+     * Loads the checkpoints of a folder written by {@code train --checkpoints} for {@code modelSpec}.
+     *
+     * @throws IllegalArgumentException naming {@code --checkpoints} when the folder is missing or
+     *     empty, or a checkpoint is unreadable or belongs to another model
+     */
+    static TracInCheckpoints loadCheckpoints(Path directory, ModelSpec modelSpec) {
+        if (!Files.isDirectory(directory)) {
+            throw new IllegalArgumentException("--checkpoints: directory " + directory + " does not exist; write"
+                    + " checkpoints with `influence4j train --optimizer sgd --checkpoints DIR`");
+        }
+        try {
+            return TracInCheckpoints.fromDirectory(directory, modelSpec, CheckpointLoader.DEFAULT);
+        } catch (IllegalArgumentException | UncheckedIOException e) {
+            throw new IllegalArgumentException("--checkpoints: " + e.getMessage().replaceFirst("^(directory|checkpoints): ",
+                    ""), e);
+        }
+    }
+
+    /** Accepts {@code influences}, {@code self-influence} and {@code top-k}. */
+    static final class QueryConverter implements ITypeConverter<Query> {
+        @Override
+        public Query convert(String value) {
+            for (Query q : Query.values()) {
+                if (q.option.equals(value)) {
+                    return q;
+                }
+            }
+            throw new TypeConversionException("unknown result '" + value + "'; use self-influence, influences or"
+                    + " top-k");
+        }
+    }
+}
