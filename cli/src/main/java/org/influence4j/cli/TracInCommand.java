@@ -42,8 +42,9 @@ import picocli.CommandLine.TypeConversionException;
  * checkpoints θ_c with learning rates η_c; positive = proponent, as for the influence commands.
  * Variants: {@code cp} ({@link TracInCP}, all parameters or those named by {@code --layers}),
  * {@code fast} ({@link TracInCPFast}, the last dense layer's weight from factorised gradients) and
- * {@code randproj} ({@link TracInCPFastRandProj}, fast with Gaussian projections to
- * {@code --projection-dim}; 0 = none, then equal to fast). {@code --what} picks the result:
+ * {@code randproj} ({@link TracInCPFastRandProj}, fast with the gradient projected to
+ * {@code --projection-dim} entries per checkpoint by {@code --projection factor-pca} (default) or
+ * {@code kronecker} (Captum's Gaussian matrices); 0 = none, then equal to fast). {@code --what} picks the result:
  * self-influence {@code [n]}, influences {@code [m, n]} (.npy or .csv, as {@link Output#write}) or
  * top-k (CSV, as {@link Output#writeTopK}). The model is the {@code --spec}; {@code --parameters}
  * is optional, because the scores depend only on the checkpoints.
@@ -100,6 +101,10 @@ final class TracInCommand implements Callable<Integer> {
     @Option(names = "--projection-dim", description = "randproj: dimension of each checkpoint's projected gradient;"
             + " 0 = no projection (the scores of fast).")
     Integer projectionDim;
+
+    @Option(names = "--projection", description = "randproj: factor-pca (leading eigenvectors of the layer's"
+            + " factor second moments, default) or kronecker (Captum's seeded Gaussian matrices).")
+    String projection;
 
     @Option(names = "--seed", description = "randproj: seed of the projection matrices (default: 0).")
     Long seed;
@@ -193,13 +198,17 @@ final class TracInCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--layers: applies to --variant cp only (fast and randproj use the last"
                     + " dense layer)");
         }
-        if ((projectionDim != null || seed != null) && variant != Variant.randproj) {
-            throw new IllegalArgumentException((projectionDim != null ? "--projection-dim" : "--seed")
+        if ((projectionDim != null || seed != null || projection != null) && variant != Variant.randproj) {
+            throw new IllegalArgumentException((projectionDim != null ? "--projection-dim"
+                    : projection != null ? "--projection" : "--seed")
                     + ": applies to --variant randproj only");
         }
         if (variant == Variant.randproj && projectionDim == null) {
             throw new IllegalArgumentException("--projection-dim: --variant randproj needs the projection dimension"
                     + " (0 = no projection)");
+        }
+        if (projection != null) {
+            projectionKind();
         }
         if (projectionDim != null && projectionDim < 0) {
             throw new IllegalArgumentException("--projection-dim: must be >= 0 (0 = no projection), got "
@@ -235,7 +244,8 @@ final class TracInCommand implements Callable<Integer> {
             }
             case fast -> new TracInCPFast(model, loaded, batchSize, includeBias);
             case randproj -> new TracInCPFastRandProj(model, loaded, train,
-                    new RandProjOptions(projectionDim, seed == null ? 0 : seed, batchSize, includeBias));
+                    RandProjOptions.of(projectionDim).withProjection(projectionKind())
+                            .withSeed(seed == null ? 0 : seed).withBatchSize(batchSize).withBias(includeBias));
         };
     }
 
@@ -270,5 +280,16 @@ final class TracInCommand implements Callable<Integer> {
             throw new TypeConversionException("unknown result '" + value + "'; use self-influence, influences or"
                     + " top-k");
         }
+    }
+
+    private RandProjOptions.Projection projectionKind() {
+        if (projection == null) {
+            return RandProjOptions.of(0).projection();
+        }
+        return switch (projection) {
+            case "factor-pca" -> RandProjOptions.Projection.FACTOR_PCA;
+            case "kronecker" -> RandProjOptions.Projection.KRONECKER;
+            default -> throw new IllegalArgumentException("--projection: factor-pca or kronecker, got " + projection);
+        };
     }
 }

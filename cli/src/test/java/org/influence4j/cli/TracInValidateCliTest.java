@@ -204,14 +204,17 @@ class TracInValidateCliTest {
                 assertEquals(x[i], y[i], 1e-12 * scale, what + " element " + i);
             }
         }
-        // a real projection is an estimate: close to fast, not equal
-        Path projected = dir.resolve("randproj-16.npy");
-        ok(tracin("--what", "self-influence", "--variant", "randproj", "--projection-dim", "16", "-o",
-                projected.toString()));
-        double[] p = SubcommandsTest.NpyFile.read(projected).values;
+        // a real projection (4 of the 8 last-layer weights) is an estimate: close to fast, not equal
         double[] f = SubcommandsTest.NpyFile.read(dir.resolve("fast-self-influence.npy")).values;
-        assertTrue(!java.util.Arrays.equals(p, f));
-        assertTrue(Correlation.pearson(p, f) > 0.5, "projected vs exact self-influence r = " + Correlation.pearson(p, f));
+        for (String projection : new String[] {"factor-pca", "kronecker"}) {
+            Path projected = dir.resolve("randproj-4-" + projection + ".npy");
+            ok(tracin("--what", "self-influence", "--variant", "randproj", "--projection-dim", "4", "--projection",
+                    projection, "-o", projected.toString()));
+            double[] p = SubcommandsTest.NpyFile.read(projected).values;
+            assertTrue(!java.util.Arrays.equals(p, f), projection);
+            assertTrue(Correlation.pearson(p, f) > 0.5, projection + ": projected vs exact self-influence r = "
+                    + Correlation.pearson(p, f));
+        }
     }
 
     @Test
@@ -252,6 +255,8 @@ class TracInValidateCliTest {
 
         expectFailure(1, "--test", tracin("--what", "top-k", "-o", "x.csv"));
         expectFailure(1, "--projection-dim", tracin("--what", "self-influence", "--variant", "randproj", "-o", "x.npy"));
+        expectFailure(1, "--projection", tracin("--what", "self-influence", "--variant", "randproj", "--projection-dim",
+                "4", "--projection", "gaussian", "-o", "x.npy"));
         expectFailure(1, "--layers", tracin("--what", "self-influence", "--layers", "9.weight", "-o", "x.npy"));
         expectFailure(1, "--output", tracin("--what", "top-k", "--test", testCsv.toString(), "-o", "x.npy"));
         expectFailure(2, "--what", tracin("-o", "x.npy"));
