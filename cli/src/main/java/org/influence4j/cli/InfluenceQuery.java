@@ -11,6 +11,10 @@ import org.influence4j.api.data.InMemoryDataSource;
 import org.influence4j.api.influence.InfluenceFunctionModel;
 import org.influence4j.api.influence.InfluenceMode;
 import org.influence4j.api.model.ModelSpec;
+import org.influence4j.calculators.chunked.ChunkedData;
+import org.influence4j.calculators.chunked.InfluenceWorker;
+import org.influence4j.calculators.chunked.SequentialInfluenceCalculator;
+import org.influence4j.calculators.chunked.ZarrSink;
 
 /**
  * The computations behind {@code influences}, {@code self-influence}, {@code top-k} and
@@ -45,6 +49,34 @@ final class InfluenceQuery {
             try (Tensor values = influence.influences(test, train, InfluenceMode.UP, scope)) {
                 return values.toDoubleArray();
             }
+        }
+    }
+
+    /**
+     * Writes the influences {@code [m, n]} into a Zarr v2 store, block by block (test chunk × training
+     * chunk of {@code chunkSize}), never holding the matrix in memory. A store left by an interrupted
+     * run with the same layout is resumed: complete blocks are skipped.
+     *
+     * @return the number of blocks skipped because they were already complete
+     */
+    static long influencesToZarr(BackendOptions.Session session, TwiceDifferentiable model, Batch train, Batch test,
+                                 int chunkSize, ZarrSink.Options store, Path directory, PrintWriter progress) {
+        try (InfluenceFunctionModel influence = session.influenceModels().create(model)) {
+            influence.fit(new InMemoryDataSource(train));
+            SequentialInfluenceCalculator calculator =
+                    new SequentialInfluenceCalculator(InfluenceWorker.shared(influence, model));
+            long[] done = {0, 0};
+            long blocks = (long) ((test.size() + chunkSize - 1) / chunkSize) * ((train.size() + chunkSize - 1) / chunkSize);
+            try (Progress bar = Progress.start("influences (" + session.settings().method().configName() + ") → "
+                    + directory.getFileName(), blocks, progress)) {
+                calculator.influences(ChunkedData.of(test, chunkSize), ChunkedData.of(train, chunkSize))
+                        .writeTo(ZarrSink.create(directory, store), p -> {
+                            bar.step(p.completed() - done[0]);
+                            done[0] = p.completed();
+                            done[1] = p.skipped();
+                        });
+            }
+            return done[1];
         }
     }
 

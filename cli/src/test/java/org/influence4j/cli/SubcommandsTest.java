@@ -85,6 +85,59 @@ class SubcommandsTest {
     }
 
     @Test
+    void influencesIntoAChunkedZarrStoreEqualTheJavaApiAndResume() throws IOException {
+        Path store = dir.resolve("influences.zarr");
+        String[] args = query("influences", "--test", testCsv.toString(), "--method", "direct", "--lambda", "0.01",
+                "--chunk-size", "7", "-o", store.toString());
+        Influence4jCommandTest.Run run = Influence4jCommandTest.run(args);
+        assertEquals(0, run.exitCode(), run.err());
+        double[] expected;
+        Backend backend = BackendDiscovery.load().require("djl-pytorch");
+        try (TwiceDifferentiable model = backend.createModel(modelSpec, ParameterFiles.read(parameters, modelSpec));
+             TensorScope scope = backend.newScope();
+             DirectInfluence influence = new DirectInfluence(model, new InfluenceOptions(0.01, 512))) {
+            influence.fit(new InMemoryDataSource(train));
+            expected = influence.influences(test, train, InfluenceMode.UP, scope).toDoubleArray();
+        }
+        // Zarr v2 read independently: metadata, then every block as raw little-endian <f8 of 7 x 7
+        // (edge blocks padded), C order
+        String zarray = Files.readString(store.resolve(".zarray")).replaceAll("\\s", "");
+        assertTrue(zarray.contains("\"shape\":[10,400]"), zarray);
+        assertTrue(zarray.contains("\"chunks\":[7,7]"), zarray);
+        assertTrue(zarray.contains("\"dtype\":\"<f8\""), zarray);
+        assertTrue(zarray.contains("\"order\":\"C\""), zarray);
+        assertTrue(zarray.contains("\"compressor\":null"), zarray);
+        int m = test.size();
+        int n = train.size();
+        double scale = java.util.Arrays.stream(expected).map(Math::abs).max().orElseThrow();
+        for (int bi = 0; bi * 7 < m; bi++) {
+            for (int bj = 0; bj * 7 < n; bj++) {
+                java.nio.ByteBuffer block = java.nio.ByteBuffer.wrap(Files.readAllBytes(store.resolve(bi + "." + bj)))
+                        .order(java.nio.ByteOrder.LITTLE_ENDIAN);
+                assertEquals(7 * 7 * 8, block.capacity());
+                for (int a = 0; a < 7 && bi * 7 + a < m; a++) {
+                    for (int b = 0; b < 7 && bj * 7 + b < n; b++) {
+                        double v = block.getDouble((a * 7 + b) * 8);
+                        assertEquals(expected[(bi * 7 + a) * n + bj * 7 + b], v, 1e-12 * scale,
+                                "block " + bi + "." + bj + " entry " + a + "," + b);
+                    }
+                }
+            }
+        }
+        // an interrupted run resumes: only the missing block is computed again, with the same bytes
+        byte[] before = Files.readAllBytes(store.resolve("1.3"));
+        Files.delete(store.resolve("1.3"));
+        run = Influence4jCommandTest.run(args);
+        assertEquals(0, run.exitCode(), run.err());
+        assertTrue(run.out().contains("115 complete blocks of an earlier run kept"), run.out());
+        assertArrayEquals(before, Files.readAllBytes(store.resolve("1.3")));
+        run = Influence4jCommandTest.run(query("influences", "--test", testCsv.toString(), "--chunk-size", "0", "-o",
+                store.toString()));
+        assertEquals(1, run.exitCode());
+        assertTrue(run.err().contains("--chunk-size"), run.err());
+    }
+
+    @Test
     void influencesReproduceTheJavaApiBitForBitAndTheNpyFollowsNumpysFormat() throws IOException {
         Path out = dir.resolve("influences.npy");
         Influence4jCommandTest.Run run = Influence4jCommandTest.run(query("influences", "--test", testCsv.toString(),
