@@ -25,8 +25,9 @@ import org.influence4j.calculators.inversion.DenseLinalg;
  * {@code P_c = P_δ ⊗ P_a} computed from the factors alone (see {@link RandProjOptions.Projection}:
  * leading eigenvectors of the factor second moments by default, Captum's seeded Gaussian matrices
  * as an option) — and the score of z on t is {@code ⟨r(t), r(z)⟩}, an estimate of the
- * {@link TracInCPFast} score. The training set
- * given to the constructor is indexed once (n·D doubles on the Java heap, D = C·d); {@link #topK}
+ * {@link TracInCPFast} score (unbiased for the Gaussian projection; for the default a projection
+ * onto the span the training gradients use, exact when d covers that span). The training set
+ * given to the constructor is indexed once (n·D doubles on the Java heap, D ≤ C·d); {@link #topK}
  * on that source is an exact (brute-force, chunked) maximum-inner-product search over the stored
  * vectors, streamed through a bounded top-k. Other training sources are projected on the fly.
  * With {@link RandProjOptions#projectionDim()} = 0, or a layer with at most d weights, nothing is
