@@ -2,7 +2,8 @@
  * The TracIn checkpoint family with Captum's semantics: {@link org.influence4j.calculators.tracin.TracInCP}
  * (per-sample gradients at every checkpoint, optionally restricted to named layers),
  * {@link org.influence4j.calculators.tracin.TracInCPFast} (last Dense layer, factorised outer
- * products) and {@link org.influence4j.calculators.tracin.TracInCPFastRandProj} (random projections
+ * products) and {@link org.influence4j.calculators.tracin.TracInCPFastRandProj} (Kronecker-structured
+ * projections of those products — data-dependent by default, Captum's Gaussian ones as an option —
  * and exact nearest-neighbour search).
  *
  * <p>Score of training point z on test point t: {@code Σ_c η_c ⟨∇θℓ(t; θ_c), ∇θℓ(z; θ_c)⟩} over the
