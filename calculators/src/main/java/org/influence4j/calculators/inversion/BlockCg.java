@@ -58,7 +58,7 @@ final class BlockCg {
     Tensor solve(Tensor b, Tensor x0) {
         SolveTracker.Start start = SolveTracker.Start.of(operator, b, x0, work);
         double[] rr = SolveTracker.rowDots(start.r(), start.r());
-        Block s = retire(new Block(SolveTracker.allRows(k), start.x(), start.r(), rr));
+        Block s = tracker.retire(new Block(SolveTracker.allRows(k), start.x(), start.r(), rr));
         Tensor dirs = null;
         int maxIterations = options.maxIterationsFor(p);
         int iteration = 0;
@@ -102,7 +102,7 @@ final class BlockCg {
                 tracker.iterated(s.active[j]);
             }
             s.close();
-            s = retire(new Block(s.active, xNew, rNew, rrNew));
+            s = tracker.retire(new Block(s.active, xNew, rNew, rrNew));
             if (listener != null) {
                 listener.iterationDone(iteration, s.active.length, k, tracker.maxRelative(s.active, s.rr));
             }
@@ -164,27 +164,21 @@ final class BlockCg {
         return inv;
     }
 
-    /** Moves converged right-hand sides out of the block; consumes {@code s}. */
-    private Block retire(Block s) {
-        SolveTracker.Split split = tracker.split(s.active, s.rr);
-        if (split.done().length == 0) {
-            return s;
+    /** Active right-hand sides (original indices) with their solutions and residuals as rows. */
+    private record Block(int[] active, Tensor x, Tensor r, double[] rr) implements SolveTracker.ActiveRows<Block> {
+        @Override
+        public Block keep(int[] positions) {
+            return new Block(SolveTracker.select(active, positions), SolveTracker.gather(x, positions),
+                    SolveTracker.gather(r, positions), SolveTracker.select(rr, positions));
         }
-        tracker.finish(s.active, split.done(), s.x, s.rr);
-        int[] kept = split.kept();
-        if (kept.length == 0) {
-            s.close();
+
+        @Override
+        public Block empty() {
             return new Block(new int[0], null, null, new double[0]);
         }
-        Block next = new Block(SolveTracker.select(s.active, kept), SolveTracker.gather(s.x, kept),
-                SolveTracker.gather(s.r, kept), SolveTracker.select(s.rr, kept));
-        s.close();
-        return next;
-    }
 
-    /** Active right-hand sides (original indices) with their solutions and residuals as rows. */
-    private record Block(int[] active, Tensor x, Tensor r, double[] rr) {
-        void close() {
+        @Override
+        public void close() {
             if (x != null) {
                 x.close();
                 r.close();

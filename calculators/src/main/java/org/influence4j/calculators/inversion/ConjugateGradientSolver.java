@@ -258,12 +258,12 @@ public final class ConjugateGradientSolver implements InverseHvpSolver {
                 }
                 Tensor z = precondition(r);
                 double[] rz = preconditioner == null ? rr.clone() : SolveTracker.rowDots(r, z);
-                State s = retire(new State(SolveTracker.allRows(k), start.x(), r, z, rr, rz));
+                State s = tracker.retire(new State(SolveTracker.allRows(k), start.x(), r, z, rr, rz));
                 int maxIterations = options.maxIterationsFor(p);
                 int iteration = 0;
                 while (s.active.length > 0 && iteration < maxIterations) {
                     iteration++;
-                    s = retire(step(s, iteration));
+                    s = tracker.retire(step(s, iteration));
                     if (listener != null) {
                         listener.iterationDone(iteration, s.active.length, k, tracker.maxRelative(s.active, s.rr));
                     }
@@ -334,30 +334,25 @@ public final class ConjugateGradientSolver implements InverseHvpSolver {
                 s.close();
                 return new State(s.active, x, r, dir, rrNew, rzNew);
             }
-
-            /** Moves converged right-hand sides out of the block; consumes {@code s}. */
-            private State retire(State s) {
-                SolveTracker.Split split = tracker.split(s.active, s.rr);
-                if (split.done().length == 0) {
-                    return s;
-                }
-                tracker.finish(s.active, split.done(), s.x, s.rr);
-                int[] kept = split.kept();
-                if (kept.length == 0) {
-                    s.close();
-                    return new State(new int[0], null, null, null, new double[0], new double[0]);
-                }
-                State next = new State(SolveTracker.select(s.active, kept), SolveTracker.gather(s.x, kept),
-                        SolveTracker.gather(s.r, kept), SolveTracker.gather(s.dir, kept),
-                        SolveTracker.select(s.rr, kept), SolveTracker.select(s.rz, kept));
-                s.close();
-                return next;
-            }
         }
 
         /** Active right-hand sides (original indices, increasing) and their CG vectors as rows. */
-        private record State(int[] active, Tensor x, Tensor r, Tensor dir, double[] rr, double[] rz) {
-            void close() {
+        private record State(int[] active, Tensor x, Tensor r, Tensor dir, double[] rr, double[] rz)
+                implements SolveTracker.ActiveRows<State> {
+            @Override
+            public State keep(int[] positions) {
+                return new State(SolveTracker.select(active, positions), SolveTracker.gather(x, positions),
+                        SolveTracker.gather(r, positions), SolveTracker.gather(dir, positions),
+                        SolveTracker.select(rr, positions), SolveTracker.select(rz, positions));
+            }
+
+            @Override
+            public State empty() {
+                return new State(new int[0], null, null, null, new double[0], new double[0]);
+            }
+
+            @Override
+            public void close() {
                 if (x != null) {
                     x.close();
                     r.close();

@@ -110,7 +110,7 @@ final class SolveTracker {
      * @param active original indices of the block's rows
      * @param rr     {@code ‖r‖²} of the block's rows
      */
-    Split split(int[] active, double[] rr) {
+    private Split split(int[] active, double[] rr) {
         if (tol == null) {
             throw new IllegalStateException("this tracker has no max(rtol·‖b‖, atol) rule");
         }
@@ -129,7 +129,50 @@ final class SolveTracker {
     }
 
     /** Block positions (increasing) of the rows that met the stopping rule and of those that go on. */
-    record Split(int[] done, int[] kept) {
+    private record Split(int[] done, int[] kept) {
+    }
+
+    /**
+     * The active block of an iterative solve: its rows' original indices, solutions and
+     * {@code ‖r‖²}, and how to keep a subset of its rows.
+     *
+     * @param <S> the solver's own block type
+     */
+    interface ActiveRows<S extends ActiveRows<S>> {
+        /** @return original indices of the rows, increasing */
+        int[] active();
+
+        /** @return the current solutions, one row per active right-hand side */
+        Tensor x();
+
+        /** @return {@code ‖r‖²} of every row */
+        double[] rr();
+
+        /** @return a new block of the rows {@code positions} (increasing); this block stays open */
+        S keep(int[] positions);
+
+        /** @return a block without rows */
+        S empty();
+
+        /** Frees the block's tensors. */
+        void close();
+    }
+
+    /**
+     * Applies the stopping rule to a block: the rows that meet it are {@link #finish finished}
+     * and leave; consumes {@code s} when rows leave.
+     *
+     * @return the rows that go on ({@code s} itself when none leave)
+     */
+    <S extends ActiveRows<S>> S retire(S s) {
+        Split split = split(s.active(), s.rr());
+        if (split.done().length == 0) {
+            return s;
+        }
+        finish(s.active(), split.done(), s.x(), s.rr());
+        S next = split.kept().length == 0 ? s.empty() : s.keep(split.kept());
+        s.close();
+        return next;
     }
 
     /** Counts one more iteration for right-hand side {@code i}. */
