@@ -312,10 +312,14 @@ final class SolveTracker {
      * The starting point of CG: {@code x = x0} and {@code r = b − A x0}, or {@code x = 0} and
      * {@code r = b} without a guess.
      *
-     * @param b  right-hand sides {@code [k, p]} in the operator dtype, owned by work (consumed)
-     * @param x0 initial guesses of the same shape or {@code null}, owned by work (consumed)
+     * @param x the starting solutions, owned by work
+     * @param r their residuals, owned by work
      */
     record Start(Tensor x, Tensor r) {
+        /**
+         * @param b  right-hand sides {@code [k, p]} in the operator dtype, owned by work (consumed)
+         * @param x0 initial guesses of the same shape or {@code null}, owned by work (consumed)
+         */
         static Start of(HessianOperator operator, Tensor b, Tensor x0, TensorScope work) {
             if (x0 == null) {
                 return new Start(work.zeros(operator.dtype(), b.shape()), b);
