@@ -63,6 +63,9 @@ public final class EkfacInfluence implements InfluenceFunctionModel {
 
     private static final Logger LOG = LoggerFactory.getLogger(EkfacInfluence.class);
 
+    /** How the message for a backend without mixed derivatives ends. */
+    private static final String MIXED_ADVICE = "use InfluenceMode.UP";
+
     private final TwiceDifferentiable model;
     private final EkfacOptions options;
     private final List<int[]> layouts;
@@ -247,7 +250,7 @@ public final class EkfacInfluence implements InfluenceFunctionModel {
                 }
                 List<Tensor> gradients = new ArrayList<>(numLayers);
                 for (List<Tensor> list : perClass) {
-                    gradients.add(stack(list));
+                    gradients.add(InfluenceProducts.stack(list));
                 }
                 consumer.accept(chunk, scope, inputs, gradients);
             }
@@ -385,12 +388,9 @@ public final class EkfacInfluence implements InfluenceFunctionModel {
      */
     @Override
     public Tensor influences(Batch test, Batch train, InfluenceMode mode, TensorScope scope) {
-        requireMode(mode);
+        InfluenceProducts.requireMode(mode);
         requireFitted();
-        model.spec().validate(test, "test");
-        if (train != null) {
-            model.spec().validate(train, "train");
-        }
+        InfluenceProducts.requireBatches(model.spec(), test, train);
         Batch other = train == null ? test : train;
         try (TensorScope work = scope.newChild()) {
             Tensor factors = influenceFactors(test, work);
@@ -406,12 +406,9 @@ public final class EkfacInfluence implements InfluenceFunctionModel {
      * @return Dense layer index → {@code [m, n]} (UP) or {@code [m, n, inputDim]} (PERTURBATION)
      */
     public Map<Integer, Tensor> influencesByLayer(Batch test, Batch train, InfluenceMode mode, TensorScope scope) {
-        requireMode(mode);
+        InfluenceProducts.requireMode(mode);
         requireFitted();
-        model.spec().validate(test, "test");
-        if (train != null) {
-            model.spec().validate(train, "train");
-        }
+        InfluenceProducts.requireBatches(model.spec(), test, train);
         try (TensorScope work = scope.newChild()) {
             Map<Integer, Tensor> factors = influenceFactorsByLayer(test, work);
             return moveAll(influencesFromFactorsByLayer(factors, train == null ? test : train, mode, work), scope);
@@ -425,17 +422,7 @@ public final class EkfacInfluence implements InfluenceFunctionModel {
      */
     @Override
     public Tensor influencesFromFactors(Tensor factors, Batch train, InfluenceMode mode, TensorScope scope) {
-        requireMode(mode);
-        InfluenceProducts.requireFactors(factors, model.numParameters());
-        model.spec().validate(train, "train");
-        if (mode == InfluenceMode.PERTURBATION) {
-            requireMixedDerivatives();
-            return InfluenceProducts.perturbation(model, factors, train, options.batchSize(), scope);
-        }
-        try (TensorScope work = scope.newChild()) {
-            Tensor gradients = model.perSampleGradients(train, work);
-            return factors.matmul(gradients.transpose()).moveTo(scope);
-        }
+        return InfluenceProducts.fromFactors(model, factors, train, mode, options.batchSize(), MIXED_ADVICE, scope);
     }
 
     /**
@@ -448,7 +435,7 @@ public final class EkfacInfluence implements InfluenceFunctionModel {
      */
     public Map<Integer, Tensor> influencesFromFactorsByLayer(Map<Integer, Tensor> factors, Batch train,
                                                              InfluenceMode mode, TensorScope scope) {
-        requireMode(mode);
+        InfluenceProducts.requireMode(mode);
         if (factors == null) {
             throw new IllegalArgumentException("factors: must not be null");
         }
@@ -465,7 +452,7 @@ public final class EkfacInfluence implements InfluenceFunctionModel {
             m = f.shape()[0];
         }
         if (mode == InfluenceMode.PERTURBATION) {
-            requireMixedDerivatives();
+            InfluenceProducts.requireMixedDerivatives(model, MIXED_ADVICE);
         }
         Map<Integer, Tensor> out = new LinkedHashMap<>();
         try (TensorScope work = scope.newChild()) {
@@ -510,10 +497,7 @@ public final class EkfacInfluence implements InfluenceFunctionModel {
                 throw new IllegalArgumentException("regularizations: every λ must be >= 0 and finite, got " + lambda);
             }
         }
-        model.spec().validate(test, "test");
-        if (train != null) {
-            model.spec().validate(train, "train");
-        }
+        InfluenceProducts.requireBatches(model.spec(), test, train);
         Map<Double, Map<Integer, Tensor>> out = new LinkedHashMap<>();
         try (TensorScope work = scope.newChild()) {
             List<Tensor> kTest = rotate(model.perSampleGradients(test, work), work);
@@ -694,24 +678,6 @@ public final class EkfacInfluence implements InfluenceFunctionModel {
 
     // ---- small host helpers --------------------------------------------------------------------
 
-    /** The tensors stacked along dimension 0 (pairwise, so every value is copied O(log k) times); closes the parts. */
-    private static Tensor stack(List<Tensor> parts) {
-        List<Tensor> level = parts;
-        while (level.size() > 1) {
-            List<Tensor> next = new ArrayList<>((level.size() + 1) / 2);
-            for (int k = 0; k + 1 < level.size(); k += 2) {
-                next.add(level.get(k).concat(level.get(k + 1)));
-                level.get(k).close();
-                level.get(k + 1).close();
-            }
-            if (level.size() % 2 == 1) {
-                next.add(level.get(level.size() - 1));
-            }
-            level = next;
-        }
-        return level.get(0);
-    }
-
     /** Symmetric eigendecomposition (EJML): {ascending eigenvalues, eigenvectors as columns (row-major)}. */
     static double[][] eigh(double[] symmetric, int size) {
         DMatrixRMaj matrix = new DMatrixRMaj(size, size, true, symmetric);
@@ -762,20 +728,6 @@ public final class EkfacInfluence implements InfluenceFunctionModel {
     private void requireFitted() {
         if (layers == null) {
             throw new IllegalStateException("influence model is not fitted: call fit(trainingData) first");
-        }
-    }
-
-    private static void requireMode(InfluenceMode mode) {
-        if (mode == null) {
-            throw new IllegalArgumentException("mode: must not be null; use InfluenceMode.UP or PERTURBATION");
-        }
-    }
-
-    private void requireMixedDerivatives() {
-        if (!model.backend().capabilities().contains(BackendCapability.MIXED_DERIVATIVES)) {
-            throw new UnsupportedOperationException("mode: PERTURBATION needs the mixed derivatives ∇x∇θℓ, which"
-                    + " backend " + model.backend().name() + " does not provide (capability MIXED_DERIVATIVES);"
-                    + " use InfluenceMode.UP");
         }
     }
 

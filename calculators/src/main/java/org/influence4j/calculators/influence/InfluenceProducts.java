@@ -3,17 +3,76 @@ package org.influence4j.calculators.influence;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import org.influence4j.api.BackendCapability;
 import org.influence4j.api.Tensor;
 import org.influence4j.api.TensorScope;
 import org.influence4j.api.TwiceDifferentiable;
 import org.influence4j.api.data.Batch;
+import org.influence4j.api.influence.InfluenceMode;
+import org.influence4j.api.model.ModelSpec;
 
 /**
- * Products of influence factors with training-sample derivatives, shared by the influence models.
+ * Products of influence factors with training-sample derivatives and the argument checks, shared by
+ * the influence models ({@link InverseHessianInfluence}, {@link EkfacInfluence}).
  */
 final class InfluenceProducts {
 
     private InfluenceProducts() {
+    }
+
+    /** @throws IllegalArgumentException naming {@code mode} if it is null */
+    static void requireMode(InfluenceMode mode) {
+        if (mode == null) {
+            throw new IllegalArgumentException("mode: must not be null; use InfluenceMode.UP or PERTURBATION");
+        }
+    }
+
+    /** @throws IllegalArgumentException naming {@code test} or {@code train} (may be null) if it does not fit {@code spec} */
+    static void requireBatches(ModelSpec spec, Batch test, Batch train) {
+        spec.validate(test, "test");
+        if (train != null) {
+            spec.validate(train, "train");
+        }
+    }
+
+    /**
+     * @param advice what the message ends with, e.g. {@code "use InfluenceMode.UP"}
+     * @throws UnsupportedOperationException naming {@code mode} if the backend lacks
+     *     {@link BackendCapability#MIXED_DERIVATIVES}
+     */
+    static void requireMixedDerivatives(TwiceDifferentiable model, String advice) {
+        if (!model.backend().capabilities().contains(BackendCapability.MIXED_DERIVATIVES)) {
+            throw new UnsupportedOperationException("mode: PERTURBATION needs the mixed derivatives ∇x∇θℓ, which"
+                    + " backend " + model.backend().name() + " does not provide (capability MIXED_DERIVATIVES); "
+                    + advice);
+        }
+    }
+
+    /**
+     * {@link org.influence4j.api.influence.InfluenceFunctionModel#influencesFromFactors}, which needs
+     * only the model: {@code factors · ∇θℓ(train)ᵀ} (UP) or {@link #perturbation} (PERTURBATION).
+     *
+     * @param chunk       training samples per mixed-derivative call
+     * @param mixedAdvice the end of the message when the backend lacks mixed derivatives
+     * @return {@code [m, n]} or {@code [m, n, inputDim]}, owned by {@code scope}
+     */
+    static Tensor fromFactors(TwiceDifferentiable model, Tensor factors, Batch train, InfluenceMode mode, int chunk,
+                              String mixedAdvice, TensorScope scope) {
+        requireMode(mode);
+        requireFactors(factors, model.numParameters());
+        model.spec().validate(train, "train");
+        if (mode == InfluenceMode.PERTURBATION) {
+            requireMixedDerivatives(model, mixedAdvice);
+            return perturbation(model, factors, train, chunk, scope);
+        }
+        try (TensorScope work = scope.newChild()) {
+            Tensor gradients = model.perSampleGradients(train, work);
+            Tensor result;
+            try (Tensor t = gradients.transpose()) {
+                result = factors.matmul(t);
+            }
+            return result.moveTo(scope);
+        }
     }
 
     /**
@@ -56,21 +115,27 @@ final class InfluenceProducts {
                     parts.add(mixed.reshape(m, (long) (to - from) * inputDim).transpose().moveTo(work));
                 }
             }
-            while (parts.size() > 1) {
-                List<Tensor> next = new ArrayList<>((parts.size() + 1) / 2);
-                for (int k = 0; k + 1 < parts.size(); k += 2) {
-                    next.add(parts.get(k).concat(parts.get(k + 1)));
-                    parts.get(k).close();
-                    parts.get(k + 1).close();
-                }
-                if (parts.size() % 2 == 1) {
-                    next.add(parts.get(parts.size() - 1));
-                }
-                parts = next;
-            }
-            Tensor stacked = parts.get(0);
+            Tensor stacked = stack(parts);
             Tensor result = stacked.transpose().reshape(m, n, inputDim);
             return result.moveTo(scope);
         }
+    }
+
+    /** The tensors stacked along dimension 0 (pairwise, so every value is copied O(log k) times); closes the parts. */
+    static Tensor stack(List<Tensor> parts) {
+        List<Tensor> level = parts;
+        while (level.size() > 1) {
+            List<Tensor> next = new ArrayList<>((level.size() + 1) / 2);
+            for (int k = 0; k + 1 < level.size(); k += 2) {
+                next.add(level.get(k).concat(level.get(k + 1)));
+                level.get(k).close();
+                level.get(k + 1).close();
+            }
+            if (level.size() % 2 == 1) {
+                next.add(level.get(level.size() - 1));
+            }
+            level = next;
+        }
+        return level.get(0);
     }
 }

@@ -45,6 +45,9 @@ public class InverseHessianInfluence implements InfluenceFunctionModel {
 
     private static final Logger LOG = LoggerFactory.getLogger(InverseHessianInfluence.class);
 
+    /** How the message for a backend without mixed derivatives ends. */
+    private static final String MIXED_ADVICE = "use InfluenceMode.UP or a backend with that capability (djl-pytorch)";
+
     private final TwiceDifferentiable model;
     private final InverseHvpSolver solver;
     private final InfluenceOptions options;
@@ -160,17 +163,14 @@ public class InverseHessianInfluence implements InfluenceFunctionModel {
      */
     @Override
     public Tensor influences(Batch test, Batch train, InfluenceMode mode, TensorScope scope) {
-        requireMode(mode);
+        InfluenceProducts.requireMode(mode);
         requireFitted();
-        model.spec().validate(test, "test");
-        if (train != null) {
-            model.spec().validate(train, "train");
-        }
+        InfluenceProducts.requireBatches(model.spec(), test, train);
         Batch other = train == null ? test : train;
         try (TensorScope work = scope.newChild()) {
             Tensor result;
             if (mode == InfluenceMode.PERTURBATION) {
-                requireMixedDerivatives(model);
+                InfluenceProducts.requireMixedDerivatives(model, MIXED_ADVICE);
                 Tensor testFactors = factors(test, work);
                 result = InfluenceProducts.perturbation(model, testFactors, other, options.batchSize(), work);
             } else if (train != null && train.size() < test.size()) {
@@ -202,21 +202,7 @@ public class InverseHessianInfluence implements InfluenceFunctionModel {
      */
     @Override
     public Tensor influencesFromFactors(Tensor factors, Batch train, InfluenceMode mode, TensorScope scope) {
-        requireMode(mode);
-        InfluenceProducts.requireFactors(factors, model.numParameters());
-        model.spec().validate(train, "train");
-        if (mode == InfluenceMode.PERTURBATION) {
-            requireMixedDerivatives(model);
-            return InfluenceProducts.perturbation(model, factors, train, options.batchSize(), scope);
-        }
-        try (TensorScope work = scope.newChild()) {
-            Tensor gradients = model.perSampleGradients(train, work);
-            Tensor result;
-            try (Tensor t = gradients.transpose()) {
-                result = factors.matmul(t);
-            }
-            return result.moveTo(scope);
-        }
+        return InfluenceProducts.fromFactors(model, factors, train, mode, options.batchSize(), MIXED_ADVICE, scope);
     }
 
     /** Not thread-safe: the prepared inverse keeps state. */
@@ -246,20 +232,6 @@ public class InverseHessianInfluence implements InfluenceFunctionModel {
     private void requireFitted() {
         if (inverse == null) {
             throw new IllegalStateException("influence model is not fitted: call fit(trainingData) first");
-        }
-    }
-
-    private static void requireMode(InfluenceMode mode) {
-        if (mode == null) {
-            throw new IllegalArgumentException("mode: must not be null; use InfluenceMode.UP or PERTURBATION");
-        }
-    }
-
-    private static void requireMixedDerivatives(TwiceDifferentiable model) {
-        if (!model.backend().capabilities().contains(BackendCapability.MIXED_DERIVATIVES)) {
-            throw new UnsupportedOperationException("mode: PERTURBATION needs the mixed derivatives ∇x∇θℓ, which"
-                    + " backend " + model.backend().name() + " does not provide (capability MIXED_DERIVATIVES);"
-                    + " use InfluenceMode.UP or a backend with that capability (djl-pytorch)");
         }
     }
 

@@ -10,8 +10,6 @@ import org.influence4j.api.DType;
 import org.influence4j.api.Tensor;
 import org.influence4j.api.TensorScope;
 import org.influence4j.api.inversion.HessianOperator;
-import org.influence4j.api.inversion.InverseHessian;
-import org.influence4j.api.inversion.InverseHvpResult;
 import org.influence4j.api.inversion.InverseHvpSolver;
 import org.influence4j.api.inversion.InversionException;
 import org.influence4j.api.inversion.InversionMethod;
@@ -94,19 +92,9 @@ public final class ArnoldiSolver implements InverseHvpSolver {
                     + " (unless both equal the number of parameters " + p + ")");
         }
         List<String> warnings = new ArrayList<>();
-        HessianOperator op = operator;
-        PrecomputedHessianOperator precomputed = null;
-        if (options.precompute()) {
-            if (PrecomputedHessianOperator.fits(operator)) {
-                precomputed = new PrecomputedHessianOperator(operator);
-                op = precomputed;
-            } else {
-                String w = "precompute was requested but the dense " + p + " x " + p + " operator exceeds "
-                        + PrecomputedHessianOperator.MAX_BYTES + " bytes; every Lanczos step makes a data pass";
-                LOG.warn(w);
-                warnings.add(w);
-            }
-        }
+        PrecomputedHessianOperator precomputed = options.precompute() ? PrecomputedHessianOperator.ifFits(operator,
+                "every Lanczos step makes a data pass", warnings, LOG) : null;
+        HessianOperator op = precomputed != null ? precomputed : operator;
         long passesBefore = op.passes();
         TensorScope own = operator.model().backend().newScope();
         try {

@@ -1,8 +1,5 @@
 package org.influence4j.calculators.inversion;
 
-import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.List;
 import org.influence4j.api.DType;
 import org.influence4j.api.Tensor;
 import org.influence4j.api.TensorScope;
@@ -34,27 +31,21 @@ final class BlockCg {
     private final IterationListener listener;
     private final Preconditioner preconditioner;
     private final TensorScope work;
+    private final SolveTracker tracker;
     private final int k;
     private final int p;
-    private final int[] iterations;
-    private final double[] residuals;
-    private final List<String> warnings;
-    private final Tensor[] finished;
     private final double dropTolerance;
 
     BlockCg(HessianOperator operator, CgOptions options, IterationListener listener, Preconditioner preconditioner,
-            TensorScope work, int k, int p, int[] iterations, double[] residuals, List<String> warnings) {
+            TensorScope work, SolveTracker tracker) {
         this.operator = operator;
         this.options = options;
         this.listener = listener;
         this.preconditioner = preconditioner;
         this.work = work;
-        this.k = k;
-        this.p = p;
-        this.iterations = iterations;
-        this.residuals = residuals;
-        this.warnings = warnings;
-        this.finished = new Tensor[k];
+        this.tracker = tracker;
+        this.k = tracker.size();
+        this.p = operator.dimension();
         double eps = operator.dtype() == DType.FLOAT64 ? Math.ulp(1.0) : Math.ulp(1.0f);
         this.dropTolerance = 100 * eps;
     }
@@ -65,33 +56,9 @@ final class BlockCg {
      * @return the solutions {@code [k, p]}, owned by work
      */
     Tensor solve(Tensor b, Tensor x0) {
-        DType dtype = operator.dtype();
-        double[] bNorm = sqrt(ConjugateGradientSolver.rowDots(b, b));
-        double[] tol = new double[k];
-        for (int i = 0; i < k; i++) {
-            if (!Double.isFinite(bNorm[i])) {
-                throw new IllegalArgumentException("rhs: row " + i + " has non-finite values");
-            }
-            tol[i] = Math.max(options.rtol() * bNorm[i], options.atol());
-        }
-        Tensor x;
-        Tensor r;
-        if (x0 == null) {
-            x = work.zeros(dtype, k, p);
-            r = b;
-        } else {
-            x = x0;
-            try (Tensor ax = operator.apply(x, work)) {
-                r = b.sub(ax);
-            }
-            b.close();
-        }
-        int[] active = new int[k];
-        for (int i = 0; i < k; i++) {
-            active[i] = i;
-        }
-        double[] rr = ConjugateGradientSolver.rowDots(r, r);
-        Block s = retire(new Block(active, x, r, rr), bNorm, tol);
+        SolveTracker.Start start = SolveTracker.Start.of(operator, b, x0, work);
+        double[] rr = SolveTracker.rowDots(start.r(), start.r());
+        Block s = tracker.retire(new Block(SolveTracker.allRows(k), start.x(), start.r(), rr));
         Tensor dirs = null;
         int maxIterations = options.maxIterationsFor(p);
         int iteration = 0;
@@ -125,19 +92,19 @@ final class BlockCg {
                 xNew = s.x.add(dx);
                 rNew = s.r.sub(dr);
             }
-            double[] rrNew = ConjugateGradientSolver.rowDots(rNew, rNew);
+            double[] rrNew = SolveTracker.rowDots(rNew, rNew);
             for (int j = 0; j < s.active.length; j++) {
                 if (!Double.isFinite(rrNew[j])) {
                     throw new InversionException("block conjugate gradient diverged (non-finite residual) at"
                             + " iteration " + iteration + "; check the Hessian for NaN/Inf and increase the hessian"
                             + " regularization λ");
                 }
-                iterations[s.active[j]]++;
+                tracker.iterated(s.active[j]);
             }
             s.close();
-            s = retire(new Block(s.active, xNew, rNew, rrNew), bNorm, tol);
+            s = tracker.retire(new Block(s.active, xNew, rNew, rrNew));
             if (listener != null) {
-                listener.iterationDone(iteration, s.active.length, k, maxRelative(s, bNorm));
+                listener.iterationDone(iteration, s.active.length, k, tracker.maxRelative(s.active, s.rr));
             }
             if (s.active.length == 0) {
                 q.close();
@@ -168,24 +135,14 @@ final class BlockCg {
             dirs.close();
         }
         if (s.active.length > 0) {
-            double worst = maxRelative(s, bNorm);
-            String warning = (stagnated ? "block conjugate gradient stagnated (no independent search direction"
-                    + " left) after " + iteration + " iterations" : "block conjugate gradient reached maxiter = "
-                    + maxIterations) + " before ‖r‖ <= max(rtol·‖b‖, atol) (rtol = " + options.rtol() + ", atol = "
-                    + options.atol() + ") for " + s.active.length + " of " + k + " right-hand sides (largest"
-                    + " relative residual " + worst + "); these solutions are not accurate: raise maxiter, loosen"
-                    + " the tolerances, or increase the hessian regularization λ (now " + operator.regularization()
-                    + ") to improve the conditioning";
-            LOG.warn(warning);
-            warnings.add(warning);
-            int[] all = new int[s.active.length];
-            for (int j = 0; j < all.length; j++) {
-                all[j] = j;
-            }
-            finish(s, all, bNorm);
+            tracker.toleranceNotMet(LOG, stagnated ? "block conjugate gradient stagnated (no independent search"
+                    + " direction left) after " + iteration + " iterations"
+                    : "block conjugate gradient reached maxiter = " + maxIterations, s.active.length,
+                    tracker.maxRelative(s.active, s.rr), operator.regularization());
+            tracker.finishAll(s.active, s.x, s.rr);
         }
         s.close();
-        return ConjugateGradientSolver.concatAll(new ArrayList<>(Arrays.asList(finished)));
+        return tracker.solutions();
     }
 
     private Tensor precondition(Tensor r) {
@@ -207,70 +164,21 @@ final class BlockCg {
         return inv;
     }
 
-    private Block retire(Block s, double[] bNorm, double[] tol) {
-        int ka = s.active.length;
-        int[] done = new int[ka];
-        int[] keep = new int[ka];
-        int nd = 0;
-        int nk = 0;
-        for (int j = 0; j < ka; j++) {
-            if (Math.sqrt(s.rr[j]) <= tol[s.active[j]]) {
-                done[nd++] = j;
-            } else {
-                keep[nk++] = j;
-            }
+    /** Active right-hand sides (original indices) with their solutions and residuals as rows. */
+    private record Block(int[] active, Tensor x, Tensor r, double[] rr) implements SolveTracker.ActiveRows<Block> {
+        @Override
+        public Block keep(int[] positions) {
+            return new Block(SolveTracker.select(active, positions), SolveTracker.gather(x, positions),
+                    SolveTracker.gather(r, positions), SolveTracker.select(rr, positions));
         }
-        if (nd == 0) {
-            return s;
-        }
-        finish(s, Arrays.copyOf(done, nd), bNorm);
-        if (nk == 0) {
-            s.close();
+
+        @Override
+        public Block empty() {
             return new Block(new int[0], null, null, new double[0]);
         }
-        int[] kept = Arrays.copyOf(keep, nk);
-        int[] active = new int[nk];
-        double[] rr = new double[nk];
-        for (int j = 0; j < nk; j++) {
-            active[j] = s.active[kept[j]];
-            rr[j] = s.rr[kept[j]];
-        }
-        Block next = new Block(active, ConjugateGradientSolver.gather(s.x, kept),
-                ConjugateGradientSolver.gather(s.r, kept), rr);
-        s.close();
-        return next;
-    }
 
-    private void finish(Block s, int[] positions, double[] bNorm) {
-        for (int j : positions) {
-            int original = s.active[j];
-            finished[original] = s.x.rows(j, j + 1);
-            double norm = Math.sqrt(s.rr[j]);
-            residuals[original] = bNorm[original] > 0 ? norm / bNorm[original] : norm;
-        }
-    }
-
-    private static double maxRelative(Block s, double[] bNorm) {
-        double worst = 0;
-        for (int j = 0; j < s.active.length; j++) {
-            double norm = Math.sqrt(s.rr[j]);
-            double b = bNorm[s.active[j]];
-            worst = Math.max(worst, b > 0 ? norm / b : norm);
-        }
-        return worst;
-    }
-
-    private static double[] sqrt(double[] v) {
-        double[] out = new double[v.length];
-        for (int i = 0; i < v.length; i++) {
-            out[i] = Math.sqrt(v[i]);
-        }
-        return out;
-    }
-
-    /** Active right-hand sides (original indices) with their solutions and residuals as rows. */
-    private record Block(int[] active, Tensor x, Tensor r, double[] rr) {
-        void close() {
+        @Override
+        public void close() {
             if (x != null) {
                 x.close();
                 r.close();

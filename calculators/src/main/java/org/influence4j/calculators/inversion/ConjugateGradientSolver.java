@@ -2,7 +2,6 @@ package org.influence4j.calculators.inversion;
 
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.influence4j.api.DType;
@@ -99,20 +98,9 @@ public final class ConjugateGradientSolver implements InverseHvpSolver {
             throw new IllegalArgumentException("operator: dimension must be positive, got " + operator.dimension());
         }
         List<String> warnings = new ArrayList<>();
-        HessianOperator op = operator;
-        PrecomputedHessianOperator precomputed = null;
-        if (options.precompute()) {
-            if (PrecomputedHessianOperator.fits(operator)) {
-                precomputed = new PrecomputedHessianOperator(operator);
-                op = precomputed;
-            } else {
-                String w = "precompute was requested but the dense " + operator.dimension() + " x "
-                        + operator.dimension() + " operator exceeds " + PrecomputedHessianOperator.MAX_BYTES
-                        + " bytes; every iteration makes a data pass instead";
-                LOG.warn(w);
-                warnings.add(w);
-            }
-        }
+        PrecomputedHessianOperator precomputed = options.precompute() ? PrecomputedHessianOperator.ifFits(operator,
+                "every iteration makes a data pass instead", warnings, LOG) : null;
+        HessianOperator op = precomputed != null ? precomputed : operator;
         Preconditioner pre;
         try {
             int rank = Math.min(options.preconditionerRank(), operator.dimension());
@@ -186,54 +174,43 @@ public final class ConjugateGradientSolver implements InverseHvpSolver {
          * @throws InversionException if A shows non-positive curvature or the iteration breaks down
          */
         public InverseHvpResult solve(Tensor rhs, Tensor x0, TensorScope scope) {
-            if (closed) {
-                throw new IllegalStateException("this CG inverse was closed; prepare the solver again");
-            }
+            SolveTracker.requireOpen(closed, "CG");
             int p = operator.dimension();
-            long[] shape = rhs.shape();
-            boolean vector = shape.length == 1;
-            if (!(vector && shape[0] == p) && !(shape.length == 2 && shape[1] == p && shape[0] > 0)) {
-                throw new IllegalArgumentException("rhs: shape " + Arrays.toString(shape) + " is not [" + p
-                        + "] or [k, " + p + "]");
-            }
-            if (x0 != null && !Arrays.equals(x0.shape(), shape)) {
-                throw new IllegalArgumentException("x0: shape " + Arrays.toString(x0.shape())
-                        + " differs from the right-hand sides' shape " + Arrays.toString(shape));
-            }
-            int k = vector ? 1 : (int) shape[0];
+            SolveTracker.requireRhsShape(rhs, p);
+            SolveTracker.requireGuessShape(x0, rhs);
             long passesBefore = operator.passes();
             try (TensorScope work = scope.newChild()) {
-                Run run = new Run(work, k, p);
+                Tensor b = copyIn(rhs, work);
+                SolveTracker tracker = new SolveTracker(b, options.rtol(), options.atol());
+                Tensor guess = x0 == null ? null : copyIn(x0, work);
                 Tensor x = options.block()
-                        ? new BlockCg(operator, options, listener, preconditioner, work, k, p, run.iterations,
-                                run.residuals, run.warnings).solve(run.copyIn(rhs), x0 == null ? null : run.copyIn(x0))
-                        : run.solve(rhs, x0);
-                if (x.dtype() != rhs.dtype()) {
-                    Tensor converted = x.toType(rhs.dtype());
-                    x.close();
-                    x = converted;
-                }
-                if (vector) {
-                    Tensor reshaped = x.reshape(p);
-                    x.close();
-                    x = reshaped;
-                }
-                Map<String, Object> details = new LinkedHashMap<>();
-                details.put("iterationsPerRhs", Arrays.stream(run.iterations).boxed().toList());
-                details.put("passes", operator.passes() - passesBefore);
-                details.put("maxIterations", run.maxIterations);
+                        ? new BlockCg(operator, options, listener, preconditioner, work, tracker).solve(b, guess)
+                        : new Run(work, tracker).solve(b, guess);
+                x = SolveTracker.toCallerLayout(x, rhs);
+                Map<String, Object> details = tracker.details(operator.passes() - passesBefore);
+                details.put("maxIterations", options.maxIterationsFor(p));
                 details.put("variant", options.block() ? "block" : "lockstep");
                 details.put("precomputed", precomputed != null);
                 if (preconditioner != null) {
                     details.putAll(preconditioner.details());
                 }
-                boolean converged = run.warnings.isEmpty();
-                List<String> warnings = new ArrayList<>(prepareWarnings);
-                warnings.addAll(run.warnings);
-                SolverInfo info = new SolverInfo(InversionMethod.CG, Arrays.stream(run.iterations).max().orElse(0),
-                        run.residuals, converged, warnings, details);
+                SolverInfo info = tracker.info(InversionMethod.CG, prepareWarnings, details);
                 return new InverseHvpResult(x.moveTo(scope), info);
             }
+        }
+
+        /** A copy of a caller's tensor as a {@code [k, p]} block in the operator dtype, owned by work. */
+        private Tensor copyIn(Tensor t, TensorScope work) {
+            Tensor copy;
+            try (Tensor zeros = work.zeros(operator.dtype(), t.shape())) {
+                copy = zeros.add(t);
+            }
+            if (copy.rank() == 1) {
+                Tensor block = copy.reshape(1, operator.dimension());
+                copy.close();
+                return block;
+            }
+            return copy;
         }
 
         @Override
@@ -252,103 +229,57 @@ public final class ConjugateGradientSolver implements InverseHvpSolver {
         /** The state of one lockstep solve; every tensor lives in {@code work}. */
         private final class Run {
             private final TensorScope work;
+            private final SolveTracker tracker;
             private final int k;
             private final int p;
             private final DType dtype;
-            private final int maxIterations;
-            private final int[] iterations;
-            private final double[] residuals;
-            private final Tensor[] finished;
-            private final List<String> warnings = new ArrayList<>();
 
-            Run(TensorScope work, int k, int p) {
+            Run(TensorScope work, SolveTracker tracker) {
                 this.work = work;
-                this.k = k;
-                this.p = p;
+                this.tracker = tracker;
+                this.k = tracker.size();
+                this.p = operator.dimension();
                 this.dtype = operator.dtype();
-                this.maxIterations = options.maxIterationsFor(p);
-                this.iterations = new int[k];
-                this.residuals = new double[k];
-                this.finished = new Tensor[k];
             }
 
-            Tensor solve(Tensor rhs, Tensor x0) {
-                Tensor b = copyIn(rhs);
-                double[] bNorm = sqrt(rowDots(b, b));
-                double[] tol = new double[k];
+            /**
+             * @param b  right-hand sides {@code [k, p]} in the operator dtype, owned by work (consumed)
+             * @param x0 initial guesses or {@code null}, owned by work (consumed)
+             * @return the solutions {@code [k, p]}, owned by work
+             */
+            Tensor solve(Tensor b, Tensor x0) {
+                SolveTracker.Start start = SolveTracker.Start.of(operator, b, x0, work);
+                Tensor r = start.r();
+                double[] rr = SolveTracker.rowDots(r, r);
                 for (int i = 0; i < k; i++) {
-                    if (!Double.isFinite(bNorm[i])) {
-                        throw new IllegalArgumentException("rhs: row " + i + " has non-finite values");
-                    }
-                    tol[i] = Math.max(options.rtol() * bNorm[i], options.atol());
-                }
-                Tensor x;
-                Tensor r;
-                if (x0 == null) {
-                    x = work.zeros(dtype, k, p);
-                    r = b;
-                } else {
-                    x = copyIn(x0);
-                    try (Tensor ax = operator.apply(x, work)) {
-                        r = b.sub(ax);
-                    }
-                    b.close();
-                }
-                double[] rr = rowDots(r, r);
-                int[] active = new int[k];
-                for (int i = 0; i < k; i++) {
-                    active[i] = i;
                     if (!Double.isFinite(rr[i])) {
                         throw new IllegalArgumentException("x0: row " + i + " gives a non-finite residual");
                     }
                 }
                 Tensor z = precondition(r);
-                double[] rz = preconditioner == null ? rr.clone() : rowDots(r, z);
-                State s = new State(active, x, r, z, rr, rz);
-                s = retire(s, bNorm, tol);
+                double[] rz = preconditioner == null ? rr.clone() : SolveTracker.rowDots(r, z);
+                State s = tracker.retire(new State(SolveTracker.allRows(k), start.x(), r, z, rr, rz));
+                int maxIterations = options.maxIterationsFor(p);
                 int iteration = 0;
                 while (s.active.length > 0 && iteration < maxIterations) {
                     iteration++;
-                    s = step(s, iteration);
-                    s = retire(s, bNorm, tol);
+                    s = tracker.retire(step(s, iteration));
                     if (listener != null) {
-                        listener.iterationDone(iteration, s.active.length, k, maxRelative(s, bNorm));
+                        listener.iterationDone(iteration, s.active.length, k, tracker.maxRelative(s.active, s.rr));
                     }
                 }
                 if (s.active.length > 0) {
-                    double worst = maxRelative(s, bNorm);
-                    String warning = "conjugate gradient reached maxiter = " + maxIterations + " before"
-                            + " ‖r‖ <= max(rtol·‖b‖, atol) (rtol = " + options.rtol() + ", atol = " + options.atol()
-                            + ") for " + s.active.length + " of " + k + " right-hand sides (largest relative"
-                            + " residual " + worst + "); these solutions are not accurate: raise maxiter, loosen the"
-                            + " tolerances, or increase the hessian regularization λ (now " + operator.regularization()
-                            + ") to improve the conditioning";
-                    LOG.warn(warning);
-                    warnings.add(warning);
-                    finish(s, s.active.length, allPositions(s.active.length), bNorm);
+                    tracker.toleranceNotMet(LOG, "conjugate gradient reached maxiter = " + maxIterations,
+                            s.active.length, tracker.maxRelative(s.active, s.rr), operator.regularization());
+                    tracker.finishAll(s.active, s.x, s.rr);
                 }
                 s.close();
-                List<Tensor> rows = new ArrayList<>(Arrays.asList(finished));
-                return concatAll(rows);
+                return tracker.solutions();
             }
 
             /** M⁻¹ r (a copy of r without preconditioner), owned by work. */
             private Tensor precondition(Tensor r) {
                 return preconditioner == null ? r.scale(1.0) : preconditioner.apply(r, work);
-            }
-
-            /** A copy of a caller's tensor as a {@code [k, p]} block in the operator dtype, owned by work. */
-            private Tensor copyIn(Tensor t) {
-                Tensor copy;
-                try (Tensor zeros = work.zeros(dtype, t.shape())) {
-                    copy = zeros.add(t);
-                }
-                if (copy.rank() == 1) {
-                    Tensor block = copy.reshape(1, p);
-                    copy.close();
-                    return block;
-                }
-                return copy;
             }
 
             /** One CG iteration on every active right-hand side; consumes {@code s}. */
@@ -360,7 +291,7 @@ public final class ConjugateGradientSolver implements InverseHvpSolver {
                     throw new IllegalStateException("operator: apply returned shape " + Arrays.toString(apShape)
                             + " for an input of shape [" + ka + ", " + p + "]");
                 }
-                double[] curvature = rowDots(s.dir, ap);
+                double[] curvature = SolveTracker.rowDots(s.dir, ap);
                 double[] alpha = new double[ka];
                 for (int j = 0; j < ka; j++) {
                     double c = curvature[j];
@@ -382,9 +313,9 @@ public final class ConjugateGradientSolver implements InverseHvpSolver {
                     r = s.r.sub(apa);
                 }
                 ap.close();
-                double[] rrNew = rowDots(r, r);
+                double[] rrNew = SolveTracker.rowDots(r, r);
                 Tensor z = precondition(r);
-                double[] rzNew = preconditioner == null ? rrNew.clone() : rowDots(r, z);
+                double[] rzNew = preconditioner == null ? rrNew.clone() : SolveTracker.rowDots(r, z);
                 double[] beta = new double[ka];
                 for (int j = 0; j < ka; j++) {
                     if (!Double.isFinite(rrNew[j]) || !Double.isFinite(rzNew[j])) {
@@ -393,7 +324,7 @@ public final class ConjugateGradientSolver implements InverseHvpSolver {
                                 + " NaN/Inf and increase the hessian regularization λ");
                     }
                     beta[j] = rzNew[j] / s.rz[j];
-                    iterations[s.active[j]]++;
+                    tracker.iterated(s.active[j]);
                 }
                 Tensor dir;
                 try (Tensor bt = work.fromArray(beta, dtype, ka); Tensor pb = s.dir.scaleRows(bt)) {
@@ -403,67 +334,25 @@ public final class ConjugateGradientSolver implements InverseHvpSolver {
                 s.close();
                 return new State(s.active, x, r, dir, rrNew, rzNew);
             }
-
-            /** Moves converged right-hand sides out of the block; consumes {@code s}. */
-            private State retire(State s, double[] bNorm, double[] tol) {
-                int ka = s.active.length;
-                int[] done = new int[ka];
-                int[] keep = new int[ka];
-                int nd = 0;
-                int nk = 0;
-                for (int j = 0; j < ka; j++) {
-                    if (Math.sqrt(s.rr[j]) <= tol[s.active[j]]) {
-                        done[nd++] = j;
-                    } else {
-                        keep[nk++] = j;
-                    }
-                }
-                if (nd == 0) {
-                    return s;
-                }
-                finish(s, nd, done, bNorm);
-                if (nk == 0) {
-                    s.close();
-                    return new State(new int[0], null, null, null, new double[0], new double[0]);
-                }
-                int[] kept = Arrays.copyOf(keep, nk);
-                int[] active = new int[nk];
-                double[] rr = new double[nk];
-                double[] rz = new double[nk];
-                for (int j = 0; j < nk; j++) {
-                    active[j] = s.active[kept[j]];
-                    rr[j] = s.rr[kept[j]];
-                    rz[j] = s.rz[kept[j]];
-                }
-                State next = new State(active, gather(s.x, kept), gather(s.r, kept), gather(s.dir, kept), rr, rz);
-                s.close();
-                return next;
-            }
-
-            private void finish(State s, int count, int[] positions, double[] bNorm) {
-                for (int q = 0; q < count; q++) {
-                    int j = positions[q];
-                    int original = s.active[j];
-                    finished[original] = s.x.rows(j, j + 1);
-                    double norm = Math.sqrt(s.rr[j]);
-                    residuals[original] = bNorm[original] > 0 ? norm / bNorm[original] : norm;
-                }
-            }
-
-            private double maxRelative(State s, double[] bNorm) {
-                double worst = 0;
-                for (int j = 0; j < s.active.length; j++) {
-                    double norm = Math.sqrt(s.rr[j]);
-                    double b = bNorm[s.active[j]];
-                    worst = Math.max(worst, b > 0 ? norm / b : norm);
-                }
-                return worst;
-            }
         }
 
         /** Active right-hand sides (original indices, increasing) and their CG vectors as rows. */
-        private record State(int[] active, Tensor x, Tensor r, Tensor dir, double[] rr, double[] rz) {
-            void close() {
+        private record State(int[] active, Tensor x, Tensor r, Tensor dir, double[] rr, double[] rz)
+                implements SolveTracker.ActiveRows<State> {
+            @Override
+            public State keep(int[] positions) {
+                return new State(SolveTracker.select(active, positions), SolveTracker.gather(x, positions),
+                        SolveTracker.gather(r, positions), SolveTracker.gather(dir, positions),
+                        SolveTracker.select(rr, positions), SolveTracker.select(rz, positions));
+            }
+
+            @Override
+            public State empty() {
+                return new State(new int[0], null, null, null, new double[0], new double[0]);
+            }
+
+            @Override
+            public void close() {
                 if (x != null) {
                     x.close();
                     r.close();
@@ -471,65 +360,5 @@ public final class ConjugateGradientSolver implements InverseHvpSolver {
                 }
             }
         }
-    }
-
-    private static int[] allPositions(int n) {
-        int[] out = new int[n];
-        for (int i = 0; i < n; i++) {
-            out[i] = i;
-        }
-        return out;
-    }
-
-    static double[] rowDots(Tensor a, Tensor b) {
-        try (Tensor d = a.rowDots(b)) {
-            return d.toDoubleArray();
-        }
-    }
-
-    private static double[] sqrt(double[] v) {
-        double[] out = new double[v.length];
-        for (int i = 0; i < v.length; i++) {
-            out[i] = Math.sqrt(v[i]);
-        }
-        return out;
-    }
-
-    /** Rows {@code positions} (increasing) of {@code t}, as contiguous runs concatenated. */
-    static Tensor gather(Tensor t, int[] positions) {
-        List<Tensor> runs = new ArrayList<>();
-        int start = 0;
-        while (start < positions.length) {
-            int end = start + 1;
-            while (end < positions.length && positions[end] == positions[end - 1] + 1) {
-                end++;
-            }
-            runs.add(t.rows(positions[start], positions[end - 1] + 1L));
-            start = end;
-        }
-        return concatAll(runs);
-    }
-
-    /**
-     * Concatenates along dimension 0 by balanced pairwise merging (each element is copied
-     * O(log m) times). Consumes the parts: they are closed, or returned when there is one.
-     */
-    static Tensor concatAll(List<Tensor> parts) {
-        List<Tensor> level = new ArrayList<>(parts);
-        while (level.size() > 1) {
-            List<Tensor> next = new ArrayList<>((level.size() + 1) / 2);
-            for (int i = 0; i + 1 < level.size(); i += 2) {
-                Tensor a = level.get(i);
-                Tensor b = level.get(i + 1);
-                next.add(a.concat(b));
-                a.close();
-                b.close();
-            }
-            if (level.size() % 2 == 1) {
-                next.add(level.get(level.size() - 1));
-            }
-            level = next;
-        }
-        return level.get(0);
     }
 }

@@ -163,9 +163,7 @@ public final class DirectSolver implements InverseHvpSolver {
 
         @Override
         public InverseHvpResult solve(Tensor rhs, TensorScope scope) {
-            if (closed) {
-                throw new IllegalStateException("this direct inverse was closed; prepare the solver again");
-            }
+            SolveTracker.requireOpen(closed, "direct");
             int p = matrix.numRows;
             long[] shape = rhs.shape();
             boolean vector = shape.length == 1;

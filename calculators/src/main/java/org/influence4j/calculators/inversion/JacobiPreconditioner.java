@@ -16,17 +16,14 @@ import org.influence4j.api.inversion.HessianOperator;
  * {@code max(λ, 1e-8·max|estimate|)}. The number of clamped entries is reported in
  * {@link #details()}.
  */
-public final class JacobiPreconditioner implements Preconditioner {
+public final class JacobiPreconditioner extends FittedPreconditioner {
 
-    private final TensorScope scope;
     private final double[] inverseDiagonal;
-    private final Map<String, Object> details;
     private Tensor block;
 
     private JacobiPreconditioner(TensorScope scope, double[] inverseDiagonal, Map<String, Object> details) {
-        this.scope = scope;
+        super(scope, details);
         this.inverseDiagonal = inverseDiagonal;
-        this.details = details;
     }
 
     /**
@@ -112,15 +109,5 @@ public final class JacobiPreconditioner implements Preconditioner {
              Tensor d = shape.length == 1 ? rows.reshape(p) : rows.reshape(k, p)) {
             return residuals.mul(d).moveTo(target);
         }
-    }
-
-    @Override
-    public Map<String, Object> details() {
-        return details;
-    }
-
-    @Override
-    public void close() {
-        scope.close();
     }
 }

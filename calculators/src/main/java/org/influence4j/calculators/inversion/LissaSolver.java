@@ -1,12 +1,9 @@
 package org.influence4j.calculators.inversion;
 
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Iterator;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import org.influence4j.api.DType;
 import org.influence4j.api.Tensor;
 import org.influence4j.api.TensorScope;
 import org.influence4j.api.data.Batch;
@@ -113,37 +110,16 @@ public final class LissaSolver implements InverseHvpSolver {
          * @throws InversionException on divergence
          */
         public InverseHvpResult solve(Tensor rhs, Tensor x0, TensorScope scope) {
-            if (closed) {
-                throw new IllegalStateException("this LiSSA inverse was closed; prepare the solver again");
-            }
+            SolveTracker.requireOpen(closed, "LiSSA");
             int p = operator.dimension();
-            long[] shape = rhs.shape();
-            boolean vector = shape.length == 1;
-            if (!(vector && shape[0] == p) && !(shape.length == 2 && shape[1] == p && shape[0] > 0)) {
-                throw new IllegalArgumentException("rhs: shape " + Arrays.toString(shape) + " is not [" + p
-                        + "] or [k, " + p + "]");
-            }
-            if (x0 != null && !Arrays.equals(x0.shape(), shape)) {
-                throw new IllegalArgumentException("x0: shape " + Arrays.toString(x0.shape())
-                        + " differs from the right-hand sides' shape " + Arrays.toString(shape));
-            }
-            int k = vector ? 1 : (int) shape[0];
-            DType dtype = operator.dtype();
+            int k = SolveTracker.requireRhsShape(rhs, p);
+            SolveTracker.requireGuessShape(x0, rhs);
             double s = options.scale();
             double d = options.dampen();
             long passesBefore = operator.passes() + batchPasses;
-            List<String> warnings = new ArrayList<>();
-            int[] iterations = new int[k];
-            double[] residuals = new double[k];
-            Tensor[] finished = new Tensor[k];
             try (TensorScope work = scope.newChild()) {
                 Tensor b = copy(rhs, work, k, p);
-                double[] bNorm = sqrt(ConjugateGradientSolver.rowDots(b, b));
-                for (int i = 0; i < k; i++) {
-                    if (!Double.isFinite(bNorm[i])) {
-                        throw new IllegalArgumentException("rhs: row " + i + " has non-finite values");
-                    }
-                }
+                SolveTracker tracker = new SolveTracker(b);
                 Tensor h;
                 if (x0 == null) {
                     h = b.scale(1.0);
@@ -152,10 +128,7 @@ public final class LissaSolver implements InverseHvpSolver {
                         h = c.scale(s);
                     }
                 }
-                int[] active = new int[k];
-                for (int i = 0; i < k; i++) {
-                    active[i] = i;
-                }
+                int[] active = SolveTracker.allRows(k);
                 double[] best = new double[k];
                 double[] last = new double[k];
                 int[] growing = new int[k];
@@ -172,7 +145,7 @@ public final class LissaSolver implements InverseHvpSolver {
                     ah.close();
                     double[] rr;
                     try (Tensor delta = next.sub(h)) {
-                        rr = ConjugateGradientSolver.rowDots(delta, delta);
+                        rr = SolveTracker.rowDots(delta, delta);
                     }
                     h.close();
                     h = next;
@@ -180,8 +153,8 @@ public final class LissaSolver implements InverseHvpSolver {
                     int nk = 0;
                     for (int j = 0; j < active.length; j++) {
                         int i = active[j];
-                        iterations[i]++;
-                        double rel = bNorm[i] > 0 ? Math.sqrt(rr[j]) / bNorm[i] : Math.sqrt(rr[j]);
+                        tracker.iterated(i);
+                        double rel = tracker.relative(i, rr[j]);
                         if (!Double.isFinite(rel)) {
                             throw diverged(iteration, i, "the iterate became non-finite");
                         }
@@ -195,65 +168,50 @@ public final class LissaSolver implements InverseHvpSolver {
                         }
                         best[i] = Math.min(best[i], rel);
                         last[i] = rel;
-                        residuals[i] = rel;
+                        tracker.record(i, rel);
                         if (rel <= options.rtol()) {
-                            finished[i] = h.rows(j, j + 1);
+                            tracker.finish(i, h.rows(j, j + 1));
                         } else {
                             keep[nk++] = j;
                         }
                     }
                     if (nk < active.length) {
                         int[] kept = Arrays.copyOf(keep, nk);
-                        int[] nextActive = new int[nk];
-                        for (int j = 0; j < nk; j++) {
-                            nextActive[j] = active[kept[j]];
-                        }
                         if (nk > 0) {
-                            Tensor hk = ConjugateGradientSolver.gather(h, kept);
-                            Tensor bk = ConjugateGradientSolver.gather(b, kept);
+                            Tensor hk = SolveTracker.gather(h, kept);
+                            Tensor bk = SolveTracker.gather(b, kept);
                             h.close();
                             b.close();
                             h = hk;
                             b = bk;
                         }
-                        active = nextActive;
+                        active = SolveTracker.select(active, kept);
                     }
                 }
                 if (active.length > 0) {
-                    double worst = 0;
+                    double worst = tracker.maxRecorded(active);
                     for (int j = 0; j < active.length; j++) {
-                        worst = Math.max(worst, residuals[active[j]]);
-                        finished[active[j]] = h.rows(j, j + 1);
+                        tracker.finish(active[j], h.rows(j, j + 1));
                     }
-                    String w = "LiSSA reached maxiter = " + options.maxIterations() + " before the relative residual"
-                            + " met rtol = " + options.rtol() + " for " + active.length + " of " + k + " right-hand"
-                            + " sides (largest " + worst + "); these solutions are not accurate: raise maxiter, or"
-                            + " lower the scale towards half the largest eigenvalue of H + λI for faster convergence";
-                    LOG.warn(w);
-                    warnings.add(w);
+                    tracker.warn(LOG, "LiSSA reached maxiter = " + options.maxIterations() + " before the relative"
+                            + " residual met rtol = " + options.rtol() + " for " + active.length + " of " + k
+                            + " right-hand sides (largest " + worst + "); these solutions are not accurate: raise"
+                            + " maxiter, or lower the scale towards half the largest eigenvalue of H + λI for faster"
+                            + " convergence");
                 }
                 h.close();
                 b.close();
-                Tensor hs = ConjugateGradientSolver.concatAll(new ArrayList<>(Arrays.asList(finished)));
+                Tensor hs = tracker.solutions();
                 Tensor x = hs.scale(1 / s);
                 hs.close();
-                if (x.dtype() != rhs.dtype()) {
-                    Tensor converted = x.toType(rhs.dtype());
-                    x.close();
-                    x = converted;
-                }
-                Tensor out = x.reshape(shape);
-                x.close();
-                Map<String, Object> details = new LinkedHashMap<>();
-                details.put("iterationsPerRhs", Arrays.stream(iterations).boxed().toList());
-                details.put("passes", operator.passes() + batchPasses - passesBefore);
+                x = SolveTracker.toCallerLayout(x, rhs);
+                Map<String, Object> details = tracker.details(operator.passes() + batchPasses - passesBefore);
                 details.put("scale", s);
                 details.put("dampen", d);
                 details.put("effectiveRegularization", operator.regularization() + s * d);
                 details.put("batchSize", options.batchSize());
-                SolverInfo info = new SolverInfo(InversionMethod.LISSA, Arrays.stream(iterations).max().orElse(0),
-                        residuals, warnings.isEmpty(), warnings, details);
-                return new InverseHvpResult(out.moveTo(scope), info);
+                SolverInfo info = tracker.info(InversionMethod.LISSA, List.of(), details);
+                return new InverseHvpResult(x.moveTo(scope), info);
             }
         }
 
@@ -290,14 +248,6 @@ public final class LissaSolver implements InverseHvpSolver {
             try (Tensor zeros = work.zeros(operator.dtype(), k, p); Tensor rows = t.reshape(k, p)) {
                 return zeros.add(rows);
             }
-        }
-
-        private static double[] sqrt(double[] v) {
-            double[] out = new double[v.length];
-            for (int i = 0; i < v.length; i++) {
-                out[i] = Math.sqrt(v[i]);
-            }
-            return out;
         }
 
         @Override

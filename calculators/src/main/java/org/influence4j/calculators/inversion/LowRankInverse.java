@@ -1,6 +1,5 @@
 package org.influence4j.calculators.inversion;
 
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -61,18 +60,9 @@ public final class LowRankInverse implements InverseHessian {
 
     @Override
     public InverseHvpResult solve(Tensor rhs, TensorScope target) {
-        if (closed) {
-            throw new IllegalStateException("this " + method.configName() + " inverse was closed; prepare the solver"
-                    + " again");
-        }
+        SolveTracker.requireOpen(closed, method.configName());
         int p = (int) basis.shape()[1];
-        long[] shape = rhs.shape();
-        boolean vector = shape.length == 1;
-        if (!(vector && shape[0] == p) && !(shape.length == 2 && shape[1] == p && shape[0] > 0)) {
-            throw new IllegalArgumentException("rhs: shape " + Arrays.toString(shape) + " is not [" + p
-                    + "] or [k, " + p + "]");
-        }
-        int k = vector ? 1 : (int) shape[0];
+        int k = SolveTracker.requireRhsShape(rhs, p);
         int r = eigenvalues.length;
         try (TensorScope work = target.newChild()) {
             Tensor b;
@@ -102,13 +92,7 @@ public final class LowRankInverse implements InverseHessian {
                 x.close();
                 x = full;
             }
-            if (x.dtype() != rhs.dtype()) {
-                Tensor converted = x.toType(rhs.dtype());
-                x.close();
-                x = converted;
-            }
-            Tensor out = x.reshape(shape);
-            x.close();
+            Tensor out = SolveTracker.toCallerLayout(x, rhs);
             SolverInfo info = new SolverInfo(method, 0, null, converged, warnings, details);
             return new InverseHvpResult(out.moveTo(target), info);
         }

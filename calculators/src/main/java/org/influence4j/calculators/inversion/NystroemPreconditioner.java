@@ -18,21 +18,18 @@ import org.influence4j.api.inversion.HessianOperator;
  * about {@code (e_r + λ)/λ_min(A)} instead of {@code λ_max(A)/λ_min(A)}. Fitting costs one block
  * data pass of r vectors.
  */
-public final class NystroemPreconditioner implements Preconditioner {
+public final class NystroemPreconditioner extends FittedPreconditioner {
 
-    private final TensorScope scope;
     private final Tensor basis;
     private final Tensor basisT;
     private final double[] coefficients;
-    private final Map<String, Object> details;
 
     private NystroemPreconditioner(TensorScope scope, Tensor basis, double[] coefficients,
                                    Map<String, Object> details) {
-        this.scope = scope;
+        super(scope, details);
         this.basis = basis;
         this.basisT = basis.transpose();
         this.coefficients = coefficients;
-        this.details = details;
     }
 
     /**
@@ -97,15 +94,5 @@ public final class NystroemPreconditioner implements Preconditioner {
             }
             return out.moveTo(target);
         }
-    }
-
-    @Override
-    public Map<String, Object> details() {
-        return details;
-    }
-
-    @Override
-    public void close() {
-        scope.close();
     }
 }

@@ -1,12 +1,14 @@
 package org.influence4j.calculators.inversion;
 
 import java.util.Arrays;
+import java.util.List;
 import org.influence4j.api.DType;
 import org.influence4j.api.Tensor;
 import org.influence4j.api.TensorScope;
 import org.influence4j.api.TwiceDifferentiable;
 import org.influence4j.api.data.DataSource;
 import org.influence4j.api.inversion.HessianOperator;
+import org.slf4j.Logger;
 
 /**
  * A {@link HessianOperator} that materialises {@code A = H + λI} of another operator once
@@ -62,6 +64,23 @@ public final class PrecomputedHessianOperator implements HessianOperator, AutoCl
     public static boolean fits(HessianOperator operator) {
         long p = operator.dimension();
         return p * p * operator.dtype().bytes() <= MAX_BYTES;
+    }
+
+    /**
+     * What a solver with a precompute option does on request: the precomputed operator when its
+     * matrix {@link #fits}, else {@code null} after logging on {@code log} and adding to
+     * {@code warnings} that the request could not be honoured, ending in {@code consequence}.
+     */
+    static PrecomputedHessianOperator ifFits(HessianOperator operator, String consequence, List<String> warnings,
+                                             Logger log) {
+        if (fits(operator)) {
+            return new PrecomputedHessianOperator(operator);
+        }
+        String w = "precompute was requested but the dense " + operator.dimension() + " x " + operator.dimension()
+                + " operator exceeds " + MAX_BYTES + " bytes; " + consequence;
+        log.warn(w);
+        warnings.add(w);
+        return null;
     }
 
     @Override

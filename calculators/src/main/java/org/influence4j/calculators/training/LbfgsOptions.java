@@ -14,12 +14,7 @@ public record LbfgsOptions(int memory, double tolerance, int maxIterations) {
         if (memory <= 0) {
             throw new IllegalArgumentException("memory: must be > 0, got " + memory);
         }
-        if (!(tolerance > 0) || Double.isInfinite(tolerance)) {
-            throw new IllegalArgumentException("tolerance: must be a finite number > 0, got " + tolerance);
-        }
-        if (maxIterations <= 0) {
-            throw new IllegalArgumentException("maxIterations: must be > 0, got " + maxIterations);
-        }
+        FullBatchRun.requireStoppingRule(tolerance, maxIterations);
     }
 
     /** @return memory 10, tolerance 1e-8, at most 1000 iterations */

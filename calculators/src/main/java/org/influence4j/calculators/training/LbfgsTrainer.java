@@ -3,7 +3,6 @@ package org.influence4j.calculators.training;
 import java.util.ArrayDeque;
 import java.util.Deque;
 import java.util.Iterator;
-import java.util.List;
 import org.influence4j.api.TwiceDifferentiable;
 import org.influence4j.api.data.DataSource;
 import org.slf4j.Logger;
@@ -50,29 +49,23 @@ public final class LbfgsTrainer {
      * @throws IllegalArgumentException if {@code initial} has the wrong length
      */
     public TrainingResult train(Objective objective, double[] initial) {
+        FullBatchRun run = new FullBatchRun(objective, initial, options.tolerance(), options.maxIterations());
         int p = objective.dimension();
-        if (initial == null || initial.length != p) {
-            throw new IllegalArgumentException("initial: must have length " + p);
-        }
-        double[] theta = initial.clone();
-        Objective.ValueAndGradient current = objective.valueAndGradient(theta);
         Deque<Pair> pairs = new ArrayDeque<>();
-        int iteration = 0;
-        boolean converged = current.gradientNorm() < options.tolerance();
         boolean restarted = false;
-        while (!converged && iteration < options.maxIterations()) {
-            double[] g = current.gradient();
+        while (run.running()) {
+            double[] theta = run.theta();
+            double[] g = run.current().gradient();
             double[] d = direction(g, pairs);
             if (Objective.dot(d, g) >= 0) {
                 pairs.clear();
                 d = negate(g);
             }
             double alpha0 = pairs.isEmpty() ? Math.min(1.0, 1.0 / Objective.norm(g)) : 1.0;
-            LineSearch.Step step = LineSearch.strongWolfe(objective, theta, current, d, alpha0);
+            LineSearch.Step step = LineSearch.strongWolfe(objective, theta, run.current(), d, alpha0);
             if (step == null) {
                 if (restarted || pairs.isEmpty()) {
-                    LOG.warn("L-BFGS line search failed at iteration {} with ‖∇J‖ = {}; stopping", iteration,
-                            current.gradientNorm());
+                    run.lineSearchFailed(LOG, "L-BFGS");
                     break;
                 }
                 pairs.clear();
@@ -80,7 +73,7 @@ public final class LbfgsTrainer {
                 continue;
             }
             restarted = false;
-            iteration++;
+            run.countIteration();
             double[] s = new double[p];
             double[] y = new double[p];
             double[] gNew = step.evaluation().gradient();
@@ -95,17 +88,11 @@ public final class LbfgsTrainer {
                 }
                 pairs.addLast(new Pair(s, y, 1.0 / sy));
             }
-            theta = step.theta();
-            current = step.evaluation();
-            converged = current.gradientNorm() < options.tolerance();
-            LOG.debug("L-BFGS iteration {}: J = {}, ‖∇J‖ = {}", iteration, current.value(), current.gradientNorm());
+            run.accept(step);
+            LOG.debug("L-BFGS iteration {}: J = {}, ‖∇J‖ = {}", run.iteration(), run.current().value(),
+                    run.current().gradientNorm());
         }
-        objective.model().setParameters(theta);
-        if (!converged) {
-            LOG.warn("L-BFGS stopped after {} iterations with ‖∇J‖ = {} >= tolerance {}", iteration,
-                    current.gradientNorm(), options.tolerance());
-        }
-        return new TrainingResult(theta, current.value(), current.gradientNorm(), iteration, converged, List.of());
+        return run.finish(LOG, "L-BFGS");
     }
 
     /** The two-loop recursion: {@code −H_k ∇J}. */

@@ -10,12 +10,7 @@ public record NewtonOptions(double tolerance, int maxIterations) {
 
     /** @throws IllegalArgumentException naming the argument out of range */
     public NewtonOptions {
-        if (!(tolerance > 0) || Double.isInfinite(tolerance)) {
-            throw new IllegalArgumentException("tolerance: must be a finite number > 0, got " + tolerance);
-        }
-        if (maxIterations <= 0) {
-            throw new IllegalArgumentException("maxIterations: must be > 0, got " + maxIterations);
-        }
+        FullBatchRun.requireStoppingRule(tolerance, maxIterations);
     }
 
     /** @return tolerance 1e-8, at most 100 steps */

@@ -1,6 +1,5 @@
 package org.influence4j.calculators.training;
 
-import java.util.List;
 import org.ejml.data.DMatrixRMaj;
 import org.ejml.dense.row.factory.LinearSolverFactory_DDRM;
 import org.ejml.interfaces.linsol.LinearSolverDense;
@@ -51,36 +50,22 @@ public final class NewtonTrainer {
      * @throws IllegalArgumentException if {@code initial} has the wrong length
      */
     public TrainingResult train(Objective objective, double[] initial) {
+        FullBatchRun run = new FullBatchRun(objective, initial, options.tolerance(), options.maxIterations());
         int p = objective.dimension();
-        if (initial == null || initial.length != p) {
-            throw new IllegalArgumentException("initial: must have length " + p);
-        }
-        double[] theta = initial.clone();
-        Objective.ValueAndGradient current = objective.valueAndGradient(theta);
-        int iteration = 0;
-        boolean converged = current.gradientNorm() < options.tolerance();
-        while (!converged && iteration < options.maxIterations()) {
-            iteration++;
-            double[] g = current.gradient();
-            double[] direction = newtonDirection(objective.hessian(theta), g, p);
-            LineSearch.Step step = LineSearch.backtracking(objective, theta, current, direction);
+        while (run.running()) {
+            run.countIteration();
+            double[] g = run.current().gradient();
+            double[] direction = newtonDirection(objective.hessian(run.theta()), g, p);
+            LineSearch.Step step = LineSearch.backtracking(objective, run.theta(), run.current(), direction);
             if (step == null) {
-                LOG.warn("Newton line search failed at iteration {} with ‖∇J‖ = {}; stopping", iteration,
-                        current.gradientNorm());
+                run.lineSearchFailed(LOG, "Newton");
                 break;
             }
-            theta = step.theta();
-            current = step.evaluation();
-            converged = current.gradientNorm() < options.tolerance();
-            LOG.debug("Newton iteration {}: J = {}, ‖∇J‖ = {}, step {}", iteration, current.value(),
-                    current.gradientNorm(), step.alpha());
+            run.accept(step);
+            LOG.debug("Newton iteration {}: J = {}, ‖∇J‖ = {}, step {}", run.iteration(), run.current().value(),
+                    run.current().gradientNorm(), step.alpha());
         }
-        objective.model().setParameters(theta);
-        if (!converged) {
-            LOG.warn("Newton stopped after {} iterations with ‖∇J‖ = {} >= tolerance {}", iteration,
-                    current.gradientNorm(), options.tolerance());
-        }
-        return new TrainingResult(theta, current.value(), current.gradientNorm(), iteration, converged, List.of());
+        return run.finish(LOG, "Newton");
     }
 
     /** Solves {@code H d = −g}, damping H until its Cholesky factorisation succeeds. */
