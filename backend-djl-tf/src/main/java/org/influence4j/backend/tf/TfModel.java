@@ -102,10 +102,7 @@ public final class TfModel extends AbstractSpecModel<TfBackend, TfTensorScope> {
 
     @Override
     public TfTensor forward(Batch batch, TensorScope scope) {
-        TfTensorScope target = checkCall(batch, scope);
-        try (Run run = new Run(batch, 1.0, null); Result r = run.fetch(g.output)) {
-            return target.wrap(toNDArray(r.get(0), target.manager()));
-        }
+        return fetch(checkCall(batch, scope), batch, 1.0, g.output);
     }
 
     @Override
@@ -118,26 +115,17 @@ public final class TfModel extends AbstractSpecModel<TfBackend, TfTensorScope> {
 
     @Override
     public TfTensor perSampleLosses(Batch batch, TensorScope scope) {
-        TfTensorScope target = checkCall(batch, scope);
-        try (Run run = new Run(batch, 1.0, null); Result r = run.fetch(g.perSampleLosses)) {
-            return target.wrap(toNDArray(r.get(0), target.manager()));
-        }
+        return fetch(checkCall(batch, scope), batch, 1.0, g.perSampleLosses);
     }
 
     @Override
     public TfTensor gradient(Batch batch, TensorScope scope) {
-        TfTensorScope target = checkCall(batch, scope);
-        try (Run run = new Run(batch, 1.0 / batch.size(), null); Result r = run.fetch(g.gradient)) {
-            return target.wrap(toNDArray(r.get(0), target.manager()));
-        }
+        return fetch(checkCall(batch, scope), batch, 1.0 / batch.size(), g.gradient);
     }
 
     @Override
     public TfTensor perSampleGradients(Batch batch, TensorScope scope) {
-        TfTensorScope target = checkCall(batch, scope);
-        try (Run run = new Run(batch, 1.0, null); Result r = run.fetch(g.perSampleGradients)) {
-            return target.wrap(toNDArray(r.get(0), target.manager()));
-        }
+        return fetch(checkCall(batch, scope), batch, 1.0, g.perSampleGradients);
     }
 
     /**
@@ -317,6 +305,19 @@ public final class TfModel extends AbstractSpecModel<TfBackend, TfTensorScope> {
         @Override
         public void close() {
             closeAll(owned.toArray(new org.tensorflow.Tensor[0]));
+        }
+    }
+
+    /**
+     * One session run without directions that fetches {@code output}.
+     *
+     * @param target the (checked) scope of the result
+     * @param scale  the loss weight fed to the graph ({@code 1/n} for the mean-loss gradient)
+     * @return an eager copy of the fetched tensor in {@code target}
+     */
+    private TfTensor fetch(TfTensorScope target, Batch batch, double scale, Output<?> output) {
+        try (Run run = new Run(batch, scale, null); Result r = run.fetch(output)) {
+            return target.wrap(toNDArray(r.get(0), target.manager()));
         }
     }
 

@@ -167,14 +167,7 @@ public final class Nd4jModel extends AbstractSpecModel<Nd4jBackend, Nd4jTensorSc
         Nd4jTensorScope target = checkCall(batch, scope);
         Nd4jTensor vt = Nd4jTensor.require(v, "v");
         requireVector(vt, "v");
-        INDArray out = outside(numParameters());
-        try {
-            hvpRowsInto(batch, vt.array(), out);
-            return target.wrap(out);
-        } catch (RuntimeException | Error e) {
-            out.close();
-            throw e;
-        }
+        return hvpResult(target, batch, vt.array(), numParameters());
     }
 
     /**
@@ -187,16 +180,7 @@ public final class Nd4jModel extends AbstractSpecModel<Nd4jBackend, Nd4jTensorSc
         Nd4jTensorScope target = checkCall(batch, scope);
         Nd4jTensor vt = Nd4jTensor.require(vs, "vs");
         long k = requireBlock(vt, "vs");
-        INDArray out = outside(k, numParameters());
-        try {
-            if (k > 0) {
-                hvpRowsInto(batch, vt.array(), out);
-            }
-            return target.wrap(out);
-        } catch (RuntimeException | Error e) {
-            out.close();
-            throw e;
-        }
+        return hvpResult(target, batch, vt.array(), k, numParameters());
     }
 
     /**
@@ -329,6 +313,23 @@ public final class Nd4jModel extends AbstractSpecModel<Nd4jBackend, Nd4jTensorSc
             inputs = new INDArray[layers];
             outputs = new INDArray[layers];
             grads = new INDArray[layers];
+        }
+    }
+
+    /**
+     * @param shape {@code [p]} for a vector {@code vs}, {@code [k, p]} for a block
+     * @return H·vs (row by row for a block) in a new array of {@code shape} owned by {@code target}
+     */
+    private Nd4jTensor hvpResult(Nd4jTensorScope target, Batch batch, INDArray vs, long... shape) {
+        INDArray out = outside(shape);
+        try {
+            if (out.length() > 0) {
+                hvpRowsInto(batch, vs, out);
+            }
+            return target.wrap(out);
+        } catch (RuntimeException | Error e) {
+            out.close();
+            throw e;
         }
     }
 
