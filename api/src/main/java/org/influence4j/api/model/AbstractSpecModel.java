@@ -26,8 +26,8 @@ import org.slf4j.LoggerFactory;
  *   <li>{@link #replaceParameters} uploads a new θ and frees the old backend copy: the template
  *       method {@link #setParameters} calls it after its checks;</li>
  *   <li>{@link #releaseNative} frees the native memory: {@link #close} calls it once;</li>
- *   <li>{@link #requireScope} and {@link #isClosed(TensorScope)} say whether a result scope belongs
- *       to the backend and is open, for {@link #checkCall}.</li>
+ *   <li>{@link #requireScope} and {@link #isScopeClosed(TensorScope)} say whether a result scope
+ *       belongs to the backend and is open, for {@link #checkCall}.</li>
  * </ul>
  * Each derivative method starts with {@link #checkCall} (or {@link #checkBatch} when it returns no
  * tensor) and checks direction arguments with {@link #requireVector} / {@link #requireBlock}.
@@ -166,7 +166,7 @@ public abstract class AbstractSpecModel<B extends Backend, S extends TensorScope
     protected abstract S requireScope(TensorScope scope);
 
     /** @return whether {@code scope} (already of the backend's type) was closed */
-    protected abstract boolean isClosed(S scope);
+    protected abstract boolean isScopeClosed(S scope);
 
     /**
      * The checks of a call that returns tensors: {@link #checkBatch}, then the result scope.
@@ -179,7 +179,7 @@ public abstract class AbstractSpecModel<B extends Backend, S extends TensorScope
     protected final S checkCall(Batch batch, TensorScope scope) {
         checkBatch(batch);
         S target = requireScope(scope);
-        if (isClosed(target)) {
+        if (isScopeClosed(target)) {
             throw new IllegalStateException("scope: is closed; pass an open scope for the results");
         }
         return target;

@@ -271,7 +271,7 @@ public final class PtModel extends AbstractSpecModel<PtBackend, PtTensorScope> {
     }
 
     @Override
-    protected boolean isClosed(PtTensorScope scope) {
+    protected boolean isScopeClosed(PtTensorScope scope) {
         return scope.isClosed();
     }
 

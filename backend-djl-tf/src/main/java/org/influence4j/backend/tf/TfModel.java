@@ -251,7 +251,7 @@ public final class TfModel extends AbstractSpecModel<TfBackend, TfTensorScope> {
     }
 
     @Override
-    protected boolean isClosed(TfTensorScope scope) {
+    protected boolean isScopeClosed(TfTensorScope scope) {
         return scope.isClosed();
     }
 

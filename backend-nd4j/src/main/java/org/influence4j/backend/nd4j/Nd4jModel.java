@@ -293,7 +293,7 @@ public final class Nd4jModel extends AbstractSpecModel<Nd4jBackend, Nd4jTensorSc
     }
 
     @Override
-    protected boolean isClosed(Nd4jTensorScope scope) {
+    protected boolean isScopeClosed(Nd4jTensorScope scope) {
         return scope.isClosed();
     }
 
