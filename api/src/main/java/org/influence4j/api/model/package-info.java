@@ -2,5 +2,9 @@
  * The portable model description: a {@link org.influence4j.api.model.ModelSpec} of sequential
  * layers, a loss and a dtype, so that the same model with the same flat parameter vector runs on
  * every backend. Parameter order and names follow PyTorch's {@code nn.Sequential.named_parameters()}.
+ *
+ * <p>{@link org.influence4j.api.model.AbstractSpecModel} is the backend-independent part of a
+ * backend's model built from a spec (accessors, θ, open/closed state, argument checks and their
+ * messages); backends extend it with their own storage of θ and their derivatives.
  */
 package org.influence4j.api.model;

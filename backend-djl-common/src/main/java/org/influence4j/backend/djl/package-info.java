@@ -9,7 +9,11 @@
  *       over an {@code NDManager}, with the engine-specific hooks (how host data and scalars become
  *       arrays, matrix-vector products, which tensors and scopes belong to the backend);</li>
  *   <li>{@link org.influence4j.backend.djl.DjlDTypes} — conversions between influence4j's
- *       {@link org.influence4j.api.DType}, DJL's {@code DataType} and host arrays.</li>
+ *       {@link org.influence4j.api.DType}, DJL's {@code DataType} and host arrays;</li>
+ *   <li>{@link org.influence4j.backend.djl.DjlBackend} — name, version, capabilities and scope checks
+ *       of a backend over a loaded DJL engine;</li>
+ *   <li>{@link org.influence4j.backend.djl.DjlClassPath} — the class-path checks of the backends'
+ *       service providers (no native code loaded).</li>
  * </ul>
  *
  * <p>This module loads no engine; each backend ({@code backend-djl-pytorch}, {@code backend-djl-tf})

@@ -9,6 +9,7 @@ import java.util.Locale;
 import java.util.Properties;
 import org.influence4j.api.Backend;
 import org.influence4j.api.BackendProvider;
+import org.influence4j.backend.djl.DjlClassPath;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -58,14 +59,9 @@ public final class PtBackendProvider implements BackendProvider {
 
     @Override
     public boolean isAvailable() {
-        ClassLoader loader = loader();
-        for (String cls : ENGINE_CLASSES) {
-            try {
-                Class.forName(cls, false, loader);
-            } catch (ClassNotFoundException | LinkageError e) {
-                LOG.debug("djl-pytorch unavailable: class {} is not on the class path", cls);
-                return false;
-            }
+        ClassLoader loader = DjlClassPath.loader(PtBackendProvider.class);
+        if (!DjlClassPath.classesPresent(loader, NAME, LOG, ENGINE_CLASSES)) {
+            return false;
         }
         if (System.getProperty("PYTORCH_LIBRARY_PATH") != null || System.getenv("PYTORCH_LIBRARY_PATH") != null) {
             return true;
@@ -142,11 +138,6 @@ public final class PtBackendProvider implements BackendProvider {
             }
             return shared;
         }
-    }
-
-    private static ClassLoader loader() {
-        ClassLoader cl = Thread.currentThread().getContextClassLoader();
-        return cl != null ? cl : PtBackendProvider.class.getClassLoader();
     }
 
     /** @return DJL's platform classifier of this JVM, e.g. {@code linux-x86_64} */

@@ -9,7 +9,6 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.jni.JniUtils;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Collections;
 import java.util.IdentityHashMap;
 import java.util.List;
@@ -19,13 +18,11 @@ import org.influence4j.api.Tensor;
 import org.influence4j.api.TensorScope;
 import org.influence4j.api.TwiceDifferentiable;
 import org.influence4j.api.data.Batch;
+import org.influence4j.api.model.AbstractSpecModel;
 import org.influence4j.api.model.Activation;
 import org.influence4j.api.model.Layer;
 import org.influence4j.api.model.ModelSpec;
-import org.influence4j.api.model.ParameterInfo;
 import org.influence4j.backend.djl.DjlDTypes;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * A {@link ModelSpec} (Dense layers and elementwise activations, MSE / softmax cross-entropy /
@@ -62,31 +59,18 @@ import org.slf4j.LoggerFactory;
  * while an autograd graph still reads them, which made HVPs silently wrong under GC pressure.
  *
  * <p>Returned tensors belong to the caller's scope. Not thread-safe ({@link #isThreadSafe()} is false):
- * one instance must be used by one thread at a time. Holds native memory: close it.
+ * one instance must be used by one thread at a time. Holds native memory: close it. The accessors,
+ * θ's host copy and the argument checks are those of {@link AbstractSpecModel}.
  */
-public final class PtModel implements TwiceDifferentiable {
+public final class PtModel extends AbstractSpecModel<PtBackend, PtTensorScope> {
 
-    private static final Logger LOG = LoggerFactory.getLogger(PtModel.class);
-
-    private final PtBackend backend;
-    private final ModelSpec spec;
     private final DataType dataType;
-    private final int numParameters;
-    private final int numDense;
-    private final List<ParameterInfo> layout;
     private final NDManager manager;
-    private double[] theta;
     private NDArray[] params;
-    private volatile boolean closed;
 
     PtModel(PtBackend backend, ModelSpec spec, double[] parameters) {
-        spec.validateParameters(parameters, "parameters");
-        this.backend = backend;
-        this.spec = spec;
+        super(backend, spec, parameters);
         this.dataType = DjlDTypes.toDjl(spec.dtype());
-        this.numParameters = spec.numParameters();
-        this.layout = spec.parameterLayout();
-        this.numDense = layout.size() / 2;
         this.manager = backend.engine().newBaseManager();
         try {
             this.params = upload(parameters);
@@ -94,38 +78,13 @@ public final class PtModel implements TwiceDifferentiable {
             manager.close();
             throw e;
         }
-        this.theta = parameters.clone();
     }
 
     @Override
-    public ModelSpec spec() {
-        return spec;
-    }
-
-    @Override
-    public PtBackend backend() {
-        return backend;
-    }
-
-    @Override
-    public int numParameters() {
-        return numParameters;
-    }
-
-    @Override
-    public double[] parameters() {
-        checkOpen();
-        return theta.clone();
-    }
-
-    @Override
-    public void setParameters(double[] parameters) {
-        checkOpen();
-        spec.validateParameters(parameters, "parameters");
+    protected void replaceParameters(double[] parameters) {
         NDArray[] fresh = upload(parameters);
         NDArray[] old = params;
         params = fresh;
-        theta = parameters.clone();
         for (NDArray a : old) {
             a.close();
         }
@@ -146,13 +105,8 @@ public final class PtModel implements TwiceDifferentiable {
         try (NDManager m = manager.newSubManager(); PtGradMode g = PtGradMode.disabled()) {
             Pass pass = forward(features(m, batch), params);
             NDArray losses = perSampleLoss(pass.output, targets(m, batch));
-            double[] values = losses.getDataType() == DataType.FLOAT64
-                    ? losses.toDoubleArray() : losses.toType(DataType.FLOAT64, true).toDoubleArray();
-            double sum = 0;
-            for (double v : values) {
-                sum += v;
-            }
-            return sum / values.length;
+            return mean(losses.getDataType() == DataType.FLOAT64
+                    ? losses.toDoubleArray() : losses.toType(DataType.FLOAT64, true).toDoubleArray());
         }
     }
 
@@ -182,8 +136,8 @@ public final class PtModel implements TwiceDifferentiable {
             Pass pass = forward(features(m, batch), params);
             backward(pass, outputDelta(pass.output, targets(m, batch)), params);
             int n = batch.size();
-            NDList pieces = new NDList(2 * numDense);
-            for (int j = 0; j < numDense; j++) {
+            NDList pieces = new NDList(2 * numDense());
+            for (int j = 0; j < numDense(); j++) {
                 NDArray delta = pass.denseDeltas[j];
                 NDArray a = pass.denseInputs[j];
                 pieces.add(delta.expandDims(2).mul(a.expandDims(1)).reshape(n, -1));
@@ -202,14 +156,11 @@ public final class PtModel implements TwiceDifferentiable {
     public PtTensor hvp(Batch batch, Tensor v, TensorScope scope) {
         PtTensorScope target = checkCall(batch, scope);
         PtTensor vt = PtTensor.require(v, "v");
-        long[] shape = vt.shape();
-        if (shape.length != 1 || shape[0] != numParameters) {
-            throw new IllegalArgumentException("v: shape " + Arrays.toString(shape) + " but the model has p="
-                    + numParameters + " parameters; expected [" + numParameters + "]");
-        }
+        requireVector(vt, "v");
+        int p = numParameters();
         try (NDManager m = manager.newSubManager()) {
-            NDArray vs = copyInto(m, vt.ndArray()).reshape(1, numParameters);
-            return target.wrap(hvpRows(m, batch, vs).reshape(numParameters));
+            NDArray vs = copyInto(m, vt.ndArray()).reshape(1, p);
+            return target.wrap(hvpRows(m, batch, vs).reshape(p));
         }
     }
 
@@ -222,14 +173,10 @@ public final class PtModel implements TwiceDifferentiable {
     public PtTensor hvpBlock(Batch batch, Tensor vs, TensorScope scope) {
         PtTensorScope target = checkCall(batch, scope);
         PtTensor vt = PtTensor.require(vs, "vs");
-        long[] shape = vt.shape();
-        if (shape.length != 2 || shape[1] != numParameters) {
-            throw new IllegalArgumentException("vs: shape " + Arrays.toString(shape) + " but the model has p="
-                    + numParameters + " parameters; expected [k, " + numParameters + "]");
-        }
+        long k = requireBlock(vt, "vs");
         try (NDManager m = manager.newSubManager()) {
-            if (shape[0] == 0) {
-                return target.wrap(m.zeros(new Shape(0, numParameters), dataType));
+            if (k == 0) {
+                return target.wrap(m.zeros(new Shape(0, numParameters()), dataType));
             }
             return target.wrap(hvpRows(m, batch, copyInto(m, vt.ndArray())));
         }
@@ -245,12 +192,10 @@ public final class PtModel implements TwiceDifferentiable {
     @Override
     public PtTensor hessian(Batch batch, TensorScope scope) {
         PtTensorScope target = checkCall(batch, scope);
-        if (numParameters > 5000) {
-            LOG.warn("hessian: p={} means {} backward passes and a {}x{} matrix; prefer hvp/hvpBlock",
-                    numParameters, numParameters, numParameters, numParameters);
-        }
+        warnIfLargeHessian("backward passes");
+        int p = numParameters();
         try (NDManager m = manager.newSubManager()) {
-            NDArray h = hvpRows(m, batch, m.eye(numParameters, numParameters, 0, dataType));
+            NDArray h = hvpRows(m, batch, m.eye(p, p, 0, dataType));
             return target.wrap(h.add(h.transpose()).mul(scalar(m, 0.5)));
         }
     }
@@ -268,11 +213,9 @@ public final class PtModel implements TwiceDifferentiable {
             Pass pass = forward(features(m, batch), params);
             backward(pass, outputDelta(pass.output, targets(m, batch)), params);
             Set<NDArray> wrapped = Collections.newSetFromMap(new IdentityHashMap<>());
-            List<DenseLayerFactors> out = new ArrayList<>(numDense);
-            for (int j = 0; j < numDense; j++) {
-                ParameterInfo weight = layout.get(2 * j);
-                out.add(new DenseLayerFactors(weight.layerIndex(), weight.offset(),
-                        target.wrap(distinct(pass.denseInputs[j], wrapped)),
+            List<DenseLayerFactors> out = new ArrayList<>(numDense());
+            for (int j = 0; j < numDense(); j++) {
+                out.add(denseFactors(j, target.wrap(distinct(pass.denseInputs[j], wrapped)),
                         target.wrap(distinct(pass.denseDeltas[j], wrapped))));
             }
             return List.copyOf(out);
@@ -293,16 +236,11 @@ public final class PtModel implements TwiceDifferentiable {
     public PtTensor mixedGradientProducts(Batch batch, Tensor vs, TensorScope scope) {
         PtTensorScope target = checkCall(batch, scope);
         PtTensor vt = PtTensor.require(vs, "vs");
-        long[] shape = vt.shape();
-        if (shape.length != 2 || shape[1] != numParameters) {
-            throw new IllegalArgumentException("vs: shape " + Arrays.toString(shape) + " but the model has p="
-                    + numParameters + " parameters; expected [k, " + numParameters + "]");
-        }
+        int k = Math.toIntExact(requireBlock(vt, "vs"));
         int n = batch.size();
-        int k = Math.toIntExact(shape[0]);
         try (NDManager m = manager.newSubManager(); PtGradMode g = PtGradMode.enabled()) {
             if (k == 0) {
-                return target.wrap(m.zeros(new Shape(0, n, spec.inputDim()), dataType));
+                return target.wrap(m.zeros(new Shape(0, n, spec().inputDim()), dataType));
             }
             NDArray v = copyInto(m, vt.ndArray());
             NDArray x = features(m, batch);
@@ -322,24 +260,19 @@ public final class PtModel implements TwiceDifferentiable {
         }
     }
 
-    /** @return false: one instance must be used by one thread at a time */
     @Override
-    public boolean isThreadSafe() {
-        return false;
+    protected void releaseNative() {
+        manager.close();
     }
 
     @Override
-    public void close() {
-        if (!closed) {
-            closed = true;
-            manager.close();
-        }
+    protected PtTensorScope requireScope(TensorScope scope) {
+        return backend().requireScope(scope, "scope");
     }
 
     @Override
-    public String toString() {
-        return "PtModel[p=" + numParameters + ", loss=" + spec.loss().jsonName() + ", dtype="
-                + spec.dtype().jsonName() + (closed ? ", closed" : "") + "]";
+    protected boolean isScopeClosed(PtTensorScope scope) {
+        return scope.isClosed();
     }
 
     // ---------------------------------------------------------------------------------------------
@@ -396,8 +329,8 @@ public final class PtModel implements TwiceDifferentiable {
     }
 
     private Pass forward(NDArray x, NDArray[] p) {
-        List<Layer> layers = spec.layers();
-        Pass pass = new Pass(layers.size(), numDense);
+        List<Layer> layers = spec().layers();
+        Pass pass = new Pass(layers.size(), numDense());
         NDArray a = x;
         int j = 0;
         for (int i = 0; i < layers.size(); i++) {
@@ -421,8 +354,8 @@ public final class PtModel implements TwiceDifferentiable {
      * Every operation has an array of the work manager as receiver (parameters are only arguments).
      */
     private void backward(Pass pass, NDArray delta, NDArray[] p) {
-        List<Layer> layers = spec.layers();
-        int j = numDense - 1;
+        List<Layer> layers = spec().layers();
+        int j = numDense() - 1;
         for (int i = layers.size() - 1; i >= 0 && j >= 0; i--) {
             Layer layer = layers.get(i);
             if (layer instanceof Layer.Act act) {
@@ -447,8 +380,8 @@ public final class PtModel implements TwiceDifferentiable {
 
     /** @return {@code Σ_i ∇θ ℓ_i} {@code [p]}, multiplied by {@code factor} (a scalar array) unless null */
     private NDArray gradientSum(Pass pass, NDArray factor) {
-        NDList pieces = new NDList(2 * numDense);
-        for (int j = 0; j < numDense; j++) {
+        NDList pieces = new NDList(2 * numDense());
+        for (int j = 0; j < numDense(); j++) {
             NDArray delta = pass.denseDeltas[j];
             NDArray w = delta.transpose().matMul(pass.denseInputs[j]);
             NDArray b = delta.sum(new int[] {0});
@@ -488,8 +421,8 @@ public final class PtModel implements TwiceDifferentiable {
     /** @return per-sample losses {@code [n]} from outputs f {@code [n,K]} and targets */
     private NDArray perSampleLoss(NDArray f, NDArray y) {
         NDManager m = f.getManager();
-        return switch (spec.loss()) {
-            case MSE -> f.sub(y).square().sum(new int[] {1}).mul(scalar(m, 1.0 / spec.outputDim()));
+        return switch (spec().loss()) {
+            case MSE -> f.sub(y).square().sum(new int[] {1}).mul(scalar(m, 1.0 / spec().outputDim()));
             case SOFTMAX_CROSS_ENTROPY -> f.logSoftmax(1).mul(y).sum(new int[] {1}).neg();
             // log(1 + e^f) - y f, evaluated stably as max(f, 0) + log(1 + e^-|f|) - y f
             case BINARY_LOGISTIC -> f.maximum(scalar(m, 0)).sub(f.mul(y))
@@ -500,8 +433,8 @@ public final class PtModel implements TwiceDifferentiable {
 
     /** @return ∂ℓ_i/∂f_i per sample {@code [n,K]} */
     private NDArray outputDelta(NDArray f, NDArray y) {
-        return switch (spec.loss()) {
-            case MSE -> f.sub(y).mul(scalar(f.getManager(), 2.0 / spec.outputDim()));
+        return switch (spec().loss()) {
+            case MSE -> f.sub(y).mul(scalar(f.getManager(), 2.0 / spec().outputDim()));
             case SOFTMAX_CROSS_ENTROPY -> f.softmax(1).sub(y);
             case BINARY_LOGISTIC -> JniUtils.sigmoid((PtNDArray) f).sub(y);
         };
@@ -513,20 +446,7 @@ public final class PtModel implements TwiceDifferentiable {
 
     /** @return MSE targets {@code [n,K]}, one-hot class labels {@code [n,K]} or binary labels {@code [n,1]} */
     private NDArray targets(NDManager m, Batch batch) {
-        int n = batch.size();
-        return switch (spec.loss()) {
-            case MSE -> create(m, batch.y(), new Shape(n, spec.outputDim()));
-            case SOFTMAX_CROSS_ENTROPY -> {
-                int classes = spec.outputDim();
-                double[] oneHot = new double[n * classes];
-                double[] y = batch.y();
-                for (int i = 0; i < n; i++) {
-                    oneHot[i * classes + (int) y[i]] = 1.0;
-                }
-                yield create(m, oneHot, new Shape(n, classes));
-            }
-            case BINARY_LOGISTIC -> create(m, batch.y(), new Shape(n, 1));
-        };
+        return create(m, targetValues(batch), new Shape(batch.size(), spec().outputDim()));
     }
 
     private NDArray create(NDManager m, double[] data, Shape shape) {
@@ -545,45 +465,9 @@ public final class PtModel implements TwiceDifferentiable {
         return copy;
     }
 
+    /** @return the parameter tensors of θ in {@link #manager} (libtorch-owned, see {@link PtArrays}) */
     private NDArray[] upload(double[] parameters) {
-        NDArray[] out = new NDArray[layout.size()];
-        try {
-            for (int q = 0; q < out.length; q++) {
-                ParameterInfo info = layout.get(q);
-                double[] part = Arrays.copyOfRange(parameters, info.offset(), info.offset() + info.size());
-                out[q] = create(manager, part, new Shape(info.shape()));
-            }
-        } catch (RuntimeException e) {
-            for (NDArray a : out) {
-                if (a != null) {
-                    a.close();
-                }
-            }
-            throw e;
-        }
-        return out;
-    }
-
-    private PtTensorScope checkCall(Batch batch, TensorScope scope) {
-        checkBatch(batch);
-        PtTensorScope target = backend.requireScope(scope, "scope");
-        if (target.isClosed()) {
-            throw new IllegalStateException("scope: is closed; pass an open scope for the results");
-        }
-        return target;
-    }
-
-    private void checkBatch(Batch batch) {
-        checkOpen();
-        spec.validate(batch, "batch");
-        if (batch.size() == 0) {
-            throw new IllegalArgumentException("batch: is empty; a batch needs at least one sample");
-        }
-    }
-
-    private void checkOpen() {
-        if (closed) {
-            throw new IllegalStateException("model is closed; create a new one with Backend.createModel");
-        }
+        return uploadEach(parameters, (part, shape) -> create(manager, part, new Shape(shape)), NDArray::close)
+                .toArray(new NDArray[0]);
     }
 }

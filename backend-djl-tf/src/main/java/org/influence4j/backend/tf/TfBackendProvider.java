@@ -3,6 +3,7 @@ package org.influence4j.backend.tf;
 import ai.djl.engine.Engine;
 import org.influence4j.api.Backend;
 import org.influence4j.api.BackendProvider;
+import org.influence4j.backend.djl.DjlClassPath;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -51,13 +52,8 @@ public final class TfBackendProvider implements BackendProvider {
     @Override
     public boolean isAvailable() {
         ClassLoader loader = loader();
-        for (String cls : ENGINE_CLASSES) {
-            try {
-                Class.forName(cls, false, loader);
-            } catch (ClassNotFoundException | LinkageError e) {
-                LOG.debug("djl-tf unavailable: class {} is not on the class path", cls);
-                return false;
-            }
+        if (!DjlClassPath.classesPresent(loader, NAME, LOG, ENGINE_CLASSES)) {
+            return false;
         }
         if (TfNatives.userLibraryPath() || TfNatives.nativeJarPresent(loader)) {
             return true;
@@ -132,7 +128,6 @@ public final class TfBackendProvider implements BackendProvider {
     }
 
     private static ClassLoader loader() {
-        ClassLoader cl = Thread.currentThread().getContextClassLoader();
-        return cl != null ? cl : TfBackendProvider.class.getClassLoader();
+        return DjlClassPath.loader(TfBackendProvider.class);
     }
 }

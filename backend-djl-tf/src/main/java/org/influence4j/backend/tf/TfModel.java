@@ -13,11 +13,10 @@ import org.influence4j.api.Tensor;
 import org.influence4j.api.TensorScope;
 import org.influence4j.api.TwiceDifferentiable;
 import org.influence4j.api.data.Batch;
+import org.influence4j.api.model.AbstractSpecModel;
 import org.influence4j.api.model.ModelSpec;
 import org.influence4j.api.model.ParameterInfo;
 import org.influence4j.backend.djl.DjlDTypes;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 import org.tensorflow.Output;
 import org.tensorflow.Result;
 import org.tensorflow.Session;
@@ -54,11 +53,10 @@ import org.tensorflow.types.family.TNumber;
  * caller's scope. Every TensorFlow tensor of a run is closed before the call returns.
  *
  * <p>Not thread-safe ({@link #isThreadSafe()} is false): one instance must be used by one thread at a
- * time. Holds native memory (graph, session, parameters): close it.
+ * time. Holds native memory (graph, session, parameters): close it. The accessors, θ's host copy and
+ * the argument checks are those of {@link AbstractSpecModel}.
  */
-public final class TfModel implements TwiceDifferentiable {
-
-    private static final Logger LOG = LoggerFactory.getLogger(TfModel.class);
+public final class TfModel extends AbstractSpecModel<TfBackend, TfTensorScope> {
 
     /**
      * Grappler's graph rewrites and the classic graph optimizer are switched off: they cost 0.1-0.4 s
@@ -70,24 +68,14 @@ public final class TfModel implements TwiceDifferentiable {
                     .setOptimizerOptions(OptimizerOptions.newBuilder().setOptLevel(OptimizerOptions.Level.L0)))
             .build();
 
-    private final TfBackend backend;
-    private final ModelSpec spec;
     private final DataType dataType;
-    private final int numParameters;
-    private final List<ParameterInfo> layout;
     private final TfModelGraph<? extends TNumber> g;
     private final Session session;
     private org.tensorflow.Tensor[] params;
-    private double[] theta;
-    private volatile boolean closed;
 
     TfModel(TfBackend backend, ModelSpec spec, double[] parameters) {
-        spec.validateParameters(parameters, "parameters");
-        this.backend = backend;
-        this.spec = spec;
+        super(backend, spec, parameters);
         this.dataType = DjlDTypes.toDjl(spec.dtype());
-        this.numParameters = spec.numParameters();
-        this.layout = spec.parameterLayout();
         this.g = spec.dtype() == DType.FLOAT64 ? new TfModelGraph<>(spec, TFloat64.class)
                 : new TfModelGraph<>(spec, TFloat32.class);
         Session s = null;
@@ -102,83 +90,42 @@ public final class TfModel implements TwiceDifferentiable {
             throw e;
         }
         this.session = s;
-        this.theta = parameters.clone();
     }
 
     @Override
-    public ModelSpec spec() {
-        return spec;
-    }
-
-    @Override
-    public TfBackend backend() {
-        return backend;
-    }
-
-    @Override
-    public int numParameters() {
-        return numParameters;
-    }
-
-    @Override
-    public double[] parameters() {
-        checkOpen();
-        return theta.clone();
-    }
-
-    @Override
-    public void setParameters(double[] parameters) {
-        checkOpen();
-        spec.validateParameters(parameters, "parameters");
+    protected void replaceParameters(double[] parameters) {
         org.tensorflow.Tensor[] fresh = upload(parameters);
         org.tensorflow.Tensor[] old = params;
         params = fresh;
-        theta = parameters.clone();
         closeAll(old);
     }
 
     @Override
     public TfTensor forward(Batch batch, TensorScope scope) {
-        TfTensorScope target = checkCall(batch, scope);
-        try (Run run = new Run(batch, 1.0, null); Result r = run.fetch(g.output)) {
-            return target.wrap(toNDArray(r.get(0), target.manager()));
-        }
+        return fetch(checkCall(batch, scope), batch, 1.0, g.output);
     }
 
     @Override
     public double loss(Batch batch) {
         checkBatch(batch);
         try (Run run = new Run(batch, 1.0, null); Result r = run.fetch(g.perSampleLosses)) {
-            double sum = 0;
-            for (double v : read(r.get(0))) {
-                sum += v;
-            }
-            return sum / batch.size();
+            return mean(read(r.get(0)));
         }
     }
 
     @Override
     public TfTensor perSampleLosses(Batch batch, TensorScope scope) {
-        TfTensorScope target = checkCall(batch, scope);
-        try (Run run = new Run(batch, 1.0, null); Result r = run.fetch(g.perSampleLosses)) {
-            return target.wrap(toNDArray(r.get(0), target.manager()));
-        }
+        return fetch(checkCall(batch, scope), batch, 1.0, g.perSampleLosses);
     }
 
     @Override
     public TfTensor gradient(Batch batch, TensorScope scope) {
-        TfTensorScope target = checkCall(batch, scope);
-        try (Run run = new Run(batch, 1.0 / batch.size(), null); Result r = run.fetch(g.gradient)) {
-            return target.wrap(toNDArray(r.get(0), target.manager()));
-        }
+        return fetch(checkCall(batch, scope), batch, 1.0 / batch.size(), g.gradient);
     }
 
     @Override
     public TfTensor perSampleGradients(Batch batch, TensorScope scope) {
-        TfTensorScope target = checkCall(batch, scope);
-        try (Run run = new Run(batch, 1.0, null); Result r = run.fetch(g.perSampleGradients)) {
-            return target.wrap(toNDArray(r.get(0), target.manager()));
-        }
+        return fetch(checkCall(batch, scope), batch, 1.0, g.perSampleGradients);
     }
 
     /**
@@ -190,13 +137,9 @@ public final class TfModel implements TwiceDifferentiable {
     public TfTensor hvp(Batch batch, Tensor v, TensorScope scope) {
         TfTensorScope target = checkCall(batch, scope);
         TfTensor vt = TfTensor.require(v, "v");
-        long[] shape = vt.shape();
-        if (shape.length != 1 || shape[0] != numParameters) {
-            throw new IllegalArgumentException("v: shape " + Arrays.toString(shape) + " but the model has p="
-                    + numParameters + " parameters; expected [" + numParameters + "]");
-        }
+        requireVector(vt, "v");
         double[] hv = hvpRows(batch, DjlDTypes.toDoubles(vt.ndArray()), 1);
-        return target.wrap(TfDTypes.create(target.manager(), hv, new Shape(numParameters), dataType));
+        return target.wrap(TfDTypes.create(target.manager(), hv, new Shape(numParameters()), dataType));
     }
 
     /**
@@ -211,14 +154,9 @@ public final class TfModel implements TwiceDifferentiable {
     public TfTensor hvpBlock(Batch batch, Tensor vs, TensorScope scope) {
         TfTensorScope target = checkCall(batch, scope);
         TfTensor vt = TfTensor.require(vs, "vs");
-        long[] shape = vt.shape();
-        if (shape.length != 2 || shape[1] != numParameters) {
-            throw new IllegalArgumentException("vs: shape " + Arrays.toString(shape) + " but the model has p="
-                    + numParameters + " parameters; expected [k, " + numParameters + "]");
-        }
-        int k = Math.toIntExact(shape[0]);
+        int k = Math.toIntExact(requireBlock(vt, "vs"));
         double[] out = hvpRows(batch, DjlDTypes.toDoubles(vt.ndArray()), k);
-        return target.wrap(TfDTypes.create(target.manager(), out, new Shape(k, numParameters), dataType));
+        return target.wrap(TfDTypes.create(target.manager(), out, new Shape(k, numParameters()), dataType));
     }
 
     /**
@@ -231,11 +169,8 @@ public final class TfModel implements TwiceDifferentiable {
     @Override
     public TfTensor hessian(Batch batch, TensorScope scope) {
         TfTensorScope target = checkCall(batch, scope);
-        if (numParameters > 5000) {
-            LOG.warn("hessian: p={} means {} session runs and a {}x{} matrix; prefer hvp/hvpBlock",
-                    numParameters, numParameters, numParameters, numParameters);
-        }
-        int p = numParameters;
+        warnIfLargeHessian("session runs");
+        int p = numParameters();
         double[] eye = new double[p * p];
         for (int i = 0; i < p; i++) {
             eye[i * p + i] = 1;
@@ -268,9 +203,7 @@ public final class TfModel implements TwiceDifferentiable {
         try (Run run = new Run(batch, 1.0, null); Result r = run.fetch(fetches)) {
             List<DenseLayerFactors> out = new ArrayList<>(numDense);
             for (int j = 0; j < numDense; j++) {
-                ParameterInfo weight = layout.get(2 * j);
-                out.add(new DenseLayerFactors(weight.layerIndex(), weight.offset(),
-                        target.wrap(toNDArray(r.get(2 * j), target.manager())),
+                out.add(denseFactors(j, target.wrap(toNDArray(r.get(2 * j), target.manager())),
                         target.wrap(toNDArray(r.get(2 * j + 1), target.manager()))));
             }
             return List.copyOf(out);
@@ -289,45 +222,37 @@ public final class TfModel implements TwiceDifferentiable {
     public TfTensor mixedGradientProducts(Batch batch, Tensor vs, TensorScope scope) {
         TfTensorScope target = checkCall(batch, scope);
         TfTensor vt = TfTensor.require(vs, "vs");
-        long[] shape = vt.shape();
-        if (shape.length != 2 || shape[1] != numParameters) {
-            throw new IllegalArgumentException("vs: shape " + Arrays.toString(shape) + " but the model has p="
-                    + numParameters + " parameters; expected [k, " + numParameters + "]");
-        }
-        int k = Math.toIntExact(shape[0]);
+        int k = Math.toIntExact(requireBlock(vt, "vs"));
         int n = batch.size();
-        double[] out = new double[k * n * spec.inputDim()];
+        int p = numParameters();
+        int inputDim = spec().inputDim();
+        double[] out = new double[k * n * inputDim];
         double[] all = DjlDTypes.toDoubles(vt.ndArray());
         for (int r = 0; r < k; r++) {
-            double[] row = Arrays.copyOfRange(all, r * numParameters, (r + 1) * numParameters);
+            double[] row = Arrays.copyOfRange(all, r * p, (r + 1) * p);
             try (Run run = new Run(batch, 1.0, row); Result res = run.fetch(g.mixed)) {
                 double[] m = read(res.get(0));
                 System.arraycopy(m, 0, out, r * m.length, m.length);
             }
         }
-        return target.wrap(TfDTypes.create(target.manager(), out, new Shape(k, n, spec.inputDim()), dataType));
-    }
-
-    /** @return false: one instance must be used by one thread at a time */
-    @Override
-    public boolean isThreadSafe() {
-        return false;
+        return target.wrap(TfDTypes.create(target.manager(), out, new Shape(k, n, inputDim), dataType));
     }
 
     @Override
-    public void close() {
-        if (!closed) {
-            closed = true;
-            closeAll(params);
-            session.close();
-            g.close();
-        }
+    protected void releaseNative() {
+        closeAll(params);
+        session.close();
+        g.close();
     }
 
     @Override
-    public String toString() {
-        return "TfModel[p=" + numParameters + ", loss=" + spec.loss().jsonName() + ", dtype="
-                + spec.dtype().jsonName() + (closed ? ", closed" : "") + "]";
+    protected TfTensorScope requireScope(TensorScope scope) {
+        return backend().requireScope(scope, "scope");
+    }
+
+    @Override
+    protected boolean isScopeClosed(TfTensorScope scope) {
+        return scope.isClosed();
     }
 
     // ---------------------------------------------------------------------------------------------
@@ -345,7 +270,7 @@ public final class TfModel implements TwiceDifferentiable {
                 }
                 int n = batch.size();
                 runner.feed(g.x, own(tensor(batch.x(), n, batch.numFeatures())));
-                runner.feed(g.y, own(tensor(targets(batch), n, spec.outputDim())));
+                runner.feed(g.y, own(tensor(targetValues(batch), n, spec().outputDim())));
                 runner.feed(g.scale, own(tensor(new double[] {scale})));
                 if (direction != null) {
                     direction(g.directions, direction, 0);
@@ -358,11 +283,10 @@ public final class TfModel implements TwiceDifferentiable {
 
         /** Feeds {@code values[offset, offset + p)} into one placeholder per parameter tensor. */
         void direction(List<? extends org.tensorflow.Operand<?>> placeholders, double[] values, int offset) {
+            List<ParameterInfo> layout = layout();
             for (int q = 0; q < layout.size(); q++) {
                 ParameterInfo info = layout.get(q);
-                int from = offset + info.offset();
-                runner.feed(placeholders.get(q), own(tensor(Arrays.copyOfRange(values, from, from + info.size()),
-                        info.shape())));
+                runner.feed(placeholders.get(q), own(tensor(slice(values, info, offset), info.shape())));
             }
         }
 
@@ -385,14 +309,28 @@ public final class TfModel implements TwiceDifferentiable {
     }
 
     /**
+     * One session run without directions that fetches {@code output}.
+     *
+     * @param target the (checked) scope of the result
+     * @param scale  the loss weight fed to the graph ({@code 1/n} for the mean-loss gradient)
+     * @return an eager copy of the fetched tensor in {@code target}
+     */
+    private TfTensor fetch(TfTensorScope target, Batch batch, double scale, Output<?> output) {
+        try (Run run = new Run(batch, scale, null); Result r = run.fetch(output)) {
+            return target.wrap(toNDArray(r.get(0), target.manager()));
+        }
+    }
+
+    /**
      * H·v for the k rows of {@code vs} (row-major {@code [k,p]}): one run of the single-HVP graph when
      * k = 1, else runs of the block graph, each computing up to {@link TfModelGraph#BLOCK} rows.
      */
     private double[] hvpRows(Batch batch, double[] vs, int k) {
-        double[] out = new double[k * numParameters];
+        int p = numParameters();
+        double[] out = new double[k * p];
         if (k == 1) {
             try (Run run = new Run(batch, 1.0 / batch.size(), vs); Result res = run.fetch(g.hvp)) {
-                System.arraycopy(read(res.get(0)), 0, out, 0, numParameters);
+                System.arraycopy(read(res.get(0)), 0, out, 0, p);
             }
             return out;
         }
@@ -402,32 +340,17 @@ public final class TfModel implements TwiceDifferentiable {
             Output<?>[] fetches = new Output<?>[rows];
             try (Run run = new Run(batch, 1.0 / batch.size(), null)) {
                 for (int r = 0; r < rows; r++) {
-                    run.direction(slots.get(r), vs, (start + r) * numParameters);
+                    run.direction(slots.get(r), vs, (start + r) * p);
                     fetches[r] = g.blockHvp(r);
                 }
                 try (Result res = run.fetch(fetches)) {
                     for (int r = 0; r < rows; r++) {
-                        System.arraycopy(read(res.get(r)), 0, out, (start + r) * numParameters, numParameters);
+                        System.arraycopy(read(res.get(r)), 0, out, (start + r) * p, p);
                     }
                 }
             }
         }
         return out;
-    }
-
-    /** @return MSE targets {@code [n,K]}, one-hot class labels {@code [n,K]} or binary labels {@code [n,1]} */
-    private double[] targets(Batch batch) {
-        if (spec.loss() != org.influence4j.api.model.Loss.SOFTMAX_CROSS_ENTROPY) {
-            return batch.y();
-        }
-        int n = batch.size();
-        int classes = spec.outputDim();
-        double[] oneHot = new double[n * classes];
-        double[] y = batch.y();
-        for (int i = 0; i < n; i++) {
-            oneHot[i * classes + (int) y[i]] = 1.0;
-        }
-        return oneHot;
     }
 
     /** @return a new TensorFlow tensor of the model dtype (the caller closes it) */
@@ -476,19 +399,10 @@ public final class TfModel implements TwiceDifferentiable {
         throw new IllegalStateException("djl-tf: unexpected result type " + t.dataType());
     }
 
+    /** @return one TensorFlow tensor per parameter tensor of θ (closed by {@link #releaseNative}) */
     private org.tensorflow.Tensor[] upload(double[] parameters) {
-        org.tensorflow.Tensor[] out = new org.tensorflow.Tensor[layout.size()];
-        try {
-            for (int q = 0; q < out.length; q++) {
-                ParameterInfo info = layout.get(q);
-                out[q] = tensor(Arrays.copyOfRange(parameters, info.offset(), info.offset() + info.size()),
-                        info.shape());
-            }
-        } catch (RuntimeException e) {
-            closeAll(out);
-            throw e;
-        }
-        return out;
+        return uploadEach(parameters, this::tensor, org.tensorflow.Tensor::close)
+                .toArray(new org.tensorflow.Tensor[0]);
     }
 
     private static void closeAll(org.tensorflow.Tensor[] tensors) {
@@ -496,29 +410,6 @@ public final class TfModel implements TwiceDifferentiable {
             if (t != null) {
                 t.close();
             }
-        }
-    }
-
-    private TfTensorScope checkCall(Batch batch, TensorScope scope) {
-        checkBatch(batch);
-        TfTensorScope target = backend.requireScope(scope, "scope");
-        if (target.isClosed()) {
-            throw new IllegalStateException("scope: is closed; pass an open scope for the results");
-        }
-        return target;
-    }
-
-    private void checkBatch(Batch batch) {
-        checkOpen();
-        spec.validate(batch, "batch");
-        if (batch.size() == 0) {
-            throw new IllegalArgumentException("batch: is empty; a batch needs at least one sample");
-        }
-    }
-
-    private void checkOpen() {
-        if (closed) {
-            throw new IllegalStateException("model is closed; create a new one with Backend.createModel");
         }
     }
 }

@@ -1,13 +1,13 @@
 package org.influence4j.backend.nd4j;
 
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import org.influence4j.api.DenseLayerFactors;
 import org.influence4j.api.Tensor;
 import org.influence4j.api.TensorScope;
 import org.influence4j.api.TwiceDifferentiable;
 import org.influence4j.api.data.Batch;
+import org.influence4j.api.model.AbstractSpecModel;
 import org.influence4j.api.model.Activation;
 import org.influence4j.api.model.Layer;
 import org.influence4j.api.model.ModelSpec;
@@ -18,8 +18,6 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.nd4j.linalg.ops.transforms.Transforms;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * A {@link ModelSpec} (Dense layers and elementwise activations, MSE / softmax cross-entropy /
@@ -52,36 +50,24 @@ import org.slf4j.LoggerFactory;
  * caller's scope owns. Parameters are closed by {@link #close()} and {@link #setParameters}.
  *
  * <p>Returned tensors belong to the caller's scope. Not thread-safe ({@link #isThreadSafe()} is false):
- * one instance must be used by one thread at a time. Holds native memory: close it.
+ * one instance must be used by one thread at a time. Holds native memory: close it. The accessors,
+ * θ's host copy and the argument checks are those of {@link AbstractSpecModel}.
  */
-public final class Nd4jModel implements TwiceDifferentiable {
+public final class Nd4jModel extends AbstractSpecModel<Nd4jBackend, Nd4jTensorScope> {
 
-    private static final Logger LOG = LoggerFactory.getLogger(Nd4jModel.class);
-    private final Nd4jBackend backend;
-    private final ModelSpec spec;
     private final DataType type;
-    private final int numParameters;
-    private final int numDense;
-    private final List<ParameterInfo> layout;
     /** Layer index of each Dense layer, in order. */
     private final int[] denseLayer;
     /** Dense ordinal of each layer (or -1 for activations). */
     private final int[] denseOrdinal;
-    private double[] theta;
     private INDArray[] weights;
     private INDArray[] biases;
-    private volatile boolean closed;
 
     Nd4jModel(Nd4jBackend backend, ModelSpec spec, double[] parameters) {
-        spec.validateParameters(parameters, "parameters");
-        this.backend = backend;
-        this.spec = spec;
+        super(backend, spec, parameters);
         this.type = Nd4jDTypes.toNd4j(spec.dtype());
-        this.numParameters = spec.numParameters();
-        this.layout = spec.parameterLayout();
-        this.numDense = layout.size() / 2;
         List<Layer> layers = spec.layers();
-        this.denseLayer = new int[numDense];
+        this.denseLayer = new int[numDense()];
         this.denseOrdinal = new int[layers.size()];
         int j = 0;
         for (int i = 0; i < layers.size(); i++) {
@@ -96,30 +82,7 @@ public final class Nd4jModel implements TwiceDifferentiable {
     }
 
     @Override
-    public ModelSpec spec() {
-        return spec;
-    }
-
-    @Override
-    public Nd4jBackend backend() {
-        return backend;
-    }
-
-    @Override
-    public int numParameters() {
-        return numParameters;
-    }
-
-    @Override
-    public double[] parameters() {
-        checkOpen();
-        return theta.clone();
-    }
-
-    @Override
-    public void setParameters(double[] parameters) {
-        checkOpen();
-        spec.validateParameters(parameters, "parameters");
+    protected void replaceParameters(double[] parameters) {
         INDArray[] oldW = weights;
         INDArray[] oldB = biases;
         upload(parameters);
@@ -141,11 +104,7 @@ public final class Nd4jModel implements TwiceDifferentiable {
         try (Nd4jArena ar = new Nd4jArena()) {
             Pass pass = forward(ar, features(ar, batch));
             INDArray losses = perSampleLoss(ar, pass.output, targets(ar, batch));
-            double sum = 0;
-            for (double v : Nd4jArrays.toDoubles(losses)) {
-                sum += v;
-            }
-            return sum / batch.size();
+            return mean(Nd4jArrays.toDoubles(losses));
         }
     }
 
@@ -164,7 +123,7 @@ public final class Nd4jModel implements TwiceDifferentiable {
         try (Nd4jArena ar = new Nd4jArena()) {
             Pass pass = forward(ar, features(ar, batch));
             backward(ar, pass, targets(ar, batch));
-            INDArray g = Nd4j.create(type, numParameters);
+            INDArray g = Nd4j.create(type, numParameters());
             meanGradientInto(ar, pass, g, batch.size());
             return target.wrap(g);
         }
@@ -174,21 +133,21 @@ public final class Nd4jModel implements TwiceDifferentiable {
     public Nd4jTensor perSampleGradients(Batch batch, TensorScope scope) {
         Nd4jTensorScope target = checkCall(batch, scope);
         int n = batch.size();
-        INDArray out = outside(n, numParameters);
+        INDArray out = outside(n, numParameters());
         try (Nd4jArena ar = new Nd4jArena()) {
             Pass pass = forward(ar, features(ar, batch));
             backward(ar, pass, targets(ar, batch));
-            for (int j = 0; j < numDense; j++) {
+            for (int j = 0; j < numDense(); j++) {
                 INDArray delta = pass.grads[denseLayer[j]];
                 INDArray a = pass.inputs[denseLayer[j]];
                 int in = (int) a.size(1);
                 int width = (int) delta.size(1);
-                int offset = layout.get(2 * j).offset();
+                int offset = layout().get(2 * j).offset();
                 for (int o = 0; o < width; o++) {
                     out.get(NDArrayIndex.all(), NDArrayIndex.interval(offset + (long) o * in, offset + (long) (o + 1) * in))
                             .assign(a).muliColumnVector(delta.getColumn(o).reshape(n, 1));
                 }
-                int biasOffset = layout.get(2 * j + 1).offset();
+                int biasOffset = layout().get(2 * j + 1).offset();
                 out.get(NDArrayIndex.all(), NDArrayIndex.interval(biasOffset, biasOffset + width)).assign(delta);
             }
         } catch (RuntimeException | Error e) {
@@ -207,19 +166,8 @@ public final class Nd4jModel implements TwiceDifferentiable {
     public Nd4jTensor hvp(Batch batch, Tensor v, TensorScope scope) {
         Nd4jTensorScope target = checkCall(batch, scope);
         Nd4jTensor vt = Nd4jTensor.require(v, "v");
-        long[] shape = vt.shape();
-        if (shape.length != 1 || shape[0] != numParameters) {
-            throw new IllegalArgumentException("v: shape " + Arrays.toString(shape) + " but the model has p="
-                    + numParameters + " parameters; expected [" + numParameters + "]");
-        }
-        INDArray out = outside(numParameters);
-        try {
-            hvpRowsInto(batch, vt.array(), out);
-            return target.wrap(out);
-        } catch (RuntimeException | Error e) {
-            out.close();
-            throw e;
-        }
+        requireVector(vt, "v");
+        return hvpResult(target, batch, vt.array(), numParameters());
     }
 
     /**
@@ -231,21 +179,8 @@ public final class Nd4jModel implements TwiceDifferentiable {
     public Nd4jTensor hvpBlock(Batch batch, Tensor vs, TensorScope scope) {
         Nd4jTensorScope target = checkCall(batch, scope);
         Nd4jTensor vt = Nd4jTensor.require(vs, "vs");
-        long[] shape = vt.shape();
-        if (shape.length != 2 || shape[1] != numParameters) {
-            throw new IllegalArgumentException("vs: shape " + Arrays.toString(shape) + " but the model has p="
-                    + numParameters + " parameters; expected [k, " + numParameters + "]");
-        }
-        INDArray out = outside(shape[0], numParameters);
-        try {
-            if (shape[0] > 0) {
-                hvpRowsInto(batch, vt.array(), out);
-            }
-            return target.wrap(out);
-        } catch (RuntimeException | Error e) {
-            out.close();
-            throw e;
-        }
+        long k = requireBlock(vt, "vs");
+        return hvpResult(target, batch, vt.array(), k, numParameters());
     }
 
     /**
@@ -258,16 +193,14 @@ public final class Nd4jModel implements TwiceDifferentiable {
     @Override
     public Nd4jTensor hessian(Batch batch, TensorScope scope) {
         Nd4jTensorScope target = checkCall(batch, scope);
-        if (numParameters > 5000) {
-            LOG.warn("hessian: p={} means {} R-operator passes and a {}x{} matrix; prefer hvp/hvpBlock",
-                    numParameters, numParameters, numParameters, numParameters);
-        }
-        INDArray out = outside(numParameters, numParameters);
+        warnIfLargeHessian("R-operator passes");
+        int p = numParameters();
+        INDArray out = outside(p, p);
         try {
             INDArray eye;
             try (MemoryWorkspace ws = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
-                eye = Nd4j.zeros(type, numParameters, numParameters);
-                for (int i = 0; i < numParameters; i++) {
+                eye = Nd4j.zeros(type, p, p);
+                for (int i = 0; i < p; i++) {
                     eye.putScalar(new long[] {i, i}, 1.0);
                 }
             }
@@ -297,16 +230,14 @@ public final class Nd4jModel implements TwiceDifferentiable {
     @Override
     public List<DenseLayerFactors> denseLayerFactors(Batch batch, TensorScope scope) {
         Nd4jTensorScope target = checkCall(batch, scope);
-        List<DenseLayerFactors> out = new ArrayList<>(numDense);
+        List<DenseLayerFactors> out = new ArrayList<>(numDense());
         try (Nd4jArena ar = new Nd4jArena()) {
             Pass pass = forward(ar, features(ar, batch));
             backward(ar, pass, targets(ar, batch));
-            for (int j = 0; j < numDense; j++) {
-                ParameterInfo weight = layout.get(2 * j);
+            for (int j = 0; j < numDense(); j++) {
                 INDArray a = pass.inputs[denseLayer[j]];
                 INDArray d = pass.grads[denseLayer[j]];
-                out.add(new DenseLayerFactors(weight.layerIndex(), weight.offset(),
-                        target.wrap(a.dup('c')), target.wrap(d.dup('c'))));
+                out.add(denseFactors(j, target.wrap(a.dup('c')), target.wrap(d.dup('c'))));
             }
         }
         return List.copyOf(out);
@@ -325,14 +256,9 @@ public final class Nd4jModel implements TwiceDifferentiable {
     public Nd4jTensor mixedGradientProducts(Batch batch, Tensor vs, TensorScope scope) {
         Nd4jTensorScope target = checkCall(batch, scope);
         Nd4jTensor vt = Nd4jTensor.require(vs, "vs");
-        long[] shape = vt.shape();
-        if (shape.length != 2 || shape[1] != numParameters) {
-            throw new IllegalArgumentException("vs: shape " + Arrays.toString(shape) + " but the model has p="
-                    + numParameters + " parameters; expected [k, " + numParameters + "]");
-        }
+        int k = Math.toIntExact(requireBlock(vt, "vs"));
         int n = batch.size();
-        int d = spec.inputDim();
-        int k = Math.toIntExact(shape[0]);
+        int d = spec().inputDim();
         INDArray out = outside(k, n, d);
         try {
             if (k > 0) {
@@ -355,25 +281,20 @@ public final class Nd4jModel implements TwiceDifferentiable {
         }
     }
 
-    /** @return false: one instance must be used by one thread at a time */
     @Override
-    public boolean isThreadSafe() {
-        return false;
+    protected void releaseNative() {
+        closeAll(weights);
+        closeAll(biases);
     }
 
     @Override
-    public void close() {
-        if (!closed) {
-            closed = true;
-            closeAll(weights);
-            closeAll(biases);
-        }
+    protected Nd4jTensorScope requireScope(TensorScope scope) {
+        return backend().requireScope(scope, "scope");
     }
 
     @Override
-    public String toString() {
-        return "Nd4jModel[p=" + numParameters + ", loss=" + spec.loss().jsonName() + ", dtype="
-                + spec.dtype().jsonName() + (closed ? ", closed" : "") + "]";
+    protected boolean isScopeClosed(Nd4jTensorScope scope) {
+        return scope.isClosed();
     }
 
     // ---------------------------------------------------------------------------------------------
@@ -392,6 +313,23 @@ public final class Nd4jModel implements TwiceDifferentiable {
             inputs = new INDArray[layers];
             outputs = new INDArray[layers];
             grads = new INDArray[layers];
+        }
+    }
+
+    /**
+     * @param shape {@code [p]} for a vector {@code vs}, {@code [k, p]} for a block
+     * @return H·vs (row by row for a block) in a new array of {@code shape} owned by {@code target}
+     */
+    private Nd4jTensor hvpResult(Nd4jTensorScope target, Batch batch, INDArray vs, long... shape) {
+        INDArray out = outside(shape);
+        try {
+            if (out.length() > 0) {
+                hvpRowsInto(batch, vs, out);
+            }
+            return target.wrap(out);
+        } catch (RuntimeException | Error e) {
+            out.close();
+            throw e;
         }
     }
 
@@ -417,7 +355,7 @@ public final class Nd4jModel implements TwiceDifferentiable {
     }
 
     private Pass forward(Nd4jArena ar, INDArray x) {
-        List<Layer> layers = spec.layers();
+        List<Layer> layers = spec().layers();
         Pass pass = new Pass(layers.size());
         INDArray a = x;
         for (int i = 0; i < layers.size(); i++) {
@@ -437,7 +375,7 @@ public final class Nd4jModel implements TwiceDifferentiable {
 
     /** Fills {@code pass.grads} down to the first Dense layer. */
     private void backward(Nd4jArena ar, Pass pass, INDArray y) {
-        List<Layer> layers = spec.layers();
+        List<Layer> layers = spec().layers();
         INDArray g = outputGrad(ar, pass.output, y);
         for (int i = layers.size() - 1; i >= denseLayer[0]; i--) {
             pass.grads[i] = g;
@@ -456,7 +394,7 @@ public final class Nd4jModel implements TwiceDifferentiable {
 
     /** Writes the mean gradient {@code [p]} into {@code g}. */
     private void meanGradientInto(Nd4jArena ar, Pass pass, INDArray g, int n) {
-        for (int j = 0; j < numDense; j++) {
+        for (int j = 0; j < numDense(); j++) {
             INDArray delta = pass.grads[denseLayer[j]];
             INDArray a = pass.inputs[denseLayer[j]];
             putGradient(ar, g, j, ar.t(delta.transpose().mmul(a)), ar.t(delta.sum(0)), 1.0 / n);
@@ -465,8 +403,8 @@ public final class Nd4jModel implements TwiceDifferentiable {
 
     /** Writes {@code scale·w} (a matrix {@code [out,in]}) and {@code scale·b} into the slots of Dense layer j. */
     private void putGradient(Nd4jArena ar, INDArray target, int j, INDArray w, INDArray b, double scale) {
-        ParameterInfo wi = layout.get(2 * j);
-        ParameterInfo bi = layout.get(2 * j + 1);
+        ParameterInfo wi = layout().get(2 * j);
+        ParameterInfo bi = layout().get(2 * j + 1);
         target.get(NDArrayIndex.interval(wi.offset(), wi.offset() + wi.size()))
                 .assign(ar.t(Nd4jArrays.reshapedCopy(w, new long[] {wi.size()})).muli(scale));
         target.get(NDArrayIndex.interval(bi.offset(), bi.offset() + bi.size()))
@@ -481,13 +419,13 @@ public final class Nd4jModel implements TwiceDifferentiable {
      * @return R{∂ℓ_s/∂x_s} {@code [n, inputDim]} if {@code toInput}, else null
      */
     private INDArray rPass(Nd4jArena ar, Pass pass, INDArray v, INDArray hvOut, int n, boolean toInput) {
-        List<Layer> layers = spec.layers();
-        INDArray[] vw = new INDArray[numDense];
-        INDArray[] vb = new INDArray[numDense];
+        List<Layer> layers = spec().layers();
+        INDArray[] vw = new INDArray[numDense()];
+        INDArray[] vb = new INDArray[numDense()];
         INDArray flat = v;
-        for (int j = 0; j < numDense; j++) {
-            ParameterInfo wi = layout.get(2 * j);
-            ParameterInfo bi = layout.get(2 * j + 1);
+        for (int j = 0; j < numDense(); j++) {
+            ParameterInfo wi = layout().get(2 * j);
+            ParameterInfo bi = layout().get(2 * j + 1);
             vw[j] = ar.t(Nd4jArrays.reshapedCopy(flat.get(NDArrayIndex.interval(wi.offset(), wi.offset() + wi.size())),
                     wi.shape()));
             vb[j] = ar.t(flat.get(NDArrayIndex.interval(bi.offset(), bi.offset() + bi.size())).dup('c'));
@@ -593,11 +531,11 @@ public final class Nd4jModel implements TwiceDifferentiable {
     /** @return per-sample losses {@code [n]} from outputs f {@code [n,K]} and targets */
     private INDArray perSampleLoss(Nd4jArena ar, INDArray f, INDArray y) {
         long[] n = {f.size(0)};
-        return switch (spec.loss()) {
+        return switch (spec().loss()) {
             case MSE -> {
                 INDArray diff = ar.t(f.sub(y));
                 INDArray sums = ar.t(diff.muli(diff).sum(1));
-                yield ar.t(Nd4jArrays.reshapedCopy(sums, n)).muli(1.0 / spec.outputDim());
+                yield ar.t(Nd4jArrays.reshapedCopy(sums, n)).muli(1.0 / spec().outputDim());
             }
             case SOFTMAX_CROSS_ENTROPY -> {
                 INDArray max = ar.t(f.max(1));
@@ -614,8 +552,8 @@ public final class Nd4jModel implements TwiceDifferentiable {
 
     /** @return ∂ℓ_s/∂f_s per sample {@code [n,K]} */
     private INDArray outputGrad(Nd4jArena ar, INDArray f, INDArray y) {
-        return switch (spec.loss()) {
-            case MSE -> ar.t(f.sub(y)).muli(2.0 / spec.outputDim());
+        return switch (spec().loss()) {
+            case MSE -> ar.t(f.sub(y)).muli(2.0 / spec().outputDim());
             case SOFTMAX_CROSS_ENTROPY -> softmax(ar, f).subi(y);
             case BINARY_LOGISTIC -> ar.t(Transforms.sigmoid(f, true)).subi(y);
         };
@@ -624,8 +562,8 @@ public final class Nd4jModel implements TwiceDifferentiable {
     /** @return R{∂ℓ/∂f} = ∇²_f ℓ · R{f} per sample */
     private INDArray outputGradR(Nd4jArena ar, INDArray f, INDArray rf) {
         long n = f.size(0);
-        return switch (spec.loss()) {
-            case MSE -> ar.t(rf.mul(2.0 / spec.outputDim()));
+        return switch (spec().loss()) {
+            case MSE -> ar.t(rf.mul(2.0 / spec().outputDim()));
             case SOFTMAX_CROSS_ENTROPY -> {
                 // (diag(p) - p pᵀ) r = p ⊙ r - p (p · r)
                 INDArray p = softmax(ar, f);
@@ -654,42 +592,24 @@ public final class Nd4jModel implements TwiceDifferentiable {
 
     /** @return MSE targets {@code [n,K]}, one-hot class labels {@code [n,K]} or binary labels {@code [n,1]} */
     private INDArray targets(Nd4jArena ar, Batch batch) {
-        int n = batch.size();
-        return ar.t(switch (spec.loss()) {
-            case MSE -> Nd4jArrays.create(batch.y(), new long[] {n, spec.outputDim()}, type);
-            case SOFTMAX_CROSS_ENTROPY -> {
-                int classes = spec.outputDim();
-                double[] oneHot = new double[n * classes];
-                double[] y = batch.y();
-                for (int i = 0; i < n; i++) {
-                    oneHot[i * classes + (int) y[i]] = 1.0;
-                }
-                yield Nd4jArrays.create(oneHot, new long[] {n, classes}, type);
-            }
-            case BINARY_LOGISTIC -> Nd4jArrays.create(batch.y(), new long[] {n, 1}, type);
-        });
+        return ar.t(Nd4jArrays.create(targetValues(batch), new long[] {batch.size(), spec().outputDim()}, type));
     }
 
+    /** Replaces {@link #weights} and {@link #biases} by new arrays of θ outside every workspace. */
     private void upload(double[] parameters) {
-        INDArray[] w = new INDArray[numDense];
-        INDArray[] b = new INDArray[numDense];
+        List<INDArray> all;
         try (MemoryWorkspace ws = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
-            for (int j = 0; j < numDense; j++) {
-                ParameterInfo wi = layout.get(2 * j);
-                ParameterInfo bi = layout.get(2 * j + 1);
-                w[j] = Nd4jArrays.create(Arrays.copyOfRange(parameters, wi.offset(), wi.offset() + wi.size()),
-                        wi.shape(), type);
-                b[j] = Nd4jArrays.create(Arrays.copyOfRange(parameters, bi.offset(), bi.offset() + bi.size()),
-                        bi.shape(), type);
-            }
-        } catch (RuntimeException e) {
-            closeAll(w);
-            closeAll(b);
-            throw e;
+            all = uploadEach(parameters, (part, shape) -> Nd4jArrays.create(part, shape, type),
+                    Nd4jModel::close);
+        }
+        INDArray[] w = new INDArray[numDense()];
+        INDArray[] b = new INDArray[numDense()];
+        for (int j = 0; j < numDense(); j++) {
+            w[j] = all.get(2 * j);
+            b[j] = all.get(2 * j + 1);
         }
         weights = w;
         biases = b;
-        theta = parameters.clone();
     }
 
     /** @return a new zero array outside every workspace (for results written piecewise) */
@@ -704,32 +624,13 @@ public final class Nd4jModel implements TwiceDifferentiable {
             return;
         }
         for (INDArray a : arrays) {
-            if (a != null && a.closeable()) {
-                a.close();
-            }
+            close(a);
         }
     }
 
-    private Nd4jTensorScope checkCall(Batch batch, TensorScope scope) {
-        checkBatch(batch);
-        Nd4jTensorScope target = backend.requireScope(scope, "scope");
-        if (target.isClosed()) {
-            throw new IllegalStateException("scope: is closed; pass an open scope for the results");
-        }
-        return target;
-    }
-
-    private void checkBatch(Batch batch) {
-        checkOpen();
-        spec.validate(batch, "batch");
-        if (batch.size() == 0) {
-            throw new IllegalArgumentException("batch: is empty; a batch needs at least one sample");
-        }
-    }
-
-    private void checkOpen() {
-        if (closed) {
-            throw new IllegalStateException("model is closed; create a new one with Backend.createModel");
+    private static void close(INDArray a) {
+        if (a != null && a.closeable()) {
+            a.close();
         }
     }
 }
