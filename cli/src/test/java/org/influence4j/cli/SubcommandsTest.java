@@ -84,6 +84,17 @@ class SubcommandsTest {
         return args.toArray(String[]::new);
     }
 
+    /** @return the Direct influences (λ = 0.01) of the trained model from the Java API, {@code [m, n]} */
+    private static double[] directInfluences() throws IOException {
+        Backend backend = BackendDiscovery.load().require("djl-pytorch");
+        try (TwiceDifferentiable model = backend.createModel(modelSpec, ParameterFiles.read(parameters, modelSpec));
+             TensorScope scope = backend.newScope();
+             DirectInfluence influence = new DirectInfluence(model, new InfluenceOptions(0.01, 512))) {
+            influence.fit(new InMemoryDataSource(train));
+            return influence.influences(test, train, InfluenceMode.UP, scope).toDoubleArray();
+        }
+    }
+
     @Test
     void influencesIntoAChunkedZarrStoreEqualTheJavaApiAndResume() throws IOException {
         Path store = dir.resolve("influences.zarr");
@@ -91,14 +102,7 @@ class SubcommandsTest {
                 "--chunk-size", "7", "-o", store.toString());
         Influence4jCommandTest.Run run = Influence4jCommandTest.run(args);
         assertEquals(0, run.exitCode(), run.err());
-        double[] expected;
-        Backend backend = BackendDiscovery.load().require("djl-pytorch");
-        try (TwiceDifferentiable model = backend.createModel(modelSpec, ParameterFiles.read(parameters, modelSpec));
-             TensorScope scope = backend.newScope();
-             DirectInfluence influence = new DirectInfluence(model, new InfluenceOptions(0.01, 512))) {
-            influence.fit(new InMemoryDataSource(train));
-            expected = influence.influences(test, train, InfluenceMode.UP, scope).toDoubleArray();
-        }
+        double[] expected = directInfluences();
         // Zarr v2 read independently: metadata, then every block as raw little-endian <f8 of 7 x 7
         // (edge blocks padded), C order
         String zarray = Files.readString(store.resolve(".zarray")).replaceAll("\\s", "");
@@ -144,14 +148,7 @@ class SubcommandsTest {
                 "--method", "direct", "--lambda", "0.01", "-o", out.toString()));
         assertEquals(0, run.exitCode(), run.err());
 
-        double[] expected;
-        Backend backend = BackendDiscovery.load().require("djl-pytorch");
-        try (TwiceDifferentiable model = backend.createModel(modelSpec, ParameterFiles.read(parameters, modelSpec));
-             TensorScope scope = backend.newScope();
-             DirectInfluence influence = new DirectInfluence(model, new InfluenceOptions(0.01, 512))) {
-            influence.fit(new InMemoryDataSource(train));
-            expected = influence.influences(test, train, InfluenceMode.UP, scope).toDoubleArray();
-        }
+        double[] expected = directInfluences();
         NpyFile npy = NpyFile.read(out);
         assertEquals("<f8", npy.descr);
         assertEquals(false, npy.fortranOrder);

@@ -429,7 +429,11 @@ public final class PtTorchScriptModel implements TwiceDifferentiable {
 
     private PtTensorScope checkCall(Batch batch, TensorScope scope) {
         checkCall(batch);
-        return backend.requireScope(scope, "scope");
+        PtTensorScope target = backend.requireScope(scope, "scope");
+        if (target.isClosed()) {
+            throw new IllegalStateException("scope: is closed; pass an open scope for the results");
+        }
+        return target;
     }
 
     private void checkCall(Batch batch) {

@@ -102,6 +102,11 @@ class PtTorchScriptModelTest {
             try (TwiceDifferentiable spec = backend.createModel(EQUIVALENT, theta)) {
                 assertEquals(spec.loss(batch), script.loss(batch), 1e-6);
             }
+            TensorScope closed = backend.newScope();
+            closed.close();
+            IllegalStateException closedScope = assertThrows(IllegalStateException.class,
+                    () -> script.gradient(batch, closed));
+            assertTrue(closedScope.getMessage().startsWith("scope: is closed"), closedScope.getMessage());
         }
         IllegalArgumentException missing = assertThrows(IllegalArgumentException.class,
                 () -> PtTorchScriptModel.load(backend, Path.of("no-such.pt"), 4, Loss.MSE, DType.FLOAT32));
