@@ -1,7 +1,6 @@
 package org.influence4j.cli;
 
 import java.io.PrintWriter;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -23,16 +22,7 @@ import picocli.CommandLine.Spec;
 final class CompareCommand implements Callable<Integer> {
 
     @Mixin
-    ModelInput input;
-
-    @Mixin
-    CommonOptions common;
-
-    @Option(names = "--test", required = true, description = "Test data CSV.")
-    Path test;
-
-    @Option(names = "--lambda", description = "Hessian regularization λ (default: influence.hessian.regularization).")
-    Double lambda;
+    QueryOptions query;
 
     @Option(names = "--backends", split = ",", description = "Backends to compare, e.g. djl-pytorch,djl-tf,nd4j (default: all available).")
     List<String> backends;
@@ -43,7 +33,7 @@ final class CompareCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
-        InfluenceQuery.Data data = InfluenceQuery.read(input, test);
+        InfluenceQuery.Data data = query.read();
         List<String> names = backends;
         if (names == null || names.isEmpty()) {
             names = new ArrayList<>();
@@ -55,11 +45,11 @@ final class CompareCommand implements Callable<Integer> {
         String referenceName = null;
         out.printf("%-14s %10s %14s %14s%n", "backend", "seconds", "max |diff|", "max rel diff");
         for (String name : names) {
-            common.backend = name;
-            BackendOptions.Session session = common.session(lambda);
+            query.common.backend = name;
+            BackendOptions.Session session = query.session();
             long start = System.nanoTime();
             double[] values;
-            try (TwiceDifferentiable model = input.open(session.backend(), data.spec(), data.train().numFeatures())) {
+            try (TwiceDifferentiable model = query.open(session, data)) {
                 values = InfluenceQuery.influences(session, model, data.train(), data.test(), spec.commandLine().getErr());
             }
             double seconds = (System.nanoTime() - start) / 1e9;

@@ -25,16 +25,7 @@ import picocli.CommandLine.Spec;
 final class InfluencesCommand implements Callable<Integer> {
 
     @Mixin
-    ModelInput input;
-
-    @Mixin
-    CommonOptions common;
-
-    @Option(names = "--test", required = true, description = "Test data CSV.")
-    Path test;
-
-    @Option(names = "--lambda", description = "Hessian regularization λ (default: influence.hessian.regularization).")
-    Double lambda;
+    QueryOptions query;
 
     @Option(names = {"-o", "--output"}, required = true, description = "Output: .npy or .csv file, or a .zarr"
             + " directory (chunked store, resumable).")
@@ -61,10 +52,10 @@ final class InfluencesCommand implements Callable<Integer> {
         } else if (zlib < 0 || zlib > 9) {
             throw new IllegalArgumentException("--zlib: must be 0 (raw) or a zlib level 1..9, got " + zlib);
         }
-        InfluenceQuery.Data data = InfluenceQuery.read(input, test);
-        BackendOptions.Session session = common.session(lambda);
+        InfluenceQuery.Data data = query.read();
+        BackendOptions.Session session = query.session();
         PrintWriter out = spec.commandLine().getOut();
-        try (TwiceDifferentiable model = input.open(session.backend(), data.spec(), data.train().numFeatures())) {
+        try (TwiceDifferentiable model = query.open(session, data)) {
             if (zarr) {
                 ZarrSink.Options store = ZarrSink.Options.defaults().withDType(model.spec().dtype());
                 long skipped = InfluenceQuery.influencesToZarr(session, model, data.train(), data.test(), chunkSize,

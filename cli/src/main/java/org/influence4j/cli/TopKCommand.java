@@ -21,16 +21,7 @@ import picocli.CommandLine.Spec;
 final class TopKCommand implements Callable<Integer> {
 
     @Mixin
-    ModelInput input;
-
-    @Mixin
-    CommonOptions common;
-
-    @Option(names = "--test", required = true, description = "Test data CSV.")
-    Path test;
-
-    @Option(names = "--lambda", description = "Hessian regularization λ (default: influence.hessian.regularization).")
-    Double lambda;
+    QueryOptions query;
 
     @Mixin
     TopKOptions topK;
@@ -44,13 +35,13 @@ final class TopKCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         topK.check(output);
-        InfluenceQuery.Data data = InfluenceQuery.read(input, test);
+        InfluenceQuery.Data data = query.read();
         int n = data.train().size();
         int m = data.test().size();
         topK.requireAtMost(n);
-        BackendOptions.Session session = common.session(lambda);
+        BackendOptions.Session session = query.session();
         double[] values;
-        try (TwiceDifferentiable model = input.open(session.backend(), data.spec(), data.train().numFeatures())) {
+        try (TwiceDifferentiable model = query.open(session, data)) {
             values = InfluenceQuery.influences(session, model, data.train(), data.test(), spec.commandLine().getErr());
         }
         List<TopK> parts = topK.orders().stream().map(o -> TopK.ofMatrix(values, m, n, topK.k, o)).toList();
