@@ -7,6 +7,7 @@ import ai.djl.ndarray.types.Shape;
 import java.util.Arrays;
 import org.influence4j.api.DType;
 import org.influence4j.api.Tensor;
+import org.influence4j.api.TensorChecks;
 import org.influence4j.api.TensorScope;
 
 /**
@@ -71,7 +72,7 @@ public abstract class DjlTensorScope<T extends DjlTensor<T, S>, S extends DjlTen
         if (data == null) {
             throw new IllegalArgumentException("fromArray: data must not be null");
         }
-        long n = checkShape("fromArray", shape);
+        long n = TensorChecks.checkShape("fromArray", shape);
         if (n != data.length) {
             throw new IllegalArgumentException("fromArray: data has " + data.length + " values but shape "
                     + Arrays.toString(shape) + " needs " + n);
@@ -82,7 +83,7 @@ public abstract class DjlTensorScope<T extends DjlTensor<T, S>, S extends DjlTen
     @Override
     public final T zeros(DType dtype, long... shape) {
         checkOpen();
-        checkShape("zeros", shape);
+        TensorChecks.checkShape("zeros", shape);
         return newTensor(manager.zeros(new Shape(shape), DjlDTypes.toDjl(dtype)));
     }
 
@@ -157,23 +158,6 @@ public abstract class DjlTensorScope<T extends DjlTensor<T, S>, S extends DjlTen
     protected abstract S requireScope(TensorScope scope, String argument);
 
     private void checkOpen() {
-        if (isClosed()) {
-            throw new IllegalStateException("tensor scope is closed; create tensors in an open scope");
-        }
-    }
-
-    private static long checkShape(String op, long[] shape) {
-        if (shape == null) {
-            throw new IllegalArgumentException(op + ": shape must not be null (a scalar is new long[0])");
-        }
-        long n = 1;
-        for (long d : shape) {
-            if (d < 0) {
-                throw new IllegalArgumentException(op + ": shape " + Arrays.toString(shape)
-                        + " has a negative dimension");
-            }
-            n = Math.multiplyExact(n, d);
-        }
-        return n;
+        TensorChecks.checkScopeOpen(isClosed());
     }
 }
