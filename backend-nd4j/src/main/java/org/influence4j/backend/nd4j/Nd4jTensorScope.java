@@ -7,6 +7,7 @@ import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Set;
 import org.influence4j.api.DType;
+import org.influence4j.api.TensorChecks;
 import org.influence4j.api.TensorScope;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.memory.MemoryWorkspace;
@@ -75,7 +76,7 @@ public final class Nd4jTensorScope implements TensorScope {
         if (data == null) {
             throw new IllegalArgumentException("fromArray: data must not be null");
         }
-        long n = checkShape("fromArray", shape);
+        long n = TensorChecks.checkShape("fromArray", shape);
         if (n != data.length) {
             throw new IllegalArgumentException("fromArray: data has " + data.length + " values but shape "
                     + Arrays.toString(shape) + " needs " + n);
@@ -89,7 +90,7 @@ public final class Nd4jTensorScope implements TensorScope {
     @Override
     public Nd4jTensor zeros(DType dtype, long... shape) {
         checkOpen();
-        checkShape("zeros", shape);
+        TensorChecks.checkShape("zeros", shape);
         DataType type = Nd4jDTypes.toNd4j(dtype);
         try (MemoryWorkspace ws = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
             return wrap(Nd4j.zeros(type, shape));
@@ -155,24 +156,7 @@ public final class Nd4jTensorScope implements TensorScope {
     }
 
     void checkOpen() {
-        if (closed) {
-            throw new IllegalStateException("tensor scope is closed; create tensors in an open scope");
-        }
-    }
-
-    static long checkShape(String op, long[] shape) {
-        if (shape == null) {
-            throw new IllegalArgumentException(op + ": shape must not be null (a scalar is new long[0])");
-        }
-        long n = 1;
-        for (long d : shape) {
-            if (d < 0) {
-                throw new IllegalArgumentException(op + ": shape " + Arrays.toString(shape)
-                        + " has a negative dimension");
-            }
-            n = Math.multiplyExact(n, d);
-        }
-        return n;
+        TensorChecks.checkScopeOpen(closed);
     }
 
     @Override
