@@ -43,6 +43,40 @@ public final class TensorChecks {
     }
 
     /**
+     * Checks the arguments of {@link TensorScope#fromArray}.
+     *
+     * @param data  the row-major elements
+     * @param shape the requested shape
+     * @return the number of elements, {@code data.length}
+     * @throws IllegalArgumentException if {@code data} is null, {@code shape} is invalid (see
+     *     {@link #checkShape}) or {@code data.length} is not its element count
+     * @throws ArithmeticException if the element count overflows a {@code long}
+     */
+    public static long checkFromArray(double[] data, long[] shape) {
+        if (data == null) {
+            throw new IllegalArgumentException("fromArray: data must not be null");
+        }
+        long n = checkShape("fromArray", shape);
+        if (n != data.length) {
+            throw new IllegalArgumentException("fromArray: data has " + data.length + " values but shape "
+                    + Arrays.toString(shape) + " needs " + n);
+        }
+        return n;
+    }
+
+    /**
+     * Checks the size of {@link TensorScope#eye}.
+     *
+     * @param n the number of rows and columns
+     * @throws IllegalArgumentException if {@code n} is negative or does not fit an {@code int}
+     */
+    public static void checkEye(long n) {
+        if (n < 0 || n > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("eye: n must be in [0, 2^31), got " + n);
+        }
+    }
+
+    /**
      * Checks the operands of an elementwise operation ({@code add}, {@code sub}, {@code mul},
      * {@code axpy}, {@code dot}, {@code rowDots}).
      *

@@ -27,6 +27,27 @@ class TensorChecksTest {
     }
 
     @Test
+    void checkFromArrayNeedsDataMatchingTheShape() {
+        assertEquals(6, TensorChecks.checkFromArray(new double[6], new long[] {2, 3}));
+        assertEquals(1, TensorChecks.checkFromArray(new double[] {7}, new long[0]));
+        assertRejected("fromArray: data must not be null", () -> TensorChecks.checkFromArray(null, new long[] {2}));
+        assertRejected("fromArray: shape must not be null (a scalar is new long[0])",
+                () -> TensorChecks.checkFromArray(new double[1], null));
+        assertRejected("fromArray: shape [-1] has a negative dimension",
+                () -> TensorChecks.checkFromArray(new double[1], new long[] {-1}));
+        assertRejected("fromArray: data has 6 values but shape [4, 2] needs 8",
+                () -> TensorChecks.checkFromArray(new double[6], new long[] {4, 2}));
+    }
+
+    @Test
+    void checkEye() {
+        TensorChecks.checkEye(0);
+        TensorChecks.checkEye(Integer.MAX_VALUE);
+        assertRejected("eye: n must be in [0, 2^31), got -1", () -> TensorChecks.checkEye(-1));
+        assertRejected("eye: n must be in [0, 2^31), got 2147483648", () -> TensorChecks.checkEye(1L << 31));
+    }
+
+    @Test
     void checkSameShape() {
         TensorChecks.checkSameShape("add", new long[] {2, 3}, new long[] {2, 3});
         assertRejected("dot: shapes [2, 3] and [3, 2] differ; both operands must have the same shape",

@@ -4,7 +4,6 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
-import java.util.Arrays;
 import org.influence4j.api.DType;
 import org.influence4j.api.Tensor;
 import org.influence4j.api.TensorChecks;
@@ -69,14 +68,7 @@ public abstract class DjlTensorScope<T extends DjlTensor<T, S>, S extends DjlTen
     @Override
     public final T fromArray(double[] data, DType dtype, long... shape) {
         checkOpen();
-        if (data == null) {
-            throw new IllegalArgumentException("fromArray: data must not be null");
-        }
-        long n = TensorChecks.checkShape("fromArray", shape);
-        if (n != data.length) {
-            throw new IllegalArgumentException("fromArray: data has " + data.length + " values but shape "
-                    + Arrays.toString(shape) + " needs " + n);
-        }
+        TensorChecks.checkFromArray(data, shape);
         return newTensor(createArray(manager, data, new Shape(shape), DjlDTypes.toDjl(dtype)));
     }
 
@@ -90,9 +82,7 @@ public abstract class DjlTensorScope<T extends DjlTensor<T, S>, S extends DjlTen
     @Override
     public final T eye(DType dtype, long n) {
         checkOpen();
-        if (n < 0 || n > Integer.MAX_VALUE) {
-            throw new IllegalArgumentException("eye: n must be in [0, 2^31), got " + n);
-        }
+        TensorChecks.checkEye(n);
         return newTensor(manager.eye((int) n, (int) n, 0, DjlDTypes.toDjl(dtype)));
     }
 

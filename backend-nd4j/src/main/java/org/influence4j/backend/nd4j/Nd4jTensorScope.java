@@ -1,7 +1,6 @@
 package org.influence4j.backend.nd4j;
 
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Collections;
 import java.util.IdentityHashMap;
 import java.util.List;
@@ -73,14 +72,7 @@ public final class Nd4jTensorScope implements TensorScope {
     @Override
     public Nd4jTensor fromArray(double[] data, DType dtype, long... shape) {
         checkOpen();
-        if (data == null) {
-            throw new IllegalArgumentException("fromArray: data must not be null");
-        }
-        long n = TensorChecks.checkShape("fromArray", shape);
-        if (n != data.length) {
-            throw new IllegalArgumentException("fromArray: data has " + data.length + " values but shape "
-                    + Arrays.toString(shape) + " needs " + n);
-        }
+        TensorChecks.checkFromArray(data, shape);
         DataType type = Nd4jDTypes.toNd4j(dtype);
         try (MemoryWorkspace ws = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
             return wrap(Nd4jArrays.create(data, shape, type));
@@ -100,9 +92,7 @@ public final class Nd4jTensorScope implements TensorScope {
     @Override
     public Nd4jTensor eye(DType dtype, long n) {
         checkOpen();
-        if (n < 0 || n > Integer.MAX_VALUE) {
-            throw new IllegalArgumentException("eye: n must be in [0, 2^31), got " + n);
-        }
+        TensorChecks.checkEye(n);
         DataType type = Nd4jDTypes.toNd4j(dtype);
         try (MemoryWorkspace ws = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
             INDArray eye = Nd4j.zeros(type, n, n);
