@@ -8,6 +8,7 @@ import java.util.Arrays;
 import java.util.function.Function;
 import org.influence4j.api.DType;
 import org.influence4j.api.Tensor;
+import org.influence4j.api.TensorChecks;
 import org.influence4j.api.TensorScope;
 
 /**
@@ -67,12 +68,8 @@ public abstract class DjlTensor<T extends DjlTensor<T, S>, S extends DjlTensorSc
     @Override
     public final T matmul(Tensor other) {
         T o = cast(other, "matmul");
-        long[] a = shape();
         long[] b = o.shape();
-        if (a.length != 2 || (b.length != 1 && b.length != 2) || a[1] != b[0]) {
-            throw new IllegalArgumentException("matmul: shapes " + Arrays.toString(a) + " and " + Arrays.toString(b)
-                    + " do not align; expected [a,b] x [b,c] or [a,b] x [b]");
-        }
+        TensorChecks.checkMatmul(shape(), b);
         if (b.length == 1) {
             return withOperand(o, on -> scope.matVec(array, on));
         }
@@ -81,10 +78,7 @@ public abstract class DjlTensor<T extends DjlTensor<T, S>, S extends DjlTensorSc
 
     @Override
     public final T transpose() {
-        long[] a = shape();
-        if (a.length != 2) {
-            throw new IllegalArgumentException("transpose: needs a matrix, got shape " + Arrays.toString(a));
-        }
+        TensorChecks.checkTranspose(shape());
         return result(array.transpose());
     }
 
@@ -150,10 +144,7 @@ public abstract class DjlTensor<T extends DjlTensor<T, S>, S extends DjlTensorSc
     @Override
     public final T rowDots(Tensor other) {
         T o = sameShape(other, "rowDots");
-        if (array.getShape().dimension() != 2) {
-            throw new IllegalArgumentException("rowDots: needs two matrices [k,p], got shape "
-                    + Arrays.toString(shape()));
-        }
+        TensorChecks.checkRowDots(shape());
         return withOperand(o, on -> {
             try (NDArray p = array.mul(on)) {
                 return p.sum(new int[] {1});
@@ -165,11 +156,7 @@ public abstract class DjlTensor<T extends DjlTensor<T, S>, S extends DjlTensorSc
     public final T scaleRows(Tensor factors) {
         T o = cast(factors, "scaleRows");
         long[] a = shape();
-        long[] f = o.shape();
-        if (a.length != 2 || f.length != 1 || f[0] != a[0]) {
-            throw new IllegalArgumentException("scaleRows: needs a matrix [k,p] and factors [k], got shapes "
-                    + Arrays.toString(a) + " and " + Arrays.toString(f));
-        }
+        TensorChecks.checkScaleRows(a, o.shape());
         return withOperand(o, on -> {
             try (NDArray column = on.reshape(a[0], 1)) {
                 return array.mul(column);
@@ -179,51 +166,20 @@ public abstract class DjlTensor<T extends DjlTensor<T, S>, S extends DjlTensorSc
 
     @Override
     public final T rows(long from, long to) {
-        long[] a = shape();
-        if (a.length == 0) {
-            throw new IllegalArgumentException("rows: a scalar has no rows");
-        }
-        if (from < 0 || to > a[0] || from > to) {
-            throw new IllegalArgumentException("rows: range [" + from + ", " + to + ") is outside the "
-                    + a[0] + " rows of shape " + Arrays.toString(a));
-        }
+        TensorChecks.checkRows(shape(), from, to);
         return result(array.get(new NDIndex().addSliceDim(from, to)));
     }
 
     @Override
     public final T reshape(long... newShape) {
-        long[] a = shape();
-        if (newShape == null) {
-            throw new IllegalArgumentException("reshape: newShape must not be null");
-        }
-        long n = 1;
-        for (long d : newShape) {
-            if (d < 0) {
-                throw new IllegalArgumentException("reshape: shape " + Arrays.toString(newShape)
-                        + " has a negative dimension");
-            }
-            n *= d;
-        }
-        if (n != numel()) {
-            throw new IllegalArgumentException("reshape: cannot reshape " + Arrays.toString(a) + " (" + numel()
-                    + " elements) to " + Arrays.toString(newShape) + " (" + n + " elements)");
-        }
+        TensorChecks.checkReshape(shape(), newShape);
         return result(array.reshape(new Shape(newShape)));
     }
 
     @Override
     public final T concat(Tensor other) {
         T o = cast(other, "concat");
-        long[] a = shape();
-        long[] b = o.shape();
-        boolean ok = a.length >= 1 && a.length == b.length;
-        for (int i = 1; ok && i < a.length; i++) {
-            ok = a[i] == b[i];
-        }
-        if (!ok) {
-            throw new IllegalArgumentException("concat: shapes " + Arrays.toString(a) + " and " + Arrays.toString(b)
-                    + " cannot be stacked along dimension 0; all other dimensions must agree");
-        }
+        TensorChecks.checkConcat(shape(), o.shape());
         return withOperand(o, on -> array.concat(on, 0));
     }
 
@@ -296,11 +252,7 @@ public abstract class DjlTensor<T extends DjlTensor<T, S>, S extends DjlTensorSc
      */
     protected static <T extends DjlTensor<T, ?>> T require(Class<T> type, String engine, Tensor t,
             String argument) {
-        if (!type.isInstance(t)) {
-            throw new IllegalArgumentException(argument + ": expected a " + engine + " tensor, got "
-                    + (t == null ? "null" : t.getClass().getName()));
-        }
-        T dt = type.cast(t);
+        T dt = TensorChecks.requireType(type, t, argument, "a " + engine + " tensor");
         ((DjlTensor<?, ?>) dt).checkOpen();
         return dt;
     }
@@ -333,12 +285,7 @@ public abstract class DjlTensor<T extends DjlTensor<T, S>, S extends DjlTensorSc
 
     private T sameShape(Tensor other, String op) {
         T o = cast(other, op);
-        long[] a = shape();
-        long[] b = o.shape();
-        if (!Arrays.equals(a, b)) {
-            throw new IllegalArgumentException(op + ": shapes " + Arrays.toString(a) + " and " + Arrays.toString(b)
-                    + " differ; both operands must have the same shape");
-        }
+        TensorChecks.checkSameShape(op, shape(), o.shape());
         return o;
     }
 
@@ -348,8 +295,6 @@ public abstract class DjlTensor<T extends DjlTensor<T, S>, S extends DjlTensorSc
     }
 
     private void checkOpen() {
-        if (isClosed()) {
-            throw new IllegalStateException("tensor is closed (close() was called or its scope was closed)");
-        }
+        TensorChecks.checkTensorOpen(isClosed());
     }
 }

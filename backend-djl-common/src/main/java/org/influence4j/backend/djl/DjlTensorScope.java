@@ -4,9 +4,9 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
-import java.util.Arrays;
 import org.influence4j.api.DType;
 import org.influence4j.api.Tensor;
+import org.influence4j.api.TensorChecks;
 import org.influence4j.api.TensorScope;
 
 /**
@@ -68,30 +68,21 @@ public abstract class DjlTensorScope<T extends DjlTensor<T, S>, S extends DjlTen
     @Override
     public final T fromArray(double[] data, DType dtype, long... shape) {
         checkOpen();
-        if (data == null) {
-            throw new IllegalArgumentException("fromArray: data must not be null");
-        }
-        long n = checkShape("fromArray", shape);
-        if (n != data.length) {
-            throw new IllegalArgumentException("fromArray: data has " + data.length + " values but shape "
-                    + Arrays.toString(shape) + " needs " + n);
-        }
+        TensorChecks.checkFromArray(data, shape);
         return newTensor(createArray(manager, data, new Shape(shape), DjlDTypes.toDjl(dtype)));
     }
 
     @Override
     public final T zeros(DType dtype, long... shape) {
         checkOpen();
-        checkShape("zeros", shape);
+        TensorChecks.checkShape("zeros", shape);
         return newTensor(manager.zeros(new Shape(shape), DjlDTypes.toDjl(dtype)));
     }
 
     @Override
     public final T eye(DType dtype, long n) {
         checkOpen();
-        if (n < 0 || n > Integer.MAX_VALUE) {
-            throw new IllegalArgumentException("eye: n must be in [0, 2^31), got " + n);
-        }
+        TensorChecks.checkEye(n);
         return newTensor(manager.eye((int) n, (int) n, 0, DjlDTypes.toDjl(dtype)));
     }
 
@@ -157,23 +148,6 @@ public abstract class DjlTensorScope<T extends DjlTensor<T, S>, S extends DjlTen
     protected abstract S requireScope(TensorScope scope, String argument);
 
     private void checkOpen() {
-        if (isClosed()) {
-            throw new IllegalStateException("tensor scope is closed; create tensors in an open scope");
-        }
-    }
-
-    private static long checkShape(String op, long[] shape) {
-        if (shape == null) {
-            throw new IllegalArgumentException(op + ": shape must not be null (a scalar is new long[0])");
-        }
-        long n = 1;
-        for (long d : shape) {
-            if (d < 0) {
-                throw new IllegalArgumentException(op + ": shape " + Arrays.toString(shape)
-                        + " has a negative dimension");
-            }
-            n = Math.multiplyExact(n, d);
-        }
-        return n;
+        TensorChecks.checkScopeOpen(isClosed());
     }
 }

@@ -4,6 +4,7 @@ import java.util.Arrays;
 import java.util.function.Function;
 import org.influence4j.api.DType;
 import org.influence4j.api.Tensor;
+import org.influence4j.api.TensorChecks;
 import org.influence4j.api.TensorScope;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.memory.MemoryWorkspace;
@@ -59,10 +60,7 @@ public final class Nd4jTensor implements Tensor {
         Nd4jTensor o = cast(other, "matmul");
         long[] a = shape();
         long[] b = o.shape();
-        if (a.length != 2 || (b.length != 1 && b.length != 2) || a[1] != b[0]) {
-            throw new IllegalArgumentException("matmul: shapes " + Arrays.toString(a) + " and " + Arrays.toString(b)
-                    + " do not align; expected [a,b] x [b,c] or [a,b] x [b]");
-        }
+        TensorChecks.checkMatmul(a, b);
         return withOperand(o, on -> {
             if (a[0] == 0 || a[1] == 0 || (b.length == 2 && b[1] == 0)) {
                 return b.length == 1 ? Nd4j.zeros(array.dataType(), a[0]) : Nd4j.zeros(array.dataType(), a[0], b[1]);
@@ -81,10 +79,7 @@ public final class Nd4jTensor implements Tensor {
 
     @Override
     public Nd4jTensor transpose() {
-        long[] a = shape();
-        if (a.length != 2) {
-            throw new IllegalArgumentException("transpose: needs a matrix, got shape " + Arrays.toString(a));
-        }
+        TensorChecks.checkTranspose(shape());
         return compute(() -> array.transpose().dup('c'));
     }
 
@@ -153,9 +148,7 @@ public final class Nd4jTensor implements Tensor {
     public Nd4jTensor rowDots(Tensor other) {
         Nd4jTensor o = sameShape(other, "rowDots");
         long[] a = shape();
-        if (a.length != 2) {
-            throw new IllegalArgumentException("rowDots: needs two matrices [k,p], got shape " + Arrays.toString(a));
-        }
+        TensorChecks.checkRowDots(a);
         return withOperand(o, on -> {
             if (a[0] == 0 || a[1] == 0) {
                 return Nd4j.zeros(array.dataType(), a[0]);
@@ -178,11 +171,7 @@ public final class Nd4jTensor implements Tensor {
     public Nd4jTensor scaleRows(Tensor factors) {
         Nd4jTensor o = cast(factors, "scaleRows");
         long[] a = shape();
-        long[] f = o.shape();
-        if (a.length != 2 || f.length != 1 || f[0] != a[0]) {
-            throw new IllegalArgumentException("scaleRows: needs a matrix [k,p] and factors [k], got shapes "
-                    + Arrays.toString(a) + " and " + Arrays.toString(f));
-        }
+        TensorChecks.checkScaleRows(a, o.shape());
         return withOperand(o, on -> {
             if (a[0] == 0 || a[1] == 0) {
                 return Nd4j.zeros(array.dataType(), a[0], a[1]);
@@ -194,13 +183,7 @@ public final class Nd4jTensor implements Tensor {
     @Override
     public Nd4jTensor rows(long from, long to) {
         long[] a = shape();
-        if (a.length == 0) {
-            throw new IllegalArgumentException("rows: a scalar has no rows");
-        }
-        if (from < 0 || to > a[0] || from > to) {
-            throw new IllegalArgumentException("rows: range [" + from + ", " + to + ") is outside the "
-                    + a[0] + " rows of shape " + Arrays.toString(a));
-        }
+        TensorChecks.checkRows(a, from, to);
         return compute(() -> {
             long[] s = a.clone();
             s[0] = to - from;
@@ -218,23 +201,7 @@ public final class Nd4jTensor implements Tensor {
 
     @Override
     public Nd4jTensor reshape(long... newShape) {
-        long[] a = shape();
-        if (newShape == null) {
-            throw new IllegalArgumentException("reshape: newShape must not be null");
-        }
-        long count = 1;
-        for (long d : newShape) {
-            if (d < 0) {
-                throw new IllegalArgumentException("reshape: shape " + Arrays.toString(newShape)
-                        + " has a negative dimension");
-            }
-            count *= d;
-        }
-        final long n = count;
-        if (n != numel()) {
-            throw new IllegalArgumentException("reshape: cannot reshape " + Arrays.toString(a) + " (" + numel()
-                    + " elements) to " + Arrays.toString(newShape) + " (" + n + " elements)");
-        }
+        long n = TensorChecks.checkReshape(shape(), newShape);
         long[] target = newShape.clone();
         return compute(() -> {
             if (n == 0) {
@@ -252,14 +219,7 @@ public final class Nd4jTensor implements Tensor {
         Nd4jTensor o = cast(other, "concat");
         long[] a = shape();
         long[] b = o.shape();
-        boolean ok = a.length >= 1 && a.length == b.length;
-        for (int i = 1; ok && i < a.length; i++) {
-            ok = a[i] == b[i];
-        }
-        if (!ok) {
-            throw new IllegalArgumentException("concat: shapes " + Arrays.toString(a) + " and " + Arrays.toString(b)
-                    + " cannot be stacked along dimension 0; all other dimensions must agree");
-        }
+        TensorChecks.checkConcat(a, b);
         return withOperand(o, on -> {
             if (on.length() == 0) {
                 long[] s = a.clone();
@@ -370,12 +330,7 @@ public final class Nd4jTensor implements Tensor {
 
     private Nd4jTensor sameShape(Tensor other, String op) {
         Nd4jTensor o = cast(other, op);
-        long[] a = shape();
-        long[] b = o.shape();
-        if (!Arrays.equals(a, b)) {
-            throw new IllegalArgumentException(op + ": shapes " + Arrays.toString(a) + " and " + Arrays.toString(b)
-                    + " differ; both operands must have the same shape");
-        }
+        TensorChecks.checkSameShape(op, shape(), o.shape());
         return o;
     }
 
@@ -390,17 +345,12 @@ public final class Nd4jTensor implements Tensor {
      * @throws IllegalStateException if it was closed
      */
     static Nd4jTensor require(Tensor t, String argument) {
-        if (!(t instanceof Nd4jTensor nt)) {
-            throw new IllegalArgumentException(argument + ": expected an nd4j tensor, got "
-                    + (t == null ? "null" : t.getClass().getName()));
-        }
+        Nd4jTensor nt = TensorChecks.requireType(Nd4jTensor.class, t, argument, "an nd4j tensor");
         nt.checkOpen();
         return nt;
     }
 
     private void checkOpen() {
-        if (isClosed()) {
-            throw new IllegalStateException("tensor is closed (close() was called or its scope was closed)");
-        }
+        TensorChecks.checkTensorOpen(isClosed());
     }
 }

@@ -1,12 +1,12 @@
 package org.influence4j.backend.nd4j;
 
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Collections;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Set;
 import org.influence4j.api.DType;
+import org.influence4j.api.TensorChecks;
 import org.influence4j.api.TensorScope;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.memory.MemoryWorkspace;
@@ -72,14 +72,7 @@ public final class Nd4jTensorScope implements TensorScope {
     @Override
     public Nd4jTensor fromArray(double[] data, DType dtype, long... shape) {
         checkOpen();
-        if (data == null) {
-            throw new IllegalArgumentException("fromArray: data must not be null");
-        }
-        long n = checkShape("fromArray", shape);
-        if (n != data.length) {
-            throw new IllegalArgumentException("fromArray: data has " + data.length + " values but shape "
-                    + Arrays.toString(shape) + " needs " + n);
-        }
+        TensorChecks.checkFromArray(data, shape);
         DataType type = Nd4jDTypes.toNd4j(dtype);
         try (MemoryWorkspace ws = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
             return wrap(Nd4jArrays.create(data, shape, type));
@@ -89,7 +82,7 @@ public final class Nd4jTensorScope implements TensorScope {
     @Override
     public Nd4jTensor zeros(DType dtype, long... shape) {
         checkOpen();
-        checkShape("zeros", shape);
+        TensorChecks.checkShape("zeros", shape);
         DataType type = Nd4jDTypes.toNd4j(dtype);
         try (MemoryWorkspace ws = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
             return wrap(Nd4j.zeros(type, shape));
@@ -99,9 +92,7 @@ public final class Nd4jTensorScope implements TensorScope {
     @Override
     public Nd4jTensor eye(DType dtype, long n) {
         checkOpen();
-        if (n < 0 || n > Integer.MAX_VALUE) {
-            throw new IllegalArgumentException("eye: n must be in [0, 2^31), got " + n);
-        }
+        TensorChecks.checkEye(n);
         DataType type = Nd4jDTypes.toNd4j(dtype);
         try (MemoryWorkspace ws = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
             INDArray eye = Nd4j.zeros(type, n, n);
@@ -155,24 +146,7 @@ public final class Nd4jTensorScope implements TensorScope {
     }
 
     void checkOpen() {
-        if (closed) {
-            throw new IllegalStateException("tensor scope is closed; create tensors in an open scope");
-        }
-    }
-
-    static long checkShape(String op, long[] shape) {
-        if (shape == null) {
-            throw new IllegalArgumentException(op + ": shape must not be null (a scalar is new long[0])");
-        }
-        long n = 1;
-        for (long d : shape) {
-            if (d < 0) {
-                throw new IllegalArgumentException(op + ": shape " + Arrays.toString(shape)
-                        + " has a negative dimension");
-            }
-            n = Math.multiplyExact(n, d);
-        }
-        return n;
+        TensorChecks.checkScopeOpen(closed);
     }
 
     @Override
