@@ -1,25 +1,17 @@
 package org.influence4j.benchmarks;
 
 import java.util.concurrent.TimeUnit;
-import org.influence4j.api.Backend;
 import org.influence4j.api.DType;
 import org.influence4j.api.Tensor;
 import org.influence4j.api.TensorScope;
-import org.influence4j.api.TwiceDifferentiable;
-import org.influence4j.api.data.Batch;
-import org.influence4j.api.model.ModelSpec;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
-import org.openjdk.jmh.annotations.Level;
 import org.openjdk.jmh.annotations.Measurement;
 import org.openjdk.jmh.annotations.Mode;
 import org.openjdk.jmh.annotations.OutputTimeUnit;
-import org.openjdk.jmh.annotations.Param;
 import org.openjdk.jmh.annotations.Scope;
-import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
-import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 
 /** Exact Hessian-vector products of the mean loss over a batch: one vector, and a block of 16. */
@@ -29,40 +21,16 @@ import org.openjdk.jmh.annotations.Warmup;
 @Warmup(iterations = 2, time = 1)
 @Measurement(iterations = 3, time = 1)
 @Fork(value = 1, jvmArgsAppend = {"-Xmx2g", "-Dai.djl.offline=true"})
-public class HvpBenchmarks {
+public class HvpBenchmarks extends MlpState {
 
-    /** Hidden width. */
-    @Param({"32", "256"})
-    public int hidden;
-
-    /** Samples per batch. */
-    @Param({"512"})
-    public int batch;
-
-    private TwiceDifferentiable model;
-    private Batch data;
-    private TensorScope scope;
     private Tensor v;
     private Tensor block;
 
-    /** Builds the model, data and vectors. */
-    @Setup(Level.Trial)
-    public void setUp() {
-        Backend backend = Workload.backend();
-        ModelSpec spec = Workload.mlp(64, hidden, 10);
-        model = backend.createModel(spec, spec.initialParameters(1));
-        data = Workload.data(batch, 64, 10, 2);
-        scope = backend.newScope();
-        int p = spec.numParameters();
+    /** The direction vector and a block of 16 directions. */
+    @Override
+    protected void prepare(int p) {
         v = scope.fromArray(Workload.random(p, 3), DType.FLOAT32, p);
         block = scope.fromArray(Workload.random(16 * p, 4), DType.FLOAT32, 16, p);
-    }
-
-    /** Frees native memory. */
-    @TearDown(Level.Trial)
-    public void tearDown() {
-        scope.close();
-        model.close();
     }
 
     /** @return a checksum */
