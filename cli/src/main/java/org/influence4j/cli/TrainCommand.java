@@ -34,7 +34,7 @@ final class TrainCommand implements Callable<Integer> {
     ModelInput input;
 
     @Mixin
-    CommonOptions common;
+    BackendOptions common;
 
     @Mixin
     TrainingOptions training;
