@@ -278,23 +278,7 @@ final class DigitsDemo {
     private static double[] softmax(TwiceDifferentiable model, Batch batch, TensorScope scope) {
         try (Tensor logits = model.forward(batch, scope)) {
             double[] z = logits.toDoubleArray();
-            int c = z.length / batch.size();
-            double[] p = new double[z.length];
-            for (int i = 0; i < batch.size(); i++) {
-                double max = Double.NEGATIVE_INFINITY;
-                for (int k = 0; k < c; k++) {
-                    max = Math.max(max, z[i * c + k]);
-                }
-                double sum = 0;
-                for (int k = 0; k < c; k++) {
-                    p[i * c + k] = Math.exp(z[i * c + k] - max);
-                    sum += p[i * c + k];
-                }
-                for (int k = 0; k < c; k++) {
-                    p[i * c + k] /= sum;
-                }
-            }
-            return p;
+            return Loss.softmaxRows(z, z.length / batch.size());
         }
     }
 

@@ -22,6 +22,38 @@ public enum Loss {
     /** Binary cross-entropy on one logit. */
     BINARY_LOGISTIC;
 
+    /**
+     * The class probabilities {@code softmax(f)} of {@link #SOFTMAX_CROSS_ENTROPY} for rows of logits,
+     * computed on the host with the row maximum subtracted first (no overflow).
+     *
+     * @param logits  row-major {@code [n, classes]}
+     * @param classes C, positive, dividing {@code logits.length}
+     * @return a new row-major {@code [n, classes]} array whose rows sum to 1
+     * @throws IllegalArgumentException if {@code classes} does not divide the length
+     */
+    public static double[] softmaxRows(double[] logits, int classes) {
+        if (classes <= 0 || logits.length % classes != 0) {
+            throw new IllegalArgumentException("classes: " + classes + " does not divide the " + logits.length
+                    + " logits into rows");
+        }
+        double[] p = new double[logits.length];
+        for (int row = 0; row < logits.length; row += classes) {
+            double max = Double.NEGATIVE_INFINITY;
+            for (int c = 0; c < classes; c++) {
+                max = Math.max(max, logits[row + c]);
+            }
+            double sum = 0;
+            for (int c = 0; c < classes; c++) {
+                p[row + c] = Math.exp(logits[row + c] - max);
+                sum += p[row + c];
+            }
+            for (int c = 0; c < classes; c++) {
+                p[row + c] /= sum;
+            }
+        }
+        return p;
+    }
+
     /** @return the lowercase JSON name */
     public String jsonName() {
         return name().toLowerCase(Locale.ROOT);

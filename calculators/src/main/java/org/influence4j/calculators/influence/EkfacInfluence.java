@@ -265,22 +265,7 @@ public final class EkfacInfluence implements InfluenceFunctionModel {
         try (Tensor logits = model.forward(chunk, scope)) {
             z = logits.toDoubleArray();
         }
-        int n = chunk.size();
-        for (int i = 0; i < n; i++) {
-            double max = Double.NEGATIVE_INFINITY;
-            for (int c = 0; c < classes; c++) {
-                max = Math.max(max, z[i * classes + c]);
-            }
-            double s = 0;
-            for (int c = 0; c < classes; c++) {
-                z[i * classes + c] = Math.exp(z[i * classes + c] - max);
-                s += z[i * classes + c];
-            }
-            for (int c = 0; c < classes; c++) {
-                z[i * classes + c] /= s;
-            }
-        }
-        return z;
+        return Loss.softmaxRows(z, classes);
     }
 
     /** Adds {@code Σ ã ãᵀ} of a chunk ({@code ã = [a, 1]}) to {@code target [(in+1)²]}. */
