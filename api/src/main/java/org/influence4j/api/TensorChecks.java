@@ -257,4 +257,16 @@ public final class TensorChecks {
             throw new IllegalStateException("tensor scope is closed; create tensors in an open scope");
         }
     }
+
+    /**
+     * For a model call that wraps its results in a caller's scope.
+     *
+     * @param closed whether that scope is closed
+     * @throws IllegalStateException if it is
+     */
+    public static void checkResultScopeOpen(boolean closed) {
+        if (closed) {
+            throw new IllegalStateException("scope: is closed; pass an open scope for the results");
+        }
+    }
 }

@@ -146,5 +146,9 @@ class TensorChecksTest {
         assertEquals("tensor is closed (close() was called or its scope was closed)", t.getMessage());
         IllegalStateException s = assertThrows(IllegalStateException.class, () -> TensorChecks.checkScopeOpen(true));
         assertEquals("tensor scope is closed; create tensors in an open scope", s.getMessage());
+        TensorChecks.checkResultScopeOpen(false);
+        IllegalStateException r = assertThrows(IllegalStateException.class,
+                () -> TensorChecks.checkResultScopeOpen(true));
+        assertEquals("scope: is closed; pass an open scope for the results", r.getMessage());
     }
 }

@@ -8,6 +8,7 @@ import java.util.function.Consumer;
 import org.influence4j.api.Backend;
 import org.influence4j.api.DenseLayerFactors;
 import org.influence4j.api.Tensor;
+import org.influence4j.api.TensorChecks;
 import org.influence4j.api.TensorScope;
 import org.influence4j.api.TwiceDifferentiable;
 import org.influence4j.api.data.Batch;
@@ -179,9 +180,7 @@ public abstract class AbstractSpecModel<B extends Backend, S extends TensorScope
     protected final S checkCall(Batch batch, TensorScope scope) {
         checkBatch(batch);
         S target = requireScope(scope);
-        if (isScopeClosed(target)) {
-            throw new IllegalStateException("scope: is closed; pass an open scope for the results");
-        }
+        TensorChecks.checkResultScopeOpen(isScopeClosed(target));
         return target;
     }
 

@@ -19,6 +19,7 @@ import java.util.List;
 import org.influence4j.api.Backend;
 import org.influence4j.api.DType;
 import org.influence4j.api.Tensor;
+import org.influence4j.api.TensorChecks;
 import org.influence4j.api.TensorScope;
 import org.influence4j.api.TwiceDifferentiable;
 import org.influence4j.api.data.Batch;
@@ -433,9 +434,7 @@ public final class PtTorchScriptModel implements TwiceDifferentiable {
     private PtTensorScope checkCall(Batch batch, TensorScope scope) {
         checkCall(batch);
         PtTensorScope target = backend.requireScope(scope, "scope");
-        if (target.isClosed()) {
-            throw new IllegalStateException("scope: is closed; pass an open scope for the results");
-        }
+        TensorChecks.checkResultScopeOpen(target.isClosed());
         return target;
     }
 
