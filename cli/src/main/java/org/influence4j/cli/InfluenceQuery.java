@@ -10,9 +10,12 @@ import org.influence4j.api.data.Batch;
 import org.influence4j.api.data.InMemoryDataSource;
 import org.influence4j.api.influence.InfluenceFunctionModel;
 import org.influence4j.api.influence.InfluenceMode;
+import org.influence4j.api.io.HostArray;
 import org.influence4j.api.model.ModelSpec;
+import org.influence4j.calculators.chunked.ChunkedArray;
 import org.influence4j.calculators.chunked.ChunkedData;
 import org.influence4j.calculators.chunked.InfluenceWorker;
+import org.influence4j.calculators.chunked.LazyChunkSequence;
 import org.influence4j.calculators.chunked.SequentialInfluenceCalculator;
 import org.influence4j.calculators.chunked.ZarrSink;
 
@@ -54,8 +57,9 @@ final class InfluenceQuery {
 
     /**
      * Writes the influences {@code [m, n]} into a Zarr v2 store, block by block (test chunk × training
-     * chunk of {@code chunkSize}), never holding the matrix in memory. A store left by an interrupted
-     * run with the same layout is resumed: complete blocks are skipped.
+     * chunk of {@code chunkSize}), never holding the matrix in memory. The influence factors
+     * {@code H⁻¹∇ℓ(test)} ({@code [m, p]}) are computed once, not once per training chunk. A store left
+     * by an interrupted run with the same layout is resumed: complete blocks are skipped.
      *
      * @return the number of blocks skipped because they were already complete
      */
@@ -65,16 +69,17 @@ final class InfluenceQuery {
             influence.fit(new InMemoryDataSource(train));
             SequentialInfluenceCalculator calculator =
                     new SequentialInfluenceCalculator(InfluenceWorker.shared(influence, model));
+            HostArray factors = calculator.influenceFactors(ChunkedData.of(test, chunkSize)).compute();
+            LazyChunkSequence blocks = calculator.influencesFromFactors(ChunkedArray.byRows(factors, chunkSize),
+                    ChunkedData.of(train, chunkSize), InfluenceMode.UP);
             long[] done = {0, 0};
-            long blocks = (long) ((test.size() + chunkSize - 1) / chunkSize) * ((train.size() + chunkSize - 1) / chunkSize);
             try (Progress bar = Progress.start("influences (" + session.settings().method().configName() + ") → "
-                    + directory.getFileName(), blocks, progress)) {
-                calculator.influences(ChunkedData.of(test, chunkSize), ChunkedData.of(train, chunkSize))
-                        .writeTo(ZarrSink.create(directory, store), p -> {
-                            bar.step(p.completed() - done[0]);
-                            done[0] = p.completed();
-                            done[1] = p.skipped();
-                        });
+                    + directory.getFileName(), blocks.layout().numChunks(), progress)) {
+                blocks.writeTo(ZarrSink.create(directory, store), p -> {
+                    bar.step(p.completed() - done[0]);
+                    done[0] = p.completed();
+                    done[1] = p.skipped();
+                });
             }
             return done[1];
         }
