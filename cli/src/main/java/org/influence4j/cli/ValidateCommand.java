@@ -9,12 +9,14 @@ import org.influence4j.api.Tensor;
 import org.influence4j.api.TensorScope;
 import org.influence4j.api.TwiceDifferentiable;
 import org.influence4j.api.data.Batch;
+import org.influence4j.api.data.InMemoryDataSource;
 import org.influence4j.api.model.Layer;
 import org.influence4j.api.model.ModelSpec;
 import org.influence4j.calculators.tracin.TracInCP;
 import org.influence4j.calculators.tracin.TracInCheckpoints;
 import org.influence4j.calculators.tracin.TracInOptions;
 import org.influence4j.calculators.training.NewtonOptions;
+import org.influence4j.calculators.training.Objective;
 import org.influence4j.calculators.training.ObjectiveOptions;
 import org.influence4j.calculators.validation.LeaveOneOut;
 import org.influence4j.calculators.validation.LinearDatamodelingScore;
@@ -192,18 +194,8 @@ final class ValidateCommand implements Callable<Integer> {
     }
 
     private static void printOptimality(TwiceDifferentiable model, Batch train, double penalty, PrintWriter out) {
-        double gradientNorm;
-        try (TensorScope scope = model.backend().newScope();
-             Tensor g = model.gradient(train, scope)) {
-            double[] grad = g.toDoubleArray();
-            double[] theta = model.parameters();
-            double sum = 0;
-            for (int i = 0; i < grad.length; i++) {
-                double v = grad[i] + penalty * theta[i];
-                sum += v * v;
-            }
-            gradientNorm = Math.sqrt(sum);
-        }
+        double gradientNorm = new Objective(model, new InMemoryDataSource(train), ObjectiveOptions.ofL2(penalty))
+                .valueAndGradient(model.parameters()).gradientNorm();
         out.printf("|grad (mean loss + l2/2 |theta|^2)| = %.3g%s%n", gradientNorm,
                 gradientNorm > 1e-5 ? "  (not at the optimum: retrain with `train --optimizer newton --l2 "
                         + penalty + "` for a meaningful check)" : "");
