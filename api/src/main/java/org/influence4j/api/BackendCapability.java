@@ -15,5 +15,9 @@ public enum BackendCapability {
     /** {@link TwiceDifferentiable#denseLayerFactors} is implemented. */
     DENSE_LAYER_FACTORS,
     /** {@link TwiceDifferentiable#mixedGradientProducts} is implemented (perturbation influences). */
-    MIXED_DERIVATIVES
+    MIXED_DERIVATIVES,
+    /** Format-2 layer graphs ({@link org.influence4j.api.model.ModelGraph}) can be built as models. */
+    LAYER_GRAPH,
+    /** {@link TwiceDifferentiable#gaussNewtonBlock} is implemented for the backend's layer-graph models. */
+    GAUSS_NEWTON
 }

@@ -121,6 +121,22 @@ public interface TwiceDifferentiable extends AutoCloseable {
                 + " does not provide mixed derivatives ∇x∇θ (capability MIXED_DERIVATIVES)");
     }
 
+    /**
+     * Gauss-Newton-vector products of the mean loss for a block of directions:
+     * {@code G v = (1/n) Σ_i J_iᵀ H_ℓ,i J_i v}, where {@code J_i = ∂f(x_i)/∂θ} is the Jacobian of the
+     * outputs and {@code H_ℓ,i} the Hessian of the per-sample loss with respect to the outputs. G is
+     * positive semi-definite (for the convex losses here), so solvers converge where the Hessian has
+     * negative curvature; exact, not an approximation of G.
+     *
+     * @param vs a matrix {@code [k, p]}
+     * @return a matrix {@code [k, p]} whose row i is {@code G · vs[i,:]}, owned by {@code scope}
+     * @throws UnsupportedOperationException if the model lacks {@link BackendCapability#GAUSS_NEWTON}
+     */
+    default Tensor gaussNewtonBlock(Batch batch, Tensor vs, TensorScope scope) {
+        throw new UnsupportedOperationException("model " + this + " on backend " + backend().name()
+                + " does not provide Gauss-Newton products (capability GAUSS_NEWTON)");
+    }
+
     /** @return whether several threads may use this instance at the same time */
     boolean isThreadSafe();
 

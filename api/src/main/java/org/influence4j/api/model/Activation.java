@@ -13,7 +13,9 @@ public enum Activation {
     /** z. */
     IDENTITY,
     /** log(1 + e^z) (PyTorch's Softplus with beta = 1). */
-    SOFTPLUS;
+    SOFTPLUS,
+    /** z·Φ(z) with the exact normal CDF Φ (PyTorch's {@code GELU()}, approximate = "none"); layer graphs only. */
+    GELU;
 
     /** @return the lowercase JSON name */
     public String jsonName() {
@@ -28,6 +30,6 @@ public enum Activation {
             }
         }
         throw new IllegalArgumentException("activation: unknown value '" + name
-                + "'; use one of relu, tanh, sigmoid, identity, softplus");
+                + "'; use one of relu, tanh, sigmoid, identity, softplus, gelu");
     }
 }

@@ -29,27 +29,56 @@ import org.influence4j.api.io.Json;
  *   {"type": "dense", "units": 10}], "loss": "softmax_cross_entropy", "dtype": "float64"}
  * }</pre>
  *
- * @param inputDim number of input features
- * @param layers   the layers in order (widths must chain; the first Dense takes {@code inputDim})
+ * <p><b>Layer graphs.</b> A spec may instead wrap a {@link ModelGraph} (format 2: convolutions,
+ * embeddings, normalisation, residual connections; see {@link ModelGraphJson}); then
+ * {@link #layers()} is empty, {@link #inputDim()} is the number of values per sample
+ * ({@link ModelGraph#inputSize()}) and the layout, output width, validation and JSON form are the
+ * graph's. {@link #fromJson} reads both formats.
+ *
+ * @param inputDim number of input features (values per sample for a graph)
+ * @param layers   the layers in order (widths must chain; the first Dense takes {@code inputDim});
+ *                 empty for a graph
  * @param loss     the per-sample loss
  * @param dtype    the precision of the model
+ * @param graph    the layer graph, or null for a format-1 sequential spec
  */
-public record ModelSpec(int inputDim, List<Layer> layers, Loss loss, DType dtype) {
+public record ModelSpec(int inputDim, List<Layer> layers, Loss loss, DType dtype, ModelGraph graph) {
+
+    /** A format-1 sequential spec of Dense layers and activations. */
+    public ModelSpec(int inputDim, List<Layer> layers, Loss loss, DType dtype) {
+        this(inputDim, layers, loss, dtype, null);
+    }
 
     public ModelSpec {
-        if (inputDim <= 0) {
-            throw new IllegalArgumentException("inputDim: must be positive, got " + inputDim);
-        }
-        if (layers == null || layers.isEmpty()) {
-            throw new IllegalArgumentException("layers: a model needs at least one dense layer");
-        }
         if (loss == null || dtype == null) {
             throw new IllegalArgumentException("loss and dtype must not be null");
         }
-        layers = List.copyOf(layers);
+        if (graph != null) {
+            if (layers == null || !layers.isEmpty() || inputDim != graph.inputSize() || loss != graph.loss()
+                    || dtype != graph.dtype()) {
+                throw new IllegalArgumentException("graph: a graph spec is made with ModelSpec.of(graph)");
+            }
+            layers = List.of();
+        } else {
+            layers = checkLayers(inputDim, layers, loss);
+        }
+    }
+
+    private static List<Layer> checkLayers(int inputDim, List<Layer> given, Loss loss) {
+        if (inputDim <= 0) {
+            throw new IllegalArgumentException("inputDim: must be positive, got " + inputDim);
+        }
+        if (given == null || given.isEmpty()) {
+            throw new IllegalArgumentException("layers: a model needs at least one dense layer");
+        }
+        List<Layer> layers = List.copyOf(given);
         int width = inputDim;
         boolean anyDense = false;
         for (int i = 0; i < layers.size(); i++) {
+            if (layers.get(i) instanceof Layer.Act a && a.activation() == Activation.GELU) {
+                throw new IllegalArgumentException("layers[" + i + "]: gelu needs a format-2 layer graph"
+                        + " (\"format\": 2)");
+            }
             if (layers.get(i) instanceof Layer.Dense d) {
                 if (d.inFeatures() != width) {
                     throw new IllegalArgumentException("layers[" + i + "]: dense layer takes " + d.inFeatures()
@@ -62,13 +91,18 @@ public record ModelSpec(int inputDim, List<Layer> layers, Loss loss, DType dtype
         if (!anyDense) {
             throw new IllegalArgumentException("layers: a model needs at least one dense layer");
         }
-        if (loss == Loss.BINARY_LOGISTIC && width != 1) {
-            throw new IllegalArgumentException("loss: binary_logistic needs an output width of 1, the layers end at "
-                    + width);
-        }
-        if (loss == Loss.SOFTMAX_CROSS_ENTROPY && width < 2) {
-            throw new IllegalArgumentException("loss: softmax_cross_entropy needs at least 2 outputs, got " + width);
-        }
+        ModelGraph.checkLossWidth(loss, width);
+        return layers;
+    }
+
+    /** @return a spec that wraps a layer graph */
+    public static ModelSpec of(ModelGraph graph) {
+        return new ModelSpec(graph.inputSize(), List.of(), graph.loss(), graph.dtype(), graph);
+    }
+
+    /** @return whether this spec wraps a {@link ModelGraph} (format 2) rather than Dense layers */
+    public boolean isGraph() {
+        return graph != null;
     }
 
     /** Starts a builder for a model with {@code inputDim} inputs. */
@@ -78,6 +112,9 @@ public record ModelSpec(int inputDim, List<Layer> layers, Loss loss, DType dtype
 
     /** @return the width of the last layer */
     public int outputDim() {
+        if (graph != null) {
+            return graph.outputDim();
+        }
         int width = inputDim;
         for (Layer l : layers) {
             if (l instanceof Layer.Dense d) {
@@ -89,6 +126,9 @@ public record ModelSpec(int inputDim, List<Layer> layers, Loss loss, DType dtype
 
     /** @return p, the length of the flat parameter vector */
     public int numParameters() {
+        if (graph != null) {
+            return graph.numParameters();
+        }
         long p = 0;
         for (Layer l : layers) {
             if (l instanceof Layer.Dense d) {
@@ -103,6 +143,9 @@ public record ModelSpec(int inputDim, List<Layer> layers, Loss loss, DType dtype
 
     /** @return the named parameter tensors in flat-vector order */
     public List<ParameterInfo> parameterLayout() {
+        if (graph != null) {
+            return graph.parameterLayout();
+        }
         List<ParameterInfo> out = new ArrayList<>();
         int offset = 0;
         for (int i = 0; i < layers.size(); i++) {
@@ -124,6 +167,9 @@ public record ModelSpec(int inputDim, List<Layer> layers, Loss loss, DType dtype
      * {@code [-1/√in, 1/√in]}, drawn from a seeded generator (the same numbers on every backend).
      */
     public double[] initialParameters(long seed) {
+        if (graph != null) {
+            return graph.initialParameters(seed);
+        }
         SplittableRandom random = new SplittableRandom(seed);
         double[] theta = new double[numParameters()];
         for (ParameterInfo info : parameterLayout()) {
@@ -138,6 +184,9 @@ public record ModelSpec(int inputDim, List<Layer> layers, Loss loss, DType dtype
 
     /** @return the same model in another precision */
     public ModelSpec withDType(DType newDType) {
+        if (graph != null) {
+            return of(graph.withDType(newDType));
+        }
         return new ModelSpec(inputDim, layers, loss, newDType);
     }
 
@@ -154,7 +203,19 @@ public record ModelSpec(int inputDim, List<Layer> layers, Loss loss, DType dtype
         }
         if (batch.numFeatures() != inputDim) {
             throw new IllegalArgumentException(argument + ": x has " + batch.numFeatures()
-                    + " features per sample but the model spec expects inputDim=" + inputDim);
+                    + " features per sample but the model spec expects " + (graph == null ? "inputDim=" + inputDim
+                    : inputDim + " (input shape " + java.util.Arrays.toString(graph.inputShape()) + ")"));
+        }
+        if (graph != null && graph.intInput()) {
+            double[] x = batch.x();
+            int limit = graph.vocabularyLimit();
+            for (int i = 0; i < x.length; i++) {
+                if (x[i] != Math.rint(x[i]) || x[i] < 0 || x[i] >= limit) {
+                    throw new IllegalArgumentException(argument + ": token id x[" + i / inputDim + "]["
+                            + i % inputDim + "]=" + x[i] + " is not an id in [0, " + limit
+                            + ") of the model's embedding");
+                }
+            }
         }
         int n = batch.size();
         double[] y = batch.y();
@@ -219,6 +280,9 @@ public record ModelSpec(int inputDim, List<Layer> layers, Loss loss, DType dtype
 
     /** @return the JSON form (see the class comment) */
     public String toJson() {
+        if (graph != null) {
+            return Json.write(ModelGraphJson.toJson(graph));
+        }
         Map<String, Object> root = new LinkedHashMap<>();
         root.put("inputDim", inputDim);
         List<Object> ls = new ArrayList<>();
@@ -248,6 +312,14 @@ public record ModelSpec(int inputDim, List<Layer> layers, Loss loss, DType dtype
         Object parsed = Json.parse(json);
         if (!(parsed instanceof Map<?, ?> root)) {
             throw new IllegalArgumentException("model spec: the JSON document must be an object");
+        }
+        Object format = root.get("format");
+        if (format != null && !Long.valueOf(1).equals(format)) {
+            if (!Long.valueOf(2).equals(format)) {
+                throw new IllegalArgumentException("model spec: 'format' must be 1 (Dense layers) or 2 (layer graph),"
+                        + " got " + format);
+            }
+            return of(ModelGraphJson.fromJson(root));
         }
         Builder b = builder((int) number(root, "inputDim"));
         Object layers = root.get("layers");

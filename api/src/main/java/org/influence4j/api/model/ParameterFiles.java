@@ -21,7 +21,10 @@ import org.influence4j.api.io.SafeTensors;
  *       {@code model.load_state_dict(safetensors.torch.load_file(f))} works in Python;</li>
  *   <li>{@code *.npy}: the flat vector θ, shape {@code [p]}.</li>
  * </ul>
- * Values are stored in the spec's dtype. Writes are atomic.
+ * Values are stored in the spec's dtype. Writes are atomic. For a layer graph the safetensors file
+ * also holds the buffers (batch-norm running statistics), so a PyTorch {@code state_dict} saved with
+ * safetensors is a parameter file as it is ({@link #readState}); {@code num_batches_tracked} entries
+ * are ignored.
  */
 public final class ParameterFiles {
 
@@ -45,6 +48,10 @@ public final class ParameterFiles {
                 double[] part = Arrays.copyOfRange(parameters, info.offset(), info.offset() + info.size());
                 tensors.put(info.name(), new HostArray(part, info.shape(), spec.dtype()));
             }
+            if (spec.isGraph()) {
+                spec.graph().buffers().forEach((key, values) -> tensors.put(key,
+                        new HostArray(values, new long[] {values.length}, spec.dtype())));
+            }
             SafeTensors.write(file, tensors, metadata == null ? Map.of() : metadata);
         } else {
             throw new IllegalArgumentException("parameter file: " + file
@@ -58,6 +65,25 @@ public final class ParameterFiles {
      * @throws IOException naming the file when it is unreadable or does not match the spec
      */
     public static double[] read(Path file, ModelSpec spec) throws IOException {
+        return readState(file, spec).parameters();
+    }
+
+    /**
+     * θ and, for a layer graph, the buffers of a parameter file.
+     *
+     * @param spec       the spec with the file's buffer values (the given spec when it has none)
+     * @param parameters θ
+     */
+    public record State(ModelSpec spec, double[] parameters) {
+    }
+
+    /**
+     * Reads θ for {@code spec} and, from a safetensors file of a layer graph, the buffers it holds
+     * (e.g. a PyTorch {@code state_dict}); checks names, shapes, length and finiteness.
+     *
+     * @throws IOException naming the file when it is unreadable or does not match the spec
+     */
+    public static State readState(Path file, ModelSpec spec) throws IOException {
         if (!Files.isReadable(file)) {
             throw new IOException("parameter file " + file + " does not exist or is not readable");
         }
@@ -71,7 +97,10 @@ public final class ParameterFiles {
             }
             theta = a.data();
         } else if (name.endsWith(".safetensors")) {
-            Map<String, HostArray> tensors = SafeTensors.read(file);
+            Map<String, HostArray> tensors = new LinkedHashMap<>(SafeTensors.read(file));
+            boolean graph = spec.isGraph();
+            tensors.keySet().removeIf(key -> graph && key.endsWith(".num_batches_tracked"));
+            spec = withBuffers(file, spec, tensors);
             List<ParameterInfo> layout = spec.parameterLayout();
             if (!tensors.keySet().equals(new java.util.LinkedHashSet<>(layout.stream().map(ParameterInfo::name).toList()))) {
                 throw new IOException("parameter file " + file + " holds tensors " + tensors.keySet()
@@ -94,6 +123,25 @@ public final class ParameterFiles {
         } catch (IllegalArgumentException e) {
             throw new IOException(e.getMessage(), e);
         }
-        return theta;
+        return new State(spec, theta);
+    }
+
+    /** Moves the graph's buffers out of {@code tensors} into the returned spec. */
+    private static ModelSpec withBuffers(Path file, ModelSpec spec, Map<String, HostArray> tensors) throws IOException {
+        if (!spec.isGraph()) {
+            return spec;
+        }
+        Map<String, double[]> buffers = new LinkedHashMap<>();
+        for (String name : spec.graph().buffers().keySet()) {
+            HostArray a = tensors.remove(name);
+            if (a != null) {
+                buffers.put(name, a.data());
+            }
+        }
+        try {
+            return buffers.isEmpty() ? spec : ModelSpec.of(spec.graph().withBuffers(buffers));
+        } catch (IllegalArgumentException e) {
+            throw new IOException("parameter file " + file + ": " + e.getMessage(), e);
+        }
     }
 }

@@ -6,6 +6,7 @@ import org.influence4j.api.BackendCapability;
 import org.influence4j.api.TwiceDifferentiable;
 import org.influence4j.api.model.ModelSpec;
 import org.influence4j.backend.djl.DjlBackend;
+import org.influence4j.backend.djl.DjlGraphModel;
 
 /**
  * The {@code djl-pytorch} backend: {@link PtTensorScope scopes} over DJL {@code NDManager}s and
@@ -24,7 +25,8 @@ public final class PtBackend extends DjlBackend<PtTensorScope> {
         super(PtBackendProvider.NAME, "PyTorch", engine,
                 EnumSet.of(BackendCapability.FLOAT64, BackendCapability.EXACT_HVP,
                         BackendCapability.BATCHED_PER_SAMPLE_GRADIENTS, BackendCapability.DENSE_LAYER_FACTORS,
-                        BackendCapability.MIXED_DERIVATIVES),
+                        BackendCapability.MIXED_DERIVATIVES, BackendCapability.LAYER_GRAPH,
+                        BackendCapability.GAUSS_NEWTON),
                 PtTensorScope.class);
     }
 
@@ -33,9 +35,12 @@ public final class PtBackend extends DjlBackend<PtTensorScope> {
         return new PtTensorScope(this, engine().newBaseManager());
     }
 
-    /** Builds a {@link PtModel}. */
+    /** Builds a {@link PtModel} for Dense layers, a {@link DjlGraphModel} for a layer graph. */
     @Override
     protected TwiceDifferentiable newModel(ModelSpec spec, double[] parameters) {
+        if (spec.isGraph()) {
+            return new DjlGraphModel<>(this, spec, parameters, PtArrays::owned, PtGradMode::disabled);
+        }
         return new PtModel(this, spec, parameters);
     }
 }

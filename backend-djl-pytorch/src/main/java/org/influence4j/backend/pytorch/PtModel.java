@@ -403,6 +403,7 @@ public final class PtModel extends AbstractSpecModel<PtBackend, PtTensorScope> {
             case SIGMOID -> JniUtils.sigmoid((PtNDArray) z);
             case IDENTITY -> z;
             case SOFTPLUS -> JniUtils.softPlus((PtNDArray) z);
+            case GELU -> throw new IllegalStateException("gelu is a layer-graph (format 2) activation");
         };
     }
 
@@ -415,6 +416,7 @@ public final class PtModel extends AbstractSpecModel<PtBackend, PtTensorScope> {
             case SIGMOID -> h.sub(h.square());
             case IDENTITY -> null;
             case SOFTPLUS -> JniUtils.sigmoid((PtNDArray) z);
+            case GELU -> throw new IllegalStateException("gelu is a layer-graph (format 2) activation");
         };
     }
 

@@ -248,6 +248,7 @@ final class TfModelGraph<T extends TNumber> implements AutoCloseable {
             case RELU -> tf.math.mul(z, mask(z, true));
             case IDENTITY -> z;
             case SOFTPLUS -> softplus(z);
+            case GELU -> throw new IllegalStateException("gelu is a layer-graph (format 2) activation");
             case SIGMOID -> {
                 Operand<T> m = mask(z, false);
                 Operand<T> e = tf.math.exp(tf.math.neg(tf.math.mul(sign(m), z)));

@@ -41,11 +41,15 @@ class TfPyTorchParityTest {
         for (DType dtype : DType.values()) {
             out.add(Arguments.of(ModelSpec.builder(6).dense(1).loss(Loss.BINARY_LOGISTIC).dtype(dtype).build()));
             for (Activation act : Activation.values()) {
+                if (act == Activation.GELU) {
+                    continue; // a layer-graph activation (format 2)
+                }
                 // every loss is paired with several activations: relu/identity -> CE, tanh/softplus -> MSE, sigmoid -> BCE
                 Loss loss = switch (act) {
                     case RELU, IDENTITY -> Loss.SOFTMAX_CROSS_ENTROPY;
                     case TANH, SOFTPLUS -> Loss.MSE;
                     case SIGMOID -> Loss.BINARY_LOGISTIC;
+                    case GELU -> throw new IllegalStateException("skipped above");
                 };
                 out.add(Arguments.of(ModelSpec.builder(5).dense(8).activation(act).dense(6).activation(act)
                         .dense(loss == Loss.BINARY_LOGISTIC ? 1 : 3).loss(loss).dtype(dtype).build()));

@@ -491,6 +491,7 @@ public final class Nd4jModel extends AbstractSpecModel<Nd4jBackend, Nd4jTensorSc
             case SIGMOID -> ar.t(Transforms.sigmoid(z, true));
             case IDENTITY -> z;
             case SOFTPLUS -> softplus(ar, z);
+            case GELU -> throw new IllegalStateException("gelu is a layer-graph (format 2) activation");
         };
     }
 
@@ -510,6 +511,7 @@ public final class Nd4jModel extends AbstractSpecModel<Nd4jBackend, Nd4jTensorSc
             case SIGMOID -> ar.t(h.rsub(1.0)).muli(h);
             case IDENTITY -> null;
             case SOFTPLUS -> ar.t(Transforms.sigmoid(z, true));
+            case GELU -> throw new IllegalStateException("gelu is a layer-graph (format 2) activation");
         };
     }
 
@@ -525,6 +527,7 @@ public final class Nd4jModel extends AbstractSpecModel<Nd4jBackend, Nd4jTensorSc
                 INDArray s = ar.t(Transforms.sigmoid(z, true));
                 yield ar.t(s.rsub(1.0)).muli(s);
             }
+            case GELU -> throw new IllegalStateException("gelu is a layer-graph (format 2) activation");
         };
     }
 

@@ -147,6 +147,7 @@ public final class TestSupport {
             case SIGMOID -> 1 / (1 + Math.exp(-z));
             case IDENTITY -> z;
             case SOFTPLUS -> z > 20 ? z : Math.log1p(Math.exp(z));
+            case GELU -> throw new IllegalStateException("gelu is a layer-graph (format 2) activation");
         };
     }
 

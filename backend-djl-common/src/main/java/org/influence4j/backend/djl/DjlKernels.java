@@ -1,0 +1,214 @@
+package org.influence4j.backend.djl;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import java.util.ArrayList;
+import java.util.List;
+import org.influence4j.graph.Kernels;
+
+/**
+ * The layer graph's primitive {@link Kernels} on DJL {@link NDArray}s, engine-independent: every
+ * array is created in one {@link NDManager} (the memory context of one model call, closed by the
+ * caller) in one floating-point type. Host data becomes arrays through a {@link Uploader}, so that
+ * an engine can make arrays whose memory it owns (see the PyTorch backend's {@code PtArrays}).
+ */
+public final class DjlKernels implements Kernels<NDArray> {
+
+    /** Makes an array of the kernels' type from host data. */
+    @FunctionalInterface
+    public interface Uploader {
+        /** @return an array holding {@code data} with {@code shape} and {@code type}, attached to {@code manager} */
+        NDArray upload(NDManager manager, double[] data, Shape shape, DataType type);
+    }
+
+    private final NDManager manager;
+    private final DataType type;
+    private final Uploader uploader;
+
+    /**
+     * @param manager  where every result is created (the caller closes it)
+     * @param type     FLOAT32 or FLOAT64
+     * @param uploader how host data becomes arrays
+     */
+    public DjlKernels(NDManager manager, DataType type, Uploader uploader) {
+        this.manager = manager;
+        this.type = type;
+        this.uploader = uploader;
+    }
+
+    @Override
+    public NDArray constant(double[] values, long... shape) {
+        return uploader.upload(manager, values, new Shape(shape), type);
+    }
+
+    @Override
+    public long[] shape(NDArray a) {
+        return a.getShape().getShape();
+    }
+
+    @Override
+    public double[] toDoubles(NDArray a) {
+        return a.getDataType() == DataType.FLOAT64 ? a.toDoubleArray() : a.toType(DataType.FLOAT64, true)
+                .toDoubleArray();
+    }
+
+    @Override
+    public NDArray add(NDArray a, NDArray b) {
+        return a.add(b);
+    }
+
+    @Override
+    public NDArray sub(NDArray a, NDArray b) {
+        return a.sub(b);
+    }
+
+    @Override
+    public NDArray mul(NDArray a, NDArray b) {
+        return a.mul(b);
+    }
+
+    @Override
+    public NDArray div(NDArray a, NDArray b) {
+        return a.div(b);
+    }
+
+    @Override
+    public NDArray scale(NDArray a, double c) {
+        return a.mul(c);
+    }
+
+    @Override
+    public NDArray addScalar(NDArray a, double c) {
+        return a.add(c);
+    }
+
+    @Override
+    public NDArray matmul(NDArray a, NDArray b) {
+        return a.matMul(b);
+    }
+
+    @Override
+    public NDArray permute(NDArray a, int... axes) {
+        return a.transpose(axes);
+    }
+
+    @Override
+    public NDArray reshape(NDArray a, long... shape) {
+        return a.reshape(shape);
+    }
+
+    @Override
+    public NDArray expand(NDArray a, long... shape) {
+        return a.broadcast(shape);
+    }
+
+    @Override
+    public NDArray sumTo(NDArray a, long... shape) {
+        long[] s = shape(a);
+        List<Integer> axes = new ArrayList<>();
+        for (int i = 0; i < s.length; i++) {
+            if (shape[i] == 1 && s[i] != 1) {
+                axes.add(i);
+            }
+        }
+        if (axes.isEmpty()) {
+            return a.reshape(shape);
+        }
+        return a.sum(axes.stream().mapToInt(Integer::intValue).toArray(), true);
+    }
+
+    @Override
+    public NDArray exp(NDArray a) {
+        return a.exp();
+    }
+
+    @Override
+    public NDArray log(NDArray a) {
+        return a.log();
+    }
+
+    @Override
+    public NDArray tanh(NDArray a) {
+        return a.tanh();
+    }
+
+    @Override
+    public NDArray sigmoid(NDArray a) {
+        return a.getNDArrayInternal().sigmoid();
+    }
+
+    @Override
+    public NDArray erf(NDArray a) {
+        return a.erf();
+    }
+
+    @Override
+    public NDArray sqrt(NDArray a) {
+        return a.sqrt();
+    }
+
+    @Override
+    public NDArray softplus(NDArray a) {
+        // max(a, 0) + log(1 + exp(−|a|)): no overflow for any a
+        return a.maximum(0).add(a.abs().neg().exp().add(1).log());
+    }
+
+    @Override
+    public NDArray greaterMask(NDArray a, double threshold) {
+        return a.gt(threshold).toType(type, false);
+    }
+
+    @Override
+    public NDArray argmaxMask(NDArray a) {
+        long[] s = shape(a);
+        NDArray index = a.argMax(s.length - 1);
+        return index.oneHot((int) s[s.length - 1], type);
+    }
+
+    @Override
+    public NDArray maxLast(NDArray a) {
+        return a.max(new int[] {shape(a).length - 1}, true);
+    }
+
+    @Override
+    public NDArray gatherRows(NDArray a, int[] index) {
+        NDArray rows = manager.create(index).toType(DataType.INT64, false);
+        return a.get(rows);
+    }
+
+    @Override
+    public NDArray slicePadRows(NDArray a, long from, long to) {
+        long[] s = shape(a);
+        long rows = s[0];
+        long lo = Math.max(from, 0);
+        long hi = Math.min(to, rows);
+        List<NDArray> parts = new ArrayList<>(3);
+        if (lo > from) {
+            parts.add(zeros(Math.min(lo, to) - from, s));
+        }
+        if (hi > lo) {
+            parts.add(a.get(new NDIndex("{}:{}", lo, hi)));
+        }
+        if (to > Math.max(hi, lo) && to > from) {
+            long start = Math.max(Math.max(hi, lo), from);
+            parts.add(zeros(to - start, s));
+        }
+        return parts.size() == 1 ? parts.get(0) : concat(parts, 0);
+    }
+
+    private NDArray zeros(long rows, long[] like) {
+        long[] s = like.clone();
+        s[0] = rows;
+        return manager.zeros(new Shape(s), type);
+    }
+
+    @Override
+    public NDArray concat(List<NDArray> arrays, int axis) {
+        return arrays.size() == 1 ? arrays.get(0) : NDArrays.concat(new NDList(arrays), axis);
+    }
+}

@@ -1,0 +1,215 @@
+package org.influence4j.backend.testkit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.influence4j.api.Backend;
+import org.influence4j.api.DType;
+import org.influence4j.api.Tensor;
+import org.influence4j.api.TensorScope;
+import org.influence4j.api.TwiceDifferentiable;
+import org.influence4j.api.data.Batch;
+import org.influence4j.api.io.HostArray;
+import org.influence4j.api.io.SafeTensors;
+import org.influence4j.api.model.ModelSpec;
+import org.influence4j.api.model.ParameterFiles;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * Layer graphs (convolutions, pooling, batch norm, residual add, embeddings, layer norm, GELU,
+ * Softplus) against PyTorch's own numbers ({@link GraphFixture}): outputs, per-sample losses,
+ * per-sample gradients, Hessian- and Gauss-Newton-vector products, in float64 (relative error
+ * below 1e-10) and float32 (below 1e-5 for values, 1e-4 for second derivatives); mixed
+ * derivatives against central differences; and the errors for ids out of range and state_dicts
+ * that do not fit.
+ */
+public abstract class AbstractGraphFixtureTest {
+
+    /** The backend under test (shared, not closed by the tests). */
+    protected abstract Backend backend();
+
+    static Stream<Arguments> fixturesAndTypes() {
+        List<Arguments> out = new ArrayList<>();
+        for (String name : GraphFixture.NAMES) {
+            for (DType dtype : DType.values()) {
+                out.add(Arguments.of(name, dtype));
+            }
+        }
+        return out.stream();
+    }
+
+    private static double tolerance(DType dtype, boolean secondOrder) {
+        return dtype == DType.FLOAT64 ? 1e-10 : secondOrder ? 1e-4 : 1e-5;
+    }
+
+    private TwiceDifferentiable model(GraphFixture f, DType dtype) {
+        return backend().createModel(f.spec().withDType(dtype), f.parameters());
+    }
+
+    private static void assertClose(String what, double[] expected, double[] actual, double tolerance) {
+        double err = TestSupport.relErr(actual, expected);
+        assertTrue(err < tolerance, what + ": relative error " + err + " ≥ " + tolerance);
+    }
+
+    @ParameterizedTest(name = "{0} {1}")
+    @MethodSource("fixturesAndTypes")
+    void outputsLossesAndPerSampleGradientsEqualPyTorch(String name, DType dtype) {
+        GraphFixture f = GraphFixture.load(name);
+        double tol = tolerance(dtype, false);
+        try (TwiceDifferentiable model = model(f, dtype); TensorScope scope = backend().newScope()) {
+            assertClose(name + " logits", f.logits(), model.forward(f.batch(), scope).toDoubleArray(), tol);
+            assertClose(name + " losses", f.losses(), model.perSampleLosses(f.batch(), scope).toDoubleArray(), tol);
+            double[] grads = model.perSampleGradients(f.batch(), scope).toDoubleArray();
+            assertClose(name + " per-sample gradients", f.grads(), grads, tol);
+            double meanLoss = 0;
+            for (double l : f.losses()) {
+                meanLoss += l / f.losses().length;
+            }
+            assertEquals(meanLoss, model.loss(f.batch()), tol * Math.abs(meanLoss));
+            int n = f.batch().size();
+            int p = model.numParameters();
+            double[] mean = new double[p];
+            for (int i = 0; i < n; i++) {
+                for (int j = 0; j < p; j++) {
+                    mean[j] += grads[i * p + j] / n;
+                }
+            }
+            assertClose(name + " gradient = mean of per-sample gradients", mean,
+                    model.gradient(f.batch(), scope).toDoubleArray(), tol);
+        }
+    }
+
+    @ParameterizedTest(name = "{0} {1}")
+    @MethodSource("fixturesAndTypes")
+    void hessianAndGaussNewtonProductsEqualPyTorch(String name, DType dtype) {
+        GraphFixture f = GraphFixture.load(name);
+        double tol = tolerance(dtype, true);
+        int p = f.v().length;
+        try (TwiceDifferentiable model = model(f, dtype); TensorScope scope = backend().newScope()) {
+            Tensor v = scope.fromArray(f.v(), dtype, p);
+            assertClose(name + " hvp", f.hvp(), model.hvp(f.batch(), v, scope).toDoubleArray(), tol);
+            double[] twoRows = new double[2 * p];
+            for (int j = 0; j < p; j++) {
+                twoRows[j] = f.v()[j];
+                twoRows[p + j] = -2 * f.v()[j];
+            }
+            Tensor vs = scope.fromArray(twoRows, dtype, 2, p);
+            double[] block = model.hvpBlock(f.batch(), vs, scope).toDoubleArray();
+            assertClose(name + " hvpBlock row 0", f.hvp(), TestSupport.row(block, p, 0), tol);
+            assertClose(name + " hvpBlock row 1", TestSupport.axpy(-3, f.hvp(), f.hvp()), TestSupport.row(block, p, 1),
+                    tol);
+            double[] gn = model.gaussNewtonBlock(f.batch(), vs, scope).toDoubleArray();
+            assertClose(name + " Gauss-Newton row 0", f.gnvp(), TestSupport.row(gn, p, 0), tol);
+            assertClose(name + " Gauss-Newton row 1", TestSupport.axpy(-3, f.gnvp(), f.gnvp()),
+                    TestSupport.row(gn, p, 1), tol);
+        }
+    }
+
+    @Test
+    void fullHessianIsSymmetricAndAgreesWithHvp() {
+        GraphFixture f = GraphFixture.load("embed_mean");
+        int p = f.v().length;
+        try (TwiceDifferentiable model = model(f, DType.FLOAT64); TensorScope scope = backend().newScope()) {
+            double[] h = model.hessian(f.batch(), scope).toDoubleArray();
+            double[] hv = new double[p];
+            for (int i = 0; i < p; i++) {
+                for (int j = 0; j < p; j++) {
+                    assertEquals(h[i * p + j], h[j * p + i], 0.0, "H must be exactly symmetric");
+                    hv[i] += h[i * p + j] * f.v()[j];
+                }
+            }
+            assertClose("H v", f.hvp(), hv, 1e-10);
+        }
+    }
+
+    /** ∇x⟨v, ∇θℓ_i⟩ against central differences of the per-sample gradients in x (float inputs). */
+    @Test
+    void mixedDerivativesMatchFiniteDifferences() {
+        for (String name : List.of("lenet", "resnet")) {
+            GraphFixture f = GraphFixture.load(name);
+            Batch b = f.batch();
+            int n = b.size();
+            int d = b.numFeatures();
+            int p = f.v().length;
+            try (TwiceDifferentiable model = model(f, DType.FLOAT64); TensorScope scope = backend().newScope()) {
+                double[] mixed = model.mixedGradientProducts(b, scope.fromArray(f.v(), DType.FLOAT64, 1, p), scope)
+                        .toDoubleArray();
+                assertEquals(n * d, mixed.length);
+                java.util.SplittableRandom random = new java.util.SplittableRandom(7);
+                for (int trial = 0; trial < 6; trial++) {
+                    int i = random.nextInt(n);
+                    int c = random.nextInt(d);
+                    double h = 1e-5;
+                    double up = vDotGradient(model, b, i, c, h, f.v(), scope);
+                    double down = vDotGradient(model, b, i, c, -h, f.v(), scope);
+                    double fd = (up - down) / (2 * h);
+                    double got = mixed[i * d + c];
+                    assertEquals(fd, got, 1e-6 * Math.max(1, Math.abs(fd)), name + " ∂x[" + i + "][" + c + "]");
+                }
+            }
+        }
+    }
+
+    private static double vDotGradient(TwiceDifferentiable model, Batch b, int i, int c, double h, double[] v,
+                                       TensorScope scope) {
+        double[] x = b.x().clone();
+        x[i * b.numFeatures() + c] += h;
+        Batch moved = new Batch(x, b.numFeatures(), b.y(), 1).slice(i, i + 1);
+        double[] g = model.perSampleGradients(moved, scope).toDoubleArray();
+        double s = 0;
+        for (int j = 0; j < v.length; j++) {
+            s += v[j] * g[j];
+        }
+        return s;
+    }
+
+    @Test
+    void idsOutsideTheVocabularyAreRefusedNamingTheArgument() {
+        GraphFixture f = GraphFixture.load("embed_mean");
+        double[] x = f.batch().x().clone();
+        x[3] = 20;
+        Batch bad = new Batch(x, f.batch().numFeatures(), f.batch().y(), 1);
+        try (TwiceDifferentiable model = model(f, DType.FLOAT64); TensorScope scope = backend().newScope()) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> model.perSampleGradients(bad, scope));
+            assertTrue(e.getMessage().startsWith("batch: token id x[0][3]=20.0 is not an id in [0, 20)"),
+                    e.getMessage());
+            Batch wide = new Batch(new double[7], 7, new double[] {0}, 1);
+            e = assertThrows(IllegalArgumentException.class, () -> model.loss(wide));
+            assertTrue(e.getMessage().contains("input shape [6]"), e.getMessage());
+        }
+    }
+
+    @Test
+    void stateDictsThatDoNotFitAreRefusedNamingTheFile(@TempDir Path dir) throws Exception {
+        GraphFixture f = GraphFixture.load("resnet");
+        Map<String, HostArray> tensors = new LinkedHashMap<>(SafeTensors.read(f.folder().resolve("state.safetensors")));
+        Map<String, HostArray> missing = new LinkedHashMap<>(tensors);
+        missing.remove("conv1.weight");
+        Path file = dir.resolve("missing.safetensors");
+        SafeTensors.write(file, missing, Map.of());
+        Exception e = assertThrows(java.io.IOException.class, () -> ParameterFiles.readState(file, f.spec()));
+        assertTrue(e.getMessage().contains(file.toString()) && e.getMessage().contains("conv1.weight"),
+                e.getMessage());
+        Map<String, HostArray> wrong = new LinkedHashMap<>(tensors);
+        wrong.put("fc.bias", new HostArray(new double[4], new long[] {4}, DType.FLOAT64));
+        Path file2 = dir.resolve("wrong.safetensors");
+        SafeTensors.write(file2, wrong, Map.of());
+        e = assertThrows(java.io.IOException.class, () -> ParameterFiles.readState(file2, f.spec()));
+        assertTrue(e.getMessage().contains("'fc.bias' has shape [4]") && e.getMessage().contains("[3]"),
+                e.getMessage());
+        ModelSpec plain = ModelSpec.fromJson(f.spec().toJson());
+        assertTrue(!plain.equals(f.spec()), "the buffers of the state_dict are part of the spec");
+    }
+}

@@ -1,0 +1,76 @@
+package org.influence4j.backend.testkit;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.List;
+import org.influence4j.api.data.Batch;
+import org.influence4j.api.io.HostArray;
+import org.influence4j.api.io.Npy;
+import org.influence4j.api.model.ModelSpec;
+import org.influence4j.api.model.ParameterFiles;
+
+/**
+ * One of the PyTorch fixtures of {@code fixtures/} (written by
+ * {@code backend-testkit/src/test-fixtures/make_layer_fixtures.py} with Debian's python3-torch):
+ * a layer graph, its state_dict, eight samples and PyTorch's float64 outputs for them.
+ *
+ * @param name       the fixture's folder name
+ * @param folder     where its files were copied
+ * @param spec       the model (float64), with the state_dict's buffers
+ * @param parameters θ from the state_dict
+ * @param batch      the samples and labels
+ * @param logits     PyTorch's outputs {@code [n, classes]}
+ * @param losses     per-sample cross-entropies {@code [n]}
+ * @param grads      per-sample gradients {@code [n, p]}
+ * @param v          a direction {@code [p]}
+ * @param hvp        the mean-loss Hessian times v
+ * @param gnvp       the Gauss-Newton matrix times v
+ */
+public record GraphFixture(String name, Path folder, ModelSpec spec, double[] parameters, Batch batch,
+                           double[] logits, double[] losses, double[] grads, double[] v, double[] hvp,
+                           double[] gnvp) {
+
+    /** The fixture names. */
+    public static final List<String> NAMES = List.of("lenet", "resnet", "embed_mean", "embed_layernorm");
+
+    private static final List<String> FILES = List.of("model.json", "state.safetensors", "x.npy", "y.npy",
+            "logits.npy", "losses.npy", "grads.npy", "v.npy", "hvp.npy", "gnvp.npy");
+
+    /** Copies the fixture's files from the class path into a temporary folder and reads them. */
+    public static GraphFixture load(String name) {
+        try {
+            Path folder = Files.createTempDirectory("influence4j-fixture-" + name);
+            for (String file : FILES) {
+                try (InputStream in = GraphFixture.class.getResourceAsStream("fixtures/" + name + "/" + file)) {
+                    if (in == null) {
+                        throw new IllegalStateException("fixture " + name + "/" + file + " is not on the class path");
+                    }
+                    Files.copy(in, folder.resolve(file), StandardCopyOption.REPLACE_EXISTING);
+                }
+            }
+            ModelSpec spec = ModelSpec.read(folder.resolve("model.json"));
+            ParameterFiles.State state = ParameterFiles.readState(folder.resolve("state.safetensors"), spec);
+            HostArray x = Npy.read(folder.resolve("x.npy"));
+            double[] y = Npy.read(folder.resolve("y.npy")).data();
+            Batch batch = new Batch(x.data(), x.data().length / y.length, y, 1);
+            return new GraphFixture(name, folder, state.spec(), state.parameters(), batch, read(folder, "logits.npy"),
+                    read(folder, "losses.npy"), read(folder, "grads.npy"), read(folder, "v.npy"),
+                    read(folder, "hvp.npy"), read(folder, "gnvp.npy"));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static double[] read(Path folder, String file) throws IOException {
+        return Npy.read(folder.resolve(file)).data();
+    }
+
+    @Override
+    public String toString() {
+        return name;
+    }
+}

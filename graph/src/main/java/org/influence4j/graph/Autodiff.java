@@ -1,0 +1,376 @@
+package org.influence4j.graph;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A small reverse-mode automatic differentiation over a backend's {@link Kernels}, with double
+ * backward: every adjoint is itself computed with recorded operations, so the gradient of a
+ * gradient (Hessian-vector products, Gauss-Newton products by the double-VJP trick, mixed
+ * derivatives) is exact. Nothing is freed here: the arrays live in the kernels' memory context,
+ * which the caller closes at the end of one model call.
+ *
+ * <p>Not thread-safe: one instance serves one call on one thread.
+ *
+ * @param <A> the backend's array type
+ */
+public final class Autodiff<A> {
+
+    /** Computes the adjoints of an operation's inputs from the adjoint of its output. */
+    @FunctionalInterface
+    interface Adjoint<A> {
+        /** @return one adjoint per input (null where an input needs none) */
+        List<Var<A>> of(Var<A> outputGrad);
+    }
+
+    /**
+     * A value in the recorded computation: an array, whether derivatives flow through it, and how
+     * to send an output adjoint to its inputs.
+     *
+     * @param <A> the backend's array type
+     */
+    public static final class Var<A> {
+        private final A value;
+        private final boolean requiresGrad;
+        private final List<Var<A>> inputs;
+        private final Adjoint<A> adjoint;
+
+        private Var(A value, boolean requiresGrad, List<Var<A>> inputs, Adjoint<A> adjoint) {
+            this.value = value;
+            this.requiresGrad = requiresGrad;
+            this.inputs = inputs;
+            this.adjoint = adjoint;
+        }
+
+        /** @return the array */
+        public A value() {
+            return value;
+        }
+
+        /** @return whether derivatives flow through this value */
+        public boolean requiresGrad() {
+            return requiresGrad;
+        }
+    }
+
+    private final Kernels<A> k;
+    private boolean recording = true;
+
+    /** @param kernels the backend kernels bound to the current call's memory context */
+    public Autodiff(Kernels<A> kernels) {
+        this.k = kernels;
+    }
+
+    /** @return the kernels */
+    public Kernels<A> kernels() {
+        return k;
+    }
+
+    /** @return a value derivatives are taken with respect to */
+    public Var<A> leaf(A value) {
+        return new Var<>(value, true, List.of(), null);
+    }
+
+    /** @return a constant (no derivatives flow through it) */
+    public Var<A> constant(A value) {
+        return new Var<>(value, false, List.of(), null);
+    }
+
+    /** @return a new constant array holding {@code values} with {@code shape} */
+    public Var<A> constant(double[] values, long... shape) {
+        return constant(k.constant(values, shape));
+    }
+
+    @SafeVarargs
+    private Var<A> op(A value, Adjoint<A> adjoint, Var<A>... inputs) {
+        boolean grad = false;
+        if (recording) {
+            for (Var<A> in : inputs) {
+                grad |= in.requiresGrad;
+            }
+        }
+        return grad ? new Var<>(value, true, List.of(inputs), adjoint) : new Var<>(value, false, List.of(), null);
+    }
+
+    /** @return the shape of {@code x} */
+    public long[] shape(Var<A> x) {
+        return k.shape(x.value);
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // operations with their adjoints
+
+    public Var<A> add(Var<A> a, Var<A> b) {
+        return op(k.add(a.value, b.value), g -> List.of(g, g), a, b);
+    }
+
+    public Var<A> sub(Var<A> a, Var<A> b) {
+        return op(k.sub(a.value, b.value), g -> Arrays.asList(g, b.requiresGrad ? scale(g, -1) : null), a, b);
+    }
+
+    public Var<A> mul(Var<A> a, Var<A> b) {
+        return op(k.mul(a.value, b.value), g -> Arrays.asList(a.requiresGrad ? mul(g, b) : null,
+                b.requiresGrad ? mul(g, a) : null), a, b);
+    }
+
+    public Var<A> div(Var<A> a, Var<A> b) {
+        Var<A>[] out = newArray();
+        out[0] = op(k.div(a.value, b.value), g -> Arrays.asList(a.requiresGrad ? div(g, b) : null,
+                b.requiresGrad ? scale(div(mul(g, out[0]), b), -1) : null), a, b);
+        return out[0];
+    }
+
+    public Var<A> scale(Var<A> a, double c) {
+        return op(k.scale(a.value, c), g -> List.of(scale(g, c)), a);
+    }
+
+    public Var<A> addScalar(Var<A> a, double c) {
+        return op(k.addScalar(a.value, c), g -> List.of(g), a);
+    }
+
+    /** Matrix product (see {@link Kernels#matmul}). */
+    public Var<A> matmul(Var<A> a, Var<A> b) {
+        int rank = shape(a).length;
+        int[] t = rank == 2 ? new int[] {1, 0} : new int[] {0, 2, 1};
+        return op(k.matmul(a.value, b.value), g -> Arrays.asList(a.requiresGrad ? matmul(g, permute(b, t)) : null,
+                b.requiresGrad ? matmul(permute(a, t), g) : null), a, b);
+    }
+
+    public Var<A> permute(Var<A> a, int... axes) {
+        int[] inverse = new int[axes.length];
+        for (int i = 0; i < axes.length; i++) {
+            inverse[axes[i]] = i;
+        }
+        return op(k.permute(a.value, axes), g -> List.of(permute(g, inverse)), a);
+    }
+
+    public Var<A> reshape(Var<A> a, long... shape) {
+        long[] original = shape(a);
+        if (Arrays.equals(original, shape)) {
+            return a;
+        }
+        return op(k.reshape(a.value, shape), g -> List.of(reshape(g, original)), a);
+    }
+
+    public Var<A> expand(Var<A> a, long... shape) {
+        long[] original = shape(a);
+        if (Arrays.equals(original, shape)) {
+            return a;
+        }
+        return op(k.expand(a.value, shape), g -> List.of(sumTo(g, original)), a);
+    }
+
+    public Var<A> sumTo(Var<A> a, long... shape) {
+        long[] original = shape(a);
+        if (Arrays.equals(original, shape)) {
+            return a;
+        }
+        return op(k.sumTo(a.value, shape), g -> List.of(expand(g, original)), a);
+    }
+
+    public Var<A> exp(Var<A> a) {
+        Var<A>[] out = newArray();
+        out[0] = op(k.exp(a.value), g -> List.of(mul(g, out[0])), a);
+        return out[0];
+    }
+
+    public Var<A> log(Var<A> a) {
+        return op(k.log(a.value), g -> List.of(div(g, a)), a);
+    }
+
+    public Var<A> tanh(Var<A> a) {
+        Var<A>[] out = newArray();
+        out[0] = op(k.tanh(a.value), g -> List.of(sub(g, mul(g, mul(out[0], out[0])))), a);
+        return out[0];
+    }
+
+    public Var<A> sigmoid(Var<A> a) {
+        Var<A>[] out = newArray();
+        out[0] = op(k.sigmoid(a.value), g -> List.of(mul(g, sub(out[0], mul(out[0], out[0])))), a);
+        return out[0];
+    }
+
+    /** erf, with {@code erf'(x) = 2/√π · exp(−x²)}. */
+    public Var<A> erf(Var<A> a) {
+        return op(k.erf(a.value), g -> List.of(mul(g, scale(exp(scale(mul(a, a), -1)), 2 / Math.sqrt(Math.PI)))), a);
+    }
+
+    public Var<A> sqrt(Var<A> a) {
+        Var<A>[] out = newArray();
+        out[0] = op(k.sqrt(a.value), g -> List.of(scale(div(g, out[0]), 0.5)), a);
+        return out[0];
+    }
+
+    /** {@code log(1 + eˣ)} without threshold, with derivative {@code sigmoid(x)}. */
+    public Var<A> softplus(Var<A> a) {
+        return op(k.softplus(a.value), g -> List.of(mul(g, sigmoid(a))), a);
+    }
+
+    /** Rows of a matrix {@code [m, c]} (see {@link Kernels#gatherRows}). */
+    public Var<A> gatherRows(Var<A> a, int[] index) {
+        int m = (int) shape(a)[0];
+        return op(k.gatherRows(a.value, index), g -> List.of(scatterRows(g, index, m)), a);
+    }
+
+    /** The adjoint of {@link #gatherRows}. */
+    public Var<A> scatterRows(Var<A> g, int[] index, int m) {
+        return op(k.scatterRows(g.value, index, m), h -> List.of(gatherRows(h, index)), g);
+    }
+
+    /** Rows {@code [from, to)} with zero rows outside the matrix (see {@link Kernels#slicePadRows}). */
+    public Var<A> slicePadRows(Var<A> a, long from, long to) {
+        long m = shape(a)[0];
+        return op(k.slicePadRows(a.value, from, to), g -> List.of(slicePadRows(g, -from, m - from)), a);
+    }
+
+    /** The arrays joined along {@code axis}. */
+    public Var<A> concat(List<Var<A>> parts, int axis) {
+        if (parts.size() == 1) {
+            return parts.get(0);
+        }
+        List<A> values = new ArrayList<>(parts.size());
+        long[] sizes = new long[parts.size()];
+        for (int i = 0; i < parts.size(); i++) {
+            values.add(parts.get(i).value);
+            sizes[i] = shape(parts.get(i))[axis];
+        }
+        @SuppressWarnings("unchecked")
+        Var<A>[] inputs = parts.toArray(new Var[0]);
+        return op(k.concat(values, axis), g -> {
+            List<Var<A>> out = new ArrayList<>();
+            Var<A> moved = axis == 0 ? g : permute(g, swap(shape(g).length, axis));
+            long from = 0;
+            for (long size : sizes) {
+                long[] s = shape(moved);
+                long rest = 1;
+                for (int d = 1; d < s.length; d++) {
+                    rest *= s[d];
+                }
+                Var<A> rows = reshape(slicePadRows(reshape(moved, s[0], rest), from, from + size),
+                        withFirst(s, size));
+                out.add(axis == 0 ? rows : permute(rows, swap(s.length, axis)));
+                from += size;
+            }
+            return out;
+        }, inputs);
+    }
+
+    private static int[] swap(int rank, int axis) {
+        int[] p = new int[rank];
+        for (int i = 0; i < rank; i++) {
+            p[i] = i;
+        }
+        p[0] = axis;
+        p[axis] = 0;
+        return p;
+    }
+
+    private static long[] withFirst(long[] shape, long first) {
+        long[] s = shape.clone();
+        s[0] = first;
+        return s;
+    }
+
+    /** @return the sum of all elements, shape {@code [1]} */
+    public Var<A> sumAll(Var<A> a) {
+        long[] s = shape(a);
+        long size = 1;
+        for (long d : s) {
+            size *= d;
+        }
+        return sumTo(reshape(a, 1, size), 1, 1);
+    }
+
+    @SuppressWarnings("unchecked")
+    private static <A> Var<A>[] newArray() {
+        return new Var[1];
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // gradients
+
+    /**
+     * Reverse-mode gradients of {@code Σ ⟨seed, y⟩} with respect to {@code wrt}.
+     *
+     * @param y      the value to differentiate
+     * @param seed   the adjoint of {@code y} (same shape), or null for a {@code [1]}-shaped y (seed 1)
+     * @param wrt    the values to differentiate with respect to
+     * @param create whether the gradients are themselves recorded (for a second derivative)
+     * @return one gradient per entry of {@code wrt}, in order; a zero array where {@code y} does not
+     *     depend on it
+     */
+    public List<Var<A>> grad(Var<A> y, Var<A> seed, List<Var<A>> wrt, boolean create) {
+        boolean saved = recording;
+        recording = create;
+        try {
+            Map<Var<A>, Var<A>> grads = new IdentityHashMap<>();
+            grads.put(y, seed != null ? seed : constant(new double[] {1}, shape(y)));
+            for (Var<A> v : topologicalOrder(y)) {
+                Var<A> g = grads.get(v);
+                if (g == null || v.adjoint == null) {
+                    continue;
+                }
+                List<Var<A>> inputGrads = v.adjoint.of(g);
+                for (int i = 0; i < v.inputs.size(); i++) {
+                    Var<A> in = v.inputs.get(i);
+                    Var<A> gi = inputGrads.get(i);
+                    if (gi == null || !in.requiresGrad) {
+                        continue;
+                    }
+                    Var<A> previous = grads.get(in);
+                    grads.put(in, previous == null ? gi : add(previous, gi));
+                }
+            }
+            List<Var<A>> out = new ArrayList<>(wrt.size());
+            for (Var<A> w : wrt) {
+                Var<A> g = grads.get(w);
+                if (g == null) {
+                    long[] s = shape(w);
+                    long size = 1;
+                    for (long d : s) {
+                        size *= d;
+                    }
+                    g = constant(new double[Math.toIntExact(size)], s);
+                }
+                out.add(create ? g : constant(g.value));
+            }
+            return out;
+        } finally {
+            recording = saved;
+        }
+    }
+
+    /** @return the values {@code y} depends on through recorded operations, outputs before inputs */
+    private List<Var<A>> topologicalOrder(Var<A> y) {
+        List<Var<A>> postOrder = new ArrayList<>();
+        Map<Var<A>, Boolean> seen = new IdentityHashMap<>();
+        // iterative depth-first search (graphs of long chains must not overflow the stack)
+        List<Var<A>> stack = new ArrayList<>();
+        List<Integer> next = new ArrayList<>();
+        stack.add(y);
+        next.add(0);
+        seen.put(y, Boolean.TRUE);
+        while (!stack.isEmpty()) {
+            int top = stack.size() - 1;
+            Var<A> v = stack.get(top);
+            int i = next.get(top);
+            if (i < v.inputs.size()) {
+                next.set(top, i + 1);
+                Var<A> in = v.inputs.get(i);
+                if (in.requiresGrad && seen.put(in, Boolean.TRUE) == null) {
+                    stack.add(in);
+                    next.add(0);
+                }
+            } else {
+                postOrder.add(v);
+                stack.remove(top);
+                next.remove(top);
+            }
+        }
+        java.util.Collections.reverse(postOrder);
+        return postOrder;
+    }
+}

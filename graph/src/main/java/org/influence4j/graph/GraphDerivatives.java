@@ -1,0 +1,251 @@
+package org.influence4j.graph;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.influence4j.api.data.Batch;
+import org.influence4j.api.model.Loss;
+import org.influence4j.api.model.ModelGraph;
+import org.influence4j.api.model.ParameterInfo;
+import org.influence4j.graph.Autodiff.Var;
+
+/**
+ * What a {@link org.influence4j.api.TwiceDifferentiable} computes, for a {@link ModelGraph}, on any
+ * backend that supplies {@link Kernels}: outputs, per-sample losses, the mean-loss gradient, batched
+ * per-sample gradients, exact Hessian-vector products (single and block), Gauss-Newton-vector
+ * products and mixed derivatives ∇x∇θ. One instance serves one call: it is bound to the kernels of
+ * that call's memory context, and every array it returns belongs to that context.
+ *
+ * <p><b>Conventions</b> (those of {@code TwiceDifferentiable}): θ flat in
+ * {@link ModelGraph#parameterLayout()} order; the batch loss is the mean of the per-sample losses;
+ * per-sample gradients are of each sample's own loss (not divided by n).
+ *
+ * <p><b>How.</b> Per-sample gradients broadcast every parameter to a leading batch axis and take the
+ * gradient with respect to those broadcast copies: one forward and one backward pass for the whole
+ * batch. HVPs take the gradient of {@code ⟨∇θL, v⟩} through the recorded gradient (double backward).
+ * Gauss-Newton products {@code (1/n) Σ_i J_iᵀ H_ℓ,i J_i v} get {@code J v} by the double-VJP trick
+ * (the gradient of {@code ⟨Jᵀu, v⟩} with respect to a dummy u), apply the loss curvature in closed
+ * form, and take one more VJP.
+ *
+ * @param <A> the backend's array type
+ */
+public final class GraphDerivatives<A> {
+
+    private final ModelGraph graph;
+    private final Kernels<A> k;
+    private final Autodiff<A> ad;
+    private final GraphEvaluator<A> evaluator;
+    private final List<A> parameters;
+    private final List<ParameterInfo> layout;
+
+    /**
+     * @param graph      the model
+     * @param indexCache the model's gather-index cache ({@link GraphEvaluator#newIndexCache()})
+     * @param kernels    kernels bound to the current call's memory context
+     * @param parameters the parameter arrays in layout order, with their own shapes
+     */
+    public GraphDerivatives(ModelGraph graph, Map<String, int[]> indexCache, Kernels<A> kernels, List<A> parameters) {
+        this.graph = graph;
+        this.k = kernels;
+        this.ad = new Autodiff<>(kernels);
+        this.evaluator = new GraphEvaluator<>(graph, indexCache, ad);
+        this.parameters = parameters;
+        this.layout = graph.parameterLayout();
+    }
+
+    /** @return the outputs {@code [n, outputDim]} */
+    public A outputs(Batch batch) {
+        return forward(batch, constants(), false).value();
+    }
+
+    /** @return the per-sample losses {@code [n]} */
+    public A perSampleLosses(Batch batch) {
+        return losses(batch, forward(batch, constants(), false)).value();
+    }
+
+    /** @return ∇θ of the mean loss, {@code [p]} */
+    public A gradient(Batch batch) {
+        List<Var<A>> leaves = leaves();
+        Var<A> mean = meanLoss(batch, leaves);
+        return flatten(ad.grad(mean, null, leaves, false), false).value();
+    }
+
+    /** @return the per-sample gradients {@code [n, p]} from one batched pass */
+    public A perSampleGradients(Batch batch) {
+        int n = batch.size();
+        List<Var<A>> leaves = new ArrayList<>(parameters.size());
+        for (int i = 0; i < parameters.size(); i++) {
+            long[] s = k.shape(parameters.get(i));
+            long[] one = prepend(1, s);
+            leaves.add(ad.leaf(k.expand(k.reshape(parameters.get(i), one), prepend(n, s))));
+        }
+        Var<A> total = ad.sumAll(losses(batch, forward(batch, leaves, true)));
+        return flatten(ad.grad(total, null, leaves, false), true).value();
+    }
+
+    /**
+     * @param vs directions {@code [k, p]}
+     * @return {@code [k, p]}, row j the Hessian of the mean loss times {@code vs[j]}
+     */
+    public A hvpBlock(Batch batch, A vs) {
+        List<Var<A>> leaves = leaves();
+        Var<A> mean = meanLoss(batch, leaves);
+        List<Var<A>> g = ad.grad(mean, null, leaves, true);
+        List<Var<A>> rows = new ArrayList<>();
+        for (List<Var<A>> v : directions(vs)) {
+            rows.add(ad.reshape(flatten(ad.grad(inner(g, v), null, leaves, false), false), 1,
+                    graph.numParameters()));
+        }
+        return ad.concat(rows, 0).value();
+    }
+
+    /**
+     * @param vs directions {@code [k, p]}
+     * @return {@code [k, p]}, row j the Gauss-Newton matrix {@code (1/n) Σ_i J_iᵀ H_ℓ,i J_i} times
+     *     {@code vs[j]}
+     */
+    public A gaussNewtonBlock(Batch batch, A vs) {
+        int n = batch.size();
+        List<Var<A>> leaves = leaves();
+        Var<A> z = forward(batch, leaves, false);
+        long[] zs = ad.shape(z);
+        Var<A> u = ad.leaf(k.constant(new double[Math.toIntExact(zs[0] * zs[1])], zs));
+        List<Var<A>> jtu = ad.grad(ad.sumAll(ad.mul(z, u)), null, leaves, true);
+        List<Var<A>> rows = new ArrayList<>();
+        for (List<Var<A>> v : directions(vs)) {
+            A jv = ad.grad(inner(jtu, v), null, List.of(u), false).get(0).value();
+            A w = k.scale(evaluator.lossCurvatureTimes(z.value(), jv), 1.0 / n);
+            List<Var<A>> back = ad.grad(ad.sumAll(ad.mul(z, ad.constant(w))), null, leaves, false);
+            rows.add(ad.reshape(flatten(back, false), 1, graph.numParameters()));
+        }
+        return ad.concat(rows, 0).value();
+    }
+
+    /**
+     * @param vs directions {@code [k, p]}
+     * @return {@code [k, n, inputSize]}, entry {@code [j, i]} the gradient with respect to the
+     *     features of sample i of {@code ⟨vs[j], ∇θ ℓ_i⟩}
+     */
+    public A mixedGradientProducts(Batch batch, A vs) {
+        if (graph.intInput()) {
+            throw new UnsupportedOperationException("mixed derivatives ∇x∇θ need continuous inputs; this model reads"
+                    + " token ids");
+        }
+        int n = batch.size();
+        List<Var<A>> leaves = leaves();
+        Var<A> x = ad.leaf(k.constant(batch.x(), prepend(n, graph.inputShape())));
+        Var<A> total = ad.sumAll(losses(batch, forward(batch, leaves, false, x)));
+        List<Var<A>> g = ad.grad(total, null, leaves, true);
+        List<Var<A>> rows = new ArrayList<>();
+        for (List<Var<A>> v : directions(vs)) {
+            Var<A> gx = ad.grad(inner(g, v), null, List.of(x), false).get(0);
+            rows.add(ad.reshape(gx, 1, n, graph.inputSize()));
+        }
+        return ad.concat(rows, 0).value();
+    }
+
+    // ---------------------------------------------------------------------------------------------
+
+    private List<Var<A>> constants() {
+        List<Var<A>> out = new ArrayList<>(parameters.size());
+        for (A p : parameters) {
+            out.add(ad.constant(p));
+        }
+        return out;
+    }
+
+    private List<Var<A>> leaves() {
+        List<Var<A>> out = new ArrayList<>(parameters.size());
+        for (A p : parameters) {
+            out.add(ad.leaf(p));
+        }
+        return out;
+    }
+
+    private Var<A> forward(Batch batch, List<Var<A>> params, boolean perSample) {
+        return forward(batch, params, perSample, graph.intInput() ? null
+                : ad.constant(k.constant(batch.x(), prepend(batch.size(), graph.inputShape()))));
+    }
+
+    private Var<A> forward(Batch batch, List<Var<A>> params, boolean perSample, Var<A> x) {
+        int[] ids = null;
+        if (graph.intInput()) {
+            double[] values = batch.x();
+            ids = new int[values.length];
+            for (int i = 0; i < values.length; i++) {
+                ids[i] = (int) values[i];
+            }
+        }
+        return evaluator.outputs(x, ids, batch.size(), params, perSample);
+    }
+
+    private Var<A> losses(Batch batch, Var<A> z) {
+        return evaluator.perSampleLosses(z, targets(batch));
+    }
+
+    private Var<A> meanLoss(Batch batch, List<Var<A>> leaves) {
+        Var<A> l = losses(batch, forward(batch, leaves, false));
+        return ad.scale(ad.sumAll(l), 1.0 / batch.size());
+    }
+
+    private double[] targets(Batch batch) {
+        if (graph.loss() != Loss.SOFTMAX_CROSS_ENTROPY) {
+            return batch.y();
+        }
+        int n = batch.size();
+        int classes = graph.outputDim();
+        double[] oneHot = new double[n * classes];
+        for (int i = 0; i < n; i++) {
+            oneHot[i * classes + (int) batch.y()[i]] = 1.0;
+        }
+        return oneHot;
+    }
+
+    /** @return {@code Σ_t ⟨a_t, b_t⟩}, shape {@code [1]} */
+    private Var<A> inner(List<Var<A>> a, List<Var<A>> b) {
+        Var<A> sum = null;
+        for (int t = 0; t < a.size(); t++) {
+            Var<A> term = ad.sumAll(ad.mul(a.get(t), b.get(t)));
+            sum = sum == null ? term : ad.add(sum, term);
+        }
+        return sum;
+    }
+
+    /** Splits each row of {@code vs} {@code [k, p]} into constant pieces shaped like the parameters. */
+    private List<List<Var<A>>> directions(A vs) {
+        long[] s = k.shape(vs);
+        A columns = k.permute(vs, 1, 0);
+        List<List<Var<A>>> out = new ArrayList<>();
+        List<A> pieces = new ArrayList<>();
+        for (ParameterInfo info : layout) {
+            pieces.add(k.permute(k.slicePadRows(columns, info.offset(), info.offset() + (long) info.size()), 1, 0));
+        }
+        for (long j = 0; j < s[0]; j++) {
+            List<Var<A>> row = new ArrayList<>(layout.size());
+            for (int t = 0; t < layout.size(); t++) {
+                A piece = k.slicePadRows(pieces.get(t), j, j + 1);
+                row.add(ad.constant(k.reshape(piece, layout.get(t).shape())));
+            }
+            out.add(row);
+        }
+        return out;
+    }
+
+    /** @return the gradients joined into {@code [p]}, or {@code [n, p]} when they carry a batch axis */
+    private Var<A> flatten(List<Var<A>> grads, boolean perSample) {
+        List<Var<A>> parts = new ArrayList<>(grads.size());
+        for (int t = 0; t < grads.size(); t++) {
+            long size = layout.get(t).size();
+            parts.add(perSample ? ad.reshape(grads.get(t), ad.shape(grads.get(t))[0], size)
+                    : ad.reshape(grads.get(t), size));
+        }
+        return ad.concat(parts, perSample ? 1 : 0);
+    }
+
+    private static long[] prepend(long first, long[] rest) {
+        long[] s = new long[rest.length + 1];
+        s[0] = first;
+        System.arraycopy(rest, 0, s, 1, rest.length);
+        return s;
+    }
+}

@@ -1,0 +1,438 @@
+package org.influence4j.graph;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import org.influence4j.api.model.GraphNode;
+import org.influence4j.api.model.Loss;
+import org.influence4j.api.model.ModelGraph;
+import org.influence4j.graph.Autodiff.Var;
+
+/**
+ * The forward computation of a {@link ModelGraph} and of its loss, as recorded {@link Autodiff}
+ * operations on a batch (batch axis first).
+ *
+ * <p><b>Parameters.</b> One value per entry of {@link ModelGraph#parameterLayout()}. In shared mode
+ * they have their own shapes; in per-sample mode each has a leading batch axis {@code [n, ...]}
+ * (the parameters broadcast to the batch), so the gradient with respect to them is the per-sample
+ * gradient, from one batched pass.
+ *
+ * <p><b>How the nodes are written.</b> Dense is a matrix product on the last axis; Conv2d is im2col
+ * (a row gather of the zero-padded input, index computed once per graph) followed by a matrix
+ * product; max pooling selects the first maximum of each window through a constant one-hot mask
+ * (padded positions never win), average pooling sums each window and divides by its full size
+ * (PyTorch's {@code count_include_pad=True}); Embedding gathers rows; the normalisations are written
+ * with sums, square roots and divisions; GELU is {@code x·(1 + erf(x/√2))/2}; Softplus switches to the
+ * identity above 20 like PyTorch's. Every piece has an exact adjoint, so second derivatives are
+ * exact.
+ *
+ * @param <A> the backend's array type
+ */
+public final class GraphEvaluator<A> {
+
+    /** Above this input, PyTorch's {@code Softplus()} is the identity. */
+    private static final double SOFTPLUS_THRESHOLD = 20;
+
+    private final ModelGraph graph;
+    private final Map<String, long[]> shapes;
+    private final Map<String, int[]> indexCache;
+    private final Autodiff<A> ad;
+
+    /**
+     * @param graph      the model
+     * @param indexCache gather indices of the convolutions and pools, shared by the calls of one
+     *                   model (filled here)
+     * @param ad         the autodiff of the current call
+     */
+    public GraphEvaluator(ModelGraph graph, Map<String, int[]> indexCache, Autodiff<A> ad) {
+        this.graph = graph;
+        this.shapes = graph.shapes();
+        this.indexCache = indexCache;
+        this.ad = ad;
+    }
+
+    /** @return a new thread-safe index cache for one model */
+    public static Map<String, int[]> newIndexCache() {
+        return new ConcurrentHashMap<>();
+    }
+
+    /**
+     * The model outputs.
+     *
+     * @param x         the float features {@code [n, ...inputShape]} (null for an id input)
+     * @param ids       the token ids, row-major {@code [n, ...inputShape]} (null for a float input)
+     * @param n         the batch size
+     * @param params    the parameters (see the class comment)
+     * @param perSample whether {@code params} carry a leading batch axis
+     * @return the outputs {@code [n, outputDim]}
+     */
+    public Var<A> outputs(Var<A> x, int[] ids, int n, List<Var<A>> params, boolean perSample) {
+        Map<String, Var<A>> values = new HashMap<>();
+        values.put(ModelGraph.INPUT, x);
+        Map<String, Var<A>> byName = new HashMap<>();
+        var layout = graph.parameterLayout();
+        for (int i = 0; i < layout.size(); i++) {
+            byName.put(layout.get(i).name(), params.get(i));
+        }
+        String previous = ModelGraph.INPUT;
+        Var<A> out = null;
+        for (GraphNode node : graph.nodes()) {
+            List<String> inputNames = node.inputs().isEmpty() ? List.of(previous) : node.inputs();
+            List<Var<A>> in = new ArrayList<>(inputNames.size());
+            for (String name : inputNames) {
+                in.add(values.get(name));
+            }
+            long[] inShape = batched(n, shapes.get(inputNames.get(0)));
+            Var<A> w = byName.get(node.name() + ".weight");
+            Var<A> b = byName.get(node.name() + ".bias");
+            out = apply(node, in, inShape, ids, n, w, b, perSample);
+            values.put(node.name(), out);
+            previous = node.name();
+        }
+        return out;
+    }
+
+    private Var<A> apply(GraphNode node, List<Var<A>> in, long[] s, int[] ids, int n, Var<A> w, Var<A> b,
+                         boolean perSample) {
+        Var<A> x = in.get(0);
+        if (node instanceof GraphNode.Dense d) {
+            return dense(x, s, d, w, b, n, perSample);
+        }
+        if (node instanceof GraphNode.Conv2d c) {
+            return conv2d(x, s, c, w, b, n, perSample);
+        }
+        if (node instanceof GraphNode.Pool2d p) {
+            return pool2d(x, s, p, n);
+        }
+        if (node instanceof GraphNode.GlobalAvgPool) {
+            long hw = s[2] * s[3];
+            return ad.reshape(ad.scale(ad.sumTo(ad.reshape(x, n, s[1], hw), n, s[1], 1), 1.0 / hw), n, s[1]);
+        }
+        if (node instanceof GraphNode.Flatten) {
+            return ad.reshape(x, n, size(s) / n);
+        }
+        if (node instanceof GraphNode.Embedding e) {
+            return embedding(ids, s, e, w, n, perSample);
+        }
+        if (node instanceof GraphNode.LayerNorm l) {
+            return layerNorm(x, s, l, w, b, n, perSample);
+        }
+        if (node instanceof GraphNode.BatchNorm bn) {
+            return batchNorm(x, s, bn, w, b, n, perSample);
+        }
+        if (node instanceof GraphNode.Add) {
+            return ad.add(x, in.get(1));
+        }
+        if (node instanceof GraphNode.Mean m) {
+            int axis = m.axis() + 1;
+            long[] kept = s.clone();
+            kept[axis] = 1;
+            long[] out = new long[s.length - 1];
+            for (int i = 0, j = 0; i < s.length; i++) {
+                if (i != axis) {
+                    out[j++] = s[i];
+                }
+            }
+            return ad.reshape(ad.scale(ad.sumTo(x, kept), 1.0 / s[axis]), out);
+        }
+        if (node instanceof GraphNode.Dropout) {
+            return x;
+        }
+        if (node instanceof GraphNode.Act a) {
+            return activation(x, a);
+        }
+        throw new IllegalStateException("unknown node " + node);
+    }
+
+    private Var<A> activation(Var<A> x, GraphNode.Act a) {
+        Kernels<A> k = ad.kernels();
+        switch (a.activation()) {
+            case RELU:
+                return ad.mul(x, ad.constant(k.greaterMask(x.value(), 0)));
+            case TANH:
+                return ad.tanh(x);
+            case SIGMOID:
+                return ad.sigmoid(x);
+            case IDENTITY:
+                return x;
+            case SOFTPLUS: {
+                A linear = k.greaterMask(x.value(), SOFTPLUS_THRESHOLD);
+                A smooth = k.addScalar(k.scale(linear, -1), 1);
+                return ad.add(ad.mul(ad.softplus(x), ad.constant(smooth)), ad.mul(x, ad.constant(linear)));
+            }
+            case GELU:
+                return ad.scale(ad.mul(x, ad.addScalar(ad.erf(ad.scale(x, 1 / Math.sqrt(2))), 1)), 0.5);
+            default:
+                throw new IllegalStateException("unknown activation " + a.activation());
+        }
+    }
+
+    private Var<A> dense(Var<A> x, long[] s, GraphNode.Dense d, Var<A> w, Var<A> b, int n, boolean perSample) {
+        long in = d.inFeatures();
+        long out = d.outFeatures();
+        long rows = size(s) / in / n;
+        long[] outShape = s.clone();
+        outShape[s.length - 1] = out;
+        Var<A> y;
+        if (perSample) {
+            y = ad.matmul(ad.reshape(x, n, rows, in), ad.permute(w, 0, 2, 1));
+            if (b != null) {
+                y = ad.add(y, ad.expand(ad.reshape(b, n, 1, out), n, rows, out));
+            }
+        } else {
+            y = ad.matmul(ad.reshape(x, n * rows, in), ad.permute(w, 1, 0));
+            if (b != null) {
+                y = ad.add(y, ad.expand(ad.reshape(b, 1, out), n * rows, out));
+            }
+        }
+        return ad.reshape(y, outShape);
+    }
+
+    private Var<A> conv2d(Var<A> x, long[] s, GraphNode.Conv2d c, Var<A> w, Var<A> b, int n, boolean perSample) {
+        long[] os = batched(n, shapes.get(c.name()));
+        long positions = os[2] * os[3];
+        long patch = (long) c.inChannels() * c.kernel().h() * c.kernel().w();
+        int[] index = indexCache.computeIfAbsent(c.name(), key -> patchIndex(s, c.kernel(), c.stride(), c.padding(),
+                c.dilation(), c.inChannels()));
+        Var<A> patches = patches(x, s, index, n, s[1] * s[2] * s[3], positions, patch);
+        long o = c.outChannels();
+        Var<A> y;
+        if (perSample) {
+            y = ad.matmul(patches, ad.permute(ad.reshape(w, n, o, patch), 0, 2, 1));
+            if (b != null) {
+                y = ad.add(y, ad.expand(ad.reshape(b, n, 1, o), n, positions, o));
+            }
+        } else {
+            y = ad.matmul(ad.reshape(patches, n * positions, patch), ad.permute(ad.reshape(w, o, patch), 1, 0));
+            if (b != null) {
+                y = ad.add(y, ad.expand(ad.reshape(b, 1, o), n * positions, o));
+            }
+        }
+        return ad.reshape(ad.permute(ad.reshape(y, n, positions, o), 0, 2, 1), os);
+    }
+
+    /**
+     * Gathers windows: {@code x} viewed as {@code [rows, width]} per batch row, the result
+     * {@code [rows, positions, patch]} with zeros where the index points past the input.
+     */
+    private Var<A> patches(Var<A> x, long[] s, int[] index, long rows, long width, long positions, long patch) {
+        Var<A> columns = ad.permute(ad.reshape(x, rows, width), 1, 0);
+        Var<A> padded = ad.slicePadRows(columns, 0, width + 1);
+        Var<A> gathered = ad.gatherRows(padded, index);
+        return ad.reshape(ad.permute(gathered, 1, 0), rows, positions, patch);
+    }
+
+    private Var<A> pool2d(Var<A> x, long[] s, GraphNode.Pool2d p, int n) {
+        long[] os = batched(n, shapes.get(p.name()));
+        long positions = os[2] * os[3];
+        long window = (long) p.kernel().h() * p.kernel().w();
+        long[] single = {n, 1, s[2], s[3]};
+        int[] index = indexCache.computeIfAbsent(p.name(), key -> patchIndex(single, p.kernel(), p.stride(),
+                p.padding(), GraphNode.Pair.of(1), 1));
+        long rows = (long) n * s[1];
+        Var<A> patches = ad.reshape(patches(x, s, index, rows, s[2] * s[3], positions, window), n, s[1], positions,
+                window);
+        long[] kept = {n, s[1], positions, 1};
+        Var<A> pooled;
+        if (p.max()) {
+            Kernels<A> k = ad.kernels();
+            double[] penalty = new double[index.length];
+            int padRow = (int) (s[2] * s[3]);
+            for (int j = 0; j < index.length; j++) {
+                penalty[j] = index[j] == padRow ? Double.NEGATIVE_INFINITY : 0;
+            }
+            long[] full = ad.shape(patches);
+            A scores = k.add(patches.value(), k.expand(k.constant(penalty, 1, 1, positions, window), full));
+            pooled = ad.sumTo(ad.mul(patches, ad.constant(k.argmaxMask(scores))), kept);
+        } else {
+            pooled = ad.scale(ad.sumTo(patches, kept), 1.0 / window);
+        }
+        return ad.reshape(pooled, os);
+    }
+
+    private Var<A> embedding(int[] ids, long[] s, GraphNode.Embedding e, Var<A> w, int n, boolean perSample) {
+        long dim = e.embeddingDim();
+        long[] outShape = java.util.Arrays.copyOf(s, s.length + 1);
+        outShape[s.length] = dim;
+        if (!perSample) {
+            return ad.reshape(ad.gatherRows(w, ids), outShape);
+        }
+        int perRow = ids.length / n;
+        int[] shifted = new int[ids.length];
+        for (int i = 0; i < ids.length; i++) {
+            shifted[i] = ids[i] + (i / perRow) * e.numEmbeddings();
+        }
+        return ad.reshape(ad.gatherRows(ad.reshape(w, (long) n * e.numEmbeddings(), dim), shifted), outShape);
+    }
+
+    private Var<A> layerNorm(Var<A> x, long[] s, GraphNode.LayerNorm l, Var<A> w, Var<A> b, int n,
+                             boolean perSample) {
+        long d = l.normalizedShape();
+        long[] kept = s.clone();
+        kept[s.length - 1] = 1;
+        Var<A> centred = ad.sub(x, ad.expand(ad.scale(ad.sumTo(x, kept), 1.0 / d), s));
+        Var<A> variance = ad.scale(ad.sumTo(ad.mul(centred, centred), kept), 1.0 / d);
+        Var<A> y = ad.div(centred, ad.expand(ad.sqrt(ad.addScalar(variance, l.eps())), s));
+        if (w == null) {
+            return y;
+        }
+        long[] affine = new long[s.length];
+        java.util.Arrays.fill(affine, 1);
+        affine[s.length - 1] = d;
+        if (perSample) {
+            affine[0] = n;
+        }
+        return ad.add(ad.mul(y, ad.expand(ad.reshape(w, affine), s)), ad.expand(ad.reshape(b, affine), s));
+    }
+
+    private Var<A> batchNorm(Var<A> x, long[] s, GraphNode.BatchNorm bn, Var<A> w, Var<A> b, int n,
+                             boolean perSample) {
+        int c = bn.numFeatures();
+        double[] mean = graph.buffer(bn.name() + ".running_mean");
+        double[] variance = graph.buffer(bn.name() + ".running_var");
+        double[] inv = new double[c];
+        double[] shift = new double[c];
+        for (int i = 0; i < c; i++) {
+            inv[i] = 1 / Math.sqrt(variance[i] + bn.eps());
+            shift[i] = -mean[i] * inv[i];
+        }
+        long[] channel = new long[s.length];
+        java.util.Arrays.fill(channel, 1);
+        channel[1] = c;
+        Var<A> scale;
+        Var<A> offset;
+        if (w == null) {
+            scale = ad.constant(inv, channel);
+            offset = ad.constant(shift, channel);
+        } else {
+            long[] param = channel.clone();
+            if (perSample) {
+                param[0] = n;
+            }
+            Var<A> wv = ad.reshape(w, param);
+            Var<A> invv = ad.expand(ad.constant(inv, channel), param);
+            Var<A> shiftv = ad.expand(ad.constant(shift, channel), param);
+            scale = ad.mul(wv, invv);
+            offset = ad.add(ad.mul(wv, shiftv), ad.reshape(b, param));
+        }
+        return ad.add(ad.mul(x, ad.expand(scale, s)), ad.expand(offset, s));
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // losses
+
+    /**
+     * Per-sample losses ({@link Loss}) of outputs {@code z} {@code [n, o]}.
+     *
+     * @param targets the targets as the loss reads them: one-hot rows for softmax cross-entropy,
+     *                otherwise the labels, row-major {@code [n, o]}
+     * @return {@code [n]}
+     */
+    public Var<A> perSampleLosses(Var<A> z, double[] targets) {
+        long[] s = ad.shape(z);
+        long n = s[0];
+        long o = s[1];
+        Var<A> y = ad.constant(targets, n, o);
+        Var<A> loss;
+        switch (graph.loss()) {
+            case SOFTMAX_CROSS_ENTROPY: {
+                Kernels<A> k = ad.kernels();
+                Var<A> shifted = ad.sub(z, ad.constant(k.expand(k.maxLast(z.value()), n, o)));
+                Var<A> logSum = ad.log(ad.sumTo(ad.exp(shifted), n, 1));
+                loss = ad.sub(logSum, ad.sumTo(ad.mul(shifted, y), n, 1));
+                break;
+            }
+            case MSE: {
+                Var<A> r = ad.sub(z, y);
+                loss = ad.scale(ad.sumTo(ad.mul(r, r), n, 1), 1.0 / o);
+                break;
+            }
+            case BINARY_LOGISTIC:
+                loss = ad.sub(ad.softplus(z), ad.mul(y, z));
+                break;
+            default:
+                throw new IllegalStateException("unknown loss " + graph.loss());
+        }
+        return ad.reshape(loss, n);
+    }
+
+    /**
+     * The Hessian of each per-sample loss with respect to its outputs applied to {@code u}:
+     * {@code (diag(p) − p pᵀ) u} for softmax cross-entropy, {@code (2/o) u} for MSE and
+     * {@code σ(z)(1 − σ(z)) u} for the binary logistic loss, row by row.
+     *
+     * @param z outputs {@code [n, o]}
+     * @param u directions {@code [n, o]}
+     * @return {@code [n, o]}, not recorded
+     */
+    public A lossCurvatureTimes(A z, A u) {
+        Kernels<A> k = ad.kernels();
+        long[] s = k.shape(z);
+        switch (graph.loss()) {
+            case SOFTMAX_CROSS_ENTROPY: {
+                A e = k.exp(k.sub(z, k.expand(k.maxLast(z), s)));
+                A p = k.div(e, k.expand(k.sumTo(e, s[0], 1), s));
+                A pu = k.sumTo(k.mul(p, u), s[0], 1);
+                return k.sub(k.mul(p, u), k.mul(p, k.expand(pu, s)));
+            }
+            case MSE:
+                return k.scale(u, 2.0 / s[1]);
+            case BINARY_LOGISTIC: {
+                A sig = k.sigmoid(z);
+                return k.mul(k.sub(sig, k.mul(sig, sig)), u);
+            }
+            default:
+                throw new IllegalStateException("unknown loss " + graph.loss());
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // index helpers
+
+    /**
+     * The im2col index of a 2-D window operation on {@code [*, C, H, W]}: for every output position
+     * (row-major) and every (channel, kernel row, kernel column), the flat input position
+     * {@code c·H·W + h·W + w}, or {@code C·H·W} (a zero row) where the window lies in the padding.
+     */
+    static int[] patchIndex(long[] s, GraphNode.Pair kernel, GraphNode.Pair stride, GraphNode.Pair padding,
+                            GraphNode.Pair dilation, int channels) {
+        int h = (int) s[2];
+        int wd = (int) s[3];
+        int oh = (h + 2 * padding.h() - dilation.h() * (kernel.h() - 1) - 1) / stride.h() + 1;
+        int ow = (wd + 2 * padding.w() - dilation.w() * (kernel.w() - 1) - 1) / stride.w() + 1;
+        int pad = channels * h * wd;
+        int[] index = new int[Math.multiplyExact(oh * ow, channels * kernel.h() * kernel.w())];
+        int j = 0;
+        for (int y = 0; y < oh; y++) {
+            for (int x = 0; x < ow; x++) {
+                for (int c = 0; c < channels; c++) {
+                    for (int ky = 0; ky < kernel.h(); ky++) {
+                        for (int kx = 0; kx < kernel.w(); kx++) {
+                            int iy = y * stride.h() - padding.h() + ky * dilation.h();
+                            int ix = x * stride.w() - padding.w() + kx * dilation.w();
+                            index[j++] = iy < 0 || iy >= h || ix < 0 || ix >= wd ? pad : c * h * wd + iy * wd + ix;
+                        }
+                    }
+                }
+            }
+        }
+        return index;
+    }
+
+    private static long[] batched(int n, long[] perSample) {
+        long[] s = new long[perSample.length + 1];
+        s[0] = n;
+        System.arraycopy(perSample, 0, s, 1, perSample.length);
+        return s;
+    }
+
+    private static long size(long[] s) {
+        long p = 1;
+        for (long d : s) {
+            p *= d;
+        }
+        return p;
+    }
+}

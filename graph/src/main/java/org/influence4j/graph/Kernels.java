@@ -1,0 +1,130 @@
+package org.influence4j.graph;
+
+import java.util.List;
+
+/**
+ * The primitive array operations a backend supplies so that the layer graph runs on it. Everything
+ * else — nodes, losses, first and second derivatives, per-sample gradients, Gauss-Newton products —
+ * is written once in this module over these kernels ({@link Autodiff}).
+ *
+ * <p><b>Contract.</b> Arrays are the backend's (type {@code A}); every result is a new array owned by
+ * the kernels' current memory context (its lifetime is the caller's, e.g. one model call). No kernel
+ * modifies its arguments. Floating-point arrays are in the model's dtype. Elementwise binary
+ * operations take arrays of equal shape: broadcasting is explicit ({@link #expand}, {@link #sumTo}),
+ * so every operation has an exact adjoint made of these kernels.
+ *
+ * @param <A> the backend's array type
+ */
+public interface Kernels<A> {
+
+    /** @return a new array in the model dtype holding {@code values} (row-major) with {@code shape} */
+    A constant(double[] values, long... shape);
+
+    /** @return the shape of {@code a} */
+    long[] shape(A a);
+
+    /** @return the values of {@code a}, row-major, as doubles */
+    double[] toDoubles(A a);
+
+    /** @return {@code a + b} (equal shapes) */
+    A add(A a, A b);
+
+    /** @return {@code a − b} (equal shapes) */
+    A sub(A a, A b);
+
+    /** @return {@code a ⊙ b} (equal shapes) */
+    A mul(A a, A b);
+
+    /** @return {@code a / b} elementwise (equal shapes) */
+    A div(A a, A b);
+
+    /** @return {@code c·a} */
+    A scale(A a, double c);
+
+    /** @return {@code a + c} */
+    A addScalar(A a, double c);
+
+    /**
+     * Matrix product of rank-2 arrays {@code [m, k]·[k, n]}, or batched of rank-3 arrays
+     * {@code [b, m, k]·[b, k, n]} with the same b.
+     */
+    A matmul(A a, A b);
+
+    /** @return {@code a} with its axes reordered: axis i of the result is axis {@code axes[i]} of {@code a} */
+    A permute(A a, int... axes);
+
+    /** @return {@code a} with a new shape of the same size (row-major order kept) */
+    A reshape(A a, long... shape);
+
+    /** @return {@code a} broadcast to {@code shape} (same rank; only axes of size 1 grow) */
+    A expand(A a, long... shape);
+
+    /** @return the sums of {@code a} over the axes where {@code shape} has size 1 (same rank) */
+    A sumTo(A a, long... shape);
+
+    /** @return {@code exp(a)} */
+    A exp(A a);
+
+    /** @return {@code log(a)} */
+    A log(A a);
+
+    /** @return {@code tanh(a)} */
+    A tanh(A a);
+
+    /** @return {@code 1/(1 + exp(−a))} */
+    A sigmoid(A a);
+
+    /** @return the error function of {@code a} */
+    A erf(A a);
+
+    /** @return {@code √a} */
+    A sqrt(A a);
+
+    /** @return {@code log(1 + exp(a))} computed without overflow for every a (no threshold) */
+    A softplus(A a);
+
+    /** @return 1 where {@code a > threshold}, else 0 (model dtype) */
+    A greaterMask(A a, double threshold);
+
+    /** @return the one-hot mask of the first maximum along the last axis (model dtype, same shape) */
+    A argmaxMask(A a);
+
+    /** @return the maxima along the last axis, shape {@code [..., 1]} */
+    A maxLast(A a);
+
+    /**
+     * @param a     a matrix {@code [m, c]}
+     * @param index row numbers in {@code [0, m)}
+     * @return the rows {@code a[index[j], :]}, shape {@code [index.length, c]}
+     */
+    A gatherRows(A a, int[] index);
+
+    /**
+     * Rows {@code [from, to)} of a matrix {@code [m, c]}, with zero rows where a row number falls
+     * outside {@code [0, m)}: shape {@code [to − from, c]}.
+     */
+    A slicePadRows(A a, long from, long to);
+
+    /** @return the arrays joined along {@code axis} (equal shapes elsewhere) */
+    A concat(List<A> arrays, int axis);
+
+    /**
+     * The adjoint of {@link #gatherRows}: {@code out[r, :] = Σ_{j : index[j] = r} g[j, :]}, shape
+     * {@code [m, c]}. The default gathers through a table of the positions that feed each row
+     * ({@link ScatterTable}) and sums them, so it needs only the kernels above; a backend with a
+     * native scatter-add may override it.
+     */
+    default A scatterRows(A g, int[] index, int m) {
+        ScatterTable table = ScatterTable.of(index, m);
+        long c = shape(g)[1];
+        A padded = slicePadRows(g, 0, index.length + 1L); // the last row is zero
+        A gathered = gatherRows(padded, table.positions());
+        A blocks = reshape(gathered, table.rows(), table.width(), c);
+        A sums = sumTo(blocks, table.rows(), 1, c);
+        A compact = reshape(sums, table.rows(), c);
+        if (table.targets() == null) {
+            return compact;
+        }
+        return gatherRows(slicePadRows(compact, 0, table.rows() + 1L), table.targets());
+    }
+}

@@ -1,0 +1,11 @@
+/**
+ * The layer graph ({@link org.influence4j.api.model.ModelGraph}) computed once for every backend:
+ * a backend supplies about twenty primitive {@link org.influence4j.graph.Kernels} and gets the
+ * forward pass, losses, gradients, batched per-sample gradients, exact Hessian-vector products,
+ * Gauss-Newton-vector products and mixed derivatives from
+ * {@link org.influence4j.graph.GraphDerivatives}, through the reverse-mode
+ * {@link org.influence4j.graph.Autodiff} (with double backward). Adding a layer type means adding
+ * its forward computation to {@link org.influence4j.graph.GraphEvaluator} in terms of recorded
+ * operations; its derivatives follow.
+ */
+package org.influence4j.graph;
