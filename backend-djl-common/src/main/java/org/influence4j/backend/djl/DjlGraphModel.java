@@ -38,6 +38,7 @@ public final class DjlGraphModel<T extends DjlTensor<T, S>, S extends DjlTensorS
     private final DataType dataType;
     private final NDManager manager;
     private final DjlKernels.Uploader uploader;
+    private final DjlKernels.RowGather rowGather;
     private final Supplier<AutoCloseable> noGrad;
     private final Map<String, int[]> indexCache = GraphEvaluator.newIndexCache();
     private List<NDArray> params;
@@ -47,15 +48,17 @@ public final class DjlGraphModel<T extends DjlTensor<T, S>, S extends DjlTensorS
      * @param spec       a graph spec
      * @param parameters θ (length p)
      * @param uploader   how host data becomes engine arrays
+     * @param rowGather  how the engine gathers rows of a matrix
      * @param noGrad     turns the engine's autograd recording off until closed
      * @throws IllegalArgumentException if the spec is not a graph or the parameters do not fit it
      */
     public DjlGraphModel(DjlBackend<S> backend, ModelSpec spec, double[] parameters, DjlKernels.Uploader uploader,
-                         Supplier<AutoCloseable> noGrad) {
+                         DjlKernels.RowGather rowGather, Supplier<AutoCloseable> noGrad) {
         super(backend, requireGraph(spec), parameters);
         this.graph = spec.graph();
         this.dataType = DjlDTypes.toDjl(spec.dtype());
         this.uploader = uploader;
+        this.rowGather = rowGather;
         this.noGrad = noGrad;
         this.manager = backend.engine().newBaseManager();
         try {
@@ -239,7 +242,7 @@ public final class DjlGraphModel<T extends DjlTensor<T, S>, S extends DjlTensorS
     }
 
     private DjlKernels kernels(NDManager m) {
-        return new DjlKernels(m, dataType, uploader);
+        return new DjlKernels(m, dataType, uploader, rowGather);
     }
 
     private GraphDerivatives<NDArray> derivatives(DjlKernels k) {

@@ -26,19 +26,32 @@ public final class DjlKernels implements Kernels<NDArray> {
         NDArray upload(NDManager manager, double[] data, Shape shape, DataType type);
     }
 
+    /** Gathers rows of a matrix: the engine's part of {@link Kernels#gatherRows}. */
+    @FunctionalInterface
+    public interface RowGather {
+        /** @return rows {@code index} of the matrix {@code a}, attached to {@code manager} */
+        NDArray gather(NDManager manager, NDArray a, int[] index);
+    }
+
+    /** Row gathering by array indexing ({@code a[rows]}, an index_select), for engines that have it. */
+    public static final RowGather INDEXED_ROWS = (m, a, index) -> a.get(m.create(index).toType(DataType.INT64, false));
+
     private final NDManager manager;
     private final DataType type;
     private final Uploader uploader;
+    private final RowGather rowGather;
 
     /**
      * @param manager  where every result is created (the caller closes it)
      * @param type     FLOAT32 or FLOAT64
-     * @param uploader how host data becomes arrays
+     * @param uploader  how host data becomes arrays
+     * @param rowGather how the engine gathers rows ({@link #INDEXED_ROWS} where it has array indexing)
      */
-    public DjlKernels(NDManager manager, DataType type, Uploader uploader) {
+    public DjlKernels(NDManager manager, DataType type, Uploader uploader, RowGather rowGather) {
         this.manager = manager;
         this.type = type;
         this.uploader = uploader;
+        this.rowGather = rowGather;
     }
 
     @Override
@@ -177,8 +190,7 @@ public final class DjlKernels implements Kernels<NDArray> {
 
     @Override
     public NDArray gatherRows(NDArray a, int[] index) {
-        NDArray rows = manager.create(index).toType(DataType.INT64, false);
-        return a.get(rows);
+        return rowGather.gather(manager, a, index);
     }
 
     @Override

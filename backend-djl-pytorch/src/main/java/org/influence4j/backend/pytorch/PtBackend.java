@@ -7,6 +7,7 @@ import org.influence4j.api.TwiceDifferentiable;
 import org.influence4j.api.model.ModelSpec;
 import org.influence4j.backend.djl.DjlBackend;
 import org.influence4j.backend.djl.DjlGraphModel;
+import org.influence4j.backend.djl.DjlKernels;
 
 /**
  * The {@code djl-pytorch} backend: {@link PtTensorScope scopes} over DJL {@code NDManager}s and
@@ -39,7 +40,8 @@ public final class PtBackend extends DjlBackend<PtTensorScope> {
     @Override
     protected TwiceDifferentiable newModel(ModelSpec spec, double[] parameters) {
         if (spec.isGraph()) {
-            return new DjlGraphModel<>(this, spec, parameters, PtArrays::owned, PtGradMode::disabled);
+            return new DjlGraphModel<>(this, spec, parameters, PtArrays::owned, DjlKernels.INDEXED_ROWS,
+                    PtGradMode::disabled);
         }
         return new PtModel(this, spec, parameters);
     }

@@ -6,6 +6,9 @@ import org.influence4j.api.BackendCapability;
 import org.influence4j.api.TwiceDifferentiable;
 import org.influence4j.api.model.ModelSpec;
 import org.influence4j.backend.djl.DjlBackend;
+import org.influence4j.backend.djl.DjlGraphModel;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
 
 /**
  * The {@code djl-tf} backend: {@link TfTensorScope scopes} over DJL {@code NDManager}s of the
@@ -24,7 +27,8 @@ public final class TfBackend extends DjlBackend<TfTensorScope> {
         super(TfBackendProvider.NAME, "TensorFlow", engine,
                 EnumSet.of(BackendCapability.FLOAT64, BackendCapability.EXACT_HVP,
                         BackendCapability.BATCHED_PER_SAMPLE_GRADIENTS, BackendCapability.DENSE_LAYER_FACTORS,
-                        BackendCapability.MIXED_DERIVATIVES),
+                        BackendCapability.MIXED_DERIVATIVES, BackendCapability.LAYER_GRAPH,
+                        BackendCapability.GAUSS_NEWTON),
                 TfTensorScope.class);
     }
 
@@ -33,9 +37,28 @@ public final class TfBackend extends DjlBackend<TfTensorScope> {
         return new TfTensorScope(this, engine().newBaseManager());
     }
 
-    /** Builds a {@link TfModel}. */
+    /**
+     * Builds a {@link TfModel} for Dense layers, a {@link DjlGraphModel} (eager TensorFlow kernels,
+     * derivatives from the graph module) for a layer graph.
+     */
     @Override
     protected TwiceDifferentiable newModel(ModelSpec spec, double[] parameters) {
+        if (spec.isGraph()) {
+            return new DjlGraphModel<>(this, spec, parameters, TfDTypes::create, TfBackend::gatherRows,
+                    () -> () -> { });
+        }
         return new TfModel(this, spec, parameters);
+    }
+
+    /**
+     * Rows of a matrix as the product of a one-hot selection matrix {@code [len, m]} with it: DJL's
+     * TensorFlow arrays have neither array indexing nor gather, and its op executor is not public.
+     * Exact (each row of the selection holds one 1); costs {@code len·m·c} multiply-adds.
+     */
+    private static NDArray gatherRows(NDManager m, NDArray a, int[] index) {
+        try (NDArray rows = m.create(index); NDArray selection = rows.oneHot((int) a.getShape().get(0),
+                a.getDataType())) {
+            return selection.matMul(a);
+        }
     }
 }
