@@ -29,6 +29,9 @@ public final class ConfigKeys {
     /** λ ≥ 0 added to the Hessian of the mean training loss: H + λI. */
     public static final String HESSIAN_REGULARIZATION = "influence.hessian.regularization";
 
+    /** Curvature the solvers invert: {@code hessian} (default) or {@code gauss-newton} (layer graphs). */
+    public static final String CURVATURE = "influence.curvature";
+
     /** Number of samples per batch when gradients and Hessian-vector products are computed (≥ 1). */
     public static final String BATCH_SIZE = "influence.batch.size";
 

@@ -92,7 +92,7 @@ public final class InfluenceModelFactory {
         }
         InverseHvpSolver solver = solver(model.backend().name(), method);
         return new InverseHessianInfluence(model, solver,
-                new InfluenceOptions(settings.hessianRegularization(), settings.batchSize()));
+                new InfluenceOptions(settings.hessianRegularization(), settings.batchSize(), settings.curvature()));
     }
 
     /**

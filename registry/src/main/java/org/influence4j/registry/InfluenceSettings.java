@@ -7,6 +7,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import org.apache.commons.configuration2.ImmutableConfiguration;
+import org.influence4j.api.inversion.Curvature;
 import org.influence4j.api.inversion.InversionMethod;
 import org.influence4j.api.inversion.SolverSettings;
 
@@ -24,9 +25,17 @@ import org.influence4j.api.inversion.SolverSettings;
  * @param solverSettings        short-keyed settings per method, from
  *                              {@code influence.inversion.<method>.*}; methods without settings may
  *                              be absent
+ * @param curvature             the matrix the solvers invert ({@code influence.curvature})
  */
 public record InfluenceSettings(String backend, InversionMethod method, double hessianRegularization,
-                                int batchSize, Map<InversionMethod, SolverSettings> solverSettings) {
+                                int batchSize, Map<InversionMethod, SolverSettings> solverSettings,
+                                Curvature curvature) {
+
+    /** Settings with the Hessian as curvature. */
+    public InfluenceSettings(String backend, InversionMethod method, double hessianRegularization, int batchSize,
+                             Map<InversionMethod, SolverSettings> solverSettings) {
+        this(backend, method, hessianRegularization, batchSize, solverSettings, Curvature.HESSIAN);
+    }
 
     /**
      * Validates and copies the values.
@@ -45,6 +54,9 @@ public record InfluenceSettings(String backend, InversionMethod method, double h
         }
         if (batchSize < 1) {
             throw new IllegalArgumentException(ConfigKeys.BATCH_SIZE + " must be >= 1, got " + batchSize);
+        }
+        if (curvature == null) {
+            throw new IllegalArgumentException(ConfigKeys.CURVATURE + " must not be null; use hessian or gauss-newton");
         }
         EnumMap<InversionMethod, SolverSettings> copy = new EnumMap<>(InversionMethod.class);
         if (solverSettings != null) {
@@ -78,12 +90,17 @@ public record InfluenceSettings(String backend, InversionMethod method, double h
 
     /** @return a copy with another backend name (empty = best ranked) */
     public InfluenceSettings withBackend(String name) {
-        return new InfluenceSettings(name, method, hessianRegularization, batchSize, solverSettings);
+        return new InfluenceSettings(name, method, hessianRegularization, batchSize, solverSettings, curvature);
     }
 
     /** @return a copy with another inversion method (its solver settings are kept) */
     public InfluenceSettings withMethod(InversionMethod m) {
-        return new InfluenceSettings(backend, m, hessianRegularization, batchSize, solverSettings);
+        return new InfluenceSettings(backend, m, hessianRegularization, batchSize, solverSettings, curvature);
+    }
+
+    /** @return a copy with another curvature */
+    public InfluenceSettings withCurvature(Curvature c) {
+        return new InfluenceSettings(backend, method, hessianRegularization, batchSize, solverSettings, c);
     }
 
     /**
@@ -131,7 +148,15 @@ public record InfluenceSettings(String backend, InversionMethod method, double h
                 solvers.put(m, s);
             }
         }
-        return new InfluenceSettings(backend, method, reg, batch, solvers);
+        String curvatureText = string(config, ConfigKeys.CURVATURE, Curvature.HESSIAN.key());
+        Curvature curvature;
+        try {
+            curvature = Curvature.parse(curvatureText);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(ConfigKeys.CURVATURE + ": unknown value '" + curvatureText
+                    + "'; use hessian or gauss-newton", e);
+        }
+        return new InfluenceSettings(backend, method, reg, batch, solvers, curvature);
     }
 
     /**

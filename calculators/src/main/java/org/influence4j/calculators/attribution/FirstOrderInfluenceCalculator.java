@@ -97,7 +97,7 @@ public final class FirstOrderInfluenceCalculator implements TrainingDataAttribut
         this.options = options;
         this.hessianSamples = trainingData.size();
         this.operator = new DataHessianOperator(model, trainingData, options.influence().hessianRegularization(),
-                options.influence().batchSize());
+                options.influence().batchSize(), options.influence().curvature());
         operator.validateData();
         this.inverse = solver.prepare(operator);
     }

@@ -1,5 +1,7 @@
 package org.influence4j.calculators.influence;
 
+import org.influence4j.api.inversion.Curvature;
+
 /**
  * Settings shared by the influence function models.
  *
@@ -7,8 +9,14 @@ package org.influence4j.calculators.influence;
  *                              {@code hessian_regularization}); use λ &gt; 0 when the model is not
  *                              exactly at a minimum or the Hessian is singular
  * @param batchSize             samples per chunk when passing over the training data, positive
+ * @param curvature             the matrix inverted: the Hessian (default) or the Gauss-Newton matrix
  */
-public record InfluenceOptions(double hessianRegularization, int batchSize) {
+public record InfluenceOptions(double hessianRegularization, int batchSize, Curvature curvature) {
+
+    /** Options with the exact Hessian as curvature. */
+    public InfluenceOptions(double hessianRegularization, int batchSize) {
+        this(hessianRegularization, batchSize, Curvature.HESSIAN);
+    }
 
     /** Default chunk size of the data passes. */
     public static final int DEFAULT_BATCH_SIZE = 512;
@@ -21,6 +29,9 @@ public record InfluenceOptions(double hessianRegularization, int batchSize) {
         }
         if (batchSize <= 0) {
             throw new IllegalArgumentException("batchSize: must be > 0, got " + batchSize);
+        }
+        if (curvature == null) {
+            throw new IllegalArgumentException("curvature: must not be null; use hessian or gauss-newton");
         }
     }
 
@@ -36,11 +47,16 @@ public record InfluenceOptions(double hessianRegularization, int batchSize) {
 
     /** @return a copy with another λ */
     public InfluenceOptions withHessianRegularization(double lambda) {
-        return new InfluenceOptions(lambda, batchSize);
+        return new InfluenceOptions(lambda, batchSize, curvature);
     }
 
     /** @return a copy with another batch size */
     public InfluenceOptions withBatchSize(int value) {
-        return new InfluenceOptions(hessianRegularization, value);
+        return new InfluenceOptions(hessianRegularization, value, curvature);
+    }
+
+    /** @return a copy with another curvature */
+    public InfluenceOptions withCurvature(Curvature value) {
+        return new InfluenceOptions(hessianRegularization, batchSize, value);
     }
 }

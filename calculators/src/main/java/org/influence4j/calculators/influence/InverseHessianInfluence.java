@@ -106,7 +106,7 @@ public class InverseHessianInfluence implements InfluenceFunctionModel {
         closeInverse();
         long start = System.nanoTime();
         DataHessianOperator op = new DataHessianOperator(model, trainingData, options.hessianRegularization(),
-                options.batchSize());
+                options.batchSize(), options.curvature());
         InverseHessian prepared = solver.prepare(op);
         try {
             op.validateData();

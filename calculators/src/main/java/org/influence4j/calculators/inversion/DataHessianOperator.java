@@ -3,7 +3,9 @@ package org.influence4j.calculators.inversion;
 import java.util.Arrays;
 import java.util.Iterator;
 import java.util.concurrent.atomic.AtomicLong;
+import org.influence4j.api.BackendCapability;
 import org.influence4j.api.DType;
+import org.influence4j.api.inversion.Curvature;
 import org.influence4j.api.Tensor;
 import org.influence4j.api.TensorScope;
 import org.influence4j.api.TwiceDifferentiable;
@@ -20,6 +22,10 @@ import org.influence4j.api.model.ModelSpec;
  * {@link TwiceDifferentiable#hvpBlock}. This is the mean-loss convention of pyDVL; Captum's summed
  * loss corresponds to {@code n·A}.
  *
+ * <p><b>Curvature.</b> With {@link Curvature#GAUSS_NEWTON} the operator is {@code G + λI} instead,
+ * G the Gauss-Newton matrix of the mean loss ({@link TwiceDifferentiable#gaussNewtonBlock}),
+ * positive semi-definite: the solvers converge where the Hessian has negative curvature.
+ *
  * <p>Every {@link #apply} and {@link #toMatrix} call is one pass over the data and increments
  * {@link #passes()}. The batches of the first complete pass are checked against the model's
  * {@link ModelSpec} (feature count, label kind, finiteness); later passes skip the check.
@@ -32,6 +38,7 @@ public final class DataHessianOperator implements HessianOperator {
     private final TwiceDifferentiable model;
     private final DataSource data;
     private final double regularization;
+    private final Curvature curvature;
     private final int batchSize;
     private final int dimension;
     private final DType dtype;
@@ -48,6 +55,34 @@ public final class DataHessianOperator implements HessianOperator {
      *     when the data's feature count does not match the model
      */
     public DataHessianOperator(TwiceDifferentiable model, DataSource data, double regularization, int batchSize) {
+        this(model, data, regularization, batchSize, Curvature.HESSIAN);
+    }
+
+    /**
+     * @param model          the model at the parameters θ whose curvature is wanted
+     * @param data           the training data the mean loss runs over (at least one sample)
+     * @param regularization λ ≥ 0, added on the diagonal
+     * @param batchSize      samples per data chunk in each pass, positive
+     * @param curvature      the Hessian or the Gauss-Newton matrix
+     * @throws IllegalArgumentException naming the argument when one is null or out of range, or
+     *     when the data's feature count does not match the model, or the model lacks Gauss-Newton
+     *     products
+     */
+    public DataHessianOperator(TwiceDifferentiable model, DataSource data, double regularization, int batchSize,
+                               Curvature curvature) {
+        if (curvature == null) {
+            throw new IllegalArgumentException("curvature: must not be null; use hessian or gauss-newton");
+        }
+        if (curvature == Curvature.GAUSS_NEWTON && model != null
+                && !model.backend().capabilities().contains(BackendCapability.GAUSS_NEWTON)) {
+            throw new IllegalArgumentException("curvature: gauss-newton needs a backend with Gauss-Newton products;"
+                    + " backend " + model.backend().name() + " has none; use --curvature hessian or another backend");
+        }
+        if (curvature == Curvature.GAUSS_NEWTON && model != null && !model.spec().isGraph()) {
+            throw new IllegalArgumentException("curvature: gauss-newton is computed for layer-graph models (format 2);"
+                    + " write the model spec with \"format\": 2 or use --curvature hessian");
+        }
+        this.curvature = curvature;
         if (model == null) {
             throw new IllegalArgumentException("model: must not be null");
         }
@@ -152,8 +187,7 @@ public final class DataHessianOperator implements HessianOperator {
                     + " model parameters");
         }
         try (TensorScope work = scope.newChild()) {
-            Tensor acc = accumulate(work, batch -> vector ? model.hvp(batch, vs, work)
-                    : model.hvpBlock(batch, vs, work));
+            Tensor acc = accumulate(work, batch -> curvatureTimes(batch, vs, vector, work));
             Tensor result = acc;
             if (regularization != 0) {
                 result = acc.axpy(regularization, vs);
@@ -169,7 +203,8 @@ public final class DataHessianOperator implements HessianOperator {
     @Override
     public Tensor toMatrix(TensorScope scope) {
         try (TensorScope work = scope.newChild()) {
-            Tensor acc = accumulate(work, batch -> model.hessian(batch, work));
+            Tensor acc = curvature == Curvature.HESSIAN ? accumulate(work, batch -> model.hessian(batch, work))
+                    : gaussNewtonMatrix(work);
             Tensor result = acc;
             if (regularization != 0) {
                 try (Tensor eye = work.eye(dtype, dimension)) {
@@ -178,6 +213,34 @@ public final class DataHessianOperator implements HessianOperator {
                 acc.close();
             }
             return result.moveTo(scope);
+        }
+    }
+
+    /** @return the curvature this operator applies */
+    public Curvature curvature() {
+        return curvature;
+    }
+
+    private Tensor curvatureTimes(Batch batch, Tensor vs, boolean vector, TensorScope work) {
+        if (curvature == Curvature.HESSIAN) {
+            return vector ? model.hvp(batch, vs, work) : model.hvpBlock(batch, vs, work);
+        }
+        if (!vector) {
+            return model.gaussNewtonBlock(batch, vs, work);
+        }
+        try (Tensor row = vs.reshape(1, dimension); Tensor g = model.gaussNewtonBlock(batch, row, work)) {
+            return g.reshape(dimension);
+        }
+    }
+
+    /** G as the products with the unit vectors, symmetrised, in one pass. */
+    private Tensor gaussNewtonMatrix(TensorScope work) {
+        try (Tensor eye = work.eye(dtype, dimension)) {
+            Tensor g = accumulate(work, batch -> model.gaussNewtonBlock(batch, eye, work));
+            try (Tensor t = g.transpose(); Tensor sum = g.add(t)) {
+                g.close();
+                return sum.scale(0.5);
+            }
         }
     }
 

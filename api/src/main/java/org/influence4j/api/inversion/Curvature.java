@@ -1,0 +1,39 @@
+package org.influence4j.api.inversion;
+
+import java.util.Locale;
+
+/**
+ * Which curvature matrix of the mean training loss the inverse-HVP solvers invert (plus λI).
+ *
+ * <ul>
+ *   <li>{@link #HESSIAN}: the exact Hessian {@code ∇²θ L} (pyDVL's and Captum's influence
+ *       functions). Indefinite when the model is not at a minimum: solvers then report negative
+ *       curvature.</li>
+ *   <li>{@link #GAUSS_NEWTON}: {@code G = (1/n) Σ_i J_iᵀ H_ℓ,i J_i} with J the Jacobian of the outputs
+ *       and {@code H_ℓ} the Hessian of the loss in the outputs — positive semi-definite for the convex
+ *       losses here, the curvature K-FAC/EK-FAC approximate (kronfluence's default). Exact products,
+ *       no approximation; needs {@link org.influence4j.api.BackendCapability#GAUSS_NEWTON}.</li>
+ * </ul>
+ */
+public enum Curvature {
+    /** The exact Hessian of the mean loss. */
+    HESSIAN,
+    /** The (generalised) Gauss-Newton matrix of the mean loss. */
+    GAUSS_NEWTON;
+
+    /** @return the configuration and CLI name ({@code hessian}, {@code gauss-newton}) */
+    public String key() {
+        return name().toLowerCase(Locale.ROOT).replace('_', '-');
+    }
+
+    /** @throws IllegalArgumentException naming the accepted values */
+    public static Curvature parse(String value) {
+        String v = value == null ? "" : value.trim().toLowerCase(Locale.ROOT).replace('_', '-');
+        for (Curvature c : values()) {
+            if (c.key().equals(v) || (c == GAUSS_NEWTON && (v.equals("gn") || v.equals("ggn")))) {
+                return c;
+            }
+        }
+        throw new IllegalArgumentException("curvature: unknown value '" + value + "'; use hessian or gauss-newton");
+    }
+}
