@@ -84,6 +84,50 @@ public final class GraphDerivatives<A> {
     }
 
     /**
+     * The factors of the per-sample gradients of every factor layer
+     * ({@link ModelGraph#factorLayers()}) (Dense with bias on per-sample vectors), in node order: its inputs {@code [n, in]} and
+     * output gradients δ = ∂ℓ_i/∂z {@code [n, out]} of the per-sample losses, from one pass.
+     *
+     * @return per layer: the node index, the θ offset of its weight, the inputs and δ
+     */
+    public List<LayerFactors<A>> denseLayerFactors(Batch batch) {
+        Map<String, List<Var<A>>> taps = new java.util.LinkedHashMap<>();
+        Var<A> z = forward(batch, constants(), false, inputOf(batch), taps);
+        Var<A> total = ad.sumAll(losses(batch, z));
+        List<Var<A>> outputs = new ArrayList<>();
+        taps.values().forEach(t -> outputs.add(t.get(1)));
+        List<Var<A>> deltas = ad.grad(total, null, outputs, false);
+        List<LayerFactors<A>> out = new ArrayList<>();
+        int j = 0;
+        for (Map.Entry<String, List<Var<A>>> e : taps.entrySet()) {
+            int node = 0;
+            while (!graph.nodes().get(node).name().equals(e.getKey())) {
+                node++;
+            }
+            int offset = -1;
+            for (ParameterInfo info : layout) {
+                if (info.name().equals(e.getKey() + ".weight")) {
+                    offset = info.offset();
+                }
+            }
+            out.add(new LayerFactors<>(node, offset, e.getValue().get(0).value(), deltas.get(j++).value()));
+        }
+        return out;
+    }
+
+    /**
+     * The per-sample gradient factors of one Dense layer.
+     *
+     * @param nodeIndex       index of the node in {@link ModelGraph#nodes()}
+     * @param weightOffset    offset of its weight in θ (its bias follows)
+     * @param inputs          {@code [n, in]}
+     * @param outputGradients {@code [n, out]}
+     * @param <A>             the backend's array type
+     */
+    public record LayerFactors<A>(int nodeIndex, int weightOffset, A inputs, A outputGradients) {
+    }
+
+    /**
      * @param vs directions {@code [k, p]}
      * @return {@code [k, p]}, row j the Hessian of the mean loss times {@code vs[j]}
      */
@@ -134,7 +178,7 @@ public final class GraphDerivatives<A> {
         int n = batch.size();
         List<Var<A>> leaves = leaves();
         Var<A> x = ad.leaf(k.constant(batch.x(), prepend(n, graph.inputShape())));
-        Var<A> total = ad.sumAll(losses(batch, forward(batch, leaves, false, x)));
+        Var<A> total = ad.sumAll(losses(batch, forward(batch, leaves, false, x, null)));
         List<Var<A>> g = ad.grad(total, null, leaves, true);
         List<Var<A>> rows = new ArrayList<>();
         for (List<Var<A>> v : directions(vs)) {
@@ -163,11 +207,15 @@ public final class GraphDerivatives<A> {
     }
 
     private Var<A> forward(Batch batch, List<Var<A>> params, boolean perSample) {
-        return forward(batch, params, perSample, graph.intInput() ? null
-                : ad.constant(k.constant(batch.x(), prepend(batch.size(), graph.inputShape()))));
+        return forward(batch, params, perSample, inputOf(batch), null);
     }
 
-    private Var<A> forward(Batch batch, List<Var<A>> params, boolean perSample, Var<A> x) {
+    private Var<A> inputOf(Batch batch) {
+        return graph.intInput() ? null : ad.constant(k.constant(batch.x(), prepend(batch.size(), graph.inputShape())));
+    }
+
+    private Var<A> forward(Batch batch, List<Var<A>> params, boolean perSample, Var<A> x,
+                           Map<String, List<Var<A>>> taps) {
         int[] ids = null;
         if (graph.intInput()) {
             double[] values = batch.x();
@@ -176,7 +224,7 @@ public final class GraphDerivatives<A> {
                 ids[i] = (int) values[i];
             }
         }
-        return evaluator.outputs(x, ids, batch.size(), params, perSample);
+        return evaluator.outputs(x, ids, batch.size(), params, perSample, taps);
     }
 
     private Var<A> losses(Batch batch, Var<A> z) {

@@ -38,6 +38,7 @@ public final class GraphEvaluator<A> {
     private final ModelGraph graph;
     private final Map<String, long[]> shapes;
     private final Map<String, int[]> indexCache;
+    private final java.util.Set<String> factorLayers;
     private final Autodiff<A> ad;
 
     /**
@@ -50,6 +51,7 @@ public final class GraphEvaluator<A> {
         this.graph = graph;
         this.shapes = graph.shapes();
         this.indexCache = indexCache;
+        this.factorLayers = java.util.Set.copyOf(graph.factorLayers());
         this.ad = ad;
     }
 
@@ -69,6 +71,19 @@ public final class GraphEvaluator<A> {
      * @return the outputs {@code [n, outputDim]}
      */
     public Var<A> outputs(Var<A> x, int[] ids, int n, List<Var<A>> params, boolean perSample) {
+        return outputs(x, ids, n, params, perSample, null);
+    }
+
+    /**
+     * The model outputs, with the Dense layers on per-sample vectors tapped: each factor layer
+     * ({@link ModelGraph#factorLayers()}) gets a zero probe leaf added to its output, and its input
+     * and probe are put into {@code taps} (by node name, in node order): the gradient with respect
+     * to the probe is the layer's output gradient δ.
+     *
+     * @param taps receives {@code [input, probe]} per factor layer; null for none
+     */
+    public Var<A> outputs(Var<A> x, int[] ids, int n, List<Var<A>> params, boolean perSample,
+                          Map<String, List<Var<A>>> taps) {
         Map<String, Var<A>> values = new HashMap<>();
         values.put(ModelGraph.INPUT, x);
         Map<String, Var<A>> byName = new HashMap<>();
@@ -88,6 +103,12 @@ public final class GraphEvaluator<A> {
             Var<A> w = byName.get(node.name() + ".weight");
             Var<A> b = byName.get(node.name() + ".bias");
             out = apply(node, in, inShape, ids, n, w, b, perSample);
+            if (taps != null && factorLayers.contains(node.name())) {
+                long[] s = ad.shape(out);
+                Var<A> probe = ad.leaf(ad.kernels().constant(new double[Math.toIntExact(s[0] * s[1])], s));
+                taps.put(node.name(), List.of(in.get(0), probe));
+                out = ad.add(out, probe);
+            }
             values.put(node.name(), out);
             previous = node.name();
         }

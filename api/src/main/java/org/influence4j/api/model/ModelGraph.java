@@ -227,6 +227,25 @@ public record ModelGraph(long[] inputShape, boolean intInput, List<GraphNode> no
         return theta;
     }
 
+    /**
+     * @return the names of the Dense nodes with a bias applied to per-sample vectors (input
+     *     {@code [in]}), in node order: the layers whose per-sample gradients factor as
+     *     {@code δ ⊗ a} (weight) and {@code δ} (bias), which TracInCPFast and the layer factors use
+     */
+    public List<String> factorLayers() {
+        Map<String, long[]> shapes = shapes();
+        List<String> out = new ArrayList<>();
+        String previous = INPUT;
+        for (GraphNode node : nodes) {
+            String input = node.inputs().isEmpty() ? previous : node.inputs().get(0);
+            if (node instanceof GraphNode.Dense d && d.bias() && shapes.get(input).length == 1) {
+                out.add(node.name());
+            }
+            previous = node.name();
+        }
+        return out;
+    }
+
     /** @return the smallest vocabulary of the embeddings reading the input (ids must be below it) */
     public int vocabularyLimit() {
         int limit = Integer.MAX_VALUE;

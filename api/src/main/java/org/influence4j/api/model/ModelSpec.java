@@ -100,6 +100,21 @@ public record ModelSpec(int inputDim, List<Layer> layers, Loss loss, DType dtype
         return new ModelSpec(graph.inputSize(), List.of(), graph.loss(), graph.dtype(), graph);
     }
 
+    /**
+     * @return the Dense layers whose per-sample gradients factor into layer inputs and output
+     *     gradients ({@link org.influence4j.api.TwiceDifferentiable#denseLayerFactors}), in order: every
+     *     Dense layer of a format-1 spec; for a graph its {@link ModelGraph#factorLayers()}
+     */
+    public List<Layer.Dense> denseLayers() {
+        if (graph == null) {
+            return layers.stream().filter(l -> l instanceof Layer.Dense).map(l -> (Layer.Dense) l).toList();
+        }
+        List<String> names = graph.factorLayers();
+        return graph.nodes().stream().filter(node -> names.contains(node.name()))
+                .map(node -> (GraphNode.Dense) node)
+                .map(d -> new Layer.Dense(d.inFeatures(), d.outFeatures())).toList();
+    }
+
     /** @return whether this spec wraps a {@link ModelGraph} (format 2) rather than Dense layers */
     public boolean isGraph() {
         return graph != null;

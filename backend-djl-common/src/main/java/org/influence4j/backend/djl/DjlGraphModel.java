@@ -4,9 +4,11 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Supplier;
+import org.influence4j.api.DenseLayerFactors;
 import org.influence4j.api.Tensor;
 import org.influence4j.api.TensorScope;
 import org.influence4j.api.data.Batch;
@@ -163,6 +165,28 @@ public final class DjlGraphModel<T extends DjlTensor<T, S>, S extends DjlTensorS
         T vt = target.requireTensor(vs, "vs");
         requireBlock(vt, "vs");
         return call(batch, scope, (d, m) -> d.gaussNewtonBlock(batch, local(m, vt)));
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>For a layer graph: the Dense nodes with a bias on per-sample vectors
+     * ({@link ModelGraph#factorLayers()}, e.g. the classifier head of a CNN), with the node index as
+     * {@code layerIndex}.
+     */
+    @Override
+    public List<DenseLayerFactors> denseLayerFactors(Batch batch, TensorScope scope) {
+        S target = checkCall(batch, scope);
+        try (NDManager m = manager.newSubManager(); AutoCloseable g = noGrad.get()) {
+            List<DenseLayerFactors> out = new ArrayList<>();
+            for (GraphDerivatives.LayerFactors<NDArray> f : derivatives(kernels(m)).denseLayerFactors(batch)) {
+                out.add(new DenseLayerFactors(f.nodeIndex(), f.weightOffset(), target.wrap(f.inputs().duplicate()),
+                        target.wrap(f.outputGradients().duplicate())));
+            }
+            return List.copyOf(out);
+        } catch (Exception e) {
+            throw rethrow(e);
+        }
     }
 
     /**

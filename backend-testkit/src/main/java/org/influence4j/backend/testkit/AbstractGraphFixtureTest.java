@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
 import org.influence4j.api.Backend;
+import org.influence4j.api.DenseLayerFactors;
 import org.influence4j.api.DType;
 import org.influence4j.api.Tensor;
 import org.influence4j.api.TensorScope;
@@ -114,6 +115,43 @@ public abstract class AbstractGraphFixtureTest {
             assertClose(name + " Gauss-Newton row 1", TestSupport.axpy(-3, f.gnvp(), f.gnvp()),
                     TestSupport.row(gn, p, 1), tol);
         }
+    }
+
+    /** The Dense heads' factors rebuild PyTorch's per-sample gradients of their weights and biases. */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("fixtureNames")
+    void denseLayerFactorsRebuildThePerSampleGradients(String name) {
+        GraphFixture f = GraphFixture.load(name);
+        int n = f.batch().size();
+        int p = f.v().length;
+        try (TwiceDifferentiable model = model(f, DType.FLOAT64); TensorScope scope = backend().newScope()) {
+            List<DenseLayerFactors> factors = model.denseLayerFactors(f.batch(), scope);
+            assertEquals(f.spec().graph().factorLayers().size(), factors.size());
+            assertTrue(!factors.isEmpty(), name + " has a Dense head");
+            for (DenseLayerFactors layer : factors) {
+                double[] a = layer.inputs().toDoubleArray();
+                double[] d = layer.outputGradients().toDoubleArray();
+                int in = a.length / n;
+                int out = d.length / n;
+                double[] expected = new double[n * (out * in + out)];
+                double[] rebuilt = new double[expected.length];
+                int width = out * in + out;
+                for (int i = 0; i < n; i++) {
+                    System.arraycopy(f.grads(), i * p + layer.parameterOffset(), expected, i * width, width);
+                    for (int o = 0; o < out; o++) {
+                        for (int c = 0; c < in; c++) {
+                            rebuilt[i * width + o * in + c] = d[i * out + o] * a[i * in + c];
+                        }
+                        rebuilt[i * width + out * in + o] = d[i * out + o];
+                    }
+                }
+                assertClose(name + " layer " + layer.layerIndex(), expected, rebuilt, 1e-10);
+            }
+        }
+    }
+
+    static Stream<String> fixtureNames() {
+        return GraphFixture.NAMES.stream();
     }
 
     @Test

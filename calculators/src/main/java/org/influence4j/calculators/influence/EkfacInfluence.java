@@ -88,6 +88,11 @@ public final class EkfacInfluence implements InfluenceFunctionModel {
             throw new IllegalArgumentException("model: EK-FAC needs the softmax cross-entropy loss, got "
                     + model.spec().loss() + "; use DirectInfluence or CgInfluence for other losses");
         }
+        if (model.spec().isGraph()) {
+            throw new IllegalArgumentException("model: EK-FAC on layer graphs (Kronecker factors of Conv2d and"
+                    + " Embedding) is not implemented yet; use method cg (or arnoldi, direct) with curvature"
+                    + " gauss-newton, the curvature EK-FAC approximates");
+        }
         if (!model.backend().capabilities().contains(BackendCapability.DENSE_LAYER_FACTORS)) {
             throw new IllegalArgumentException("model: backend " + model.backend().name()
                     + " does not provide per-layer gradient factors (capability DENSE_LAYER_FACTORS),"

@@ -7,7 +7,6 @@ import org.influence4j.api.Tensor;
 import org.influence4j.api.TensorScope;
 import org.influence4j.api.TwiceDifferentiable;
 import org.influence4j.api.data.Batch;
-import org.influence4j.api.model.Layer;
 
 /**
  * TracInCPFast (Captum): TracInCP restricted to the weight of the model's last Dense layer, computed
@@ -38,7 +37,7 @@ public final class TracInCPFast extends CheckpointMethod {
         if (batchSize <= 0) {
             throw new IllegalArgumentException("batchSize: must be > 0, got " + batchSize);
         }
-        if (model.spec().layers().stream().noneMatch(l -> l instanceof Layer.Dense)) {
+        if (model.spec().denseLayers().isEmpty()) {
             throw new IllegalArgumentException("model: has no Dense layer for TracInCPFast");
         }
         if (!model.backend().capabilities().contains(BackendCapability.DENSE_LAYER_FACTORS)) {

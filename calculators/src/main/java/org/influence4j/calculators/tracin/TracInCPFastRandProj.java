@@ -83,12 +83,8 @@ public final class TracInCPFastRandProj implements TrainingDataAttribution {
             throw new UnsupportedOperationException("backend " + model.backend().name()
                     + " does not provide per-layer gradient factors (DENSE_LAYER_FACTORS)");
         }
-        Layer.Dense last = null;
-        for (Layer l : model.spec().layers()) {
-            if (l instanceof Layer.Dense d) {
-                last = d;
-            }
-        }
+        List<Layer.Dense> dense = model.spec().denseLayers();
+        Layer.Dense last = dense.isEmpty() ? null : dense.get(dense.size() - 1);
         if (last == null) {
             throw new IllegalArgumentException("model: has no Dense layer for TracInCPFastRandProj");
         }
