@@ -308,16 +308,18 @@ public final class Autodiff<A> {
         try {
             Map<Var<A>, Var<A>> grads = new IdentityHashMap<>();
             grads.put(y, seed != null ? seed : constant(new double[] {1}, shape(y)));
-            for (Var<A> v : topologicalOrder(y)) {
+            List<Var<A>> order = topologicalOrder(y);
+            Map<Var<A>, Boolean> relevant = relevant(order, wrt);
+            for (Var<A> v : order) {
                 Var<A> g = grads.get(v);
-                if (g == null || v.adjoint == null) {
+                if (g == null || v.adjoint == null || !relevant.containsKey(v)) {
                     continue;
                 }
                 List<Var<A>> inputGrads = v.adjoint.of(g);
                 for (int i = 0; i < v.inputs.size(); i++) {
                     Var<A> in = v.inputs.get(i);
                     Var<A> gi = inputGrads.get(i);
-                    if (gi == null || !in.requiresGrad) {
+                    if (gi == null || !in.requiresGrad || !relevant.containsKey(in)) {
                         continue;
                     }
                     Var<A> previous = grads.get(in);
@@ -341,6 +343,27 @@ public final class Autodiff<A> {
         } finally {
             recording = saved;
         }
+    }
+
+    /**
+     * @return the values of {@code order} (outputs before inputs) from which some value of
+     *     {@code wrt} is reachable: only their adjoints are needed (the others are not computed)
+     */
+    private Map<Var<A>, Boolean> relevant(List<Var<A>> order, List<Var<A>> wrt) {
+        Map<Var<A>, Boolean> out = new IdentityHashMap<>();
+        for (Var<A> w : wrt) {
+            out.put(w, Boolean.TRUE);
+        }
+        for (int i = order.size() - 1; i >= 0; i--) {
+            Var<A> v = order.get(i);
+            for (Var<A> in : v.inputs) {
+                if (out.containsKey(in)) {
+                    out.put(v, Boolean.TRUE);
+                    break;
+                }
+            }
+        }
+        return out;
     }
 
     /** @return the values {@code y} depends on through recorded operations, outputs before inputs */

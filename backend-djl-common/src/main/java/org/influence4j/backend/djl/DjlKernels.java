@@ -13,8 +13,8 @@ import org.influence4j.graph.Kernels;
 
 /**
  * The layer graph's primitive {@link Kernels} on DJL {@link NDArray}s, engine-independent: every
- * array is created in one {@link NDManager} (the memory context of one model call, closed by the
- * caller) in one floating-point type. Host data becomes arrays through a {@link Uploader}, so that
+ * result is attached to one {@link NDManager} (the memory context of one model call, closed by the
+ * caller), also when an operand is a long-lived parameter, in one floating-point type. Host data becomes arrays through a {@link Uploader}, so that
  * an engine can make arrays whose memory it owns (see the PyTorch backend's {@code PtArrays}).
  */
 public final class DjlKernels implements Kernels<NDArray> {
@@ -33,8 +33,19 @@ public final class DjlKernels implements Kernels<NDArray> {
         NDArray gather(NDManager manager, NDArray a, int[] index);
     }
 
-    /** Row gathering by array indexing ({@code a[rows]}, an index_select), for engines that have it. */
-    public static final RowGather INDEXED_ROWS = (m, a, index) -> a.get(m.create(index).toType(DataType.INT64, false));
+    /**
+     * @return {@code index} as an int64 array made through {@code uploader} (exact: row numbers are
+     *     far below 2⁵³), for engines whose arrays from Java data live in direct buffers
+     */
+    public static NDArray indexArray(NDManager m, Uploader uploader, int[] index) {
+        double[] values = new double[index.length];
+        for (int i = 0; i < index.length; i++) {
+            values[i] = index[i];
+        }
+        try (NDArray floats = uploader.upload(m, values, new Shape(index.length), DataType.FLOAT64)) {
+            return floats.toType(DataType.INT64, false);
+        }
+    }
 
     private final NDManager manager;
     private final DataType type;
@@ -45,7 +56,7 @@ public final class DjlKernels implements Kernels<NDArray> {
      * @param manager  where every result is created (the caller closes it)
      * @param type     FLOAT32 or FLOAT64
      * @param uploader  how host data becomes arrays
-     * @param rowGather how the engine gathers rows ({@link #INDEXED_ROWS} where it has array indexing)
+     * @param rowGather how the engine gathers rows
      */
     public DjlKernels(NDManager manager, DataType type, Uploader uploader, RowGather rowGather) {
         this.manager = manager;
@@ -72,52 +83,60 @@ public final class DjlKernels implements Kernels<NDArray> {
 
     @Override
     public NDArray add(NDArray a, NDArray b) {
-        return a.add(b);
+        return own(a.add(b));
     }
 
     @Override
     public NDArray sub(NDArray a, NDArray b) {
-        return a.sub(b);
+        return own(a.sub(b));
     }
 
     @Override
     public NDArray mul(NDArray a, NDArray b) {
-        return a.mul(b);
+        return own(a.mul(b));
     }
 
     @Override
     public NDArray div(NDArray a, NDArray b) {
-        return a.div(b);
+        return own(a.div(b));
     }
 
     @Override
     public NDArray scale(NDArray a, double c) {
-        return a.mul(c);
+        return own(a.mul(scalar(c)));
     }
 
     @Override
     public NDArray addScalar(NDArray a, double c) {
-        return a.add(c);
+        return own(a.add(scalar(c)));
+    }
+
+    /**
+     * A 0-dimensional array made by the {@link Uploader}: DJL would otherwise wrap a Java number in
+     * a new direct buffer per operation, whose native memory only a later garbage collection frees.
+     */
+    private NDArray scalar(double c) {
+        return uploader.upload(manager, new double[] {c}, new Shape(), type);
     }
 
     @Override
     public NDArray matmul(NDArray a, NDArray b) {
-        return a.matMul(b);
+        return own(a.matMul(b));
     }
 
     @Override
     public NDArray permute(NDArray a, int... axes) {
-        return a.transpose(axes);
+        return own(a.transpose(axes));
     }
 
     @Override
     public NDArray reshape(NDArray a, long... shape) {
-        return a.reshape(shape);
+        return own(a.reshape(shape));
     }
 
     @Override
     public NDArray expand(NDArray a, long... shape) {
-        return a.broadcast(shape);
+        return own(a.broadcast(shape));
     }
 
     @Override
@@ -130,67 +149,67 @@ public final class DjlKernels implements Kernels<NDArray> {
             }
         }
         if (axes.isEmpty()) {
-            return a.reshape(shape);
+            return own(a.reshape(shape));
         }
-        return a.sum(axes.stream().mapToInt(Integer::intValue).toArray(), true);
+        return own(a.sum(axes.stream().mapToInt(Integer::intValue).toArray(), true));
     }
 
     @Override
     public NDArray exp(NDArray a) {
-        return a.exp();
+        return own(a.exp());
     }
 
     @Override
     public NDArray log(NDArray a) {
-        return a.log();
+        return own(a.log());
     }
 
     @Override
     public NDArray tanh(NDArray a) {
-        return a.tanh();
+        return own(a.tanh());
     }
 
     @Override
     public NDArray sigmoid(NDArray a) {
-        return a.getNDArrayInternal().sigmoid();
+        return own(a.getNDArrayInternal().sigmoid());
     }
 
     @Override
     public NDArray erf(NDArray a) {
-        return a.erf();
+        return own(a.erf());
     }
 
     @Override
     public NDArray sqrt(NDArray a) {
-        return a.sqrt();
+        return own(a.sqrt());
     }
 
     @Override
     public NDArray softplus(NDArray a) {
         // max(a, 0) + log(1 + exp(−|a|)): no overflow for any a
-        return a.maximum(0).add(a.abs().neg().exp().add(1).log());
+        return own(own(a.maximum(scalar(0))).add(own(own(own(own(a.abs()).neg()).exp()).add(scalar(1))).log()));
     }
 
     @Override
     public NDArray greaterMask(NDArray a, double threshold) {
-        return a.gt(threshold).toType(type, false);
+        return own(own(a.gt(scalar(threshold))).toType(type, false));
     }
 
     @Override
     public NDArray argmaxMask(NDArray a) {
         long[] s = shape(a);
-        NDArray index = a.argMax(s.length - 1);
-        return index.oneHot((int) s[s.length - 1], type);
+        NDArray index = own(a.argMax(s.length - 1));
+        return own(index.oneHot((int) s[s.length - 1], type));
     }
 
     @Override
     public NDArray maxLast(NDArray a) {
-        return a.max(new int[] {shape(a).length - 1}, true);
+        return own(a.max(new int[] {shape(a).length - 1}, true));
     }
 
     @Override
     public NDArray gatherRows(NDArray a, int[] index) {
-        return rowGather.gather(manager, a, index);
+        return own(rowGather.gather(manager, a, index));
     }
 
     @Override
@@ -204,7 +223,7 @@ public final class DjlKernels implements Kernels<NDArray> {
             parts.add(zeros(Math.min(lo, to) - from, s));
         }
         if (hi > lo) {
-            parts.add(a.get(new NDIndex("{}:{}", lo, hi)));
+            parts.add(own(a.get(new NDIndex("{}:{}", lo, hi))));
         }
         if (to > Math.max(hi, lo) && to > from) {
             long start = Math.max(Math.max(hi, lo), from);
@@ -221,6 +240,18 @@ public final class DjlKernels implements Kernels<NDArray> {
 
     @Override
     public NDArray concat(List<NDArray> arrays, int axis) {
-        return arrays.size() == 1 ? arrays.get(0) : NDArrays.concat(new NDList(arrays), axis);
+        return arrays.size() == 1 ? arrays.get(0) : own(NDArrays.concat(new NDList(arrays), axis));
+    }
+
+    /**
+     * Attaches a new result to the call's manager. DJL attaches an operation's result to the manager
+     * of its first operand, which for the model's parameters is the model's long-lived manager: without
+     * this, every call would leave arrays there until the model is closed.
+     */
+    private NDArray own(NDArray result) {
+        if (result.getManager() != manager) {
+            result.attach(manager);
+        }
+        return result;
     }
 }

@@ -1,6 +1,8 @@
 package org.influence4j.backend.pytorch;
 
 import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
 import java.util.EnumSet;
 import org.influence4j.api.BackendCapability;
 import org.influence4j.api.TwiceDifferentiable;
@@ -40,9 +42,14 @@ public final class PtBackend extends DjlBackend<PtTensorScope> {
     @Override
     protected TwiceDifferentiable newModel(ModelSpec spec, double[] parameters) {
         if (spec.isGraph()) {
-            return new DjlGraphModel<>(this, spec, parameters, PtArrays::owned, DjlKernels.INDEXED_ROWS,
+            return new DjlGraphModel<>(this, spec, parameters, PtArrays::owned, PtBackend::gatherRows,
                     PtGradMode::disabled);
         }
         return new PtModel(this, spec, parameters);
+    }
+
+    /** Rows of a matrix by index_select, with the index in libtorch-owned memory (no direct buffer per call). */
+    private static NDArray gatherRows(NDManager m, NDArray a, int[] index) {
+        return a.get(DjlKernels.indexArray(m, PtArrays::owned, index));
     }
 }

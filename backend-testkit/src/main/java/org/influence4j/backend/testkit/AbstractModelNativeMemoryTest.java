@@ -71,15 +71,28 @@ public abstract class AbstractModelNativeMemoryTest {
 
     @Test
     public void fiveThousandHvpsKeepRssFlat() throws IOException {
-        org.junit.jupiter.api.Assumptions.assumeTrue(Files.isReadable(Path.of("/proc/self/status")),
-                "needs Linux /proc");
         ModelSpec spec = ModelSpec.builder(64).dense(32).activation(Activation.TANH).dense(10)
                 .loss(Loss.SOFTMAX_CROSS_ENTROPY).dtype(DType.FLOAT64).build();
-        Batch batch = TestSupport.randomBatch(spec, 64, 77);
-        int p = spec.numParameters();
+        try (TwiceDifferentiable model = backend().createModel(spec, TestSupport.parameters(spec, 79, 1))) {
+            measure(model, TestSupport.randomBatch(spec, 64, 77), "an MLP, batch 64");
+        }
+    }
+
+    /** The same bar for a layer graph (the LeNet-style CNN fixture: conv, max/avg pool, GELU; batch 8). */
+    @Test
+    public void fiveThousandHvpsOfACnnKeepRssFlat() throws IOException {
+        GraphFixture f = GraphFixture.load("lenet");
+        try (TwiceDifferentiable model = backend().createModel(f.spec(), f.parameters())) {
+            measure(model, f.batch(), "the lenet CNN, batch 8");
+        }
+    }
+
+    private void measure(TwiceDifferentiable model, Batch batch, String what) throws IOException {
+        org.junit.jupiter.api.Assumptions.assumeTrue(Files.isReadable(Path.of("/proc/self/status")),
+                "needs Linux /proc");
+        int p = model.numParameters();
         double[] v = TestSupport.randomUnitVector(p, 78);
-        try (TensorScope scope = backend().newScope();
-             TwiceDifferentiable model = backend().createModel(spec, TestSupport.parameters(spec, 79, 1))) {
+        try (TensorScope scope = backend().newScope()) {
             Tensor vt = scope.fromArray(v, DType.FLOAT64, p);
             double first = 0;
             for (int i = 0; i < 2000; i++) {
@@ -112,9 +125,9 @@ public abstract class AbstractModelNativeMemoryTest {
             double seconds = (System.nanoTime() - start) / 1e9;
             int iterations = (rounds - 1) * perRound;
             double growthMb = (offHeap[rounds] - offHeap[1]) / 1024.0;
-            LOG.info("native memory: {} HVPs (p={}, batch 64, float64) after the first round changed RSS minus"
+            LOG.info("native memory: {} HVPs ({}, p={}, float64) after the first round changed RSS minus"
                             + " committed Java heap by {} MB (per round of {}: RSS {} KiB, heap {} KiB; first round {} MB),"
-                            + " {} ms per HVP", iterations, p, String.format("%.1f", growthMb), perRound,
+                            + " {} ms per HVP", iterations, what, p, String.format("%.1f", growthMb), perRound,
                     java.util.Arrays.toString(rss), java.util.Arrays.toString(heap),
                     String.format("%.1f", (offHeap[1] - offHeap[0]) / 1024.0),
                     String.format("%.3f", seconds * 1000 / (rounds * perRound)));
