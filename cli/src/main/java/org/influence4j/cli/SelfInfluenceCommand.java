@@ -22,7 +22,8 @@ final class SelfInfluenceCommand implements Callable<Integer> {
     @Mixin
     CommonOptions common;
 
-    @Option(names = "--lambda", description = "Hessian regularization λ (default: influence.hessian.regularization).")
+    @Option(names = "--lambda", description = "Regularization λ added to the curvature (default:"
+            + " influence.hessian.regularization).")
     Double lambda;
 
     @Option(names = {"-o", "--output"}, required = true, description = "Output file: .npy or .csv.")
@@ -33,9 +34,9 @@ final class SelfInfluenceCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        InfluenceQuery.Data data = InfluenceQuery.read(input, null);
+        InfluenceQuery.Data data = InfluenceQuery.read(input, null, null);
         BackendOptions.Session session = common.session(lambda);
-        try (TwiceDifferentiable model = input.open(session.backend(), data.spec(), data.train().numFeatures())) {
+        try (TwiceDifferentiable model = InfluenceQuery.open(input, session, data)) {
             double[] values = InfluenceQuery.selfInfluences(session, model, data.train(), spec.commandLine().getErr());
             Output.write(output, values, new long[] {values.length}, model.spec().dtype());
         }
