@@ -7,7 +7,7 @@ import picocli.CommandLine.Option;
 
 /**
  * The options of an influence query of a model on training and test data — the model and data
- * ({@link ModelInput}), backend and method ({@link CommonOptions}), {@code --test} (with
+ * ({@link ModelInput}), backend, method and curvature ({@link InversionOptions}), {@code --test} (with
  * {@code --test-labels} for array data) and {@code --lambda} — shared by {@code influences},
  * {@code top-k} and {@code compare}.
  */
@@ -17,7 +17,7 @@ final class QueryOptions {
     ModelInput input;
 
     @Mixin
-    CommonOptions common;
+    InversionOptions common;
 
     @Option(names = "--test", required = true, description = "Test data: a CSV file, or array features as for"
             + " --train with --test-labels.")
@@ -35,7 +35,7 @@ final class QueryOptions {
         return InfluenceQuery.read(input, test, testLabels);
     }
 
-    /** @return the backend, settings and influence-model factory of {@link CommonOptions} with {@code --lambda} */
+    /** @return the backend, settings and influence-model factory of {@link InversionOptions} with {@code --lambda} */
     BackendOptions.Session session() {
         return common.session(lambda);
     }

@@ -11,7 +11,9 @@ import picocli.CommandLine.Spec;
 
 /**
  * {@code influence4j self-influence}: {@code ⟨H⁻¹∇ℓ(z_i), ∇ℓ(z_i)⟩} for every training point,
- * shape {@code [n]}; large values flag points the model finds hard to fit (often mislabeled).
+ * shape {@code [n]}, H the regularized curvature of {@code --curvature} (the Hessian or the
+ * Gauss-Newton matrix, plus λI); large values flag points the model finds hard to fit (often
+ * mislabeled).
  */
 @Command(name = "self-influence", description = "Self-influence of every training point, [n] (.npy or .csv); high = suspicious.")
 final class SelfInfluenceCommand implements Callable<Integer> {
@@ -20,7 +22,7 @@ final class SelfInfluenceCommand implements Callable<Integer> {
     ModelInput input;
 
     @Mixin
-    CommonOptions common;
+    InversionOptions common;
 
     @Option(names = "--lambda", description = "Regularization λ added to the curvature (default:"
             + " influence.hessian.regularization).")

@@ -30,7 +30,7 @@ import picocli.CommandLine.Spec;
 
 /**
  * {@code influence4j validate}: how far the scores of the chosen method — the influence function
- * with {@code --method}/{@code --lambda}, or TracInCP over {@code --checkpoints} — can be trusted
+ * with {@code --method}/{@code --curvature}/{@code --lambda}, or TracInCP over {@code --checkpoints} — can be trusted
  * on the user's own model and data, by actual retraining. {@code --check} picks the checks:
  * <ul>
  *   <li>{@code loo} (default; convex models: one Dense layer, i.e. linear, logistic or softmax
@@ -61,7 +61,7 @@ final class ValidateCommand implements Callable<Integer> {
     ModelInput input;
 
     @Mixin
-    CommonOptions common;
+    InversionOptions common;
 
     @Option(names = "--test", required = true, description = "Test data: a CSV file, or array features as for"
             + " --train with --test-labels.")
