@@ -8,6 +8,7 @@ import java.util.Map;
 import java.util.Properties;
 import org.apache.commons.configuration2.CompositeConfiguration;
 import org.influence4j.api.Backend;
+import org.influence4j.api.inversion.Curvature;
 import org.influence4j.api.inversion.InversionMethod;
 import org.influence4j.registry.BackendDiscovery;
 import org.influence4j.registry.ConfigKeys;
@@ -19,8 +20,8 @@ import picocli.CommandLine.Option;
 
 /**
  * Options shared by every computing subcommand: backend, batch size, threads, a configuration file
- * and {@code -D key=value} overrides ({@link CommonOptions} adds the inversion method for the
- * influence-function commands). Precedence (highest first): the
+ * and {@code -D key=value} overrides ({@link CommonOptions} adds the inversion method,
+ * {@link InversionOptions} also the curvature, for the influence-function commands). Precedence (highest first): the
  * command-line options, {@code -D}, the environment, the configuration file
  * ({@code --config}, else {@code -Dinfluence4j.config}, else {@code influence4j.properties}/YAML in
  * the working directory), the class-path defaults — the layers of {@link InfluenceConfiguration}.
@@ -32,7 +33,7 @@ class BackendOptions {
     @Option(names = "--backend", description = "Backend name (see `influence4j backends`; default: influence.backend or the best available).")
     String backend;
 
-    @Option(names = "--batch-size", description = "Samples per gradient / Hessian-vector-product pass (default: influence.batch.size).")
+    @Option(names = "--batch-size", description = "Samples per gradient / curvature-vector-product pass (default: influence.batch.size).")
     Integer batchSize;
 
     @Option(names = "--threads", description = "Native intra-op threads of the backend (DJL PyTorch: ai.djl.pytorch.num_threads); set before the backend loads.")
@@ -46,6 +47,11 @@ class BackendOptions {
 
     /** @return the inversion method named on the command line, or {@code null} for the configured one */
     String method() {
+        return null;
+    }
+
+    /** @return the curvature named on the command line, or {@code null} for the configured one */
+    String curvature() {
         return null;
     }
 
@@ -97,12 +103,20 @@ class BackendOptions {
         if (method() != null) {
             s = s.withMethod(InversionMethod.parse(method()));
         }
+        if (curvature() != null) {
+            try {
+                s = s.withCurvature(Curvature.parse(curvature()));
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("--curvature: unknown value '" + curvature()
+                        + "'; use hessian or gauss-newton", e);
+            }
+        }
         if (lambda != null || batchSize != null) {
             if (batchSize != null && batchSize < 1) {
                 throw new IllegalArgumentException("--batch-size: must be >= 1, got " + batchSize);
             }
             s = new InfluenceSettings(s.backend(), s.method(), lambda == null ? s.hessianRegularization() : lambda,
-                    batchSize == null ? s.batchSize() : batchSize, s.solverSettings());
+                    batchSize == null ? s.batchSize() : batchSize, s.solverSettings(), s.curvature());
         }
         return s;
     }

@@ -4,9 +4,10 @@ import picocli.CommandLine.Option;
 
 /**
  * {@link BackendOptions} plus {@code --method}, the inversion method of the influence-function
- * commands, resolved through the inversion registry (solvers added later are usable by name).
+ * commands and the demo, resolved through the inversion registry (solvers added later are usable by
+ * name); {@link InversionOptions} adds the curvature.
  */
-final class CommonOptions extends BackendOptions {
+class CommonOptions extends BackendOptions {
 
     @Option(names = "--method", description = "Inversion method registered in the inversion registry, e.g. direct or cg (default: influence.inversion.method).")
     String method;

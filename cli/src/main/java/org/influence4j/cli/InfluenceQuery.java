@@ -12,6 +12,7 @@ import org.influence4j.api.influence.InfluenceFunctionModel;
 import org.influence4j.api.influence.InfluenceMode;
 import org.influence4j.api.io.HostArray;
 import org.influence4j.api.model.ModelSpec;
+import org.influence4j.api.model.ParameterFiles;
 import org.influence4j.calculators.chunked.ChunkedArray;
 import org.influence4j.calculators.chunked.ChunkedData;
 import org.influence4j.calculators.chunked.InfluenceWorker;
@@ -29,15 +30,43 @@ final class InfluenceQuery {
     private InfluenceQuery() {
     }
 
-    /** The training and test data of a query, checked against the spec. */
-    record Data(ModelSpec spec, Batch train, Batch test) {
+    /**
+     * The model and data of a query.
+     *
+     * @param spec       the model spec with the buffers of the parameter file (use it, not the spec
+     *                   file's), or {@code null} for TorchScript
+     * @param parameters θ of {@code --parameters}, or {@code null} when none were given
+     * @param train      the training data, checked against the spec
+     * @param test       the test data, checked against the spec, or {@code null}
+     */
+    record Data(ModelSpec spec, double[] parameters, Batch train, Batch test) {
     }
 
-    static Data read(ModelInput input, Path test) throws IOException {
+    /**
+     * Reads the spec, the parameters (when given, by {@link ModelInput#readState}) and the data.
+     *
+     * @param test       {@code --test}: a CSV file or array features, or {@code null}
+     * @param testLabels {@code --test-labels}, or {@code null}
+     */
+    static Data read(ModelInput input, String test, String testLabels) throws IOException {
         ModelSpec spec = input.readSpec();
-        Batch train = input.read(input.train, "--train", spec);
-        Batch testBatch = test == null ? null : input.read(test, "--test", spec);
-        return new Data(spec, train, testBatch);
+        double[] parameters = null;
+        if (spec != null && input.parameters != null) {
+            ParameterFiles.State state = input.readState(spec);
+            spec = state.spec();
+            parameters = state.parameters();
+        }
+        if (test == null && testLabels != null) {
+            throw new IllegalArgumentException("--test-labels: given without --test");
+        }
+        Batch train = input.readTrain(spec);
+        Batch testBatch = test == null ? null : input.read("--test", test, "--test-labels", testLabels, spec);
+        return new Data(spec, parameters, train, testBatch);
+    }
+
+    /** @return the model of {@code data} on the session's backend ({@link ModelInput#open}) */
+    static TwiceDifferentiable open(ModelInput input, BackendOptions.Session session, Data data) throws IOException {
+        return input.open(session.backend(), data.spec(), data.parameters(), data.train().numFeatures());
     }
 
     /** @return influences {@code [m, n]} of the training points on the test points, row-major */

@@ -18,7 +18,7 @@ import picocli.CommandLine.Spec;
  * as a chunked Zarr v2 store (an output ending in {@code .zarr}: blocks of {@code --chunk-size}
  * test × training points computed and written one at a time, an interrupted run resumes); the
  * same numbers as {@link org.influence4j.api.influence.InfluenceFunctionModel#influences} with the
- * configured method, λ and batch size.
+ * configured method, curvature, λ and batch size.
  */
 @Command(name = "influences", description = "Influence of every training point on every test point, [m, n] (.npy,"
         + " .csv, or a chunked .zarr store for large results).")

@@ -3,8 +3,10 @@ package org.influence4j.cli;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Locale;
 import org.influence4j.api.Backend;
 import org.influence4j.api.TwiceDifferentiable;
+import org.influence4j.api.data.ArrayDataSource;
 import org.influence4j.api.data.Batch;
 import org.influence4j.api.data.CsvDataSource;
 import org.influence4j.api.model.Loss;
@@ -15,14 +17,28 @@ import org.influence4j.api.model.ParameterFiles;
 import picocli.CommandLine.Option;
 
 /**
- * Where a command's model and data come from: a {@link ModelSpec} JSON file with a parameter file
- * ({@code .safetensors} or {@code .npy}, see {@link ParameterFiles}), and numeric CSV files
- * whose last {@code --label-width} columns are the labels ({@link CsvDataSource}, which reports a
- * ragged row or a non-numeric cell with its line and column).
+ * Where a command's model and data come from: a {@link ModelSpec} JSON file (format 1 or a format-2
+ * layer graph) with a parameter file ({@code .safetensors} or {@code .npy}, read by
+ * {@link ParameterFiles#readState}, so a PyTorch {@code state_dict}'s buffers such as batch-norm
+ * running statistics end up in the spec that every later step uses), or a TorchScript module; and
+ * the data of {@code --train} (and the commands' {@code --test}) in either of two forms:
+ * <ul>
+ *   <li>a numeric CSV file ({@code .csv}, {@code .csv.gz}, or any other file that is not an array
+ *       file and comes without a labels option) whose last {@code --label-width} columns are the labels ({@link CsvDataSource}, which reports
+ *       a ragged row or a non-numeric cell with its line and column);</li>
+ *   <li>typed arrays ({@link ArrayDataSource}): features {@code .npy}, {@code FILE.npz[:NAME]} or
+ *       {@code FILE.safetensors[:NAME]} of shape {@code [n, *input shape]} with the labels
+ *       ({@code [n]} or {@code [n, k]}) in {@code --train-labels}/{@code --test-labels}, or in the
+ *       features' container as its {@code y} array.</li>
+ * </ul>
  */
 final class ModelInput {
 
-    @Option(names = "--spec", description = "Model spec JSON (see README, \"bring your own model\"); or --torchscript.")
+    private static final String MISSING_PARAMETERS = "--parameters: missing; give the trained parameters"
+            + " (.safetensors or .npy)";
+
+    @Option(names = "--spec", description = "Model spec JSON (format 1 or a format-2 layer graph; see README, \"bring"
+            + " your own model\"); or --torchscript.")
     Path spec;
 
     @Option(names = "--torchscript", description = "A TorchScript .pt model instead of --spec/--parameters (djl-pytorch backend).")
@@ -34,11 +50,18 @@ final class ModelInput {
     @Option(names = "--dtype", defaultValue = "float32", description = "Parameter dtype of a --torchscript model (default: ${DEFAULT-VALUE}).")
     String dtype;
 
-    @Option(names = "--parameters", description = "Trained parameters (.safetensors or .npy), e.g. from `influence4j train`.")
+    @Option(names = "--parameters", description = "Trained parameters (.safetensors, e.g. a PyTorch state_dict with"
+            + " its batch-norm buffers, or a flat .npy), e.g. from `influence4j train`.")
     Path parameters;
 
-    @Option(names = "--train", required = true, description = "Training data CSV (features, then labels; .gz allowed).")
-    Path train;
+    @Option(names = "--train", required = true, description = "Training data: a CSV file (features, then labels;"
+            + " .gz allowed), or features [n, *input shape] as .npy, FILE.npz[:NAME] or FILE.safetensors[:NAME]"
+            + " (float32/64, int32/64) with --train-labels.")
+    String train;
+
+    @Option(names = "--train-labels", description = "Labels of array --train features: [n] or [n, k] as .npy,"
+            + " FILE.npz[:NAME] or FILE.safetensors[:NAME] (default: the features' container's array y).")
+    String trainLabels;
 
     @Option(names = "--skip-lines", defaultValue = "0", description = "Header lines to skip in every CSV file.")
     int skipLines;
@@ -67,28 +90,37 @@ final class ModelInput {
         }
     }
 
-    /** @return the parameters for {@code modelSpec} (checked against its layout) */
-    double[] readParameters(ModelSpec modelSpec) throws IOException {
+    /**
+     * @return the parameters of {@code --parameters} for {@code modelSpec}, checked against its layout,
+     *     with the spec to use from now on: for a layer graph it carries the buffers (batch-norm
+     *     running statistics) the file holds
+     */
+    ParameterFiles.State readState(ModelSpec modelSpec) throws IOException {
         if (parameters == null) {
-            throw new IllegalArgumentException("--parameters: missing; give the trained parameters (.safetensors or .npy)");
+            throw new IllegalArgumentException(MISSING_PARAMETERS);
         }
         requireFile(parameters, "--parameters");
         try {
-            return ParameterFiles.read(parameters, modelSpec);
+            return ParameterFiles.readState(parameters, modelSpec);
         } catch (IOException | IllegalArgumentException e) {
             throw new IllegalArgumentException("--parameters: " + e.getMessage(), e);
         }
     }
 
     /**
-     * @param modelSpec the spec from {@link #readSpec()} ({@code null} for TorchScript)
-     * @param inputDim  features per sample of the data
+     * @param modelSpec  the spec from {@link #readState} ({@code null} for TorchScript)
+     * @param theta      the parameters from {@link #readState}; {@code null} (none given) is an error
+     *                   for a spec
+     * @param inputDim   features per sample of the data
      * @return the model on {@code backend}: the spec with its parameters, or the TorchScript module
      *     with the chosen loss
      */
-    TwiceDifferentiable open(Backend backend, ModelSpec modelSpec, int inputDim) throws IOException {
+    TwiceDifferentiable open(Backend backend, ModelSpec modelSpec, double[] theta, int inputDim) throws IOException {
         if (modelSpec != null) {
-            return backend.createModel(modelSpec, readParameters(modelSpec));
+            if (theta == null) {
+                throw new IllegalArgumentException(MISSING_PARAMETERS);
+            }
+            return backend.createModel(modelSpec, theta);
         }
         if (parameters != null) {
             throw new IllegalArgumentException("--parameters: a --torchscript model carries its own parameters");
@@ -96,26 +128,73 @@ final class ModelInput {
         return PtTorchScriptModel.load(backend, torchscript, inputDim, Loss.parse(loss), DType.parse(dtype));
     }
 
+    /** @return the data of {@code --train} (and {@code --train-labels}), checked against {@code modelSpec} */
+    Batch readTrain(ModelSpec modelSpec) throws IOException {
+        return read("--train", train, "--train-labels", trainLabels, modelSpec);
+    }
+
     /**
-     * @return the CSV at {@code file}, checked against {@code modelSpec}
-     * @throws IllegalArgumentException naming {@code option} and the file when it is missing, empty,
-     *     ragged or has a non-numeric cell (with its line and column)
+     * Reads one data set: a CSV file when {@code file} ends in {@code .csv}/{@code .csv.gz}, or when
+     * it is no array file and no labels are given; typed arrays otherwise.
+     *
+     * @param option      the data option, e.g. {@code --test}, named in messages
+     * @param file        the CSV file or the features {@code FILE[:NAME]}
+     * @param labelOption the labels option, e.g. {@code --test-labels}
+     * @param labels      the labels {@code FILE[:NAME]}, or {@code null}
+     * @param modelSpec   the spec the data must fit ({@code null} for TorchScript: any {@code [n, d]})
+     * @throws IllegalArgumentException naming the option and the file when it is missing, of an
+     *     unsupported type, of the wrong shape, empty, ragged or has a non-numeric cell (with its
+     *     line and column), or does not fit the model
      */
-    Batch read(Path file, String option, ModelSpec modelSpec) throws IOException {
-        requireFile(file, option);
-        if (skipLines < 0 || labelWidth < 1) {
-            throw new IllegalArgumentException("--skip-lines must be >= 0 and --label-width >= 1");
-        }
+    Batch read(String option, String file, String labelOption, String labels, ModelSpec modelSpec)
+            throws IOException {
         Batch batch;
-        try {
-            batch = CsvDataSource.open(file, skipLines, labelWidth).readAll();
-        } catch (IOException e) {
-            throw new IllegalArgumentException(option + ": " + e.getMessage(), e);
+        String lower = file.toLowerCase(Locale.ROOT);
+        boolean csv = lower.endsWith(".csv") || lower.endsWith(".csv.gz")
+                || (labels == null && !ArrayDataSource.ArrayFile.isArrayFile(file));
+        if (csv) {
+            if (labels != null) {
+                throw new IllegalArgumentException(labelOption + ": " + option + " " + file + " is CSV, which holds"
+                        + " its labels in its last --label-width columns; drop " + labelOption);
+            }
+            batch = readCsv(Path.of(file), option);
+        } else {
+            if (!ArrayDataSource.ArrayFile.isArrayFile(file)) {
+                throw new IllegalArgumentException(option + " " + file + ": unsupported file type for features with "
+                        + labelOption + "; give .npy, FILE.npz[:NAME] or FILE.safetensors[:NAME] (or a .csv file"
+                        + " with the labels in its last columns, without " + labelOption + ")");
+            }
+            ArrayDataSource source = ArrayDataSource.read(option, file, labelOption, labels, inputShape(modelSpec));
+            if (modelSpec == null && source.sampleShape().length != 1) {
+                throw new IllegalArgumentException(option + " " + file + ": a --torchscript model takes features"
+                        + " [n, d], got per-sample shape " + java.util.Arrays.toString(source.sampleShape()));
+            }
+            batch = source.batch();
         }
         if (modelSpec != null) {
             modelSpec.validate(batch, option + " " + file);
         }
         return batch;
+    }
+
+    /** @return the per-sample input shape of {@code modelSpec}: the graph's, {@code [inputDim]}, or null */
+    static long[] inputShape(ModelSpec modelSpec) {
+        if (modelSpec == null) {
+            return null;
+        }
+        return modelSpec.isGraph() ? modelSpec.graph().inputShape() : new long[] {modelSpec.inputDim()};
+    }
+
+    private Batch readCsv(Path file, String option) throws IOException {
+        requireFile(file, option);
+        if (skipLines < 0 || labelWidth < 1) {
+            throw new IllegalArgumentException("--skip-lines must be >= 0 and --label-width >= 1");
+        }
+        try {
+            return CsvDataSource.open(file, skipLines, labelWidth).readAll();
+        } catch (IOException e) {
+            throw new IllegalArgumentException(option + ": " + e.getMessage(), e);
+        }
     }
 
     static void requireFile(Path file, String option) {

@@ -11,7 +11,9 @@ import picocli.CommandLine.Spec;
 
 /**
  * {@code influence4j self-influence}: {@code ⟨H⁻¹∇ℓ(z_i), ∇ℓ(z_i)⟩} for every training point,
- * shape {@code [n]}; large values flag points the model finds hard to fit (often mislabeled).
+ * shape {@code [n]}, H the regularized curvature of {@code --curvature} (the Hessian or the
+ * Gauss-Newton matrix, plus λI); large values flag points the model finds hard to fit (often
+ * mislabeled).
  */
 @Command(name = "self-influence", description = "Self-influence of every training point, [n] (.npy or .csv); high = suspicious.")
 final class SelfInfluenceCommand implements Callable<Integer> {
@@ -20,9 +22,10 @@ final class SelfInfluenceCommand implements Callable<Integer> {
     ModelInput input;
 
     @Mixin
-    CommonOptions common;
+    InversionOptions common;
 
-    @Option(names = "--lambda", description = "Hessian regularization λ (default: influence.hessian.regularization).")
+    @Option(names = "--lambda", description = "Regularization λ added to the curvature (default:"
+            + " influence.hessian.regularization).")
     Double lambda;
 
     @Option(names = {"-o", "--output"}, required = true, description = "Output file: .npy or .csv.")
@@ -33,9 +36,9 @@ final class SelfInfluenceCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        InfluenceQuery.Data data = InfluenceQuery.read(input, null);
+        InfluenceQuery.Data data = InfluenceQuery.read(input, null, null);
         BackendOptions.Session session = common.session(lambda);
-        try (TwiceDifferentiable model = input.open(session.backend(), data.spec(), data.train().numFeatures())) {
+        try (TwiceDifferentiable model = InfluenceQuery.open(input, session, data)) {
             double[] values = InfluenceQuery.selfInfluences(session, model, data.train(), spec.commandLine().getErr());
             Output.write(output, values, new long[] {values.length}, model.spec().dtype());
         }

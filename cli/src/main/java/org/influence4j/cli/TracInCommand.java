@@ -86,8 +86,12 @@ final class TracInCommand implements Callable<Integer> {
             description = "self-influence ([n]), influences ([m, n], needs --test) or top-k (CSV, needs --test).")
     Query what;
 
-    @Option(names = "--test", description = "Test data CSV (influences and top-k).")
-    Path test;
+    @Option(names = "--test", description = "Test data (influences and top-k): a CSV file, or array features as for"
+            + " --train with --test-labels.")
+    String test;
+
+    @Option(names = "--test-labels", description = "Labels of array --test features, as --train-labels.")
+    String testLabels;
 
     @Option(names = "--variant", defaultValue = "cp", description = "cp (per-sample gradients of all or --layers"
             + " parameters), fast (last dense layer's weight, factorised) or randproj (fast with random projections)"
@@ -124,7 +128,7 @@ final class TracInCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         checkOptions();
-        InfluenceQuery.Data data = InfluenceQuery.read(input, test);
+        InfluenceQuery.Data data = InfluenceQuery.read(input, test, testLabels);
         ModelSpec modelSpec = data.spec();
         if (modelSpec == null) {
             throw new IllegalArgumentException("--torchscript: tracin reads the checkpoints by a model spec; give --spec");
@@ -136,8 +140,7 @@ final class TracInCommand implements Callable<Integer> {
         TracInCheckpoints loaded = loadCheckpoints(checkpoints, modelSpec);
         BackendOptions.Session session = common.session(null);
         int batchSize = session.settings().batchSize();
-        double[] theta = input.parameters != null ? input.readParameters(modelSpec)
-                : loaded.parameters(loaded.size() - 1);
+        double[] theta = data.parameters() != null ? data.parameters() : loaded.parameters(loaded.size() - 1);
         InMemoryDataSource train = new InMemoryDataSource(data.train());
         try (TwiceDifferentiable model = session.backend().createModel(modelSpec, theta)) {
             // cp and fast check their arguments here, before any output; randproj indexes the training set
@@ -222,7 +225,7 @@ final class TracInCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--test: self-influence scores the training points; drop --test");
         }
         if (what != Query.SELF_INFLUENCE && test == null) {
-            throw new IllegalArgumentException("--test: --what " + what + " needs the test data CSV");
+            throw new IllegalArgumentException("--test: --what " + what + " needs the test data");
         }
         if (what == Query.TOP_K) {
             topK.check(output);

@@ -21,13 +21,16 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code influence4j train}: fits a {@link ModelSpec} on CSV data and writes its parameters
- * ({@link ParameterFiles}: {@code .safetensors} with PyTorch names, or a flat {@code .npy}).
+ * {@code influence4j train}: fits a {@link ModelSpec} on CSV or array data ({@link ModelInput}) and
+ * writes its parameters ({@link ParameterFiles}: {@code .safetensors} with PyTorch names and a
+ * layer graph's buffers, or a flat {@code .npy}); {@code --parameters} gives the starting point
+ * (and, from a state_dict, the buffers).
  * Optimizers: {@code newton} and {@code lbfgs} (to the optimum of {@code mean loss + (l2/2)‖θ‖²};
  * convex models), {@code adam} and {@code sgd} (minibatches, optional checkpoints with their
  * learning rates in {@code --checkpoints}).
  */
-@Command(name = "train", description = "Fit a model spec on CSV data; write parameters (.safetensors or .npy) and optional checkpoints.")
+@Command(name = "train", description = "Fit a model spec on CSV or array data; write parameters (.safetensors or .npy)"
+        + " and optional checkpoints.")
 final class TrainCommand implements Callable<Integer> {
 
     @Mixin
@@ -60,7 +63,13 @@ final class TrainCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         ModelSpec modelSpec = input.readSpec();
-        Batch train = input.read(input.train, "--train", modelSpec);
+        double[] given = null;
+        if (input.parameters != null) {
+            ParameterFiles.State state = input.readState(modelSpec);
+            modelSpec = state.spec();
+            given = state.parameters();
+        }
+        Batch train = input.readTrain(modelSpec);
         TrainingOptions.Algorithm optimizer = training.optimizer;
         if (checkpoints != null && !training.isMinibatch()) {
             throw new IllegalArgumentException("--checkpoints: only adam and sgd write checkpoints");
@@ -68,8 +77,8 @@ final class TrainCommand implements Callable<Integer> {
         BackendOptions.Session session = common.session(null);
         double[] initial = training.isMinibatch() ? modelSpec.initialParameters(seed)
                 : new double[modelSpec.numParameters()];
-        if (input.parameters != null) {
-            initial = input.readParameters(modelSpec);
+        if (given != null) {
+            initial = given;
         }
         TrainingResult result;
         try (TwiceDifferentiable model = session.backend().createModel(modelSpec, initial);

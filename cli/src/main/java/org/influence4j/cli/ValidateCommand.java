@@ -30,7 +30,7 @@ import picocli.CommandLine.Spec;
 
 /**
  * {@code influence4j validate}: how far the scores of the chosen method — the influence function
- * with {@code --method}/{@code --lambda}, or TracInCP over {@code --checkpoints} — can be trusted
+ * with {@code --method}/{@code --curvature}/{@code --lambda}, or TracInCP over {@code --checkpoints} — can be trusted
  * on the user's own model and data, by actual retraining. {@code --check} picks the checks:
  * <ul>
  *   <li>{@code loo} (default; convex models: one Dense layer, i.e. linear, logistic or softmax
@@ -61,13 +61,17 @@ final class ValidateCommand implements Callable<Integer> {
     ModelInput input;
 
     @Mixin
-    CommonOptions common;
+    InversionOptions common;
 
-    @Option(names = "--test", required = true, description = "Test data CSV.")
-    Path test;
+    @Option(names = "--test", required = true, description = "Test data: a CSV file, or array features as for"
+            + " --train with --test-labels.")
+    String test;
 
-    @Option(names = "--lambda", required = true, description = "λ: the Hessian regularization, also the L2 penalty"
-            + " the model was trained with unless --l2 is given.")
+    @Option(names = "--test-labels", description = "Labels of array --test features, as --train-labels.")
+    String testLabels;
+
+    @Option(names = "--lambda", required = true, description = "λ: the regularization added to the curvature, also"
+            + " the L2 penalty the model was trained with unless --l2 is given.")
     double lambda;
 
     @Option(names = "--check", defaultValue = "loo", description = "loo (leave-one-out, convex models), lds (linear"
@@ -126,7 +130,7 @@ final class ValidateCommand implements Callable<Integer> {
         if (!(penalty >= 0) || Double.isInfinite(penalty)) {
             throw new IllegalArgumentException("--l2: must be finite and >= 0, got " + penalty);
         }
-        InfluenceQuery.Data data = InfluenceQuery.read(input, test);
+        InfluenceQuery.Data data = InfluenceQuery.read(input, test, testLabels);
         ModelSpec modelSpec = data.spec();
         if (modelSpec == null) {
             throw new IllegalArgumentException("--torchscript: validate retrains the model and needs it given by --spec");
@@ -162,7 +166,7 @@ final class ValidateCommand implements Callable<Integer> {
         String methodName = loaded == null
                 ? "influence function (" + session.settings().method().configName() + ", lambda = " + lambda + ")"
                 : "TracInCP (" + loaded.size() + " checkpoints)";
-        try (TwiceDifferentiable model = input.open(session.backend(), modelSpec, data.train().numFeatures())) {
+        try (TwiceDifferentiable model = InfluenceQuery.open(input, session, data)) {
             if (convex) {
                 printOptimality(model, data.train(), penalty, out);
             }

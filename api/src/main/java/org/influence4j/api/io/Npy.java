@@ -17,7 +17,10 @@ import org.influence4j.api.DType;
 /**
  * NumPy {@code .npy} files (format version 1.0): little-endian {@code <f4}/{@code <f8}, C order.
  * The header is padded so that the data starts at a multiple of 64 bytes, as NumPy writes it.
- * Reading also accepts format 2.0/3.0 headers and {@code <f4}, {@code <f8}, {@code <i4}, {@code <i8}.
+ * Reading also accepts format 2.0/3.0 headers and {@code <f4}, {@code <f8}, {@code <i4}, {@code <i8}
+ * (integers are returned as doubles, exact up to 2^53; their {@link HostArray#dtype()} is
+ * {@code FLOAT32} for 4-byte and {@code FLOAT64} for 8-byte elements), from a file or from a stream
+ * such as an {@link Npz} entry.
  */
 public final class Npy {
 
@@ -25,37 +28,44 @@ public final class Npy {
     private static final Pattern DESCR = Pattern.compile("'descr'\\s*:\\s*'([^']*)'");
     private static final Pattern FORTRAN = Pattern.compile("'fortran_order'\\s*:\\s*(True|False)");
     private static final Pattern SHAPE = Pattern.compile("'shape'\\s*:\\s*\\(([^)]*)\\)");
+    /** Longest header read; NumPy's own limit for untrusted files is 10 000 bytes. */
+    private static final long MAX_HEADER = 1 << 16;
+    /** Most elements of one array: the largest Java array. */
+    private static final long MAX_ELEMENTS = Integer.MAX_VALUE - 8;
 
     private Npy() {
     }
 
     /** Writes {@code array} atomically to {@code file} in its dtype. */
     public static void write(Path file, HostArray array) throws IOException {
-        AtomicFiles.write(file, out -> {
-            StringBuilder shape = new StringBuilder("(");
-            long[] dims = array.shape();
-            for (int i = 0; i < dims.length; i++) {
-                shape.append(dims[i]);
-                if (dims.length == 1 || i < dims.length - 1) {
-                    shape.append(dims.length == 1 ? "," : ", ");
-                }
+        AtomicFiles.write(file, out -> write(out, array));
+    }
+
+    /** Writes {@code array} as {@code .npy} bytes to {@code out} (not closed), e.g. into an {@link Npz} entry. */
+    static void write(java.io.OutputStream out, HostArray array) throws IOException {
+        StringBuilder shape = new StringBuilder("(");
+        long[] dims = array.shape();
+        for (int i = 0; i < dims.length; i++) {
+            shape.append(dims[i]);
+            if (dims.length == 1 || i < dims.length - 1) {
+                shape.append(dims.length == 1 ? "," : ", ");
             }
-            shape.append(')');
-            String descr = array.dtype() == DType.FLOAT32 ? "<f4" : "<f8";
-            String dict = "{'descr': '" + descr + "', 'fortran_order': False, 'shape': " + shape + ", }";
-            int unpadded = MAGIC.length + 2 + 2 + dict.length() + 1;
-            int padded = ((unpadded + 63) / 64) * 64;
-            StringBuilder header = new StringBuilder(dict);
-            header.append(" ".repeat(padded - unpadded)).append('\n');
-            byte[] h = header.toString().getBytes(StandardCharsets.US_ASCII);
-            out.write(MAGIC);
-            out.write(1);
-            out.write(0);
-            out.write(h.length & 0xff);
-            out.write((h.length >> 8) & 0xff);
-            out.write(h);
-            writeData(out, array.data(), array.dtype());
-        });
+        }
+        shape.append(')');
+        String descr = array.dtype() == DType.FLOAT32 ? "<f4" : "<f8";
+        String dict = "{'descr': '" + descr + "', 'fortran_order': False, 'shape': " + shape + ", }";
+        int unpadded = MAGIC.length + 2 + 2 + dict.length() + 1;
+        int padded = ((unpadded + 63) / 64) * 64;
+        StringBuilder header = new StringBuilder(dict);
+        header.append(" ".repeat(padded - unpadded)).append('\n');
+        byte[] h = header.toString().getBytes(StandardCharsets.US_ASCII);
+        out.write(MAGIC);
+        out.write(1);
+        out.write(0);
+        out.write(h.length & 0xff);
+        out.write((h.length >> 8) & 0xff);
+        out.write(h);
+        writeData(out, array.data(), array.dtype());
     }
 
     static void writeData(java.io.OutputStream out, double[] data, DType dtype) throws IOException {
@@ -79,83 +89,127 @@ public final class Npy {
      * Reads a {@code .npy} file.
      *
      * @throws IOException naming the file and the problem (bad magic, unsupported dtype, Fortran
-     *     order, truncated data)
+     *     order, a shape larger than the file, truncated data)
      */
     public static HostArray read(Path file) throws IOException {
-        try (InputStream raw = new java.io.BufferedInputStream(Files.newInputStream(file));
-             DataInputStream in = new DataInputStream(raw)) {
+        try (InputStream in = new java.io.BufferedInputStream(Files.newInputStream(file))) {
+            return read(in, file.toString(), Files.size(file));
+        }
+    }
+
+    /**
+     * Reads one {@code .npy} array from a stream (e.g. an entry of an {@code .npz} archive). The
+     * header's shape is checked against {@code size} before any data is allocated, so a corrupt or
+     * hostile header cannot make the reader allocate more than the stream holds.
+     *
+     * @param in     the stream, positioned at the magic string; not closed
+     * @param source the file (and entry) named in error messages
+     * @param size   the number of bytes the array may occupy, header included
+     * @throws IOException naming {@code source} and the problem
+     */
+    public static HostArray read(InputStream in, String source, long size) throws IOException {
+        DataInputStream data = new DataInputStream(in);
+        try {
             byte[] magic = new byte[6];
-            in.readFully(magic);
+            data.readFully(magic);
             if (!java.util.Arrays.equals(magic, MAGIC)) {
-                throw new IOException(file + ": not a .npy file (bad magic string)");
+                throw new IOException(source + ": not a .npy file (bad magic string)");
             }
-            int major = in.readUnsignedByte();
-            in.readUnsignedByte();
-            int headerLen;
+            int major = data.readUnsignedByte();
+            data.readUnsignedByte();
+            long headerLen;
+            int prefix;
             if (major == 1) {
-                headerLen = in.readUnsignedByte() | (in.readUnsignedByte() << 8);
+                headerLen = data.readUnsignedByte() | (data.readUnsignedByte() << 8);
+                prefix = 10;
             } else if (major == 2 || major == 3) {
                 byte[] b = new byte[4];
-                in.readFully(b);
-                headerLen = ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN).getInt();
+                data.readFully(b);
+                headerLen = ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN).getInt() & 0xffffffffL;
+                prefix = 12;
             } else {
-                throw new IOException(file + ": unsupported .npy format version " + major);
+                throw new IOException(source + ": unsupported .npy format version " + major);
             }
-            byte[] hb = new byte[headerLen];
-            in.readFully(hb);
+            if (headerLen > MAX_HEADER || prefix + headerLen > size) {
+                throw new IOException(source + ": .npy header length " + headerLen + " does not fit the "
+                        + size + " bytes of the array");
+            }
+            byte[] hb = new byte[(int) headerLen];
+            data.readFully(hb);
             String header = new String(hb, major == 3 ? StandardCharsets.UTF_8 : StandardCharsets.ISO_8859_1);
-            String descr = group(DESCR, header, file, "descr");
-            if ("True".equals(group(FORTRAN, header, file, "fortran_order"))) {
-                throw new IOException(file + ": Fortran-order arrays are not supported; save with np.ascontiguousarray");
+            String descr = group(DESCR, header, source, "descr");
+            if ("True".equals(group(FORTRAN, header, source, "fortran_order"))) {
+                throw new IOException(source + ": Fortran-order arrays are not supported; save with np.ascontiguousarray");
             }
             List<Long> dims = new ArrayList<>();
-            for (String part : group(SHAPE, header, file, "shape").split(",")) {
+            for (String part : group(SHAPE, header, source, "shape").split(",")) {
                 if (!part.isBlank()) {
-                    dims.add(Long.parseLong(part.trim()));
+                    try {
+                        dims.add(Long.parseLong(part.trim()));
+                    } catch (NumberFormatException e) {
+                        throw new IOException(source + ": bad .npy shape entry '" + part.trim() + "'", e);
+                    }
                 }
             }
             long[] shape = dims.stream().mapToLong(Long::longValue).toArray();
-            long n = 1;
-            for (long d : shape) {
-                n *= d;
-            }
-            if (n > Integer.MAX_VALUE) {
-                throw new IOException(file + ": array of " + n + " elements is too large for one Java array");
-            }
             int width;
             switch (descr) {
                 case "<f4", "<i4" -> width = 4;
                 case "<f8", "<i8" -> width = 8;
-                default -> throw new IOException(file + ": unsupported dtype '" + descr
-                        + "'; use little-endian float32/float64 (<f4, <f8)");
+                default -> throw new IOException(source + ": unsupported dtype '" + descr
+                        + "'; use little-endian float32, float64, int32 or int64 (<f4, <f8, <i4, <i8)");
             }
-            byte[] bytes = new byte[(int) n * width];
-            try {
-                in.readFully(bytes);
-            } catch (java.io.EOFException e) {
-                throw new IOException(file + ": truncated data, expected " + n + " elements", e);
+            long n = 1;
+            for (long d : shape) {
+                if (d < 0) {
+                    throw new IOException(source + ": negative dimension in .npy shape " + dims);
+                }
+                n = d == 0 || n == 0 ? 0 : n > Long.MAX_VALUE / d ? Long.MAX_VALUE : n * d;
             }
-            ByteBuffer bb = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
-            double[] data = new double[(int) n];
-            for (int i = 0; i < n; i++) {
-                data[i] = switch (descr) {
-                    case "<f4" -> bb.getFloat();
-                    case "<f8" -> bb.getDouble();
-                    case "<i4" -> bb.getInt();
-                    default -> bb.getLong();
-                };
+            if (n > MAX_ELEMENTS) {
+                throw new IOException(source + ": array of " + n + " elements is too large for one Java array");
+            }
+            if (n * Double.BYTES > Runtime.getRuntime().maxMemory()) {
+                throw new IOException(source + ": array of shape " + dims + " needs " + n * Double.BYTES
+                        + " bytes as doubles, more than the Java heap's maximum (raise -Xmx)");
+            }
+            long available = size - prefix - headerLen;
+            if (n * width > available) {
+                throw new IOException(source + ": truncated data, shape " + dims + " needs " + n * width
+                        + " bytes but " + available + " follow the header");
+            }
+            double[] values = new double[(int) n];
+            byte[] chunk = new byte[(int) Math.min(n * width, 1 << 16)];
+            ByteBuffer bb = ByteBuffer.wrap(chunk).order(ByteOrder.LITTLE_ENDIAN);
+            int perChunk = chunk.length / width;
+            for (int start = 0; start < n; start += perChunk) {
+                int count = (int) Math.min(perChunk, n - start);
+                try {
+                    data.readFully(chunk, 0, count * width);
+                } catch (java.io.EOFException e) {
+                    throw new IOException(source + ": truncated data, expected " + n + " elements", e);
+                }
+                bb.clear();
+                for (int i = start; i < start + count; i++) {
+                    values[i] = switch (descr) {
+                        case "<f4" -> bb.getFloat();
+                        case "<f8" -> bb.getDouble();
+                        case "<i4" -> bb.getInt();
+                        default -> bb.getLong();
+                    };
+                }
             }
             DType dtype = descr.equals("<f4") || descr.equals("<i4") ? DType.FLOAT32 : DType.FLOAT64;
-            return new HostArray(data, shape, dtype);
+            return new HostArray(values, shape, dtype);
         } catch (java.io.EOFException e) {
-            throw new IOException(file + ": truncated .npy header", e);
+            throw new IOException(source + ": truncated .npy header", e);
         }
     }
 
-    private static String group(Pattern p, String header, Path file, String key) throws IOException {
+    private static String group(Pattern p, String header, String source, String key) throws IOException {
         Matcher m = p.matcher(header);
         if (!m.find()) {
-            throw new IOException(file + ": .npy header has no '" + key + "' entry: " + header.trim());
+            throw new IOException(source + ": .npy header has no '" + key + "' entry: " + header.trim());
         }
         return m.group(1);
     }

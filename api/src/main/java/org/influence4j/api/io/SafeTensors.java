@@ -13,9 +13,11 @@ import org.influence4j.api.DType;
 
 /**
  * The safetensors format (Hugging Face): an 8-byte little-endian header length, a JSON header
- * mapping tensor names to {@code dtype} ({@code F32}/{@code F64}), {@code shape} and
- * {@code data_offsets}, an optional {@code __metadata__} string map, then the raw little-endian
- * data. Tensors are written in map order with contiguous offsets; readers return them ordered by
+ * mapping tensor names to {@code dtype}, {@code shape} and {@code data_offsets}, an optional
+ * {@code __metadata__} string map, then the raw little-endian data. Written tensors are
+ * {@code F32}/{@code F64}; reading also accepts {@code I32}/{@code I64} (e.g. token ids or labels),
+ * returned as doubles (exact up to 2^53) with {@link HostArray#dtype()} {@code FLOAT32} for 4-byte
+ * and {@code FLOAT64} for 8-byte elements. Tensors are written in map order with contiguous offsets; readers return them ordered by
  * their data offsets (the order in which influence4j wrote them).
  */
 public final class SafeTensors {
@@ -102,22 +104,21 @@ public final class SafeTensors {
         for (Map.Entry<String, Map<?, ?>> e : entries) {
             Map<?, ?> info = e.getValue();
             String dt = String.valueOf(info.get("dtype"));
-            DType dtype;
-            if ("F32".equals(dt)) {
-                dtype = DType.FLOAT32;
-            } else if ("F64".equals(dt)) {
-                dtype = DType.FLOAT64;
-            } else {
-                throw new IOException(file + ": tensor '" + e.getKey() + "' has unsupported dtype " + dt
-                        + "; use F32 or F64");
+            int width;
+            switch (dt) {
+                case "F32", "I32" -> width = 4;
+                case "F64", "I64" -> width = 8;
+                default -> throw new IOException(file + ": tensor '" + e.getKey() + "' has unsupported dtype " + dt
+                        + "; use F32, F64, I32 or I64");
             }
+            DType dtype = width == 4 ? DType.FLOAT32 : DType.FLOAT64;
             long[] shape = ((List<?>) info.get("shape")).stream().mapToLong(o -> ((Number) o).longValue()).toArray();
             long[] off = offsets(info);
             long n = 1;
             for (long d : shape) {
                 n *= d;
             }
-            if (off[1] - off[0] != n * dtype.bytes() || dataStart + off[1] > all.length) {
+            if (off[0] < 0 || off[1] - off[0] != n * width || dataStart + off[1] > all.length) {
                 throw new IOException(file + ": tensor '" + e.getKey() + "' has inconsistent data_offsets "
                         + off[0] + ".." + off[1] + " for shape " + java.util.Arrays.toString(shape));
             }
@@ -125,7 +126,12 @@ public final class SafeTensors {
                     .order(ByteOrder.LITTLE_ENDIAN);
             double[] values = new double[(int) n];
             for (int i = 0; i < n; i++) {
-                values[i] = dtype == DType.FLOAT32 ? data.getFloat() : data.getDouble();
+                values[i] = switch (dt) {
+                    case "F32" -> data.getFloat();
+                    case "F64" -> data.getDouble();
+                    case "I32" -> data.getInt();
+                    default -> data.getLong();
+                };
             }
             out.put(e.getKey(), new HostArray(values, shape, dtype));
         }
