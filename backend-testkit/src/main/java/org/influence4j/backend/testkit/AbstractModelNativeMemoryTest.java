@@ -74,7 +74,7 @@ public abstract class AbstractModelNativeMemoryTest {
         ModelSpec spec = ModelSpec.builder(64).dense(32).activation(Activation.TANH).dense(10)
                 .loss(Loss.SOFTMAX_CROSS_ENTROPY).dtype(DType.FLOAT64).build();
         try (TwiceDifferentiable model = backend().createModel(spec, TestSupport.parameters(spec, 79, 1))) {
-            measure(model, TestSupport.randomBatch(spec, 64, 77), "an MLP, batch 64");
+            measure(model, TestSupport.randomBatch(spec, 64, 77), "an MLP, batch 64", 2500);
         }
     }
 
@@ -83,11 +83,19 @@ public abstract class AbstractModelNativeMemoryTest {
     public void fiveThousandHvpsOfACnnKeepRssFlat() throws IOException {
         GraphFixture f = GraphFixture.load("lenet");
         try (TwiceDifferentiable model = backend().createModel(f.spec(), f.parameters())) {
-            measure(model, f.batch(), "the lenet CNN, batch 8");
+            measure(model, f.batch(), "the lenet CNN, batch 8", cnnHvpsPerRound());
         }
     }
 
-    private void measure(TwiceDifferentiable model, Batch batch, String what) throws IOException {
+    /**
+     * HVPs per measured round of the CNN test (2,500: 5,000 counted). A backend whose layer-graph
+     * HVPs are slow may count fewer in the build and document its full 5,000-HVP measurement.
+     */
+    protected int cnnHvpsPerRound() {
+        return 2500;
+    }
+
+    private void measure(TwiceDifferentiable model, Batch batch, String what, int perRound) throws IOException {
         org.junit.jupiter.api.Assumptions.assumeTrue(Files.isReadable(Path.of("/proc/self/status")),
                 "needs Linux /proc");
         int p = model.numParameters();
@@ -95,13 +103,12 @@ public abstract class AbstractModelNativeMemoryTest {
         try (TensorScope scope = backend().newScope()) {
             Tensor vt = scope.fromArray(v, DType.FLOAT64, p);
             double first = 0;
-            for (int i = 0; i < 2000; i++) {
+            for (int i = 0; i < Math.min(2000, perRound); i++) {
                 try (Tensor hv = model.hvp(batch, vt, scope)) {
                     first = hv.norm();
                 }
             }
             int rounds = 3;
-            int perRound = 2500;
             long[] rss = new long[rounds + 1];
             long[] heap = new long[rounds + 1];
             long[] offHeap = new long[rounds + 1];
