@@ -56,7 +56,7 @@ public final class Autodiff<A> {
         }
     }
 
-    private final Kernels<A> k;
+    private Kernels<A> k;
     private boolean recording = true;
 
     /** @param kernels the backend kernels bound to the current call's memory context */
@@ -64,9 +64,27 @@ public final class Autodiff<A> {
         this.k = kernels;
     }
 
-    /** @return the kernels */
+    /** @return the kernels of the current memory context */
     public Kernels<A> kernels() {
         return k;
+    }
+
+    /**
+     * Computes {@code body} in a nested memory context ({@link Kernels#scoped}): every array made
+     * meanwhile is freed on return except the result's, which is returned as a constant of this
+     * context. Values recorded outside may be used inside; values made inside must not escape.
+     */
+    public Var<A> scoped(java.util.function.Supplier<Var<A>> body) {
+        A result = k.scoped(child -> {
+            Kernels<A> saved = k;
+            k = child;
+            try {
+                return body.get().value();
+            } finally {
+                k = saved;
+            }
+        });
+        return constant(result);
     }
 
     /** @return a value derivatives are taken with respect to */

@@ -137,8 +137,8 @@ public final class GraphDerivatives<A> {
         List<Var<A>> g = ad.grad(mean, null, leaves, true);
         List<Var<A>> rows = new ArrayList<>();
         for (List<Var<A>> v : directions(vs)) {
-            rows.add(ad.reshape(flatten(ad.grad(inner(g, v), null, leaves, false), false), 1,
-                    graph.numParameters()));
+            rows.add(ad.scoped(() -> ad.reshape(flatten(ad.grad(inner(g, v), null, leaves, false), false), 1,
+                    graph.numParameters())));
         }
         return ad.concat(rows, 0).value();
     }
@@ -157,10 +157,12 @@ public final class GraphDerivatives<A> {
         List<Var<A>> jtu = ad.grad(ad.sumAll(ad.mul(z, u)), null, leaves, true);
         List<Var<A>> rows = new ArrayList<>();
         for (List<Var<A>> v : directions(vs)) {
-            A jv = ad.grad(inner(jtu, v), null, List.of(u), false).get(0).value();
-            A w = k.scale(evaluator.lossCurvatureTimes(z.value(), jv), 1.0 / n);
-            List<Var<A>> back = ad.grad(ad.sumAll(ad.mul(z, ad.constant(w))), null, leaves, false);
-            rows.add(ad.reshape(flatten(back, false), 1, graph.numParameters()));
+            rows.add(ad.scoped(() -> {
+                A jv = ad.grad(inner(jtu, v), null, List.of(u), false).get(0).value();
+                A w = ad.kernels().scale(evaluator.lossCurvatureTimes(z.value(), jv), 1.0 / n);
+                List<Var<A>> back = ad.grad(ad.sumAll(ad.mul(z, ad.constant(w))), null, leaves, false);
+                return ad.reshape(flatten(back, false), 1, graph.numParameters());
+            }));
         }
         return ad.concat(rows, 0).value();
     }
@@ -182,8 +184,8 @@ public final class GraphDerivatives<A> {
         List<Var<A>> g = ad.grad(total, null, leaves, true);
         List<Var<A>> rows = new ArrayList<>();
         for (List<Var<A>> v : directions(vs)) {
-            Var<A> gx = ad.grad(inner(g, v), null, List.of(x), false).get(0);
-            rows.add(ad.reshape(gx, 1, n, graph.inputSize()));
+            rows.add(ad.scoped(() -> ad.reshape(ad.grad(inner(g, v), null, List.of(x), false).get(0), 1, n,
+                    graph.inputSize())));
         }
         return ad.concat(rows, 0).value();
     }

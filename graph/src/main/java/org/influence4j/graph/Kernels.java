@@ -109,6 +109,16 @@ public interface Kernels<A> {
     A concat(List<A> arrays, int axis);
 
     /**
+     * Runs {@code body} with kernels of a nested memory context whose arrays are freed when it
+     * returns, except the body's result, which then belongs to this context. Loops over directions
+     * (block HVPs, Gauss-Newton blocks) use it so that a call's memory does not grow with the number
+     * of directions. The default runs the body with these kernels (nothing is freed early).
+     */
+    default A scoped(java.util.function.Function<Kernels<A>, A> body) {
+        return body.apply(this);
+    }
+
+    /**
      * The adjoint of {@link #gatherRows}: {@code out[r, :] = Σ_{j : index[j] = r} g[j, :]}, shape
      * {@code [m, c]}. The default gathers through a table of the positions that feed each row
      * ({@link ScatterTable}) and sums them, so it needs only the kernels above; a backend with a

@@ -243,6 +243,16 @@ public final class DjlKernels implements Kernels<NDArray> {
         return arrays.size() == 1 ? arrays.get(0) : own(NDArrays.concat(new NDList(arrays), axis));
     }
 
+    /** Runs {@code body} with kernels of a sub-manager, closed on return; the result moves to this manager. */
+    @Override
+    public NDArray scoped(java.util.function.Function<Kernels<NDArray>, NDArray> body) {
+        try (NDManager sub = manager.newSubManager()) {
+            NDArray result = body.apply(new DjlKernels(sub, type, uploader, rowGather));
+            result.attach(manager);
+            return result;
+        }
+    }
+
     /**
      * Attaches a new result to the call's manager. DJL attaches an operation's result to the manager
      * of its first operand, which for the model's parameters is the model's long-lived manager: without

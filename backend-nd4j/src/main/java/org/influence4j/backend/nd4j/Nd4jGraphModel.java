@@ -1,7 +1,9 @@
 package org.influence4j.backend.nd4j;
 
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import org.influence4j.api.DenseLayerFactors;
 import org.influence4j.api.Tensor;
 import org.influence4j.api.TensorScope;
 import org.influence4j.api.TwiceDifferentiable;
@@ -179,6 +181,31 @@ public final class Nd4jGraphModel extends AbstractSpecModel<Nd4jBackend, Nd4jTen
      * <p>The p Hessian-vector products of the unit vectors (one pass with a block of p directions),
      * symmetrised ({@code (H + Hᵀ)/2}, exactly symmetric). Costs {@code p²} memory: meant for small p.
      */
+    /**
+     * {@inheritDoc}
+     *
+     * <p>For a layer graph: the Dense nodes with a bias on per-sample vectors
+     * ({@link ModelGraph#factorLayers()}), with the node index as {@code layerIndex}.
+     */
+    @Override
+    public List<DenseLayerFactors> denseLayerFactors(Batch batch, TensorScope scope) {
+        Nd4jTensorScope target = checkCall(batch, scope);
+        List<INDArray[]> copies = new ArrayList<>();
+        List<int[]> where = new ArrayList<>();
+        try (Nd4jArena ar = new Nd4jArena()) {
+            for (GraphDerivatives.LayerFactors<INDArray> f : derivatives(kernels(ar)).denseLayerFactors(batch)) {
+                copies.add(new INDArray[] {f.inputs().dup('c'), f.outputGradients().dup('c')});
+                where.add(new int[] {f.nodeIndex(), f.weightOffset()});
+            }
+        }
+        List<DenseLayerFactors> out = new ArrayList<>();
+        for (int i = 0; i < copies.size(); i++) {
+            out.add(new DenseLayerFactors(where.get(i)[0], where.get(i)[1], target.wrap(copies.get(i)[0]),
+                    target.wrap(copies.get(i)[1])));
+        }
+        return List.copyOf(out);
+    }
+
     @Override
     public Nd4jTensor hessian(Batch batch, TensorScope scope) {
         Nd4jTensorScope target = checkCall(batch, scope);
