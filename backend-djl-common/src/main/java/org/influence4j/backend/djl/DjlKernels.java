@@ -253,6 +253,11 @@ public final class DjlKernels implements Kernels<NDArray> {
         }
     }
 
+    /** @return {@code a} (a new array made outside these kernels) attached to the call's manager */
+    NDArray adopt(NDArray a) {
+        return own(a);
+    }
+
     /**
      * Attaches a new result to the call's manager. DJL attaches an operation's result to the manager
      * of its first operand, which for the model's parameters is the model's long-lived manager: without

@@ -1,0 +1,249 @@
+package org.influence4j.graph;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.influence4j.api.Backend;
+import org.influence4j.api.DenseLayerFactors;
+import org.influence4j.api.Tensor;
+import org.influence4j.api.TensorScope;
+import org.influence4j.api.data.Batch;
+import org.influence4j.api.model.AbstractSpecModel;
+import org.influence4j.api.model.ModelGraph;
+import org.influence4j.api.model.ModelSpec;
+
+/**
+ * A layer graph ({@link ModelSpec#isGraph()}) as a {@link org.influence4j.api.TwiceDifferentiable}
+ * on any backend with {@link Kernels}: every method is {@link GraphDerivatives} run in a fresh memory
+ * context of the backend, its result copied into the caller's scope. Exact gradients, batched
+ * per-sample gradients (one forward and one backward pass per batch), exact Hessian-vector products
+ * by double backward, Gauss-Newton-vector products, mixed derivatives for float inputs, and the
+ * factors of the Dense heads ({@link ModelGraph#factorLayers()}).
+ *
+ * <p><b>What a backend supplies</b>: the parameter arrays (uploaded in its constructor, replaced by
+ * {@link #replaceParameters}, freed by {@link #releaseNative}), a memory context per call
+ * ({@link #inCallContext}: every array made in it is freed when it returns, also when it throws),
+ * the check and copy of direction tensors ({@link #requireTensor}, {@link #local}) and the copy of
+ * a result into the caller's scope ({@link #export}). Nothing of a call outlives it but its result.
+ *
+ * <p>Not thread-safe ({@link #isThreadSafe()} is false): one instance must be used by one thread at
+ * a time. Holds native memory: close it.
+ *
+ * @param <A> the backend's array type
+ * @param <T> the backend's tensor type
+ * @param <B> the backend type
+ * @param <S> the backend's scope type
+ */
+public abstract class AbstractGraphModel<A, T extends Tensor, B extends Backend, S extends TensorScope>
+        extends AbstractSpecModel<B, S> {
+
+    private final ModelGraph graph;
+    private final Map<String, int[]> indexCache = GraphEvaluator.newIndexCache();
+
+    /**
+     * @param backend    the backend
+     * @param spec       a graph spec
+     * @param parameters θ (length p); the subclass uploads it after this returns
+     * @throws IllegalArgumentException if the spec is not a graph or the parameters do not fit it
+     */
+    protected AbstractGraphModel(B backend, ModelSpec spec, double[] parameters) {
+        super(backend, requireGraph(spec), parameters);
+        this.graph = spec.graph();
+    }
+
+    private static ModelSpec requireGraph(ModelSpec spec) {
+        if (spec == null || !spec.isGraph()) {
+            throw new IllegalArgumentException("spec: a layer-graph model needs a graph spec (ModelSpec.of(graph))");
+        }
+        return spec;
+    }
+
+    /** One call's computation in a memory context. */
+    @FunctionalInterface
+    protected interface InContext<A, R> {
+        /** @return the result, computed with {@code kernels} */
+        R apply(Kernels<A> kernels);
+    }
+
+    /**
+     * Runs {@code body} with kernels of a new memory context (and the engine's own autograd off);
+     * every array made in it is freed when this returns, also when the body throws.
+     */
+    protected abstract <R> R inCallContext(InContext<A, R> body);
+
+    /** @return the parameter arrays in layout order, with their own shapes */
+    protected abstract List<A> parameterArrays();
+
+    /**
+     * @return {@code t} as a tensor of this backend
+     * @throws IllegalArgumentException naming {@code argument} if it is not one (or is closed)
+     */
+    protected abstract T requireTensor(S target, Tensor t, String argument);
+
+    /** @return a copy of {@code t}'s array in the model's dtype, made in the context of {@code kernels} */
+    protected abstract A local(Kernels<A> kernels, T t);
+
+    /** @return a copy of {@code array} owned by {@code target} (called while the context is open) */
+    protected abstract T export(S target, A array);
+
+    @Override
+    public final T forward(Batch batch, TensorScope scope) {
+        return run(checkCall(batch, scope), (d, k) -> d.outputs(batch));
+    }
+
+    @Override
+    public final double loss(Batch batch) {
+        checkBatch(batch);
+        return inCallContext(k -> mean(k.toDoubles(derivatives(k).perSampleLosses(batch))));
+    }
+
+    @Override
+    public final T perSampleLosses(Batch batch, TensorScope scope) {
+        return run(checkCall(batch, scope), (d, k) -> d.perSampleLosses(batch));
+    }
+
+    @Override
+    public final T gradient(Batch batch, TensorScope scope) {
+        return run(checkCall(batch, scope), (d, k) -> d.gradient(batch));
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>From one batched forward and backward pass (the parameters broadcast to the batch).
+     */
+    @Override
+    public final T perSampleGradients(Batch batch, TensorScope scope) {
+        return run(checkCall(batch, scope), (d, k) -> d.perSampleGradients(batch));
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>Exact (double backward).
+     *
+     * @throws IllegalArgumentException if {@code v} is not a vector {@code [p]} of this backend
+     */
+    @Override
+    public final T hvp(Batch batch, Tensor v, TensorScope scope) {
+        S target = checkCall(batch, scope);
+        T vt = requireTensor(target, v, "v");
+        requireVector(vt, "v");
+        int p = numParameters();
+        return run(target, (d, k) -> k.reshape(d.hvpBlock(batch, k.reshape(local(k, vt), 1, p)), p));
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>Exact (double backward): one forward pass and one backward pass per row.
+     *
+     * @throws IllegalArgumentException if {@code vs} is not a matrix {@code [k, p]} of this backend
+     */
+    @Override
+    public final T hvpBlock(Batch batch, Tensor vs, TensorScope scope) {
+        return block(batch, vs, scope, GraphDerivatives::hvpBlock);
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>{@code J v} by the double-VJP trick, the loss curvature in closed form, then one more VJP.
+     *
+     * @throws IllegalArgumentException if {@code vs} is not a matrix {@code [k, p]} of this backend
+     */
+    @Override
+    public final T gaussNewtonBlock(Batch batch, Tensor vs, TensorScope scope) {
+        return block(batch, vs, scope, GraphDerivatives::gaussNewtonBlock);
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>The p Hessian-vector products of the unit vectors, symmetrised ({@code (H + Hᵀ)/2}, exactly
+     * symmetric). Costs p backward passes and {@code p²} memory: meant for small p.
+     */
+    @Override
+    public final T hessian(Batch batch, TensorScope scope) {
+        S target = checkCall(batch, scope);
+        warnIfLargeHessian("backward passes");
+        int p = numParameters();
+        return run(target, (d, k) -> {
+            double[] eye = new double[Math.multiplyExact(p, p)];
+            for (int i = 0; i < p; i++) {
+                eye[i * p + i] = 1.0;
+            }
+            A h = d.hvpBlock(batch, k.constant(eye, p, p));
+            return k.scale(k.add(h, k.permute(h, 1, 0)), 0.5);
+        });
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>Exact: the gradient in x of {@code ⟨v, ∇θ ℓ_i⟩} through the recorded gradient.
+     *
+     * @throws IllegalArgumentException if {@code vs} is not a matrix {@code [k, p]} of this backend
+     * @throws UnsupportedOperationException if the model reads token ids (and k &gt; 0)
+     */
+    @Override
+    public final T mixedGradientProducts(Batch batch, Tensor vs, TensorScope scope) {
+        S target = checkCall(batch, scope);
+        T vt = requireTensor(target, vs, "vs");
+        if (requireBlock(vt, "vs") == 0) {
+            return run(target, (d, k) -> k.constant(new double[0], 0, batch.size(), spec().inputDim()));
+        }
+        return run(target, (d, k) -> d.mixedGradientProducts(batch, local(k, vt)));
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>For a layer graph: the Dense nodes with a bias on per-sample vectors
+     * ({@link ModelGraph#factorLayers()}, e.g. the classifier head of a CNN), with the node index as
+     * {@code layerIndex}.
+     */
+    @Override
+    public final List<DenseLayerFactors> denseLayerFactors(Batch batch, TensorScope scope) {
+        S target = checkCall(batch, scope);
+        return inCallContext(k -> {
+            List<DenseLayerFactors> out = new ArrayList<>();
+            for (GraphDerivatives.LayerFactors<A> f : derivatives(k).denseLayerFactors(batch)) {
+                out.add(new DenseLayerFactors(f.nodeIndex(), f.weightOffset(), export(target, f.inputs()),
+                        export(target, f.outputGradients())));
+            }
+            return List.copyOf(out);
+        });
+    }
+
+    // ---------------------------------------------------------------------------------------------
+
+    /** A computation from the call's derivatives and kernels. */
+    @FunctionalInterface
+    private interface Body<A> {
+        A apply(GraphDerivatives<A> derivatives, Kernels<A> kernels);
+    }
+
+    /** A block product of the derivatives. */
+    @FunctionalInterface
+    private interface BlockProduct<A> {
+        A apply(GraphDerivatives<A> derivatives, Batch batch, A directions);
+    }
+
+    private T block(Batch batch, Tensor vs, TensorScope scope, BlockProduct<A> product) {
+        S target = checkCall(batch, scope);
+        T vt = requireTensor(target, vs, "vs");
+        if (requireBlock(vt, "vs") == 0) {
+            return run(target, (d, k) -> k.constant(new double[0], 0, numParameters()));
+        }
+        return run(target, (d, k) -> product.apply(d, batch, local(k, vt)));
+    }
+
+    private T run(S target, Body<A> body) {
+        return inCallContext(k -> export(target, body.apply(derivatives(k), k)));
+    }
+
+    private GraphDerivatives<A> derivatives(Kernels<A> k) {
+        return new GraphDerivatives<>(graph, indexCache, k, parameterArrays());
+    }
+}
