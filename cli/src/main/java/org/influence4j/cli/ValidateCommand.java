@@ -142,7 +142,8 @@ final class ValidateCommand implements Callable<Integer> {
         if (loo) {
             if (!convex) {
                 throw new IllegalArgumentException("--spec: leave-one-out retrains by Newton's method and needs a"
-                        + " convex model (exactly one dense layer); this spec has " + dense + "; use --check lds");
+                        + " convex model (exactly one dense layer); this spec " + (modelSpec.isGraph()
+                        ? "is a layer graph" : "has " + dense) + "; use --check lds");
             }
             if (m < 1 || k < 2 || k > n) {
                 throw new IllegalArgumentException("--test-points must be >= 1 and -k in [2, n]");
