@@ -51,7 +51,7 @@ final class InfluenceQuery {
     static Data read(ModelInput input, String test, String testLabels) throws IOException {
         ModelSpec spec = input.readSpec();
         double[] parameters = null;
-        if (spec != null && input.parameters != null) {
+        if (spec != null && input.hasParameters()) {
             ParameterFiles.State state = input.readState(spec);
             spec = state.spec();
             parameters = state.parameters();

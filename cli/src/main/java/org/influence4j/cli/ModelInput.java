@@ -14,6 +14,7 @@ import org.influence4j.api.model.ModelSpec;
 import org.influence4j.api.DType;
 import org.influence4j.backend.pytorch.PtTorchScriptModel;
 import org.influence4j.api.model.ParameterFiles;
+import org.influence4j.onnx.OnnxModels;
 import picocli.CommandLine.Option;
 
 /**
@@ -44,11 +45,20 @@ final class ModelInput {
     @Option(names = "--torchscript", description = "A TorchScript .pt model instead of --spec/--parameters (djl-pytorch backend).")
     Path torchscript;
 
-    @Option(names = "--loss", description = "Loss of a --torchscript model: mse, softmax_cross_entropy or binary_logistic.")
+    @Option(names = "--onnx", description = "An ONNX model from torch.onnx.export instead of --spec: read as a layer"
+            + " graph with its weights (every backend); --parameters then loads a checkpoint of the same module by"
+            + " name.")
+    Path onnx;
+
+    @Option(names = "--loss", description = "Loss of a --torchscript or --onnx model: mse, softmax_cross_entropy or"
+            + " binary_logistic.")
     String loss;
 
-    @Option(names = "--dtype", defaultValue = "float32", description = "Parameter dtype of a --torchscript model (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--dtype", defaultValue = "float32", description = "Dtype of a --torchscript or --onnx model"
+            + " (default: ${DEFAULT-VALUE}).")
     String dtype;
+
+    private OnnxModels.Imported imported;
 
     @Option(names = "--parameters", description = "Trained parameters (.safetensors, e.g. a PyTorch state_dict with"
             + " its batch-norm buffers, or a flat .npy), e.g. from `influence4j train`.")
@@ -69,10 +79,23 @@ final class ModelInput {
     @Option(names = "--label-width", defaultValue = "1", description = "Label columns at the end of each CSV row (default: 1).")
     int labelWidth;
 
-    /** @return the parsed spec, or {@code null} for a {@code --torchscript} model */
+    /** @return the parsed spec (of {@code --spec} or {@code --onnx}), or {@code null} for a {@code --torchscript} model */
     ModelSpec readSpec() throws IOException {
-        if ((spec == null) == (torchscript == null)) {
-            throw new IllegalArgumentException("--spec or --torchscript: give exactly one of them");
+        if ((spec != null ? 1 : 0) + (torchscript != null ? 1 : 0) + (onnx != null ? 1 : 0) != 1) {
+            throw new IllegalArgumentException("--spec, --onnx or --torchscript: give exactly one of them");
+        }
+        if (onnx != null) {
+            requireFile(onnx, "--onnx");
+            if (loss == null) {
+                throw new IllegalArgumentException("--loss: an --onnx model needs its loss, e.g. --loss"
+                        + " softmax_cross_entropy");
+            }
+            try {
+                imported = OnnxModels.read(onnx, Loss.parse(loss), DType.parse(dtype));
+            } catch (IOException e) {
+                throw new IllegalArgumentException("--onnx: " + e.getMessage(), e);
+            }
+            return imported.spec();
         }
         if (torchscript != null) {
             requireFile(torchscript, "--torchscript");
@@ -96,6 +119,9 @@ final class ModelInput {
      *     running statistics) the file holds
      */
     ParameterFiles.State readState(ModelSpec modelSpec) throws IOException {
+        if (parameters == null && imported != null) {
+            return new ParameterFiles.State(imported.spec(), imported.parameters());
+        }
         if (parameters == null) {
             throw new IllegalArgumentException(MISSING_PARAMETERS);
         }
@@ -105,6 +131,11 @@ final class ModelInput {
         } catch (IOException | IllegalArgumentException e) {
             throw new IllegalArgumentException("--parameters: " + e.getMessage(), e);
         }
+    }
+
+    /** @return whether parameters are given: {@code --parameters}, or the weights of {@code --onnx} */
+    boolean hasParameters() {
+        return parameters != null || onnx != null;
     }
 
     /**

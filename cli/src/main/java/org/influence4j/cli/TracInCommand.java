@@ -131,7 +131,7 @@ final class TracInCommand implements Callable<Integer> {
         InfluenceQuery.Data data = InfluenceQuery.read(input, test, testLabels);
         ModelSpec modelSpec = data.spec();
         if (modelSpec == null) {
-            throw new IllegalArgumentException("--torchscript: tracin reads the checkpoints by a model spec; give --spec");
+            throw new IllegalArgumentException("--torchscript: tracin reads the checkpoints by a model spec; give --spec or --onnx");
         }
         int n = data.train().size();
         if (what == Query.TOP_K) {

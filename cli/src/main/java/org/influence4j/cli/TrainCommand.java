@@ -64,7 +64,7 @@ final class TrainCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         ModelSpec modelSpec = input.readSpec();
         double[] given = null;
-        if (input.parameters != null) {
+        if (input.hasParameters()) {
             ParameterFiles.State state = input.readState(modelSpec);
             modelSpec = state.spec();
             given = state.parameters();

@@ -133,7 +133,7 @@ final class ValidateCommand implements Callable<Integer> {
         InfluenceQuery.Data data = InfluenceQuery.read(input, test, testLabels);
         ModelSpec modelSpec = data.spec();
         if (modelSpec == null) {
-            throw new IllegalArgumentException("--torchscript: validate retrains the model and needs it given by --spec");
+            throw new IllegalArgumentException("--torchscript: validate retrains the model and needs it given by --spec or --onnx");
         }
         long dense = modelSpec.layers().stream().filter(l -> l instanceof Layer.Dense).count();
         boolean convex = dense == 1;

@@ -288,7 +288,13 @@ public record ModelGraph(long[] inputShape, boolean intInput, List<GraphNode> no
     // ---------------------------------------------------------------------------------------------
     // shape inference
 
-    private static Map<String, long[]> inferShapes(long[] inputShape, boolean intInput, List<GraphNode> nodes) {
+    /**
+     * The per-sample output shape of every node (and of {@link #INPUT}) of a node list that need not
+     * be a complete model yet (e.g. while an importer builds it).
+     *
+     * @throws IllegalArgumentException naming the node and both shapes where they do not chain
+     */
+    public static Map<String, long[]> inferShapes(long[] inputShape, boolean intInput, List<GraphNode> nodes) {
         Map<String, long[]> shapes = new LinkedHashMap<>();
         shapes.put(INPUT, inputShape.clone());
         String previous = INPUT;
