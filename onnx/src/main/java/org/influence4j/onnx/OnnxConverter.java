@@ -29,7 +29,7 @@ final class OnnxConverter {
     private static final Set<String> SUPPORTED = Set.of("Gemm", "MatMul", "Add", "Conv", "MaxPool", "AveragePool",
             "GlobalAveragePool", "Flatten", "Reshape", "Relu", "Tanh", "Sigmoid", "Softplus", "Gelu", "Erf", "Div",
             "Mul", "Sub", "Pow", "Sqrt", "BatchNormalization", "LayerNormalization", "Gather", "ReduceMean", "Dropout",
-            "Identity", "Constant", "Squeeze");
+            "Identity", "Constant", "Squeeze", "Pad", "Transpose");
 
     /**
      * What an ONNX value is in the layer graph.
@@ -172,6 +172,24 @@ final class OnnxConverter {
         String op = n.getOpType();
         switch (op) {
             case "Identity", "Dropout" -> values.put(n.getOutput(0), in(n, 0));
+            case "Pad" -> {
+                List<Long> pads = n.getInputCount() > 1 ? Arrays.stream(constant(n, 1).data()).mapToObj(v -> (long) v)
+                        .toList() : attrInts(n, "pads");
+                if (pads.stream().anyMatch(v -> v != 0)) {
+                    throw unsupported(n, "only a Pad of zero width is read (pool and conv padding is read from"
+                            + " their own pads)");
+                }
+                values.put(n.getOutput(0), in(n, 0));
+            }
+            case "Transpose" -> {
+                OnnxTensors t = constant(n, 0);
+                List<Long> perm = attrInts(n, "perm");
+                if (t.dims().length != 2 || !(perm.isEmpty() || perm.equals(List.of(1L, 0L)))) {
+                    throw unsupported(n, "only the transpose of a 2-D weight initializer is read");
+                }
+                constants.put(n.getOutput(0), new OnnxTensors(n.getOutput(0), new long[] {t.dims()[1], t.dims()[0]},
+                        t.transposed()));
+            }
             case "Relu", "Tanh", "Sigmoid", "Softplus", "Gelu" -> {
                 if (op.equals("Gelu") && !attrString(n, "approximate", "none").equals("none")) {
                     throw unsupported(n, "the tanh approximation of GELU is not supported");
