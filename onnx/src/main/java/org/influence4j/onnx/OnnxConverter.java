@@ -577,7 +577,18 @@ final class OnnxConverter {
     // helpers
 
     private Val in(Onnx.NodeProto n, int i) {
-        return value(n.getInput(i), "input " + i + " of node '" + n.getName() + "' (" + n.getOpType() + ")");
+        return value(input(n, i), "input " + i + " of node '" + n.getName() + "' (" + n.getOpType() + ")");
+    }
+
+    /** @return the name of input {@code i} of {@code n} */
+    private static String input(Onnx.NodeProto n, int i) {
+        if (i >= n.getInputCount() || n.getInput(i).isEmpty()) {
+            throw unsupported(n, "it has no input " + i + " (" + n.getInputCount() + " inputs)");
+        }
+        if (n.getOutputCount() == 0) {
+            throw unsupported(n, "it has no output");
+        }
+        return n.getInput(i);
     }
 
     private Val value(String name, String what) {
@@ -598,7 +609,7 @@ final class OnnxConverter {
     }
 
     private OnnxTensors constant(Onnx.NodeProto n, int i) {
-        OnnxTensors t = constants.get(n.getInput(i));
+        OnnxTensors t = constants.get(input(n, i));
         if (t == null) {
             throw unsupported(n, "input " + i + " ('" + n.getInput(i) + "') must be an initializer or constant");
         }

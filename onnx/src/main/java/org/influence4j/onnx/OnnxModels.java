@@ -25,9 +25,10 @@ import org.nd4j.shade.protobuf.InvalidProtocolBufferException;
  * safetensors {@code state_dict} or checkpoint of the same module loads by name; a weight torch
  * exported transposed for MatMul is transposed back and named after its bias.
  *
- * <p><b>What is refused</b> (an {@link IOException} naming the file): a truncated, malformed or
- * oversized file; ops outside the set above (all of them listed with their node names, nothing
- * computed); weights given as graph inputs instead of initializers (with how to export).
+ * <p><b>What is refused</b> (an {@link IOException} naming the file, and no other exception): a
+ * truncated, malformed or oversized file; ops outside the set above (all of them listed with their
+ * node names, nothing computed); weights given as graph inputs instead of initializers (with how
+ * to export); a graph whose structure is broken (an {@link IOException} saying it is malformed).
  */
 public final class OnnxModels {
 
@@ -77,6 +78,9 @@ public final class OnnxModels {
             return new OnnxConverter(model.getGraph()).convert(loss, dtype);
         } catch (IllegalArgumentException e) {
             throw new IOException("ONNX file " + file + ": " + e.getMessage(), e);
+        } catch (RuntimeException e) {
+            // a structurally broken graph the checks above did not anticipate (hostile or fuzzed input)
+            throw new IOException("ONNX file " + file + " is malformed: " + e, e);
         }
     }
 }

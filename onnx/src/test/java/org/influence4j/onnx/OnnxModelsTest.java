@@ -119,4 +119,32 @@ class OnnxModelsTest {
         assertTrue(e.getMessage().startsWith("ONNX file " + garbage), e.getMessage());
         List.of(inputs, unsupported, truncated).forEach(p -> assertTrue(Files.exists(p)));
     }
+
+    /** Random byte flips, truncations and insertions of real exports: only documented errors (IOException). */
+    @Test
+    void fuzzedFilesGiveOnlyDocumentedErrors() throws IOException {
+        java.util.SplittableRandom random = new java.util.SplittableRandom(42);
+        int refused = 0;
+        for (String name : List.of("mlp", "lenet", "layernorm_decomposed")) {
+            byte[] original = Files.readAllBytes(resource(name + "/model.onnx"));
+            for (int trial = 0; trial < 300; trial++) {
+                byte[] bytes = original.clone();
+                int edits = 1 + random.nextInt(8);
+                for (int e = 0; e < edits; e++) {
+                    bytes[random.nextInt(bytes.length)] = (byte) random.nextInt(256);
+                }
+                if (trial % 10 == 0) {
+                    bytes = java.util.Arrays.copyOf(bytes, random.nextInt(bytes.length));
+                }
+                Path file = Files.write(dir.resolve("fuzz.onnx"), bytes);
+                try {
+                    OnnxModels.read(file, Loss.SOFTMAX_CROSS_ENTROPY, DType.FLOAT64);
+                } catch (IOException expected) {
+                    assertTrue(expected.getMessage().startsWith("ONNX file " + file), expected.getMessage());
+                    refused++;
+                }
+            }
+        }
+        assertTrue(refused > 100, "most mutations must be refused, were " + refused);
+    }
 }
