@@ -49,8 +49,8 @@ import org.influence4j.backend.djl.DjlDTypes;
  * use the equivalent {@link ModelSpec} with {@link PtModel}.
  * The full Hessian is p HVPs.
  *
- * <p>The module runs in training mode (autograd on), so modules with dropout or batch norm are
- * not supported. {@link #spec()} describes only the interface — input width, output width, loss
+ * <p>The module runs in eval mode ({@code module.eval()}: dropout off, batch norm on its running
+ * statistics), with autograd on for the derivatives (see {@link #evalMode}). {@link #spec()} describes only the interface — input width, output width, loss
  * and dtype — as a one-layer spec; its {@code numParameters()} is not the module's (use
  * {@link #numParameters()}), so checkpoint writers that rely on the spec do not apply. Not
  * thread-safe. Holds native memory: close it.
@@ -114,6 +114,7 @@ public final class PtTorchScriptModel implements TwiceDifferentiable {
             try {
                 block = JniUtils.loadModule((PtNDManager) manager, file.toAbsolutePath(), true, new String[0],
                         new String[0], true);
+                evalMode(block);
             } catch (RuntimeException e) {
                 throw new IllegalArgumentException("file: " + file + " could not be loaded as TorchScript: "
                         + e.getMessage(), e);
@@ -329,6 +330,7 @@ public final class PtTorchScriptModel implements TwiceDifferentiable {
     private NDArray hvpRows(NDManager m, Batch batch, NDArray vs) {
         int k = Math.toIntExact(vs.getShape().get(0));
         PtSymbolBlock fresh = JniUtils.loadModule((PtNDManager) m, file, true, new String[0], new String[0], true);
+        evalMode(fresh);
         try (PtGradMode g = PtGradMode.enabled()) {
             NDArray[] leaves = JniUtils.moduleGetParams(fresh, (PtNDManager) m).toArray(new NDArray[0]);
             try (PtGradMode off = PtGradMode.disabled()) {
@@ -392,6 +394,16 @@ public final class PtTorchScriptModel implements TwiceDifferentiable {
         for (NDArray p : params) {
             JniUtils.zeroGrad((PtNDArray) p);
         }
+    }
+
+    /**
+     * Puts the module in eval mode ({@code module.eval()} natively: dropout off, batch norm on running
+     * statistics). DJL's own switch, {@code forward(..., training = false)}, also runs the module
+     * without autograd, so the module is always called with {@code training = true} (no switch, grad
+     * kept) after this.
+     */
+    private static void evalMode(PtSymbolBlock module) {
+        JniUtils.enableInferenceMode(module);
     }
 
     private NDArray run(NDManager m, double[] x, int n, PtSymbolBlock module) {

@@ -9,6 +9,7 @@ import java.net.URISyntaxException;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.SplittableRandom;
+import org.influence4j.api.Backend;
 import org.influence4j.api.DType;
 import org.influence4j.api.TensorScope;
 import org.influence4j.api.TwiceDifferentiable;
@@ -114,5 +115,31 @@ class PtTorchScriptModelTest {
         IllegalArgumentException dtype = assertThrows(IllegalArgumentException.class,
                 () -> PtTorchScriptModel.load(backend, fixture(), 4, Loss.SOFTMAX_CROSS_ENTROPY, DType.FLOAT64));
         assertTrue(dtype.getMessage().contains("float64"), dtype.getMessage());
+    }
+
+    /** Eval mode: Dropout is off (the same scores as without it) and BatchNorm uses its running statistics. */
+    @Test
+    void modulesRunInEvalMode() throws Exception {
+        Backend backend = PtBackendProvider.backend();
+        Batch b = batch(8, 31);
+        Path dropout = Path.of(PtTorchScriptModelTest.class.getResource("/torchscript/tiny-mlp-dropout.pt").toURI());
+        Path bn = Path.of(PtTorchScriptModelTest.class.getResource("/torchscript/tiny-bn.pt").toURI());
+        try (PtTorchScriptModel plain = PtTorchScriptModel.load(backend, fixture(), 4, Loss.SOFTMAX_CROSS_ENTROPY,
+                DType.FLOAT32);
+             PtTorchScriptModel withDropout = PtTorchScriptModel.load(backend, dropout, 4,
+                     Loss.SOFTMAX_CROSS_ENTROPY, DType.FLOAT32);
+             PtTorchScriptModel withBn = PtTorchScriptModel.load(backend, bn, 4, Loss.SOFTMAX_CROSS_ENTROPY,
+                     DType.FLOAT32);
+             TensorScope scope = backend.newScope()) {
+            assertClose(plain.perSampleLosses(b, scope).toDoubleArray(),
+                    withDropout.perSampleLosses(b, scope).toDoubleArray(), "losses with Dropout in eval mode");
+            assertClose(plain.perSampleGradients(b, scope).toDoubleArray(),
+                    withDropout.perSampleGradients(b, scope).toDoubleArray(), "gradients with Dropout in eval mode");
+            double[] together = withBn.perSampleLosses(b, scope).toDoubleArray();
+            for (int i = 0; i < b.size(); i++) {
+                double alone = withBn.perSampleLosses(b.slice(i, i + 1), scope).toDoubleArray()[0];
+                assertEquals(together[i], alone, 1e-6 * Math.abs(alone), "BatchNorm uses running statistics");
+            }
+        }
     }
 }
