@@ -28,7 +28,9 @@ import org.influence4j.api.DType;
  * embedding_dim; {@code layer_norm} normalized_shape, eps=1e-5, elementwise_affine=true;
  * {@code batch_norm} num_features, eps=1e-5, affine=true; {@code dropout} p=0.5; {@code add};
  * {@code mean} axis (per-sample, batch axis not counted); {@code relu}, {@code gelu}, {@code tanh},
- * {@code sigmoid}, {@code softplus}, {@code identity}. Unknown keys are errors.
+ * {@code sigmoid}, {@code softplus}, {@code identity}. Unknown keys are errors. An optional
+ * {@code buffers} object holds buffer values by name ({@code "bn.running_mean": [...]}); missing
+ * buffers take PyTorch's initial values.
  */
 public final class ModelGraphJson {
 
@@ -43,7 +45,7 @@ public final class ModelGraphJson {
      * @throws IllegalArgumentException naming the offending field
      */
     static ModelGraph fromJson(Map<?, ?> root) {
-        allowOnly(root, "model spec", Set.of("format", "input", "nodes", "layers", "loss", "dtype"));
+        allowOnly(root, "model spec", Set.of("format", "input", "nodes", "layers", "loss", "dtype", "buffers"));
         if (!(root.get("input") instanceof Map<?, ?> input)) {
             throw new IllegalArgumentException("model spec: 'input' must be an object {\"shape\": [...], \"dtype\":"
                     + " \"float\"|\"int64\"}");
@@ -85,7 +87,33 @@ public final class ModelGraphJson {
         }
         Object dtype = root.get("dtype");
         return new ModelGraph(shape, ids, nodes, Loss.parse(String.valueOf(loss)),
-                dtype == null ? DType.FLOAT32 : DType.parse(String.valueOf(dtype)), Map.of());
+                dtype == null ? DType.FLOAT32 : DType.parse(String.valueOf(dtype)), buffers(root.get("buffers")));
+    }
+
+    /** The optional {@code buffers} object: name → array of numbers (batch-norm running statistics). */
+    private static Map<String, double[]> buffers(Object value) {
+        if (value == null) {
+            return Map.of();
+        }
+        if (!(value instanceof Map<?, ?> m)) {
+            throw new IllegalArgumentException("model spec: 'buffers' must be an object of number arrays");
+        }
+        Map<String, double[]> out = new LinkedHashMap<>();
+        for (Map.Entry<?, ?> e : m.entrySet()) {
+            if (!(e.getValue() instanceof List<?> list)) {
+                throw new IllegalArgumentException("model spec: buffers." + e.getKey() + " must be an array of numbers");
+            }
+            double[] values = new double[list.size()];
+            for (int i = 0; i < values.length; i++) {
+                if (!(list.get(i) instanceof Number n)) {
+                    throw new IllegalArgumentException("model spec: buffers." + e.getKey() + "[" + i
+                            + "] must be a number, got " + list.get(i));
+                }
+                values[i] = n.doubleValue();
+            }
+            out.put(String.valueOf(e.getKey()), values);
+        }
+        return out;
     }
 
     private static GraphNode node(Map<?, ?> m, String name, String where) {
@@ -131,7 +159,10 @@ public final class ModelGraphJson {
         return node;
     }
 
-    /** @return the format-2 JSON document of {@code graph} (buffers are not written: they are data) */
+    /**
+     * @return the format-2 JSON document of {@code graph}, with its buffers (so that a spec sent as
+     *     JSON, e.g. to Spark executors, keeps its batch-norm running statistics)
+     */
     static Map<String, Object> toJson(ModelGraph graph) {
         Map<String, Object> root = new LinkedHashMap<>();
         root.put("format", 2L);
@@ -188,6 +219,17 @@ public final class ModelGraphJson {
         root.put("nodes", nodes);
         root.put("loss", graph.loss().jsonName());
         root.put("dtype", graph.dtype().jsonName());
+        if (!graph.buffers().isEmpty()) {
+            Map<String, Object> buffers = new LinkedHashMap<>();
+            graph.buffers().forEach((name, values) -> {
+                List<Object> list = new ArrayList<>(values.length);
+                for (double v : values) {
+                    list.add(v);
+                }
+                buffers.put(name, list);
+            });
+            root.put("buffers", buffers);
+        }
         return root;
     }
 
