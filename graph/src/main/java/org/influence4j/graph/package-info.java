@@ -4,7 +4,10 @@
  * forward pass, losses, gradients, batched per-sample gradients, exact Hessian-vector products,
  * Gauss-Newton-vector products and mixed derivatives from
  * {@link org.influence4j.graph.GraphDerivatives}, through the reverse-mode
- * {@link org.influence4j.graph.Autodiff} (with double backward). Adding a layer type means adding
+ * {@link org.influence4j.graph.Autodiff} (with double backward);
+ * {@link org.influence4j.graph.AbstractGraphModel} turns that into a whole
+ * {@link org.influence4j.api.TwiceDifferentiable} given memory contexts and tensor copies. Adding a
+ * layer type means adding
  * its forward computation to {@link org.influence4j.graph.GraphEvaluator} in terms of recorded
  * operations; its derivatives follow.
  */

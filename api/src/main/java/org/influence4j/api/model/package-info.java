@@ -3,6 +3,13 @@
  * layers, a loss and a dtype, so that the same model with the same flat parameter vector runs on
  * every backend. Parameter order and names follow PyTorch's {@code nn.Sequential.named_parameters()}.
  *
+ * <p>A spec may wrap a layer graph ({@link org.influence4j.api.model.ModelGraph}, model description
+ * format 2, nodes {@link org.influence4j.api.model.GraphNode}, JSON by
+ * {@link org.influence4j.api.model.ModelGraphJson}): typed inputs, convolutions, pooling,
+ * embeddings, normalisation and residual connections under PyTorch module names, with batch-norm
+ * running statistics as buffers. {@link org.influence4j.api.model.ParameterFiles#readState} reads a
+ * PyTorch {@code state_dict} (parameters and buffers) by name.
+ *
  * <p>{@link org.influence4j.api.model.AbstractSpecModel} is the backend-independent part of a
  * backend's model built from a spec (accessors, θ, open/closed state, argument checks and their
  * messages); backends extend it with their own storage of θ and their derivatives.

@@ -13,7 +13,11 @@
  *   <li>{@link org.influence4j.backend.djl.DjlBackend} — name, version, capabilities and scope checks
  *       of a backend over a loaded DJL engine;</li>
  *   <li>{@link org.influence4j.backend.djl.DjlClassPath} — the class-path checks of the backends'
- *       service providers (no native code loaded).</li>
+ *       service providers (no native code loaded);</li>
+ *   <li>{@link org.influence4j.backend.djl.DjlKernels} and
+ *       {@link org.influence4j.backend.djl.DjlGraphModel} — layer graphs on any DJL engine: the
+ *       graph module's primitive kernels over {@code NDArray}s (results attached to the call's
+ *       manager, row gathering and array upload supplied by the engine).</li>
  * </ul>
  *
  * <p>This module loads no engine; each backend ({@code backend-djl-pytorch}, {@code backend-djl-tf})
