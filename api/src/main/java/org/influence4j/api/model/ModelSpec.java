@@ -336,7 +336,7 @@ public record ModelSpec(int inputDim, List<Layer> layers, Loss loss, DType dtype
             }
             return of(ModelGraphJson.fromJson(root));
         }
-        Builder b = builder((int) number(root, "inputDim"));
+        Builder b = builder(number(root, "inputDim"));
         Object layers = root.get("layers");
         if (!(layers instanceof List<?> list)) {
             throw new IllegalArgumentException("model spec: 'layers' must be an array");
@@ -347,7 +347,7 @@ public record ModelSpec(int inputDim, List<Layer> layers, Loss loss, DType dtype
             }
             String type = String.valueOf(m.get("type"));
             switch (type) {
-                case "dense" -> b.dense((int) number(m, "units"));
+                case "dense" -> b.dense(number(m, "units"));
                 case "activation" -> b.activation(Activation.parse(String.valueOf(m.get("name"))));
                 default -> throw new IllegalArgumentException("model spec: layers[" + i + "].type '" + type
                         + "' is unknown; use dense or activation");
@@ -363,12 +363,13 @@ public record ModelSpec(int inputDim, List<Layer> layers, Loss loss, DType dtype
         return b.build();
     }
 
-    private static long number(Map<?, ?> m, String key) {
+    private static int number(Map<?, ?> m, String key) {
         Object v = m.get(key);
-        if (!(v instanceof Long l)) {
-            throw new IllegalArgumentException("model spec: '" + key + "' must be an integer, got " + v);
+        if (!(v instanceof Long l) || l < Integer.MIN_VALUE || l > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("model spec: '" + key + "' must be an integer that fits in 32 bits,"
+                    + " got " + v);
         }
-        return l;
+        return (int) (long) l;
     }
 
     /**

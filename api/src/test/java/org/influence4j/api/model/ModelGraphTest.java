@@ -52,6 +52,9 @@ class ModelGraphTest {
                 "{\"inputDim\": 4, \"layers\": [{\"type\": \"dense\", \"units\": 3}, {\"type\": \"activation\","
                         + " \"name\": \"gelu\"}, {\"type\": \"dense\", \"units\": 2}], \"loss\": \"mse\"}"));
         assertTrue(e.getMessage().contains("gelu needs a format-2 layer graph"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> ModelSpec.fromJson("{\"inputDim\": 4294967360,"
+                + " \"layers\": [{\"type\": \"dense\", \"units\": 3}], \"loss\": \"mse\"}"));
+        assertTrue(e.getMessage().contains("'inputDim' must be an integer that fits in 32 bits"), e.getMessage());
     }
 
     @Test
