@@ -89,8 +89,8 @@ public final class EkfacInfluence implements InfluenceFunctionModel {
                     + model.spec().loss() + "; use DirectInfluence or CgInfluence for other losses");
         }
         if (model.spec().isGraph()) {
-            throw new IllegalArgumentException("model: EK-FAC on layer graphs (Kronecker factors of Conv2d and"
-                    + " Embedding) is not implemented yet; use method cg (or arnoldi, direct) with curvature"
+            throw new IllegalArgumentException("model: EK-FAC factors Dense layers only, and layer graphs (Conv2d,"
+                    + " Embedding) are outside it; use method cg (or arnoldi, direct) with curvature"
                     + " gauss-newton, the curvature EK-FAC approximates");
         }
         if (!model.backend().capabilities().contains(BackendCapability.DENSE_LAYER_FACTORS)) {
