@@ -5,11 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
-import java.io.InputStream;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import org.influence4j.api.DType;
+import org.influence4j.backend.testkit.GraphFixture;
 import org.influence4j.api.io.Npy;
 import org.influence4j.api.model.Loss;
 import org.influence4j.api.model.ParameterFiles;
@@ -29,11 +27,7 @@ class OnnxCliTest {
     Path dir;
 
     private Path resource(String path) throws IOException {
-        Path target = dir.resolve(path.replace('/', '_'));
-        try (InputStream in = OnnxCliTest.class.getResourceAsStream("/org/influence4j/backend/testkit/onnx/" + path)) {
-            Files.copy(in, target, StandardCopyOption.REPLACE_EXISTING);
-        }
-        return target;
+        return GraphFixture.onnxFile(path, dir);
     }
 
     @Test

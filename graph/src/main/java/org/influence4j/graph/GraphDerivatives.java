@@ -4,7 +4,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import org.influence4j.api.data.Batch;
-import org.influence4j.api.model.Loss;
 import org.influence4j.api.model.ModelGraph;
 import org.influence4j.api.model.ParameterInfo;
 import org.influence4j.graph.Autodiff.Var;
@@ -230,25 +229,12 @@ public final class GraphDerivatives<A> {
     }
 
     private Var<A> losses(Batch batch, Var<A> z) {
-        return evaluator.perSampleLosses(z, targets(batch));
+        return evaluator.perSampleLosses(z, graph.loss().targets(batch.y(), graph.outputDim()));
     }
 
     private Var<A> meanLoss(Batch batch, List<Var<A>> leaves) {
         Var<A> l = losses(batch, forward(batch, leaves, false));
         return ad.scale(ad.sumAll(l), 1.0 / batch.size());
-    }
-
-    private double[] targets(Batch batch) {
-        if (graph.loss() != Loss.SOFTMAX_CROSS_ENTROPY) {
-            return batch.y();
-        }
-        int n = batch.size();
-        int classes = graph.outputDim();
-        double[] oneHot = new double[n * classes];
-        for (int i = 0; i < n; i++) {
-            oneHot[i * classes + (int) batch.y()[i]] = 1.0;
-        }
-        return oneHot;
     }
 
     /** @return {@code Σ_t ⟨a_t, b_t⟩}, shape {@code [1]} */

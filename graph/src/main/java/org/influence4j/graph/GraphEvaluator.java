@@ -91,10 +91,11 @@ public final class GraphEvaluator<A> {
         for (int i = 0; i < layout.size(); i++) {
             byName.put(layout.get(i).name(), params.get(i));
         }
-        String previous = ModelGraph.INPUT;
         Var<A> out = null;
-        for (GraphNode node : graph.nodes()) {
-            List<String> inputNames = node.inputs().isEmpty() ? List.of(previous) : node.inputs();
+        List<GraphNode> nodes = graph.nodes();
+        for (int i = 0; i < nodes.size(); i++) {
+            GraphNode node = nodes.get(i);
+            List<String> inputNames = ModelGraph.inputsOf(nodes, i);
             List<Var<A>> in = new ArrayList<>(inputNames.size());
             for (String name : inputNames) {
                 in.add(values.get(name));
@@ -110,7 +111,6 @@ public final class GraphEvaluator<A> {
                 out = ad.add(out, probe);
             }
             values.put(node.name(), out);
-            previous = node.name();
         }
         return out;
     }
@@ -217,7 +217,7 @@ public final class GraphEvaluator<A> {
         long patch = (long) c.inChannels() * c.kernel().h() * c.kernel().w();
         int[] index = indexCache.computeIfAbsent(c.name(), key -> patchIndex(s, c.kernel(), c.stride(), c.padding(),
                 c.dilation(), c.inChannels()));
-        Var<A> patches = patches(x, s, index, n, s[1] * s[2] * s[3], positions, patch);
+        Var<A> patches = patches(x, index, n, s[1] * s[2] * s[3], positions, patch);
         long o = c.outChannels();
         Var<A> y;
         if (perSample) {
@@ -238,7 +238,7 @@ public final class GraphEvaluator<A> {
      * Gathers windows: {@code x} viewed as {@code [rows, width]} per batch row, the result
      * {@code [rows, positions, patch]} with zeros where the index points past the input.
      */
-    private Var<A> patches(Var<A> x, long[] s, int[] index, long rows, long width, long positions, long patch) {
+    private Var<A> patches(Var<A> x, int[] index, long rows, long width, long positions, long patch) {
         Var<A> columns = ad.permute(ad.reshape(x, rows, width), 1, 0);
         Var<A> padded = ad.slicePadRows(columns, 0, width + 1);
         Var<A> gathered = ad.gatherRows(padded, index);
@@ -253,7 +253,7 @@ public final class GraphEvaluator<A> {
         int[] index = indexCache.computeIfAbsent(p.name(), key -> patchIndex(single, p.kernel(), p.stride(),
                 p.padding(), GraphNode.Pair.of(1), 1));
         long rows = (long) n * s[1];
-        Var<A> patches = ad.reshape(patches(x, s, index, rows, s[2] * s[3], positions, window), n, s[1], positions,
+        Var<A> patches = ad.reshape(patches(x, index, rows, s[2] * s[3], positions, window), n, s[1], positions,
                 window);
         long[] kept = {n, s[1], positions, 1};
         Var<A> pooled;

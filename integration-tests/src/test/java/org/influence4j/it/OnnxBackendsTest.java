@@ -3,15 +3,13 @@ package org.influence4j.it;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
-import java.io.InputStream;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Stream;
 import org.influence4j.api.Backend;
 import org.influence4j.api.DType;
+import org.influence4j.backend.testkit.GraphFixture;
 import org.influence4j.api.TensorScope;
 import org.influence4j.api.TwiceDifferentiable;
 import org.influence4j.api.data.Batch;
@@ -53,12 +51,7 @@ class OnnxBackendsTest {
     }
 
     private Path resource(String path) throws IOException {
-        Path target = dir.resolve(path.replace('/', '_'));
-        try (InputStream in = OnnxBackendsTest.class.getResourceAsStream(
-                "/org/influence4j/backend/testkit/onnx/" + path)) {
-            Files.copy(in, target, StandardCopyOption.REPLACE_EXISTING);
-        }
-        return target;
+        return GraphFixture.onnxFile(path, dir);
     }
 
     private static void assertClose(String what, double[] expected, double[] actual, double tolerance) {

@@ -314,7 +314,7 @@ final class OnnxConverter {
         }
         GraphNode.Conv2d c = new GraphNode.Conv2d(name, List.of(x.node()), (int) w.dims()[1], (int) w.dims()[0],
                 new GraphNode.Pair(kh, kw), pair(n, "strides", 1), padding, pair(n, "dilations", 1), b != null);
-        add(c, n.getOutput(0), x);
+        add(c, n.getOutput(0));
     }
 
     private void pool(Onnx.NodeProto n) {
@@ -333,18 +333,14 @@ final class OnnxConverter {
         GraphNode.Pool2d p = new GraphNode.Pool2d(unique(n), List.of(x.node()), max,
                 new GraphNode.Pair(kernel.get(0).intValue(), kernel.get(1).intValue()), pair(n, "strides", 1),
                 padding);
-        add(p, n.getOutput(0), x);
+        add(p, n.getOutput(0));
     }
 
     /** Adds a node and records its output shape as the layer graph infers it. */
-    private void add(GraphNode node, String output, Val x) {
+    private void add(GraphNode node, String output) {
         nodes.add(node);
-        long[] shape = inferLast(x);
+        long[] shape = ModelGraph.inferShapes(inputShape, intInput, nodes).get(node.name());
         values.put(output, new Val(node.name(), shape, false));
-    }
-
-    private long[] inferLast(Val x) {
-        return ModelGraph.inferShapes(inputShape, intInput, nodes).get(nodes.get(nodes.size() - 1).name());
     }
 
     private void flatten(Onnx.NodeProto n, boolean toRows) {

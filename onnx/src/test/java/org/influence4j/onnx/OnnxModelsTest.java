@@ -6,13 +6,12 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.List;
 import org.influence4j.api.Backend;
 import org.influence4j.api.DType;
+import org.influence4j.backend.testkit.GraphFixture;
 import org.influence4j.api.TensorScope;
 import org.influence4j.api.TwiceDifferentiable;
 import org.influence4j.api.data.Batch;
@@ -41,14 +40,7 @@ class OnnxModelsTest {
     Path dir;
 
     private Path resource(String path) throws IOException {
-        Path target = dir.resolve(path.replace('/', '_'));
-        try (InputStream in = OnnxModelsTest.class.getResourceAsStream("/org/influence4j/backend/testkit/onnx/" + path)) {
-            if (in == null) {
-                throw new IllegalStateException("fixture onnx/" + path + " is not on the class path");
-            }
-            Files.copy(in, target, StandardCopyOption.REPLACE_EXISTING);
-        }
-        return target;
+        return GraphFixture.onnxFile(path, dir);
     }
 
     private static void assertClose(String what, double[] expected, double[] actual, double tolerance) {

@@ -281,17 +281,7 @@ public abstract class AbstractSpecModel<B extends Backend, S extends TensorScope
      * targets, one-hot class labels (softmax cross-entropy) or binary labels ({@code outputDim} = 1).
      */
     protected final double[] targetValues(Batch batch) {
-        if (spec.loss() != Loss.SOFTMAX_CROSS_ENTROPY) {
-            return batch.y();
-        }
-        int n = batch.size();
-        int classes = spec.outputDim();
-        double[] oneHot = new double[n * classes];
-        double[] y = batch.y();
-        for (int i = 0; i < n; i++) {
-            oneHot[i * classes + (int) y[i]] = 1.0;
-        }
-        return oneHot;
+        return spec.loss().targets(batch.y(), spec.outputDim());
     }
 
     /** @return the mean of {@code values} (the mean loss from the per-sample losses) */

@@ -54,6 +54,25 @@ public enum Loss {
         return p;
     }
 
+    /**
+     * The targets of a batch as this loss reads them: one-hot rows {@code [n, outputs]} of the class
+     * indices for {@link #SOFTMAX_CROSS_ENTROPY}, otherwise the labels themselves.
+     *
+     * @param y       the batch's labels ({@code Batch.y()}), class indices already validated
+     * @param outputs the model's output width
+     * @return a new one-hot array, or {@code y} itself (not copied)
+     */
+    public double[] targets(double[] y, int outputs) {
+        if (this != SOFTMAX_CROSS_ENTROPY) {
+            return y;
+        }
+        double[] oneHot = new double[y.length * outputs];
+        for (int i = 0; i < y.length; i++) {
+            oneHot[i * outputs + (int) y[i]] = 1.0;
+        }
+        return oneHot;
+    }
+
     /** @return the lowercase JSON name */
     public String jsonName() {
         return name().toLowerCase(Locale.ROOT);

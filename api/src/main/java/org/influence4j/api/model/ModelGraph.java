@@ -235,15 +235,25 @@ public record ModelGraph(long[] inputShape, boolean intInput, List<GraphNode> no
     public List<String> factorLayers() {
         Map<String, long[]> shapes = shapes();
         List<String> out = new ArrayList<>();
-        String previous = INPUT;
-        for (GraphNode node : nodes) {
-            String input = node.inputs().isEmpty() ? previous : node.inputs().get(0);
-            if (node instanceof GraphNode.Dense d && d.bias() && shapes.get(input).length == 1) {
+        for (int i = 0; i < nodes.size(); i++) {
+            GraphNode node = nodes.get(i);
+            if (node instanceof GraphNode.Dense d && d.bias() && shapes.get(inputsOf(nodes, i).get(0)).length == 1) {
                 out.add(node.name());
             }
-            previous = node.name();
         }
         return out;
+    }
+
+    /**
+     * @return the names node {@code i} of {@code nodes} reads: its {@code inputs}, or the previous
+     *     node's name ({@link #INPUT} for the first node) when it lists none
+     */
+    public static List<String> inputsOf(List<GraphNode> nodes, int i) {
+        GraphNode node = nodes.get(i);
+        if (!node.inputs().isEmpty()) {
+            return node.inputs();
+        }
+        return List.of(i == 0 ? INPUT : nodes.get(i - 1).name());
     }
 
     /** @return the smallest vocabulary of the embeddings reading the input (ids must be below it) */
@@ -297,15 +307,15 @@ public record ModelGraph(long[] inputShape, boolean intInput, List<GraphNode> no
     public static Map<String, long[]> inferShapes(long[] inputShape, boolean intInput, List<GraphNode> nodes) {
         Map<String, long[]> shapes = new LinkedHashMap<>();
         shapes.put(INPUT, inputShape.clone());
-        String previous = INPUT;
-        for (GraphNode node : nodes) {
+        for (int i = 0; i < nodes.size(); i++) {
+            GraphNode node = nodes.get(i);
             String where = "node '" + node.name() + "' (" + node.op() + ")";
             if (node.name() == null || node.name().isBlank() || shapes.containsKey(node.name())) {
                 throw new IllegalArgumentException("nodes: name '" + node.name() + "' is "
                         + (shapes.containsKey(node.name()) ? "used twice (or is the reserved name 'input')"
                         : "empty") + "; give every node a unique PyTorch module name");
             }
-            List<String> inputs = node.inputs().isEmpty() ? List.of(previous) : node.inputs();
+            List<String> inputs = inputsOf(nodes, i);
             List<long[]> in = new ArrayList<>();
             for (String name : inputs) {
                 long[] s = shapes.get(name);
@@ -326,7 +336,6 @@ public record ModelGraph(long[] inputShape, boolean intInput, List<GraphNode> no
                 throw new IllegalArgumentException(where + ": takes " + arity + " input(s), got " + in.size());
             }
             shapes.put(node.name(), outputShape(node, in, where));
-            previous = node.name();
         }
         return shapes;
     }

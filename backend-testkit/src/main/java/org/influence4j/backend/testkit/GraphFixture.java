@@ -45,12 +45,7 @@ public record GraphFixture(String name, Path folder, ModelSpec spec, double[] pa
         try {
             Path folder = Files.createTempDirectory("influence4j-fixture-" + name);
             for (String file : FILES) {
-                try (InputStream in = GraphFixture.class.getResourceAsStream("fixtures/" + name + "/" + file)) {
-                    if (in == null) {
-                        throw new IllegalStateException("fixture " + name + "/" + file + " is not on the class path");
-                    }
-                    Files.copy(in, folder.resolve(file), StandardCopyOption.REPLACE_EXISTING);
-                }
+                copy("fixtures/" + name + "/" + file, folder.resolve(file));
             }
             ModelSpec spec = ModelSpec.read(folder.resolve("model.json"));
             ParameterFiles.State state = ParameterFiles.readState(folder.resolve("state.safetensors"), spec);
@@ -62,6 +57,28 @@ public record GraphFixture(String name, Path folder, ModelSpec spec, double[] pa
                     read(folder, "hvp.npy"), read(folder, "gnvp.npy"));
         } catch (IOException e) {
             throw new UncheckedIOException(e);
+        }
+    }
+
+    /**
+     * Copies one file of the torch.onnx fixtures ({@code onnx/} beside {@code fixtures/}, written by
+     * {@code make_onnx_fixtures.py}) into {@code folder}.
+     *
+     * @param path e.g. {@code lenet/model.onnx} or {@code bad/truncated.onnx}
+     * @return the copy, named {@code path} with {@code /} replaced by {@code _}
+     */
+    public static Path onnxFile(String path, Path folder) throws IOException {
+        Path target = folder.resolve(path.replace('/', '_'));
+        copy("onnx/" + path, target);
+        return target;
+    }
+
+    private static void copy(String resource, Path target) throws IOException {
+        try (InputStream in = GraphFixture.class.getResourceAsStream(resource)) {
+            if (in == null) {
+                throw new IllegalStateException("fixture " + resource + " is not on the class path");
+            }
+            Files.copy(in, target, StandardCopyOption.REPLACE_EXISTING);
         }
     }
 
