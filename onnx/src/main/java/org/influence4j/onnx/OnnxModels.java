@@ -68,8 +68,10 @@ public final class OnnxModels {
             coded.setSizeLimit((int) Math.min(Integer.MAX_VALUE, size + 1));
             model = Onnx.ModelProto.parseFrom(coded);
         } catch (InvalidProtocolBufferException e) {
-            throw new IOException("ONNX file " + file + " is not a valid ONNX model (truncated or corrupt): "
-                    + e.getMessage(), e);
+            // the size limit is the file's own length: protobuf's advice to raise it would be wrong here
+            String why = e.getMessage() != null && e.getMessage().contains("setSizeLimit")
+                    ? "a field claims more bytes than the file's " + size : e.getMessage();
+            throw new IOException("ONNX file " + file + " is not a valid ONNX model (truncated or corrupt): " + why, e);
         }
         if (!model.hasGraph() || model.getGraph().getNodeCount() == 0) {
             throw new IOException("ONNX file " + file + " holds no graph; is it an ONNX model?");
