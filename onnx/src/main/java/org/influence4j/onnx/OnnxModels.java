@@ -70,7 +70,7 @@ public final class OnnxModels {
         } catch (InvalidProtocolBufferException e) {
             // the size limit is the file's own length: protobuf's advice to raise it would be wrong here
             String why = e.getMessage() != null && e.getMessage().contains("setSizeLimit")
-                    ? "a field claims more bytes than the file's " + size : e.getMessage();
+                    ? "a field claims more bytes than the file's " + size + " bytes" : e.getMessage();
             throw new IOException("ONNX file " + file + " is not a valid ONNX model (truncated or corrupt): " + why, e);
         }
         if (!model.hasGraph() || model.getGraph().getNodeCount() == 0) {
