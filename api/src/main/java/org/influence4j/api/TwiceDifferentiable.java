@@ -107,6 +107,22 @@ public interface TwiceDifferentiable extends AutoCloseable {
     }
 
     /**
+     * Per-sample inputs and output gradients of every weight layer (Dense, Conv2d, Embedding), from
+     * one batched pass: the factors {@code Σ_t δ_t a_tᵀ} of the per-sample gradients that
+     * Kronecker-factored curvature needs ({@link LayerGradientFactors} states rows, layouts and
+     * gradients). Parameters of other layers (normalisations) have no entry.
+     *
+     * <p>The default serves models made of Dense layers with biases: {@link #denseLayerFactors}, T = 1.
+     *
+     * @return one entry per weight layer, in layer order, tensors owned by {@code scope}
+     * @throws UnsupportedOperationException if the backend lacks
+     *     {@link BackendCapability#DENSE_LAYER_FACTORS}
+     */
+    default java.util.List<LayerGradientFactors> layerGradientFactors(Batch batch, TensorScope scope) {
+        return denseLayerFactors(batch, scope).stream().map(LayerGradientFactors::of).toList();
+    }
+
+    /**
      * Mixed second derivatives ∇x∇θℓ contracted with parameter-space vectors, for
      * perturbation-mode influences.
      *

@@ -5,10 +5,12 @@ import java.util.List;
 import java.util.Map;
 import org.influence4j.api.Backend;
 import org.influence4j.api.DenseLayerFactors;
+import org.influence4j.api.LayerGradientFactors;
 import org.influence4j.api.Tensor;
 import org.influence4j.api.TensorScope;
 import org.influence4j.api.data.Batch;
 import org.influence4j.api.model.AbstractSpecModel;
+import org.influence4j.api.model.GraphNode;
 import org.influence4j.api.model.ModelGraph;
 import org.influence4j.api.model.ModelSpec;
 
@@ -211,6 +213,42 @@ public abstract class AbstractGraphModel<A, T extends Tensor, B extends Backend,
             for (GraphDerivatives.LayerFactors<A> f : derivatives(k).denseLayerFactors(batch)) {
                 out.add(new DenseLayerFactors(f.nodeIndex(), f.weightOffset(), export(target, f.inputs()),
                         export(target, f.outputGradients())));
+            }
+            return List.copyOf(out);
+        });
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>For a layer graph: every Dense, Conv2d and Embedding node, in node order, with the node
+     * index as {@code layerIndex}.
+     */
+    @Override
+    public final List<LayerGradientFactors> layerGradientFactors(Batch batch, TensorScope scope) {
+        S target = checkCall(batch, scope);
+        ModelGraph graph = spec().graph();
+        return inCallContext(k -> {
+            List<LayerGradientFactors> out = new ArrayList<>();
+            for (GraphDerivatives.LayerFactors<A> f : derivatives(k).layerFactors(batch)) {
+                GraphNode node = graph.nodes().get(f.nodeIndex());
+                int rows = (int) k.shape(f.outputGradients())[0];
+                int positions = rows / batch.size();
+                T delta = export(target, f.outputGradients());
+                if (node instanceof GraphNode.Embedding e) {
+                    out.add(new LayerGradientFactors(LayerGradientFactors.Kind.EMBEDDING, f.nodeIndex(),
+                            f.weightOffset(), e.numEmbeddings(), e.embeddingDim(), false, positions, null,
+                            GraphDerivatives.ids(batch), delta));
+                } else if (node instanceof GraphNode.Conv2d c) {
+                    out.add(new LayerGradientFactors(LayerGradientFactors.Kind.CONV2D, f.nodeIndex(), f.weightOffset(),
+                            c.inChannels() * c.kernel().h() * c.kernel().w(), c.outChannels(), c.bias(), positions,
+                            export(target, f.inputs()), null, delta));
+                } else {
+                    GraphNode.Dense d = (GraphNode.Dense) node;
+                    out.add(new LayerGradientFactors(LayerGradientFactors.Kind.DENSE, f.nodeIndex(), f.weightOffset(),
+                            d.inFeatures(), d.outFeatures(), d.bias(), positions, export(target, f.inputs()), null,
+                            delta));
+                }
             }
             return List.copyOf(out);
         });

@@ -83,44 +83,62 @@ public final class GraphDerivatives<A> {
     }
 
     /**
-     * The factors of the per-sample gradients of every factor layer
-     * ({@link ModelGraph#factorLayers()}) (Dense with bias on per-sample vectors), in node order: its inputs {@code [n, in]} and
-     * output gradients δ = ∂ℓ_i/∂z {@code [n, out]} of the per-sample losses, from one pass.
+     * The factors of the per-sample gradients of every weight layer (Dense, Conv2d, Embedding), in
+     * node order, from one forward and one backward pass: the layer's input rows {@code [n·T, in]}
+     * (null for an Embedding) and the output gradients δ = ∂ℓ_i/∂z {@code [n·T, out]} of the
+     * per-sample losses, rows ordered (sample, position) ({@link GraphEvaluator.Tap}). Sample i's
+     * gradient of the layer's weight {@code [out, in]} is {@code Σ_t δ_{i,t} a_{i,t}ᵀ}.
      *
      * @return per layer: the node index, the θ offset of its weight, the inputs and δ
      */
-    public List<LayerFactors<A>> denseLayerFactors(Batch batch) {
-        Map<String, List<Var<A>>> taps = new java.util.LinkedHashMap<>();
+    public List<LayerFactors<A>> layerFactors(Batch batch) {
+        Map<String, GraphEvaluator.Tap<A>> taps = new java.util.LinkedHashMap<>();
         Var<A> z = forward(batch, constants(), false, inputOf(batch), taps);
         Var<A> total = ad.sumAll(losses(batch, z));
-        List<Var<A>> outputs = new ArrayList<>();
-        taps.values().forEach(t -> outputs.add(t.get(1)));
-        List<Var<A>> deltas = ad.grad(total, null, outputs, false);
+        List<Var<A>> probes = new ArrayList<>();
+        taps.values().forEach(t -> probes.add(t.probe()));
+        List<Var<A>> deltas = ad.grad(total, null, probes, false);
         List<LayerFactors<A>> out = new ArrayList<>();
         int j = 0;
-        for (Map.Entry<String, List<Var<A>>> e : taps.entrySet()) {
-            int node = 0;
-            while (!graph.nodes().get(node).name().equals(e.getKey())) {
-                node++;
+        for (Map.Entry<String, GraphEvaluator.Tap<A>> e : taps.entrySet()) {
+            Var<A> inputs = e.getValue().inputs();
+            out.add(new LayerFactors<>(graph.nodeIndex(e.getKey()), weightOffset(e.getKey()),
+                    inputs == null ? null : inputs.value(), deltas.get(j++).value()));
+        }
+        return out;
+    }
+
+    private int weightOffset(String node) {
+        for (ParameterInfo info : layout) {
+            if (info.name().equals(node + ".weight")) {
+                return info.offset();
             }
-            int offset = -1;
-            for (ParameterInfo info : layout) {
-                if (info.name().equals(e.getKey() + ".weight")) {
-                    offset = info.offset();
-                }
+        }
+        throw new IllegalStateException("node " + node + " has no weight");
+    }
+
+    /**
+     * The factors of {@link #layerFactors} for the Dense heads only ({@link ModelGraph#factorLayers()}:
+     * Dense with bias on per-sample vectors, T = 1): inputs {@code [n, in]}, δ {@code [n, out]}.
+     */
+    public List<LayerFactors<A>> denseLayerFactors(Batch batch) {
+        List<String> heads = graph.factorLayers();
+        List<LayerFactors<A>> out = new ArrayList<>();
+        for (LayerFactors<A> f : layerFactors(batch)) {
+            if (heads.contains(graph.nodes().get(f.nodeIndex()).name())) {
+                out.add(f);
             }
-            out.add(new LayerFactors<>(node, offset, e.getValue().get(0).value(), deltas.get(j++).value()));
         }
         return out;
     }
 
     /**
-     * The per-sample gradient factors of one Dense layer.
+     * The per-sample gradient factors of one weight layer.
      *
      * @param nodeIndex       index of the node in {@link ModelGraph#nodes()}
-     * @param weightOffset    offset of its weight in θ (its bias follows)
-     * @param inputs          {@code [n, in]}
-     * @param outputGradients {@code [n, out]}
+     * @param weightOffset    offset of its weight in θ (its bias, if any, follows)
+     * @param inputs          {@code [n·T, in]}; null for an Embedding
+     * @param outputGradients {@code [n·T, out]}
      * @param <A>             the backend's array type
      */
     public record LayerFactors<A>(int nodeIndex, int weightOffset, A inputs, A outputGradients) {
@@ -216,16 +234,18 @@ public final class GraphDerivatives<A> {
     }
 
     private Var<A> forward(Batch batch, List<Var<A>> params, boolean perSample, Var<A> x,
-                           Map<String, List<Var<A>>> taps) {
-        int[] ids = null;
-        if (graph.intInput()) {
-            double[] values = batch.x();
-            ids = new int[values.length];
-            for (int i = 0; i < values.length; i++) {
-                ids[i] = (int) values[i];
-            }
+                           Map<String, GraphEvaluator.Tap<A>> taps) {
+        return evaluator.outputs(x, graph.intInput() ? ids(batch) : null, batch.size(), params, perSample, taps);
+    }
+
+    /** @return the batch's features as token ids, row-major */
+    static int[] ids(Batch batch) {
+        double[] values = batch.x();
+        int[] ids = new int[values.length];
+        for (int i = 0; i < values.length; i++) {
+            ids[i] = (int) values[i];
         }
-        return evaluator.outputs(x, ids, batch.size(), params, perSample, taps);
+        return ids;
     }
 
     private Var<A> losses(Batch batch, Var<A> z) {

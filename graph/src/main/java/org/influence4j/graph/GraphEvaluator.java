@@ -38,7 +38,6 @@ public final class GraphEvaluator<A> {
     private final ModelGraph graph;
     private final Map<String, long[]> shapes;
     private final Map<String, int[]> indexCache;
-    private final java.util.Set<String> factorLayers;
     private final Autodiff<A> ad;
 
     /**
@@ -51,7 +50,6 @@ public final class GraphEvaluator<A> {
         this.graph = graph;
         this.shapes = graph.shapes();
         this.indexCache = indexCache;
-        this.factorLayers = java.util.Set.copyOf(graph.factorLayers());
         this.ad = ad;
     }
 
@@ -75,15 +73,19 @@ public final class GraphEvaluator<A> {
     }
 
     /**
-     * The model outputs, with the Dense layers on per-sample vectors tapped: each factor layer
-     * ({@link ModelGraph#factorLayers()}) gets a zero probe leaf added to its output, and its input
-     * and probe are put into {@code taps} (by node name, in node order): the gradient with respect
-     * to the probe is the layer's output gradient δ.
+     * The model outputs, with every weight layer tapped (Dense, Conv2d, Embedding; shared
+     * parameters only): a zero probe leaf is added to the layer's pre-activation output in its row
+     * form {@code [n·T, out]} (rows ordered (sample, position): T = 1 for a Dense layer on vectors,
+     * the leading positions for Dense on the last axis, the output positions of a Conv2d, the
+     * tokens of an Embedding), and {@code taps} receives, by node name in node order, that probe
+     * and the layer's input rows {@code [n·T, in]} (the im2col patches of a Conv2d; null for an
+     * Embedding, whose inputs are the ids). The gradient with respect to a probe is the layer's
+     * output gradient δ per row.
      *
-     * @param taps receives {@code [input, probe]} per factor layer; null for none
+     * @param taps receives the {@link Tap} of every weight layer; null for none
      */
     public Var<A> outputs(Var<A> x, int[] ids, int n, List<Var<A>> params, boolean perSample,
-                          Map<String, List<Var<A>>> taps) {
+                          Map<String, Tap<A>> taps) {
         Map<String, Var<A>> values = new HashMap<>();
         values.put(ModelGraph.INPUT, x);
         Map<String, Var<A>> byName = new HashMap<>();
@@ -103,26 +105,41 @@ public final class GraphEvaluator<A> {
             long[] inShape = batched(n, shapes.get(inputNames.get(0)));
             Var<A> w = byName.get(node.name() + ".weight");
             Var<A> b = byName.get(node.name() + ".bias");
-            out = apply(node, in, inShape, ids, n, w, b, perSample);
-            if (taps != null && factorLayers.contains(node.name())) {
-                long[] s = ad.shape(out);
-                Var<A> probe = ad.leaf(ad.kernels().constant(new double[Math.toIntExact(s[0] * s[1])], s));
-                taps.put(node.name(), List.of(in.get(0), probe));
-                out = ad.add(out, probe);
-            }
+            out = apply(node, in, inShape, ids, n, w, b, perSample, perSample ? null : taps);
             values.put(node.name(), out);
         }
         return out;
     }
 
+    /**
+     * The tap of one weight layer ({@link #outputs(Var, int[], int, List, boolean, Map)}).
+     *
+     * @param inputs the layer's input rows {@code [n·T, in]}; null for an Embedding
+     * @param probe  the zero leaf added to the output rows {@code [n·T, out]}
+     * @param <A>    the backend's array type
+     */
+    public record Tap<A>(Var<A> inputs, Var<A> probe) {
+    }
+
+    /** @return {@code rows} with a zero probe added and recorded in {@code taps}, or {@code rows} when not tapping */
+    private Var<A> tapped(String name, Var<A> inputs, Var<A> rows, Map<String, Tap<A>> taps) {
+        if (taps == null) {
+            return rows;
+        }
+        long[] s = ad.shape(rows);
+        Var<A> probe = ad.leaf(ad.kernels().constant(new double[Math.toIntExact(s[0] * s[1])], s));
+        taps.put(name, new Tap<>(inputs, probe));
+        return ad.add(rows, probe);
+    }
+
     private Var<A> apply(GraphNode node, List<Var<A>> in, long[] s, int[] ids, int n, Var<A> w, Var<A> b,
-                         boolean perSample) {
+                         boolean perSample, Map<String, Tap<A>> taps) {
         Var<A> x = in.get(0);
         if (node instanceof GraphNode.Dense d) {
-            return dense(x, s, d, w, b, n, perSample);
+            return dense(x, s, d, w, b, n, perSample, taps);
         }
         if (node instanceof GraphNode.Conv2d c) {
-            return conv2d(x, s, c, w, b, n, perSample);
+            return conv2d(x, s, c, w, b, n, perSample, taps);
         }
         if (node instanceof GraphNode.Pool2d p) {
             return pool2d(x, s, p, n);
@@ -135,7 +152,7 @@ public final class GraphEvaluator<A> {
             return ad.reshape(x, n, size(s) / n);
         }
         if (node instanceof GraphNode.Embedding e) {
-            return embedding(ids, s, e, w, n, perSample);
+            return embedding(ids, s, e, w, n, perSample, taps);
         }
         if (node instanceof GraphNode.LayerNorm l) {
             return layerNorm(x, s, l, w, b, n, perSample);
@@ -190,7 +207,8 @@ public final class GraphEvaluator<A> {
         }
     }
 
-    private Var<A> dense(Var<A> x, long[] s, GraphNode.Dense d, Var<A> w, Var<A> b, int n, boolean perSample) {
+    private Var<A> dense(Var<A> x, long[] s, GraphNode.Dense d, Var<A> w, Var<A> b, int n, boolean perSample,
+                         Map<String, Tap<A>> taps) {
         long in = d.inFeatures();
         long out = d.outFeatures();
         long rows = size(s) / in / n;
@@ -203,15 +221,18 @@ public final class GraphEvaluator<A> {
                 y = ad.add(y, ad.expand(ad.reshape(b, n, 1, out), n, rows, out));
             }
         } else {
-            y = ad.matmul(ad.reshape(x, n * rows, in), ad.permute(w, 1, 0));
+            Var<A> inputs = ad.reshape(x, n * rows, in);
+            y = ad.matmul(inputs, ad.permute(w, 1, 0));
             if (b != null) {
                 y = ad.add(y, ad.expand(ad.reshape(b, 1, out), n * rows, out));
             }
+            y = tapped(d.name(), inputs, y, taps);
         }
         return ad.reshape(y, outShape);
     }
 
-    private Var<A> conv2d(Var<A> x, long[] s, GraphNode.Conv2d c, Var<A> w, Var<A> b, int n, boolean perSample) {
+    private Var<A> conv2d(Var<A> x, long[] s, GraphNode.Conv2d c, Var<A> w, Var<A> b, int n, boolean perSample,
+                          Map<String, Tap<A>> taps) {
         long[] os = batched(n, shapes.get(c.name()));
         long positions = os[2] * os[3];
         long patch = (long) c.inChannels() * c.kernel().h() * c.kernel().w();
@@ -226,10 +247,12 @@ public final class GraphEvaluator<A> {
                 y = ad.add(y, ad.expand(ad.reshape(b, n, 1, o), n, positions, o));
             }
         } else {
-            y = ad.matmul(ad.reshape(patches, n * positions, patch), ad.permute(ad.reshape(w, o, patch), 1, 0));
+            Var<A> inputs = ad.reshape(patches, n * positions, patch);
+            y = ad.matmul(inputs, ad.permute(ad.reshape(w, o, patch), 1, 0));
             if (b != null) {
                 y = ad.add(y, ad.expand(ad.reshape(b, 1, o), n * positions, o));
             }
+            y = tapped(c.name(), inputs, y, taps);
         }
         return ad.reshape(ad.permute(ad.reshape(y, n, positions, o), 0, 2, 1), os);
     }
@@ -273,12 +296,13 @@ public final class GraphEvaluator<A> {
         return ad.reshape(pooled, os);
     }
 
-    private Var<A> embedding(int[] ids, long[] s, GraphNode.Embedding e, Var<A> w, int n, boolean perSample) {
+    private Var<A> embedding(int[] ids, long[] s, GraphNode.Embedding e, Var<A> w, int n, boolean perSample,
+                             Map<String, Tap<A>> taps) {
         long dim = e.embeddingDim();
         long[] outShape = java.util.Arrays.copyOf(s, s.length + 1);
         outShape[s.length] = dim;
         if (!perSample) {
-            return ad.reshape(ad.gatherRows(w, ids), outShape);
+            return ad.reshape(tapped(e.name(), null, ad.gatherRows(w, ids), taps), outShape);
         }
         int perRow = ids.length / n;
         int[] shifted = new int[ids.length];

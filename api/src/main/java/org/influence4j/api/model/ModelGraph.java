@@ -245,6 +245,19 @@ public record ModelGraph(long[] inputShape, boolean intInput, List<GraphNode> no
     }
 
     /**
+     * @return the index in {@link #nodes()} of the node called {@code name}
+     * @throws IllegalArgumentException naming {@code name} if no node has it
+     */
+    public int nodeIndex(String name) {
+        for (int i = 0; i < nodes.size(); i++) {
+            if (nodes.get(i).name().equals(name)) {
+                return i;
+            }
+        }
+        throw new IllegalArgumentException("name: no node is called '" + name + "'");
+    }
+
+    /**
      * @return the names node {@code i} of {@code nodes} reads: its {@code inputs}, or the previous
      *     node's name ({@link #INPUT} for the first node) when it lists none
      */

@@ -13,7 +13,7 @@ import org.ejml.dense.row.factory.DecompositionFactory_DDRM;
 import org.ejml.interfaces.decomposition.EigenDecomposition_F64;
 import org.influence4j.api.BackendCapability;
 import org.influence4j.api.DType;
-import org.influence4j.api.DenseLayerFactors;
+import org.influence4j.api.LayerGradientFactors;
 import org.influence4j.api.Tensor;
 import org.influence4j.api.TensorScope;
 import org.influence4j.api.TwiceDifferentiable;
@@ -22,6 +22,7 @@ import org.influence4j.api.data.DataSource;
 import org.influence4j.api.influence.InfluenceFunctionModel;
 import org.influence4j.api.influence.InfluenceMode;
 import org.influence4j.api.inversion.InversionException;
+import org.influence4j.api.model.GraphNode;
 import org.influence4j.api.model.Loss;
 import org.influence4j.api.model.ModelSpec;
 import org.influence4j.api.model.ParameterInfo;
@@ -30,32 +31,39 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Influence functions with the eigenvalue-corrected Kronecker-factored curvature (pyDVL's
- * {@code EkfacInfluence}; George et al. 2018, Martens and Grosse 2015), for models made of Dense
- * layers with softmax cross-entropy.
+ * {@code EkfacInfluence}; George et al. 2018, Martens and Grosse 2015, and for convolutions Grosse
+ * and Martens' KFC, as kronfluence does), for models with softmax cross-entropy made of Dense layers
+ * or of a layer graph (Dense, Conv2d, Embedding and layers with other parameters).
  *
- * <p><b>Curvature.</b> For every Dense layer l, with augmented inputs {@code ã = [a, 1]} and output
- * gradients δ ({@link TwiceDifferentiable#denseLayerFactors}), {@link #fit} estimates
- * {@code A = (1/n) Σ ã ãᵀ} and {@code G} (an expectation of {@code δ δᵀ} over the model's predictive
- * distribution, see {@link EkfacCurvature}), their eigendecompositions {@code A = Q_A Λ_A Q_Aᵀ},
- * {@code G = Q_G Λ_G Q_Gᵀ} (EJML, symmetric QR), and the eigenvalues {@code Λ_G ⊗ Λ_A} or, with
- * {@link EkfacOptions#updateDiagonal()}, their refit from per-sample gradients projected on the
- * eigenbasis. The curvature is block diagonal over layers:
- * {@code H_l ≈ (Q_G ⊗ Q_A) diag(d_l) (Q_G ⊗ Q_A)ᵀ}, and
- * {@code H_l⁻¹ v = (Q_G ⊗ Q_A) diag(1/(d_l + λ)) (Q_G ⊗ Q_A)ᵀ v}. It approximates the Gauss-Newton
- * (= Fisher) matrix of the mean loss, not the full Hessian: no negative curvature, no cross-layer
- * terms.
+ * <p><b>Curvature.</b> The curvature is block diagonal over the blocks of {@link EkfacLayer}, one per
+ * layer with parameters. For a Dense or Conv2d layer, whose per-sample gradient is
+ * {@code Σ_t δ_t ã_tᵀ} over its positions t (one for Dense on vectors, the output positions of a
+ * convolution with ã_t its im2col patch, {@code ã = [a, 1]} with a bias;
+ * {@link TwiceDifferentiable#layerGradientFactors}), {@link #fit} estimates
+ * {@code A = (1/n) Σ_i Σ_t ã ãᵀ} and {@code G}, an expectation of {@code δ δᵀ} over the model's
+ * predictive distribution and the positions ({@link EkfacCurvature}), so that {@code A ⊗ G} is
+ * K-FAC's (KFC's, under its spatial homogeneity and uncorrelated-derivatives assumptions)
+ * approximation of the layer's Gauss-Newton block; their eigendecompositions
+ * {@code A = Q_A Λ_A Q_Aᵀ}, {@code G = Q_G Λ_G Q_Gᵀ} (EJML, symmetric QR); and the eigenvalues
+ * {@code Λ_G ⊗ Λ_A} or, with {@link EkfacOptions#updateDiagonal()}, their refit: the mean squared
+ * per-sample gradient in the eigenbasis. An Embedding's A is diagonal (expected id counts), so its
+ * eigenbasis is {@code I ⊗ Q_G}. The parameters of other layers (LayerNorm, BatchNorm) get a diagonal
+ * block: the mean squared per-sample gradient, always refit. Then
+ * {@code H_l⁻¹ v = Q diag(1/(d_l + λ)) Qᵀ v}. It approximates the Gauss-Newton (= Fisher) matrix of
+ * the mean loss, not the full Hessian: no negative curvature, no cross-layer terms.
  *
  * <p><b>Definition, shapes and sign</b> are those of {@link InfluenceFunctionModel} with this
  * approximate H: UP influences {@code [m, n]}, positive for proponents; PERTURBATION influences
  * {@code [m, n, inputDim]} (pyDVL's EK-FAC has no perturbation mode; here the combined factors are
- * contracted with {@link TwiceDifferentiable#mixedGradientProducts}). Per-layer variants return
- * maps from the Dense layer's index in {@code ModelSpec.layers()} to the layer's share; the
- * shares sum to the total. Per-layer factors are {@code [m, out·(in+1)]} in the layer's own flat
- * order (W row-major, then b).
+ * contracted with {@link TwiceDifferentiable#mixedGradientProducts}). Per-layer variants return maps
+ * from the layer index ({@link EkfacLayer#layerIndex()}) to the layer's share; the shares sum to the
+ * total. Per-layer factors are {@code [m, p_l]} in the layer's own flat order (W row-major, then b).
  *
- * <p><b>Cost.</b> {@link #fit} makes one pass over the data with one backward pass per class
- * (two passes with the diagonal refit); a solve is a few layer-sized matrix products per layer.
- * All heavy products run on the backend; only layer-sized matrices come to the host.
+ * <p><b>Cost.</b> {@link #fit} makes one pass over the data with one backward pass per class, plus,
+ * for the refit, one more such pass (Dense layers on vectors, whose gradients are rank one) or a pass
+ * of batched per-sample gradients per class (other layers and diagonal blocks; memory
+ * {@code batchSize × p} per chunk). A solve is a few layer-sized matrix products per layer. All heavy
+ * products run on the backend; only layer-sized matrices come to the host.
  *
  * <p>Holds no native memory between calls. Not thread-safe.
  */
@@ -68,11 +76,11 @@ public final class EkfacInfluence implements InfluenceFunctionModel {
 
     private final TwiceDifferentiable model;
     private final EkfacOptions options;
-    private final List<int[]> layouts;
+    private final List<Block> blocks;
     private List<EkfacLayer> layers;
 
     /**
-     * @param model   a trained model of Dense layers with softmax cross-entropy, on a backend with
+     * @param model   a trained model with softmax cross-entropy, on a backend with
      *                {@link BackendCapability#DENSE_LAYER_FACTORS}
      * @param options λ, diagonal refit, curvature estimate, chunk size
      * @throws IllegalArgumentException naming {@code model} if its loss or backend does not fit
@@ -88,11 +96,6 @@ public final class EkfacInfluence implements InfluenceFunctionModel {
             throw new IllegalArgumentException("model: EK-FAC needs the softmax cross-entropy loss, got "
                     + model.spec().loss() + "; use DirectInfluence or CgInfluence for other losses");
         }
-        if (model.spec().isGraph()) {
-            throw new IllegalArgumentException("model: EK-FAC factors Dense layers only, and layer graphs (Conv2d,"
-                    + " Embedding) are outside it; use method cg (or arnoldi, direct) with curvature"
-                    + " gauss-newton, the curvature EK-FAC approximates");
-        }
         if (!model.backend().capabilities().contains(BackendCapability.DENSE_LAYER_FACTORS)) {
             throw new IllegalArgumentException("model: backend " + model.backend().name()
                     + " does not provide per-layer gradient factors (capability DENSE_LAYER_FACTORS),"
@@ -100,16 +103,58 @@ public final class EkfacInfluence implements InfluenceFunctionModel {
         }
         this.model = model;
         this.options = options;
-        this.layouts = layouts(model.spec());
+        this.blocks = blocks(model.spec());
     }
 
-    /** @return per Dense layer {layerIndex, offset, in, out} */
-    private static List<int[]> layouts(ModelSpec spec) {
-        List<int[]> out = new ArrayList<>();
+    /** One block of the curvature before fitting: its kind and place in θ. */
+    private record Block(EkfacLayer.Kind kind, int layerIndex, int offset, int in, int out, boolean bias) {
+
+        boolean kronecker() {
+            return kind == EkfacLayer.Kind.DENSE || kind == EkfacLayer.Kind.CONV2D;
+        }
+
+        int augmented() {
+            return in + (bias ? 1 : 0);
+        }
+
+        int numParameters() {
+            return kronecker() ? out * augmented() : in * out;
+        }
+    }
+
+    /** @return the blocks covering θ in order: one per layer with parameters */
+    private static List<Block> blocks(ModelSpec spec) {
+        List<Block> out = new ArrayList<>();
         List<ParameterInfo> infos = spec.parameterLayout();
-        for (int k = 0; k < infos.size(); k += 2) {
-            ParameterInfo w = infos.get(k);
-            out.add(new int[] {w.layerIndex(), w.offset(), (int) w.shape()[1], (int) w.shape()[0]});
+        if (!spec.isGraph()) {
+            for (int k = 0; k < infos.size(); k += 2) {
+                ParameterInfo w = infos.get(k);
+                out.add(new Block(EkfacLayer.Kind.DENSE, w.layerIndex(), w.offset(), (int) w.shape()[1],
+                        (int) w.shape()[0], true));
+            }
+            return List.copyOf(out);
+        }
+        List<GraphNode> nodes = spec.graph().nodes();
+        for (int k = 0; k < infos.size(); ) {
+            ParameterInfo first = infos.get(k);
+            int node = first.layerIndex();
+            int size = 0;
+            while (k < infos.size() && infos.get(k).layerIndex() == node) {
+                size += infos.get(k++).size();
+            }
+            GraphNode g = nodes.get(node);
+            if (g instanceof GraphNode.Dense d) {
+                out.add(new Block(EkfacLayer.Kind.DENSE, node, first.offset(), d.inFeatures(), d.outFeatures(),
+                        d.bias()));
+            } else if (g instanceof GraphNode.Conv2d c) {
+                out.add(new Block(EkfacLayer.Kind.CONV2D, node, first.offset(),
+                        c.inChannels() * c.kernel().h() * c.kernel().w(), c.outChannels(), c.bias()));
+            } else if (g instanceof GraphNode.Embedding e) {
+                out.add(new Block(EkfacLayer.Kind.EMBEDDING, node, first.offset(), e.numEmbeddings(),
+                        e.embeddingDim(), false));
+            } else {
+                out.add(new Block(EkfacLayer.Kind.DIAGONAL, node, first.offset(), size, 1, false));
+            }
         }
         return List.copyOf(out);
     }
@@ -130,8 +175,9 @@ public final class EkfacInfluence implements InfluenceFunctionModel {
     }
 
     /**
-     * Estimates the Kronecker factors on {@code trainingData}, decomposes them and, if asked, refits
-     * the eigenvalues. Refitting replaces the previous representation.
+     * Estimates the Kronecker factors on {@code trainingData}, decomposes them and refits the
+     * eigenvalues where asked (and always for diagonal blocks). Refitting replaces the previous
+     * representation.
      *
      * @throws IllegalArgumentException naming {@code trainingData} if it is null or does not fit the model
      */
@@ -141,196 +187,349 @@ public final class EkfacInfluence implements InfluenceFunctionModel {
             throw new IllegalArgumentException("trainingData: must not be null");
         }
         long start = System.nanoTime();
-        int numLayers = layouts.size();
-        double[][] aSum = new double[numLayers][];
-        double[][] gSum = new double[numLayers][];
-        for (int l = 0; l < numLayers; l++) {
-            int sa = layouts.get(l)[2] + 1;
-            int sg = layouts.get(l)[3];
-            aSum[l] = new double[sa * sa];
-            gSum[l] = new double[sg * sg];
+        int numBlocks = blocks.size();
+        double[][] aSum = new double[numBlocks][];
+        double[][] gSum = new double[numBlocks][];
+        int[] positions = new int[numBlocks];
+        for (int l = 0; l < numBlocks; l++) {
+            Block b = blocks.get(l);
+            aSum[l] = new double[b.kronecker() ? b.augmented() * b.augmented()
+                    : b.kind() == EkfacLayer.Kind.EMBEDDING ? b.in() : 0];
+            gSum[l] = new double[b.kind() == EkfacLayer.Kind.DIAGONAL ? 0 : b.out() * b.out()];
         }
-        long count = pass(trainingData, (chunk, scope, inputs, gradients) -> {
-            for (int l = 0; l < numLayers; l++) {
-                addInputFactor(aSum[l], inputs.get(l), scope);
+        long count = factorPass(trainingData, (chunk, scope, factors, gradients) -> {
+            for (int l = 0; l < numBlocks; l++) {
+                LayerGradientFactors f = factors.get(l);
+                if (f == null) {
+                    continue;
+                }
+                positions[l] = f.positions();
+                if (f.kind() == LayerGradientFactors.Kind.EMBEDDING) {
+                    for (int id : f.ids()) {
+                        aSum[l][id] += 1;
+                    }
+                } else {
+                    addInputFactor(aSum[l], f.inputs(), f.bias(), scope);
+                }
                 Tensor d = gradients.get(l);
                 try (Tensor dt = d.transpose(); Tensor gg = dt.matmul(d)) {
                     add(gSum[l], gg.toDoubleArray());
                 }
             }
         });
-        List<EkfacLayer> fitted = new ArrayList<>(numLayers);
-        for (int l = 0; l < numLayers; l++) {
-            int[] lay = layouts.get(l);
-            int sa = lay[2] + 1;
-            int sg = lay[3];
-            double[] a = scaled(aSum[l], 1.0 / count);
-            double[] g = scaled(gSum[l], 1.0 / count);
-            double[][] ea = eigh(a, sa);
-            double[][] eg = eigh(g, sg);
-            double[] diag = new double[sg * sa];
-            for (int o = 0; o < sg; o++) {
-                for (int j = 0; j < sa; j++) {
-                    diag[o * sa + j] = eg[0][o] * ea[0][j];
-                }
-            }
-            fitted.add(new EkfacLayer(lay[0], lay[1], lay[2], lay[3], a, g, ea[0], ea[1], eg[0], eg[1], diag));
+        List<EkfacLayer> fitted = new ArrayList<>(numBlocks);
+        for (int l = 0; l < numBlocks; l++) {
+            fitted.add(kfac(blocks.get(l), scaled(aSum[l], 1.0 / count),
+                    scaled(gSum[l], 1.0 / ((double) count * Math.max(1, positions[l])))));
         }
-        if (options.updateDiagonal()) {
-            fitted = refitDiagonal(trainingData, fitted);
+        // the rank-one refit costs a pass of layer factors; when some block needs per-sample
+        // gradients anyway, every block is refit from them in that one pass
+        boolean allRankOne = true;
+        for (int l = 0; l < numBlocks; l++) {
+            allRankOne &= blocks.get(l).kronecker() && positions[l] == 1;
+        }
+        boolean[] rankOne = new boolean[numBlocks];
+        boolean[] fromGradients = new boolean[numBlocks];
+        for (int l = 0; l < numBlocks; l++) {
+            rankOne[l] = options.updateDiagonal() && allRankOne;
+            fromGradients[l] = blocks.get(l).kind() == EkfacLayer.Kind.DIAGONAL
+                    || (options.updateDiagonal() && !allRankOne);
+        }
+        if (any(rankOne)) {
+            fitted = refitRankOne(trainingData, fitted, rankOne);
+        }
+        if (any(fromGradients)) {
+            fitted = refitFromGradients(trainingData, fitted, fromGradients);
         }
         this.layers = List.copyOf(fitted);
-        LOG.info("fitted EK-FAC ({} layers, {}, diagonal refit {}) on {} samples in {} ms", numLayers,
+        LOG.info("fitted EK-FAC ({} blocks, {}, diagonal refit {}) on {} samples in {} ms", numBlocks,
                 options.curvature(), options.updateDiagonal(), count, (System.nanoTime() - start) / 1_000_000);
         return this;
     }
 
-    /** What one chunk contributes: layer inputs and the per-class (or pyDVL-combined) output gradients. */
+    /** The K-FAC representation of a block from its factor estimates (a diagonal block gets zeros). */
+    private static EkfacLayer kfac(Block b, double[] a, double[] g) {
+        double[] none = new double[0];
+        if (b.kind() == EkfacLayer.Kind.DIAGONAL) {
+            return new EkfacLayer(b.kind(), b.layerIndex(), b.offset(), b.in(), 1, false, none, none, none, none, none,
+                    none, new double[b.in()]);
+        }
+        double[][] eg = eigh(g, b.out());
+        double[] diag = new double[b.numParameters()];
+        if (b.kind() == EkfacLayer.Kind.EMBEDDING) {
+            for (int v = 0; v < b.in(); v++) {
+                for (int o = 0; o < b.out(); o++) {
+                    diag[v * b.out() + o] = a[v] * eg[0][o];
+                }
+            }
+            return new EkfacLayer(b.kind(), b.layerIndex(), b.offset(), b.in(), b.out(), false, a, g, a, none, eg[0],
+                    eg[1], diag);
+        }
+        int sa = b.augmented();
+        double[][] ea = eigh(a, sa);
+        for (int o = 0; o < b.out(); o++) {
+            for (int j = 0; j < sa; j++) {
+                diag[o * sa + j] = eg[0][o] * ea[0][j];
+            }
+        }
+        return new EkfacLayer(b.kind(), b.layerIndex(), b.offset(), b.in(), b.out(), b.bias(), a, g, ea[0], ea[1],
+                eg[0], eg[1], diag);
+    }
+
+    /** What one chunk contributes: the layer factors and the per-class (or pyDVL-combined) output gradients. */
     @FunctionalInterface
     private interface ChunkConsumer {
-        void accept(Batch chunk, TensorScope scope, List<Tensor> inputs, List<Tensor> gradients);
+        /**
+         * @param factors   per block, the factors of the label-0 pass (for inputs and ids); null for a
+         *                  diagonal block
+         * @param gradients per block, the weighted output gradients D; null for a diagonal block
+         */
+        void accept(Batch chunk, TensorScope scope, List<LayerGradientFactors> factors, List<Tensor> gradients);
     }
 
     /**
-     * One pass over the data. For each chunk and layer, the consumer receives the layer inputs
-     * {@code [n, in]} and the weighted output gradients D: for FISHER the blocks {@code √p_c ∘ δ_c}
-     * of all classes c stacked, {@code [C·n, out]} (rows ordered (c, i)), for PYDVL the single
-     * {@code Σ_c √p_c ∘ δ_c}, {@code [n, out]}. Hence {@code DᵀD} is n times the chunk's share of
-     * the G estimate of {@link EkfacCurvature}.
+     * One pass over the data with the layer factors. For each chunk and Kronecker block, the consumer
+     * receives the factors and the weighted output gradients D: for FISHER the blocks
+     * {@code √p_c ∘ δ_c} of all classes c stacked, {@code [C·n·T, out]} (rows ordered (c, i, t)), for
+     * PYDVL the single {@code Σ_c √p_c ∘ δ_c}, {@code [n·T, out]}. Hence {@code DᵀD} is n·T times the
+     * chunk's share of the G estimate of {@link EkfacCurvature}.
      *
      * @return the number of samples
      */
-    private long pass(DataSource data, ChunkConsumer consumer) {
+    private long factorPass(DataSource data, ChunkConsumer consumer) {
+        int classes = model.spec().outputDim();
+        int numBlocks = blocks.size();
+        return forEachChunk(data, (chunk, scope, probs) -> {
+            int n = chunk.size();
+            List<LayerGradientFactors> first = new ArrayList<>(Collections.nCopies(numBlocks, null));
+            List<List<Tensor>> perClass = new ArrayList<>(numBlocks);
+            for (int l = 0; l < numBlocks; l++) {
+                perClass.add(new ArrayList<>());
+            }
+            for (int c = 0; c < classes; c++) {
+                Iterator<LayerGradientFactors> factors = model.layerGradientFactors(labelled(chunk, c), scope)
+                        .iterator();
+                for (int l = 0; l < numBlocks; l++) {
+                    Block b = blocks.get(l);
+                    if (b.kind() == EkfacLayer.Kind.DIAGONAL) {
+                        continue;
+                    }
+                    LayerGradientFactors f = factors.next();
+                    if (f.layerIndex() != b.layerIndex()) {
+                        throw new IllegalStateException("backend " + model.backend().name() + " returned the factors"
+                                + " of layer " + f.layerIndex() + " where layer " + b.layerIndex() + " was expected");
+                    }
+                    if (c == 0) {
+                        first.set(l, f);
+                    } else if (f.inputs() != null) {
+                        f.inputs().close();
+                    }
+                    int t = f.positions();
+                    double[] w = new double[n * t];
+                    for (int i = 0; i < n * t; i++) {
+                        w[i] = Math.sqrt(probs[(i / t) * classes + c]);
+                    }
+                    Tensor d;
+                    try (Tensor weights = scope.fromArray(w, model.spec().dtype(), n * t)) {
+                        d = f.outputGradients().scaleRows(weights);
+                    }
+                    f.outputGradients().close();
+                    List<Tensor> list = perClass.get(l);
+                    if (options.curvature() == EkfacCurvature.FISHER || list.isEmpty()) {
+                        list.add(d);
+                    } else {
+                        Tensor sum = list.get(0).add(d);
+                        list.get(0).close();
+                        d.close();
+                        list.set(0, sum);
+                    }
+                }
+            }
+            List<Tensor> gradients = new ArrayList<>(numBlocks);
+            for (List<Tensor> list : perClass) {
+                gradients.add(list.isEmpty() ? null : InfluenceProducts.stack(list));
+            }
+            consumer.accept(chunk, scope, first, gradients);
+        });
+    }
+
+    /** What one chunk contributes with its predictive probabilities. */
+    @FunctionalInterface
+    private interface ProbabilityConsumer {
+        /** @param probs the softmax of the logits {@code [n, C]}, row-major */
+        void accept(Batch chunk, TensorScope scope, double[] probs);
+    }
+
+    /** @return the number of samples */
+    private long forEachChunk(DataSource data, ProbabilityConsumer consumer) {
         ModelSpec spec = model.spec();
         if (data.numFeatures() != spec.inputDim()) {
             throw new IllegalArgumentException("trainingData: has " + data.numFeatures() + " features but the model"
                     + " expects " + spec.inputDim());
         }
-        int classes = spec.outputDim();
-        int numLayers = layouts.size();
         long count = 0;
         Iterator<Batch> it = data.batches(options.batchSize());
         while (it.hasNext()) {
             Batch chunk = it.next();
             spec.validate(chunk, "trainingData");
-            int n = chunk.size();
-            count += n;
+            count += chunk.size();
             try (TensorScope scope = model.backend().newScope()) {
-                double[] probs = probabilities(chunk, scope);
-                List<Tensor> inputs = new ArrayList<>(numLayers);
-                List<List<Tensor>> perClass = new ArrayList<>(numLayers);
-                for (int l = 0; l < numLayers; l++) {
-                    perClass.add(new ArrayList<>());
+                double[] z;
+                try (Tensor logits = model.forward(chunk, scope)) {
+                    z = logits.toDoubleArray();
                 }
-                for (int c = 0; c < classes; c++) {
-                    double[] labels = new double[n];
-                    Arrays.fill(labels, c);
-                    double[] w = new double[n];
-                    for (int i = 0; i < n; i++) {
-                        w[i] = Math.sqrt(probs[i * classes + c]);
-                    }
-                    Tensor weights = scope.fromArray(w, model.spec().dtype(), n);
-                    List<DenseLayerFactors> factors = model.denseLayerFactors(
-                            new Batch(chunk.x(), chunk.numFeatures(), labels, 1), scope);
-                    for (int l = 0; l < numLayers; l++) {
-                        DenseLayerFactors f = factors.get(l);
-                        if (c == 0) {
-                            inputs.add(f.inputs());
-                        } else {
-                            f.inputs().close();
-                        }
-                        Tensor d = f.outputGradients().scaleRows(weights);
-                        f.outputGradients().close();
-                        List<Tensor> list = perClass.get(l);
-                        if (options.curvature() == EkfacCurvature.FISHER || list.isEmpty()) {
-                            list.add(d);
-                        } else {
-                            Tensor sum = list.get(0).add(d);
-                            list.get(0).close();
-                            d.close();
-                            list.set(0, sum);
-                        }
-                    }
-                    weights.close();
-                }
-                List<Tensor> gradients = new ArrayList<>(numLayers);
-                for (List<Tensor> list : perClass) {
-                    gradients.add(InfluenceProducts.stack(list));
-                }
-                consumer.accept(chunk, scope, inputs, gradients);
+                consumer.accept(chunk, scope, Loss.softmaxRows(z, spec.outputDim()));
             }
         }
         return count;
     }
 
-    /** Softmax of the logits on the host, {@code [n, C]} row-major. */
-    private double[] probabilities(Batch chunk, TensorScope scope) {
-        int classes = model.spec().outputDim();
-        double[] z;
-        try (Tensor logits = model.forward(chunk, scope)) {
-            z = logits.toDoubleArray();
-        }
-        return Loss.softmaxRows(z, classes);
+    /** @return {@code chunk} with every label set to class {@code c} */
+    private static Batch labelled(Batch chunk, int c) {
+        double[] labels = new double[chunk.size()];
+        Arrays.fill(labels, c);
+        return new Batch(chunk.x(), chunk.numFeatures(), labels, 1);
     }
 
-    /** Adds {@code Σ ã ãᵀ} of a chunk ({@code ã = [a, 1]}) to {@code target [(in+1)²]}. */
-    private void addInputFactor(double[] target, Tensor a, TensorScope scope) {
-        int n = (int) a.shape()[0];
+    /** Adds {@code Σ ã ãᵀ} of the rows of {@code a} ({@code ã = [a, 1]} with a bias) to {@code target [sa²]}. */
+    private void addInputFactor(double[] target, Tensor a, boolean bias, TensorScope scope) {
+        int rows = (int) a.shape()[0];
         int in = (int) a.shape()[1];
-        int sa = in + 1;
+        int sa = in + (bias ? 1 : 0);
         double[] ata;
-        double[] colSums;
-        try (Tensor at = a.transpose(); Tensor ones = scope.fromArray(filled(n, 1.0), a.dtype(), n, 1)) {
-            try (Tensor p = at.matmul(a)) {
-                ata = p.toDoubleArray();
-            }
-            try (Tensor s = at.matmul(ones)) {
-                colSums = s.toDoubleArray();
-            }
+        try (Tensor at = a.transpose(); Tensor p = at.matmul(a)) {
+            ata = p.toDoubleArray();
         }
         for (int r = 0; r < in; r++) {
             for (int c = 0; c < in; c++) {
                 target[r * sa + c] += ata[r * in + c];
             }
+        }
+        if (!bias) {
+            return;
+        }
+        double[] colSums;
+        try (Tensor at = a.transpose(); Tensor ones = scope.fromArray(filled(rows, 1.0), a.dtype(), rows, 1);
+             Tensor s = at.matmul(ones)) {
+            colSums = s.toDoubleArray();
+        }
+        for (int r = 0; r < in; r++) {
             target[r * sa + in] += colSums[r];
             target[in * sa + r] += colSums[r];
         }
-        target[in * sa + in] += n;
+        target[in * sa + in] += rows;
     }
 
-    /** The EK-FAC eigenvalue correction: {@code d[o,j] = (1/n) Σ_i Σ_blocks ((D Q_G)_o)² ((ã_i Q_A)_j)²}. */
-    private List<EkfacLayer> refitDiagonal(DataSource data, List<EkfacLayer> fitted) {
-        int numLayers = fitted.size();
-        double[][] diag = new double[numLayers][];
-        for (int l = 0; l < numLayers; l++) {
-            diag[l] = new double[fitted.get(l).numParameters()];
-        }
-        long count = pass(data, (chunk, scope, inputs, gradients) -> {
-            for (int l = 0; l < numLayers; l++) {
+    /**
+     * The EK-FAC eigenvalue correction of the blocks whose per-sample gradients are rank one (Dense
+     * and Conv2d layers with one position):
+     * {@code d[o,j] = (1/n) Σ_i Σ_blocks ((D Q_G)_o)² ((ã_i Q_A)_j)²}.
+     */
+    private List<EkfacLayer> refitRankOne(DataSource data, List<EkfacLayer> fitted, boolean[] selected) {
+        double[][] diag = new double[fitted.size()][];
+        long count = factorPass(data, (chunk, scope, factors, gradients) -> {
+            for (int l = 0; l < fitted.size(); l++) {
+                if (!selected[l]) {
+                    continue;
+                }
+                if (diag[l] == null) {
+                    diag[l] = new double[fitted.get(l).numParameters()];
+                }
                 try (TensorScope s = scope.newChild()) {
                     LayerTensors lt = new LayerTensors(fitted.get(l), model.spec().dtype(), s);
-                    Tensor a = inputs.get(l);
+                    Tensor a = factors.get(l).inputs();
                     int n = (int) a.shape()[0];
-                    Tensor ones = s.fromArray(filled(n, 1.0), a.dtype(), n, 1);
-                    Tensor aKfe = a.matmul(lt.qaTop).add(ones.matmul(lt.qaLast));
+                    Tensor aKfe = a.matmul(lt.qaTop);
+                    if (lt.qaLast != null) {
+                        aKfe = aKfe.add(s.fromArray(filled(n, 1.0), a.dtype(), n, 1).matmul(lt.qaLast));
+                    }
                     Tensor aSq = aKfe.mul(aKfe);
                     // Σ over the stacked blocks (classes) of ((D Q_G)²), then one product with (ã Q_A)²
                     Tensor d = gradients.get(l);
-                    int blocks = (int) (d.shape()[0] / n);
+                    int stacked = (int) (d.shape()[0] / n);
                     int out = (int) d.shape()[1];
                     Tensor gKfe = d.matmul(lt.qg);
                     Tensor squares = gKfe.mul(gKfe);
-                    Tensor summed = blocks == 1 ? squares : s.fromArray(filled(blocks, 1.0), a.dtype(), 1, blocks)
-                            .matmul(squares.reshape(blocks, (long) n * out)).reshape(n, out);
+                    Tensor summed = stacked == 1 ? squares : s.fromArray(filled(stacked, 1.0), a.dtype(), 1, stacked)
+                            .matmul(squares.reshape(stacked, (long) n * out)).reshape(n, out);
                     add(diag[l], summed.transpose().matmul(aSq).toDoubleArray());
                 }
             }
         });
-        List<EkfacLayer> out = new ArrayList<>(numLayers);
-        for (int l = 0; l < numLayers; l++) {
-            out.add(fitted.get(l).withDiagonal(scaled(diag[l], 1.0 / count)));
+        return withDiagonals(fitted, diag, count);
+    }
+
+    /**
+     * The EK-FAC eigenvalue correction from batched per-sample gradients, one pass per class: the
+     * mean over samples of {@code Σ_c p_c (Qᵀ g_c)²} (FISHER) or {@code (Qᵀ Σ_c √p_c g_c)²} (PYDVL),
+     * Q the block's eigenbasis (the identity for a diagonal block).
+     */
+    private List<EkfacLayer> refitFromGradients(DataSource data, List<EkfacLayer> fitted, boolean[] selected) {
+        int classes = model.spec().outputDim();
+        double[][] diag = new double[fitted.size()][];
+        for (int l = 0; l < fitted.size(); l++) {
+            diag[l] = selected[l] ? new double[fitted.get(l).numParameters()] : null;
+        }
+        long count = forEachChunk(data, (chunk, scope, probs) -> {
+            int n = chunk.size();
+            Tensor combined = null;
+            for (int c = 0; c < classes; c++) {
+                try (TensorScope s = scope.newChild()) {
+                    double[] w = new double[n];
+                    for (int i = 0; i < n; i++) {
+                        w[i] = Math.sqrt(probs[i * classes + c]);
+                    }
+                    Tensor g = model.perSampleGradients(labelled(chunk, c), s)
+                            .scaleRows(s.fromArray(w, model.spec().dtype(), n));
+                    if (options.curvature() == EkfacCurvature.FISHER) {
+                        addSquaredCoordinates(diag, fitted, g, s);
+                    } else {
+                        Tensor sum = (combined == null ? g : combined.add(g)).moveTo(scope);
+                        if (combined != null) {
+                            combined.close();
+                        }
+                        combined = sum;
+                    }
+                }
+            }
+            if (combined != null) {
+                try (TensorScope s = scope.newChild()) {
+                    addSquaredCoordinates(diag, fitted, combined, s);
+                }
+            }
+        });
+        return withDiagonals(fitted, diag, count);
+    }
+
+    /** Adds, for every selected block, the column sums of the squared eigenbasis coordinates of {@code g [n, p]}. */
+    private void addSquaredCoordinates(double[][] diag, List<EkfacLayer> fitted, Tensor g, TensorScope scope) {
+        int n = (int) g.shape()[0];
+        Tensor ones = scope.fromArray(filled(n, 1.0), g.dtype(), 1, n);
+        for (int l = 0; l < fitted.size(); l++) {
+            if (diag[l] != null) {
+                EkfacLayer layer = fitted.get(l);
+                Tensor k = toEigenbasis(g, layer, new LayerTensors(layer, model.spec().dtype(), scope));
+                add(diag[l], ones.matmul(k.mul(k)).toDoubleArray());
+            }
+        }
+    }
+
+    /** @return {@code fitted} with the blocks that have a sum in {@code diag} given the diagonal {@code sum / count} */
+    private static List<EkfacLayer> withDiagonals(List<EkfacLayer> fitted, double[][] diag, long count) {
+        List<EkfacLayer> out = new ArrayList<>(fitted.size());
+        for (int l = 0; l < fitted.size(); l++) {
+            out.add(diag[l] == null ? fitted.get(l) : fitted.get(l).withDiagonal(scaled(diag[l], 1.0 / count)));
         }
         return out;
+    }
+
+    private static boolean any(boolean[] flags) {
+        for (boolean f : flags) {
+            if (f) {
+                return true;
+            }
+        }
+        return false;
     }
 
     @Override
@@ -359,7 +558,7 @@ public final class EkfacInfluence implements InfluenceFunctionModel {
      * The factors {@code H_l⁻¹ ∇θ_l ℓ} of each layer separately (pyDVL's
      * {@code influence_factors_by_layer}).
      *
-     * @return Dense layer index → {@code [m, out·(in+1)]}, in layer order, tensors owned by {@code scope}
+     * @return layer index → {@code [m, p_l]}, in layer order, tensors owned by {@code scope}
      */
     public Map<Integer, Tensor> influenceFactorsByLayer(Batch batch, TensorScope scope) {
         requireFitted();
@@ -393,7 +592,7 @@ public final class EkfacInfluence implements InfluenceFunctionModel {
      * factors and the layer's part of the training gradients (UP) or mixed derivatives
      * (PERTURBATION, the other layers' factors set to zero).
      *
-     * @return Dense layer index → {@code [m, n]} (UP) or {@code [m, n, inputDim]} (PERTURBATION)
+     * @return layer index → {@code [m, n]} (UP) or {@code [m, n, inputDim]} (PERTURBATION)
      */
     public Map<Integer, Tensor> influencesByLayer(Batch test, Batch train, InfluenceMode mode, TensorScope scope) {
         InfluenceProducts.requireMode(mode);
@@ -418,9 +617,9 @@ public final class EkfacInfluence implements InfluenceFunctionModel {
     /**
      * Influences from per-layer factors (pyDVL's {@code influences_from_factors_by_layer}).
      *
-     * @param factors Dense layer index → {@code [m, out·(in+1)]}, as from {@link #influenceFactorsByLayer};
-     *                every Dense layer must be present
-     * @return Dense layer index → {@code [m, n]} (UP) or {@code [m, n, inputDim]} (PERTURBATION)
+     * @param factors layer index → {@code [m, p_l]}, as from {@link #influenceFactorsByLayer};
+     *                every layer of {@link #representation()} must be present
+     * @return layer index → {@code [m, n]} (UP) or {@code [m, n, inputDim]} (PERTURBATION)
      * @throws IllegalArgumentException naming {@code factors} if a layer is missing or has the wrong shape
      */
     public Map<Integer, Tensor> influencesFromFactorsByLayer(Map<Integer, Tensor> factors, Batch train,
@@ -431,12 +630,12 @@ public final class EkfacInfluence implements InfluenceFunctionModel {
         }
         model.spec().validate(train, "train");
         long m = -1;
-        for (int[] lay : layouts) {
-            Tensor f = factors.get(lay[0]);
-            int pl = lay[3] * (lay[2] + 1);
+        for (Block b : blocks) {
+            Tensor f = factors.get(b.layerIndex());
+            int pl = b.numParameters();
             if (f == null || f.rank() != 2 || f.shape()[1] != pl || (m >= 0 && f.shape()[0] != m)) {
-                throw new IllegalArgumentException("factors: layer " + lay[0] + " must map to [m, " + pl + "] (m the"
-                        + " same for all layers), got " + (f == null ? "nothing" : Arrays.toString(f.shape()))
+                throw new IllegalArgumentException("factors: layer " + b.layerIndex() + " must map to [m, " + pl
+                        + "] (m the same for all layers), got " + (f == null ? "nothing" : Arrays.toString(f.shape()))
                         + "; pass the output of influenceFactorsByLayer");
             }
             m = f.shape()[0];
@@ -447,17 +646,17 @@ public final class EkfacInfluence implements InfluenceFunctionModel {
         Map<Integer, Tensor> out = new LinkedHashMap<>();
         try (TensorScope work = scope.newChild()) {
             Tensor gradients = mode == InfluenceMode.UP ? model.perSampleGradients(train, work) : null;
-            for (int[] lay : layouts) {
-                Tensor f = factors.get(lay[0]);
+            for (Block b : blocks) {
+                Tensor f = factors.get(b.layerIndex());
                 Tensor result;
                 if (mode == InfluenceMode.UP) {
-                    Tensor layerGradients = layerColumns(gradients, lay);
+                    Tensor layerGradients = columns(gradients, b.offset(), b.numParameters());
                     result = f.matmul(layerGradients.transpose());
                 } else {
-                    result = InfluenceProducts.perturbation(model, embed(f, lay, m, work), train, options.batchSize(),
-                            work);
+                    result = InfluenceProducts.perturbation(model, embed(f, b.offset(), m, work), train,
+                            options.batchSize(), work);
                 }
-                out.put(lay[0], result.moveTo(scope));
+                out.put(b.layerIndex(), result.moveTo(scope));
             }
         }
         return Collections.unmodifiableMap(out);
@@ -471,7 +670,7 @@ public final class EkfacInfluence implements InfluenceFunctionModel {
      *
      * @param train            training samples; {@code null} means {@code test} itself (pyDVL)
      * @param regularizations  the λ values, each ≥ 0 and finite, at least one
-     * @return λ → (Dense layer index → {@code [m, n]}), in the given order of λ
+     * @return λ → (layer index → {@code [m, n]}), in the given order of λ
      * @throws IllegalArgumentException naming {@code regularizations} if empty or a value is out of range
      * @throws InversionException if some {@code d + λ} is not positive
      */
@@ -525,65 +724,93 @@ public final class EkfacInfluence implements InfluenceFunctionModel {
 
     // ---- the solve in the Kronecker eigenbasis -------------------------------------------------
 
-    /** The eigenvectors of one layer as backend matrices. */
+    /** The eigenvectors of one block as backend matrices (null where the block has none). */
     private static final class LayerTensors {
-        final Tensor qaTop;    // Q_A[:in, :]   [in, in+1]
-        final Tensor qaLast;   // Q_A[in, :]    [1, in+1]
-        final Tensor qaTopT;   // [in+1, in]
-        final Tensor qaLastT;  // [in+1, 1]
+        final Tensor qaTop;    // Q_A[:in, :]   [in, sa]
+        final Tensor qaLast;   // Q_A[in, :]    [1, sa], with a bias
+        final Tensor qaTopT;   // [sa, in]
+        final Tensor qaLastT;  // [sa, 1]
         final Tensor qg;       // Q_G           [out, out]
         final Tensor qgT;      // Q_Gᵀ
 
         LayerTensors(EkfacLayer layer, DType dtype, TensorScope scope) {
             int in = layer.inFeatures();
-            int sa = in + 1;
+            int sa = layer.augmentedInFeatures();
             int sg = layer.outFeatures();
+            boolean kronecker = layer.kind() == EkfacLayer.Kind.DENSE || layer.kind() == EkfacLayer.Kind.CONV2D;
             double[] qa = layer.eigenvectorsA();
-            qaTop = scope.fromArray(Arrays.copyOfRange(qa, 0, in * sa), dtype, in, sa);
-            qaLast = scope.fromArray(Arrays.copyOfRange(qa, in * sa, sa * sa), dtype, 1, sa);
-            qaTopT = qaTop.transpose();
-            qaLastT = qaLast.transpose();
-            qg = scope.fromArray(layer.eigenvectorsG(), dtype, sg, sg);
-            qgT = qg.transpose();
+            qaTop = kronecker ? scope.fromArray(Arrays.copyOfRange(qa, 0, in * sa), dtype, in, sa) : null;
+            qaLast = kronecker && layer.bias() ? scope.fromArray(Arrays.copyOfRange(qa, in * sa, sa * sa), dtype, 1, sa)
+                    : null;
+            qaTopT = qaTop == null ? null : qaTop.transpose();
+            qaLastT = qaLast == null ? null : qaLast.transpose();
+            qg = layer.kind() == EkfacLayer.Kind.DIAGONAL ? null : scope.fromArray(layer.eigenvectorsG(), dtype, sg, sg);
+            qgT = qg == null ? null : qg.transpose();
         }
     }
 
-    /** Per layer, the rows of {@code flat [m, p]} in the eigenbasis, {@code [m, out·(in+1)]} (index o·(in+1)+j). */
+    /** Per layer, the rows of {@code flat [m, p]} in the layer's eigenbasis, {@code [m, p_l]}. */
     private List<Tensor> rotate(Tensor flat, TensorScope scope) {
         List<Tensor> out = new ArrayList<>(layers.size());
-        for (int l = 0; l < layers.size(); l++) {
-            EkfacLayer layer = layers.get(l);
-            LayerTensors lt = new LayerTensors(layer, model.spec().dtype(), scope);
-            out.add(toEigenbasis(flat, layer, lt));
+        for (EkfacLayer layer : layers) {
+            out.add(toEigenbasis(flat, layer, new LayerTensors(layer, model.spec().dtype(), scope)));
         }
         return out;
     }
 
-    /** {@code Q_Gᵀ [W|b] Q_A} for every row of {@code flat [m, p]}, as {@code [m, out·(in+1)]}. */
+    /**
+     * The layer's part of every row of {@code flat [m, p]} in its eigenbasis, {@code [m, p_l]}:
+     * {@code Q_Gᵀ [W|b] Q_A} (index o·sa+j) for Dense and Conv2d, {@code W Q_G} (index v·out+k) for an
+     * Embedding, the parameters themselves for a diagonal block.
+     */
     private static Tensor toEigenbasis(Tensor flat, EkfacLayer layer, LayerTensors lt) {
         int m = (int) flat.shape()[0];
         int in = layer.inFeatures();
         int out = layer.outFeatures();
         int off = layer.parameterOffset();
+        switch (layer.kind()) {
+            case DIAGONAL:
+                return columns(flat, off, in);
+            case EMBEDDING:
+                return columns(flat, off, in * out).reshape((long) m * in, out).matmul(lt.qg).reshape(m, (long) in * out);
+            default:
+                break;
+        }
+        int sa = layer.augmentedInFeatures();
         Tensor t = flat.transpose();
         Tensor w = t.rows(off, off + (long) out * in).transpose().reshape((long) m * out, in);
-        Tensor b = t.rows(off + (long) out * in, off + (long) out * in + out).transpose().reshape((long) m * out, 1);
         // x[(s,o), j] = (V_s Q_A)[o, j]
-        Tensor x = w.matmul(lt.qaTop).add(b.matmul(lt.qaLast));
+        Tensor x = w.matmul(lt.qaTop);
+        if (lt.qaLast != null) {
+            Tensor b = t.rows(off + (long) out * in, off + (long) out * in + out).transpose().reshape((long) m * out, 1);
+            x = x.add(b.matmul(lt.qaLast));
+        }
         // y[(j,s), o'] = (Q_Gᵀ V_s Q_A)[o', j]
-        Tensor y = x.transpose().reshape((long) (in + 1) * m, out).matmul(lt.qg);
-        return y.reshape(in + 1, (long) m * out).transpose().reshape(m, (long) out * (in + 1));
+        Tensor y = x.transpose().reshape((long) sa * m, out).matmul(lt.qg);
+        return y.reshape(sa, (long) m * out).transpose().reshape(m, (long) out * sa);
     }
 
-    /** The inverse of {@link #toEigenbasis}: {@code Q_G K Q_Aᵀ} in the layer flat order {@code [m, out·(in+1)]}. */
+    /** The inverse of {@link #toEigenbasis}: back to the layer's flat order, {@code [m, p_l]}. */
     private static Tensor fromEigenbasis(Tensor k, EkfacLayer layer, LayerTensors lt) {
         int m = (int) k.shape()[0];
         int in = layer.inFeatures();
         int out = layer.outFeatures();
-        Tensor z = k.reshape((long) m * out, in + 1).transpose().reshape((long) (in + 1) * m, out).matmul(lt.qgT);
+        switch (layer.kind()) {
+            case DIAGONAL:
+                return k;
+            case EMBEDDING:
+                return k.reshape((long) m * in, out).matmul(lt.qgT).reshape(m, (long) in * out);
+            default:
+                break;
+        }
+        int sa = layer.augmentedInFeatures();
+        Tensor z = k.reshape((long) m * out, sa).transpose().reshape((long) sa * m, out).matmul(lt.qgT);
         // r[(s,o), j] = (Q_G K_s)[o, j]
-        Tensor r = z.reshape(in + 1, (long) m * out).transpose();
+        Tensor r = z.reshape(sa, (long) m * out).transpose();
         Tensor w = r.matmul(lt.qaTopT).reshape(m, (long) out * in);
+        if (lt.qaLastT == null) {
+            return w;
+        }
         Tensor b = r.matmul(lt.qaLastT).reshape(m, out);
         return w.transpose().concat(b.transpose()).transpose();
     }
@@ -609,9 +836,9 @@ public final class EkfacInfluence implements InfluenceFunctionModel {
             d[q] = 1.0 / (d[q] + lambda);
         }
         if (!(min > 0)) {
-            throw new InversionException("EK-FAC curvature of Dense layer " + layer.layerIndex() + " has an eigenvalue "
-                    + "d + λ = " + min + " <= 0 (a singular Kronecker factor, e.g. a constant input feature); "
-                    + "raise the Hessian regularization λ (e.g. 0.01)");
+            throw new InversionException("EK-FAC curvature of layer " + layer.layerIndex() + " (" + layer.kind()
+                    + ") has an eigenvalue d + λ = " + min + " <= 0 (a singular Kronecker factor, e.g. a constant"
+                    + " input feature or an id that never occurs); raise the Hessian regularization λ (e.g. 0.01)");
         }
         return scope.fromArray(d, dtype, d.length);
     }
@@ -631,23 +858,22 @@ public final class EkfacInfluence implements InfluenceFunctionModel {
         return stacked.transpose();
     }
 
-    /** Columns {@code [off, off + p_l)} of {@code flat [n, p]}. */
-    private static Tensor layerColumns(Tensor flat, int[] lay) {
-        int pl = lay[3] * (lay[2] + 1);
-        return flat.transpose().rows(lay[1], lay[1] + pl).transpose();
+    /** Columns {@code [off, off + width)} of {@code flat [n, p]}. */
+    private static Tensor columns(Tensor flat, int off, int width) {
+        return flat.transpose().rows(off, off + (long) width).transpose();
     }
 
-    /** A layer's factors {@code [m, p_l]} placed into zeros {@code [m, p]}. */
-    private Tensor embed(Tensor layerFactors, int[] lay, long m, TensorScope scope) {
+    /** A layer's factors {@code [m, p_l]} placed at {@code offset} into zeros {@code [m, p]}. */
+    private Tensor embed(Tensor layerFactors, int offset, long m, TensorScope scope) {
         int p = model.numParameters();
-        int pl = lay[3] * (lay[2] + 1);
+        long pl = layerFactors.shape()[1];
         DType dtype = layerFactors.dtype();
         Tensor stacked = layerFactors.transpose();
-        if (lay[1] > 0) {
-            stacked = scope.zeros(dtype, lay[1], m).concat(stacked);
+        if (offset > 0) {
+            stacked = scope.zeros(dtype, offset, m).concat(stacked);
         }
-        if (lay[1] + pl < p) {
-            stacked = stacked.concat(scope.zeros(dtype, p - lay[1] - pl, m));
+        if (offset + pl < p) {
+            stacked = stacked.concat(scope.zeros(dtype, p - offset - pl, m));
         }
         return stacked.transpose();
     }

@@ -1,45 +1,81 @@
 package org.influence4j.calculators.influence;
 
 /**
- * The fitted (E)K-FAC representation of one Dense layer {@code z = W a + b} ({@code W [out, in]}),
- * as {@link EkfacInfluence#representation()} exposes it (pyDVL's {@code EkfacRepresentation}).
+ * The fitted (E)K-FAC representation of one block of parameters, as
+ * {@link EkfacInfluence#representation()} exposes it (pyDVL's {@code EkfacRepresentation},
+ * extended to convolutions, embeddings and the parameters of other layers).
  *
- * <p>With the augmented input {@code ã = [a, 1]}, the layer's parameter vector is arranged as the
- * matrix {@code [W | b]} of shape {@code [out, in+1]}, and its per-sample gradient is
- * {@code δ ãᵀ}. The curvature block is approximated in the Kronecker eigenbasis
- * {@code Q_G ⊗ Q_A} with eigenvalues {@code diagonal}:
- * {@code H_l ≈ (Q_G ⊗ Q_A) diag(diagonal) (Q_G ⊗ Q_A)ᵀ}.
+ * <p><b>Kinds and layouts.</b>
+ * <ul>
+ *   <li>{@link Kind#DENSE} and {@link Kind#CONV2D} ({@code W [out, in]}, a Conv2d weight flattened
+ *       to {@code in = C·kh·kw}): with the augmented input {@code ã = [a, 1]} (just a without a
+ *       bias; {@code sa} = in + 1 or in), the parameters are the matrix {@code [W | b]}
+ *       {@code [out, sa]} and a sample's gradient is {@code Σ_t δ_t ã_tᵀ}. The block is
+ *       {@code (Q_G ⊗ Q_A) diag(diagonal) (Q_G ⊗ Q_A)ᵀ}; {@code A [sa, sa]}, {@code G [out, out]},
+ *       {@code diagonal [out, sa]}.</li>
+ *   <li>{@link Kind#EMBEDDING} ({@code W [in, out]} = {@code [vocabulary, dim]}): A is diagonal (the
+ *       expected count of each id per sample), so {@code inputFactor} and {@code eigenvaluesA} hold
+ *       that diagonal {@code [in]}, {@code eigenvectorsA} is empty (the identity), and the block is
+ *       {@code (I ⊗ Q_G) diag(diagonal) (I ⊗ Q_G)ᵀ} with {@code diagonal [in, out]}.</li>
+ *   <li>{@link Kind#DIAGONAL} (the parameters of a layer without Kronecker structure, e.g. the scale
+ *       and shift of LayerNorm and BatchNorm): {@code inFeatures} is the number of parameters,
+ *       {@code outFeatures} 1, the factor arrays are empty, and the block is
+ *       {@code diag(diagonal)}, {@code diagonal [in]}: the exact diagonal of the curvature in the
+ *       parameter basis (EK-FAC's eigenvalue correction with the identity as eigenbasis).</li>
+ * </ul>
  *
  * <p>All matrices are row-major double arrays; accessors return copies.
  *
- * @param layerIndex       index of the Dense layer in {@code ModelSpec.layers()}
- * @param parameterOffset  offset of W in the flat parameters (b follows W)
- * @param inFeatures       in
- * @param outFeatures      out
- * @param inputFactor      {@code A = (1/n) Σ ã ãᵀ}, {@code [in+1, in+1]}
- * @param gradientFactor   {@code G}, {@code [out, out]} (see {@link EkfacCurvature})
- * @param eigenvaluesA     eigenvalues of A, ascending, {@code [in+1]}
- * @param eigenvectorsA    Q_A, eigenvectors of A as columns, {@code [in+1, in+1]}
- * @param eigenvaluesG     eigenvalues of G, ascending, {@code [out]}
- * @param eigenvectorsG    Q_G, eigenvectors of G as columns, {@code [out, out]}
- * @param diagonal         curvature eigenvalues {@code [out, in+1]}: {@code λ_G[o]·λ_A[j]} (K-FAC) or,
- *                         after the diagonal refit, {@code (1/n) Σ_i E[((Q_Gᵀδ_i)_o (Q_Aᵀã_i)_j)²]}
+ * @param kind            what the block is
+ * @param layerIndex      the layer's index ({@code ModelSpec.layers()} for format 1, {@code ModelGraph.nodes()}
+ *                        for a layer graph)
+ * @param parameterOffset offset of the block's first parameter in θ (W; b follows W)
+ * @param inFeatures      in (vocabulary for EMBEDDING, number of parameters for DIAGONAL)
+ * @param outFeatures     out (1 for DIAGONAL)
+ * @param bias            whether a bias follows W (DENSE, CONV2D)
+ * @param inputFactor     A, {@code [sa, sa]}; its diagonal {@code [in]} for EMBEDDING
+ * @param gradientFactor  G, {@code [out, out]} (see {@link EkfacCurvature})
+ * @param eigenvaluesA    eigenvalues of A, ascending ({@code [sa]}), or A's diagonal for EMBEDDING
+ * @param eigenvectorsA   Q_A as columns, {@code [sa, sa]}; empty for EMBEDDING
+ * @param eigenvaluesG    eigenvalues of G, ascending, {@code [out]}
+ * @param eigenvectorsG   Q_G as columns, {@code [out, out]}
+ * @param diagonal        curvature eigenvalues: the products of the factors' eigenvalues (K-FAC) or,
+ *                        after the diagonal refit (always for DIAGONAL), the mean over samples of the
+ *                        expected squared gradient coordinates in the eigenbasis
  */
-public record EkfacLayer(int layerIndex, int parameterOffset, int inFeatures, int outFeatures, double[] inputFactor,
-                         double[] gradientFactor, double[] eigenvaluesA, double[] eigenvectorsA,
-                         double[] eigenvaluesG, double[] eigenvectorsG, double[] diagonal) {
+public record EkfacLayer(Kind kind, int layerIndex, int parameterOffset, int inFeatures, int outFeatures,
+                         boolean bias, double[] inputFactor, double[] gradientFactor, double[] eigenvaluesA,
+                         double[] eigenvectorsA, double[] eigenvaluesG, double[] eigenvectorsG, double[] diagonal) {
 
-    /** @throws IllegalArgumentException if an array has the wrong length */
+    /** What a block is. */
+    public enum Kind {
+        /** A Dense layer. */
+        DENSE,
+        /** A 2-D convolution (KFC: factors over patches and output positions). */
+        CONV2D,
+        /** An embedding table. */
+        EMBEDDING,
+        /** Parameters without Kronecker structure, with a diagonal curvature. */
+        DIAGONAL
+    }
+
+    /** @throws IllegalArgumentException if an array has the wrong length for {@code kind} */
     public EkfacLayer {
-        int sa = inFeatures + 1;
+        if (kind == null) {
+            throw new IllegalArgumentException("kind: must not be null");
+        }
+        int sa = inFeatures + (bias ? 1 : 0);
         int sg = outFeatures;
-        require(inputFactor, sa * sa, "inputFactor");
-        require(gradientFactor, sg * sg, "gradientFactor");
-        require(eigenvaluesA, sa, "eigenvaluesA");
-        require(eigenvectorsA, sa * sa, "eigenvectorsA");
-        require(eigenvaluesG, sg, "eigenvaluesG");
-        require(eigenvectorsG, sg * sg, "eigenvectorsG");
-        require(diagonal, sg * sa, "diagonal");
+        boolean kronecker = kind == Kind.DENSE || kind == Kind.CONV2D;
+        boolean embedding = kind == Kind.EMBEDDING;
+        boolean diagonalOnly = kind == Kind.DIAGONAL;
+        require(inputFactor, kronecker ? sa * sa : embedding ? inFeatures : 0, "inputFactor");
+        require(gradientFactor, diagonalOnly ? 0 : sg * sg, "gradientFactor");
+        require(eigenvaluesA, kronecker ? sa : embedding ? inFeatures : 0, "eigenvaluesA");
+        require(eigenvectorsA, kronecker ? sa * sa : 0, "eigenvectorsA");
+        require(eigenvaluesG, diagonalOnly ? 0 : sg, "eigenvaluesG");
+        require(eigenvectorsG, diagonalOnly ? 0 : sg * sg, "eigenvectorsG");
+        require(diagonal, kronecker ? sg * sa : inFeatures * sg, "diagonal");
         inputFactor = inputFactor.clone();
         gradientFactor = gradientFactor.clone();
         eigenvaluesA = eigenvaluesA.clone();
@@ -56,9 +92,14 @@ public record EkfacLayer(int layerIndex, int parameterOffset, int inFeatures, in
         }
     }
 
-    /** @return the number of parameters of the layer, {@code out·(in+1)} */
+    /** @return the width of the augmented input: {@code in + 1} with a bias, else in */
+    public int augmentedInFeatures() {
+        return inFeatures + (bias ? 1 : 0);
+    }
+
+    /** @return the number of parameters of the block (the length of {@link #diagonal()}) */
     public int numParameters() {
-        return outFeatures * (inFeatures + 1);
+        return diagonal.length;
     }
 
     @Override
@@ -98,12 +139,13 @@ public record EkfacLayer(int layerIndex, int parameterOffset, int inFeatures, in
 
     /** @return a copy with another diagonal (the refit) */
     EkfacLayer withDiagonal(double[] newDiagonal) {
-        return new EkfacLayer(layerIndex, parameterOffset, inFeatures, outFeatures, inputFactor, gradientFactor,
-                eigenvaluesA, eigenvectorsA, eigenvaluesG, eigenvectorsG, newDiagonal);
+        return new EkfacLayer(kind, layerIndex, parameterOffset, inFeatures, outFeatures, bias, inputFactor,
+                gradientFactor, eigenvaluesA, eigenvectorsA, eigenvaluesG, eigenvectorsG, newDiagonal);
     }
 
     @Override
     public String toString() {
-        return "EkfacLayer[layer " + layerIndex + ", " + outFeatures + "x" + inFeatures + "+bias]";
+        return "EkfacLayer[" + kind + " layer " + layerIndex + ", " + (kind == Kind.DIAGONAL ? inFeatures
+                + " parameters" : outFeatures + "x" + inFeatures + (bias ? "+bias" : "")) + "]";
     }
 }
