@@ -1,5 +1,6 @@
 package org.influence4j.it;
 
+import java.util.Arrays;
 import org.influence4j.api.Backend;
 import org.influence4j.api.DType;
 import org.influence4j.api.Tensor;
@@ -17,18 +18,22 @@ import org.influence4j.calculators.training.NewtonTrainer;
 import org.influence4j.calculators.training.ObjectiveOptions;
 import org.influence4j.registry.BackendDiscovery;
 
-/**
- * The README's Java quick start, verbatim between the markers; {@link QuickStartTest} checks that
- * the README shows exactly this code and runs it.
- */
-final class QuickStart {
+public class QuickStart {
 
-    private QuickStart() {
+    public static void main(String[] args) {
+        double[] values = run(); // shape [3, 500], row-major
+        double[] row = Arrays.copyOfRange(values, 0, 500); // test point 0
+        // row[i] > 0: removing training point i would raise the loss on test point 0.
+        int proponent = 0;
+        for (int i = 1; i < row.length; i++) {
+            proponent = row[i] > row[proponent] ? i : proponent;
+        }
+        System.out.printf("test point 0: strongest proponent is training point %d (influence %.4g)%n",
+                proponent, row[proponent]);
     }
 
+    /** The influence of the 500 training points on the first 3 test points. */
     static double[] run() {
-        double[] row;
-        // quickstart:begin
         // Bundled data: 569 breast-cancer cases with 30 features; 500 to train on, 69 to test.
         Batch data = BundledDatasets.standardize(BundledDatasets.breastCancer());
         Batch train = data.slice(0, 500);
@@ -48,11 +53,8 @@ final class QuickStart {
             try (InfluenceFunctionModel influence = new DirectInfluence(model, 0.01)) {
                 influence.fit(new InMemoryDataSource(train));
                 Tensor values = influence.influences(test.slice(0, 3), train, InfluenceMode.UP, scope);
-                row = values.toDoubleArray(); // shape [3, 500], row-major
-                // row[i] > 0: removing training point i would raise the loss on test point 0.
+                return values.toDoubleArray();
             }
         }
-        // quickstart:end
-        return row;
     }
 }
