@@ -77,7 +77,7 @@ class BackendOptions {
         Backend b = BackendDiscovery.load().require(settings.backend());
         InfluenceModelFactory factory = Guice.createInjector(new InfluenceModule(settings))
                 .getInstance(InfluenceModelFactory.class);
-        factory.solver(b.name(), settings.method());
+        factory.requireAvailable(b.name());
         return new Session(settings, b, factory);
     }
 

@@ -20,6 +20,8 @@ import org.influence4j.api.influence.InfluenceMode;
 import org.influence4j.api.model.Activation;
 import org.influence4j.api.model.Loss;
 import org.influence4j.api.model.ModelSpec;
+import org.influence4j.calculators.attribution.InfluenceFunctionAttribution;
+import org.influence4j.calculators.attribution.TrainingDataAttribution;
 import org.influence4j.calculators.training.MinibatchOptions;
 import org.influence4j.calculators.training.MinibatchTrainer;
 import org.influence4j.calculators.training.Optimizer;
@@ -171,13 +173,11 @@ final class DigitsDemo {
                  InfluenceFunctionModel influence = influenceModels.create(model)) {
                 influence.fit(new InMemoryDataSource(train));
                 bar.step(1);
-                try (TensorScope inner = scope.newChild()) {
-                    Tensor factors = influence.influenceFactors(train, inner);
-                    Tensor gradients = model.perSampleGradients(train, inner);
-                    self = factors.rowDots(gradients).toDoubleArray();
-                }
+                TrainingDataAttribution attribution = new InfluenceFunctionAttribution(model, influence,
+                        influenceModels.settings().batchSize());
+                self = attribution.selfInfluence(new InMemoryDataSource(train));
                 bar.step(1);
-                try (Tensor values = influence.influences(test.slice(0, m), train, InfluenceMode.UP, scope)) {
+                try (Tensor values = attribution.influences(test.slice(0, m), train, scope)) {
                     explained = values.toDoubleArray();
                 }
             }

@@ -3,6 +3,8 @@ package org.influence4j.cli;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import org.influence4j.api.TensorScope;
 import org.influence4j.api.Tensor;
 import org.influence4j.api.TwiceDifferentiable;
@@ -13,6 +15,10 @@ import org.influence4j.api.influence.InfluenceMode;
 import org.influence4j.api.io.HostArray;
 import org.influence4j.api.model.ModelSpec;
 import org.influence4j.api.model.ParameterFiles;
+import org.influence4j.calculators.attribution.InfluenceFunctionAttribution;
+import org.influence4j.calculators.attribution.TopK;
+import org.influence4j.calculators.attribution.TopKOrder;
+import org.influence4j.calculators.attribution.TrainingDataAttribution;
 import org.influence4j.calculators.chunked.ChunkedArray;
 import org.influence4j.calculators.chunked.ChunkedData;
 import org.influence4j.calculators.chunked.InfluenceWorker;
@@ -69,18 +75,61 @@ final class InfluenceQuery {
         return input.open(session.backend(), data.spec(), data.parameters(), data.train().numFeatures());
     }
 
+    /**
+     * The configured influence model, fitted on {@code train}, as a {@link TrainingDataAttribution}
+     * ({@link InfluenceFunctionAttribution}); closing it closes the influence model.
+     */
+    record Fitted(InfluenceFunctionModel influence, InfluenceFunctionAttribution attribution) implements AutoCloseable {
+
+        @Override
+        public void close() {
+            influence.close();
+        }
+    }
+
+    /** Creates the configured influence model and fits it on {@code train}. */
+    static Fitted fit(BackendOptions.Session session, TwiceDifferentiable model, Batch train) {
+        InfluenceFunctionModel influence = session.influenceModels().create(model);
+        try {
+            influence.fit(new InMemoryDataSource(train));
+            return new Fitted(influence, new InfluenceFunctionAttribution(model, influence,
+                    session.settings().batchSize()));
+        } catch (RuntimeException e) {
+            influence.close();
+            throw e;
+        }
+    }
+
     /** @return influences {@code [m, n]} of the training points on the test points, row-major */
     static double[] influences(BackendOptions.Session session, TwiceDifferentiable model, Batch train, Batch test,
                                PrintWriter progress) {
-        try (TensorScope scope = session.backend().newScope();
-             Progress bar = Progress.start("influences (" + session.settings().method().configName() + ")", 2,
-                     progress);
-             InfluenceFunctionModel influence = session.influenceModels().create(model)) {
-            influence.fit(new InMemoryDataSource(train));
+        try (Progress bar = Progress.start("influences (" + session.settings().method().configName() + ")", 2,
+                progress);
+             Fitted fitted = fit(session, model, train);
+             TensorScope scope = session.backend().newScope()) {
             bar.step(1);
-            try (Tensor values = influence.influences(test, train, InfluenceMode.UP, scope)) {
+            try (Tensor values = fitted.attribution().influences(test, train, scope)) {
                 return values.toDoubleArray();
             }
+        }
+    }
+
+    /**
+     * @return per order, the k strongest training points of every test point, streamed over training
+     *     chunks (never the m × n matrix)
+     */
+    static List<TopK> topK(BackendOptions.Session session, TwiceDifferentiable model, Batch train, Batch test, int k,
+                           List<TopKOrder> orders, PrintWriter progress) {
+        try (Progress bar = Progress.start("top-k (" + session.settings().method().configName() + ")",
+                1L + orders.size(), progress);
+             Fitted fitted = fit(session, model, train)) {
+            bar.step(1);
+            List<TopK> out = new ArrayList<>();
+            for (TopKOrder order : orders) {
+                out.add(fitted.attribution().topK(test, new InMemoryDataSource(train), k, order));
+                bar.step(1);
+            }
+            return out;
         }
     }
 
@@ -94,10 +143,9 @@ final class InfluenceQuery {
      */
     static long influencesToZarr(BackendOptions.Session session, TwiceDifferentiable model, Batch train, Batch test,
                                  int chunkSize, ZarrSink.Options store, Path directory, PrintWriter progress) {
-        try (InfluenceFunctionModel influence = session.influenceModels().create(model)) {
-            influence.fit(new InMemoryDataSource(train));
+        try (Fitted fitted = fit(session, model, train)) {
             SequentialInfluenceCalculator calculator =
-                    new SequentialInfluenceCalculator(InfluenceWorker.shared(influence, model));
+                    new SequentialInfluenceCalculator(InfluenceWorker.shared(fitted.influence(), model));
             HostArray factors = calculator.influenceFactors(ChunkedData.of(test, chunkSize)).compute();
             LazyChunkSequence blocks = calculator.influencesFromFactors(ChunkedArray.byRows(factors, chunkSize),
                     ChunkedData.of(train, chunkSize), InfluenceMode.UP);
@@ -117,26 +165,11 @@ final class InfluenceQuery {
     /** @return self-influences {@code ⟨H⁻¹∇ℓ(z_i), ∇ℓ(z_i)⟩} of the training points, computed in chunks */
     static double[] selfInfluences(BackendOptions.Session session, TwiceDifferentiable model, Batch train,
                                    PrintWriter progress) {
-        int n = train.size();
-        int chunk = session.settings().batchSize();
-        double[] out = new double[n];
-        try (TensorScope scope = session.backend().newScope();
-             Progress bar = Progress.start("self-influence (" + session.settings().method().configName() + ")",
-                     n + 1L, progress);
-             InfluenceFunctionModel influence = session.influenceModels().create(model)) {
-            influence.fit(new InMemoryDataSource(train));
+        try (Progress bar = Progress.start("self-influence (" + session.settings().method().configName() + ")", 2,
+                progress);
+             Fitted fitted = fit(session, model, train)) {
             bar.step(1);
-            for (int from = 0; from < n; from += chunk) {
-                int to = Math.min(n, from + chunk);
-                Batch part = train.slice(from, to);
-                try (TensorScope inner = scope.newChild()) {
-                    Tensor factors = influence.influenceFactors(part, inner);
-                    Tensor gradients = model.perSampleGradients(part, inner);
-                    System.arraycopy(factors.rowDots(gradients).toDoubleArray(), 0, out, from, to - from);
-                }
-                bar.step(to - from);
-            }
+            return fitted.attribution().selfInfluence(new InMemoryDataSource(train));
         }
-        return out;
     }
 }

@@ -14,8 +14,9 @@ import picocli.CommandLine.Spec;
 /**
  * {@code influence4j top-k}: for every test point its k strongest proponents (largest positive
  * influence) and/or opponents (most negative), as CSV rows {@code test,kind,rank,train,influence}
- * ({@code kind} = proponent | opponent, rank from 1; {@link Output#writeTopK}). Ties are broken by
- * the smaller training index ({@link TopK#ofMatrix}).
+ * ({@code kind} = proponent | opponent, rank from 1; {@link Output#writeTopK}), streamed over training
+ * chunks by the library ({@code TrainingDataAttribution#topK}). Ties are broken by the smaller
+ * training index, as {@link TopK#ofMatrix}.
  */
 @Command(name = "top-k", description = "The k strongest proponents and opponents of every test point (CSV).")
 final class TopKCommand implements Callable<Integer> {
@@ -40,11 +41,11 @@ final class TopKCommand implements Callable<Integer> {
         int m = data.test().size();
         topK.requireAtMost(n);
         BackendOptions.Session session = query.session();
-        double[] values;
+        List<TopK> parts;
         try (TwiceDifferentiable model = query.open(session, data)) {
-            values = InfluenceQuery.influences(session, model, data.train(), data.test(), spec.commandLine().getErr());
+            parts = InfluenceQuery.topK(session, model, data.train(), data.test(), topK.k, topK.orders(),
+                    spec.commandLine().getErr());
         }
-        List<TopK> parts = topK.orders().stream().map(o -> TopK.ofMatrix(values, m, n, topK.k, o)).toList();
         Output.writeTopK(output, parts);
         spec.commandLine().getOut().printf("wrote the top %d %s of %d test points to %s%n", topK.k, topK.describe(), m,
                 output);

@@ -16,11 +16,17 @@ import org.influence4j.api.Backend;
 import org.influence4j.api.DType;
 import org.influence4j.api.TensorScope;
 import org.influence4j.api.TwiceDifferentiable;
+import org.influence4j.api.data.InMemoryDataSource;
+import org.influence4j.api.influence.InfluenceMode;
 import org.influence4j.api.io.HostArray;
 import org.influence4j.api.io.Npy;
 import org.influence4j.api.io.Npz;
 import org.influence4j.api.io.SafeTensors;
 import org.influence4j.backend.testkit.GraphFixture;
+import org.influence4j.calculators.attribution.TopK;
+import org.influence4j.calculators.attribution.TopKOrder;
+import org.influence4j.calculators.influence.EkfacInfluence;
+import org.influence4j.calculators.influence.EkfacOptions;
 import org.influence4j.registry.BackendDiscovery;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -306,6 +312,61 @@ class ArrayDataCliTest {
         Reference ref = Reference.of(f);
         assertSelfInfluences(ref, self);
         assertInfluences(ref, influences);
+    }
+
+    /**
+     * {@code --method ekfac} in self-influence and top-k: the library's EK-FAC through the
+     * attribution adapter, checked against the diagonal and the row-wise top-k of the EK-FAC
+     * influences the Java API computes.
+     */
+    @Test
+    void ekfacSelfInfluenceAndTopKOnLenet() throws IOException {
+        GraphFixture f = GraphFixture.load("lenet");
+        String x = f.folder().resolve("x.npy").toString();
+        String y = f.folder().resolve("y.npy").toString();
+        String[] inversion = {"--method", "ekfac", "--lambda", Double.toString(LAMBDA),
+                "-Dinfluence.inversion.ekfac.update_diagonal=true"};
+        Path self = dir.resolve("ekfac-self.npy");
+        List<String> a = new ArrayList<>(List.of("--train", x, "--train-labels", y, "-o", self.toString()));
+        a.addAll(List.of(inversion));
+        ok(args(f, "self-influence", a.toArray(String[]::new)));
+        Path top = dir.resolve("ekfac-top.csv");
+        a = new ArrayList<>(List.of("--train", x, "--train-labels", y, "--test", x, "--test-labels", y, "-k", "2",
+                "-o", top.toString()));
+        a.addAll(List.of(inversion));
+        ok(args(f, "top-k", a.toArray(String[]::new)));
+
+        int n = f.batch().size();
+        double[] expected;
+        Backend backend = BackendDiscovery.load().require("djl-pytorch");
+        try (TwiceDifferentiable model = backend.createModel(f.spec(), f.parameters());
+             TensorScope scope = backend.newScope();
+             EkfacInfluence ekfac = new EkfacInfluence(model, EkfacOptions.of(LAMBDA, true))) {
+            ekfac.fit(new InMemoryDataSource(f.batch()));
+            expected = ekfac.influences(f.batch(), f.batch(), InfluenceMode.UP, scope)
+                    .toDoubleArray();
+        }
+        double[] values = Npy.read(self).data();
+        for (int i = 0; i < n; i++) {
+            assertEquals(expected[i * n + i], values[i], 1e-9 * Math.abs(expected[i * n + i]), "self-influence " + i);
+        }
+        List<String> rows = Files.readAllLines(top);
+        List<String> want = new ArrayList<>(List.of("test,kind,rank,train,influence"));
+        for (TopKOrder order
+                : TopKOrder.values()) {
+            TopK best =
+                    TopK.ofMatrix(expected, n, n, 2, order);
+            for (int t = 0; t < n; t++) {
+                for (int r = 0; r < 2; r++) {
+                    want.add(t + "," + (order == TopKOrder.PROPONENTS
+                            ? "proponent" : "opponent") + "," + (r + 1) + "," + best.indices(t)[r]);
+                }
+            }
+        }
+        assertEquals(want.size(), rows.size(), String.join("\n", rows));
+        for (String w : want.subList(1, want.size())) {
+            assertTrue(rows.stream().anyMatch(r -> r.startsWith(w + ",")), "top-k row " + w + " missing in " + rows);
+        }
     }
 
     @Test

@@ -96,6 +96,22 @@ public final class InfluenceModelFactory {
     }
 
     /**
+     * Checks, before any data is read, that the configured method can be built for models of
+     * {@code modelType}: a solver is registered for it, or it is EK-FAC (built directly) with valid
+     * settings.
+     *
+     * @throws IllegalArgumentException as {@link #create(TwiceDifferentiable, InversionMethod)} would
+     */
+    public void requireAvailable(String modelType) {
+        InversionMethod method = settings.method();
+        if (method == InversionMethod.EKFAC && !isRegistered(modelType, method)) {
+            ekfacOptions(settings.solverSettings(method));
+        } else {
+            solver(modelType, method);
+        }
+    }
+
+    /**
      * @param modelType a backend name, or {@link InversionRegistry#GENERIC}
      * @param method    the inversion method
      * @return a solver for ({@code modelType}, {@code method}) created with that method's settings
@@ -110,6 +126,10 @@ public final class InfluenceModelFactory {
     }
 
     private EkfacInfluence ekfac(TwiceDifferentiable model, SolverSettings s) {
+        return new EkfacInfluence(model, ekfacOptions(s));
+    }
+
+    private EkfacOptions ekfacOptions(SolverSettings s) {
         s.requireOnly("ekfac", Set.of(EKFAC_UPDATE_DIAGONAL, EKFAC_CURVATURE));
         String curvature = s.get(EKFAC_CURVATURE, "fisher").trim();
         EkfacCurvature parsed;
@@ -119,7 +139,7 @@ public final class InfluenceModelFactory {
             throw new IllegalArgumentException("influence.inversion.ekfac." + EKFAC_CURVATURE + ": '" + curvature
                     + "' is not one of fisher, pydvl", e);
         }
-        return new EkfacInfluence(model, new EkfacOptions(settings.hessianRegularization(),
-                s.getBoolean(EKFAC_UPDATE_DIAGONAL, false), parsed, settings.batchSize()));
+        return new EkfacOptions(settings.hessianRegularization(), s.getBoolean(EKFAC_UPDATE_DIAGONAL, false), parsed,
+                settings.batchSize());
     }
 }

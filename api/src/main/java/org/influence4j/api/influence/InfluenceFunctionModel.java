@@ -43,6 +43,18 @@ public interface InfluenceFunctionModel extends AutoCloseable {
     Tensor influenceFactors(Batch batch, TensorScope scope);
 
     /**
+     * The (approximate) inverse curvature applied to arbitrary vectors: {@code H⁻¹ v} for every row
+     * v of {@code vectors} (the solve behind {@link #influenceFactors}, which is this applied to the
+     * per-sample gradients; group influence and second-order corrections use it on other vectors).
+     *
+     * @param vectors {@code [k, p]}
+     * @return {@code [k, p]}, owned by {@code scope}
+     * @throws IllegalStateException if the model is not fitted
+     * @throws IllegalArgumentException naming {@code vectors} if it is not {@code [k, p]}
+     */
+    Tensor inverseHessianProducts(Tensor vectors, TensorScope scope);
+
+    /**
      * Influences of the training samples {@code train} on the test samples {@code test}.
      *
      * @param train training samples; {@code null} means {@code test} itself (pyDVL's default)

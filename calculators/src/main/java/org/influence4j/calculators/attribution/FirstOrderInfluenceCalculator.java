@@ -12,20 +12,19 @@ import org.influence4j.api.TensorScope;
 import org.influence4j.api.TwiceDifferentiable;
 import org.influence4j.api.data.Batch;
 import org.influence4j.api.data.DataSource;
-import org.influence4j.api.inversion.InverseHessian;
-import org.influence4j.api.inversion.InverseHvpResult;
+import org.influence4j.api.influence.InfluenceFunctionModel;
+import org.influence4j.api.influence.InfluenceMode;
 import org.influence4j.api.inversion.InverseHvpSolver;
 import org.influence4j.api.inversion.SolverInfo;
 import org.influence4j.api.io.HostArray;
 import org.influence4j.api.io.Npy;
-import org.influence4j.calculators.inversion.DataHessianOperator;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
+import org.influence4j.calculators.influence.InverseHessianInfluence;
 
 /**
  * First-order influence of training points, with the semantics of deel-influenciae's
  * {@code FirstOrderInfluenceCalculator}: influence vectors, self-influence, influence values in
- * batches, group influence, top-k and RelatIF normalisation, over any inverse-Hessian solver.
+ * batches, group influence, top-k and RelatIF normalisation, over any inverse-Hessian solver or any
+ * other influence-function method (EK-FAC); plain scores go through {@link InfluenceFunctionAttribution}.
  *
  * <p><b>Definitions.</b> H = (1/n) Σ_j ∇²θℓ(z_j) + λI is the Hessian of the <em>mean</em> loss over
  * the n points given to the constructor (pyDVL's convention; Captum and Koh &amp; Liang use the summed
@@ -60,46 +59,84 @@ import org.slf4j.LoggerFactory;
  */
 public final class FirstOrderInfluenceCalculator implements TrainingDataAttribution, AutoCloseable {
 
-    private static final Logger LOG = LoggerFactory.getLogger(FirstOrderInfluenceCalculator.class);
-
     private final TwiceDifferentiable model;
     private final FirstOrderOptions options;
-    private final DataHessianOperator operator;
-    private final InverseHessian inverse;
+    private final InfluenceFunctionModel influence;
+    private final boolean ownsInfluence;
+    private final InfluenceFunctionAttribution plain;
     private final long hessianSamples;
-    private SolverInfo lastSolverInfo;
     private DataSource cachedSource;
     private double[] cachedVectors;
 
     /**
-     * Builds H + λI on {@code trainingData} and prepares its inverse with {@code solver}.
+     * Builds H + λI on {@code trainingData} and prepares its inverse with {@code solver} (an
+     * {@link InverseHessianInfluence} this calculator owns and closes).
      *
      * @param model        the trained model (its current parameters are used)
      * @param trainingData the data the Hessian is taken over (influenciae's {@code dataset})
      * @param solver       how H⁻¹ is applied (direct, CG, ...)
-     * @param options      λ, normalisation, group order and cache
+     * @param options      λ, curvature, normalisation, group order and cache
      * @throws IllegalArgumentException naming a null argument or data that do not fit the model
      * @throws org.influence4j.api.inversion.InversionException if the solver cannot invert H + λI
      */
     public FirstOrderInfluenceCalculator(TwiceDifferentiable model, DataSource trainingData, InverseHvpSolver solver,
                                          FirstOrderOptions options) {
+        this(model, newInverseHessianInfluence(model, solver, options), trainingData, options, true);
+    }
+
+    /**
+     * Builds the calculator on any influence-function method (e.g. {@code EkfacInfluence}), which
+     * is fitted here on {@code trainingData}; the caller keeps ownership of {@code influence}.
+     * {@link FirstOrderOptions#influence()} is then used only for its batch size.
+     *
+     * @throws IllegalArgumentException naming a null argument or data that do not fit the model
+     */
+    public FirstOrderInfluenceCalculator(TwiceDifferentiable model, InfluenceFunctionModel influence,
+                                         DataSource trainingData, FirstOrderOptions options) {
+        this(model, influence, trainingData, options, false);
+    }
+
+    private FirstOrderInfluenceCalculator(TwiceDifferentiable model, InfluenceFunctionModel influence,
+                                          DataSource trainingData, FirstOrderOptions options, boolean owns) {
         if (model == null) {
             throw new IllegalArgumentException("model: must not be null");
         }
+        if (influence == null) {
+            throw new IllegalArgumentException("influence: must not be null; e.g. new EkfacInfluence(model, options)");
+        }
+        if (options == null) {
+            throw new IllegalArgumentException("options: must not be null; use FirstOrderOptions.of(lambda)");
+        }
         Attributions.requireNonEmpty(trainingData, "trainingData");
+        this.model = model;
+        this.options = options;
+        this.influence = influence;
+        this.ownsInfluence = owns;
+        this.hessianSamples = trainingData.size();
+        try {
+            influence.fit(trainingData);
+        } catch (RuntimeException e) {
+            if (owns) {
+                influence.close();
+            }
+            throw e;
+        }
+        this.plain = new InfluenceFunctionAttribution(model, influence, options.influence().batchSize());
+    }
+
+    private static InfluenceFunctionModel newInverseHessianInfluence(TwiceDifferentiable model,
+                                                                      InverseHvpSolver solver,
+                                                                      FirstOrderOptions options) {
+        if (model == null) {
+            throw new IllegalArgumentException("model: must not be null");
+        }
         if (solver == null) {
             throw new IllegalArgumentException("solver: must not be null; e.g. new DirectSolver()");
         }
         if (options == null) {
             throw new IllegalArgumentException("options: must not be null; use FirstOrderOptions.of(lambda)");
         }
-        this.model = model;
-        this.options = options;
-        this.hessianSamples = trainingData.size();
-        this.operator = new DataHessianOperator(model, trainingData, options.influence().hessianRegularization(),
-                options.influence().batchSize(), options.influence().curvature());
-        operator.validateData();
-        this.inverse = solver.prepare(operator);
+        return new InverseHessianInfluence(model, solver, options.influence());
     }
 
     /** @return the options */
@@ -112,14 +149,19 @@ public final class FirstOrderInfluenceCalculator implements TrainingDataAttribut
         return model;
     }
 
+    /** @return the influence model the scores are built on */
+    public InfluenceFunctionModel influence() {
+        return influence;
+    }
+
     /** @return n, the number of samples the Hessian is averaged over */
     public long hessianSamples() {
         return hessianSamples;
     }
 
-    /** @return diagnostics of the latest solve, or null before the first */
+    /** @return diagnostics of the latest solve of an inverse-Hessian method, or null before the first (or for EK-FAC) */
     public SolverInfo lastSolverInfo() {
-        return lastSolverInfo;
+        return influence instanceof InverseHessianInfluence ihi ? ihi.lastSolverInfo().orElse(null) : null;
     }
 
     private DType dtype() {
@@ -130,14 +172,17 @@ public final class FirstOrderInfluenceCalculator implements TrainingDataAttribut
         return model.numParameters();
     }
 
+    /** @return {@code H⁻¹ rhs} for a vector {@code [p]} or the rows of {@code [k, p]} */
     private Tensor solve(Tensor rhs, TensorScope scope) {
-        InverseHvpResult result = inverse.solve(rhs, scope);
-        lastSolverInfo = result.info();
-        if (!result.info().converged()) {
-            LOG.warn("inverse Hessian-vector products did not converge (largest relative residual {})",
-                    result.info().maxResidual());
+        if (rhs.rank() == 1) {
+            return influence.inverseHessianProducts(rhs.reshape(1, p()), scope).reshape(p());
         }
-        return result.x();
+        return influence.inverseHessianProducts(rhs, scope);
+    }
+
+    /** @return whether scores are plain influences (no RelatIF, no cached vectors): the adapter's paths */
+    private boolean plainScores(DataSource source) {
+        return options.normalization() == RelatIf.NONE && (options.cache() == VectorCache.NONE || source == null);
     }
 
     /**
@@ -285,6 +330,9 @@ public final class FirstOrderInfluenceCalculator implements TrainingDataAttribut
     @Override
     public double[] selfInfluence(DataSource train) {
         Attributions.requireNonEmpty(train, "train");
+        if (plainScores(train)) {
+            return plain.selfInfluence(train);
+        }
         double[] out = new double[Math.toIntExact(train.size())];
         int offset = 0;
         Iterator<Batch> it = train.batches(options.influence().batchSize());
@@ -319,23 +367,20 @@ public final class FirstOrderInfluenceCalculator implements TrainingDataAttribut
         Attributions.requireNonEmpty(train, "train");
         model.spec().validate(test, "test");
         model.spec().validate(train, "train");
+        if (plainScores(null)) {
+            return plain.influences(test, train, scope);
+        }
         try (TensorScope work = scope.newChild()) {
             return scorer(test, null, work).scores(train, 0, work).moveTo(scope);
         }
     }
 
     private Attributions.BlockScorer scorer(Batch test, DataSource source, TensorScope callScope) {
-        Tensor gTest = model.perSampleGradients(test, callScope);
-        if (options.normalization() == RelatIf.NONE && (options.cache() == VectorCache.NONE || source == null)) {
-            Tensor zTest = solve(gTest, callScope);
-            return (chunk, offset, scope) -> {
-                Tensor g = model.perSampleGradients(chunk, scope);
-                try (Tensor t = g.transpose()) {
-                    // results belong to the receiver's scope: move them into the chunk's scope
-                    return zTest.matmul(t).moveTo(scope);
-                }
-            };
+        if (plainScores(source)) {
+            Tensor zTest = influence.influenceFactors(test, callScope);
+            return (chunk, offset, scope) -> influence.influencesFromFactors(zTest, chunk, InfluenceMode.UP, scope);
         }
+        Tensor gTest = model.perSampleGradients(test, callScope);
         return (chunk, offset, scope) -> {
             Tensor v = vectorsOf(source, chunk, offset, scope);
             try (Tensor t = v.transpose()) {
@@ -384,6 +429,9 @@ public final class FirstOrderInfluenceCalculator implements TrainingDataAttribut
         Attributions.requireNonEmpty(train, "train");
         Attributions.requireK(k, train.size());
         model.spec().validate(test, "test");
+        if (plainScores(train)) {
+            return plain.topK(test, train, k, order);
+        }
         try (TensorScope scope = model.backend().newScope()) {
             Attributions.BlockScorer scorer = scorer(test, train, scope);
             return Attributions.streamTopK(test.size(), train, k, order, options.influence().batchSize(), scope,
@@ -437,7 +485,9 @@ public final class FirstOrderInfluenceCalculator implements TrainingDataAttribut
 
     @Override
     public void close() {
-        inverse.close();
+        if (ownsInfluence) {
+            influence.close();
+        }
         clearCache();
     }
 

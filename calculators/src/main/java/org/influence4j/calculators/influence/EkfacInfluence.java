@@ -549,8 +549,17 @@ public final class EkfacInfluence implements InfluenceFunctionModel {
         requireFitted();
         model.spec().validate(batch, "batch");
         try (TensorScope work = scope.newChild()) {
-            Tensor gradients = model.perSampleGradients(batch, work);
-            return joinLayers(solveByLayer(gradients, options.hessianRegularization(), work)).moveTo(scope);
+            return inverseHessianProducts(model.perSampleGradients(batch, work), scope);
+        }
+    }
+
+    /** {@inheritDoc} Block by block in the Kronecker eigenbases. */
+    @Override
+    public Tensor inverseHessianProducts(Tensor vectors, TensorScope scope) {
+        requireFitted();
+        InfluenceProducts.requireVectors(vectors, model.numParameters());
+        try (TensorScope work = scope.newChild()) {
+            return joinLayers(solveByLayer(vectors, options.hessianRegularization(), work)).moveTo(scope);
         }
     }
 

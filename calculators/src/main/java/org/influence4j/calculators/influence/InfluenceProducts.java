@@ -90,6 +90,16 @@ final class InfluenceProducts {
     }
 
     /**
+     * @throws IllegalArgumentException naming {@code vectors} if it is null or not {@code [k, p]}
+     */
+    static void requireVectors(Tensor vectors, int p) {
+        if (vectors == null || vectors.rank() != 2 || vectors.shape()[1] != p) {
+            throw new IllegalArgumentException("vectors: must be a matrix [k, " + p + "] (one parameter-space vector"
+                    + " per row), got " + (vectors == null ? "null" : Arrays.toString(vectors.shape())));
+        }
+    }
+
+    /**
      * Perturbation influences {@code out[t, i, :] = ∇_{x_i} ⟨factors[t,:], ∇θℓ(x_i, y_i)⟩}, from
      * {@link TwiceDifferentiable#mixedGradientProducts} on chunks of at most {@code chunk} training
      * samples; the chunks are joined on the backend.

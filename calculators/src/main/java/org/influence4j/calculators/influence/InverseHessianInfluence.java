@@ -216,16 +216,25 @@ public class InverseHessianInfluence implements InfluenceFunctionModel {
         closeInverse();
     }
 
+    /**
+     * {@inheritDoc} One solve with the fitted inverse; its diagnostics become {@link #lastSolverInfo()}.
+     */
+    @Override
+    public Tensor inverseHessianProducts(Tensor vectors, TensorScope scope) {
+        requireFitted();
+        InfluenceProducts.requireVectors(vectors, model.numParameters());
+        InverseHvpResult result = inverse.solve(vectors, scope);
+        lastSolverInfo = result.info();
+        if (!result.info().converged()) {
+            LOG.warn("inverse Hessian-vector products of {} vectors did not converge (largest relative residual {})",
+                    vectors.shape()[0], result.info().maxResidual());
+        }
+        return result.x();
+    }
+
     private Tensor factors(Batch batch, TensorScope scope) {
         try (TensorScope work = scope.newChild()) {
-            Tensor gradients = model.perSampleGradients(batch, work);
-            InverseHvpResult result = inverse.solve(gradients, scope);
-            lastSolverInfo = result.info();
-            if (!result.info().converged()) {
-                LOG.warn("influence factors of {} samples did not converge (largest relative residual {})",
-                        batch.size(), result.info().maxResidual());
-            }
-            return result.x();
+            return inverseHessianProducts(model.perSampleGradients(batch, work), scope);
         }
     }
 

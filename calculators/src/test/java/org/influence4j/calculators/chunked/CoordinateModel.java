@@ -73,6 +73,12 @@ final class CoordinateModel implements InfluenceFunctionModel {
         return scope.fromArray(v, DType.FLOAT64, m, P);
     }
 
+    /** Not part of the coordinate formulas: the chunked calculators never solve arbitrary vectors. */
+    @Override
+    public Tensor inverseHessianProducts(Tensor vectors, TensorScope scope) {
+        throw new UnsupportedOperationException("CoordinateModel has no inverse curvature");
+    }
+
     @Override
     public Tensor influences(Batch test, Batch train, InfluenceMode mode, TensorScope scope) {
         calls.incrementAndGet();

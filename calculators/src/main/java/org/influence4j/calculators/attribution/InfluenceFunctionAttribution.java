@@ -1,0 +1,106 @@
+package org.influence4j.calculators.attribution;
+
+import java.util.Iterator;
+import org.influence4j.api.Tensor;
+import org.influence4j.api.TensorScope;
+import org.influence4j.api.TwiceDifferentiable;
+import org.influence4j.api.data.Batch;
+import org.influence4j.api.data.DataSource;
+import org.influence4j.api.influence.InfluenceFunctionModel;
+import org.influence4j.api.influence.InfluenceMode;
+
+/**
+ * Any fitted influence-function method ({@link InfluenceFunctionModel}: Direct, CG, LiSSA, Arnoldi,
+ * Nyström, EK-FAC or a plugin's) as a {@link TrainingDataAttribution}: the one adapter through which
+ * every inverse-curvature method answers influences, self-influence and top-k.
+ *
+ * <p><b>Scores</b> are UP-mode influences {@code s(t, z) = ⟨H⁻¹∇θℓ(t), ∇θℓ(z)⟩} (H the method's
+ * curvature plus λI, of the mean training loss): positive = proponent, as the interface says.
+ * Self-influence is {@code ⟨H⁻¹∇θℓ(z), ∇θℓ(z)⟩}: per chunk of {@code chunkSize} training points one
+ * batched per-sample gradient, one block solve and one row-wise product, all on the backend; only
+ * the n values reach the host. Top-k solves the m test gradients once and streams training chunks
+ * through one matrix product each.
+ *
+ * <p>Does not own the influence model (close it yourself). Not thread-safe unless the influence
+ * model is.
+ */
+public final class InfluenceFunctionAttribution implements TrainingDataAttribution {
+
+    private final TwiceDifferentiable model;
+    private final InfluenceFunctionModel influence;
+    private final int chunkSize;
+
+    /**
+     * @param model     the model {@code influence} was built on
+     * @param influence a fitted influence model
+     * @param chunkSize training points per chunk (memory: chunkSize × p values per chunk)
+     * @throws IllegalArgumentException naming the argument that is null, unfitted or out of range
+     */
+    public InfluenceFunctionAttribution(TwiceDifferentiable model, InfluenceFunctionModel influence, int chunkSize) {
+        if (model == null) {
+            throw new IllegalArgumentException("model: must not be null");
+        }
+        if (influence == null || !influence.isFitted()) {
+            throw new IllegalArgumentException("influence: must be a fitted influence model; call fit(trainingData)"
+                    + " first");
+        }
+        if (chunkSize <= 0) {
+            throw new IllegalArgumentException("chunkSize: must be > 0, got " + chunkSize);
+        }
+        this.model = model;
+        this.influence = influence;
+        this.chunkSize = chunkSize;
+    }
+
+    /** @return the influence model */
+    public InfluenceFunctionModel influence() {
+        return influence;
+    }
+
+    @Override
+    public Tensor influences(Batch test, Batch train, TensorScope scope) {
+        Attributions.requireNonEmpty(test, "test");
+        Attributions.requireNonEmpty(train, "train");
+        return influence.influences(test, train, InfluenceMode.UP, scope);
+    }
+
+    @Override
+    public double[] selfInfluence(DataSource train) {
+        Attributions.requireNonEmpty(train, "train");
+        double[] out = new double[Math.toIntExact(train.size())];
+        int offset = 0;
+        Iterator<Batch> it = train.batches(chunkSize);
+        while (it.hasNext()) {
+            Batch chunk = it.next();
+            model.spec().validate(chunk, "train");
+            try (TensorScope scope = model.backend().newScope()) {
+                Tensor gradients = model.perSampleGradients(chunk, scope);
+                Tensor factors = influence.inverseHessianProducts(gradients, scope);
+                double[] values = factors.rowDots(gradients).toDoubleArray();
+                System.arraycopy(values, 0, out, offset, values.length);
+            }
+            offset += chunk.size();
+        }
+        return out;
+    }
+
+    @Override
+    public TopK topK(Batch test, DataSource train, int k, TopKOrder order) {
+        Attributions.requireNonEmpty(test, "test");
+        Attributions.requireNonEmpty(train, "train");
+        Attributions.requireK(k, train.size());
+        model.spec().validate(test, "test");
+        try (TensorScope scope = model.backend().newScope()) {
+            Tensor testFactors = influence.influenceFactors(test, scope);
+            return Attributions.streamTopK(test.size(), train, k, order, chunkSize, scope, (chunk, offset, work) -> {
+                model.spec().validate(chunk, "train");
+                return influence.influencesFromFactors(testFactors, chunk, InfluenceMode.UP, work);
+            });
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "InfluenceFunctionAttribution[" + influence + "]";
+    }
+}
