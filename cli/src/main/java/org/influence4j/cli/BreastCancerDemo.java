@@ -20,6 +20,7 @@ import org.influence4j.api.influence.InfluenceMode;
 import org.influence4j.api.inversion.InversionMethod;
 import org.influence4j.api.model.Loss;
 import org.influence4j.api.model.ModelSpec;
+import org.influence4j.calculators.attribution.InfluenceFunctionAttribution;
 import org.influence4j.calculators.training.NewtonTrainer;
 import org.influence4j.calculators.training.ObjectiveOptions;
 import org.influence4j.calculators.training.TrainingResult;
@@ -113,14 +114,14 @@ final class BreastCancerDemo {
                         + " change of test loss%n", check.pearson());
             }
 
-            double recallAt10 = findFlippedLabels(out, model, train, objective, influenceModels, scope);
+            double recallAt10 = findFlippedLabels(out, model, train, objective, influenceModels);
             out.printf("%ndone: recall of flipped labels at 10%% inspected = %.2f%n", recallAt10);
             return recallAt10;
         }
     }
 
     private double findFlippedLabels(PrintWriter out, TwiceDifferentiable model, Batch train, ObjectiveOptions objective,
-                                     InfluenceModelFactory influenceModels, TensorScope scope) {
+                                     InfluenceModelFactory influenceModels) {
         int n = train.size();
         int flips = (int) Math.round(flipFraction * n);
         int[] flipped = Arrays.copyOf(permutation(n, seed + 1), flips);
@@ -131,15 +132,11 @@ final class BreastCancerDemo {
         Batch noisy = new Batch(train.x(), train.numFeatures(), y, 1);
         model.setParameters(new double[model.numParameters()]);
         new NewtonTrainer().train(model, new InMemoryDataSource(noisy), objective);
-        double[] self = new double[n];
+        double[] self;
         try (InfluenceFunctionModel influence = influenceModels.create(model)) {
             influence.fit(new InMemoryDataSource(noisy));
-            try (Tensor all = influence.influences(noisy, noisy, InfluenceMode.UP, scope)) {
-                double[] matrix = all.toDoubleArray();
-                for (int i = 0; i < n; i++) {
-                    self[i] = matrix[i * n + i];
-                }
-            }
+            self = new InfluenceFunctionAttribution(model, influence, influenceModels.settings().batchSize())
+                    .selfInfluence(new InMemoryDataSource(noisy));
         }
         boolean[] isFlipped = new boolean[n];
         for (int i : flipped) {
