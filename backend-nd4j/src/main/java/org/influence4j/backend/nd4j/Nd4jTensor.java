@@ -306,7 +306,10 @@ public final class Nd4jTensor implements Tensor {
         checkOpen();
         scope.checkOpen();
         try (MemoryWorkspace ws = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
-            return scope.wrap(op.get());
+            INDArray out = op.get();
+            // some ND4J ops return a view of another array (e.g. mmul of a single row); the tensor
+            // must own its buffer, so such a result is copied (the view itself owns nothing)
+            return scope.wrap(out.isView() ? out.dup('c') : out);
         }
     }
 
