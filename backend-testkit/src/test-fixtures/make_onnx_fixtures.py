@@ -35,6 +35,10 @@ The resnet folder also holds model_preserve.onnx / nodes_preserve.txt: the same 
 training=torch.onnx.TrainingMode.PRESERVE, which keeps BatchNormalization nodes and the PyTorch parameter
 names (the default EVAL export folds BatchNorm into the preceding Conv under generated names).
 
+a folder onnx/fashion_cnn_checkpoints/ with two SGD steps of the fashion_cnn module in PyTorch (lr 0.05),
+each state_dict saved as influence4j's training checkpoints are (checkpoint-epoch-0000<k>.safetensors with the
+metadata learning_rate, epoch, step), for TracIn with checkpoints saved from PyTorch,
+
 and a folder onnx/bad/ with invalid or unsupported models:
     weights_as_inputs.onnx   the mlp exported with keep_initializers_as_inputs=True and its initializers
                              removed, so the weights are graph inputs without values
@@ -193,9 +197,9 @@ def export(model, example, opset, **kw):
     return data, proto
 
 
-def safetensors_f32(tensors):
-    """tensors: list of (name, tensor) in the order to write; stored as F32 little-endian."""
-    header, blobs, offset = {}, [], 0
+def safetensors_f32(tensors, metadata=None):
+    """tensors: list of (name, tensor) in the order to write; stored as F32 little-endian; metadata: str -> str."""
+    header, blobs, offset = ({"__metadata__": metadata} if metadata else {}), [], 0
     for name, t in tensors:
         a = np.ascontiguousarray(t.detach().cpu().numpy().astype("<f4"))
         b = a.tobytes(order="C")
@@ -518,6 +522,32 @@ def build(index, name, ctor, spec, classes, opset):
             "model": model}
 
 
+CHECKPOINT_LR = 0.05
+
+
+def write_checkpoints(r):
+    """Two SGD steps of the fashion_cnn module in PyTorch (lr CHECKPOINT_LR, cross-entropy on a batch of
+    its own), each state_dict saved as influence4j's training checkpoints are: safetensors with the
+    metadata learning_rate, epoch and step, named checkpoint-epoch-00001.safetensors, ..."""
+    model = copy.deepcopy(r["model"]).train()
+    folder = os.path.join(OUT, "fashion_cnn_checkpoints")
+    os.makedirs(folder, exist_ok=True)
+    for f in os.listdir(folder):
+        os.remove(os.path.join(folder, f))
+    gen = torch.Generator().manual_seed(SEED + 7)
+    x = torch.rand((16, 1, 28, 28), generator=gen)
+    y = torch.randint(0, 10, (16,), generator=gen)
+    opt = torch.optim.SGD(model.parameters(), lr=CHECKPOINT_LR)
+    for epoch in (1, 2):
+        opt.zero_grad()
+        torch.nn.functional.cross_entropy(model(x), y).backward()
+        opt.step()
+        state = [(k, t) for k, t in model.state_dict().items() if not k.endswith("num_batches_tracked")]
+        meta = {"learning_rate": repr(CHECKPOINT_LR), "epoch": str(epoch), "step": str(epoch)}
+        write(os.path.join(folder, "checkpoint-epoch-%05d.safetensors" % epoch), safetensors_f32(state, meta))
+    print(f"fashion_cnn_checkpoints: 2 SGD checkpoints, {folder_bytes(folder)} bytes")
+
+
 def build_bad(mlp_bytes):
     folder = os.path.join(OUT, "bad")
     os.makedirs(folder, exist_ok=True)
@@ -781,6 +811,7 @@ def main():
     torch.use_deterministic_algorithms(True)
     os.makedirs(OUT, exist_ok=True)
     results = [build(i, *net) for i, net in enumerate(NETWORKS)]
+    write_checkpoints(next(r for r in results if r["name"] == "fashion_cnn"))
     with open(os.path.join(OUT, "mlp", "model.onnx"), "rb") as f:
         mlp_bytes = f.read()
     bad, trunc_error = build_bad(mlp_bytes)
