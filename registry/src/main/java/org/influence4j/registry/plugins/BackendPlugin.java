@@ -7,7 +7,6 @@ import java.net.URL;
 import java.net.URLClassLoader;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -96,11 +95,9 @@ public final class BackendPlugin {
     /** @return the {@code *.jar} files directly in {@code folder}, by name; empty if none */
     static List<Path> jars(Path folder) {
         try (Stream<Path> files = Files.list(folder)) {
-            List<Path> jars = new ArrayList<>(files
-                    .filter(p -> p.getFileName().toString().endsWith(".jar") && Files.isRegularFile(p))
+            return files.filter(p -> p.getFileName().toString().endsWith(".jar") && Files.isRegularFile(p))
                     .sorted()
-                    .toList());
-            return jars;
+                    .toList();
         } catch (IOException e) {
             throw new UncheckedIOException("cannot list backend plugin folder " + folder, e);
         }
