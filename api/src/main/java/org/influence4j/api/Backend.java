@@ -1,7 +1,9 @@
 package org.influence4j.api;
 
+import java.nio.file.Path;
 import java.util.Set;
 import org.influence4j.api.model.ModelSpec;
+import org.influence4j.api.model.NativeModelOptions;
 
 /**
  * A tensor engine (DJL PyTorch, DJL TensorFlow, ND4J, ...) as influence4j uses it: a factory of
@@ -35,4 +37,26 @@ public interface Backend {
      * @throws UnsupportedOperationException if the spec uses a dtype this backend lacks
      */
     TwiceDifferentiable createModel(ModelSpec spec, double[] parameters);
+
+    /**
+     * Loads a model saved in an engine's own format (e.g. a TorchScript module), so that callers
+     * need no compile-time dependency on the backend that reads it. A backend reads a format exactly
+     * when {@link #capabilities()} contains {@code options.format().capability()}; the default
+     * implementation reads none.
+     *
+     * @param file    the saved model
+     * @param options the format and what the file does not say (input width, loss, dtype)
+     * @return the model; the caller must close it
+     * @throws UnsupportedOperationException if this backend does not read {@code options.format()}
+     * @throws IllegalArgumentException naming the file when it is missing or cannot be read as that
+     *     format, or naming the argument that is null
+     */
+    default TwiceDifferentiable loadModel(Path file, NativeModelOptions options) {
+        if (options == null) {
+            throw new IllegalArgumentException("options must not be null, e.g. NativeModelOptions.torchScript(...)");
+        }
+        throw new UnsupportedOperationException("backend " + name() + " cannot load "
+                + options.format().displayName() + " models (no capability " + options.format().capability()
+                + "); use a backend that lists it in `influence4j backends`");
+    }
 }

@@ -19,5 +19,10 @@ public enum BackendCapability {
     /** Format-2 layer graphs ({@link org.influence4j.api.model.ModelGraph}) can be built as models. */
     LAYER_GRAPH,
     /** {@link TwiceDifferentiable#gaussNewtonBlock} is implemented for the backend's layer-graph models. */
-    GAUSS_NEWTON
+    GAUSS_NEWTON,
+    /**
+     * {@link Backend#loadModel} reads TorchScript modules
+     * ({@link org.influence4j.api.model.NativeModelFormat#TORCHSCRIPT}).
+     */
+    TORCHSCRIPT
 }

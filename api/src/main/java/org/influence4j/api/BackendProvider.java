@@ -11,6 +11,14 @@ package org.influence4j.api;
  */
 public interface BackendProvider {
 
+    /**
+     * System property with the number of native intra-op threads a backend should use, read when
+     * the backend's native engine is first loaded in this JVM (later changes have no effect). A
+     * provider that can size its engine's thread pool honours it and documents how; one that cannot
+     * ignores it. Unset: the engine's default.
+     */
+    String THREADS_PROPERTY = "influence4j.backend.threads";
+
     /** @return the backend name, e.g. {@code djl-pytorch} */
     String name();
 

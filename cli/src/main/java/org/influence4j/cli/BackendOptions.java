@@ -1,13 +1,21 @@
 package org.influence4j.cli;
 
+import com.google.inject.CreationException;
 import com.google.inject.Guice;
+import com.google.inject.Injector;
+import com.google.inject.Module;
+import com.google.inject.ProvisionException;
+import com.google.inject.spi.Message;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import org.apache.commons.configuration2.CompositeConfiguration;
 import org.influence4j.api.Backend;
+import org.influence4j.api.BackendProvider;
 import org.influence4j.api.inversion.Curvature;
 import org.influence4j.api.inversion.InversionMethod;
 import org.influence4j.registry.BackendDiscovery;
@@ -25,8 +33,12 @@ import picocli.CommandLine.Option;
  * command-line options, {@code -D}, the environment, the configuration file
  * ({@code --config}, else {@code -Dinfluence4j.config}, else {@code influence4j.properties}/YAML in
  * the working directory), the class-path defaults — the layers of {@link InfluenceConfiguration}.
- * Backends are resolved by name through {@link BackendDiscovery} and inversion methods through
- * the inversion registry, so backends and solvers added later are usable without changing the CLI.
+ * The backend and the factory of influence models come from a Guice injector of
+ * {@link InfluenceModule} plus the modules named by {@code influence.guice.modules}, so a module that
+ * binds the {@link Backend} is honoured; otherwise the backend is resolved by name through
+ * {@link BackendDiscovery} (class path and the backend plugins of {@code -Dinfluence4j.backends}) and
+ * inversion methods through the inversion registry, so backends and solvers added later are usable
+ * without changing the CLI.
  */
 class BackendOptions {
 
@@ -36,7 +48,7 @@ class BackendOptions {
     @Option(names = "--batch-size", description = "Samples per gradient / curvature-vector-product pass (default: influence.batch.size).")
     Integer batchSize;
 
-    @Option(names = "--threads", description = "Native intra-op threads of the backend (DJL PyTorch: ai.djl.pytorch.num_threads); set before the backend loads.")
+    @Option(names = "--threads", description = "Native intra-op threads of the backend (djl-pytorch honours it); set before the backend loads.")
     Integer threads;
 
     @Option(names = "--config", description = "An influence4j .properties or .yaml file.")
@@ -64,25 +76,59 @@ class BackendOptions {
      *
      * @param lambda the λ to use, or {@code null} for influence.hessian.regularization
      * @throws IllegalArgumentException naming the option or key of a bad value
+     * @throws IllegalStateException if the backend cannot be created (the message says why)
      */
     Session session(Double lambda) {
-        InfluenceSettings settings = settings(lambda);
+        CompositeConfiguration configuration = configuration();
+        InfluenceSettings settings = settings(configuration, lambda);
         if (threads != null) {
             if (threads < 1) {
                 throw new IllegalArgumentException("--threads: must be >= 1, got " + threads);
             }
-            System.setProperty("ai.djl.pytorch.num_threads", Integer.toString(threads));
-            System.setProperty("ai.djl.pytorch.num_interop_threads", "1");
+            System.setProperty(BackendProvider.THREADS_PROPERTY, Integer.toString(threads));
         }
-        Backend b = BackendDiscovery.load().require(settings.backend());
-        InfluenceModelFactory factory = Guice.createInjector(new InfluenceModule(settings))
-                .getInstance(InfluenceModelFactory.class);
-        factory.requireAvailable(b.name());
-        return new Session(settings, b, factory);
+        List<Module> modules = new ArrayList<>();
+        modules.add(new InfluenceModule(settings));
+        modules.addAll(InfluenceModule.configuredModules(configuration, null));
+        try {
+            Injector injector = Guice.createInjector(modules);
+            Backend b = injector.getInstance(Backend.class);
+            InfluenceModelFactory factory = injector.getInstance(InfluenceModelFactory.class);
+            factory.requireAvailable(b.name());
+            return new Session(settings, b, factory);
+        } catch (ProvisionException e) {
+            throw unwrap(e.getErrorMessages(), e);
+        } catch (CreationException e) {
+            RuntimeException cause = unwrap(e.getErrorMessages(), e);
+            if (cause != e) {
+                throw cause;
+            }
+            String first = e.getErrorMessages().isEmpty() ? e.getMessage() : e.getErrorMessages().iterator().next().getMessage();
+            throw new IllegalArgumentException(ConfigKeys.GUICE_MODULES + ": the Guice modules do not fit together with"
+                    + " influence4j's: " + first, e);
+        }
+    }
+
+    /** @return the first cause of a Guice failure, so that its one-line message is shown; else {@code e} */
+    private static RuntimeException unwrap(java.util.Collection<Message> messages, RuntimeException e) {
+        for (Message m : messages) {
+            if (m.getCause() instanceof RuntimeException cause) {
+                return cause;
+            }
+        }
+        return e;
     }
 
     /** @return the validated settings with the command-line options applied */
     InfluenceSettings settings(Double lambda) {
+        return settings(configuration(), lambda);
+    }
+
+    /**
+     * @return the configuration layers: {@code -D} overrides and system properties, the environment,
+     *     {@code --config} (or the default user file), the class-path defaults
+     */
+    private CompositeConfiguration configuration() {
         if (config != null && !Files.isRegularFile(config)) {
             throw new IllegalArgumentException("--config: file " + config + " does not exist");
         }
@@ -95,7 +141,10 @@ class BackendOptions {
             }
             system.setProperty(e.getKey(), e.getValue());
         }
-        CompositeConfiguration configuration = InfluenceConfiguration.load(system, System.getenv(), config, Path.of(""));
+        return InfluenceConfiguration.load(system, System.getenv(), config, Path.of(""));
+    }
+
+    private InfluenceSettings settings(CompositeConfiguration configuration, Double lambda) {
         InfluenceSettings s = InfluenceSettings.from(configuration);
         if (backend != null) {
             s = s.withBackend(backend);

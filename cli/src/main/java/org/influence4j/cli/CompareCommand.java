@@ -14,7 +14,7 @@ import picocli.CommandLine.Spec;
 
 /**
  * {@code influence4j compare}: the same influence query on several backends (by default every
- * available one), printing each backend's wall time and its largest absolute and relative
+ * available one that loads, from the class path and the backend plugin folders), printing each backend's wall time and its largest absolute and relative
  * differences from the first backend. Relative differences are {@code |a − b| / max|a|} over the
  * whole matrix (scale-aware, so tiny entries do not dominate).
  */
@@ -24,7 +24,7 @@ final class CompareCommand implements Callable<Integer> {
     @Mixin
     QueryOptions query;
 
-    @Option(names = "--backends", split = ",", description = "Backends to compare, e.g. djl-pytorch,djl-tf,nd4j (default: all available).")
+    @Option(names = "--backends", split = ",", description = "Backends to compare, e.g. djl-pytorch,djl-tf,nd4j (default: every available backend that loads).")
     List<String> backends;
 
     @Spec
@@ -37,8 +37,14 @@ final class CompareCommand implements Callable<Integer> {
         List<String> names = backends;
         if (names == null || names.isEmpty()) {
             names = new ArrayList<>();
-            for (var p : BackendDiscovery.load().availableProviders()) {
-                names.add(p.name());
+            BackendDiscovery discovery = BackendDiscovery.load();
+            for (var p : discovery.availableProviders()) {
+                if (discovery.backend(p.name()).isPresent()) {
+                    names.add(p.name());
+                }
+            }
+            if (names.isEmpty()) {
+                throw new IllegalStateException("compare: no backend could be loaded; see `influence4j backends`");
             }
         }
         double[] reference = null;
@@ -53,10 +59,12 @@ final class CompareCommand implements Callable<Integer> {
                 values = InfluenceQuery.influences(session, model, data.train(), data.test(), spec.commandLine().getErr());
             }
             double seconds = (System.nanoTime() - start) / 1e9;
+            // the backend that ran: the one named, unless a Guice module (influence.guice.modules) binds another
+            String ran = session.backend().name();
             if (reference == null) {
                 reference = values;
-                referenceName = name;
-                out.printf("%-14s %10.3f %14s %14s%n", name, seconds, "(reference)", "");
+                referenceName = ran;
+                out.printf("%-14s %10.3f %14s %14s%n", ran, seconds, "(reference)", "");
                 continue;
             }
             double maxAbs = 0;
@@ -65,7 +73,7 @@ final class CompareCommand implements Callable<Integer> {
                 maxAbs = Math.max(maxAbs, Math.abs(values[i] - reference[i]));
                 scale = Math.max(scale, Math.abs(reference[i]));
             }
-            out.printf("%-14s %10.3f %14.3e %14.3e%n", name, seconds, maxAbs, scale == 0 ? 0 : maxAbs / scale);
+            out.printf("%-14s %10.3f %14.3e %14.3e%n", ran, seconds, maxAbs, scale == 0 ? 0 : maxAbs / scale);
         }
         if (names.size() == 1) {
             out.printf("only %s was compared; add backends with --backends (see `influence4j backends`)%n", referenceName);

@@ -5,6 +5,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
 import org.influence4j.api.Backend;
+import org.influence4j.api.BackendCapability;
 import org.influence4j.api.TwiceDifferentiable;
 import org.influence4j.api.data.ArrayDataSource;
 import org.influence4j.api.data.Batch;
@@ -12,7 +13,7 @@ import org.influence4j.api.data.CsvDataSource;
 import org.influence4j.api.model.Loss;
 import org.influence4j.api.model.ModelSpec;
 import org.influence4j.api.DType;
-import org.influence4j.backend.pytorch.PtTorchScriptModel;
+import org.influence4j.api.model.NativeModelOptions;
 import org.influence4j.api.model.ParameterFiles;
 import org.influence4j.onnx.OnnxModels;
 import picocli.CommandLine.Option;
@@ -42,7 +43,8 @@ final class ModelInput {
             + " your own model\"); or --torchscript.")
     Path spec;
 
-    @Option(names = "--torchscript", description = "A TorchScript .pt model instead of --spec/--parameters (djl-pytorch backend).")
+    @Option(names = "--torchscript", description = "A TorchScript .pt model instead of --spec/--parameters (a backend"
+            + " with capability TORCHSCRIPT: djl-pytorch).")
     Path torchscript;
 
     @Option(names = "--onnx", description = "An ONNX model from torch.onnx.export instead of --spec: read as a layer"
@@ -156,7 +158,11 @@ final class ModelInput {
         if (parameters != null) {
             throw new IllegalArgumentException("--parameters: a --torchscript model carries its own parameters");
         }
-        return PtTorchScriptModel.load(backend, torchscript, inputDim, Loss.parse(loss), DType.parse(dtype));
+        if (!backend.capabilities().contains(BackendCapability.TORCHSCRIPT)) {
+            throw new IllegalArgumentException("--torchscript: backend " + backend.name() + " cannot load TorchScript;"
+                    + " use --backend djl-pytorch (or a backend with capability TORCHSCRIPT in `influence4j backends`)");
+        }
+        return backend.loadModel(torchscript, NativeModelOptions.torchScript(inputDim, Loss.parse(loss), DType.parse(dtype)));
     }
 
     /** @return the data of {@code --train} (and {@code --train-labels}), checked against {@code modelSpec} */

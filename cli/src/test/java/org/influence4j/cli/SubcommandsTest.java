@@ -34,7 +34,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * The subcommands on the breast-cancer logistic regression, written to CSV files as a user would
  * have them: train, influences (bit for bit equal to the Java API, .npy checked by an independent
- * reader following NumPy's format rules), self-influence, top-k, validate, compare, and bad input.
+ * reader following NumPy's format rules), self-influence, top-k, validate, and bad input
+ * ({@code compare}: {@link CompareCommandTest}).
  */
 class SubcommandsTest {
 
@@ -218,16 +219,6 @@ class SubcommandsTest {
         Matcher r = Pattern.compile("Pearson r = ([-0-9.]+)").matcher(run.out());
         assertTrue(r.find(), run.out());
         assertTrue(Double.parseDouble(r.group(1)) > 0.9, run.out());
-    }
-
-    @Test
-    void compareRunsTheQueryOnEveryNamedBackend() {
-        Influence4jCommandTest.Run run = Influence4jCommandTest.run(query("compare", "--test", testCsv.toString(),
-                "--lambda", "0.01", "--backends", "djl-pytorch,djl-pytorch"));
-        assertEquals(0, run.exitCode(), run.err());
-        Matcher m = Pattern.compile("djl-pytorch\\s+[0-9.]+\\s+([0-9.e+-]+)\\s+([0-9.e+-]+)").matcher(run.out());
-        assertTrue(m.find(), run.out());
-        assertEquals(0.0, Double.parseDouble(m.group(1)), run.out());
     }
 
     @Test

@@ -7,12 +7,13 @@ import java.nio.file.Path;
 import java.util.SplittableRandom;
 import org.influence4j.api.Backend;
 import org.influence4j.api.DType;
+import org.influence4j.api.TwiceDifferentiable;
 import org.influence4j.api.data.Batch;
 import org.influence4j.api.model.Activation;
 import org.influence4j.api.model.Loss;
 import org.influence4j.api.model.ModelSpec;
+import org.influence4j.api.model.NativeModelOptions;
 import org.influence4j.api.model.ParameterFiles;
-import org.influence4j.backend.pytorch.PtTorchScriptModel;
 import org.influence4j.registry.BackendDiscovery;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -34,8 +35,8 @@ class TorchScriptCliTest {
                 .loss(Loss.SOFTMAX_CROSS_ENTROPY).dtype(DType.FLOAT32).build();
         Backend backend = BackendDiscovery.load().require("djl-pytorch");
         double[] theta;
-        try (PtTorchScriptModel model = PtTorchScriptModel.load(backend, pt, 4, Loss.SOFTMAX_CROSS_ENTROPY,
-                DType.FLOAT32)) {
+        try (TwiceDifferentiable model = backend.loadModel(pt,
+                NativeModelOptions.torchScript(4, Loss.SOFTMAX_CROSS_ENTROPY, DType.FLOAT32))) {
             theta = model.parameters();
         }
         Path params = dir.resolve("params.npy");

@@ -1,5 +1,6 @@
 package org.influence4j.registry;
 
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
@@ -10,19 +11,25 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.stream.Collectors;
 import org.influence4j.api.Backend;
 import org.influence4j.api.BackendProvider;
+import org.influence4j.registry.plugins.BackendPlugin;
+import org.influence4j.registry.plugins.BackendPlugins;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * The {@link BackendProvider backend providers} found through
- * {@code META-INF/services/org.influence4j.api.BackendProvider}, and the backends they create.
+ * {@code META-INF/services/org.influence4j.api.BackendProvider}, on the class path and in backend
+ * plugins (see {@link org.influence4j.registry.plugins}), and the backends they create.
  *
  * <p><b>Contract.</b>
  * <ul>
  *   <li>Providers are listed by ascending {@link BackendProvider#rank() rank} (lower wins), then by
  *       name. A broken service entry ({@link java.util.ServiceConfigurationError}) is logged and
  *       skipped. When two providers share a name, the one with the lower rank is kept and the other
- *       is logged and ignored.</li>
+ *       is logged and ignored; at equal rank the one found first is kept (class path before plugins,
+ *       plugins in the order of their folders).</li>
+ *   <li>A plugin's provider is called with the plugin's class loader as the thread's context class
+ *       loader; a plugin folder without a provider is logged with one warning.</li>
  *   <li>{@link BackendProvider#isAvailable()} is asked once per provider, when first needed; a
  *       provider whose check throws counts as unavailable.</li>
  *   <li>Backends are created lazily, at most once per provider, on the first
@@ -58,7 +65,7 @@ public final class BackendDiscovery {
         for (BackendProvider p : providers) {
             if (p == null || p.name() == null || p.name().isBlank()) {
                 throw new IllegalArgumentException("providers: every BackendProvider needs a non-blank name, got "
-                        + (p == null ? "null" : p.getClass().getName()));
+                        + (p == null ? "null" : describe(p)));
             }
             sorted.add(p);
         }
@@ -68,7 +75,7 @@ public final class BackendDiscovery {
             BackendProvider previous = names.putIfAbsent(p.name(), p);
             if (previous != null) {
                 LOG.warn("Backend provider {} is ignored: the name '{}' is already taken by {} (rank {})",
-                        p.getClass().getName(), p.name(), previous.getClass().getName(), previous.rank());
+                        describe(p), p.name(), describe(previous), previous.rank());
             }
         }
         this.byName = Map.copyOf(names);
@@ -76,13 +83,40 @@ public final class BackendDiscovery {
     }
 
     /**
-     * Discovers the providers visible to {@code loader}.
+     * Discovers the providers visible to {@code loader} and those of the backend plugins in the
+     * folders named by the system property {@value BackendPlugins#PROPERTY} (none when it is unset).
      *
      * @param loader the class loader whose {@code META-INF/services} files are read; {@code null}
      *               means the thread's context class loader (or this library's)
+     * @throws IllegalArgumentException naming the property if it holds an invalid path
      */
     public static BackendDiscovery load(ClassLoader loader) {
-        BackendDiscovery discovery = new BackendDiscovery(ServiceProviders.load(BackendProvider.class, loader));
+        return load(loader, BackendPlugins.configuredFolders());
+    }
+
+    /**
+     * Discovers the providers visible to {@code loader} and those of the backend plugins in
+     * {@code backendsFolders} (each a folder of plugin folders; see {@link BackendPlugins#find}).
+     *
+     * @param loader          the class loader whose {@code META-INF/services} files are read;
+     *                        {@code null} means the thread's context class loader (or this library's)
+     * @param backendsFolders folders of backend plugins; may be empty
+     * @throws IllegalArgumentException if {@code backendsFolders} is null or holds null
+     */
+    public static BackendDiscovery load(ClassLoader loader, List<Path> backendsFolders) {
+        List<BackendProvider> found = new ArrayList<>(ServiceProviders.load(BackendProvider.class, loader));
+        for (BackendPlugin plugin : BackendPlugins.find(backendsFolders)) {
+            List<BackendProvider> inPlugin =
+                    plugin.call(() -> ServiceProviders.load(BackendProvider.class, plugin.classLoader()));
+            if (inPlugin.isEmpty()) {
+                LOG.warn("Backend plugin folder {} holds no META-INF/services/{} entry: no backend from it",
+                        plugin.folder(), BackendProvider.class.getName());
+            }
+            for (BackendProvider p : inPlugin) {
+                found.add(new PluginBackendProvider(p, plugin));
+            }
+        }
+        BackendDiscovery discovery = new BackendDiscovery(found);
         LOG.debug("Discovered backend providers: {}", discovery.names());
         return discovery;
     }
@@ -105,6 +139,15 @@ public final class BackendDiscovery {
     /** @return the provider named {@code name}, if one was discovered */
     public Optional<BackendProvider> provider(String name) {
         return name == null ? Optional.empty() : Optional.ofNullable(byName.get(name.trim()));
+    }
+
+    /**
+     * @return the plugin folder the named provider was found in; empty for a provider of the class
+     *     path or an unknown name
+     */
+    public Optional<Path> pluginFolder(String name) {
+        return provider(name).filter(PluginBackendProvider.class::isInstance)
+                .map(p -> ((PluginBackendProvider) p).plugin().folder());
     }
 
     /**
@@ -161,7 +204,8 @@ public final class BackendDiscovery {
         if (name == null || name.isBlank()) {
             return best().orElseThrow(() -> new IllegalStateException(
                     "No influence4j backend could be created. Add a backend module (e.g. "
-                            + "influence4j-backend-djl-pytorch) to the class path; discovered backends: "
+                            + "influence4j-backend-djl-pytorch) to the class path, or point -D" + BackendPlugins.PROPERTY
+                            + " at a folder of backend plugins; discovered backends: "
                             + describeAll()));
         }
         String key = name.trim();
@@ -172,7 +216,7 @@ public final class BackendDiscovery {
         }
         if (!isAvailable(provider)) {
             throw new IllegalStateException("Backend '" + key + "' is not available (its provider "
-                    + provider.getClass().getName() + " reports isAvailable() = false); discovered backends: "
+                    + describe(provider) + " reports isAvailable() = false); discovered backends: "
                     + describeAll());
         }
         Outcome o = outcome(provider);
@@ -213,7 +257,7 @@ public final class BackendDiscovery {
         try {
             Backend b = provider.create();
             if (b == null) {
-                String reason = provider.getClass().getName() + ".create() returned null";
+                String reason = describe(provider) + ".create() returned null";
                 LOG.warn("Backend '{}' is skipped: {}", provider.name(), reason);
                 return new Outcome(null, reason);
             }
@@ -222,7 +266,7 @@ public final class BackendDiscovery {
         } catch (RuntimeException | LinkageError e) {
             String reason = ServiceProviders.describe(e);
             LOG.warn("Backend '{}' ({}) is skipped: create() failed: {}",
-                    provider.name(), provider.getClass().getName(), reason);
+                    provider.name(), describe(provider), reason);
             LOG.debug("Backend creation failure", e);
             return new Outcome(null, reason);
         }
@@ -241,9 +285,14 @@ public final class BackendDiscovery {
             return available;
         } catch (RuntimeException | LinkageError e) {
             LOG.warn("Backend '{}' ({}) is treated as unavailable: isAvailable() threw {}",
-                    p.name(), p.getClass().getName(), ServiceProviders.describe(e));
+                    p.name(), describe(p), ServiceProviders.describe(e));
             return false;
         }
+    }
+
+    /** @return the provider's class name, and the plugin folder it came from, if any */
+    private static String describe(BackendProvider p) {
+        return p instanceof PluginBackendProvider plugged ? plugged.toString() : p.getClass().getName();
     }
 
     @Override

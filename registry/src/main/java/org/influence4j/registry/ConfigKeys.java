@@ -35,6 +35,14 @@ public final class ConfigKeys {
     /** Number of samples per batch when gradients and Hessian-vector products are computed (≥ 1). */
     public static final String BATCH_SIZE = "influence.batch.size";
 
+    /**
+     * Guice modules (class names, comma-separated; each with a public no-argument constructor) that
+     * {@link InfluenceModule#configuredModules} instantiates to be installed beside
+     * {@link InfluenceModule}, e.g. to bind the {@code Backend} with {@code OptionalBinder.setBinding()}.
+     * Empty: none.
+     */
+    public static final String GUICE_MODULES = "influence.guice.modules";
+
     /** Prefix of the solver settings: {@code influence.inversion.<method>.<setting>}. */
     public static final String INVERSION_PREFIX = "influence.inversion.";
 

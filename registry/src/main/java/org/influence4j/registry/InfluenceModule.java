@@ -1,13 +1,17 @@
 package org.influence4j.registry;
 
 import com.google.inject.AbstractModule;
+import com.google.inject.Module;
 import com.google.inject.Singleton;
 import com.google.inject.multibindings.MapBinder;
 import com.google.inject.multibindings.Multibinder;
 import com.google.inject.multibindings.OptionalBinder;
 import jakarta.inject.Inject;
 import jakarta.inject.Provider;
+import java.lang.reflect.InvocationTargetException;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import org.apache.commons.configuration2.ImmutableConfiguration;
@@ -78,6 +82,57 @@ public final class InfluenceModule extends AbstractModule {
         }
         this.settings = settings;
         this.classLoader = classLoader;
+    }
+
+    /**
+     * The Guice modules named by {@value ConfigKeys#GUICE_MODULES}, to be installed beside this module
+     * (e.g. {@code Guice.createInjector(Modules.combine(new InfluenceModule(settings), extra))}).
+     *
+     * @param configuration the configuration to read the key from
+     * @param classLoader   where the classes are looked up; {@code null} means the thread's context
+     *                      class loader (or this library's)
+     * @return one new instance per listed class, in order; empty when the key is unset or blank
+     * @throws IllegalArgumentException naming the key and the class when a class is missing, is not a
+     *     {@link Module}, has no public no-argument constructor, or its constructor fails
+     */
+    public static List<Module> configuredModules(ImmutableConfiguration configuration, ClassLoader classLoader) {
+        if (configuration == null) {
+            throw new IllegalArgumentException("configuration must not be null");
+        }
+        ClassLoader cl = classLoader != null ? classLoader : ServiceProviders.defaultClassLoader();
+        List<Module> modules = new ArrayList<>();
+        for (String name : configuration.getList(String.class, ConfigKeys.GUICE_MODULES, List.of())) {
+            for (String className : name.split(",")) {
+                if (!className.isBlank()) {
+                    modules.add(instantiate(className.trim(), cl));
+                }
+            }
+        }
+        return modules;
+    }
+
+    private static Module instantiate(String className, ClassLoader cl) {
+        String key = ConfigKeys.GUICE_MODULES + ": ";
+        Class<?> type;
+        try {
+            type = Class.forName(className, true, cl);
+        } catch (ClassNotFoundException | LinkageError e) {
+            throw new IllegalArgumentException(key + "class " + className + " is not on the class path; add its"
+                    + " jar (for the influence4j distribution: to lib/)", e);
+        }
+        if (!Module.class.isAssignableFrom(type)) {
+            throw new IllegalArgumentException(key + "class " + className + " is not a Guice module; it must"
+                    + " implement com.google.inject.Module (e.g. extend AbstractModule)");
+        }
+        try {
+            return (Module) type.getConstructor().newInstance();
+        } catch (NoSuchMethodException | IllegalAccessException | InstantiationException e) {
+            throw new IllegalArgumentException(key + "class " + className + " needs a public no-argument"
+                    + " constructor (and must be a public, concrete class)", e);
+        } catch (InvocationTargetException e) {
+            throw new IllegalArgumentException(key + "the constructor of " + className + " failed: "
+                    + ServiceProviders.describe(e.getCause()), e.getCause());
+        }
     }
 
     @Override

@@ -1,11 +1,14 @@
 /**
  * Wiring of influence4j: {@link java.util.ServiceLoader} discovery of
- * {@link org.influence4j.registry.BackendDiscovery backends} and of inverse-HVP solver factories,
+ * {@link org.influence4j.registry.BackendDiscovery backends} (on the class path and in backend
+ * plugin folders, each in a class loader of its own: {@link org.influence4j.registry.plugins}) and of
+ * inverse-HVP solver factories,
  * the {@link org.influence4j.registry.DefaultInversionRegistry inversion registry} with pyDVL's
  * semantics, layered configuration through Apache Commons Configuration
  * ({@link org.influence4j.registry.InfluenceConfiguration}, {@link org.influence4j.registry.ConfigKeys},
  * the immutable {@link org.influence4j.registry.InfluenceSettings}) and the Guice
- * {@link org.influence4j.registry.InfluenceModule}.
+ * {@link org.influence4j.registry.InfluenceModule} (with the user modules named by
+ * {@code influence.guice.modules}).
  *
  * <p>Everything here can also be used without Guice: discovery, registry and settings are plain
  * Java classes, and {@link org.influence4j.registry.InfluenceModelFactory} has a public

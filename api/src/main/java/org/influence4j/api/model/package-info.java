@@ -10,6 +10,10 @@
  * running statistics as buffers. {@link org.influence4j.api.model.ParameterFiles#readState} reads a
  * PyTorch {@code state_dict} (parameters and buffers) by name.
  *
+ * <p>{@link org.influence4j.api.model.NativeModelOptions} (with a
+ * {@link org.influence4j.api.model.NativeModelFormat}) asks a backend to read a model saved in its
+ * engine's own format instead, e.g. a TorchScript module.
+ *
  * <p>{@link org.influence4j.api.model.AbstractSpecModel} is the backend-independent part of a
  * backend's model built from a spec (accessors, θ, open/closed state, argument checks and their
  * messages); backends extend it with their own storage of θ and their derivatives.

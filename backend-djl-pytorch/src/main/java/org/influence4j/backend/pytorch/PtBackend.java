@@ -3,10 +3,13 @@ package org.influence4j.backend.pytorch;
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import java.nio.file.Path;
 import java.util.EnumSet;
 import org.influence4j.api.BackendCapability;
 import org.influence4j.api.TwiceDifferentiable;
 import org.influence4j.api.model.ModelSpec;
+import org.influence4j.api.model.NativeModelFormat;
+import org.influence4j.api.model.NativeModelOptions;
 import org.influence4j.backend.djl.DjlBackend;
 import org.influence4j.backend.djl.DjlGraphModel;
 import org.influence4j.backend.djl.DjlKernels;
@@ -18,7 +21,8 @@ import org.influence4j.backend.djl.DjlKernels;
  *
  * <p>Capabilities: {@code FLOAT64}, {@code EXACT_HVP} (autograd through an explicit backward pass,
  * see {@link PtModel}), {@code BATCHED_PER_SAMPLE_GRADIENTS}, {@code DENSE_LAYER_FACTORS},
- * {@code MIXED_DERIVATIVES}. Models are not thread-safe
+ * {@code MIXED_DERIVATIVES}, {@code LAYER_GRAPH}, {@code GAUSS_NEWTON}, and {@code TORCHSCRIPT}:
+ * {@link #loadModel} reads TorchScript modules as {@link PtTorchScriptModel}s. Models are not thread-safe
  * (no {@code THREAD_SAFE_MODELS}); the backend itself is: scopes and models may be created from any
  * thread.
  */
@@ -29,7 +33,7 @@ public final class PtBackend extends DjlBackend<PtTensorScope> {
                 EnumSet.of(BackendCapability.FLOAT64, BackendCapability.EXACT_HVP,
                         BackendCapability.BATCHED_PER_SAMPLE_GRADIENTS, BackendCapability.DENSE_LAYER_FACTORS,
                         BackendCapability.MIXED_DERIVATIVES, BackendCapability.LAYER_GRAPH,
-                        BackendCapability.GAUSS_NEWTON),
+                        BackendCapability.GAUSS_NEWTON, BackendCapability.TORCHSCRIPT),
                 PtTensorScope.class);
     }
 
@@ -46,6 +50,20 @@ public final class PtBackend extends DjlBackend<PtTensorScope> {
                     PtGradMode::disabled);
         }
         return new PtModel(this, spec, parameters);
+    }
+
+    /**
+     * Reads a TorchScript module ({@link NativeModelFormat#TORCHSCRIPT}) as a {@link PtTorchScriptModel}.
+     *
+     * @throws UnsupportedOperationException for any other format
+     * @throws IllegalArgumentException as {@link PtTorchScriptModel#load}
+     */
+    @Override
+    public TwiceDifferentiable loadModel(Path file, NativeModelOptions options) {
+        if (options == null || options.format() != NativeModelFormat.TORCHSCRIPT) {
+            return super.loadModel(file, options);
+        }
+        return PtTorchScriptModel.load(this, file, options.inputDim(), options.loss(), options.dtype());
     }
 
     /** Rows of a matrix by index_select, with the index in libtorch-owned memory (no direct buffer per call). */

@@ -24,7 +24,10 @@ import org.slf4j.LoggerFactory;
  *
  * <p>{@link #create()} sets the system property {@code ai.djl.offline=true} unless it is already
  * set (so that DJL extracts the natives from the jar and never downloads), loads the engine once
- * per JVM and returns one shared {@link PtBackend}.
+ * per JVM and returns one shared {@link PtBackend}. When the system property
+ * {@value org.influence4j.api.BackendProvider#THREADS_PROPERTY} is set (to a count of at least 1),
+ * the engine is loaded with that many intra-op threads and one inter-op thread (DJL's
+ * {@code ai.djl.pytorch.num_threads} and {@code ai.djl.pytorch.num_interop_threads}).
  */
 public final class PtBackendProvider implements BackendProvider {
 
@@ -120,6 +123,7 @@ public final class PtBackendProvider implements BackendProvider {
                 if (System.getProperty(OFFLINE_PROPERTY) == null) {
                     System.setProperty(OFFLINE_PROPERTY, "true");
                 }
+                applyThreads();
                 Engine engine;
                 try {
                     engine = Engine.getEngine("PyTorch");
@@ -138,6 +142,30 @@ public final class PtBackendProvider implements BackendProvider {
             }
             return shared;
         }
+    }
+
+    /**
+     * Maps {@value org.influence4j.api.BackendProvider#THREADS_PROPERTY} to DJL's PyTorch thread
+     * properties, which the engine reads when it loads.
+     *
+     * @throws IllegalStateException naming the property when its value is not a count of at least 1
+     */
+    static void applyThreads() {
+        String value = System.getProperty(THREADS_PROPERTY);
+        if (value == null || value.isBlank()) {
+            return;
+        }
+        int threads;
+        try {
+            threads = Integer.parseInt(value.trim());
+        } catch (NumberFormatException e) {
+            threads = 0;
+        }
+        if (threads < 1) {
+            throw new IllegalStateException(THREADS_PROPERTY + ": must be a whole number >= 1, got '" + value + "'");
+        }
+        System.setProperty("ai.djl.pytorch.num_threads", Integer.toString(threads));
+        System.setProperty("ai.djl.pytorch.num_interop_threads", "1");
     }
 
     /** @return DJL's platform classifier of this JVM, e.g. {@code linux-x86_64} */

@@ -1,7 +1,10 @@
 package org.influence4j.backend.pytorch;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.Map;
 
 import org.influence4j.api.BackendProvider;
 import org.influence4j.backend.testkit.AbstractBackendProviderTest;
@@ -33,6 +36,34 @@ class PtBackendProviderTest extends AbstractBackendProviderTest {
     @Override
     protected void assertEnvironmentPrepared() {
         assertEquals("true", System.getProperty("ai.djl.offline"));
+    }
+
+    @Test
+    void theThreadsPropertyBecomesDjlsPyTorchThreadProperties() {
+        Map<String, String> saved = new java.util.HashMap<>();
+        String[] keys = {BackendProvider.THREADS_PROPERTY, "ai.djl.pytorch.num_threads", "ai.djl.pytorch.num_interop_threads"};
+        for (String k : keys) {
+            saved.put(k, System.getProperty(k));
+        }
+        try {
+            System.setProperty(BackendProvider.THREADS_PROPERTY, "3");
+            PtBackendProvider.applyThreads();
+            assertEquals("3", System.getProperty("ai.djl.pytorch.num_threads"));
+            assertEquals("1", System.getProperty("ai.djl.pytorch.num_interop_threads"));
+            System.setProperty(BackendProvider.THREADS_PROPERTY, "zero");
+            IllegalStateException e = assertThrows(IllegalStateException.class, PtBackendProvider::applyThreads);
+            assertTrue(e.getMessage().startsWith(BackendProvider.THREADS_PROPERTY + ": must be"), e.getMessage());
+            System.setProperty(BackendProvider.THREADS_PROPERTY, "0");
+            assertThrows(IllegalStateException.class, PtBackendProvider::applyThreads);
+        } finally {
+            for (String k : keys) {
+                if (saved.get(k) == null) {
+                    System.clearProperty(k);
+                } else {
+                    System.setProperty(k, saved.get(k));
+                }
+            }
+        }
     }
 
     @Test

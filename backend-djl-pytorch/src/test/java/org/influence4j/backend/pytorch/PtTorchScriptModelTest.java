@@ -10,6 +10,7 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.SplittableRandom;
 import org.influence4j.api.Backend;
+import org.influence4j.api.BackendCapability;
 import org.influence4j.api.DType;
 import org.influence4j.api.TensorScope;
 import org.influence4j.api.TwiceDifferentiable;
@@ -17,6 +18,7 @@ import org.influence4j.api.data.Batch;
 import org.influence4j.api.model.Activation;
 import org.influence4j.api.model.Loss;
 import org.influence4j.api.model.ModelSpec;
+import org.influence4j.api.model.NativeModelOptions;
 import org.influence4j.backend.testkit.TestSupport;
 import org.junit.jupiter.api.Test;
 
@@ -86,6 +88,26 @@ class PtTorchScriptModelTest {
             assertClose(spec.hvp(batch, scope.fromArray(v, DType.FLOAT32, v.length), scope).toDoubleArray(),
                     script.hvp(batch, scope.fromArray(v, DType.FLOAT32, v.length), scope).toDoubleArray(), "hvp");
         }
+    }
+
+    @Test
+    void theBackendLoadsTorchScriptThroughTheSpi() throws Exception {
+        Backend backend = PtBackendProvider.backend();
+        assertTrue(backend.capabilities().contains(BackendCapability.TORCHSCRIPT));
+        Batch batch = batch(8, 4);
+        try (TwiceDifferentiable viaSpi = backend.loadModel(fixture(),
+                NativeModelOptions.torchScript(4, Loss.SOFTMAX_CROSS_ENTROPY, DType.FLOAT32));
+             PtTorchScriptModel direct = PtTorchScriptModel.load(backend, fixture(), 4, Loss.SOFTMAX_CROSS_ENTROPY,
+                     DType.FLOAT32);
+             TensorScope scope = backend.newScope()) {
+            assertTrue(viaSpi instanceof PtTorchScriptModel, viaSpi.getClass().getName());
+            assertArrayEquals(direct.parameters(), viaSpi.parameters());
+            assertArrayEquals(direct.gradient(batch, scope).toDoubleArray(), viaSpi.gradient(batch, scope).toDoubleArray());
+        }
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> backend.loadModel(
+                Path.of("missing.pt"), NativeModelOptions.torchScript(4, Loss.MSE, DType.FLOAT32)));
+        assertTrue(e.getMessage().contains("missing.pt"), e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> NativeModelOptions.torchScript(0, Loss.MSE, DType.FLOAT32));
     }
 
     @Test
