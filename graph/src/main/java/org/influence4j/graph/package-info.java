@@ -7,8 +7,9 @@
  * {@link org.influence4j.graph.Autodiff} (with double backward);
  * {@link org.influence4j.graph.AbstractGraphModel} turns that into a whole
  * {@link org.influence4j.api.TwiceDifferentiable} given memory contexts and tensor copies. Adding a
- * layer type means adding
- * its forward computation to {@link org.influence4j.graph.GraphEvaluator} in terms of recorded
- * operations; its derivatives follow.
+ * layer type means describing the node in {@code api} ({@link org.influence4j.api.model.GraphNode},
+ * {@link org.influence4j.api.model.ModelGraph}, {@link org.influence4j.api.model.ModelGraphJson}) and
+ * adding its forward computation to {@link org.influence4j.graph.GraphEvaluator} in terms of recorded
+ * operations; its derivatives follow (the recipe, with the tests to copy: {@code docs/ARCHITECTURE.md}).
  */
 package org.influence4j.graph;

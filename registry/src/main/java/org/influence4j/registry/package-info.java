@@ -8,7 +8,9 @@
  * ({@link org.influence4j.registry.InfluenceConfiguration}, {@link org.influence4j.registry.ConfigKeys},
  * the immutable {@link org.influence4j.registry.InfluenceSettings}) and the Guice
  * {@link org.influence4j.registry.InfluenceModule} (with the user modules named by
- * {@code influence.guice.modules}).
+ * {@code influence.guice.modules}), which hands out the {@code Backend} and the
+ * {@link org.influence4j.registry.InfluenceModelFactory} that builds influence models with the
+ * configured method.
  *
  * <p>Everything here can also be used without Guice: discovery, registry and settings are plain
  * Java classes, and {@link org.influence4j.registry.InfluenceModelFactory} has a public

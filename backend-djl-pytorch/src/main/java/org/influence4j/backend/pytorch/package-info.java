@@ -8,8 +8,12 @@
  *   <li>{@link org.influence4j.backend.pytorch.PtBackend} — scopes and models;</li>
  *   <li>{@link org.influence4j.backend.pytorch.PtTensorScope} / {@link org.influence4j.backend.pytorch.PtTensor}
  *       — {@code NDManager} / {@code NDArray} behind the api's tensor contracts;</li>
- *   <li>{@link org.influence4j.backend.pytorch.PtModel} — a {@link org.influence4j.api.model.ModelSpec}
- *       with exact gradients, batched per-sample gradients and exact Hessian-vector products.</li>
+ *   <li>{@link org.influence4j.backend.pytorch.PtModel} — a Dense (format-1)
+ *       {@link org.influence4j.api.model.ModelSpec} with exact gradients, batched per-sample gradients
+ *       and exact Hessian-vector products; a layer graph is a
+ *       {@link org.influence4j.backend.djl.DjlGraphModel} on PyTorch's arrays;</li>
+ *   <li>{@link org.influence4j.backend.pytorch.PtTorchScriptModel} — a TorchScript module, read by
+ *       {@link org.influence4j.api.Backend#loadModel} (capability {@code TORCHSCRIPT}).</li>
  * </ul>
  */
 package org.influence4j.backend.pytorch;

@@ -9,8 +9,8 @@
  *   <li>{@link org.influence4j.backend.nd4j.Nd4jBackend} — scopes and models;</li>
  *   <li>{@link org.influence4j.backend.nd4j.Nd4jTensorScope} / {@link org.influence4j.backend.nd4j.Nd4jTensor}
  *       — explicitly closed {@code INDArray}s behind the api's tensor contracts;</li>
- *   <li>{@link org.influence4j.backend.nd4j.Nd4jModel} — a {@link org.influence4j.api.model.ModelSpec}
- *       with explicit forward, backward and R-operator (Pearlmutter) passes: exact gradients,
+ *   <li>{@link org.influence4j.backend.nd4j.Nd4jModel} — a Dense (format-1)
+ *       {@link org.influence4j.api.model.ModelSpec} with explicit forward, backward and R-operator (Pearlmutter) passes: exact gradients,
  *       batched per-sample gradients, exact Hessian-vector products and mixed derivatives;</li>
  *   <li>{@link org.influence4j.backend.nd4j.Nd4jGraphModel} — a layer graph
  *       ({@link org.influence4j.api.model.ModelSpec#isGraph()}: convolutions, pooling, embeddings,

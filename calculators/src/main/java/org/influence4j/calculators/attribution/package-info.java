@@ -1,7 +1,9 @@
 /**
  * Training-data attribution with a common contract for every method of this project
  * (influence functions and the TracIn family): {@link org.influence4j.calculators.attribution.TrainingDataAttribution},
- * the top-k result type {@link org.influence4j.calculators.attribution.TopK}, streaming top-k
+ * answered for every influence-function method (Direct, CG, LiSSA, Arnoldi, Nyström, EK-FAC) by the
+ * one adapter {@link org.influence4j.calculators.attribution.InfluenceFunctionAttribution}, the top-k
+ * result type {@link org.influence4j.calculators.attribution.TopK}, streaming top-k
  * selection, and deel-influenciae's {@link org.influence4j.calculators.attribution.FirstOrderInfluenceCalculator}
  * with RelatIF normalisation, group influence and caching of influence vectors.
  *
