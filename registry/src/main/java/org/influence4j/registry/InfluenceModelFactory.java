@@ -64,7 +64,8 @@ public final class InfluenceModelFactory {
 
     /**
      * @param model the model and loss at (or near) a minimum of the mean training loss
-     * @return a new, unfitted {@link InverseHessianInfluence} using the configured method
+     * @return a new, unfitted influence model of the configured method: an
+     *     {@link InverseHessianInfluence}, or an {@link EkfacInfluence} for EK-FAC
      * @throws IllegalArgumentException if no solver is registered for the configured method (the
      *     message lists the registered keys) or a solver setting is unknown or invalid
      */

@@ -7,9 +7,9 @@ import org.influence4j.api.data.DataSource;
 
 /**
  * A training-data attribution method: scores of training points on test points, self-influence
- * of training points, and top-k selection. Implemented by
- * {@link FirstOrderInfluenceCalculator} and the TracIn family
- * ({@code org.influence4j.calculators.tracin}).
+ * of training points, and top-k selection. Implemented by {@link InfluenceFunctionAttribution}
+ * (every influence-function method, EK-FAC included), {@link FirstOrderInfluenceCalculator} and the
+ * TracIn family ({@code org.influence4j.calculators.tracin}).
  *
  * <p><b>Sign and order contract (the same for every implementation).</b>
  * {@code s(test_i, train_j) > 0} means train_j is a <em>proponent</em> of test_i (removing it would

@@ -1,8 +1,9 @@
 package org.influence4j.calculators.influence;
 
 /**
- * How {@link EkfacInfluence} estimates the output-gradient factor {@code G = E[δ δᵀ]} of each Dense
- * layer, where δ is the gradient of the per-sample loss with respect to the layer's output. Labels
+ * How {@link EkfacInfluence} estimates the output-gradient factor {@code G = E[δ δᵀ]} of each Dense,
+ * Conv2d or Embedding layer, where δ is the gradient of the per-sample loss with respect to the
+ * layer's output (at each of its positions, over which G is also averaged). Labels
  * are never taken from the data: both estimates use the model's own predictive distribution
  * {@code p_i = softmax(f_θ(x_i))}, so that G belongs to the Fisher / Gauss-Newton matrix of softmax
  * cross-entropy rather than to the empirical Fisher.
