@@ -149,6 +149,10 @@ public final class GraphDerivatives<A> {
      * @return {@code [k, p]}, row j the Hessian of the mean loss times {@code vs[j]}
      */
     public A hvpBlock(Batch batch, A vs) {
+        int per = directionsPerPass(batch.size(), (int) k.shape(vs)[0]);
+        if (per > 1) {
+            return inPasses(vs, per, part -> batchedHvp(batch, part));
+        }
         List<Var<A>> leaves = leaves();
         Var<A> mean = meanLoss(batch, leaves);
         List<Var<A>> g = ad.grad(mean, null, leaves, true);
@@ -167,6 +171,10 @@ public final class GraphDerivatives<A> {
      */
     public A gaussNewtonBlock(Batch batch, A vs) {
         int n = batch.size();
+        int per = directionsPerPass(n, (int) k.shape(vs)[0]);
+        if (per > 1) {
+            return inPasses(vs, per, part -> batchedGaussNewton(batch, part));
+        }
         List<Var<A>> leaves = leaves();
         Var<A> z = forward(batch, leaves, false);
         long[] zs = ad.shape(z);
@@ -182,6 +190,118 @@ public final class GraphDerivatives<A> {
             }));
         }
         return ad.concat(rows, 0).value();
+    }
+
+    // ---- block products with the directions batched ---------------------------------------------
+    //
+    // c directions at once: the parameters get c copies (leaves [c, ...shape]), each copy is broadcast
+    // over the n samples of a batch replicated c times (rows ordered (direction j, sample i)), and one
+    // forward, backward and double-backward pass over c·n rows yields all c products. The same
+    // arithmetic as c separate passes, in a few large operations instead of many small ones; memory
+    // c·n·p for the broadcast parameters, so c is bounded by BATCHED_VALUES.
+
+    /** At most this many values in the c·n broadcast copies of the parameters of one pass. */
+    private static final long BATCHED_VALUES = 1L << 22;
+
+    /** @return how many of k directions one batched pass takes (1: the loop over directions is used) */
+    private int directionsPerPass(int n, int kDirections) {
+        long perDirection = Math.max(1L, (long) n * graph.numParameters());
+        return (int) Math.max(1, Math.min(kDirections, BATCHED_VALUES / perDirection));
+    }
+
+    /** One batched product of directions {@code [c, p]}. */
+    @FunctionalInterface
+    private interface BatchedProduct<A> {
+        Var<A> apply(A directions);
+    }
+
+    /** Applies {@code product} to the rows of {@code vs} in passes of at most {@code per} directions. */
+    private A inPasses(A vs, int per, BatchedProduct<A> product) {
+        long total = k.shape(vs)[0];
+        List<Var<A>> parts = new ArrayList<>();
+        for (long from = 0; from < total; from += per) {
+            long to = Math.min(total, from + per);
+            long start = from;
+            parts.add(ad.scoped(() -> product.apply(ad.kernels().slicePadRows(vs, start, to))));
+        }
+        return parts.size() == 1 ? parts.get(0).value() : ad.concat(parts, 0).value();
+    }
+
+    /** @return {@code [c, p]}: the Hessian of the mean loss times each of the c rows of {@code vs} */
+    private Var<A> batchedHvp(Batch batch, A vs) {
+        int c = (int) ad.kernels().shape(vs)[0];
+        int n = batch.size();
+        Batch replicated = replicate(batch, c);
+        List<Var<A>> copies = parameterCopies(c);
+        Var<A> z = forward(replicated, broadcast(copies, c, n), true);
+        Var<A> mean = ad.scale(ad.sumAll(losses(replicated, z)), 1.0 / n);
+        List<Var<A>> g = ad.grad(mean, null, copies, true);
+        return flatten(ad.grad(inner(g, stacked(vs, c)), null, copies, false), true);
+    }
+
+    /** @return {@code [c, p]}: the Gauss-Newton matrix times each of the c rows of {@code vs} */
+    private Var<A> batchedGaussNewton(Batch batch, A vs) {
+        Kernels<A> kc = ad.kernels();
+        int c = (int) kc.shape(vs)[0];
+        int n = batch.size();
+        Batch replicated = replicate(batch, c);
+        List<Var<A>> copies = parameterCopies(c);
+        Var<A> z = forward(replicated, broadcast(copies, c, n), true);
+        long[] zs = ad.shape(z);
+        Var<A> u = ad.leaf(kc.constant(new double[Math.toIntExact(zs[0] * zs[1])], zs));
+        List<Var<A>> jtu = ad.grad(ad.sumAll(ad.mul(z, u)), null, copies, true);
+        // row (j, i) of J v: J_i v_j
+        A jv = ad.grad(inner(jtu, stacked(vs, c)), null, List.of(u), false).get(0).value();
+        A w = kc.scale(evaluator.lossCurvatureTimes(z.value(), jv), 1.0 / n);
+        return flatten(ad.grad(ad.sumAll(ad.mul(z, ad.constant(w))), null, copies, false), true);
+    }
+
+    /** @return c copies of every parameter as leaves {@code [c, ...shape]} */
+    private List<Var<A>> parameterCopies(int c) {
+        Kernels<A> kc = ad.kernels();
+        List<Var<A>> out = new ArrayList<>(parameters.size());
+        for (A p : parameters) {
+            long[] s = kc.shape(p);
+            out.add(ad.leaf(kc.expand(kc.reshape(p, prepend(1, s)), prepend(c, s))));
+        }
+        return out;
+    }
+
+    /** @return each copy {@code [c, ...shape]} broadcast to the rows (j, i): {@code [c·n, ...shape]} */
+    private List<Var<A>> broadcast(List<Var<A>> copies, int c, int n) {
+        List<Var<A>> out = new ArrayList<>(copies.size());
+        for (Var<A> copy : copies) {
+            long[] s = ad.shape(copy);
+            long[] shape = java.util.Arrays.copyOfRange(s, 1, s.length);
+            Var<A> perDirection = ad.reshape(copy, prepend(c, prepend(1, shape)));
+            out.add(ad.reshape(ad.expand(perDirection, prepend(c, prepend(n, shape))), prepend((long) c * n, shape)));
+        }
+        return out;
+    }
+
+    /** @return the rows of {@code vs [c, p]} split into constants shaped {@code [c, ...shape]} per parameter */
+    private List<Var<A>> stacked(A vs, int c) {
+        Kernels<A> kc = ad.kernels();
+        A columns = kc.permute(vs, 1, 0);
+        List<Var<A>> out = new ArrayList<>(layout.size());
+        for (ParameterInfo info : layout) {
+            A piece = kc.permute(kc.slicePadRows(columns, info.offset(), info.offset() + (long) info.size()), 1, 0);
+            out.add(ad.constant(kc.reshape(piece, prepend(c, info.shape()))));
+        }
+        return out;
+    }
+
+    /** @return {@code batch} repeated c times, rows ordered (copy j, sample i) */
+    private static Batch replicate(Batch batch, int c) {
+        int xs = batch.x().length;
+        int ys = batch.y().length;
+        double[] x = new double[Math.multiplyExact(xs, c)];
+        double[] y = new double[Math.multiplyExact(ys, c)];
+        for (int j = 0; j < c; j++) {
+            System.arraycopy(batch.x(), 0, x, j * xs, xs);
+            System.arraycopy(batch.y(), 0, y, j * ys, ys);
+        }
+        return new Batch(x, batch.numFeatures(), y, batch.labelWidth());
     }
 
     /**
@@ -230,7 +350,8 @@ public final class GraphDerivatives<A> {
     }
 
     private Var<A> inputOf(Batch batch) {
-        return graph.intInput() ? null : ad.constant(k.constant(batch.x(), prepend(batch.size(), graph.inputShape())));
+        return graph.intInput() ? null
+                : ad.constant(ad.kernels().constant(batch.x(), prepend(batch.size(), graph.inputShape())));
     }
 
     private Var<A> forward(Batch batch, List<Var<A>> params, boolean perSample, Var<A> x,

@@ -42,6 +42,8 @@ import org.influence4j.registry.BackendDiscovery;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The Fashion-MNIST CNN brought two ways — the ONNX file torch.onnx wrote and the layer-graph
@@ -52,6 +54,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  */
 class FashionOnnxParityTest {
 
+    private static final Logger LOG = LoggerFactory.getLogger(FashionOnnxParityTest.class);
     private static final double LAMBDA = 0.1;
 
     @TempDir
@@ -70,14 +73,17 @@ class FashionOnnxParityTest {
         try (TwiceDifferentiable model = backend.createModel(spec, theta);
              TensorScope scope = backend.newScope()) {
             TracInCP cp = new TracInCP(model, checkpoints, TracInOptions.defaults());
+            long start = System.nanoTime();
             out.put("TracInCP self-influence", cp.selfInfluence(data));
             out.put("TracInCP influences", cp.influences(batch, batch, scope).toDoubleArray());
             out.put("TracInCPFast self-influence", new TracInCPFast(model, checkpoints, 64, true).selfInfluence(data));
             model.setParameters(theta);
+            long ekfacStart = System.nanoTime();
             try (EkfacInfluence ekfac = new EkfacInfluence(model, EkfacOptions.of(LAMBDA, true))) {
                 ekfac.fit(data);
                 out.put("EK-FAC influences", ekfac.influences(batch, batch, InfluenceMode.UP, scope).toDoubleArray());
             }
+            long cgStart = System.nanoTime();
             try (InverseHessianInfluence cg = new InverseHessianInfluence(model,
                     new ConjugateGradientSolver(new CgOptions(1e-10, 1e-14, 200)),
                     new InfluenceOptions(LAMBDA, 64, Curvature.GAUSS_NEWTON))) {
@@ -85,6 +91,9 @@ class FashionOnnxParityTest {
                 out.put("Gauss-Newton CG influences", cg.influences(batch.slice(0, 2), batch, InfluenceMode.UP, scope)
                         .toDoubleArray());
             }
+            LOG.info("{}: TracIn {} ms, EK-FAC {} ms, Gauss-Newton CG {} ms", backend.name(),
+                    (ekfacStart - start) / 1_000_000, (cgStart - ekfacStart) / 1_000_000,
+                    (System.nanoTime() - cgStart) / 1_000_000);
         }
         return out;
     }
