@@ -1,8 +1,6 @@
 package org.influence4j.calculators.attribution;
 
-import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Iterator;
@@ -16,8 +14,6 @@ import org.influence4j.api.influence.InfluenceFunctionModel;
 import org.influence4j.api.influence.InfluenceMode;
 import org.influence4j.api.inversion.InverseHvpSolver;
 import org.influence4j.api.inversion.SolverInfo;
-import org.influence4j.api.io.HostArray;
-import org.influence4j.api.io.Npy;
 import org.influence4j.calculators.influence.InverseHessianInfluence;
 
 /**
@@ -51,7 +47,8 @@ import org.influence4j.calculators.influence.InverseHessianInfluence;
  * vectors of the last training source used ({@code DataSource} identity) are kept on the Java heap
  * (n·p doubles); with DISK they are also read from / written (atomically) to
  * {@link FirstOrderOptions#cacheFile()}. {@link #saveInfluenceVectors} and
- * {@link #loadInfluenceVectors} are explicit save and load paths.
+ * {@link #loadInfluenceVectors} are explicit save and load paths ({@code InfluenceVectorStore} holds
+ * both). Group influence is {@link GroupInfluence} on the same fitted influence model.
  *
  * <p>Which side is solved: without normalisation and cache, scores solve the m test gradients
  * (H is symmetric, so the values are the same); otherwise the training influence vectors are
@@ -65,8 +62,8 @@ public final class FirstOrderInfluenceCalculator implements TrainingDataAttribut
     private final boolean ownsInfluence;
     private final InfluenceFunctionAttribution plain;
     private final long hessianSamples;
-    private DataSource cachedSource;
-    private double[] cachedVectors;
+    private final InfluenceVectorStore store;
+    private final GroupInfluence groups;
 
     /**
      * Builds H + λI on {@code trainingData} and prepares its inverse with {@code solver} (an
@@ -122,6 +119,8 @@ public final class FirstOrderInfluenceCalculator implements TrainingDataAttribut
             throw e;
         }
         this.plain = new InfluenceFunctionAttribution(model, influence, options.influence().batchSize());
+        this.store = new InfluenceVectorStore(options.cache(), options.cacheFile());
+        this.groups = new GroupInfluence(model, influence, hessianSamples, options.secondOrderGroups());
     }
 
     private static InfluenceFunctionModel newInverseHessianInfluence(TwiceDifferentiable model,
@@ -172,17 +171,9 @@ public final class FirstOrderInfluenceCalculator implements TrainingDataAttribut
         return model.numParameters();
     }
 
-    /** @return {@code H⁻¹ rhs} for a vector {@code [p]} or the rows of {@code [k, p]} */
-    private Tensor solve(Tensor rhs, TensorScope scope) {
-        if (rhs.rank() == 1) {
-            return influence.inverseHessianProducts(rhs.reshape(1, p()), scope).reshape(p());
-        }
-        return influence.inverseHessianProducts(rhs, scope);
-    }
-
     /** @return whether scores are plain influences (no RelatIF, no cached vectors): the adapter's paths */
     private boolean plainScores(DataSource source) {
-        return options.normalization() == RelatIf.NONE && (options.cache() == VectorCache.NONE || source == null);
+        return options.normalization() == RelatIf.NONE && (!store.enabled() || source == null);
     }
 
     /**
@@ -196,7 +187,7 @@ public final class FirstOrderInfluenceCalculator implements TrainingDataAttribut
         model.spec().validate(train, "train");
         try (TensorScope work = scope.newChild()) {
             Tensor g = model.perSampleGradients(train, work);
-            Tensor x = solve(g, work);
+            Tensor x = influence.inverseHessianProducts(g, work);
             return normalize(x, g, work).moveTo(scope);
         }
     }
@@ -227,9 +218,8 @@ public final class FirstOrderInfluenceCalculator implements TrainingDataAttribut
      */
     public Tensor influenceVectors(DataSource train, TensorScope scope) {
         Attributions.requireNonEmpty(train, "train");
-        if (options.cache() != VectorCache.NONE) {
-            double[] all = cachedVectors(train);
-            return scope.fromArray(all, dtype(), train.size(), p());
+        if (store.enabled()) {
+            return scope.fromArray(cachedVectors(train), dtype(), train.size(), p());
         }
         return computeAll(train, scope);
     }
@@ -252,23 +242,11 @@ public final class FirstOrderInfluenceCalculator implements TrainingDataAttribut
     }
 
     private double[] cachedVectors(DataSource train) {
-        if (cachedSource == train && cachedVectors != null) {
-            return cachedVectors;
-        }
-        if (options.cache() == VectorCache.DISK && Files.exists(options.cacheFile())) {
-            loadInfluenceVectors(train, options.cacheFile());
-            return cachedVectors;
-        }
-        double[] all;
-        try (TensorScope scope = model.backend().newScope()) {
-            all = computeAll(train, scope).toDoubleArray();
-        }
-        cachedSource = train;
-        cachedVectors = all;
-        if (options.cache() == VectorCache.DISK) {
-            saveInfluenceVectors(train, options.cacheFile());
-        }
-        return all;
+        return store.vectors(train, p(), dtype(), () -> {
+            try (TensorScope scope = model.backend().newScope()) {
+                return computeAll(train, scope).toDoubleArray();
+            }
+        });
     }
 
     /**
@@ -281,20 +259,13 @@ public final class FirstOrderInfluenceCalculator implements TrainingDataAttribut
         if (file == null) {
             throw new IllegalArgumentException("file: must not be null");
         }
-        double[] all;
-        if (cachedSource == train && cachedVectors != null) {
-            all = cachedVectors;
-        } else {
+        double[] all = store.held(train);
+        if (all == null) {
             try (TensorScope scope = model.backend().newScope()) {
                 all = influenceVectors(train, scope).toDoubleArray();
             }
         }
-        HostArray array = new HostArray(all, new long[] {train.size(), p()}, dtype());
-        try {
-            Npy.write(file, array);
-        } catch (IOException e) {
-            throw new UncheckedIOException("influence vectors could not be written to " + file + ": " + e, e);
-        }
+        InfluenceVectorStore.save(file, all, train.size(), p(), dtype());
     }
 
     /**
@@ -306,25 +277,12 @@ public final class FirstOrderInfluenceCalculator implements TrainingDataAttribut
      */
     public void loadInfluenceVectors(DataSource train, Path file) {
         Attributions.requireNonEmpty(train, "train");
-        HostArray array;
-        try {
-            array = Npy.read(file);
-        } catch (IOException e) {
-            throw new UncheckedIOException("influence vectors could not be read from " + file + ": " + e, e);
-        }
-        long[] shape = array.shape();
-        if (shape.length != 2 || shape[0] != train.size() || shape[1] != p()) {
-            throw new IllegalArgumentException("file: " + file + " holds an array of shape " + Arrays.toString(shape)
-                    + ", not [" + train.size() + ", " + p() + "]; it was saved for other data or another model");
-        }
-        cachedSource = train;
-        cachedVectors = array.data();
+        store.load(train, file, p());
     }
 
     /** Drops the in-memory cache. */
     public void clearCache() {
-        cachedSource = null;
-        cachedVectors = null;
+        store.clear();
     }
 
     @Override
@@ -351,7 +309,7 @@ public final class FirstOrderInfluenceCalculator implements TrainingDataAttribut
     }
 
     private Tensor vectorsOf(DataSource source, Batch chunk, long offset, TensorScope scope) {
-        if (options.cache() != VectorCache.NONE && source != null) {
+        if (store.enabled() && source != null) {
             double[] all = cachedVectors(source);
             int p = p();
             return scope.fromArray(Arrays.copyOfRange(all, Math.toIntExact(offset * p),
@@ -449,38 +407,17 @@ public final class FirstOrderInfluenceCalculator implements TrainingDataAttribut
      * @throws IllegalArgumentException naming {@code group} if it is empty or does not fit
      */
     public Tensor groupInfluenceVector(Batch group, TensorScope scope) {
-        Attributions.requireNonEmpty(group, "group");
-        model.spec().validate(group, "group");
-        try (TensorScope work = scope.newChild()) {
-            Tensor sum = model.gradient(group, work).scale(group.size());
-            Tensor v = solve(sum, work);
-            if (options.secondOrderGroups()) {
-                // H_U v = |U| · (mean-loss Hessian of the group) v
-                Tensor hv = model.hvp(group, v, work).scale(group.size());
-                Tensor correction = solve(hv, work);
-                v = v.axpy(1.0 / hessianSamples, correction);
-            }
-            return v.moveTo(scope);
-        }
+        return groups.vector(group, scope);
     }
 
     /**
-     * The group influence value ⟨v(U), Σ_{t∈T} g(t)⟩.
+     * The group influence value ⟨v(U), Σ_{t∈T} g(t)⟩ ({@link GroupInfluence#value}).
      *
      * @param evaluate the evaluation group T, or null for U itself
      * @throws IllegalArgumentException naming {@code group} or {@code evaluate} if empty or unfit
      */
     public double groupInfluenceValue(Batch group, Batch evaluate) {
-        Batch target = evaluate == null ? group : evaluate;
-        if (evaluate != null) {
-            Attributions.requireNonEmpty(evaluate, "evaluate");
-            model.spec().validate(evaluate, "evaluate");
-        }
-        try (TensorScope scope = model.backend().newScope()) {
-            Tensor v = groupInfluenceVector(group, scope);
-            Tensor sum = model.gradient(target, scope).scale(target.size());
-            return v.dot(sum);
-        }
+        return groups.value(group, evaluate);
     }
 
     @Override
