@@ -17,6 +17,7 @@ import org.influence4j.api.data.BundledDatasets;
 import org.influence4j.api.model.Loss;
 import org.influence4j.api.model.ModelSpec;
 import org.influence4j.api.model.ParameterFiles;
+import org.influence4j.backend.testkit.GraphFixture;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -60,6 +61,28 @@ class CompareCommandTest {
         Influence4jCommandTest.Run run = Influence4jCommandTest.run("compare", "--spec", spec.toString(),
                 "--parameters", parameters.toString(), "--train", train.toString(), "--test", test.toString(),
                 "--lambda", "0.01", "--method", "direct");
+        assertThreeBackendsAgree(run, 1e-9);
+    }
+
+    /**
+     * {@code compare --onnx} on the three backends, the torch.onnx MLP fixture (Gemm, ReLU) with its
+     * float32 inputs, Gauss-Newton curvature: float64 to 1e-9, float32 to 1e-4.
+     */
+    @Test
+    void anOnnxModelOnTheThreeBackendsAgreesInFloat64AndFloat32() throws IOException {
+        Path onnx = GraphFixture.onnxFile("mlp/model.onnx", dir);
+        Path x = GraphFixture.onnxFile("mlp/x.npy", dir);
+        Path y = GraphFixture.onnxFile("mlp/y.npy", dir);
+        for (String dtype : new String[] {"float64", "float32"}) {
+            Influence4jCommandTest.Run run = Influence4jCommandTest.run("compare", "--onnx", onnx.toString(),
+                    "--loss", "softmax_cross_entropy", "--dtype", dtype, "--train", x.toString(), "--train-labels",
+                    y.toString(), "--test", x.toString(), "--test-labels", y.toString(), "--lambda", "0.1",
+                    "--curvature", "gauss-newton", "--backends", "djl-pytorch,djl-tf,nd4j");
+            assertThreeBackendsAgree(run, dtype.equals("float64") ? 1e-9 : 1e-4);
+        }
+    }
+
+    private static void assertThreeBackendsAgree(Influence4jCommandTest.Run run, double tolerance) {
         assertEquals(0, run.exitCode(), run.err());
         Matcher row = Pattern.compile("(?m)^(\\S+)\\s+([0-9.]+)\\s+(\\(reference\\)|[0-9.e+-]+\\s+([0-9.e+-]+))\\s*$")
                 .matcher(run.out());
@@ -70,7 +93,8 @@ class CompareCommandTest {
         assertEquals(java.util.List.of("djl-pytorch", "djl-tf", "nd4j"), java.util.List.copyOf(relative.keySet()),
                 "three different backends ran, the default one first:\n" + run.out());
         for (Map.Entry<String, Double> e : relative.entrySet()) {
-            assertTrue(e.getValue() <= 1e-9, e.getKey() + " differs from djl-pytorch by " + e.getValue() + "\n" + run.out());
+            assertTrue(e.getValue() <= tolerance, e.getKey() + " differs from djl-pytorch by " + e.getValue() + "\n"
+                    + run.out());
         }
         assertTrue(!run.out().contains("only "), run.out());
     }
