@@ -5,6 +5,7 @@ import org.influence4j.api.Tensor;
 import org.influence4j.api.TensorScope;
 import org.influence4j.api.data.Batch;
 import org.influence4j.api.data.DataSource;
+import org.influence4j.api.model.ModelSpec;
 
 /** Shared helpers of the attribution methods: argument checks and streaming top-k over training chunks. */
 public final class Attributions {
@@ -31,6 +32,18 @@ public final class Attributions {
         if (k > n) {
             throw new IllegalArgumentException("k: must be <= the number of training points " + n + ", got " + k);
         }
+    }
+
+    /**
+     * The checks of {@link TrainingDataAttribution#topK}'s arguments.
+     *
+     * @throws IllegalArgumentException naming {@code test}, {@code train} or {@code k}
+     */
+    public static void requireTopK(ModelSpec spec, Batch test, DataSource train, int k) {
+        requireNonEmpty(test, "test");
+        requireNonEmpty(train, "train");
+        requireK(k, train.size());
+        spec.validate(test, "test");
     }
 
     /** @throws IllegalArgumentException naming {@code argument} when the batch is null or empty */

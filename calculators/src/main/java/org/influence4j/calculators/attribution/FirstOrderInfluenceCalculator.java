@@ -383,10 +383,7 @@ public final class FirstOrderInfluenceCalculator implements TrainingDataAttribut
 
     @Override
     public TopK topK(Batch test, DataSource train, int k, TopKOrder order) {
-        Attributions.requireNonEmpty(test, "test");
-        Attributions.requireNonEmpty(train, "train");
-        Attributions.requireK(k, train.size());
-        model.spec().validate(test, "test");
+        Attributions.requireTopK(model.spec(), test, train, k);
         if (plainScores(train)) {
             return plain.topK(test, train, k, order);
         }

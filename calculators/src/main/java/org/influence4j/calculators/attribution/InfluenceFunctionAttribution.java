@@ -86,10 +86,7 @@ public final class InfluenceFunctionAttribution implements TrainingDataAttributi
 
     @Override
     public TopK topK(Batch test, DataSource train, int k, TopKOrder order) {
-        Attributions.requireNonEmpty(test, "test");
-        Attributions.requireNonEmpty(train, "train");
-        Attributions.requireK(k, train.size());
-        model.spec().validate(test, "test");
+        Attributions.requireTopK(model.spec(), test, train, k);
         try (TensorScope scope = model.backend().newScope()) {
             Tensor testFactors = influence.influenceFactors(test, scope);
             return Attributions.streamTopK(test.size(), train, k, order, chunkSize, scope, (chunk, offset, work) -> {
