@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import org.influence4j.api.data.Batch;
+import org.influence4j.api.model.GraphNode;
 import org.influence4j.api.model.ModelGraph;
 import org.influence4j.api.model.ParameterInfo;
 import org.influence4j.graph.Autodiff.Var;
@@ -200,13 +201,34 @@ public final class GraphDerivatives<A> {
     // arithmetic as c separate passes, in a few large operations instead of many small ones; memory
     // c·n·p for the broadcast parameters, so c is bounded by BATCHED_VALUES.
 
-    /** At most this many values in the c·n broadcast copies of the parameters of one pass. */
+    /**
+     * At most this many values per pass in what the c·n rows hold: the broadcast parameter copies,
+     * every node's output and every convolution's im2col patches (about 32 MB in float64).
+     */
     private static final long BATCHED_VALUES = 1L << 22;
 
     /** @return how many of k directions one batched pass takes (1: the loop over directions is used) */
     private int directionsPerPass(int n, int kDirections) {
-        long perDirection = Math.max(1L, (long) n * graph.numParameters());
+        long perDirection = Math.max(1L, (long) n * valuesPerRow());
         return (int) Math.max(1, Math.min(kDirections, BATCHED_VALUES / perDirection));
+    }
+
+    /** @return the values one row of a batched pass holds: p, the node outputs and the im2col patches */
+    private long valuesPerRow() {
+        long values = graph.numParameters();
+        Map<String, long[]> shapes = graph.shapes();
+        for (GraphNode node : graph.nodes()) {
+            long size = 1;
+            for (long d : shapes.get(node.name())) {
+                size *= d;
+            }
+            values += size;
+            if (node instanceof GraphNode.Conv2d c) {
+                long[] out = shapes.get(node.name());
+                values += out[1] * out[2] * c.inChannels() * c.kernel().h() * c.kernel().w();
+            }
+        }
+        return values;
     }
 
     /** One batched product of directions {@code [c, p]}. */
