@@ -845,7 +845,8 @@ public final class EkfacInfluence implements InfluenceFunctionModel {
             d[q] = 1.0 / (d[q] + lambda);
         }
         if (!(min > 0)) {
-            throw new InversionException("EK-FAC curvature of layer " + layer.layerIndex() + " (" + layer.kind()
+            throw new InversionException(InversionException.Reason.SINGULAR,
+                    "EK-FAC curvature of layer " + layer.layerIndex() + " (" + layer.kind()
                     + ") has an eigenvalue d + λ = " + min + " <= 0 (a singular Kronecker factor, e.g. a constant"
                     + " input feature or an id that never occurs); raise the Hessian regularization λ (e.g. 0.01)");
         }
@@ -908,7 +909,8 @@ public final class EkfacInfluence implements InfluenceFunctionModel {
         DMatrixRMaj matrix = new DMatrixRMaj(size, size, true, symmetric);
         EigenDecomposition_F64<DMatrixRMaj> eig = DecompositionFactory_DDRM.eig(size, true, true);
         if (!eig.decompose(matrix)) {
-            throw new InversionException("EK-FAC: the eigendecomposition of a " + size + "x" + size
+            throw new InversionException(InversionException.Reason.NOT_CONVERGED,
+                    "EK-FAC: the eigendecomposition of a " + size + "x" + size
                     + " Kronecker factor failed (non-finite values?); check the model and data for NaN/Inf");
         }
         Integer[] order = new Integer[size];
