@@ -15,6 +15,7 @@ import java.util.Map;
 import java.util.Properties;
 import org.apache.commons.configuration2.CompositeConfiguration;
 import org.influence4j.api.inversion.InversionMethod;
+import org.influence4j.api.inversion.InversionRegistry;
 import org.influence4j.api.inversion.SolverSettings;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -204,7 +205,12 @@ class InfluenceConfigurationTest {
     @Test
     void invalidValuesNameTheirKey() {
         assertMessage(ConfigKeys.INVERSION_METHOD, "nystroem",
-                () -> settings(props(ConfigKeys.INVERSION_METHOD, "newton"), Map.of(), null));
+                () -> settings(props(ConfigKeys.INVERSION_METHOD, "new ton!"), Map.of(), null));
+        // a well-formed name may be a plugin's method: the factory, which knows the registry, refuses it
+        InfluenceSettings newton = settings(props(ConfigKeys.INVERSION_METHOD, "newton"), Map.of(), null);
+        assertEquals(InversionMethod.of("newton"), newton.method());
+        assertMessage(ConfigKeys.INVERSION_METHOD, "nystroem", () -> new InfluenceModelFactory(
+                DefaultInversionRegistry.fromServiceLoader(null), newton).requireAvailable(InversionRegistry.GENERIC));
         assertMessage(ConfigKeys.INVERSION_METHOD, "empty",
                 () -> settings(props(ConfigKeys.INVERSION_METHOD, " "), Map.of(), null));
         assertMessage(ConfigKeys.HESSIAN_REGULARIZATION, "not a number",
