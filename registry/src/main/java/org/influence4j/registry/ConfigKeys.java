@@ -31,7 +31,7 @@ public final class ConfigKeys {
     /** Backend name ({@code djl-pytorch}, {@code djl-tf}, {@code nd4j}); empty = best-ranked available. */
     public static final String BACKEND = "influence.backend";
 
-    /** Inversion method: {@code direct}, {@code cg}, {@code lissa}, {@code arnoldi}, {@code ekfac}, {@code nystroem}. */
+    /** Inversion method: {@code direct}, {@code cg}, {@code lissa}, {@code arnoldi}, {@code ekfac}, {@code nystroem}, or a plugin's. */
     public static final String INVERSION_METHOD = "influence.inversion.method";
 
     /** λ ≥ 0 added to the Hessian of the mean training loss: H + λI. */

@@ -234,6 +234,21 @@ class InfluenceConfigurationTest {
     }
 
     @Test
+    void aMethodThatIsNotBuiltInGetsItsSettingsFromEveryLayer() {
+        InfluenceSettings s = settings(props(ConfigKeys.INVERSION_METHOD, "hostcg", "influence.inversion.hostcg.rtol",
+                "1e-9"), Map.of("INFLUENCE_INVERSION_HOSTCG_MAX_ITER", "7"), null);
+        InversionMethod hostcg = InversionMethod.of("hostcg");
+        assertEquals(hostcg, s.method());
+        assertEquals(Map.of("rtol", "1e-9", "max_iter", "7"), s.methodSettings().asMap());
+        assertEquals("influence.inversion.hostcg.max_iter",
+                ConfigKeys.keyForEnvironmentName("INFLUENCE_INVERSION_HOSTCG_MAX_ITER"));
+        assertMessage("influence.inversion.Host-CG.rtol", "influence.inversion.<method>.<setting>",
+                () -> settings(props("influence.inversion.Host-CG.rtol", "1"), Map.of(), null));
+        assertMessage("influence.inversion.method.rtol", "not a method name",
+                () -> settings(props("influence.inversion.method.rtol", "1"), Map.of(), null));
+    }
+
+    @Test
     void environmentNamesMapToKeys() {
         assertEquals("INFLUENCE_INVERSION_METHOD", ConfigKeys.environmentName(ConfigKeys.INVERSION_METHOD));
         assertEquals("INFLUENCE_HESSIAN_REGULARIZATION", ConfigKeys.environmentName(ConfigKeys.HESSIAN_REGULARIZATION));
