@@ -8,23 +8,15 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.inject.Guice;
 import com.google.inject.Injector;
-import java.io.File;
 import java.io.IOException;
-import java.net.URISyntaxException;
 import java.net.URL;
 import java.net.URLClassLoader;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.Callable;
-import java.util.jar.JarEntry;
-import java.util.jar.JarOutputStream;
-import java.util.stream.Stream;
-import javax.tools.JavaCompiler;
-import javax.tools.ToolProvider;
 import org.apache.commons.configuration2.CompositeConfiguration;
 import org.influence4j.api.Backend;
 import org.influence4j.api.DType;
@@ -41,6 +33,7 @@ import org.influence4j.api.inversion.InversionRegistry;
 import org.influence4j.api.model.Loss;
 import org.influence4j.api.model.ModelSpec;
 import org.influence4j.api.model.ParameterFiles;
+import org.influence4j.backend.testkit.PluginJars;
 import org.influence4j.calculators.influence.DirectInfluence;
 import org.influence4j.calculators.influence.InfluenceOptions;
 import org.influence4j.calculators.influence.InverseHessianInfluence;
@@ -237,33 +230,12 @@ class MethodPluginTest {
         assertEquals(0, run.exitCode(), run.err());
     }
 
-    /** Compiles the plugin against the api alone into plugin.jar, with its service entry. */
-    private static Path pluginJar() throws Exception {
-        Path src = Files.createDirectories(dir.resolve("plugin-src").resolve("plugin"));
-        Files.writeString(src.resolve("HostCgSolverFactory.java"), FACTORY);
-        Files.writeString(src.resolve("HostCgSolver.java"), SOLVER);
-        Path classes = Files.createDirectories(dir.resolve("plugin-classes"));
-        JavaCompiler javac = ToolProvider.getSystemJavaCompiler();
-        int rc = javac.run(null, null, null, "-d", classes.toString(), "-cp", location(InverseHvpSolverFactory.class),
-                src.resolve("HostCgSolverFactory.java").toString(), src.resolve("HostCgSolver.java").toString());
-        assertEquals(0, rc, "the plugin must compile against the api");
-        Path out = dir.resolve("hostcg-plugin.jar");
-        try (JarOutputStream jarOut = new JarOutputStream(Files.newOutputStream(out));
-             Stream<Path> files = Files.walk(classes)) {
-            for (Path f : files.filter(Files::isRegularFile).toList()) {
-                jarOut.putNextEntry(new JarEntry(classes.relativize(f).toString().replace(File.separatorChar, '/')));
-                Files.copy(f, jarOut);
-                jarOut.closeEntry();
-            }
-            jarOut.putNextEntry(new JarEntry("META-INF/services/" + InverseHvpSolverFactory.class.getName()));
-            jarOut.write("plugin.HostCgSolverFactory\n".getBytes(StandardCharsets.UTF_8));
-            jarOut.closeEntry();
-        }
-        return out;
-    }
-
-    private static String location(Class<?> type) throws URISyntaxException {
-        return Path.of(type.getProtectionDomain().getCodeSource().getLocation().toURI()).toString();
+    /** Compiles the plugin against the api alone into a jar with its service entry. */
+    private static Path pluginJar() throws IOException {
+        return PluginJars.write(dir.resolve("hostcg-plugin.jar"),
+                Map.of("plugin.HostCgSolverFactory", FACTORY, "plugin.HostCgSolver", SOLVER),
+                Map.of(InverseHvpSolverFactory.class, List.of("plugin.HostCgSolverFactory")),
+                InverseHvpSolverFactory.class);
     }
 
     private static URLClassLoader pluginLoader() throws IOException {

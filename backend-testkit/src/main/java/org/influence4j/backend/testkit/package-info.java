@@ -3,7 +3,8 @@
  * abstract JUnit 5 classes ({@code Abstract*Test}) that a backend module's tests extend with a few
  * lines naming the backend, and {@link org.influence4j.backend.testkit.TestSupport}, random data and
  * a plain-Java double-precision reference of a model spec (outputs, losses, finite-difference
- * gradients) that shares no code with any backend. This module ships test code: backends depend on
- * it in {@code test} scope only.
+ * gradients) that shares no code with any backend, and {@link org.influence4j.backend.testkit.PluginJars},
+ * which compiles a plugin jar (a backend or a solver factory with its {@code META-INF/services}
+ * entries) at test time. This module ships test code: modules depend on it in {@code test} scope only.
  */
 package org.influence4j.backend.testkit;
