@@ -150,7 +150,11 @@ class BackendOptions {
             s = s.withBackend(backend);
         }
         if (method() != null) {
-            s = s.withMethod(InversionMethod.parse(method()));
+            try {
+                s = s.withMethod(InversionMethod.parse(method()));
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("--method: " + e.getMessage(), e);
+            }
         }
         if (curvature() != null) {
             try {

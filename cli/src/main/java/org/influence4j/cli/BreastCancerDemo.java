@@ -65,6 +65,7 @@ final class BreastCancerDemo {
         Injector injector = Guice.createInjector(new InfluenceModule(settings));
         Backend backend = injector.getInstance(Backend.class);
         InfluenceModelFactory influenceModels = injector.getInstance(InfluenceModelFactory.class);
+        influenceModels.requireAvailable(backend.name());
 
         Batch all = BundledDatasets.standardize(BundledDatasets.breastCancer());
         int[] order = permutation(all.size(), seed);

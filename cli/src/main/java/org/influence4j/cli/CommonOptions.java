@@ -4,12 +4,13 @@ import picocli.CommandLine.Option;
 
 /**
  * {@link BackendOptions} plus {@code --method}, the inversion method of the influence-function
- * commands and the demo, resolved through the inversion registry (solvers added later are usable by
- * name); {@link InversionOptions} adds the curvature.
+ * commands and the demo, resolved through the inversion registry: any method name a registered
+ * solver factory names works, a plugin's too (its jar on the class path, its factory in
+ * {@code META-INF/services}); {@link InversionOptions} adds the curvature.
  */
 class CommonOptions extends BackendOptions {
 
-    @Option(names = "--method", description = "Inversion method registered in the inversion registry, e.g. direct or cg (default: influence.inversion.method).")
+    @Option(names = "--method", description = "Inversion method registered in the inversion registry: direct, cg, lissa, arnoldi, nystroem, ekfac, or one that a solver plugin on the class path adds (default: influence.inversion.method).")
     String method;
 
     @Override

@@ -1,5 +1,6 @@
 package org.influence4j.it;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -253,9 +254,11 @@ class InversionSuiteMlpTest {
                 () -> solve(new ConjugateGradientSolver(new CgOptions(1e-10, 0, 10 * p)), 0.0));
         assertTrue(cg.getMessage().contains("not positive definite")
                 && cg.getMessage().contains("increase the hessian regularization λ"), cg.getMessage());
+        assertEquals(InversionException.Reason.NEGATIVE_CURVATURE, cg.reason());
         InversionException block = assertThrows(InversionException.class,
                 () -> solve(new ConjugateGradientSolver(new CgOptions(1e-10, 0, 10 * p).withBlock(true)), 0.0));
         assertTrue(block.getMessage().contains("increase the hessian regularization λ"), block.getMessage());
+        assertEquals(InversionException.Reason.NEGATIVE_CURVATURE, block.reason());
         double scale = Math.abs(eigenvalues[0]);
         InversionException lissa = assertThrows(InversionException.class,
                 () -> solve(new LissaSolver(new LissaOptions(20_000, 0, scale, 1e-4, 0)), 0.0));
@@ -263,5 +266,6 @@ class InversionSuiteMlpTest {
         assertTrue(lissa.getMessage().contains("LiSSA diverged")
                 && lissa.getMessage().contains("increase the scale or the dampening")
                 && lissa.getMessage().contains("increase the hessian regularization λ"), lissa.getMessage());
+        assertEquals(InversionException.Reason.DIVERGENCE, lissa.reason());
     }
 }

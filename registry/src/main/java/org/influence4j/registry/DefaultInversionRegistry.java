@@ -2,7 +2,6 @@ package org.influence4j.registry;
 
 import java.util.Collections;
 import java.util.Comparator;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -20,7 +19,8 @@ import org.slf4j.LoggerFactory;
  * {@code InversionRegistry}:
  * <ul>
  *   <li>factories are keyed by ({@link InverseHvpSolverFactory#modelType() model type},
- *       {@link InverseHvpSolverFactory#method() method}); the model type is a backend name such as
+ *       {@link InverseHvpSolverFactory#method() method}), where the method may be any name (a
+ *       plugin's factory adds its method by registering it); the model type is a backend name such as
  *       {@code djl-pytorch} or {@link InversionRegistry#GENERIC} ({@code "*"}) for every model;</li>
  *   <li>{@link #factory} first tries the exact model type, then {@link InversionRegistry#GENERIC}:
  *       a backend-specific factory wins over a generic one;</li>
@@ -97,8 +97,8 @@ public final class DefaultInversionRegistry implements InversionRegistry {
     @Override
     public InverseHvpSolverFactory factory(String modelType, InversionMethod method) {
         if (method == null) {
-            throw new IllegalArgumentException("method must not be null; use one of "
-                    + Arrays.stream(InversionMethod.values()).map(InversionMethod::configName).toList());
+            throw new IllegalArgumentException("method must not be null; use one of the registered (model type,"
+                    + " method) keys " + sortedKeys());
         }
         String type = modelType == null || modelType.isBlank() ? GENERIC : modelType.trim();
         InverseHvpSolverFactory f = factories.get(new Key(type, method));
@@ -106,12 +106,13 @@ public final class DefaultInversionRegistry implements InversionRegistry {
             f = factories.get(new Key(GENERIC, method));
         }
         if (f == null) {
-            throw new IllegalArgumentException("No inverse-HVP solver registered for method '"
+            throw new IllegalArgumentException("No inverse-HVP solver registered for inversion method '"
                     + method.configName() + "' and model type '" + type + "'"
                     + (GENERIC.equals(type) ? "" : " (nor generic '" + GENERIC + "')")
                     + "; registered (model type, method) keys: " + sortedKeys()
-                    + ". Choose a registered method (influence.inversion.method) or add the module that"
-                    + " provides this solver to the class path.");
+                    + ". Choose a registered method (influence.inversion.method) or put the jar whose"
+                    + " META-INF/services/" + InverseHvpSolverFactory.class.getName() + " provides it on the class"
+                    + " path.");
         }
         return f;
     }
@@ -144,7 +145,7 @@ public final class DefaultInversionRegistry implements InversionRegistry {
         InversionMethod method = factory.method();
         if (method == null) {
             throw new IllegalArgumentException("factory " + factory.getClass().getName()
-                    + " returns a null method(); it must name the InversionMethod it implements");
+                    + " returns a null method(); return a built-in InversionMethod or InversionMethod.of(\"name\")");
         }
         String type = factory.modelType();
         if (type == null || type.isBlank()) {

@@ -1,15 +1,17 @@
 package org.influence4j.registry;
 
 import jakarta.inject.Inject;
-import java.util.Locale;
-import java.util.Set;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 import org.influence4j.api.TwiceDifferentiable;
 import org.influence4j.api.influence.InfluenceFunctionModel;
 import org.influence4j.api.inversion.InverseHvpSolver;
 import org.influence4j.api.inversion.InversionMethod;
 import org.influence4j.api.inversion.InversionRegistry;
+import org.influence4j.api.inversion.Setting;
 import org.influence4j.api.inversion.SolverSettings;
-import org.influence4j.calculators.influence.EkfacCurvature;
 import org.influence4j.calculators.influence.EkfacInfluence;
 import org.influence4j.calculators.influence.EkfacOptions;
 import org.influence4j.calculators.influence.InfluenceOptions;
@@ -26,9 +28,10 @@ import org.influence4j.calculators.influence.InverseHessianInfluence;
  * per-layer factors instead of inverting the Hessian operator it would be given), so for
  * {@link InversionMethod#EKFAC} the factory builds an {@link EkfacInfluence} directly, unless a solver
  * factory is registered for that key, which then wins as for every other method. Its settings
- * ({@code influence.inversion.ekfac.*}): {@value #EKFAC_UPDATE_DIAGONAL} ({@code true|false}, default
- * false, pyDVL's {@code update_diagonal}) and {@value #EKFAC_CURVATURE} ({@code fisher|pydvl}, default
- * fisher, see {@link EkfacCurvature}).
+ * ({@code influence.inversion.ekfac.*}) are declared in {@link EkfacOptions#SETTINGS}.
+ *
+ * <p>Methods are open: any method a registered solver factory names (a plugin's too) can be
+ * configured; {@link #declaredSettings()} lists the settings every available method declares.
  *
  * <p>Injectable (Guice binds it in {@link InfluenceModule}) or usable directly. Thread-safe; each
  * call returns a new, unfitted model that the caller must {@link InfluenceFunctionModel#fit fit}
@@ -36,10 +39,10 @@ import org.influence4j.calculators.influence.InverseHessianInfluence;
  */
 public final class InfluenceModelFactory {
 
-    /** EK-FAC setting: refit the eigenvalues (pyDVL's {@code update_diagonal}). */
-    public static final String EKFAC_UPDATE_DIAGONAL = "update_diagonal";
-    /** EK-FAC setting: {@code fisher} or {@code pydvl} ({@link EkfacCurvature}). */
-    public static final String EKFAC_CURVATURE = "curvature";
+    /** EK-FAC setting: refit the eigenvalues ({@link EkfacOptions#UPDATE_DIAGONAL}). */
+    public static final String EKFAC_UPDATE_DIAGONAL = EkfacOptions.UPDATE_DIAGONAL.key();
+    /** EK-FAC setting: {@code fisher} or {@code pydvl} ({@link EkfacOptions#CURVATURE}). */
+    public static final String EKFAC_CURVATURE = EkfacOptions.CURVATURE.key();
 
     private final InversionRegistry registry;
     private final InfluenceSettings settings;
@@ -121,6 +124,25 @@ public final class InfluenceModelFactory {
         return registry.create(modelType, method, settings.solverSettings(method));
     }
 
+    /**
+     * The settings of every method this factory can build for any model, declared once by the
+     * method: each generic solver factory's {@link org.influence4j.api.inversion.InverseHvpSolverFactory#settings()},
+     * and EK-FAC's {@link EkfacOptions#SETTINGS} when no generic solver is registered for it.
+     *
+     * @return short-keyed declarations by method, in method order (unmodifiable)
+     */
+    public Map<InversionMethod, List<Setting<?>>> declaredSettings() {
+        Map<InversionMethod, List<Setting<?>>> declared = new java.util.TreeMap<>();
+        for (InversionRegistry.Key key : registry.keys()) {
+            if (InversionRegistry.GENERIC.equals(key.modelType())) {
+                declared.put(key.method(), List.copyOf(registry.factory(InversionRegistry.GENERIC, key.method())
+                        .settings()));
+            }
+        }
+        declared.putIfAbsent(InversionMethod.EKFAC, EkfacOptions.SETTINGS);
+        return Collections.unmodifiableMap(new LinkedHashMap<>(declared));
+    }
+
     private boolean isRegistered(String modelType, InversionMethod method) {
         return registry.keys().contains(new InversionRegistry.Key(modelType, method))
                 || registry.keys().contains(new InversionRegistry.Key(InversionRegistry.GENERIC, method));
@@ -131,16 +153,6 @@ public final class InfluenceModelFactory {
     }
 
     private EkfacOptions ekfacOptions(SolverSettings s) {
-        s.requireOnly("ekfac", Set.of(EKFAC_UPDATE_DIAGONAL, EKFAC_CURVATURE));
-        String curvature = s.get(EKFAC_CURVATURE, "fisher").trim();
-        EkfacCurvature parsed;
-        try {
-            parsed = EkfacCurvature.valueOf(curvature.toUpperCase(Locale.ROOT));
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("influence.inversion.ekfac." + EKFAC_CURVATURE + ": '" + curvature
-                    + "' is not one of fisher, pydvl", e);
-        }
-        return new EkfacOptions(settings.hessianRegularization(), s.getBoolean(EKFAC_UPDATE_DIAGONAL, false), parsed,
-                settings.batchSize());
+        return EkfacOptions.from(s, settings.hessianRegularization(), settings.batchSize());
     }
 }

@@ -36,7 +36,8 @@ import org.slf4j.LoggerFactory;
  *       configured; a user module may replace it with {@code OptionalBinder.setBinding()}. Created
  *       lazily (on first injection), once. An unknown name fails listing the discovered backends;</li>
  *   <li>{@link InversionRegistry} — a singleton {@link DefaultInversionRegistry} filled from
- *       {@code META-INF/services}, then from every {@link InverseHvpSolverFactory} that user modules
+ *       {@code META-INF/services} (of the class loader given, else of the context class loader when
+ *       the injector is created), whose factories may add methods, then from every {@link InverseHvpSolverFactory} that user modules
  *       add with {@code Multibinder.newSetBinder(binder(), InverseHvpSolverFactory.class)}: a
  *       Guice-bound factory replaces a built-in one with the same (model type, method) key
  *       ({@code overwrite = true}); two Guice-bound factories with the same key are an error;</li>
@@ -152,7 +153,9 @@ public final class InfluenceModule extends AbstractModule {
                 .setDefault().toProvider(ConfiguredBackendProvider.class).in(Singleton.class);
 
         Multibinder.newSetBinder(binder(), InverseHvpSolverFactory.class);
-        bind(InversionRegistry.class).toProvider(new RegistryProvider(classLoader)).in(Singleton.class);
+        // the class loader is fixed now, with the injector, as for the backends (a later context loader is ignored)
+        ClassLoader solverLoader = classLoader != null ? classLoader : ServiceProviders.defaultClassLoader();
+        bind(InversionRegistry.class).toProvider(new RegistryProvider(solverLoader)).in(Singleton.class);
 
         bind(InfluenceModelFactory.class).in(Singleton.class);
     }

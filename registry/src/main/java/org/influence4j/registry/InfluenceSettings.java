@@ -1,7 +1,5 @@
 package org.influence4j.registry;
 
-import java.util.Arrays;
-import java.util.EnumMap;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
@@ -17,24 +15,26 @@ import org.influence4j.api.inversion.SolverSettings;
  *
  * @param backend               backend name (e.g. {@code djl-pytorch}); empty means the best-ranked
  *                              available backend
- * @param method                the inversion method used for H⁻¹
+ * @param method                the inversion method used for H⁻¹ (any name: whether a solver is
+ *                              registered for it is checked by {@link InfluenceModelFactory})
  * @param hessianRegularization λ ≥ 0 added to the Hessian of the <em>mean</em> training loss
  *                              (pyDVL's {@code hessian_regularization}; Captum's summed-loss
  *                              {@code hessian_reg} equals n·λ)
  * @param batchSize             samples per batch for gradients and Hessian-vector products, ≥ 1
  * @param solverSettings        short-keyed settings per method, from
- *                              {@code influence.inversion.<method>.*}; methods without settings may
- *                              be absent
+ *                              {@code influence.inversion.<method>.*} (every method name found
+ *                              there, built in or not); methods without settings may be absent
  * @param curvature             the matrix the solvers invert ({@code influence.curvature})
  */
 public record InfluenceSettings(String backend, InversionMethod method, double hessianRegularization,
                                 int batchSize, Map<InversionMethod, SolverSettings> solverSettings,
                                 Curvature curvature) {
 
-    /** Settings with the Hessian as curvature. */
+    /** Settings with the default curvature ({@link ConfigKeys#CURVATURE_SETTING}: the Hessian). */
     public InfluenceSettings(String backend, InversionMethod method, double hessianRegularization, int batchSize,
                              Map<InversionMethod, SolverSettings> solverSettings) {
-        this(backend, method, hessianRegularization, batchSize, solverSettings, Curvature.HESSIAN);
+        this(backend, method, hessianRegularization, batchSize, solverSettings,
+                ConfigKeys.CURVATURE_SETTING.defaultValue());
     }
 
     /**
@@ -46,7 +46,7 @@ public record InfluenceSettings(String backend, InversionMethod method, double h
         backend = backend == null ? "" : backend.trim();
         if (method == null) {
             throw new IllegalArgumentException(ConfigKeys.INVERSION_METHOD + " must not be null; use one of "
-                    + methodNames());
+                    + builtInNames() + " or a method a plugin registers");
         }
         if (!Double.isFinite(hessianRegularization) || hessianRegularization < 0) {
             throw new IllegalArgumentException(ConfigKeys.HESSIAN_REGULARIZATION + " must be a finite number >= 0, got "
@@ -58,7 +58,7 @@ public record InfluenceSettings(String backend, InversionMethod method, double h
         if (curvature == null) {
             throw new IllegalArgumentException(ConfigKeys.CURVATURE + " must not be null; use hessian or gauss-newton");
         }
-        EnumMap<InversionMethod, SolverSettings> copy = new EnumMap<>(InversionMethod.class);
+        TreeMap<InversionMethod, SolverSettings> copy = new TreeMap<>();
         if (solverSettings != null) {
             for (Map.Entry<InversionMethod, SolverSettings> e : solverSettings.entrySet()) {
                 if (e.getKey() == null || e.getValue() == null) {
@@ -106,9 +106,11 @@ public record InfluenceSettings(String backend, InversionMethod method, double h
     /**
      * Reads and validates the core keys of {@link ConfigKeys} from {@code config} (typically from
      * {@link InfluenceConfiguration#load()}, whose class-path defaults set every key). A key that
-     * is absent altogether falls back to the same defaults: no backend (best ranked),
-     * {@code direct}, λ = 0, batch size 512. A key that is present but empty is an error, except
-     * {@link ConfigKeys#BACKEND}.
+     * is absent altogether falls back to the same defaults, the declared ones of
+     * {@link ConfigKeys#SETTINGS}. A key that is present but empty is an error, except
+     * {@link ConfigKeys#BACKEND}. The method may be any well-formed name (a plugin's method too);
+     * {@link InfluenceModelFactory} checks that a solver is registered for it. The solver settings
+     * of every method named under {@code influence.inversion.} are read.
      *
      * @throws IllegalArgumentException naming the key and the accepted values when a value is invalid
      */
@@ -116,16 +118,18 @@ public record InfluenceSettings(String backend, InversionMethod method, double h
         if (config == null) {
             throw new IllegalArgumentException("config must not be null; use InfluenceConfiguration.load()");
         }
-        String backend = string(config, ConfigKeys.BACKEND, "");
-        String methodName = string(config, ConfigKeys.INVERSION_METHOD, InversionMethod.DIRECT.configName());
+        String backend = string(config, ConfigKeys.BACKEND, ConfigKeys.BACKEND_SETTING.defaultText());
+        String methodName = string(config, ConfigKeys.INVERSION_METHOD,
+                ConfigKeys.INVERSION_METHOD_SETTING.defaultText());
         InversionMethod method;
         try {
             method = InversionMethod.parse(methodName);
         } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException(ConfigKeys.INVERSION_METHOD + ": unknown value '" + methodName
-                    + "'; use one of " + methodNames(), e);
+            throw new IllegalArgumentException(ConfigKeys.INVERSION_METHOD + ": '" + methodName
+                    + "' is not a method name; use one of " + builtInNames() + " or a method a plugin registers", e);
         }
-        String regText = string(config, ConfigKeys.HESSIAN_REGULARIZATION, "0.0");
+        String regText = string(config, ConfigKeys.HESSIAN_REGULARIZATION,
+                ConfigKeys.HESSIAN_REGULARIZATION_SETTING.defaultText());
         double reg;
         try {
             reg = Double.parseDouble(regText);
@@ -133,22 +137,22 @@ public record InfluenceSettings(String backend, InversionMethod method, double h
             throw new IllegalArgumentException(ConfigKeys.HESSIAN_REGULARIZATION + ": '" + regText
                     + "' is not a number; give a value >= 0 such as 0.01", e);
         }
-        String batchText = string(config, ConfigKeys.BATCH_SIZE, "512");
+        String batchText = string(config, ConfigKeys.BATCH_SIZE, ConfigKeys.BATCH_SIZE_SETTING.defaultText());
         int batch;
         try {
             batch = Integer.parseInt(batchText);
         } catch (NumberFormatException e) {
             throw new IllegalArgumentException(ConfigKeys.BATCH_SIZE + ": '" + batchText
-                    + "' is not an integer; give a value >= 1 such as 512", e);
+                    + "' is not an integer; give a value >= 1 such as " + ConfigKeys.BATCH_SIZE_SETTING.defaultText(), e);
         }
-        EnumMap<InversionMethod, SolverSettings> solvers = new EnumMap<>(InversionMethod.class);
-        for (InversionMethod m : InversionMethod.values()) {
+        TreeMap<InversionMethod, SolverSettings> solvers = new TreeMap<>();
+        for (InversionMethod m : methodsWithSettings(config)) {
             SolverSettings s = solverSettings(config, m);
             if (!s.asMap().isEmpty()) {
                 solvers.put(m, s);
             }
         }
-        String curvatureText = string(config, ConfigKeys.CURVATURE, Curvature.HESSIAN.key());
+        String curvatureText = string(config, ConfigKeys.CURVATURE, ConfigKeys.CURVATURE_SETTING.defaultText());
         Curvature curvature;
         try {
             curvature = Curvature.parse(curvatureText);
@@ -197,7 +201,35 @@ public record InfluenceSettings(String backend, InversionMethod method, double h
         return v;
     }
 
-    private static List<String> methodNames() {
-        return Arrays.stream(InversionMethod.values()).map(InversionMethod::configName).toList();
+    /**
+     * @return the methods named by keys {@code influence.inversion.<method>.<setting>} in {@code config}
+     * @throws IllegalArgumentException naming a key whose method part is not a method name
+     */
+    private static List<InversionMethod> methodsWithSettings(ImmutableConfiguration config) {
+        String bare = ConfigKeys.INVERSION_PREFIX.substring(0, ConfigKeys.INVERSION_PREFIX.length() - 1);
+        TreeMap<InversionMethod, Boolean> found = new TreeMap<>();
+        for (Iterator<String> it = config.getKeys(bare); it.hasNext(); ) {
+            String key = it.next();
+            if (!key.startsWith(ConfigKeys.INVERSION_PREFIX)) {
+                continue;
+            }
+            String rest = key.substring(ConfigKeys.INVERSION_PREFIX.length());
+            int dot = rest.indexOf('.');
+            if (dot <= 0 || dot == rest.length() - 1) {
+                continue;
+            }
+            String name = rest.substring(0, dot);
+            if (!ConfigKeys.isMethodName(name)) {
+                throw new IllegalArgumentException(key + ": '" + name + "' is not a method name; write solver"
+                        + " settings as " + ConfigKeys.INVERSION_PREFIX + "<method>.<setting> with the method's"
+                        + " name in lowercase letters and digits, e.g. " + ConfigKeys.INVERSION_PREFIX + "cg.rtol");
+            }
+            found.put(InversionMethod.of(name), Boolean.TRUE);
+        }
+        return List.copyOf(found.keySet());
+    }
+
+    private static List<String> builtInNames() {
+        return InversionMethod.builtIn().stream().map(InversionMethod::configName).toList();
     }
 }

@@ -11,19 +11,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.io.File;
 import java.io.IOException;
 import java.io.OutputStream;
-import java.net.URISyntaxException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.jar.JarEntry;
-import java.util.jar.JarOutputStream;
-import java.util.stream.Stream;
-import javax.tools.JavaCompiler;
-import javax.tools.ToolProvider;
+import java.util.Map;
 import org.influence4j.api.Backend;
 import org.influence4j.api.BackendProvider;
+import org.influence4j.backend.testkit.PluginJars;
 import org.influence4j.registry.plugins.BackendPlugin;
 import org.influence4j.registry.plugins.BackendPlugins;
 import org.junit.jupiter.api.BeforeAll;
@@ -112,33 +107,10 @@ class BackendPluginDiscoveryTest {
 
     /** Compiles the probe with {@code name} and {@code rank} into {@code folder}/probe.jar. */
     static void pluginJar(Path folder, String name, int rank, boolean withServiceFile) throws Exception {
-        Path src = Files.createDirectories(dir.resolve("src-" + folder.getFileName()).resolve("probe"));
-        Files.writeString(src.resolve("ProbeProvider.java"), PROVIDER.formatted(name, rank));
-        Files.writeString(src.resolve("Helper.java"), HELPER);
-        Path classes = Files.createDirectories(dir.resolve("classes-" + folder.getFileName()));
-        JavaCompiler javac = ToolProvider.getSystemJavaCompiler();
-        String classPath = location(Backend.class) + File.pathSeparator + location(org.slf4j.Logger.class);
-        int rc = javac.run(null, null, null, "-d", classes.toString(), "-cp", classPath,
-                src.resolve("ProbeProvider.java").toString(), src.resolve("Helper.java").toString());
-        assertEquals(0, rc, "the probe plugin must compile");
-        Files.createDirectories(folder);
-        try (JarOutputStream jar = new JarOutputStream(Files.newOutputStream(folder.resolve("probe.jar")));
-             Stream<Path> files = Files.walk(classes)) {
-            for (Path f : files.filter(Files::isRegularFile).toList()) {
-                jar.putNextEntry(new JarEntry(classes.relativize(f).toString().replace(File.separatorChar, '/')));
-                Files.copy(f, jar);
-                jar.closeEntry();
-            }
-            if (withServiceFile) {
-                jar.putNextEntry(new JarEntry("META-INF/services/" + BackendProvider.class.getName()));
-                jar.write("probe.ProbeProvider\n".getBytes(StandardCharsets.UTF_8));
-                jar.closeEntry();
-            }
-        }
-    }
-
-    private static String location(Class<?> type) throws URISyntaxException {
-        return Path.of(type.getProtectionDomain().getCodeSource().getLocation().toURI()).toString();
+        PluginJars.write(folder.resolve("probe.jar"),
+                Map.of("probe.ProbeProvider", PROVIDER.formatted(name, rank), "probe.Helper", HELPER),
+                withServiceFile ? Map.of(BackendProvider.class, List.of("probe.ProbeProvider")) : Map.of(),
+                Backend.class, org.slf4j.Logger.class);
     }
 
     @Test

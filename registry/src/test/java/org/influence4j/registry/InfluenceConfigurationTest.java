@@ -15,6 +15,7 @@ import java.util.Map;
 import java.util.Properties;
 import org.apache.commons.configuration2.CompositeConfiguration;
 import org.influence4j.api.inversion.InversionMethod;
+import org.influence4j.api.inversion.InversionRegistry;
 import org.influence4j.api.inversion.SolverSettings;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -204,7 +205,12 @@ class InfluenceConfigurationTest {
     @Test
     void invalidValuesNameTheirKey() {
         assertMessage(ConfigKeys.INVERSION_METHOD, "nystroem",
-                () -> settings(props(ConfigKeys.INVERSION_METHOD, "newton"), Map.of(), null));
+                () -> settings(props(ConfigKeys.INVERSION_METHOD, "new ton!"), Map.of(), null));
+        // a well-formed name may be a plugin's method: the factory, which knows the registry, refuses it
+        InfluenceSettings newton = settings(props(ConfigKeys.INVERSION_METHOD, "newton"), Map.of(), null);
+        assertEquals(InversionMethod.of("newton"), newton.method());
+        assertMessage(ConfigKeys.INVERSION_METHOD, "nystroem", () -> new InfluenceModelFactory(
+                DefaultInversionRegistry.fromServiceLoader(null), newton).requireAvailable(InversionRegistry.GENERIC));
         assertMessage(ConfigKeys.INVERSION_METHOD, "empty",
                 () -> settings(props(ConfigKeys.INVERSION_METHOD, " "), Map.of(), null));
         assertMessage(ConfigKeys.HESSIAN_REGULARIZATION, "not a number",
@@ -225,6 +231,21 @@ class InfluenceConfigurationTest {
                 settings(props(ConfigKeys.INVERSION_METHOD, "Nystrom"), Map.of(), null).method());
         assertEquals(InversionMethod.CG,
                 settings(props(ConfigKeys.INVERSION_METHOD, "conjugate-gradient"), Map.of(), null).method());
+    }
+
+    @Test
+    void aMethodThatIsNotBuiltInGetsItsSettingsFromEveryLayer() {
+        InfluenceSettings s = settings(props(ConfigKeys.INVERSION_METHOD, "hostcg", "influence.inversion.hostcg.rtol",
+                "1e-9"), Map.of("INFLUENCE_INVERSION_HOSTCG_MAX_ITER", "7"), null);
+        InversionMethod hostcg = InversionMethod.of("hostcg");
+        assertEquals(hostcg, s.method());
+        assertEquals(Map.of("rtol", "1e-9", "max_iter", "7"), s.methodSettings().asMap());
+        assertEquals("influence.inversion.hostcg.max_iter",
+                ConfigKeys.keyForEnvironmentName("INFLUENCE_INVERSION_HOSTCG_MAX_ITER"));
+        assertMessage("influence.inversion.Host-CG.rtol", "influence.inversion.<method>.<setting>",
+                () -> settings(props("influence.inversion.Host-CG.rtol", "1"), Map.of(), null));
+        assertMessage("influence.inversion.method.rtol", "not a method name",
+                () -> settings(props("influence.inversion.method.rtol", "1"), Map.of(), null));
     }
 
     @Test

@@ -3,7 +3,8 @@ package org.influence4j.api.inversion;
 import java.util.Set;
 
 /**
- * Solver factories keyed by (model type, {@link InversionMethod}), with pyDVL's semantics:
+ * Solver factories keyed by (model type, {@link InversionMethod}), with pyDVL's semantics
+ * (method names are open: a factory may register a name that is not built in):
  * a lookup first tries the exact model type (a backend name), then {@link #GENERIC};
  * registering a key twice is an error unless {@code overwrite} is requested; a missing key is an
  * error that lists what is registered. Implementations are thread-safe.

@@ -4,6 +4,10 @@
  * {@link org.influence4j.api.inversion.Curvature}), {@link org.influence4j.api.inversion.InverseHvpSolver solvers} that
  * prepare an {@link org.influence4j.api.inversion.InverseHessian}, their results with diagnostics,
  * and the {@link org.influence4j.api.inversion.InversionRegistry} keyed by (model type, method),
- * modelled on pyDVL's {@code InversionRegistry}.
+ * modelled on pyDVL's {@code InversionRegistry}. Method names are open
+ * ({@link org.influence4j.api.inversion.InversionMethod}): a solver factory in a plugin jar can add
+ * one. Each factory declares its settings once as
+ * {@link org.influence4j.api.inversion.Setting}s; failures are
+ * {@link org.influence4j.api.inversion.InversionException}s with a typed reason.
  */
 package org.influence4j.api.inversion;

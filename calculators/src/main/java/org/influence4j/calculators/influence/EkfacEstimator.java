@@ -465,7 +465,8 @@ final class EkfacEstimator {
         try {
             eig = DenseLinalg.symmetricEigen(DenseLinalg.unflatten(symmetric, size, size), ASCENDING);
         } catch (IllegalStateException e) {
-            throw new InversionException("EK-FAC: the eigendecomposition of a " + size + "x" + size
+            throw new InversionException(InversionException.Reason.NOT_CONVERGED,
+                    "EK-FAC: the eigendecomposition of a " + size + "x" + size
                     + " Kronecker factor failed (non-finite values?); check the model and data for NaN/Inf");
         }
         double[] vectors = new double[size * size];

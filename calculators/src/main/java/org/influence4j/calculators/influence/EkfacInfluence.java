@@ -355,7 +355,8 @@ public final class EkfacInfluence implements InfluenceFunctionModel {
             d[q] = 1.0 / (d[q] + lambda);
         }
         if (!(min > 0)) {
-            throw new InversionException("EK-FAC curvature of layer " + layer.layerIndex() + " (" + layer.kind()
+            throw new InversionException(InversionException.Reason.SINGULAR,
+                    "EK-FAC curvature of layer " + layer.layerIndex() + " (" + layer.kind()
                     + ") has an eigenvalue d + λ = " + min + " <= 0 (a singular Kronecker factor, e.g. a constant"
                     + " input feature or an id that never occurs); raise the Hessian regularization λ (e.g. 0.01)");
         }

@@ -1,7 +1,14 @@
 package org.influence4j.calculators.influence;
 
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import org.influence4j.api.inversion.Setting;
+import org.influence4j.api.inversion.SolverSettings;
+
 /**
- * Settings of {@link EkfacInfluence}.
+ * Settings of {@link EkfacInfluence}. The method's own settings ({@code influence.inversion.ekfac.*})
+ * are declared once in {@link #SETTINGS}; λ and the batch size are the influence model's.
  *
  * @param hessianRegularization λ ≥ 0 added to every eigenvalue of the Kronecker-factored curvature
  *                              (pyDVL's {@code hessian_regularization})
@@ -13,6 +20,17 @@ package org.influence4j.calculators.influence;
  */
 public record EkfacOptions(double hessianRegularization, boolean updateDiagonal, EkfacCurvature curvature,
                            int batchSize) {
+
+    /** {@code update_diagonal}: refit the eigenvalues (pyDVL's {@code update_diagonal}). */
+    public static final Setting<Boolean> UPDATE_DIAGONAL = Setting.ofBoolean("update_diagonal", false,
+            "EK-FAC eigenvalue refit in the Kronecker eigenbasis (one more data pass)");
+    /** {@code curvature}: how G is estimated, {@code fisher} or {@code pydvl} ({@link EkfacCurvature}). */
+    public static final Setting<EkfacCurvature> CURVATURE = Setting.of("curvature", EkfacCurvature.class,
+            EkfacCurvature.FISHER, EkfacOptions::parseCurvature, c -> c.name().toLowerCase(Locale.ROOT),
+            "G estimate: fisher (exact expectation over the predictive distribution) or pydvl");
+
+    /** Every setting of EK-FAC, declared once: the configuration keys {@code influence.inversion.ekfac.*}. */
+    public static final List<Setting<?>> SETTINGS = List.of(UPDATE_DIAGONAL, CURVATURE);
 
     /** @throws IllegalArgumentException naming the argument out of range */
     public EkfacOptions {
@@ -29,12 +47,36 @@ public record EkfacOptions(double hessianRegularization, boolean updateDiagonal,
     }
 
     /**
-     * @return λ, the diagonal refit on or off, the exact Fisher expectation and batches of
-     *     {@value InfluenceOptions#DEFAULT_BATCH_SIZE}
+     * @return λ, the diagonal refit on or off, {@link #CURVATURE}'s default (the exact Fisher
+     *     expectation) and batches of {@value InfluenceOptions#DEFAULT_BATCH_SIZE}
      */
     public static EkfacOptions of(double hessianRegularization, boolean updateDiagonal) {
-        return new EkfacOptions(hessianRegularization, updateDiagonal, EkfacCurvature.FISHER,
+        return new EkfacOptions(hessianRegularization, updateDiagonal, CURVATURE.defaultValue(),
                 InfluenceOptions.DEFAULT_BATCH_SIZE);
+    }
+
+    /**
+     * @param settings              the method's short-keyed settings ({@link #SETTINGS}); missing ones
+     *                              take their defaults
+     * @param hessianRegularization λ ≥ 0
+     * @param batchSize             samples per chunk, positive
+     * @return the options
+     * @throws IllegalArgumentException naming an unknown key or a bad value
+     */
+    public static EkfacOptions from(SolverSettings settings, double hessianRegularization, int batchSize) {
+        SolverSettings s = settings == null ? SolverSettings.empty() : settings;
+        s.requireDeclared("ekfac", SETTINGS);
+        return new EkfacOptions(hessianRegularization, s.get(UPDATE_DIAGONAL), s.get(CURVATURE), batchSize);
+    }
+
+    private static EkfacCurvature parseCurvature(String text) {
+        try {
+            return EkfacCurvature.valueOf(text.trim().toUpperCase(Locale.ROOT));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("solver setting 'curvature': '" + text
+                    + "' is not one of " + Arrays.stream(EkfacCurvature.values())
+                    .map(c -> c.name().toLowerCase(Locale.ROOT)).toList(), e);
+        }
     }
 
     /** @return a copy with another λ */

@@ -1,26 +1,53 @@
 package org.influence4j.calculators.inversion;
 
+import java.util.List;
+import org.influence4j.api.inversion.Setting;
+import org.influence4j.api.inversion.SolverSettings;
+
 /**
- * Settings of the {@link ArnoldiSolver}, with pyDVL's names and defaults ({@code ArnoldiInfluence}).
+ * Settings of the {@link ArnoldiSolver}, with pyDVL's names and defaults ({@code ArnoldiInfluence}),
+ * each declared once as a {@link Setting} ({@link #SETTINGS}).
  *
- * @param rankEstimate    number r of eigenpairs of H kept (largest in magnitude), 1 ≤ r ≤ p (default 10;
- *                        clipped to p)
+ * @param rankEstimate    number r of eigenpairs of H kept (largest in magnitude), 1 ≤ r ≤ p
+ *                        ({@link #RANK_ESTIMATE}; clipped to p)
  * @param krylovDimension Lanczos basis size m, r &lt; m ≤ p (or m = r = p); 0 means pyDVL's default
- *                        {@code min(p, max(2r + 1, 20))}
+ *                        {@code min(p, max(2r + 1, 20))} ({@link #KRYLOV_DIMENSION})
  * @param tol             Ritz pair i counts as converged when {@code ‖H y_i − θ_i y_i‖ ≤ tol·|θ_i|}
- *                        (ARPACK's criterion), ≥ 0 (default 1e-6)
+ *                        (ARPACK's criterion), ≥ 0 ({@link #TOL})
  * @param maxIterations   maximum number of restart cycles, ≥ 0; 0 means ARPACK's default {@code 10·p}
- * @param seed            seed of the random start vector (default 0)
+ *                        ({@link #MAX_ITER})
+ * @param seed            seed of the random start vector ({@link #SEED})
  * @param precompute      materialise the operator first ({@link PrecomputedHessianOperator}, pyDVL's
- *                        {@code precompute_grad} counterpart; default {@code false})
+ *                        {@code precompute_grad} counterpart; {@link #PRECOMPUTE})
  */
 public record ArnoldiOptions(int rankEstimate, int krylovDimension, double tol, int maxIterations, long seed,
                              boolean precompute) {
 
-    /** Default rank (pyDVL). */
-    public static final int DEFAULT_RANK = 10;
-    /** Default tolerance (pyDVL). */
-    public static final double DEFAULT_TOL = 1e-6;
+    /** {@code rank_estimate}: eigenpairs of H kept (pyDVL's default). */
+    public static final Setting<Integer> RANK_ESTIMATE = Setting.ofInt("rank_estimate", 10,
+            "eigenpairs of H kept, largest in magnitude");
+    /** {@code krylov_dimension}: Lanczos basis size; 0 = {@code min(p, max(2r + 1, 20))}. */
+    public static final Setting<Integer> KRYLOV_DIMENSION = Setting.ofInt("krylov_dimension", 0,
+            "Lanczos basis size; 0 = min(p, max(2*rank + 1, 20))").withDefaultDescription("min(p, max(2r+1, 20))");
+    /** {@code tol}: Ritz residual tolerance (pyDVL's default). */
+    public static final Setting<Double> TOL = Setting.ofDouble("tol", 1e-6, "Ritz residual <= tol * |eigenvalue|");
+    /** {@code max_iter}: restart cycles; 0 = {@code 10·p}. */
+    public static final Setting<Integer> MAX_ITER = Setting.ofInt("max_iter", 0, "restart cycles; 0 = 10 * p")
+            .withDefaultDescription("10·p");
+    /** {@code seed}: seed of the start vector. */
+    public static final Setting<Integer> SEED = Setting.ofInt("seed", 0, "seed of the start vector");
+    /** {@code precompute}: materialise H + λI first. */
+    public static final Setting<Boolean> PRECOMPUTE = Setting.ofBoolean("precompute", false,
+            "materialise H + lambda*I once (p*p values) instead of a data pass per Lanczos step");
+
+    /** Every setting of Arnoldi, declared once: the configuration keys {@code influence.inversion.arnoldi.*}. */
+    public static final List<Setting<?>> SETTINGS = List.of(RANK_ESTIMATE, KRYLOV_DIMENSION, TOL, MAX_ITER, SEED,
+            PRECOMPUTE);
+
+    /** Default rank (pyDVL), {@link #RANK_ESTIMATE}'s default. */
+    public static final int DEFAULT_RANK = RANK_ESTIMATE.defaultValue();
+    /** Default tolerance (pyDVL), {@link #TOL}'s default. */
+    public static final double DEFAULT_TOL = TOL.defaultValue();
 
     /** @throws IllegalArgumentException naming the argument out of range */
     public ArnoldiOptions {
@@ -43,14 +70,27 @@ public record ArnoldiOptions(int rankEstimate, int krylovDimension, double tol, 
         }
     }
 
-    /** @return rank 10 and pyDVL's defaults */
+    /** @return every setting at its declared default (rank 10 and pyDVL's defaults) */
     public static ArnoldiOptions defaults() {
         return ofRank(DEFAULT_RANK);
     }
 
-    /** @return the defaults with another rank */
+    /** @return the declared defaults with another rank */
     public static ArnoldiOptions ofRank(int rank) {
-        return new ArnoldiOptions(rank, 0, DEFAULT_TOL, 0, 0L, false);
+        return new ArnoldiOptions(rank, KRYLOV_DIMENSION.defaultValue(), TOL.defaultValue(), MAX_ITER.defaultValue(),
+                SEED.defaultValue(), PRECOMPUTE.defaultValue());
+    }
+
+    /**
+     * @param settings short-keyed settings ({@link #SETTINGS}); missing ones take their defaults
+     * @return the options
+     * @throws IllegalArgumentException naming an unknown key or a bad value
+     */
+    public static ArnoldiOptions from(SolverSettings settings) {
+        SolverSettings s = settings == null ? SolverSettings.empty() : settings;
+        s.requireDeclared("arnoldi", SETTINGS);
+        return new ArnoldiOptions(s.get(RANK_ESTIMATE), s.get(KRYLOV_DIMENSION), s.get(TOL), s.get(MAX_ITER),
+                s.get(SEED), s.get(PRECOMPUTE));
     }
 
     /** @return the kept rank for an operator of dimension p */

@@ -12,6 +12,7 @@ import org.influence4j.api.TensorScope;
 import org.influence4j.api.inversion.HessianOperator;
 import org.influence4j.api.inversion.InverseHvpSolver;
 import org.influence4j.api.inversion.InversionException;
+import org.influence4j.api.inversion.InversionException.Reason;
 import org.influence4j.api.inversion.InversionMethod;
 import org.influence4j.api.inversion.SolverInfo;
 import org.slf4j.Logger;
@@ -105,7 +106,8 @@ public final class ArnoldiSolver implements InverseHvpSolver {
             double maxAbs = Math.abs(theta[0]);
             for (int i = 0; i < theta.length; i++) {
                 if (!(theta[i] + lambda > 0)) {
-                    throw new InversionException("kept eigenvalue " + theta[i] + " of the Hessian gives θ + λ = "
+                    throw new InversionException(Reason.NEGATIVE_CURVATURE,
+                            "kept eigenvalue " + theta[i] + " of the Hessian gives θ + λ = "
                             + (theta[i] + lambda) + " <= 0 (λ = " + lambda + "): H + λI is not positive definite on"
                             + " the kept eigenspace (the parameters are not at a minimum of the training loss);"
                             + " increase the hessian regularization λ above " + (-theta[i]));
@@ -246,7 +248,8 @@ public final class ArnoldiSolver implements InverseHvpSolver {
                         }
                         beta = w.norm();
                         if (!Double.isFinite(beta)) {
-                            throw new InversionException("Lanczos produced a non-finite vector; check the Hessian for"
+                            throw new InversionException(Reason.NON_FINITE,
+                                    "Lanczos produced a non-finite vector; check the Hessian for"
                                     + " NaN/Inf (model parameters and training data)");
                         }
                         boolean breakdown = beta <= 100 * eps * Math.max(normEstimate, Double.MIN_NORMAL);

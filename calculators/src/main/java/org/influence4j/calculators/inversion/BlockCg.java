@@ -5,6 +5,7 @@ import org.influence4j.api.Tensor;
 import org.influence4j.api.TensorScope;
 import org.influence4j.api.inversion.HessianOperator;
 import org.influence4j.api.inversion.InversionException;
+import org.influence4j.api.inversion.InversionException.Reason;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -78,7 +79,8 @@ final class BlockCg {
                 q.close();
                 dirs.close();
                 s.close();
-                throw new InversionException("block conjugate gradient met curvature " + min + " <= 0 (smallest"
+                throw new InversionException(Reason.NEGATIVE_CURVATURE,
+                        "block conjugate gradient met curvature " + min + " <= 0 (smallest"
                         + " eigenvalue of PᵀAP) at iteration " + iteration + ": the Hessian plus regularization"
                         + " H + λI (λ = " + operator.regularization() + ") is not positive definite (the parameters"
                         + " are not at a minimum of the training loss); increase the hessian regularization λ");
@@ -95,7 +97,8 @@ final class BlockCg {
             double[] rrNew = SolveTracker.rowDots(rNew, rNew);
             for (int j = 0; j < s.active.length; j++) {
                 if (!Double.isFinite(rrNew[j])) {
-                    throw new InversionException("block conjugate gradient diverged (non-finite residual) at"
+                    throw new InversionException(Reason.DIVERGENCE,
+                            "block conjugate gradient diverged (non-finite residual) at"
                             + " iteration " + iteration + "; check the Hessian for NaN/Inf and increase the hessian"
                             + " regularization λ");
                 }

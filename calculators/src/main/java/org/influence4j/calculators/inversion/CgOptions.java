@@ -1,41 +1,78 @@
 package org.influence4j.calculators.inversion;
 
+import java.util.List;
+import org.influence4j.api.inversion.Setting;
+import org.influence4j.api.inversion.SolverSettings;
+
 /**
- * Settings of the {@link ConjugateGradientSolver}, with pyDVL's defaults.
+ * Settings of the {@link ConjugateGradientSolver}, with pyDVL's defaults. Each setting is declared
+ * once as a {@link Setting} ({@link #SETTINGS}: key, type, default, documentation); the defaults
+ * below are theirs.
  *
  * <p>Right-hand side b_i stops when its residual {@code ‖b_i − A x_i‖ ≤ max(rtol·‖b_i‖, atol)}.
  *
- * @param rtol               relative tolerance, ≥ 0 (default 1e-7)
- * @param atol               absolute tolerance, ≥ 0 (default 1e-7)
- * @param maxIterations      iteration limit, ≥ 0; 0 means "the dimension p of the operator" (in exact
+ * @param rtol               relative tolerance, ≥ 0 ({@link #RTOL})
+ * @param atol               absolute tolerance, ≥ 0 ({@link #ATOL})
+ * @param maxIterations      iteration limit, ≥ 0 ({@link #MAXITER}); 0 means "the dimension p of the operator" (in exact
  *                           arithmetic CG converges in at most p iterations; pyDVL and SciPy default to
  *                           {@code 10·p}, which can be set explicitly for ill-conditioned problems)
  * @param block              {@code true}: true block CG (pyDVL's {@code use_block_cg}): the k right-hand
  *                           sides share one growing block Krylov space, so it needs at most as many
  *                           iterations as the hardest single solve (often fewer), one block data pass per
- *                           iteration; {@code false} (default): k independent CG recurrences in lockstep,
+ *                           iteration; {@code false} ({@link #BLOCK}'s default): k independent CG recurrences in lockstep,
  *                           also one block pass per iteration
- * @param preconditioner     {@link PreconditionerKind} (default {@code NONE})
- * @param preconditionerRank rank of the Nyström preconditioner, ≥ 1 (default 10); clipped to p
- * @param hutchinsonProbes   probes of the Jacobi diagonal estimate, ≥ 1 (default 16)
- * @param seed               seed of the random probes and sketches (default 0)
+ * @param preconditioner     {@link PreconditionerKind} ({@link #PRECONDITIONER})
+ * @param preconditionerRank rank of the Nyström preconditioner, ≥ 1 ({@link #PRECONDITIONER_RANK}); clipped to p
+ * @param hutchinsonProbes   probes of the Jacobi diagonal estimate, ≥ 1 ({@link #HUTCHINSON_PROBES})
+ * @param seed               seed of the random probes and sketches ({@link #SEED})
  * @param precompute         {@code true}: materialise {@code A = H + λI} once on the backend
  *                           ({@link PrecomputedHessianOperator}, one pass, p² values) and iterate with
  *                           matrix products instead of data passes, when p² fits
  *                           {@link PrecomputedHessianOperator#MAX_BYTES}; the counterpart of pyDVL's
- *                           {@code precompute_grad} (trade memory for time). Default {@code false}
+ *                           {@code precompute_grad} (trade memory for time); {@link #PRECOMPUTE}
  */
 public record CgOptions(double rtol, double atol, int maxIterations, boolean block, PreconditionerKind preconditioner,
                         int preconditionerRank, int hutchinsonProbes, long seed, boolean precompute) {
 
-    /** Default relative tolerance (pyDVL). */
-    public static final double DEFAULT_RTOL = 1e-7;
-    /** Default absolute tolerance (pyDVL). */
-    public static final double DEFAULT_ATOL = 1e-7;
-    /** Default rank of the Nyström preconditioner. */
-    public static final int DEFAULT_PRECONDITIONER_RANK = 10;
-    /** Default number of Hutchinson probes of the Jacobi preconditioner. */
-    public static final int DEFAULT_HUTCHINSON_PROBES = 16;
+    /** {@code rtol}: relative residual tolerance (pyDVL's default). */
+    public static final Setting<Double> RTOL = Setting.ofDouble("rtol", 1e-7,
+            "relative residual tolerance: stop at ||r|| <= max(rtol*||b||, atol)");
+    /** {@code atol}: absolute residual tolerance (pyDVL's default). */
+    public static final Setting<Double> ATOL = Setting.ofDouble("atol", 1e-7, "absolute residual tolerance");
+    /** {@code maxiter}: iteration limit; 0 = the dimension p of the operator. */
+    public static final Setting<Integer> MAXITER = Setting.ofInt("maxiter", 0,
+            "iteration limit; 0 = p, the number of parameters").withDefaultDescription("p");
+    /** {@code block}: block CG (pyDVL's {@code use_block_cg}). */
+    public static final Setting<Boolean> BLOCK = Setting.ofBoolean("block", false,
+            "block CG: the right-hand sides share one Krylov space");
+    /** {@code preconditioner}: {@code none}, {@code jacobi} or {@code nystroem}. */
+    public static final Setting<PreconditionerKind> PRECONDITIONER = Setting.of("preconditioner",
+            PreconditionerKind.class, PreconditionerKind.NONE, PreconditionerKind::parse, PreconditionerKind::configName,
+            "none | jacobi (Hutchinson diagonal) | nystroem (low-rank)");
+    /** {@code preconditioner_rank}: rank of the Nyström preconditioner. */
+    public static final Setting<Integer> PRECONDITIONER_RANK = Setting.ofInt("preconditioner_rank", 10,
+            "rank of the Nystroem preconditioner");
+    /** {@code hutchinson_probes}: probes of the Jacobi diagonal estimate. */
+    public static final Setting<Integer> HUTCHINSON_PROBES = Setting.ofInt("hutchinson_probes", 16,
+            "probes of the Jacobi diagonal estimate (one data pass)");
+    /** {@code seed}: seed of the probes and sketches. */
+    public static final Setting<Integer> SEED = Setting.ofInt("seed", 0, "seed of probes and sketches");
+    /** {@code precompute}: materialise H + λI once. */
+    public static final Setting<Boolean> PRECOMPUTE = Setting.ofBoolean("precompute", false,
+            "materialise H + lambda*I once (p*p values, at most 2 GiB) instead of a data pass per iteration");
+
+    /** Every setting of the CG solver, declared once: the configuration keys {@code influence.inversion.cg.*}. */
+    public static final List<Setting<?>> SETTINGS = List.of(RTOL, ATOL, MAXITER, BLOCK, PRECONDITIONER,
+            PRECONDITIONER_RANK, HUTCHINSON_PROBES, SEED, PRECOMPUTE);
+
+    /** Default relative tolerance (pyDVL), {@link #RTOL}'s default. */
+    public static final double DEFAULT_RTOL = RTOL.defaultValue();
+    /** Default absolute tolerance (pyDVL), {@link #ATOL}'s default. */
+    public static final double DEFAULT_ATOL = ATOL.defaultValue();
+    /** Default rank of the Nyström preconditioner, {@link #PRECONDITIONER_RANK}'s default. */
+    public static final int DEFAULT_PRECONDITIONER_RANK = PRECONDITIONER_RANK.defaultValue();
+    /** Default number of Hutchinson probes of the Jacobi preconditioner, {@link #HUTCHINSON_PROBES}'s default. */
+    public static final int DEFAULT_HUTCHINSON_PROBES = HUTCHINSON_PROBES.defaultValue();
 
     /** @throws IllegalArgumentException naming the argument out of range */
     public CgOptions {
@@ -60,15 +97,28 @@ public record CgOptions(double rtol, double atol, int maxIterations, boolean blo
         }
     }
 
-    /** Plain lockstep CG without preconditioner. */
+    /** The given tolerances and limit, every other setting at its declared default (lockstep CG, no preconditioner). */
     public CgOptions(double rtol, double atol, int maxIterations) {
-        this(rtol, atol, maxIterations, false, PreconditionerKind.NONE, DEFAULT_PRECONDITIONER_RANK,
-                DEFAULT_HUTCHINSON_PROBES, 0L, false);
+        this(rtol, atol, maxIterations, BLOCK.defaultValue(), PRECONDITIONER.defaultValue(),
+                PRECONDITIONER_RANK.defaultValue(), HUTCHINSON_PROBES.defaultValue(), SEED.defaultValue(),
+                PRECOMPUTE.defaultValue());
     }
 
-    /** @return rtol = atol = 1e-7, maxiter derived from the dimension */
+    /** @return every setting at its declared default ({@link #SETTINGS}) */
     public static CgOptions defaults() {
-        return new CgOptions(DEFAULT_RTOL, DEFAULT_ATOL, 0);
+        return from(SolverSettings.empty());
+    }
+
+    /**
+     * @param settings short-keyed settings ({@link #SETTINGS}); missing ones take their defaults
+     * @return the options
+     * @throws IllegalArgumentException naming an unknown key or a bad value
+     */
+    public static CgOptions from(SolverSettings settings) {
+        SolverSettings s = settings == null ? SolverSettings.empty() : settings;
+        s.requireDeclared("cg", SETTINGS);
+        return new CgOptions(s.get(RTOL), s.get(ATOL), s.get(MAXITER), s.get(BLOCK), s.get(PRECONDITIONER),
+                s.get(PRECONDITIONER_RANK), s.get(HUTCHINSON_PROBES), s.get(SEED), s.get(PRECOMPUTE));
     }
 
     /** @return the iteration limit for an operator of dimension {@code p} */

@@ -12,6 +12,7 @@ import org.influence4j.api.inversion.InverseHessian;
 import org.influence4j.api.inversion.InverseHvpResult;
 import org.influence4j.api.inversion.InverseHvpSolver;
 import org.influence4j.api.inversion.InversionException;
+import org.influence4j.api.inversion.InversionException.Reason;
 import org.influence4j.api.inversion.InversionMethod;
 import org.influence4j.api.inversion.SolverInfo;
 import org.slf4j.Logger;
@@ -297,7 +298,8 @@ public final class ConjugateGradientSolver implements InverseHvpSolver {
                     double c = curvature[j];
                     if (!(c > 0)) {
                         ap.close();
-                        throw new InversionException("conjugate gradient met curvature pᵀAp = " + c
+                        throw new InversionException(Reason.NEGATIVE_CURVATURE,
+                                "conjugate gradient met curvature pᵀAp = " + c
                                 + " <= 0 at iteration " + iteration + " for right-hand side " + s.active[j]
                                 + ": the Hessian plus regularization H + λI (λ = " + operator.regularization()
                                 + ") is not positive definite (the parameters are not at a minimum of the"
@@ -319,7 +321,8 @@ public final class ConjugateGradientSolver implements InverseHvpSolver {
                 double[] beta = new double[ka];
                 for (int j = 0; j < ka; j++) {
                     if (!Double.isFinite(rrNew[j]) || !Double.isFinite(rzNew[j])) {
-                        throw new InversionException("conjugate gradient diverged (non-finite residual) at iteration "
+                        throw new InversionException(Reason.DIVERGENCE,
+                                "conjugate gradient diverged (non-finite residual) at iteration "
                                 + iteration + " for right-hand side " + s.active[j] + "; check the Hessian for"
                                 + " NaN/Inf and increase the hessian regularization λ");
                     }

@@ -20,6 +20,7 @@ import org.influence4j.api.inversion.InverseHessian;
 import org.influence4j.api.inversion.InverseHvpResult;
 import org.influence4j.api.inversion.InverseHvpSolver;
 import org.influence4j.api.inversion.InversionException;
+import org.influence4j.api.inversion.InversionException.Reason;
 import org.influence4j.api.inversion.InversionMethod;
 import org.influence4j.api.inversion.SolverInfo;
 import org.slf4j.Logger;
@@ -85,7 +86,8 @@ public final class DirectSolver implements InverseHvpSolver {
             for (int j = 0; j < p; j++) {
                 double v = 0.5 * (values[i * p + j] + values[j * p + i]);
                 if (!Double.isFinite(v)) {
-                    throw new InversionException("the Hessian has a non-finite entry at (" + i + ", " + j + "): "
+                    throw new InversionException(Reason.NON_FINITE,
+                            "the Hessian has a non-finite entry at (" + i + ", " + j + "): "
                             + values[i * p + j] + "; check the model parameters and the training data");
                 }
                 matrix.set(i, j, v);
@@ -140,7 +142,8 @@ public final class DirectSolver implements InverseHvpSolver {
     }
 
     private static InversionException singular(double lambda, double pivotRatio) {
-        return new InversionException("H + λI (λ = " + lambda + ") is singular (smallest/largest pivot "
+        return new InversionException(Reason.SINGULAR,
+                "H + λI (λ = " + lambda + ") is singular (smallest/largest pivot "
                 + pivotRatio + "): the Hessian has (numerically) zero eigenvalues, e.g. redundant parameters"
                 + " or features; use a hessian regularization λ > 0 (e.g. 0.01)");
     }

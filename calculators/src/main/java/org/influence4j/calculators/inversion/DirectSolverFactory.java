@@ -1,9 +1,10 @@
 package org.influence4j.calculators.inversion;
 
-import java.util.Set;
+import java.util.List;
 import org.influence4j.api.inversion.InverseHvpSolver;
 import org.influence4j.api.inversion.InverseHvpSolverFactory;
 import org.influence4j.api.inversion.InversionMethod;
+import org.influence4j.api.inversion.Setting;
 import org.influence4j.api.inversion.SolverSettings;
 
 /**
@@ -18,11 +19,17 @@ public final class DirectSolverFactory implements InverseHvpSolverFactory {
         return InversionMethod.DIRECT;
     }
 
+    /** @return none: the direct method has no settings */
+    @Override
+    public List<Setting<?>> settings() {
+        return List.of();
+    }
+
     /** @throws IllegalArgumentException if {@code settings} holds any key (the method has none) */
     @Override
     public InverseHvpSolver create(SolverSettings settings) {
         if (settings != null) {
-            settings.requireOnly("direct", Set.of());
+            settings.requireDeclared("direct", settings());
         }
         return new DirectSolver();
     }

@@ -1,28 +1,51 @@
 package org.influence4j.calculators.inversion;
 
+import java.util.List;
+import org.influence4j.api.inversion.Setting;
+import org.influence4j.api.inversion.SolverSettings;
+
 /**
- * Settings of the {@link LissaSolver}, with pyDVL's names and defaults ({@code LissaInfluence}).
+ * Settings of the {@link LissaSolver}, with pyDVL's names and defaults ({@code LissaInfluence}),
+ * each declared once as a {@link Setting} ({@link #SETTINGS}).
  *
- * @param maxIterations iteration limit, ≥ 1 (default 1000)
- * @param dampen        dampening d in [0, 1) (default 0); d &gt; 0 solves {@code (A + s·d·I) x = b},
+ * @param maxIterations iteration limit, ≥ 1 ({@link #MAXITER})
+ * @param dampen        dampening d in [0, 1) ({@link #DAMPEN}); d &gt; 0 solves {@code (A + s·d·I) x = b},
  *                      i.e. adds s·d to the regularization
- * @param scale         scaling s &gt; 0 (default 10); convergence needs every eigenvalue of A in
+ * @param scale         scaling s &gt; 0 ({@link #SCALE}); convergence needs every eigenvalue of A in
  *                      {@code (−s·d, (2 − d)·s)}, i.e. s above half the largest eigenvalue of A
  * @param rtol          stop when the relative residual {@code ‖b − (d·s·I + A) x‖ / ‖b‖ ≤ rtol}
- *                      (default 1e-4; pyDVL tests {@code max|Δh/h|} elementwise instead)
- * @param batchSize     0 (default): every iteration applies the full-data operator (one data pass,
+ *                      ({@link #RTOL}; pyDVL tests {@code max|Δh/h|} elementwise instead)
+ * @param batchSize     0 ({@link #BATCH_SIZE}'s default): every iteration applies the full-data operator (one data pass,
  *                      deterministic); &gt; 0: every iteration uses the Hessian of the next mini-batch
  *                      of that size, cycling through the data in order (stochastic LiSSA as pyDVL,
  *                      which samples shuffled batches; the data source has no random access)
  */
 public record LissaOptions(int maxIterations, double dampen, double scale, double rtol, int batchSize) {
 
-    /** Default iteration limit (pyDVL). */
-    public static final int DEFAULT_MAXITER = 1000;
-    /** Default scale (pyDVL). */
-    public static final double DEFAULT_SCALE = 10;
-    /** Default tolerance (pyDVL). */
-    public static final double DEFAULT_RTOL = 1e-4;
+    /** {@code maxiter}: iteration limit (pyDVL's default). */
+    public static final Setting<Integer> MAXITER = Setting.ofInt("maxiter", 1000, "LiSSA iteration limit");
+    /** {@code dampen}: dampening d in [0, 1). */
+    public static final Setting<Double> DAMPEN = Setting.ofDouble("dampen", 0,
+            "dampening in [0, 1): solves (A + scale*dampen*I) x = b");
+    /** {@code scale}: scaling s (pyDVL's default). */
+    public static final Setting<Double> SCALE = Setting.ofDouble("scale", 10,
+            "scaling s, above half the largest eigenvalue of H + lambda*I");
+    /** {@code rtol}: relative residual tolerance (pyDVL's default). */
+    public static final Setting<Double> RTOL = Setting.ofDouble("rtol", 1e-4,
+            "stop when ||b - (A + s*d*I) x|| / ||b|| <= rtol");
+    /** {@code batch_size}: 0 = the full data every iteration, &gt; 0 = cyclic mini-batches. */
+    public static final Setting<Integer> BATCH_SIZE = Setting.ofInt("batch_size", 0,
+            "0 = full data per iteration; > 0 = cyclic mini-batches of that size");
+
+    /** Every setting of LiSSA, declared once: the configuration keys {@code influence.inversion.lissa.*}. */
+    public static final List<Setting<?>> SETTINGS = List.of(MAXITER, DAMPEN, SCALE, RTOL, BATCH_SIZE);
+
+    /** Default iteration limit (pyDVL), {@link #MAXITER}'s default. */
+    public static final int DEFAULT_MAXITER = MAXITER.defaultValue();
+    /** Default scale (pyDVL), {@link #SCALE}'s default. */
+    public static final double DEFAULT_SCALE = SCALE.defaultValue();
+    /** Default tolerance (pyDVL), {@link #RTOL}'s default. */
+    public static final double DEFAULT_RTOL = RTOL.defaultValue();
 
     /** @throws IllegalArgumentException naming the argument out of range */
     public LissaOptions {
@@ -45,8 +68,19 @@ public record LissaOptions(int maxIterations, double dampen, double scale, doubl
         }
     }
 
-    /** @return pyDVL's defaults with full-data iterations */
+    /** @return every setting at its declared default: pyDVL's defaults with full-data iterations */
     public static LissaOptions defaults() {
-        return new LissaOptions(DEFAULT_MAXITER, 0, DEFAULT_SCALE, DEFAULT_RTOL, 0);
+        return from(SolverSettings.empty());
+    }
+
+    /**
+     * @param settings short-keyed settings ({@link #SETTINGS}); missing ones take their defaults
+     * @return the options
+     * @throws IllegalArgumentException naming an unknown key or a bad value
+     */
+    public static LissaOptions from(SolverSettings settings) {
+        SolverSettings s = settings == null ? SolverSettings.empty() : settings;
+        s.requireDeclared("lissa", SETTINGS);
+        return new LissaOptions(s.get(MAXITER), s.get(DAMPEN), s.get(SCALE), s.get(RTOL), s.get(BATCH_SIZE));
     }
 }

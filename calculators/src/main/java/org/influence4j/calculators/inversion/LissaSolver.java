@@ -12,6 +12,7 @@ import org.influence4j.api.inversion.InverseHessian;
 import org.influence4j.api.inversion.InverseHvpResult;
 import org.influence4j.api.inversion.InverseHvpSolver;
 import org.influence4j.api.inversion.InversionException;
+import org.influence4j.api.inversion.InversionException.Reason;
 import org.influence4j.api.inversion.InversionMethod;
 import org.influence4j.api.inversion.SolverInfo;
 import org.slf4j.Logger;
@@ -216,7 +217,8 @@ public final class LissaSolver implements InverseHvpSolver {
         }
 
         private InversionException diverged(int iteration, int rhs, String what) {
-            return new InversionException("LiSSA diverged at iteration " + iteration + " for right-hand side " + rhs
+            return new InversionException(Reason.DIVERGENCE,
+                    "LiSSA diverged at iteration " + iteration + " for right-hand side " + rhs
                     + " (" + what + "): the iteration needs every eigenvalue of H + λI (λ = "
                     + operator.regularization() + ") inside (−scale·dampen, (2 − dampen)·scale) with scale = "
                     + options.scale() + ", dampen = " + options.dampen() + "; increase the scale or the dampening"

@@ -8,6 +8,7 @@ import org.influence4j.api.Tensor;
 import org.influence4j.api.TensorScope;
 import org.influence4j.api.inversion.HessianOperator;
 import org.influence4j.api.inversion.InversionException;
+import org.influence4j.api.inversion.InversionException.Reason;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -107,7 +108,8 @@ final class NystroemSketch {
                 }
             }
             if (l == null) {
-                throw new InversionException("the Nyström sketch needs a positive semi-definite Hessian, but"
+                throw new InversionException(Reason.NEGATIVE_CURVATURE,
+                        "the Nyström sketch needs a positive semi-definite Hessian, but"
                         + (lambda > 0 ? " H + λI (λ = " + lambda + ") is" : " H is") + " not positive definite on the"
                         + " sketch (the parameters are not at a minimum of the training loss); increase the hessian"
                         + " regularization λ until H + λI is positive definite");
@@ -123,7 +125,8 @@ final class NystroemSketch {
                 keep++;
             }
             if (keep == 0) {
-                throw new InversionException("the Nyström sketch of the Hessian is zero; check the model and data");
+                throw new InversionException(Reason.SINGULAR,
+                        "the Nyström sketch of the Hessian is zero; check the model and data");
             }
             double[][] t = new double[keep][rank];
             double[] eig = new double[keep];

@@ -9,6 +9,7 @@ import org.influence4j.api.TensorScope;
 import org.influence4j.api.inversion.HessianOperator;
 import org.influence4j.api.inversion.InverseHvpSolver;
 import org.influence4j.api.inversion.InversionException;
+import org.influence4j.api.inversion.InversionException.Reason;
 import org.influence4j.api.inversion.InversionMethod;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -72,7 +73,8 @@ public final class NystroemSolver implements InverseHvpSolver {
             double[] e = sketch.eigenvalues();
             for (double v : e) {
                 if (!(v + lambda > 0)) {
-                    throw new InversionException("Nyström eigenvalue " + v + " of the Hessian gives e + λ = "
+                    throw new InversionException(Reason.NEGATIVE_CURVATURE,
+                            "Nyström eigenvalue " + v + " of the Hessian gives e + λ = "
                             + (v + lambda) + " <= 0 (λ = " + lambda + "); increase the hessian regularization λ");
                 }
             }

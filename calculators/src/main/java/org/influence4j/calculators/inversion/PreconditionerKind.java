@@ -15,6 +15,11 @@ public enum PreconditionerKind {
     /** Randomized Nyström low-rank preconditioner ({@link NystroemPreconditioner}). */
     NYSTROEM;
 
+    /** @return the configuration name: {@code none}, {@code jacobi} or {@code nystroem} */
+    public String configName() {
+        return name().toLowerCase(Locale.ROOT);
+    }
+
     /** @throws IllegalArgumentException listing the accepted names */
     public static PreconditionerKind parse(String name) {
         String n = name == null ? "" : name.trim().toLowerCase(Locale.ROOT);
@@ -22,11 +27,11 @@ public enum PreconditionerKind {
             return NYSTROEM;
         }
         for (PreconditionerKind k : values()) {
-            if (k.name().toLowerCase(Locale.ROOT).equals(n)) {
+            if (k.configName().equals(n)) {
                 return k;
             }
         }
         throw new IllegalArgumentException("preconditioner: unknown value '" + name + "'; use one of "
-                + Arrays.stream(values()).map(v -> v.name().toLowerCase(Locale.ROOT)).toList());
+                + Arrays.stream(values()).map(PreconditionerKind::configName).toList());
     }
 }

@@ -83,6 +83,7 @@ class BlockCgAndPreconditionersTest {
             assertTrue(e.getMessage().contains("not positive definite")
                     && e.getMessage().contains("increase the hessian regularization λ"), e.getMessage());
             assertEquals(1, scope.liveTensors());
+            assertEquals(InversionException.Reason.NEGATIVE_CURVATURE, e.reason());
         }
     }
 

@@ -170,6 +170,7 @@ class ConjugateGradientSolverTest {
             assertTrue(e.getMessage().contains("not positive definite")
                     && e.getMessage().contains("increase the hessian regularization λ"), e.getMessage());
             assertEquals(1, scope.liveTensors(), "the failed solve freed its work tensors");
+            assertEquals(InversionException.Reason.NEGATIVE_CURVATURE, e.reason());
         }
     }
 

@@ -106,6 +106,7 @@ class DirectSolverTest {
         DataHessianOperator singular = new DataHessianOperator(model, new InMemoryDataSource(sm), 0.0, 64);
         InversionException e = assertThrows(InversionException.class, () -> new DirectSolver().prepare(singular));
         assertTrue(e.getMessage().contains("singular") && e.getMessage().contains("λ > 0"), e.getMessage());
+        assertEquals(InversionException.Reason.SINGULAR, e.reason());
         DataHessianOperator regularized = new DataHessianOperator(model, new InMemoryDataSource(sm), 0.01, 64);
         new DirectSolver().prepare(regularized).close();
     }

@@ -104,11 +104,13 @@ class LissaSolverTest {
             assertTrue(e.getMessage().contains("LiSSA diverged")
                     && e.getMessage().contains("increase the scale or the dampening")
                     && e.getMessage().contains("increase the hessian regularization λ"), e.getMessage());
+            assertEquals(InversionException.Reason.DIVERGENCE, e.reason());
             double[][] stiff = {{1, 0}, {0, 30}};
             e = assertThrows(InversionException.class, () -> new LissaSolver(new LissaOptions(1000, 0, 10, 1e-6, 0))
                     .prepare(MatrixOperators.of(stiff, 0)).solve(scope.fromArray(new double[] {1, 1}, DType.FLOAT64, 2),
                             scope));
             assertTrue(e.getMessage().contains("scale = 10.0"), e.getMessage());
+            assertEquals(InversionException.Reason.DIVERGENCE, e.reason());
             assertEquals(0, scope.liveTensors() - 2, "only the two right-hand sides remain");
         }
     }

@@ -130,6 +130,7 @@ class LowRankSolversTest {
         HessianOperator op = MatrixOperators.of(a, lambda);
         InversionException e = assertThrows(InversionException.class,
                 () -> new ArnoldiSolver(ArnoldiOptions.ofRank(4)).prepare(op));
+        assertEquals(InversionException.Reason.NEGATIVE_CURVATURE, e.reason());
         assertTrue(e.getMessage().contains("not positive definite")
                 && e.getMessage().contains("increase the hessian regularization λ"), e.getMessage());
         try (LowRankInverse inv = new ArnoldiSolver(new ArnoldiOptions(2, 4, 1e-10, 0, 0, false)).prepare(op);
@@ -210,6 +211,7 @@ class LowRankSolversTest {
         double[][] bad = {{6, 0, 0}, {0, 4, 0}, {0, 0, -0.5}};
         InversionException e = assertThrows(InversionException.class,
                 () -> new NystroemSolver(new NystroemOptions(3, 0)).prepare(MatrixOperators.of(bad, lambda)));
+        assertEquals(InversionException.Reason.NEGATIVE_CURVATURE, e.reason());
         assertTrue(e.getMessage().contains("increase the hessian regularization λ"), e.getMessage());
     }
 
