@@ -13,6 +13,7 @@ import org.influence4j.api.data.InMemoryDataSource;
 import org.influence4j.api.influence.InfluenceFunctionModel;
 import org.influence4j.api.influence.InfluenceMode;
 import org.influence4j.api.io.HostArray;
+import org.influence4j.api.progress.ProgressListener;
 import org.influence4j.api.model.ModelSpec;
 import org.influence4j.api.model.ParameterFiles;
 import org.influence4j.calculators.attribution.InfluenceFunctionAttribution;
@@ -87,13 +88,21 @@ final class InfluenceQuery {
         }
     }
 
-    /** Creates the configured influence model and fits it on {@code train}. */
-    static Fitted fit(BackendOptions.Session session, TwiceDifferentiable model, Batch train) {
-        InfluenceFunctionModel influence = session.influenceModels().create(model);
+    /**
+     * Creates the configured influence model and fits it on {@code train}, reporting the fit (as one
+     * task, or the method's own passes) and the adapter's scoring tasks as progress bars.
+     */
+    static Fitted fit(BackendOptions.Session session, TwiceDifferentiable model, Batch train, PrintWriter lines) {
+        ProgressListener bars = new ProgressBars(lines);
+        InfluenceFunctionModel influence = session.influenceModels().create(model, bars);
         try {
-            influence.fit(new InMemoryDataSource(train));
+            bars.task("fit (" + session.settings().method().configName() + ")", 1, () -> {
+                influence.fit(new InMemoryDataSource(train));
+                bars.step(1);
+                return influence;
+            });
             return new Fitted(influence, new InfluenceFunctionAttribution(model, influence,
-                    session.settings().batchSize()));
+                    session.settings().batchSize(), bars));
         } catch (RuntimeException e) {
             influence.close();
             throw e;
@@ -103,14 +112,10 @@ final class InfluenceQuery {
     /** @return influences {@code [m, n]} of the training points on the test points, row-major */
     static double[] influences(BackendOptions.Session session, TwiceDifferentiable model, Batch train, Batch test,
                                PrintWriter progress) {
-        try (Progress bar = Progress.start("influences (" + session.settings().method().configName() + ")", 2,
-                progress);
-             Fitted fitted = fit(session, model, train);
-             TensorScope scope = session.backend().newScope()) {
-            bar.step(1);
-            try (Tensor values = fitted.attribution().influences(test, train, scope)) {
-                return values.toDoubleArray();
-            }
+        try (Fitted fitted = fit(session, model, train, progress);
+             TensorScope scope = session.backend().newScope();
+             Tensor values = fitted.attribution().influences(test, train, scope)) {
+            return values.toDoubleArray();
         }
     }
 
@@ -120,14 +125,10 @@ final class InfluenceQuery {
      */
     static List<TopK> topK(BackendOptions.Session session, TwiceDifferentiable model, Batch train, Batch test, int k,
                            List<TopKOrder> orders, PrintWriter progress) {
-        try (Progress bar = Progress.start("top-k (" + session.settings().method().configName() + ")",
-                1L + orders.size(), progress);
-             Fitted fitted = fit(session, model, train)) {
-            bar.step(1);
+        try (Fitted fitted = fit(session, model, train, progress)) {
             List<TopK> out = new ArrayList<>();
             for (TopKOrder order : orders) {
                 out.add(fitted.attribution().topK(test, new InMemoryDataSource(train), k, order));
-                bar.step(1);
             }
             return out;
         }
@@ -143,7 +144,7 @@ final class InfluenceQuery {
      */
     static long influencesToZarr(BackendOptions.Session session, TwiceDifferentiable model, Batch train, Batch test,
                                  int chunkSize, ZarrSink.Options store, Path directory, PrintWriter progress) {
-        try (Fitted fitted = fit(session, model, train)) {
+        try (Fitted fitted = fit(session, model, train, progress)) {
             SequentialInfluenceCalculator calculator =
                     new SequentialInfluenceCalculator(InfluenceWorker.shared(fitted.influence(), model));
             HostArray factors = calculator.influenceFactors(ChunkedData.of(test, chunkSize)).compute();
@@ -165,10 +166,7 @@ final class InfluenceQuery {
     /** @return self-influences {@code ⟨H⁻¹∇ℓ(z_i), ∇ℓ(z_i)⟩} of the training points, computed in chunks */
     static double[] selfInfluences(BackendOptions.Session session, TwiceDifferentiable model, Batch train,
                                    PrintWriter progress) {
-        try (Progress bar = Progress.start("self-influence (" + session.settings().method().configName() + ")", 2,
-                progress);
-             Fitted fitted = fit(session, model, train)) {
-            bar.step(1);
+        try (Fitted fitted = fit(session, model, train, progress)) {
             return fitted.attribution().selfInfluence(new InMemoryDataSource(train));
         }
     }

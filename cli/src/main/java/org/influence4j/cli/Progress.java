@@ -62,4 +62,9 @@ final class Progress implements AutoCloseable {
         bar.stepTo(bar.getMax());
         bar.close();
     }
+
+    /** Ends the bar where it stands (its work continues under another bar). */
+    void handOver() {
+        bar.close();
+    }
 }

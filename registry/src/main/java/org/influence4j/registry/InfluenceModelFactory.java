@@ -12,6 +12,7 @@ import org.influence4j.api.inversion.InversionMethod;
 import org.influence4j.api.inversion.InversionRegistry;
 import org.influence4j.api.inversion.Setting;
 import org.influence4j.api.inversion.SolverSettings;
+import org.influence4j.api.progress.ProgressListener;
 import org.influence4j.calculators.influence.EkfacInfluence;
 import org.influence4j.calculators.influence.EkfacOptions;
 import org.influence4j.calculators.influence.InfluenceOptions;
@@ -77,6 +78,14 @@ public final class InfluenceModelFactory {
     }
 
     /**
+     * @param progress receives the fit's tasks where the method reports them (EK-FAC's passes)
+     * @return as {@link #create(TwiceDifferentiable)}
+     */
+    public InfluenceFunctionModel create(TwiceDifferentiable model, ProgressListener progress) {
+        return create(model, settings.method(), progress == null ? ProgressListener.NONE : progress);
+    }
+
+    /**
      * @param model  the model and loss
      * @param method the inversion method to use instead of the configured one
      * @return a new, unfitted {@link InverseHessianInfluence} using {@code method} and its settings,
@@ -85,6 +94,11 @@ public final class InfluenceModelFactory {
      *     if a setting is unknown or invalid or the model does not suit EK-FAC
      */
     public InfluenceFunctionModel create(TwiceDifferentiable model, InversionMethod method) {
+        return create(model, method, ProgressListener.NONE);
+    }
+
+    private InfluenceFunctionModel create(TwiceDifferentiable model, InversionMethod method,
+                                          ProgressListener progress) {
         if (model == null) {
             throw new IllegalArgumentException("model must not be null");
         }
@@ -92,7 +106,7 @@ public final class InfluenceModelFactory {
             throw new IllegalArgumentException("method must not be null");
         }
         if (method == InversionMethod.EKFAC && !isRegistered(model.backend().name(), method)) {
-            return ekfac(model, settings.solverSettings(method));
+            return new EkfacInfluence(model, ekfacOptions(settings.solverSettings(method)).withProgress(progress));
         }
         InverseHvpSolver solver = solver(model.backend().name(), method);
         return new InverseHessianInfluence(model, solver,
@@ -146,10 +160,6 @@ public final class InfluenceModelFactory {
     private boolean isRegistered(String modelType, InversionMethod method) {
         return registry.keys().contains(new InversionRegistry.Key(modelType, method))
                 || registry.keys().contains(new InversionRegistry.Key(InversionRegistry.GENERIC, method));
-    }
-
-    private EkfacInfluence ekfac(TwiceDifferentiable model, SolverSettings s) {
-        return new EkfacInfluence(model, ekfacOptions(s));
     }
 
     private EkfacOptions ekfacOptions(SolverSettings s) {

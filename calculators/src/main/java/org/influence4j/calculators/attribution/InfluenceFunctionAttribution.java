@@ -8,6 +8,7 @@ import org.influence4j.api.data.Batch;
 import org.influence4j.api.data.DataSource;
 import org.influence4j.api.influence.InfluenceFunctionModel;
 import org.influence4j.api.influence.InfluenceMode;
+import org.influence4j.api.progress.ProgressListener;
 
 /**
  * Any fitted influence-function method ({@link InfluenceFunctionModel}: Direct, CG, LiSSA, Arnoldi,
@@ -29,14 +30,26 @@ public final class InfluenceFunctionAttribution implements TrainingDataAttributi
     private final TwiceDifferentiable model;
     private final InfluenceFunctionModel influence;
     private final int chunkSize;
+    private final ProgressListener progress;
 
     /**
+     * An adapter without progress reporting.
+     *
      * @param model     the model {@code influence} was built on
      * @param influence a fitted influence model
      * @param chunkSize training points per chunk (memory: chunkSize × p values per chunk)
      * @throws IllegalArgumentException naming the argument that is null, unfitted or out of range
      */
     public InfluenceFunctionAttribution(TwiceDifferentiable model, InfluenceFunctionModel influence, int chunkSize) {
+        this(model, influence, chunkSize, ProgressListener.NONE);
+    }
+
+    /**
+     * @param progress receives the tasks "self-influence" and "top-k", one step per training chunk
+     * @throws IllegalArgumentException naming the argument that is null, unfitted or out of range
+     */
+    public InfluenceFunctionAttribution(TwiceDifferentiable model, InfluenceFunctionModel influence, int chunkSize,
+                                        ProgressListener progress) {
         if (model == null) {
             throw new IllegalArgumentException("model: must not be null");
         }
@@ -47,9 +60,17 @@ public final class InfluenceFunctionAttribution implements TrainingDataAttributi
         if (chunkSize <= 0) {
             throw new IllegalArgumentException("chunkSize: must be > 0, got " + chunkSize);
         }
+        if (progress == null) {
+            throw new IllegalArgumentException("progress: must not be null; use ProgressListener.NONE");
+        }
         this.model = model;
         this.influence = influence;
         this.chunkSize = chunkSize;
+        this.progress = progress;
+    }
+
+    private long chunks(DataSource train) {
+        return (train.size() + chunkSize - 1) / chunkSize;
     }
 
     /** @return the influence model */
@@ -67,33 +88,40 @@ public final class InfluenceFunctionAttribution implements TrainingDataAttributi
     @Override
     public double[] selfInfluence(DataSource train) {
         Attributions.requireNonEmpty(train, "train");
-        double[] out = new double[Math.toIntExact(train.size())];
-        int offset = 0;
-        Iterator<Batch> it = train.batches(chunkSize);
-        while (it.hasNext()) {
-            Batch chunk = it.next();
-            model.spec().validate(chunk, "train");
-            try (TensorScope scope = model.backend().newScope()) {
-                Tensor gradients = model.perSampleGradients(chunk, scope);
-                Tensor factors = influence.inverseHessianProducts(gradients, scope);
-                double[] values = factors.rowDots(gradients).toDoubleArray();
-                System.arraycopy(values, 0, out, offset, values.length);
+        return progress.task("self-influence", chunks(train), () -> {
+            double[] out = new double[Math.toIntExact(train.size())];
+            int offset = 0;
+            Iterator<Batch> it = train.batches(chunkSize);
+            while (it.hasNext()) {
+                Batch chunk = it.next();
+                model.spec().validate(chunk, "train");
+                try (TensorScope scope = model.backend().newScope()) {
+                    Tensor gradients = model.perSampleGradients(chunk, scope);
+                    Tensor factors = influence.inverseHessianProducts(gradients, scope);
+                    double[] values = factors.rowDots(gradients).toDoubleArray();
+                    System.arraycopy(values, 0, out, offset, values.length);
+                }
+                offset += chunk.size();
+                progress.step(1);
             }
-            offset += chunk.size();
-        }
-        return out;
+            return out;
+        });
     }
 
     @Override
     public TopK topK(Batch test, DataSource train, int k, TopKOrder order) {
         Attributions.requireTopK(model.spec(), test, train, k);
-        try (TensorScope scope = model.backend().newScope()) {
-            Tensor testFactors = influence.influenceFactors(test, scope);
-            return Attributions.streamTopK(test.size(), train, k, order, chunkSize, scope, (chunk, offset, work) -> {
-                model.spec().validate(chunk, "train");
-                return influence.influencesFromFactors(testFactors, chunk, InfluenceMode.UP, work);
-            });
-        }
+        return progress.task("top-k", chunks(train), () -> {
+            try (TensorScope scope = model.backend().newScope()) {
+                Tensor testFactors = influence.influenceFactors(test, scope);
+                return Attributions.streamTopK(test.size(), train, k, order, chunkSize, scope, (chunk, offset, work) -> {
+                    model.spec().validate(chunk, "train");
+                    Tensor block = influence.influencesFromFactors(testFactors, chunk, InfluenceMode.UP, work);
+                    progress.step(1);
+                    return block;
+                });
+            }
+        });
     }
 
     @Override

@@ -17,6 +17,7 @@ import org.influence4j.api.model.GraphNode;
 import org.influence4j.api.model.Loss;
 import org.influence4j.api.model.ModelSpec;
 import org.influence4j.api.model.ParameterInfo;
+import org.influence4j.api.progress.ProgressListener;
 import org.influence4j.calculators.inversion.DenseLinalg;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -121,7 +122,7 @@ final class EkfacEstimator {
                     : b.kind() == EkfacLayer.Kind.EMBEDDING ? b.in() : 0];
             gSum[l] = new double[b.kind() == EkfacLayer.Kind.DIAGONAL ? 0 : b.out() * b.out()];
         }
-        long count = factorPass(trainingData, (chunk, scope, factors, gradients) -> {
+        long count = factorPass("EK-FAC factors", trainingData, (chunk, scope, factors, gradients) -> {
             for (int l = 0; l < numBlocks; l++) {
                 LayerGradientFactors f = factors.get(l);
                 if (f == null) {
@@ -219,10 +220,10 @@ final class EkfacEstimator {
      *
      * @return the number of samples
      */
-    private long factorPass(DataSource data, ChunkConsumer consumer) {
+    private long factorPass(String task, DataSource data, ChunkConsumer consumer) {
         int classes = model.spec().outputDim();
         int numBlocks = blocks.size();
-        return forEachChunk(data, (chunk, scope, probs) -> {
+        return forEachChunk(task, data, (chunk, scope, probs) -> {
             int n = chunk.size();
             List<LayerGradientFactors> first = new ArrayList<>(Collections.nCopies(numBlocks, null));
             List<List<Tensor>> perClass = new ArrayList<>(numBlocks);
@@ -283,28 +284,38 @@ final class EkfacEstimator {
         void accept(Batch chunk, TensorScope scope, double[] probs);
     }
 
-    /** @return the number of samples */
-    private long forEachChunk(DataSource data, ProbabilityConsumer consumer) {
+    /**
+     * One pass over the data, reported to the options' progress listener as {@code task}, one step
+     * per chunk.
+     *
+     * @return the number of samples
+     */
+    private long forEachChunk(String task, DataSource data, ProbabilityConsumer consumer) {
         ModelSpec spec = model.spec();
         if (data.numFeatures() != spec.inputDim()) {
             throw new IllegalArgumentException("trainingData: has " + data.numFeatures() + " features but the model"
                     + " expects " + spec.inputDim());
         }
-        long count = 0;
-        Iterator<Batch> it = data.batches(options.batchSize());
-        while (it.hasNext()) {
-            Batch chunk = it.next();
-            spec.validate(chunk, "trainingData");
-            count += chunk.size();
-            try (TensorScope scope = model.backend().newScope()) {
-                double[] z;
-                try (Tensor logits = model.forward(chunk, scope)) {
-                    z = logits.toDoubleArray();
+        long chunks = (data.size() + options.batchSize() - 1) / options.batchSize();
+        ProgressListener progress = options.progress();
+        return progress.task(task, chunks, () -> {
+            long count = 0;
+            Iterator<Batch> it = data.batches(options.batchSize());
+            while (it.hasNext()) {
+                Batch chunk = it.next();
+                spec.validate(chunk, "trainingData");
+                count += chunk.size();
+                try (TensorScope scope = model.backend().newScope()) {
+                    double[] z;
+                    try (Tensor logits = model.forward(chunk, scope)) {
+                        z = logits.toDoubleArray();
+                    }
+                    consumer.accept(chunk, scope, Loss.softmaxRows(z, spec.outputDim()));
                 }
-                consumer.accept(chunk, scope, Loss.softmaxRows(z, spec.outputDim()));
+                progress.step(1);
             }
-        }
-        return count;
+            return count;
+        });
     }
 
     /** @return {@code chunk} with every label set to class {@code c} */
@@ -350,7 +361,7 @@ final class EkfacEstimator {
      */
     private List<EkfacLayer> refitRankOne(DataSource data, List<EkfacLayer> fitted, boolean[] selected) {
         double[][] diag = new double[fitted.size()][];
-        long count = factorPass(data, (chunk, scope, factors, gradients) -> {
+        long count = factorPass("EK-FAC eigenvalue refit", data, (chunk, scope, factors, gradients) -> {
             for (int l = 0; l < fitted.size(); l++) {
                 if (!selected[l]) {
                     continue;
@@ -393,7 +404,7 @@ final class EkfacEstimator {
         for (int l = 0; l < fitted.size(); l++) {
             diag[l] = selected[l] ? new double[fitted.get(l).numParameters()] : null;
         }
-        long count = forEachChunk(data, (chunk, scope, probs) -> {
+        long count = forEachChunk("EK-FAC eigenvalue refit", data, (chunk, scope, probs) -> {
             int n = chunk.size();
             Tensor combined = null;
             for (int c = 0; c < classes; c++) {

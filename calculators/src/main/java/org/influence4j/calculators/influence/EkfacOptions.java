@@ -5,6 +5,7 @@ import java.util.List;
 import java.util.Locale;
 import org.influence4j.api.inversion.Setting;
 import org.influence4j.api.inversion.SolverSettings;
+import org.influence4j.api.progress.ProgressListener;
 
 /**
  * Settings of {@link EkfacInfluence}. The method's own settings ({@code influence.inversion.ekfac.*})
@@ -17,9 +18,11 @@ import org.influence4j.api.inversion.SolverSettings;
  *                              K-FAC eigenvalues {@code λ_G ⊗ λ_A}; costs one more data pass
  * @param curvature             how the output-gradient factor G is estimated
  * @param batchSize             samples per chunk when passing over the data, positive
+ * @param progress              receives the fit's tasks ("EK-FAC factors", "EK-FAC eigenvalue refit"),
+ *                              one step per chunk; {@link ProgressListener#NONE} by default
  */
 public record EkfacOptions(double hessianRegularization, boolean updateDiagonal, EkfacCurvature curvature,
-                           int batchSize) {
+                           int batchSize, ProgressListener progress) {
 
     /** {@code update_diagonal}: refit the eigenvalues (pyDVL's {@code update_diagonal}). */
     public static final Setting<Boolean> UPDATE_DIAGONAL = Setting.ofBoolean("update_diagonal", false,
@@ -44,6 +47,15 @@ public record EkfacOptions(double hessianRegularization, boolean updateDiagonal,
         if (batchSize <= 0) {
             throw new IllegalArgumentException("batchSize: must be > 0, got " + batchSize);
         }
+        if (progress == null) {
+            throw new IllegalArgumentException("progress: must not be null; use ProgressListener.NONE");
+        }
+    }
+
+    /** Options without progress reporting. */
+    public EkfacOptions(double hessianRegularization, boolean updateDiagonal, EkfacCurvature curvature,
+                        int batchSize) {
+        this(hessianRegularization, updateDiagonal, curvature, batchSize, ProgressListener.NONE);
     }
 
     /**
@@ -81,16 +93,21 @@ public record EkfacOptions(double hessianRegularization, boolean updateDiagonal,
 
     /** @return a copy with another λ */
     public EkfacOptions withHessianRegularization(double lambda) {
-        return new EkfacOptions(lambda, updateDiagonal, curvature, batchSize);
+        return new EkfacOptions(lambda, updateDiagonal, curvature, batchSize, progress);
     }
 
     /** @return a copy with another curvature estimate */
     public EkfacOptions withCurvature(EkfacCurvature value) {
-        return new EkfacOptions(hessianRegularization, updateDiagonal, value, batchSize);
+        return new EkfacOptions(hessianRegularization, updateDiagonal, value, batchSize, progress);
     }
 
     /** @return a copy with another batch size */
     public EkfacOptions withBatchSize(int value) {
-        return new EkfacOptions(hessianRegularization, updateDiagonal, curvature, value);
+        return new EkfacOptions(hessianRegularization, updateDiagonal, curvature, value, progress);
+    }
+
+    /** @return a copy reporting the fit's progress to {@code listener} */
+    public EkfacOptions withProgress(ProgressListener listener) {
+        return new EkfacOptions(hessianRegularization, updateDiagonal, curvature, batchSize, listener);
     }
 }

@@ -5,16 +5,19 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.util.List;
 import java.util.Map;
 import org.influence4j.api.Tensor;
 import org.influence4j.api.data.Batch;
 import org.influence4j.api.data.InMemoryDataSource;
+import org.influence4j.api.progress.ProgressListener;
 import org.influence4j.api.influence.InfluenceMode;
 import org.influence4j.api.inversion.InversionException;
 import org.influence4j.api.model.Loss;
 import org.influence4j.api.model.ModelSpec;
 import org.influence4j.calculators.testing.Fixtures;
 import org.influence4j.calculators.testing.HostBackend;
+import org.influence4j.calculators.attribution.InfluenceFunctionAttribution;
 import org.influence4j.calculators.testing.HostModel;
 import org.influence4j.calculators.testing.HostScope;
 import org.junit.jupiter.api.Test;
@@ -341,5 +344,45 @@ class EkfacInfluenceTest {
         }
         assertTrue(Fixtures.maxAbsDiff(expected, actual) <= tol * scale,
                 "max diff " + Fixtures.maxAbsDiff(expected, actual) + " at scale " + scale);
+    }
+
+    /** The fit and the adapter's self-influence report their tasks and one step per chunk of 16. */
+    @Test
+    void progressIsReportedTaskByTaskAndStepByStep() {
+        List<String> events = new java.util.ArrayList<>();
+        ProgressListener recorder = new ProgressListener() {
+            @Override
+            public void started(String task, long totalSteps) {
+                events.add("start " + task + " " + totalSteps);
+            }
+
+            @Override
+            public void step(long steps) {
+                events.add("step " + steps);
+            }
+
+            @Override
+            public void finished() {
+                events.add("end");
+            }
+        };
+        double[] th = theta.clone();
+        long chunks = (train.size() + 15) / 16;
+        HostModel model = new HostModel(spec, th);
+        try (EkfacInfluence ek = new EkfacInfluence(model,
+                new EkfacOptions(0.1, true, EkfacCurvature.FISHER, 16).withProgress(recorder))) {
+            ek.fit(new InMemoryDataSource(train));
+            new InfluenceFunctionAttribution(model, ek, 16, recorder)
+                    .selfInfluence(new InMemoryDataSource(train));
+        }
+        List<String> expected = new java.util.ArrayList<>();
+        for (String task : List.of("EK-FAC factors", "EK-FAC eigenvalue refit", "self-influence")) {
+            expected.add("start " + task + " " + chunks);
+            for (long c = 0; c < chunks; c++) {
+                expected.add("step 1");
+            }
+            expected.add("end");
+        }
+        assertEquals(expected, events);
     }
 }
