@@ -145,14 +145,18 @@ final class TracInCommand implements Callable<Integer> {
         try (TwiceDifferentiable model = session.backend().createModel(modelSpec, theta)) {
             // cp and fast check their arguments here, before any output; randproj indexes the training set
             // when it is built, so it is built under the progress bar
+            ProgressBars bars = new ProgressBars(spec.commandLine().getErr());
             TrainingDataAttribution method = variant == Variant.randproj ? null
-                    : create(model, loaded, train, batchSize);
-            try (Progress bar = Progress.start("tracin " + variant + " " + what + " (" + loaded.size() + " checkpoints)",
-                    1, spec.commandLine().getErr())) {
+                    : create(model, loaded, train, batchSize, bars);
+            bars.started("tracin " + variant + " " + what + " (" + loaded.size() + " checkpoints)", 1);
+            try {
                 if (method == null) {
-                    method = create(model, loaded, train, batchSize);
+                    method = create(model, loaded, train, batchSize, bars);
                 }
                 write(method, data, train, loaded.size(), session);
+                bars.step(1);
+            } finally {
+                bars.finished();
             }
         }
         return 0;
@@ -235,12 +239,12 @@ final class TracInCommand implements Callable<Integer> {
     }
 
     private TrainingDataAttribution create(TwiceDifferentiable model, TracInCheckpoints loaded,
-                                           InMemoryDataSource train, int batchSize) {
+                                           InMemoryDataSource train, int batchSize, ProgressBars bars) {
         return switch (variant) {
             case cp -> {
                 try {
                     yield new TracInCP(model, loaded, new TracInOptions(layers == null ? List.of() : layers,
-                            batchSize));
+                            batchSize, bars));
                 } catch (IllegalArgumentException e) {
                     throw new IllegalArgumentException("--layers: " + e.getMessage().replaceFirst("^options: ", ""), e);
                 }

@@ -8,6 +8,7 @@ import org.influence4j.api.TensorScope;
 import org.influence4j.api.TwiceDifferentiable;
 import org.influence4j.api.data.Batch;
 import org.influence4j.api.data.DataSource;
+import org.influence4j.api.progress.ProgressListener;
 import org.influence4j.calculators.attribution.Attributions;
 import org.influence4j.calculators.attribution.TopK;
 import org.influence4j.calculators.attribution.TopKOrder;
@@ -23,8 +24,11 @@ abstract class CheckpointMethod implements TrainingDataAttribution {
     protected final TwiceDifferentiable model;
     protected final TracInCheckpoints checkpoints;
     protected final int batchSize;
+    /** Receives the self-influence and top-k tasks: one step per checkpoint and training chunk. */
+    protected final ProgressListener progress;
 
-    CheckpointMethod(TwiceDifferentiable model, TracInCheckpoints checkpoints, int batchSize) {
+    CheckpointMethod(TwiceDifferentiable model, TracInCheckpoints checkpoints, int batchSize,
+                     ProgressListener progress) {
         if (model == null) {
             throw new IllegalArgumentException("model: must not be null");
         }
@@ -38,6 +42,11 @@ abstract class CheckpointMethod implements TrainingDataAttribution {
         this.model = model;
         this.checkpoints = checkpoints;
         this.batchSize = batchSize;
+        this.progress = progress == null ? ProgressListener.NONE : progress;
+    }
+
+    private long steps(DataSource train) {
+        return checkpoints.size() * ((train.size() + batchSize - 1) / batchSize);
     }
 
     /** The per-sample representation of a batch at the model's current parameters. */
@@ -92,30 +101,33 @@ abstract class CheckpointMethod implements TrainingDataAttribution {
     @Override
     public double[] selfInfluence(DataSource train) {
         Attributions.requireNonEmpty(train, "train");
-        double[] out = new double[Math.toIntExact(train.size())];
-        double[] original = model.parameters();
-        try (TensorScope scope = model.backend().newScope()) {
-            for (int c = 0; c < checkpoints.size(); c++) {
-                model.setParameters(checkpoints.parametersView(c));
-                double lr = checkpoints.learningRate(c);
-                int offset = 0;
-                Iterator<Batch> it = train.batches(batchSize);
-                while (it.hasNext()) {
-                    Batch chunk = it.next();
-                    validate(chunk, "train");
-                    try (TensorScope step = scope.newChild()) {
-                        double[] s = self(represent(chunk, step), step).toDoubleArray();
-                        for (int i = 0; i < s.length; i++) {
-                            out[offset + i] += lr * s[i];
+        return progress.task("TracIn self-influence", steps(train), () -> {
+            double[] out = new double[Math.toIntExact(train.size())];
+            double[] original = model.parameters();
+            try (TensorScope scope = model.backend().newScope()) {
+                for (int c = 0; c < checkpoints.size(); c++) {
+                    model.setParameters(checkpoints.parametersView(c));
+                    double lr = checkpoints.learningRate(c);
+                    int offset = 0;
+                    Iterator<Batch> it = train.batches(batchSize);
+                    while (it.hasNext()) {
+                        Batch chunk = it.next();
+                        validate(chunk, "train");
+                        try (TensorScope step = scope.newChild()) {
+                            double[] s = self(represent(chunk, step), step).toDoubleArray();
+                            for (int i = 0; i < s.length; i++) {
+                                out[offset + i] += lr * s[i];
+                            }
                         }
+                        offset += chunk.size();
+                        progress.step(1);
                     }
-                    offset += chunk.size();
                 }
+            } finally {
+                model.setParameters(original);
             }
-        } finally {
-            model.setParameters(original);
-        }
-        return out;
+            return out;
+        });
     }
 
     @Override
@@ -124,6 +136,7 @@ abstract class CheckpointMethod implements TrainingDataAttribution {
         Attributions.requireNonEmpty(train, "train");
         Attributions.requireK(k, train.size());
         double[] original = model.parameters();
+        progress.started("TracIn top-k", steps(train));
         try (TensorScope scope = model.backend().newScope()) {
             List<List<Tensor>> testReps = new ArrayList<>();
             for (int c = 0; c < checkpoints.size(); c++) {
@@ -144,11 +157,13 @@ abstract class CheckpointMethod implements TrainingDataAttribution {
                         acc.close();
                     }
                     acc = next;
+                    progress.step(1);
                 }
                 return acc;
             });
         } finally {
             model.setParameters(original);
+            progress.finished();
         }
     }
 }

@@ -33,7 +33,7 @@ public final class TracInCPFast extends CheckpointMethod {
      * @throws UnsupportedOperationException if the backend lacks {@link BackendCapability#DENSE_LAYER_FACTORS}
      */
     public TracInCPFast(TwiceDifferentiable model, TracInCheckpoints checkpoints, int batchSize, boolean includeBias) {
-        super(model, checkpoints, batchSize);
+        super(model, checkpoints, batchSize, null);
         if (batchSize <= 0) {
             throw new IllegalArgumentException("batchSize: must be > 0, got " + batchSize);
         }
