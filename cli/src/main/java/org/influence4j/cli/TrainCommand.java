@@ -81,21 +81,25 @@ final class TrainCommand implements Callable<Integer> {
             initial = given;
         }
         TrainingResult result;
-        try (TwiceDifferentiable model = session.backend().createModel(modelSpec, initial);
-             Progress bar = Progress.start("train (" + optimizer + ")", 1, spec.commandLine().getErr())) {
+        ProgressBars bars = new ProgressBars(spec.commandLine().getErr());
+        bars.started("train (" + optimizer + ")", 1);
+        try (TwiceDifferentiable model = session.backend().createModel(modelSpec, initial)) {
             InMemoryDataSource data = new InMemoryDataSource(train);
             ObjectiveOptions objective = ObjectiveOptions.ofL2(l2).withBatchSize(session.settings().batchSize());
             result = switch (optimizer) {
                 case newton -> new NewtonTrainer().train(model, data, objective);
                 case lbfgs -> new LbfgsTrainer().train(model, data, objective);
                 case adam, sgd -> {
-                    MinibatchOptions options = training.minibatchOptions(seed, l2);
+                    MinibatchOptions options = training.minibatchOptions(seed, l2).withProgress(bars);
                     if (checkpoints != null) {
                         options = options.withCheckpoints(checkpoints, checkpointEvery);
                     }
                     yield new MinibatchTrainer(options).train(model, data);
                 }
             };
+            bars.step(1);
+        } finally {
+            bars.finished();
         }
         ParameterFiles.write(output, modelSpec, result.parameters(), Map.of("optimizer", optimizer.name(),
                 "l2", Double.toString(l2)));

@@ -1,6 +1,7 @@
 package org.influence4j.calculators.training;
 
 import java.nio.file.Path;
+import org.influence4j.api.progress.ProgressListener;
 
 /**
  * Settings of the {@link MinibatchTrainer}.
@@ -13,9 +14,12 @@ import java.nio.file.Path;
  * @param learningRateDecay   γ in (0, 1]: epoch e (1-based) uses {@code η₀·γ^(e−1)} (1 = constant)
  * @param checkpointDirectory where checkpoints are written, or {@code null} for none
  * @param checkpointEvery     write a checkpoint after every this many epochs (and after the last), positive
+ * @param progress            receives the task "train", one step per minibatch;
+ *                            {@link ProgressListener#NONE} by default
  */
 public record MinibatchOptions(Optimizer optimizer, int epochs, int batchSize, long seed, double l2,
-                               double learningRateDecay, Path checkpointDirectory, int checkpointEvery) {
+                               double learningRateDecay, Path checkpointDirectory, int checkpointEvery,
+                               ProgressListener progress) {
 
     /** @throws IllegalArgumentException naming the argument out of range */
     public MinibatchOptions {
@@ -37,6 +41,16 @@ public record MinibatchOptions(Optimizer optimizer, int epochs, int batchSize, l
         if (checkpointEvery <= 0) {
             throw new IllegalArgumentException("checkpointEvery: must be > 0, got " + checkpointEvery);
         }
+        if (progress == null) {
+            throw new IllegalArgumentException("progress: must not be null; use ProgressListener.NONE");
+        }
+    }
+
+    /** Options without progress reporting. */
+    public MinibatchOptions(Optimizer optimizer, int epochs, int batchSize, long seed, double l2,
+                            double learningRateDecay, Path checkpointDirectory, int checkpointEvery) {
+        this(optimizer, epochs, batchSize, seed, l2, learningRateDecay, checkpointDirectory, checkpointEvery,
+                ProgressListener.NONE);
     }
 
     /** @return options without penalty, decay or checkpoints */
@@ -47,18 +61,25 @@ public record MinibatchOptions(Optimizer optimizer, int epochs, int batchSize, l
     /** @return a copy with another L2 penalty */
     public MinibatchOptions withL2(double value) {
         return new MinibatchOptions(optimizer, epochs, batchSize, seed, value, learningRateDecay, checkpointDirectory,
-                checkpointEvery);
+                checkpointEvery, progress);
     }
 
     /** @return a copy with another per-epoch learning-rate decay */
     public MinibatchOptions withLearningRateDecay(double value) {
         return new MinibatchOptions(optimizer, epochs, batchSize, seed, l2, value, checkpointDirectory,
-                checkpointEvery);
+                checkpointEvery, progress);
     }
 
     /** @return a copy that writes checkpoints to {@code directory} every {@code every} epochs */
     public MinibatchOptions withCheckpoints(Path directory, int every) {
-        return new MinibatchOptions(optimizer, epochs, batchSize, seed, l2, learningRateDecay, directory, every);
+        return new MinibatchOptions(optimizer, epochs, batchSize, seed, l2, learningRateDecay, directory, every,
+                progress);
+    }
+
+    /** @return a copy reporting progress to {@code listener} */
+    public MinibatchOptions withProgress(ProgressListener listener) {
+        return new MinibatchOptions(optimizer, epochs, batchSize, seed, l2, learningRateDecay, checkpointDirectory,
+                checkpointEvery, listener);
     }
 
     /** @return the learning rate of epoch {@code epoch} (1-based) */

@@ -69,6 +69,8 @@ public final class MinibatchTrainer {
         SplittableRandom random = new SplittableRandom(options.seed());
         List<Checkpoint> checkpoints = new ArrayList<>();
         long step = 0;
+        long batchesPerEpoch = (n + options.batchSize() - 1) / options.batchSize();
+        options.progress().started("train", batchesPerEpoch * options.epochs());
         try (TensorScope scope = model.backend().newScope()) {
             for (int epoch = 1; epoch <= options.epochs(); epoch++) {
                 double lr = options.learningRate(epoch);
@@ -89,6 +91,7 @@ public final class MinibatchTrainer {
                     }
                     step++;
                     update(theta, g, m, v, lr, step);
+                    options.progress().step(1);
                     for (int i = 0; i < p; i++) {
                         if (!Double.isFinite(theta[i])) {
                             throw new IllegalStateException("training diverged at epoch " + epoch + ", step " + step
@@ -108,6 +111,8 @@ public final class MinibatchTrainer {
                     }
                 }
             }
+        } finally {
+            options.progress().finished();
         }
         model.setParameters(theta);
         Objective objective = new Objective(model, data, new ObjectiveOptions(options.l2(), 0,
