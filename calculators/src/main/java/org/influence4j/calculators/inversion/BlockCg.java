@@ -57,9 +57,9 @@ final class BlockCg {
      * @return the solutions {@code [k, p]}, owned by work
      */
     Tensor solve(Tensor b, Tensor x0) {
-        SolveTracker.Start start = SolveTracker.Start.of(operator, b, x0, work);
-        double[] rr = SolveTracker.rowDots(start.r(), start.r());
-        Block s = tracker.retire(new Block(SolveTracker.allRows(k), start.x(), start.r(), rr));
+        RowBlocks.Start start = RowBlocks.Start.of(operator, b, x0, work);
+        double[] rr = RowBlocks.rowDots(start.r(), start.r());
+        Block s = tracker.retire(new Block(RowBlocks.allRows(k), start.x(), start.r(), rr));
         Tensor dirs = null;
         int maxIterations = options.maxIterationsFor(p);
         int iteration = 0;
@@ -94,7 +94,7 @@ final class BlockCg {
                 xNew = s.x.add(dx);
                 rNew = s.r.sub(dr);
             }
-            double[] rrNew = SolveTracker.rowDots(rNew, rNew);
+            double[] rrNew = RowBlocks.rowDots(rNew, rNew);
             for (int j = 0; j < s.active.length; j++) {
                 if (!Double.isFinite(rrNew[j])) {
                     throw new InversionException(Reason.DIVERGENCE,
@@ -171,8 +171,8 @@ final class BlockCg {
     private record Block(int[] active, Tensor x, Tensor r, double[] rr) implements SolveTracker.ActiveRows<Block> {
         @Override
         public Block keep(int[] positions) {
-            return new Block(SolveTracker.select(active, positions), SolveTracker.gather(x, positions),
-                    SolveTracker.gather(r, positions), SolveTracker.select(rr, positions));
+            return new Block(RowBlocks.select(active, positions), RowBlocks.gather(x, positions),
+                    RowBlocks.gather(r, positions), RowBlocks.select(rr, positions));
         }
 
         @Override

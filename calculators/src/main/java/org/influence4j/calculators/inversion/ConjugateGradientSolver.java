@@ -175,10 +175,10 @@ public final class ConjugateGradientSolver implements InverseHvpSolver {
          * @throws InversionException if A shows non-positive curvature or the iteration breaks down
          */
         public InverseHvpResult solve(Tensor rhs, Tensor x0, TensorScope scope) {
-            SolveTracker.requireOpen(closed, "CG");
+            InverseChecks.requireOpen(closed, "CG");
             int p = operator.dimension();
-            SolveTracker.requireRhsShape(rhs, p);
-            SolveTracker.requireGuessShape(x0, rhs);
+            InverseChecks.requireRhsShape(rhs, p);
+            InverseChecks.requireGuessShape(x0, rhs);
             long passesBefore = operator.passes();
             try (TensorScope work = scope.newChild()) {
                 Tensor b = copyIn(rhs, work);
@@ -187,7 +187,7 @@ public final class ConjugateGradientSolver implements InverseHvpSolver {
                 Tensor x = options.block()
                         ? new BlockCg(operator, options, listener, preconditioner, work, tracker).solve(b, guess)
                         : new Run(work, tracker).solve(b, guess);
-                x = SolveTracker.toCallerLayout(x, rhs);
+                x = InverseChecks.toCallerLayout(x, rhs);
                 Map<String, Object> details = tracker.details(operator.passes() - passesBefore);
                 details.put("maxIterations", options.maxIterationsFor(p));
                 details.put("variant", options.block() ? "block" : "lockstep");
@@ -249,17 +249,17 @@ public final class ConjugateGradientSolver implements InverseHvpSolver {
              * @return the solutions {@code [k, p]}, owned by work
              */
             Tensor solve(Tensor b, Tensor x0) {
-                SolveTracker.Start start = SolveTracker.Start.of(operator, b, x0, work);
+                RowBlocks.Start start = RowBlocks.Start.of(operator, b, x0, work);
                 Tensor r = start.r();
-                double[] rr = SolveTracker.rowDots(r, r);
+                double[] rr = RowBlocks.rowDots(r, r);
                 for (int i = 0; i < k; i++) {
                     if (!Double.isFinite(rr[i])) {
                         throw new IllegalArgumentException("x0: row " + i + " gives a non-finite residual");
                     }
                 }
                 Tensor z = precondition(r);
-                double[] rz = preconditioner == null ? rr.clone() : SolveTracker.rowDots(r, z);
-                State s = tracker.retire(new State(SolveTracker.allRows(k), start.x(), r, z, rr, rz));
+                double[] rz = preconditioner == null ? rr.clone() : RowBlocks.rowDots(r, z);
+                State s = tracker.retire(new State(RowBlocks.allRows(k), start.x(), r, z, rr, rz));
                 int maxIterations = options.maxIterationsFor(p);
                 int iteration = 0;
                 while (s.active.length > 0 && iteration < maxIterations) {
@@ -292,7 +292,7 @@ public final class ConjugateGradientSolver implements InverseHvpSolver {
                     throw new IllegalStateException("operator: apply returned shape " + Arrays.toString(apShape)
                             + " for an input of shape [" + ka + ", " + p + "]");
                 }
-                double[] curvature = SolveTracker.rowDots(s.dir, ap);
+                double[] curvature = RowBlocks.rowDots(s.dir, ap);
                 double[] alpha = new double[ka];
                 for (int j = 0; j < ka; j++) {
                     double c = curvature[j];
@@ -315,9 +315,9 @@ public final class ConjugateGradientSolver implements InverseHvpSolver {
                     r = s.r.sub(apa);
                 }
                 ap.close();
-                double[] rrNew = SolveTracker.rowDots(r, r);
+                double[] rrNew = RowBlocks.rowDots(r, r);
                 Tensor z = precondition(r);
-                double[] rzNew = preconditioner == null ? rrNew.clone() : SolveTracker.rowDots(r, z);
+                double[] rzNew = preconditioner == null ? rrNew.clone() : RowBlocks.rowDots(r, z);
                 double[] beta = new double[ka];
                 for (int j = 0; j < ka; j++) {
                     if (!Double.isFinite(rrNew[j]) || !Double.isFinite(rzNew[j])) {
@@ -344,9 +344,9 @@ public final class ConjugateGradientSolver implements InverseHvpSolver {
                 implements SolveTracker.ActiveRows<State> {
             @Override
             public State keep(int[] positions) {
-                return new State(SolveTracker.select(active, positions), SolveTracker.gather(x, positions),
-                        SolveTracker.gather(r, positions), SolveTracker.gather(dir, positions),
-                        SolveTracker.select(rr, positions), SolveTracker.select(rz, positions));
+                return new State(RowBlocks.select(active, positions), RowBlocks.gather(x, positions),
+                        RowBlocks.gather(r, positions), RowBlocks.gather(dir, positions),
+                        RowBlocks.select(rr, positions), RowBlocks.select(rz, positions));
             }
 
             @Override

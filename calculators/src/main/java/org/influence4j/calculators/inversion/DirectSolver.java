@@ -166,7 +166,7 @@ public final class DirectSolver implements InverseHvpSolver {
 
         @Override
         public InverseHvpResult solve(Tensor rhs, TensorScope scope) {
-            SolveTracker.requireOpen(closed, "direct");
+            InverseChecks.requireOpen(closed, "direct");
             int p = matrix.numRows;
             long[] shape = rhs.shape();
             boolean vector = shape.length == 1;

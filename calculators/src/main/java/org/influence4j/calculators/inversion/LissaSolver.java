@@ -111,10 +111,10 @@ public final class LissaSolver implements InverseHvpSolver {
          * @throws InversionException on divergence
          */
         public InverseHvpResult solve(Tensor rhs, Tensor x0, TensorScope scope) {
-            SolveTracker.requireOpen(closed, "LiSSA");
+            InverseChecks.requireOpen(closed, "LiSSA");
             int p = operator.dimension();
-            int k = SolveTracker.requireRhsShape(rhs, p);
-            SolveTracker.requireGuessShape(x0, rhs);
+            int k = InverseChecks.requireRhsShape(rhs, p);
+            InverseChecks.requireGuessShape(x0, rhs);
             double s = options.scale();
             double d = options.dampen();
             long passesBefore = operator.passes() + batchPasses;
@@ -129,7 +129,7 @@ public final class LissaSolver implements InverseHvpSolver {
                         h = c.scale(s);
                     }
                 }
-                int[] active = SolveTracker.allRows(k);
+                int[] active = RowBlocks.allRows(k);
                 double[] best = new double[k];
                 double[] last = new double[k];
                 int[] growing = new int[k];
@@ -146,7 +146,7 @@ public final class LissaSolver implements InverseHvpSolver {
                     ah.close();
                     double[] rr;
                     try (Tensor delta = next.sub(h)) {
-                        rr = SolveTracker.rowDots(delta, delta);
+                        rr = RowBlocks.rowDots(delta, delta);
                     }
                     h.close();
                     h = next;
@@ -179,14 +179,14 @@ public final class LissaSolver implements InverseHvpSolver {
                     if (nk < active.length) {
                         int[] kept = Arrays.copyOf(keep, nk);
                         if (nk > 0) {
-                            Tensor hk = SolveTracker.gather(h, kept);
-                            Tensor bk = SolveTracker.gather(b, kept);
+                            Tensor hk = RowBlocks.gather(h, kept);
+                            Tensor bk = RowBlocks.gather(b, kept);
                             h.close();
                             b.close();
                             h = hk;
                             b = bk;
                         }
-                        active = SolveTracker.select(active, kept);
+                        active = RowBlocks.select(active, kept);
                     }
                 }
                 if (active.length > 0) {
@@ -205,7 +205,7 @@ public final class LissaSolver implements InverseHvpSolver {
                 Tensor hs = tracker.solutions();
                 Tensor x = hs.scale(1 / s);
                 hs.close();
-                x = SolveTracker.toCallerLayout(x, rhs);
+                x = InverseChecks.toCallerLayout(x, rhs);
                 Map<String, Object> details = tracker.details(operator.passes() + batchPasses - passesBefore);
                 details.put("scale", s);
                 details.put("dampen", d);

@@ -60,9 +60,9 @@ public final class LowRankInverse implements InverseHessian {
 
     @Override
     public InverseHvpResult solve(Tensor rhs, TensorScope target) {
-        SolveTracker.requireOpen(closed, method.configName());
+        InverseChecks.requireOpen(closed, method.configName());
         int p = (int) basis.shape()[1];
-        int k = SolveTracker.requireRhsShape(rhs, p);
+        int k = InverseChecks.requireRhsShape(rhs, p);
         int r = eigenvalues.length;
         try (TensorScope work = target.newChild()) {
             Tensor b;
@@ -92,7 +92,7 @@ public final class LowRankInverse implements InverseHessian {
                 x.close();
                 x = full;
             }
-            Tensor out = SolveTracker.toCallerLayout(x, rhs);
+            Tensor out = InverseChecks.toCallerLayout(x, rhs);
             SolverInfo info = new SolverInfo(method, 0, null, converged, warnings, details);
             return new InverseHvpResult(out.moveTo(target), info);
         }

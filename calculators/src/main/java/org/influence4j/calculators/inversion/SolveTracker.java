@@ -6,8 +6,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.influence4j.api.Tensor;
-import org.influence4j.api.TensorScope;
-import org.influence4j.api.inversion.HessianOperator;
 import org.influence4j.api.inversion.InversionMethod;
 import org.influence4j.api.inversion.SolverInfo;
 import org.slf4j.Logger;
@@ -19,8 +17,8 @@ import org.slf4j.Logger;
  * sides, keeps ‖b_i‖, applies the stopping rule {@code ‖r_i‖ ≤ max(rtol·‖b_i‖, atol)}, counts
  * iterations per right-hand side, keeps the final relative residuals
  * {@code ‖r_i‖/‖b_i‖} (absolute when {@code b_i = 0}) and solution rows of the right-hand sides
- * that left the block, collects the warnings and builds the {@link SolverInfo}. Its static methods
- * are the argument checks and row-block helpers shared by the inverses of the package. Not
+ * that left the block, collects the warnings and builds the {@link SolverInfo}. The argument checks
+ * of the inverses are in {@link InverseChecks}, the row-block helpers in {@link RowBlocks}. Not
  * thread-safe.
  */
 final class SolveTracker {
@@ -58,7 +56,7 @@ final class SolveTracker {
 
     private SolveTracker(Tensor b, double rtol, double atol, boolean rule) {
         this.k = (int) b.shape()[0];
-        this.bNorm = sqrt(rowDots(b, b));
+        this.bNorm = sqrt(RowBlocks.rowDots(b, b));
         this.rtol = rtol;
         this.atol = atol;
         this.tol = rule ? new double[k] : null;
@@ -207,7 +205,7 @@ final class SolveTracker {
 
     /** {@link #finish(int[], int[], Tensor, double[])} for every row of the block. */
     void finishAll(int[] active, Tensor x, double[] rr) {
-        finish(active, allRows(active.length), x, rr);
+        finish(active, RowBlocks.allRows(active.length), x, rr);
     }
 
     /** Logs {@code warning} and keeps it: a solve with a warning of its own has not converged. */
@@ -232,7 +230,7 @@ final class SolveTracker {
 
     /** @return the finished rows joined to {@code [k, p]}; consumes them */
     Tensor solutions() {
-        return concatAll(new ArrayList<>(Arrays.asList(finished)));
+        return RowBlocks.concatAll(new ArrayList<>(Arrays.asList(finished)));
     }
 
     /**
@@ -258,158 +256,11 @@ final class SolveTracker {
                 details);
     }
 
-    // ---- argument checks shared by the inverses -----------------------------------------------
-
-    /**
-     * @throws IllegalStateException naming the inverse ({@code "CG"}, {@code "LiSSA"}, ...) if it was closed
-     */
-    static void requireOpen(boolean closed, String name) {
-        if (closed) {
-            throw new IllegalStateException("this " + name + " inverse was closed; prepare the solver again");
-        }
-    }
-
-    /**
-     * @return k: 1 for {@code rhs} of shape {@code [p]}, k for {@code [k, p]} with k ≥ 1
-     * @throws IllegalArgumentException naming {@code rhs} for any other shape
-     */
-    static int requireRhsShape(Tensor rhs, int p) {
-        long[] shape = rhs.shape();
-        boolean vector = shape.length == 1;
-        if (!(vector && shape[0] == p) && !(shape.length == 2 && shape[1] == p && shape[0] > 0)) {
-            throw new IllegalArgumentException("rhs: shape " + Arrays.toString(shape) + " is not [" + p
-                    + "] or [k, " + p + "]");
-        }
-        return vector ? 1 : (int) shape[0];
-    }
-
-    /** @throws IllegalArgumentException naming {@code x0} if it is given and its shape is not that of {@code rhs} */
-    static void requireGuessShape(Tensor x0, Tensor rhs) {
-        if (x0 != null && !Arrays.equals(x0.shape(), rhs.shape())) {
-            throw new IllegalArgumentException("x0: shape " + Arrays.toString(x0.shape())
-                    + " differs from the right-hand sides' shape " + Arrays.toString(rhs.shape()));
-        }
-    }
-
-    /** @return solutions {@code x [k, p]} in the dtype and shape of {@code rhs}; consumes {@code x} */
-    static Tensor toCallerLayout(Tensor x, Tensor rhs) {
-        if (x.dtype() != rhs.dtype()) {
-            Tensor converted = x.toType(rhs.dtype());
-            x.close();
-            x = converted;
-        }
-        if (!Arrays.equals(x.shape(), rhs.shape())) {
-            Tensor reshaped = x.reshape(rhs.shape());
-            x.close();
-            x = reshaped;
-        }
-        return x;
-    }
-
-    // ---- row blocks ---------------------------------------------------------------------------
-
-    /**
-     * The starting point of CG: {@code x = x0} and {@code r = b − A x0}, or {@code x = 0} and
-     * {@code r = b} without a guess.
-     *
-     * @param x the starting solutions, owned by work
-     * @param r their residuals, owned by work
-     */
-    record Start(Tensor x, Tensor r) {
-        /**
-         * @param b  right-hand sides {@code [k, p]} in the operator dtype, owned by work (consumed)
-         * @param x0 initial guesses of the same shape or {@code null}, owned by work (consumed)
-         */
-        static Start of(HessianOperator operator, Tensor b, Tensor x0, TensorScope work) {
-            if (x0 == null) {
-                return new Start(work.zeros(operator.dtype(), b.shape()), b);
-            }
-            Tensor r;
-            try (Tensor ax = operator.apply(x0, work)) {
-                r = b.sub(ax);
-            }
-            b.close();
-            return new Start(x0, r);
-        }
-    }
-
-    /** @return {@code {0, 1, …, n − 1}}: every row of a block */
-    static int[] allRows(int n) {
-        int[] out = new int[n];
-        for (int i = 0; i < n; i++) {
-            out[i] = i;
-        }
-        return out;
-    }
-
-    /** @return the dot products of corresponding rows of {@code a} and {@code b} on the host */
-    static double[] rowDots(Tensor a, Tensor b) {
-        try (Tensor d = a.rowDots(b)) {
-            return d.toDoubleArray();
-        }
-    }
-
     private static double[] sqrt(double[] v) {
         double[] out = new double[v.length];
         for (int i = 0; i < v.length; i++) {
             out[i] = Math.sqrt(v[i]);
         }
         return out;
-    }
-
-    /** @return {@code values[positions[j]]} for every j */
-    static int[] select(int[] values, int[] positions) {
-        int[] out = new int[positions.length];
-        for (int j = 0; j < positions.length; j++) {
-            out[j] = values[positions[j]];
-        }
-        return out;
-    }
-
-    /** @return {@code values[positions[j]]} for every j */
-    static double[] select(double[] values, int[] positions) {
-        double[] out = new double[positions.length];
-        for (int j = 0; j < positions.length; j++) {
-            out[j] = values[positions[j]];
-        }
-        return out;
-    }
-
-    /** Rows {@code positions} (increasing) of {@code t}, as contiguous runs concatenated. */
-    static Tensor gather(Tensor t, int[] positions) {
-        List<Tensor> runs = new ArrayList<>();
-        int start = 0;
-        while (start < positions.length) {
-            int end = start + 1;
-            while (end < positions.length && positions[end] == positions[end - 1] + 1) {
-                end++;
-            }
-            runs.add(t.rows(positions[start], positions[end - 1] + 1L));
-            start = end;
-        }
-        return concatAll(runs);
-    }
-
-    /**
-     * Concatenates along dimension 0 by balanced pairwise merging (each element is copied
-     * O(log m) times). Consumes the parts: they are closed, or returned when there is one.
-     */
-    static Tensor concatAll(List<Tensor> parts) {
-        List<Tensor> level = new ArrayList<>(parts);
-        while (level.size() > 1) {
-            List<Tensor> next = new ArrayList<>((level.size() + 1) / 2);
-            for (int i = 0; i + 1 < level.size(); i += 2) {
-                Tensor a = level.get(i);
-                Tensor b = level.get(i + 1);
-                next.add(a.concat(b));
-                a.close();
-                b.close();
-            }
-            if (level.size() % 2 == 1) {
-                next.add(level.get(level.size() - 1));
-            }
-            level = next;
-        }
-        return level.get(0);
     }
 }

@@ -1,0 +1,57 @@
+package org.influence4j.calculators.inversion;
+
+import java.util.Arrays;
+import org.influence4j.api.Tensor;
+
+/** The argument checks and result layout shared by the prepared inverses of the solvers. */
+final class InverseChecks {
+
+    private InverseChecks() {
+    }
+
+    /**
+     * @throws IllegalStateException naming the inverse ({@code "CG"}, {@code "LiSSA"}, ...) if it was closed
+     */
+    static void requireOpen(boolean closed, String name) {
+        if (closed) {
+            throw new IllegalStateException("this " + name + " inverse was closed; prepare the solver again");
+        }
+    }
+
+    /**
+     * @return k: 1 for {@code rhs} of shape {@code [p]}, k for {@code [k, p]} with k ≥ 1
+     * @throws IllegalArgumentException naming {@code rhs} for any other shape
+     */
+    static int requireRhsShape(Tensor rhs, int p) {
+        long[] shape = rhs.shape();
+        boolean vector = shape.length == 1;
+        if (!(vector && shape[0] == p) && !(shape.length == 2 && shape[1] == p && shape[0] > 0)) {
+            throw new IllegalArgumentException("rhs: shape " + Arrays.toString(shape) + " is not [" + p
+                    + "] or [k, " + p + "]");
+        }
+        return vector ? 1 : (int) shape[0];
+    }
+
+    /** @throws IllegalArgumentException naming {@code x0} if it is given and its shape is not that of {@code rhs} */
+    static void requireGuessShape(Tensor x0, Tensor rhs) {
+        if (x0 != null && !Arrays.equals(x0.shape(), rhs.shape())) {
+            throw new IllegalArgumentException("x0: shape " + Arrays.toString(x0.shape())
+                    + " differs from the right-hand sides' shape " + Arrays.toString(rhs.shape()));
+        }
+    }
+
+    /** @return solutions {@code x [k, p]} in the dtype and shape of {@code rhs}; consumes {@code x} */
+    static Tensor toCallerLayout(Tensor x, Tensor rhs) {
+        if (x.dtype() != rhs.dtype()) {
+            Tensor converted = x.toType(rhs.dtype());
+            x.close();
+            x = converted;
+        }
+        if (!Arrays.equals(x.shape(), rhs.shape())) {
+            Tensor reshaped = x.reshape(rhs.shape());
+            x.close();
+            x = reshaped;
+        }
+        return x;
+    }
+}
