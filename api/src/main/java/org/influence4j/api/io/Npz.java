@@ -11,7 +11,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.regex.Pattern;
 import java.util.zip.ZipEntry;
-import java.util.zip.ZipException;
 import java.util.zip.ZipFile;
 import java.util.zip.ZipOutputStream;
 
@@ -121,10 +120,14 @@ public final class Npz {
     }
 
     private static ZipFile open(Path file) throws IOException {
+        if (!java.nio.file.Files.isRegularFile(file)) {
+            throw new java.nio.file.NoSuchFileException(file.toString(), null, ".npz file does not exist");
+        }
         try {
             return new ZipFile(file.toFile());
-        } catch (ZipException e) {
-            throw new IOException(file + ": not an .npz file (not a zip archive: " + e.getMessage() + ")", e);
+        } catch (IOException e) { // ZipException, or EOFException for a cut end record
+            throw new IOException(file + ": not an .npz file (not a zip archive: "
+                    + Json.oneLine(String.valueOf(e.getMessage()), 120) + ")", e);
         }
     }
 
@@ -172,8 +175,12 @@ public final class Npz {
     private static HostArray read(ZipFile zip, ZipEntry entry, String source) throws IOException {
         try (InputStream in = new BufferedInputStream(zip.getInputStream(entry))) {
             return Npy.read(in, source, entry.getSize());
-        } catch (ZipException e) {
-            throw new IOException(source + ": corrupt .npz entry (" + e.getMessage() + ")", e);
+        } catch (IOException e) {
+            if (e.getMessage() != null && e.getMessage().startsWith(source + ": ")) {
+                throw e;
+            }
+            throw new IOException(source + ": corrupt .npz entry (" + Json.oneLine(String.valueOf(e.getMessage()), 120)
+                    + ")", e);
         }
     }
 }
