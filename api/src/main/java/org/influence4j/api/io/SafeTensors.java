@@ -43,13 +43,14 @@ public final class SafeTensors {
      * Writes named tensors atomically.
      *
      * @param tensors  name -> array, in the order to write
-     * @param metadata free-form string metadata (may be empty)
+     * @param metadata free-form string metadata (may be empty), written in key order so that the file's
+     *                 bytes do not depend on the map's iteration order
      */
     public static void write(Path file, Map<String, HostArray> tensors, Map<String, String> metadata)
             throws IOException {
         Map<String, Object> header = new LinkedHashMap<>();
         if (metadata != null && !metadata.isEmpty()) {
-            header.put(METADATA, new LinkedHashMap<>(metadata));
+            header.put(METADATA, new java.util.TreeMap<>(metadata)); // sorted: the same bytes from any map
         }
         long offset = 0;
         for (Map.Entry<String, HostArray> e : tensors.entrySet()) {
