@@ -34,8 +34,9 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Crash safety with a real killed process (issue 14): the command line runs as a child JVM (the test
  * class path and the backend plugin folders of {@code -Dinfluence4j.backends}), is killed with
- * SIGKILL ({@link Process#destroyForcibly()}) half way through its work, and is run again; the result
- * must equal an uninterrupted run byte for byte.
+ * SIGKILL ({@link Process#destroyForcibly()}) half way through its work, and is run again in a child
+ * JVM; the result must equal an uninterrupted run (made in this JVM, the same code on the same
+ * backend) byte for byte.
  * <ul>
  *   <li>{@code influences -o x.zarr}: killed once a tenth of the blocks are recorded; every block the
  *       killed run left with a completion record equals the uninterrupted run's, and the rerun keeps
@@ -122,6 +123,13 @@ class KillAndResumeTest {
         return child.output();
     }
 
+    /** Runs the command line to its end in this JVM (the uninterrupted reference runs). */
+    static String runHere(String name, String... args) {
+        Influence4jCommandTest.Run run = Influence4jCommandTest.run(args);
+        assertEquals(0, run.exitCode(), name + ": " + run.out() + run.err());
+        return run.out();
+    }
+
     /** Starts the command line, waits until {@code progress} reaches {@code atLeast}, and kills it with SIGKILL. */
     static void runAndKill(String name, IntSupplier progress, int atLeast, String... args) throws Exception {
         Child child = start(name, args);
@@ -173,7 +181,7 @@ class KillAndResumeTest {
                 "--train", train.toString(), "--test", test.toString(), "--method", "direct", "--lambda", "0.1",
                 "--chunk-size", "4", "--threads", "1");
         int blocks = 2 * 600;
-        run("zarr-reference", concat(query, "-o", reference.toString()));
+        runHere("zarr-reference", concat(query, "-o", reference.toString()));
         assertEquals(blocks, count(reference.resolve(".blocks"), "*"));
 
         Path records = store.resolve(".blocks");
@@ -200,7 +208,7 @@ class KillAndResumeTest {
                 "--optimizer", "sgd", "--epochs", "40", "--minibatch", "16", "--lr", "0.05", "--seed", "3",
                 "--threads", "1", "--checkpoint-every", "1");
         Path referenceOut = dir.resolve("reference-trained.safetensors");
-        run("train-reference", concat(train, "--checkpoints", referenceFolder.toString(), "-o",
+        runHere("train-reference", concat(train, "--checkpoints", referenceFolder.toString(), "-o",
                 referenceOut.toString()));
         assertEquals(40, files(referenceFolder, false).size());
 
