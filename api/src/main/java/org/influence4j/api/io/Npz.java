@@ -69,7 +69,7 @@ public final class Npz {
             Map<String, ZipEntry> entries = entries(zip, file);
             ZipEntry entry = entries.get(name);
             if (entry == null) {
-                throw new IOException(file + ": no array '" + name + "' in the archive; it holds "
+                throw new IOException(file + ": no array '" + Json.oneLine(name, 120) + "' in the archive; it holds "
                         + entries.keySet());
             }
             return read(zip, entry, file + ":" + name);
@@ -140,12 +140,12 @@ public final class Npz {
         Map<String, ZipEntry> out = new LinkedHashMap<>();
         Enumeration<? extends ZipEntry> all = zip.entries();
         for (ZipEntry entry : Collections.list(all)) {
-            String entryName = entry.getName();
-            if (entry.isDirectory() || !entryName.endsWith(".npy")) {
+            String entryName = Json.oneLine(entry.getName(), 120); // as shown in messages; checked below
+            if (entry.isDirectory() || !entry.getName().endsWith(".npy")) {
                 throw new IOException(file + ": entry '" + entryName + "' is not a .npy array; an .npz archive"
                         + " holds NAME.npy entries only (np.savez)");
             }
-            String name = entryName.substring(0, entryName.length() - 4);
+            String name = entry.getName().substring(0, entry.getName().length() - 4);
             if (!NAME.matcher(name).matches() || name.contains("..")) {
                 throw new IOException(file + ": entry '" + entryName + "' has a nested or odd name; an .npz"
                         + " archive holds plain NAME.npy entries (letters, digits, _ . -)");

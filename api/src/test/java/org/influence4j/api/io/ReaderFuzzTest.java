@@ -223,7 +223,8 @@ class ReaderFuzzTest {
                 @SuppressWarnings("unchecked")
                 Map<String, Object> m = (Map<String, Object>) container;
                 m.put(new String[] {"shape", "dtype", "data_offsets", "__metadata__", "format", "inputs", "name",
-                    "op", "buffers", "extra", "in_features", "axis"}[random.nextInt(12)], interestingValue(random, null));
+                    "op", "buffers", "extra", "in_features", "axis", "line\nbreak", "0.weight"}[random.nextInt(14)],
+                        interestingValue(random, null));
             } else if (op == 7 && container instanceof List<?>) {
                 @SuppressWarnings("unchecked")
                 List<Object> l = (List<Object>) container;
