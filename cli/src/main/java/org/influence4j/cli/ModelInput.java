@@ -109,9 +109,9 @@ final class ModelInput {
         }
         requireFile(spec, "--spec");
         try {
-            return ModelSpec.fromJson(Files.readString(spec));
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("--spec " + spec + ": " + e.getMessage(), e);
+            return ModelSpec.read(spec);
+        } catch (IOException e) {
+            throw new IllegalArgumentException("--spec: " + e.getMessage(), e);
         }
     }
 

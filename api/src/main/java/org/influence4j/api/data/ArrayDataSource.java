@@ -11,6 +11,7 @@ import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.influence4j.api.io.HostArray;
+import org.influence4j.api.io.Json;
 import org.influence4j.api.io.Npy;
 import org.influence4j.api.io.Npz;
 import org.influence4j.api.io.SafeTensors;
@@ -241,7 +242,7 @@ public final class ArrayDataSource implements DataSource {
         if (file.entry() != null) {
             if (!names.contains(file.entry())) {
                 throw new IllegalArgumentException(where + ": no array '" + file.entry() + "' in " + file.file()
-                        + "; it holds " + names);
+                        + "; it holds " + Json.oneLine(String.valueOf(names), 300));
             }
             return file.entry();
         }
@@ -251,7 +252,8 @@ public final class ArrayDataSource implements DataSource {
         if (names.contains(defaultName)) {
             return defaultName;
         }
-        throw new IllegalArgumentException(where + ": holds the arrays " + names + " and none is named '" + defaultName
+        throw new IllegalArgumentException(where + ": holds the arrays " + Json.oneLine(String.valueOf(names), 300)
+                + " and none is named '" + defaultName
                 + "'; pick one with " + file.file() + ":NAME");
     }
 

@@ -11,11 +11,27 @@ import java.util.Map;
  * writes itself (model specs, safetensors headers). Objects become {@code LinkedHashMap<String,
  * Object>} (key order kept), arrays {@code List<Object>}, numbers {@code Double} or {@code Long}
  * (integers without fraction or exponent), plus {@code String}, {@code Boolean} and {@code null}.
+ *
+ * <p><b>Bounded.</b> Reading is safe on untrusted text: a document longer than
+ * {@link #MAX_LENGTH} characters or nested deeper than {@link #MAX_DEPTH} arrays and objects is
+ * refused before it can exhaust the heap or the stack; numbers must be finite and integers must fit
+ * in 64 bits. Every problem is an {@link IllegalArgumentException} (never a subclass) with a one-line
+ * message beginning {@code json:} that gives the character offset.
  */
 public final class Json {
 
+    /**
+     * Deepest nesting of arrays and objects read (serde_json's limit, which the safetensors reference
+     * reader uses). influence4j's own documents are at most 4 levels deep.
+     */
+    public static final int MAX_DEPTH = 128;
+
+    /** Longest text read, in characters: 100 million, the safetensors reference reader's header limit. */
+    public static final int MAX_LENGTH = 100_000_000;
+
     private final String text;
     private int pos;
+    private int depth;
 
     private Json(String text) {
         this.text = text;
@@ -24,11 +40,21 @@ public final class Json {
     /**
      * Parses one JSON value.
      *
-     * @throws IllegalArgumentException with the character offset of the first error
+     * @throws IllegalArgumentException with the character offset of the first error, also for a
+     *     text longer than {@link #MAX_LENGTH} or nested deeper than {@link #MAX_DEPTH}
      */
     public static Object parse(String text) {
+        return parse(text, MAX_LENGTH);
+    }
+
+    /** {@link #parse(String)} with another length limit (for tests of the limit). */
+    static Object parse(String text, int maxLength) {
         if (text == null) {
             throw new IllegalArgumentException("json: text must not be null");
+        }
+        if (text.length() > maxLength) {
+            throw new IllegalArgumentException("json: the text has " + text.length() + " characters, at most "
+                    + maxLength + " are read");
         }
         Json p = new Json(text);
         p.skipWs();
@@ -143,12 +169,20 @@ public final class Json {
         }
     }
 
+    private void enter() {
+        if (++depth > MAX_DEPTH) {
+            throw error("arrays and objects nested deeper than " + MAX_DEPTH + " levels");
+        }
+    }
+
     private Map<String, Object> object() {
+        enter();
         Map<String, Object> map = new LinkedHashMap<>();
         pos++;
         skipWs();
         if (peek('}')) {
             pos++;
+            depth--;
             return map;
         }
         while (true) {
@@ -168,17 +202,20 @@ public final class Json {
                 pos++;
             } else {
                 expect('}');
+                depth--;
                 return map;
             }
         }
     }
 
     private List<Object> array() {
+        enter();
         List<Object> list = new ArrayList<>();
         pos++;
         skipWs();
         if (peek(']')) {
             pos++;
+            depth--;
             return list;
         }
         while (true) {
@@ -189,6 +226,7 @@ public final class Json {
                 pos++;
             } else {
                 expect(']');
+                depth--;
                 return list;
             }
         }
@@ -218,10 +256,15 @@ public final class Json {
                     case 'r' -> sb.append('\r');
                     case 't' -> sb.append('\t');
                     case 'u' -> {
-                        if (pos + 4 > text.length()) {
-                            throw error("bad unicode escape");
+                        int code = 0;
+                        for (int k = 0; k < 4; k++) {
+                            int digit = pos + k < text.length() ? Character.digit(text.charAt(pos + k), 16) : -1;
+                            if (digit < 0) {
+                                throw error("bad unicode escape (\\u needs 4 hexadecimal digits)");
+                            }
+                            code = code * 16 + digit;
                         }
-                        sb.append((char) Integer.parseInt(text.substring(pos, pos + 4), 16));
+                        sb.append((char) code);
                         pos += 4;
                     }
                     default -> throw error("bad escape '\\" + e + "'");
@@ -252,10 +295,25 @@ public final class Json {
             }
         }
         String s = text.substring(start, pos);
+        if (s.length() > 400) {
+            pos = start;
+            throw error("number of " + s.length() + " characters");
+        }
         try {
-            return integral ? (Object) Long.parseLong(s) : (Object) Double.parseDouble(s);
+            if (integral) {
+                return Long.parseLong(s);
+            }
+            double d = Double.parseDouble(s);
+            if (!Double.isFinite(d)) {
+                pos = start;
+                throw error("'" + s + "' is not a finite number");
+            }
+            return d;
         } catch (NumberFormatException e) {
             pos = start;
+            if (integral && s.matches("-?[0-9]+")) {
+                throw error("integer " + s + " does not fit in 64 bits");
+            }
             throw error("bad number '" + s + "'");
         }
     }
@@ -286,6 +344,39 @@ public final class Json {
     }
 
     private IllegalArgumentException error(String what) {
-        return new IllegalArgumentException("json: " + what + " at offset " + pos);
+        return new IllegalArgumentException("json: " + oneLine(what, 200) + " at offset " + pos);
+    }
+
+    /**
+     * A text as it may appear in a one-line error message: line breaks and other control characters
+     * escaped as in JSON string literals, cut after {@code max} characters (marked {@code …}).
+     *
+     * @param text the text, e.g. a name or value read from an untrusted file ({@code null} gives "null")
+     * @param max  the most characters kept
+     */
+    public static String oneLine(String text, int max) {
+        if (text == null) {
+            return "null";
+        }
+        StringBuilder sb = new StringBuilder(Math.min(text.length(), max) + 8);
+        for (int i = 0; i < text.length(); i++) {
+            if (sb.length() >= max) {
+                return sb.append('…').toString();
+            }
+            char c = text.charAt(i);
+            switch (c) {
+                case '\n' -> sb.append("\\n");
+                case '\r' -> sb.append("\\r");
+                case '\t' -> sb.append("\\t");
+                default -> {
+                    if (c < 0x20 || c == 0x7f || c == '\u0085' || c == '\u2028' || c == '\u2029') {
+                        sb.append(String.format("\\u%04x", (int) c));
+                    } else {
+                        sb.append(c);
+                    }
+                }
+            }
+        }
+        return sb.toString();
     }
 }

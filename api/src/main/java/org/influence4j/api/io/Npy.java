@@ -141,33 +141,35 @@ public final class Npy {
             if ("True".equals(group(FORTRAN, header, source, "fortran_order"))) {
                 throw new IOException(source + ": Fortran-order arrays are not supported; save with np.ascontiguousarray");
             }
+            String shapeText = group(SHAPE, header, source, "shape");
             List<Long> dims = new ArrayList<>();
-            for (String part : group(SHAPE, header, source, "shape").split(",")) {
-                if (!part.isBlank()) {
-                    try {
-                        dims.add(Long.parseLong(part.trim()));
-                    } catch (NumberFormatException e) {
-                        throw new IOException(source + ": bad .npy shape entry '" + part.trim() + "'", e);
-                    }
+            String[] parts = shapeText.split(",", -1);
+            for (int i = 0; i < parts.length; i++) {
+                String part = parts[i].trim();
+                if (part.isEmpty() && (i == parts.length - 1 || parts.length == 1)) {
+                    continue; // "(3,)" and "()"
                 }
+                if (!part.matches("[0-9]{1,18}")) {
+                    throw new IOException(source + ": bad .npy shape entry '" + Json.oneLine(part, 40) + "' in ("
+                            + Json.oneLine(shapeText, 80) + "); dimensions are non-negative integers below 10^18");
+                }
+                dims.add(Long.parseLong(part));
             }
             long[] shape = dims.stream().mapToLong(Long::longValue).toArray();
             int width;
             switch (descr) {
                 case "<f4", "<i4" -> width = 4;
                 case "<f8", "<i8" -> width = 8;
-                default -> throw new IOException(source + ": unsupported dtype '" + descr
+                default -> throw new IOException(source + ": unsupported dtype '" + Json.oneLine(descr, 40)
                         + "'; use little-endian float32, float64, int32 or int64 (<f4, <f8, <i4, <i8)");
             }
             long n = 1;
             for (long d : shape) {
-                if (d < 0) {
-                    throw new IOException(source + ": negative dimension in .npy shape " + dims);
-                }
-                n = d == 0 || n == 0 ? 0 : n > Long.MAX_VALUE / d ? Long.MAX_VALUE : n * d;
+                n = d == 0 || n == 0 ? 0 : n > MAX_ELEMENTS / d ? MAX_ELEMENTS + 1 : n * d;
             }
             if (n > MAX_ELEMENTS) {
-                throw new IOException(source + ": array of " + n + " elements is too large for one Java array");
+                throw new IOException(source + ": .npy shape " + dims + " has more elements than one Java array"
+                        + " holds (" + MAX_ELEMENTS + ")");
             }
             if (n * Double.BYTES > Runtime.getRuntime().maxMemory()) {
                 throw new IOException(source + ": array of shape " + dims + " needs " + n * Double.BYTES
@@ -209,7 +211,8 @@ public final class Npy {
     private static String group(Pattern p, String header, String source, String key) throws IOException {
         Matcher m = p.matcher(header);
         if (!m.find()) {
-            throw new IOException(source + ": .npy header has no '" + key + "' entry: " + header.trim());
+            throw new IOException(source + ": .npy header has no '" + key + "' entry: "
+                    + Json.oneLine(header.trim(), 120));
         }
         return m.group(1);
     }

@@ -11,7 +11,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.regex.Pattern;
 import java.util.zip.ZipEntry;
-import java.util.zip.ZipException;
 import java.util.zip.ZipFile;
 import java.util.zip.ZipOutputStream;
 
@@ -70,7 +69,7 @@ public final class Npz {
             Map<String, ZipEntry> entries = entries(zip, file);
             ZipEntry entry = entries.get(name);
             if (entry == null) {
-                throw new IOException(file + ": no array '" + name + "' in the archive; it holds "
+                throw new IOException(file + ": no array '" + Json.oneLine(name, 120) + "' in the archive; it holds "
                         + entries.keySet());
             }
             return read(zip, entry, file + ":" + name);
@@ -121,10 +120,14 @@ public final class Npz {
     }
 
     private static ZipFile open(Path file) throws IOException {
+        if (!java.nio.file.Files.isRegularFile(file)) {
+            throw new java.nio.file.NoSuchFileException(file.toString(), null, ".npz file does not exist");
+        }
         try {
             return new ZipFile(file.toFile());
-        } catch (ZipException e) {
-            throw new IOException(file + ": not an .npz file (not a zip archive: " + e.getMessage() + ")", e);
+        } catch (IOException e) { // ZipException, or EOFException for a cut end record
+            throw new IOException(file + ": not an .npz file (not a zip archive: "
+                    + Json.oneLine(String.valueOf(e.getMessage()), 120) + ")", e);
         }
     }
 
@@ -137,12 +140,12 @@ public final class Npz {
         Map<String, ZipEntry> out = new LinkedHashMap<>();
         Enumeration<? extends ZipEntry> all = zip.entries();
         for (ZipEntry entry : Collections.list(all)) {
-            String entryName = entry.getName();
-            if (entry.isDirectory() || !entryName.endsWith(".npy")) {
+            String entryName = Json.oneLine(entry.getName(), 120); // as shown in messages; checked below
+            if (entry.isDirectory() || !entry.getName().endsWith(".npy")) {
                 throw new IOException(file + ": entry '" + entryName + "' is not a .npy array; an .npz archive"
                         + " holds NAME.npy entries only (np.savez)");
             }
-            String name = entryName.substring(0, entryName.length() - 4);
+            String name = entry.getName().substring(0, entry.getName().length() - 4);
             if (!NAME.matcher(name).matches() || name.contains("..")) {
                 throw new IOException(file + ": entry '" + entryName + "' has a nested or odd name; an .npz"
                         + " archive holds plain NAME.npy entries (letters, digits, _ . -)");
@@ -172,8 +175,12 @@ public final class Npz {
     private static HostArray read(ZipFile zip, ZipEntry entry, String source) throws IOException {
         try (InputStream in = new BufferedInputStream(zip.getInputStream(entry))) {
             return Npy.read(in, source, entry.getSize());
-        } catch (ZipException e) {
-            throw new IOException(source + ": corrupt .npz entry (" + e.getMessage() + ")", e);
+        } catch (IOException e) {
+            if (e.getMessage() != null && e.getMessage().startsWith(source + ": ")) {
+                throw e;
+            }
+            throw new IOException(source + ": corrupt .npz entry (" + Json.oneLine(String.valueOf(e.getMessage()), 120)
+                    + ")", e);
         }
     }
 }

@@ -60,6 +60,7 @@ public record ModelGraph(long[] inputShape, boolean intInput, List<GraphNode> no
         }
         nodes = List.copyOf(nodes);
         Map<String, long[]> shapes = inferShapes(inputShape, intInput, nodes);
+        checkSizes(nodes, shapes);
         long[] out = shapes.get(nodes.get(nodes.size() - 1).name());
         if (out.length != 1) {
             throw new IllegalArgumentException("nodes: the last node '" + nodes.get(nodes.size() - 1).name()
@@ -68,6 +69,29 @@ public record ModelGraph(long[] inputShape, boolean intInput, List<GraphNode> no
         }
         checkLossWidth(loss, (int) out[0]);
         buffers = completeBuffers(nodes, buffers == null ? Map.of() : buffers);
+    }
+
+    /**
+     * Range checks of the parameter sizes a graph implies, so that nothing is truncated later: every
+     * parameter tensor and the parameter count fit in an {@code int} (per-sample sizes are checked by
+     * {@link #inferShapes}).
+     */
+    private static void checkSizes(List<GraphNode> nodes, Map<String, long[]> shapes) {
+        long p = 0;
+        for (GraphNode node : nodes) {
+            for (Map.Entry<String, long[]> e : parameterShapes(node).entrySet()) {
+                long n = 1;
+                for (long d : e.getValue()) {
+                    n = d > 0 && n > Integer.MAX_VALUE / d ? Long.MAX_VALUE : n * d;
+                }
+                p = n > Integer.MAX_VALUE ? Long.MAX_VALUE : p + n;
+                if (p > Integer.MAX_VALUE) {
+                    throw new IllegalArgumentException("node '" + node.name() + "': " + node.name() + "." + e.getKey()
+                            + " " + Arrays.toString(e.getValue()) + " brings the model to more than 2^31 - 1"
+                            + " parameters (the largest flat parameter vector)");
+                }
+            }
+        }
     }
 
     /** The checks a loss makes of the output width (shared with format-1 specs). */
@@ -319,6 +343,7 @@ public record ModelGraph(long[] inputShape, boolean intInput, List<GraphNode> no
      */
     public static Map<String, long[]> inferShapes(long[] inputShape, boolean intInput, List<GraphNode> nodes) {
         Map<String, long[]> shapes = new LinkedHashMap<>();
+        checkValuesPerSample("input.shape", inputShape);
         shapes.put(INPUT, inputShape.clone());
         for (int i = 0; i < nodes.size(); i++) {
             GraphNode node = nodes.get(i);
@@ -348,9 +373,23 @@ public record ModelGraph(long[] inputShape, boolean intInput, List<GraphNode> no
             if (in.size() != arity) {
                 throw new IllegalArgumentException(where + ": takes " + arity + " input(s), got " + in.size());
             }
-            shapes.put(node.name(), outputShape(node, in, where));
+            long[] out = outputShape(node, in, where);
+            checkValuesPerSample(where, out);
+            shapes.put(node.name(), out);
         }
         return shapes;
+    }
+
+    /** Refuses a per-sample shape of more than 2^31 − 1 values (no tensor of a batch could hold one sample). */
+    private static void checkValuesPerSample(String where, long[] shape) {
+        long n = 1;
+        for (long d : shape) {
+            n = d > 0 && n > Integer.MAX_VALUE / d ? Long.MAX_VALUE : n * d;
+        }
+        if (n > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException(where + ": " + Arrays.toString(shape) + " is more than 2^31 - 1 values"
+                    + " per sample");
+        }
     }
 
     private static long[] outputShape(GraphNode node, List<long[]> in, String where) {
@@ -398,7 +437,7 @@ public record ModelGraph(long[] inputShape, boolean intInput, List<GraphNode> no
         if (node instanceof GraphNode.Flatten) {
             long n = 1;
             for (long d : x) {
-                n *= d;
+                n = d > 0 && n > Long.MAX_VALUE / d ? Long.MAX_VALUE : n * d; // saturating; checkSizes refuses it
             }
             return new long[] {n};
         }

@@ -1,8 +1,10 @@
 package org.influence4j.api.model;
 
 import java.io.IOException;
+import java.nio.charset.CharacterCodingException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -90,6 +92,16 @@ public record ModelSpec(int inputDim, List<Layer> layers, Loss loss, DType dtype
         }
         if (!anyDense) {
             throw new IllegalArgumentException("layers: a model needs at least one dense layer");
+        }
+        long p = 0;
+        for (Layer l : layers) {
+            if (l instanceof Layer.Dense d) {
+                p += d.numParameters(); // below 2^62 + 2^31, added to p <= 2^31 - 1: no overflow
+                if (p > Integer.MAX_VALUE) {
+                    throw new IllegalArgumentException("layers: the model has more than 2^31 - 1 parameters (the"
+                            + " largest flat parameter vector); make the dense layers smaller");
+                }
+            }
         }
         ModelGraph.checkLossWidth(loss, width);
         return layers;
@@ -319,11 +331,27 @@ public record ModelSpec(int inputDim, List<Layer> layers, Loss loss, DType dtype
     }
 
     /**
-     * Parses the JSON form.
+     * Parses the JSON form. Bounded on untrusted text: {@link Json}'s length and nesting limits apply,
+     * every integer must fit in 32 bits, and the sizes it implies (values per sample of every node,
+     * the parameter count) must fit in a Java array.
      *
-     * @throws IllegalArgumentException naming the offending field
+     * @throws IllegalArgumentException (never a subclass) with a one-line message naming the
+     *     offending field
      */
     public static ModelSpec fromJson(String json) {
+        try {
+            return parse(json);
+        } catch (IllegalArgumentException e) {
+            String message = e.getMessage() == null ? "model spec: invalid" : e.getMessage();
+            String line = Json.oneLine(message, 1000);
+            if (e.getClass() == IllegalArgumentException.class && line.equals(message)) {
+                throw e;
+            }
+            throw new IllegalArgumentException(line, e);
+        }
+    }
+
+    private static ModelSpec parse(String json) {
         Object parsed = Json.parse(json);
         if (!(parsed instanceof Map<?, ?> root)) {
             throw new IllegalArgumentException("model spec: the JSON document must be an object");
@@ -373,16 +401,28 @@ public record ModelSpec(int inputDim, List<Layer> layers, Loss loss, DType dtype
     }
 
     /**
-     * Reads a JSON spec file.
+     * Reads a JSON spec file (UTF-8, at most {@link Json#MAX_LENGTH} bytes), as {@link #fromJson}.
      *
-     * @throws IOException naming the file if it cannot be read or parsed
+     * @throws IOException with a one-line message naming the file if it cannot be read, is not UTF-8
+     *     or is not a valid spec
      */
     public static ModelSpec read(Path file) throws IOException {
         String text;
         try {
+            if (Files.size(file) > Json.MAX_LENGTH) {
+                throw new IOException("model spec file " + file + " has " + Files.size(file) + " bytes, more than the "
+                        + Json.MAX_LENGTH + " a spec may have");
+            }
             text = Files.readString(file, StandardCharsets.UTF_8);
+        } catch (CharacterCodingException e) {
+            throw new IOException("model spec file " + file + " is not UTF-8 text", e);
+        } catch (NoSuchFileException e) {
+            throw new IOException("model spec file " + file + " does not exist", e);
         } catch (IOException e) {
-            throw new IOException("model spec file " + file + " cannot be read: " + e.getMessage(), e);
+            if (e.getMessage() != null && e.getMessage().startsWith("model spec file ")) {
+                throw e;
+            }
+            throw new IOException("model spec file " + file + " cannot be read: " + Json.oneLine(e.toString(), 200), e);
         }
         try {
             return fromJson(text);

@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import org.influence4j.api.io.HostArray;
+import org.influence4j.api.io.Json;
 import org.influence4j.api.io.Npy;
 import org.influence4j.api.io.SafeTensors;
 
@@ -103,7 +104,8 @@ public final class ParameterFiles {
             spec = withBuffers(file, spec, tensors);
             List<ParameterInfo> layout = spec.parameterLayout();
             if (!tensors.keySet().equals(new java.util.LinkedHashSet<>(layout.stream().map(ParameterInfo::name).toList()))) {
-                throw new IOException("parameter file " + file + " holds tensors " + tensors.keySet()
+                throw new IOException("parameter file " + file + " holds tensors "
+                        + Json.oneLine(String.valueOf(tensors.keySet()), 300)
                         + " but the model spec needs " + layout.stream().map(ParameterInfo::name).toList());
             }
             theta = new double[spec.numParameters()];

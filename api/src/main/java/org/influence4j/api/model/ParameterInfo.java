@@ -10,12 +10,15 @@ package org.influence4j.api.model;
  */
 public record ParameterInfo(String name, long[] shape, int offset, int layerIndex) {
 
-    /** @return number of elements */
+    /**
+     * @return number of elements
+     * @throws ArithmeticException if it does not fit in an {@code int} (never truncated)
+     */
     public int size() {
         long n = 1;
         for (long d : shape) {
-            n *= d;
+            n = Math.multiplyExact(n, d);
         }
-        return (int) n;
+        return Math.toIntExact(n);
     }
 }

@@ -6,8 +6,8 @@ import java.net.URL;
 import java.net.URLConnection;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.Locale;
+import org.influence4j.api.io.AtomicFiles;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -93,12 +93,8 @@ final class TfNatives {
             return;
         }
         LOG.info("djl-tf: extracting {} to {}", lib, target.getParent());
-        Path tmp = Files.createTempFile(target.getParent(), lib, ".tmp");
         try (InputStream in = connection.getInputStream()) {
-            Files.copy(in, tmp, StandardCopyOption.REPLACE_EXISTING);
-            Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-        } finally {
-            Files.deleteIfExists(tmp);
+            AtomicFiles.write(target, in::transferTo); // flushed, renamed, folder flushed: never a torn library
         }
     }
 

@@ -1,7 +1,8 @@
 package org.influence4j.calculators.chunked;
 
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.OutputStream;
+import java.io.InputStream;
 import java.io.Serializable;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
@@ -17,6 +18,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.stream.Stream;
+import java.util.zip.CRC32C;
 import java.util.zip.Deflater;
 import java.util.zip.DeflaterOutputStream;
 import org.influence4j.api.DType;
@@ -34,12 +36,17 @@ import org.slf4j.LoggerFactory;
  * are padded to the full chunk shape with the fill value NaN, as the format requires; blocks never
  * written read as NaN.
  *
- * <p><b>Atomic and resumable.</b> Every file is written to a temporary file in the same directory
- * and renamed ({@link AtomicFiles}), so a block file exists only when it is complete. Opening an
- * existing array with the same metadata keeps its blocks and {@link #isComplete} reports them, so a
- * rerun computes only the missing blocks; leftover temporary files of a killed run are removed.
- * Opening a path whose array has different metadata, that is a file, or that is a non-empty
- * directory without {@code .zarray} throws {@link IllegalStateException}.
+ * <p><b>Atomic, durable and resumable.</b> Every file is written to a temporary file in the same
+ * directory, flushed to the disk, renamed and its directory flushed ({@link AtomicFiles}). After its
+ * block file, each block gets a <em>completion record</em> {@code .blocks/<key>} (written the same
+ * way) holding the block file's length and CRC-32C. A block counts as complete ({@link #isComplete})
+ * only when its record exists and the block file has exactly that length and checksum — so a block
+ * file that a crash or a power loss left empty, short or garbled, or that lacks its record (a run
+ * killed between the two renames, or a store written before records existed), is computed again.
+ * Opening an existing array with the same metadata keeps its complete blocks, so a rerun computes
+ * only the missing ones; leftover temporary files of a killed run are removed. Zarr readers ignore
+ * the {@code .blocks} folder. Opening a path whose array has different metadata, that is a file, or
+ * that is a non-empty directory without {@code .zarray} throws {@link IllegalStateException}.
  *
  * <p><b>Grid.</b> Zarr needs a regular grid: all chunks along a dimension equal except a smaller
  * last one; other layouts are refused when the sink is opened.
@@ -47,6 +54,9 @@ import org.slf4j.LoggerFactory;
 public final class ZarrSink implements ChunkSink {
 
     private static final Logger LOG = LoggerFactory.getLogger(ZarrSink.class);
+
+    /** The folder of the completion records, inside the array's directory. */
+    static final String RECORDS = ".blocks";
 
     /** Chunk compression. */
     public enum Compression {
@@ -165,7 +175,7 @@ public final class ZarrSink implements ChunkSink {
                     }
                 }
                 byte[] json = Json.write(meta).getBytes(StandardCharsets.UTF_8);
-                AtomicFiles.write(zarray, out -> out.write(json));
+                AtomicFiles.write(zarray, json);
             }
         } catch (IOException e) {
             throw new UncheckedIOException("zarr sink: cannot open " + dir + ": " + e.getMessage(), e);
@@ -255,20 +265,71 @@ public final class ZarrSink implements ChunkSink {
     }
 
     private void removeStaleTemporaries() throws IOException {
-        try (Stream<Path> s = Files.list(dir)) {
-            for (Path p : (Iterable<Path>) s::iterator) {
-                String name = p.getFileName().toString();
-                if (name.startsWith(".") && name.endsWith(".tmp") && Files.isRegularFile(p)) {
-                    LOG.info("removing temporary file {} left by an interrupted run", p);
-                    Files.deleteIfExists(p);
+        for (Path folder : List.of(dir, dir.resolve(RECORDS))) {
+            if (!Files.isDirectory(folder)) {
+                continue;
+            }
+            try (Stream<Path> s = Files.list(folder)) {
+                for (Path p : (Iterable<Path>) s::iterator) {
+                    String name = p.getFileName().toString();
+                    if (name.startsWith(".") && name.endsWith(".tmp") && Files.isRegularFile(p)) {
+                        LOG.info("removing temporary file {} left by an interrupted run", p);
+                        Files.deleteIfExists(p);
+                    }
                 }
             }
         }
     }
 
+    /**
+     * @return whether the block's completion record exists and its block file has the recorded
+     *     length and CRC-32C (see the class comment); a block file without a valid record does not count
+     */
     @Override
     public boolean isComplete(ChunkIndex index) {
-        return Files.isRegularFile(dir.resolve(requireOpen().key(index)));
+        String key = requireOpen().key(index);
+        Path block = dir.resolve(key);
+        Path record = dir.resolve(RECORDS).resolve(key);
+        if (!Files.isRegularFile(record)) {
+            if (Files.exists(block)) {
+                LOG.info("block {} has no completion record (a write was interrupted); computing it again", block);
+            }
+            return false;
+        }
+        try {
+            Object parsed = Json.parse(Files.readString(record, StandardCharsets.UTF_8));
+            if (parsed instanceof Map<?, ?> m && m.get("bytes") instanceof Long bytes
+                    && m.get("crc32c") instanceof String crc && Files.isRegularFile(block)
+                    && Files.size(block) == bytes && crc32c(block).equals(crc)) {
+                return true;
+            }
+        } catch (IOException | IllegalArgumentException e) {
+            LOG.info("completion record {} cannot be read ({}); computing the block again", record, e.getMessage());
+            return false;
+        }
+        LOG.info("block {} does not match its completion record (cut short or changed); computing it again", block);
+        return false;
+    }
+
+    /** @return the completion record of a block file's bytes: {@code {"bytes": N, "crc32c": "hex"}} */
+    static byte[] record(byte[] block) {
+        CRC32C crc = new CRC32C();
+        crc.update(block);
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("bytes", (long) block.length);
+        m.put("crc32c", String.format("%08x", crc.getValue()));
+        return Json.write(m).getBytes(StandardCharsets.UTF_8);
+    }
+
+    private static String crc32c(Path file) throws IOException {
+        CRC32C crc = new CRC32C();
+        byte[] buffer = new byte[1 << 16];
+        try (InputStream in = Files.newInputStream(file)) {
+            for (int n; (n = in.read(buffer)) > 0; ) {
+                crc.update(buffer, 0, n);
+            }
+        }
+        return String.format("%08x", crc.getValue());
     }
 
     @Override
@@ -346,22 +407,23 @@ public final class ZarrSink implements ChunkSink {
                 }
             }
             byte[] bytes = buf.array();
-            Path target = Paths.get(dir).resolve(key(chunk.index()));
+            String key = key(chunk.index());
+            Path target = Paths.get(dir).resolve(key);
             try {
-                AtomicFiles.write(target, out -> {
-                    if (options.compression() == Compression.ZLIB) {
-                        Deflater deflater = new Deflater(options.level());
-                        try {
-                            OutputStream z = new DeflaterOutputStream(out, deflater, 1 << 16);
-                            z.write(bytes);
-                            ((DeflaterOutputStream) z).finish();
-                        } finally {
-                            deflater.end();
-                        }
-                    } else {
-                        out.write(bytes);
+                byte[] stored = bytes;
+                if (options.compression() == Compression.ZLIB) {
+                    ByteArrayOutputStream packed = new ByteArrayOutputStream(bytes.length / 4 + 64);
+                    Deflater deflater = new Deflater(options.level());
+                    try (DeflaterOutputStream z = new DeflaterOutputStream(packed, deflater, 1 << 16)) {
+                        z.write(bytes);
+                    } finally {
+                        deflater.end();
                     }
-                });
+                    stored = packed.toByteArray();
+                }
+                // the block, flushed and renamed; only then its record: a block without one is not complete
+                AtomicFiles.write(target, stored);
+                AtomicFiles.write(Paths.get(dir).resolve(RECORDS).resolve(key), record(stored));
             } catch (IOException e) {
                 throw new UncheckedIOException("zarr sink: cannot write chunk " + chunk.index() + " to " + target
                         + ": " + e.getMessage(), e);
