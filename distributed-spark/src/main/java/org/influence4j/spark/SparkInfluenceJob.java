@@ -48,6 +48,10 @@ import org.influence4j.calculators.inversion.CgOptions;
  * {@code features} (default {@code features}: an array of numbers) and {@code label} (default
  * {@code label}: a number or an array of numbers), sorted by the column {@code orderBy} when given —
  * see {@link SparkData}.
+ *
+ * <p>Executors need a backend: ship its plugin folder with {@code --archives
+ * influence4j-spark-backends-<version>.zip#backends} and
+ * {@code spark.executor.extraJavaOptions=-Dinfluence4j.backends=backends} (see the README).
  */
 public final class SparkInfluenceJob {
 
