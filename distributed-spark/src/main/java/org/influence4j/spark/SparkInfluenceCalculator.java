@@ -7,6 +7,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.ExecutionException;
+import org.apache.spark.SparkEnv;
 import org.apache.spark.api.java.JavaFutureAction;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.api.java.function.FlatMapFunction;
@@ -186,6 +187,12 @@ public final class SparkInfluenceCalculator implements ChunkedInfluenceCalculato
                             }
                         } catch (RuntimeException | Error e) {
                             throw new ChunkFailedException(index, e);
+                        }
+                        if (writer != null) {
+                            // one line per block in the executor's log: which process wrote which chunk file
+                            SparkEnv env = SparkEnv.get();
+                            LOG.info("executor {} (pid {}) wrote block {}.{}", env == null ? "?" : env.executorId(),
+                                    ProcessHandle.current().pid(), index.row(), index.col());
                         }
                         out.add(writer != null ? index : chunk);
                     }

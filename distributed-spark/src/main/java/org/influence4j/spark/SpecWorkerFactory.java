@@ -14,6 +14,7 @@ import org.influence4j.calculators.influence.DirectInfluence;
 import org.influence4j.calculators.influence.InfluenceOptions;
 import org.influence4j.calculators.inversion.CgOptions;
 import org.influence4j.registry.BackendDiscovery;
+import org.influence4j.registry.plugins.BackendPlugins;
 
 /**
  * A portable, serializable description of a fitted influence model — backend name, model spec
@@ -104,7 +105,17 @@ public final class SpecWorkerFactory implements InfluenceWorkerFactory {
     /** Builds the backend (found locally), the model and the fitted influence model. */
     @Override
     public InfluenceWorker create() {
-        Backend backend = BackendDiscovery.load().require(backendName);
+        Backend backend;
+        try {
+            backend = BackendDiscovery.load().require(backendName);
+        } catch (IllegalArgumentException | IllegalStateException e) {
+            String hint = e.getMessage() + "; on Spark executors, ship a backend plugin folder with --archives"
+                    + " influence4j-spark-backends-<version>.zip#backends and spark.executor.extraJavaOptions="
+                    + "-D" + BackendPlugins.PROPERTY + "=backends (now " + BackendPlugins.PROPERTY + "="
+                    + System.getProperty(BackendPlugins.PROPERTY) + ")";
+            throw e instanceof IllegalArgumentException ? new IllegalArgumentException(hint, e)
+                    : new IllegalStateException(hint, e);
+        }
         ModelSpec spec = ModelSpec.fromJson(specJson);
         TwiceDifferentiable model = backend.createModel(spec, parameters);
         try {

@@ -178,6 +178,86 @@ class SparkInfluenceCalculatorTest {
         assertArrayEquals(expected.data(), stored, 1e-6);
     }
 
+    @Test
+    void sparkSubmitEntryPointReadsParquetWrittenBySparkLikeCsv() throws Exception {
+        ModelSpec spec = ModelSpec.builder(D).dense(1).loss(Loss.BINARY_LOGISTIC).dtype(DType.FLOAT64).build();
+        double[] theta = spec.initialParameters(7);
+        Batch train = data(30, 8);
+        Batch test = data(4, 9);
+        Path specFile = tmp.resolve("spec.json");
+        spec.write(specFile);
+        Path params = tmp.resolve("params.npy");
+        org.influence4j.api.model.ParameterFiles.write(params, spec, theta, java.util.Map.of());
+        Path trainParquet = parquet(train, "train.parquet", 3);
+        Path testParquet = parquet(test, "test.parquet", 1);
+        Path out = tmp.resolve("parquet.zarr");
+        SparkInfluenceJob.run(spark, "spec=" + specFile, "params=" + params, "train=" + trainParquet, "orderBy=id",
+                "test=" + testParquet, "features=x", "label=y", "out=" + out, "backend=djl-pytorch", "method=direct",
+                "lambda=0.1", "testChunk=4", "trainChunk=30", "tasks=2", "dtype=f8", "zlib=0");
+        HostArray expected;
+        try (InfluenceWorker worker = SpecWorkerFactory.of("djl-pytorch", spec, theta, train, InversionMethod.DIRECT,
+                InfluenceOptions.of(0.1), CgOptions.defaults()).create()) {
+            expected = new SequentialInfluenceCalculator(worker).influences(ChunkedData.of(test, 4),
+                    ChunkedData.of(train, 30)).compute();
+        }
+        java.nio.ByteBuffer bb = java.nio.ByteBuffer.wrap(Files.readAllBytes(out.resolve("0.0")))
+                .order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        double[] stored = new double[4 * 30];
+        for (int k = 0; k < stored.length; k++) {
+            stored[k] = bb.getDouble();
+        }
+        assertArrayEquals(expected.data(), stored, 1e-6);
+        assertTrue(maxAbs(expected.data()) > 1e-3, "influences are not trivially zero");
+
+        String[] common = {"spec=" + specFile, "params=" + params, "test=" + testParquet, "out=" + tmp.resolve("x.zarr"),
+            "features=x", "label=y"};
+        assertJobRefuses("train (" + trainParquet + "): features: no column 'features'; the Dataset has [id, x, y]",
+                append(common, "train=" + trainParquet, "features=features"));
+        assertJobRefuses("orderBy: no column 'key' in train (id, x, y)",
+                append(common, "train=" + trainParquet, "orderBy=key"));
+        assertJobRefuses("testChunk: 'many' is not test points per chunk; pass testChunk=<integer in [1, ∞]>",
+                append(common, "train=" + trainParquet, "testChunk=many"));
+        IllegalArgumentException missing = org.junit.jupiter.api.Assertions.assertThrows(
+                IllegalArgumentException.class, () -> SparkInfluenceJob.run(spark,
+                        append(common, "train=" + tmp.resolve("nowhere.parquet"))));
+        assertTrue(missing.getMessage().startsWith("train: Spark cannot read '" + tmp.resolve("nowhere.parquet")
+                + "' as parquet ("), missing.getMessage());
+        assertTrue(!missing.getMessage().contains("\n"), "one line: " + missing.getMessage());
+    }
+
+    private static String[] append(String[] a, String... more) {
+        String[] all = java.util.Arrays.copyOf(a, a.length + more.length);
+        System.arraycopy(more, 0, all, a.length, more.length);
+        return all;
+    }
+
+    private static void assertJobRefuses(String message, String... args) {
+        IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> SparkInfluenceJob.run(spark, args));
+        assertEquals(message, e.getMessage());
+    }
+
+    /** Rows (id, x, y) of {@code b}, shuffled, written by Spark as Parquet in {@code files} files. */
+    private Path parquet(Batch b, String name, int files) {
+        List<org.apache.spark.sql.Row> rows = new ArrayList<>();
+        for (int i = 0; i < b.size(); i++) {
+            Double[] x = new Double[D];
+            for (int j = 0; j < D; j++) {
+                x[j] = b.x()[i * D + j];
+            }
+            rows.add(org.apache.spark.sql.RowFactory.create(i, x, (int) b.y()[i]));
+        }
+        java.util.Collections.shuffle(rows, new java.util.Random(11));
+        org.apache.spark.sql.types.StructType schema = new org.apache.spark.sql.types.StructType()
+                .add("id", org.apache.spark.sql.types.DataTypes.IntegerType)
+                .add("x", org.apache.spark.sql.types.DataTypes.createArrayType(
+                        org.apache.spark.sql.types.DataTypes.DoubleType))
+                .add("y", org.apache.spark.sql.types.DataTypes.IntegerType);
+        Path dir = tmp.resolve(name);
+        spark.createDataFrame(rows, schema).repartition(files).write().parquet(dir.toString());
+        return dir;
+    }
+
     private Path csv(Batch b, String name) throws java.io.IOException {
         StringBuilder sb = new StringBuilder();
         for (int i = 0; i < b.size(); i++) {
