@@ -16,7 +16,6 @@ import org.influence4j.api.data.Batch;
 import org.influence4j.api.data.BundledDatasets;
 import org.influence4j.api.data.InMemoryDataSource;
 import org.influence4j.api.influence.InfluenceFunctionModel;
-import org.influence4j.api.influence.InfluenceMode;
 import org.influence4j.api.model.Activation;
 import org.influence4j.api.model.Loss;
 import org.influence4j.api.model.ModelSpec;

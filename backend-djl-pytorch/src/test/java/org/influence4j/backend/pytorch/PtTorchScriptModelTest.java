@@ -19,7 +19,6 @@ import org.influence4j.api.model.Activation;
 import org.influence4j.api.model.Loss;
 import org.influence4j.api.model.ModelSpec;
 import org.influence4j.api.model.NativeModelOptions;
-import org.influence4j.backend.testkit.TestSupport;
 import org.junit.jupiter.api.Test;
 
 /**
