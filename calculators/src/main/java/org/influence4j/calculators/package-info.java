@@ -7,7 +7,8 @@
  * ({@link org.influence4j.calculators.tracin}), trainers that bring a model to the optimum the
  * influence definitions assume ({@link org.influence4j.calculators.training}), checks against
  * retraining ({@link org.influence4j.calculators.validation}) and the sequential and parallel chunked
- * calculators with their sinks ({@link org.influence4j.calculators.chunked}). Nothing here depends
+ * calculators with their sinks ({@link org.influence4j.calculators.chunked}), and helpers the
+ * packages share ({@link org.influence4j.calculators.internal}, not an API). Nothing here depends
  * on a tensor backend: every computation goes through the {@code influence4j-api} contracts. The
  * module map and the data flow of a query: {@code docs/ARCHITECTURE.md}.
  */

@@ -18,7 +18,7 @@ import org.influence4j.api.model.Loss;
 import org.influence4j.api.model.ModelSpec;
 import org.influence4j.api.model.ParameterInfo;
 import org.influence4j.api.progress.ProgressListener;
-import org.influence4j.calculators.inversion.DenseLinalg;
+import org.influence4j.calculators.internal.DenseLinalg;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

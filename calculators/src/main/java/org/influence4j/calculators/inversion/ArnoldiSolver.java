@@ -15,6 +15,7 @@ import org.influence4j.api.inversion.InversionException;
 import org.influence4j.api.inversion.InversionException.Reason;
 import org.influence4j.api.inversion.InversionMethod;
 import org.influence4j.api.inversion.SolverInfo;
+import org.influence4j.calculators.internal.DenseLinalg;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

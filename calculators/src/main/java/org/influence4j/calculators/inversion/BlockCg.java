@@ -6,6 +6,7 @@ import org.influence4j.api.TensorScope;
 import org.influence4j.api.inversion.HessianOperator;
 import org.influence4j.api.inversion.InversionException;
 import org.influence4j.api.inversion.InversionException.Reason;
+import org.influence4j.calculators.internal.DenseLinalg;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

@@ -9,6 +9,7 @@ import org.influence4j.api.inversion.InverseHessian;
 import org.influence4j.api.inversion.InverseHvpResult;
 import org.influence4j.api.inversion.InversionMethod;
 import org.influence4j.api.inversion.SolverInfo;
+import org.influence4j.calculators.internal.DenseLinalg;
 
 /**
  * The inverse of a regularized low-rank Hessian {@code H ≈ Vᵀ diag(θ) V} (V: r orthonormal rows):

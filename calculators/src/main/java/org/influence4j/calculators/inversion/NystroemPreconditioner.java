@@ -7,6 +7,7 @@ import java.util.Map;
 import org.influence4j.api.Tensor;
 import org.influence4j.api.TensorScope;
 import org.influence4j.api.inversion.HessianOperator;
+import org.influence4j.calculators.internal.DenseLinalg;
 
 /**
  * Randomized Nyström preconditioner (Frangella, Tropp &amp; Udell 2023; pyDVL's

@@ -16,7 +16,7 @@ import org.influence4j.calculators.attribution.Attributions;
 import org.influence4j.calculators.attribution.TopK;
 import org.influence4j.calculators.attribution.TopKOrder;
 import org.influence4j.calculators.attribution.TrainingDataAttribution;
-import org.influence4j.calculators.inversion.DenseLinalg;
+import org.influence4j.calculators.internal.DenseLinalg;
 
 /**
  * TracInCPFastRandProj (Captum): every sample is mapped to one vector

@@ -1,4 +1,4 @@
-package org.influence4j.calculators.inversion;
+package org.influence4j.calculators.internal;
 
 import java.util.Arrays;
 import java.util.Comparator;
@@ -17,9 +17,8 @@ import org.influence4j.api.TensorScope;
  * factorisations, and these matrices are tiny next to the data passes. Block-vector products stay
  * on the backend; only k x k (or k x s) coefficient matrices cross to the host.
  *
- * <p>Matrices are {@code double[rows][cols]}. Internal to the calculators: only
- * {@link #symmetricEigen}, {@link #DESCENDING} and {@link #unflatten} are public, for the other
- * calculator packages.
+ * <p>Matrices are {@code double[rows][cols]}. Internal to the calculators module (see the package
+ * comment): public for the solvers, EK-FAC and TracIn, not an API.
  */
 public final class DenseLinalg {
 
@@ -86,10 +85,10 @@ public final class DenseLinalg {
     /** Descending by value. */
     public static final Comparator<Double> DESCENDING = Comparator.reverseOrder();
     /** Descending by magnitude. */
-    static final Comparator<Double> MAGNITUDE = Comparator.comparingDouble((Double d) -> -Math.abs(d));
+    public static final Comparator<Double> MAGNITUDE = Comparator.comparingDouble((Double d) -> -Math.abs(d));
 
     /** @return the lower Cholesky factor of the symmetric part of {@code a}, or {@code null} if it is not PD */
-    static double[][] cholesky(double[][] a) {
+    public static double[][] cholesky(double[][] a) {
         int n = a.length;
         DMatrixRMaj m = new DMatrixRMaj(n, n);
         for (int i = 0; i < n; i++) {
@@ -115,7 +114,7 @@ public final class DenseLinalg {
     }
 
     /** @return the inverse of a square matrix (general LU) */
-    static double[][] inverse(double[][] a) {
+    public static double[][] inverse(double[][] a) {
         int n = a.length;
         DMatrixRMaj m = toMatrix(a);
         if (!CommonOps_DDRM.invert(m)) {
@@ -125,14 +124,14 @@ public final class DenseLinalg {
     }
 
     /** @return {@code a·b} */
-    static double[][] times(double[][] a, double[][] b) {
+    public static double[][] times(double[][] a, double[][] b) {
         DMatrixRMaj c = new DMatrixRMaj(a.length, b[0].length);
         CommonOps_DDRM.mult(toMatrix(a), toMatrix(b), c);
         return toArray(c);
     }
 
     /** @return {@code aᵀ} */
-    static double[][] transpose(double[][] a) {
+    public static double[][] transpose(double[][] a) {
         double[][] t = new double[a[0].length][a.length];
         for (int i = 0; i < a.length; i++) {
             for (int j = 0; j < a[0].length; j++) {
@@ -143,14 +142,14 @@ public final class DenseLinalg {
     }
 
     /** @return {@code a · bᵀ} of two row blocks {@code [m, p]} and {@code [n, p]}, as a host {@code m x n} matrix */
-    static double[][] gram(Tensor a, Tensor b) {
+    public static double[][] gram(Tensor a, Tensor b) {
         try (Tensor bt = b.transpose(); Tensor g = a.matmul(bt)) {
             return unflatten(g.toDoubleArray(), (int) a.shape()[0], (int) b.shape()[0]);
         }
     }
 
     /** @return {@code c · rows}: a {@code [m, p]} block from host coefficients {@code c (m x s)} and rows {@code [s, p]} */
-    static Tensor combine(double[][] c, Tensor rows, TensorScope scope) {
+    public static Tensor combine(double[][] c, Tensor rows, TensorScope scope) {
         try (Tensor ct = scope.fromArray(flatten(c), rows.dtype(), c.length, c[0].length)) {
             return ct.matmul(rows);
         }
@@ -168,7 +167,7 @@ public final class DenseLinalg {
         return out;
     }
 
-    static double[] flatten(double[][] a) {
+    public static double[] flatten(double[][] a) {
         int cols = a[0].length;
         double[] out = new double[a.length * cols];
         for (int i = 0; i < a.length; i++) {
@@ -198,7 +197,7 @@ public final class DenseLinalg {
      *
      * @return orthonormal rows spanning (numerically) the same space, or {@code null} if none is left
      */
-    static Tensor orthonormalRows(Tensor block, double dropTolerance, TensorScope scope) {
+    public static Tensor orthonormalRows(Tensor block, double dropTolerance, TensorScope scope) {
         Tensor current = block;
         for (int pass = 0; pass < 2; pass++) {
             double[][] g = gram(current, current);
@@ -232,7 +231,7 @@ public final class DenseLinalg {
     }
 
     /** @return a tensor {@code [rows, cols]} of independent standard normal values from {@code random} */
-    static Tensor gaussian(java.util.Random random, int rows, int cols, DType dtype, TensorScope scope) {
+    public static Tensor gaussian(java.util.Random random, int rows, int cols, DType dtype, TensorScope scope) {
         double[] v = new double[rows * cols];
         for (int i = 0; i < v.length; i++) {
             v[i] = random.nextGaussian();

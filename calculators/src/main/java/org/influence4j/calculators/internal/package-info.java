@@ -1,0 +1,7 @@
+/**
+ * Helpers shared by several packages of the calculators module: small dense linear algebra on the
+ * host ({@code DenseLinalg}: symmetric eigendecomposition, Cholesky, Gram matrices), used by the
+ * solvers, EK-FAC and TracIn's projections. Not an API: public only so that the module's packages
+ * can share it; it may change without notice.
+ */
+package org.influence4j.calculators.internal;
