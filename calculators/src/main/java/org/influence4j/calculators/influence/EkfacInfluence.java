@@ -346,19 +346,35 @@ public final class EkfacInfluence implements InfluenceFunctionModel {
         return out;
     }
 
-    /** @return {@code 1/(d + λ)} as a backend vector */
+    /**
+     * Below this ratio of the smallest to the largest eigenvalue {@code d + λ} of a block, the block
+     * counts as numerically singular (condition number above 10^13: in float64 its smallest
+     * eigenvalues are rounding noise of the eigendecomposition, e.g. +1e-17 for a null direction).
+     */
+    private static final double SINGULAR_RATIO = 1e-13;
+
+    /**
+     * @return {@code 1/(d + λ)} as a backend vector
+     * @throws InversionException ({@link InversionException.Reason#SINGULAR}) if some {@code d + λ} is
+     *     not positive or the block's condition number exceeds 10^13, with the λ that fixes it
+     */
     private static Tensor inverseDiagonal(EkfacLayer layer, double lambda, DType dtype, TensorScope scope) {
         double[] d = layer.diagonal();
         double min = Double.POSITIVE_INFINITY;
+        double max = Double.NEGATIVE_INFINITY;
         for (int q = 0; q < d.length; q++) {
             min = Math.min(min, d[q] + lambda);
+            max = Math.max(max, d[q] + lambda);
             d[q] = 1.0 / (d[q] + lambda);
         }
-        if (!(min > 0)) {
+        if (!(min > 0) || !(min > SINGULAR_RATIO * max)) {
+            double suggested = Math.max(1e-10, 1e-8 * Math.abs(max));
             throw new InversionException(InversionException.Reason.SINGULAR,
                     "EK-FAC curvature of layer " + layer.layerIndex() + " (" + layer.kind()
-                    + ") has an eigenvalue d + λ = " + min + " <= 0 (a singular Kronecker factor, e.g. a constant"
-                    + " input feature or an id that never occurs); raise the Hessian regularization λ (e.g. 0.01)");
+                    + ") is numerically singular: its smallest eigenvalue d + λ = " + min + " against the largest "
+                    + max + " (condition number above 1e13, or not positive: a singular Kronecker factor, e.g. a"
+                    + " constant or duplicated input feature or an id that never occurs); raise the Hessian"
+                    + " regularization λ to at least " + String.format(java.util.Locale.ROOT, "%.1e", suggested));
         }
         return scope.fromArray(d, dtype, d.length);
     }

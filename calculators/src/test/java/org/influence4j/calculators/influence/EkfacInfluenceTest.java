@@ -314,6 +314,23 @@ class EkfacInfluenceTest {
             InversionException ie = assertThrows(InversionException.class,
                     () -> singular.influenceFactors(test, scope));
             assertTrue(ie.getMessage().contains("raise the Hessian regularization"), ie.getMessage());
+            assertEquals(InversionException.Reason.SINGULAR, ie.reason());
+            // a duplicated feature leaves a null direction whose eigenvalue is rounding noise (±1e-17),
+            // not exactly zero: λ = 0 must still be refused, and the λ the message names must work
+            double[] dup = train.x().clone();
+            for (int i = 0; i < train.size(); i++) {
+                dup[i * D + 1] = dup[i * D];
+            }
+            Batch duplicated = new Batch(dup, D, train.y(), 1);
+            EkfacInfluence nearlySingular = new EkfacInfluence(new HostModel(spec, theta),
+                    new EkfacOptions(0, true, EkfacCurvature.FISHER, 16)).fit(new InMemoryDataSource(duplicated));
+            InversionException near = assertThrows(InversionException.class,
+                    () -> nearlySingular.influenceFactors(test, scope));
+            assertEquals(InversionException.Reason.SINGULAR, near.reason());
+            double suggested = Double.parseDouble(near.getMessage().replaceAll("(?s).*at least ", ""));
+            EkfacInfluence regularized = new EkfacInfluence(new HostModel(spec, theta),
+                    new EkfacOptions(suggested, true, EkfacCurvature.FISHER, 16)).fit(new InMemoryDataSource(duplicated));
+            regularized.influenceFactors(test, scope).close();
             EkfacInfluence fitted = ekfac(theta, 0.1, false, EkfacCurvature.FISHER);
             e = assertThrows(IllegalArgumentException.class,
                     () -> fitted.exploreHessianRegularization(test, null, new double[0], scope));
