@@ -29,9 +29,7 @@ class SparkDataTest {
 
     @BeforeAll
     static void startSpark() {
-        spark = SparkSession.builder().appName("influence4j-spark-data").master("local[2]")
-                .config("spark.driver.host", "127.0.0.1").config("spark.driver.bindAddress", "127.0.0.1")
-                .config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", "2").getOrCreate();
+        spark = SparkTestData.localSession("influence4j-spark-data");
     }
 
     @AfterAll

@@ -8,7 +8,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.SplittableRandom;
 import java.util.stream.Stream;
 import org.apache.spark.sql.SparkSession;
 import org.influence4j.api.DType;
@@ -36,7 +35,7 @@ import org.junit.jupiter.api.io.TempDir;
 /** Spark {@code local[2]} against the sequential calculator, on the DJL PyTorch backend in float64. */
 class SparkInfluenceCalculatorTest {
 
-    private static final int D = 6;
+    private static final int D = SparkTestData.D;
     private static SparkSession spark;
 
     @TempDir
@@ -44,9 +43,7 @@ class SparkInfluenceCalculatorTest {
 
     @BeforeAll
     static void startSpark() {
-        spark = SparkSession.builder().appName("influence4j-test").master("local[2]")
-                .config("spark.driver.host", "127.0.0.1").config("spark.driver.bindAddress", "127.0.0.1")
-                .config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", "2").getOrCreate();
+        spark = SparkTestData.localSession("influence4j-test");
     }
 
     @AfterAll
@@ -54,21 +51,6 @@ class SparkInfluenceCalculatorTest {
         if (spark != null) {
             spark.stop();
         }
-    }
-
-    private static Batch data(int n, long seed) {
-        SplittableRandom r = new SplittableRandom(seed);
-        double[] x = new double[n * D];
-        double[] y = new double[n];
-        for (int i = 0; i < n; i++) {
-            double z = 0.2;
-            for (int j = 0; j < D; j++) {
-                x[i * D + j] = r.nextGaussian();
-                z += x[i * D + j] * (j % 2 == 0 ? 0.8 : -0.5);
-            }
-            y[i] = r.nextDouble() < 1 / (1 + Math.exp(-z)) ? 1 : 0;
-        }
-        return new Batch(x, D, y, 1);
     }
 
     private static SpecWorkerFactory factory(ModelSpec spec, Batch train, InversionMethod method) {
@@ -81,9 +63,9 @@ class SparkInfluenceCalculatorTest {
     void localTwoEqualsSequentialForInfluencesCollectedOnTheDriver() {
         ModelSpec spec = ModelSpec.builder(D).dense(4).activation(Activation.TANH).dense(1)
                 .loss(Loss.BINARY_LOGISTIC).dtype(DType.FLOAT64).build();
-        Batch train = data(40, 1);
+        Batch train = SparkTestData.logistic(40, 1);
         SpecWorkerFactory factory = factory(spec, train, InversionMethod.DIRECT);
-        ChunkedData test = ChunkedData.of(data(7, 2), 3);
+        ChunkedData test = ChunkedData.of(SparkTestData.logistic(7, 2), 3);
         ChunkedData trainChunks = ChunkedData.of(train, 15);
         HostArray expected;
         try (InfluenceWorker worker = factory.create()) {
@@ -95,15 +77,15 @@ class SparkInfluenceCalculatorTest {
         assertArrayEquals(new long[] {7, 40}, actual.shape());
         assertArrayEquals(expected.data(), actual.data(), 1e-6);
         assertEquals(9, events.get(events.size() - 1).completed());
-        assertTrue(maxAbs(expected.data()) > 1e-3, "influences are not trivially zero");
+        assertTrue(SparkTestData.maxAbs(expected.data()) > 1e-3, "influences are not trivially zero");
     }
 
     @Test
     void cgFactorsThenInfluencesWrittenToZarrByTheExecutorsEqualSequential() throws Exception {
         ModelSpec spec = ModelSpec.builder(D).dense(1).loss(Loss.BINARY_LOGISTIC).dtype(DType.FLOAT64).build();
-        Batch train = data(50, 3);
+        Batch train = SparkTestData.logistic(50, 3);
         SpecWorkerFactory factory = factory(spec, train, InversionMethod.CG);
-        ChunkedData test = ChunkedData.of(data(6, 4), 4);
+        ChunkedData test = ChunkedData.of(SparkTestData.logistic(6, 4), 4);
         ChunkedData trainChunks = ChunkedData.of(train, 20);
         HostArray expected;
         HostArray factors;
@@ -153,8 +135,8 @@ class SparkInfluenceCalculatorTest {
     void sparkSubmitEntryPointWritesTheSameInfluences() throws Exception {
         ModelSpec spec = ModelSpec.builder(D).dense(1).loss(Loss.BINARY_LOGISTIC).dtype(DType.FLOAT64).build();
         double[] theta = spec.initialParameters(7);
-        Batch train = data(20, 5);
-        Batch test = data(5, 6);
+        Batch train = SparkTestData.logistic(20, 5);
+        Batch test = SparkTestData.logistic(5, 6);
         Path specFile = tmp.resolve("spec.json");
         spec.write(specFile);
         Path params = tmp.resolve("params.npy");
@@ -182,8 +164,8 @@ class SparkInfluenceCalculatorTest {
     void sparkSubmitEntryPointReadsParquetWrittenBySparkLikeCsv() throws Exception {
         ModelSpec spec = ModelSpec.builder(D).dense(1).loss(Loss.BINARY_LOGISTIC).dtype(DType.FLOAT64).build();
         double[] theta = spec.initialParameters(7);
-        Batch train = data(30, 8);
-        Batch test = data(4, 9);
+        Batch train = SparkTestData.logistic(30, 8);
+        Batch test = SparkTestData.logistic(4, 9);
         Path specFile = tmp.resolve("spec.json");
         spec.write(specFile);
         Path params = tmp.resolve("params.npy");
@@ -207,7 +189,7 @@ class SparkInfluenceCalculatorTest {
             stored[k] = bb.getDouble();
         }
         assertArrayEquals(expected.data(), stored, 1e-6);
-        assertTrue(maxAbs(expected.data()) > 1e-3, "influences are not trivially zero");
+        assertTrue(SparkTestData.maxAbs(expected.data()) > 1e-3, "influences are not trivially zero");
 
         String[] common = {"spec=" + specFile, "params=" + params, "test=" + testParquet, "out=" + tmp.resolve("x.zarr"),
             "features=x", "label=y"};
@@ -267,13 +249,5 @@ class SparkInfluenceCalculatorTest {
             sb.append(b.y()[i]).append('\n');
         }
         return Files.writeString(tmp.resolve(name), sb.toString());
-    }
-
-    private static double maxAbs(double[] v) {
-        double m = 0;
-        for (double x : v) {
-            m = Math.max(m, Math.abs(x));
-        }
-        return m;
     }
 }

@@ -19,7 +19,6 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.SplittableRandom;
 import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
@@ -77,7 +76,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class SparkStandaloneClusterIT {
 
-    private static final int D = 6;
+    private static final int D = SparkTestData.D;
     private static final int N_TRAIN = 60;
     private static final int N_TEST = 10;
     private static final int TEST_CHUNK = 4;
@@ -161,8 +160,8 @@ class SparkStandaloneClusterIT {
         ModelSpec spec = ModelSpec.builder(D).dense(4).activation(Activation.TANH).dense(1)
                 .loss(Loss.BINARY_LOGISTIC).dtype(DType.FLOAT64).build();
         double[] theta = spec.initialParameters(7);
-        Batch train = data(N_TRAIN, 1);
-        Batch test = data(N_TEST, 2);
+        Batch train = SparkTestData.logistic(N_TRAIN, 1);
+        Batch test = SparkTestData.logistic(N_TEST, 2);
         Path specFile = tmp.resolve("model.json");
         spec.write(specFile);
         Path params = tmp.resolve("model.safetensors");
@@ -183,7 +182,7 @@ class SparkStandaloneClusterIT {
             expected = seq.influencesFromFactors(ChunkedArray.byRows(factors, TEST_CHUNK),
                     ChunkedData.of(train, TRAIN_CHUNK), InfluenceMode.UP).compute();
         }
-        assertTrue(maxAbs(expected.data()) > 1e-3, "reference influences are not trivially zero");
+        assertTrue(SparkTestData.maxAbs(expected.data()) > 1e-3, "reference influences are not trivially zero");
         long tReference = System.nanoTime();
 
         // --- a Spark installation of the Spark jars alone
@@ -425,21 +424,6 @@ class SparkStandaloneClusterIT {
         return home;
     }
 
-    private static Batch data(int n, long seed) {
-        SplittableRandom r = new SplittableRandom(seed);
-        double[] x = new double[n * D];
-        double[] y = new double[n];
-        for (int i = 0; i < n; i++) {
-            double z = 0.2;
-            for (int j = 0; j < D; j++) {
-                x[i * D + j] = r.nextGaussian();
-                z += x[i * D + j] * (j % 2 == 0 ? 0.8 : -0.5);
-            }
-            y[i] = r.nextDouble() < 1 / (1 + Math.exp(-z)) ? 1 : 0;
-        }
-        return new Batch(x, D, y, 1);
-    }
-
     /** Rows (id, features, label) in a shuffled order, as three Parquet files written by Spark. */
     private static void writeParquet(Batch b, Path dir) {
         List<Row> rows = new ArrayList<>();
@@ -519,13 +503,5 @@ class SparkStandaloneClusterIT {
         } catch (IOException e) {
             return "(" + file + " unreadable: " + e + ")\n";
         }
-    }
-
-    private static double maxAbs(double[] v) {
-        double m = 0;
-        for (double x : v) {
-            m = Math.max(m, Math.abs(x));
-        }
-        return m;
     }
 }
