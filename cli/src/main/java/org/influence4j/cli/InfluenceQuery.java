@@ -3,7 +3,6 @@ package org.influence4j.cli;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import org.influence4j.api.TensorScope;
 import org.influence4j.api.Tensor;
@@ -126,11 +125,7 @@ final class InfluenceQuery {
     static List<TopK> topK(BackendOptions.Session session, TwiceDifferentiable model, Batch train, Batch test, int k,
                            List<TopKOrder> orders, PrintWriter progress) {
         try (Fitted fitted = fit(session, model, train, progress)) {
-            List<TopK> out = new ArrayList<>();
-            for (TopKOrder order : orders) {
-                out.add(fitted.attribution().topK(test, new InMemoryDataSource(train), k, order));
-            }
-            return out;
+            return fitted.attribution().topK(test, new InMemoryDataSource(train), k, orders);
         }
     }
 

@@ -304,13 +304,22 @@ public final class GraphDerivatives<A> {
     /** @return the rows of {@code vs [c, p]} split into constants shaped {@code [c, ...shape]} per parameter */
     private List<Var<A>> stacked(A vs, int c) {
         Kernels<A> kc = ad.kernels();
-        A columns = kc.permute(vs, 1, 0);
         List<Var<A>> out = new ArrayList<>(layout.size());
-        for (ParameterInfo info : layout) {
-            A piece = kc.permute(kc.slicePadRows(columns, info.offset(), info.offset() + (long) info.size()), 1, 0);
-            out.add(ad.constant(kc.reshape(piece, prepend(c, info.shape()))));
+        List<A> pieces = parameterColumns(kc, vs);
+        for (int t = 0; t < layout.size(); t++) {
+            out.add(ad.constant(kc.reshape(pieces.get(t), prepend(c, layout.get(t).shape()))));
         }
         return out;
+    }
+
+    /** @return per parameter, its columns of {@code vs [k, p]}: {@code [k, size]} */
+    private List<A> parameterColumns(Kernels<A> kc, A vs) {
+        A columns = kc.permute(vs, 1, 0);
+        List<A> pieces = new ArrayList<>(layout.size());
+        for (ParameterInfo info : layout) {
+            pieces.add(kc.permute(kc.slicePadRows(columns, info.offset(), info.offset() + (long) info.size()), 1, 0));
+        }
+        return pieces;
     }
 
     /** @return {@code batch} repeated c times, rows ordered (copy j, sample i) */
@@ -413,12 +422,8 @@ public final class GraphDerivatives<A> {
     /** Splits each row of {@code vs} {@code [k, p]} into constant pieces shaped like the parameters. */
     private List<List<Var<A>>> directions(A vs) {
         long[] s = k.shape(vs);
-        A columns = k.permute(vs, 1, 0);
         List<List<Var<A>>> out = new ArrayList<>();
-        List<A> pieces = new ArrayList<>();
-        for (ParameterInfo info : layout) {
-            pieces.add(k.permute(k.slicePadRows(columns, info.offset(), info.offset() + (long) info.size()), 1, 0));
-        }
+        List<A> pieces = parameterColumns(k, vs);
         for (long j = 0; j < s[0]; j++) {
             List<Var<A>> row = new ArrayList<>(layout.size());
             for (int t = 0; t < layout.size(); t++) {

@@ -220,6 +220,14 @@ class AttributionContractTest {
                 assertSameSelection(name + " top-k by self-influence " + order, selfExpected.indices(0),
                         selfExpected.scores()[0], bySelf.indices(0), bySelf.scores()[0]);
             }
+            List<TopK> both = method.topK(test, source, 4, List.of(TopKOrder.PROPONENTS, TopKOrder.OPPONENTS));
+            for (int o = 0; o < 2; o++) {
+                TopK single = method.topK(test, source, 4, TopKOrder.values()[o]);
+                for (int t = 0; t < m; t++) {
+                    assertEquals(java.util.Arrays.toString(single.indices(t)),
+                            java.util.Arrays.toString(both.get(o).indices(t)), name + ": top-k of both orders at once");
+                }
+            }
             for (int k : new int[] {0, N + 1}) {
                 IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                         () -> method.topK(test, source, k, TopKOrder.PROPONENTS));

@@ -1,6 +1,8 @@
 package org.influence4j.calculators.attribution;
 
+import java.util.ArrayList;
 import java.util.Iterator;
+import java.util.List;
 import org.influence4j.api.Tensor;
 import org.influence4j.api.TensorScope;
 import org.influence4j.api.data.Batch;
@@ -75,19 +77,44 @@ public final class Attributions {
      */
     public static TopK streamTopK(int m, DataSource train, int k, TopKOrder order, int chunkSize,
                                   TensorScope scope, BlockScorer scorer) {
+        return streamTopK(m, train, k, List.of(order), chunkSize, scope, scorer).get(0);
+    }
+
+    /**
+     * Streams {@code train} once through {@code scorer}, each block feeding one
+     * {@link StreamingTopK} per order (e.g. proponents and opponents from the same scores).
+     *
+     * @param m number of test points
+     * @return one selection per order, in the order of {@code orders}
+     * @throws IllegalArgumentException if k is out of range or {@code orders} is empty
+     */
+    public static List<TopK> streamTopK(int m, DataSource train, int k, List<TopKOrder> orders, int chunkSize,
+                                        TensorScope scope, BlockScorer scorer) {
         requireNonEmpty(train, "train");
         requireK(k, train.size());
-        StreamingTopK selection = new StreamingTopK(m, k, order);
+        if (orders == null || orders.isEmpty()) {
+            throw new IllegalArgumentException("orders: give at least one order");
+        }
+        List<StreamingTopK> selections = new ArrayList<>(orders.size());
+        for (TopKOrder order : orders) {
+            selections.add(new StreamingTopK(m, k, order));
+        }
         long offset = 0;
         Iterator<Batch> chunks = train.batches(chunkSize);
         while (chunks.hasNext()) {
             Batch chunk = chunks.next();
             try (TensorScope work = scope.newChild()) {
-                Tensor block = scorer.scores(chunk, offset, work);
-                selection.accept(block.toDoubleArray(), chunk.size(), offset);
+                double[] block = scorer.scores(chunk, offset, work).toDoubleArray();
+                for (StreamingTopK selection : selections) {
+                    selection.accept(block, chunk.size(), offset);
+                }
             }
             offset += chunk.size();
         }
-        return selection.result(offset);
+        List<TopK> out = new ArrayList<>(orders.size());
+        for (StreamingTopK selection : selections) {
+            out.add(selection.result(offset));
+        }
+        return out;
     }
 }

@@ -1,6 +1,7 @@
 package org.influence4j.calculators.attribution;
 
 import java.util.Iterator;
+import java.util.List;
 import org.influence4j.api.Tensor;
 import org.influence4j.api.TensorScope;
 import org.influence4j.api.TwiceDifferentiable;
@@ -110,16 +111,23 @@ public final class InfluenceFunctionAttribution implements TrainingDataAttributi
 
     @Override
     public TopK topK(Batch test, DataSource train, int k, TopKOrder order) {
+        return topK(test, train, k, List.of(order)).get(0);
+    }
+
+    /** {@inheritDoc} One pass over {@code train}: the test factors are solved once, every block scored once. */
+    @Override
+    public List<TopK> topK(Batch test, DataSource train, int k, List<TopKOrder> orders) {
         Attributions.requireTopK(model.spec(), test, train, k);
         return progress.task("top-k", chunks(train), () -> {
             try (TensorScope scope = model.backend().newScope()) {
                 Tensor testFactors = influence.influenceFactors(test, scope);
-                return Attributions.streamTopK(test.size(), train, k, order, chunkSize, scope, (chunk, offset, work) -> {
-                    model.spec().validate(chunk, "train");
-                    Tensor block = influence.influencesFromFactors(testFactors, chunk, InfluenceMode.UP, work);
-                    progress.step(1);
-                    return block;
-                });
+                return Attributions.streamTopK(test.size(), train, k, orders, chunkSize, scope,
+                        (chunk, offset, work) -> {
+                            model.spec().validate(chunk, "train");
+                            Tensor block = influence.influencesFromFactors(testFactors, chunk, InfluenceMode.UP, work);
+                            progress.step(1);
+                            return block;
+                        });
             }
         });
     }

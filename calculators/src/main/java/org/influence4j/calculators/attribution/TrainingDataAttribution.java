@@ -1,5 +1,6 @@
 package org.influence4j.calculators.attribution;
 
+import java.util.List;
 import org.influence4j.api.Tensor;
 import org.influence4j.api.TensorScope;
 import org.influence4j.api.data.Batch;
@@ -46,6 +47,20 @@ public interface TrainingDataAttribution {
      * @throws IllegalArgumentException if k ≤ 0, k &gt; n, or {@code test} is empty
      */
     TopK topK(Batch test, DataSource train, int k, TopKOrder order);
+
+    /**
+     * {@link #topK} for several orders at once (e.g. proponents and opponents); implementations may
+     * share one pass over {@code train} between the orders.
+     *
+     * @return one selection per order, in the order of {@code orders}
+     * @throws IllegalArgumentException as {@link #topK}, or if {@code orders} is empty
+     */
+    default List<TopK> topK(Batch test, DataSource train, int k, List<TopKOrder> orders) {
+        if (orders == null || orders.isEmpty()) {
+            throw new IllegalArgumentException("orders: give at least one order");
+        }
+        return orders.stream().map(order -> topK(test, train, k, order)).toList();
+    }
 
     /**
      * The k training points of largest ({@link TopKOrder#PROPONENTS}) or smallest
