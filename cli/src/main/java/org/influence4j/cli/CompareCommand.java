@@ -56,7 +56,8 @@ final class CompareCommand implements Callable<Integer> {
             long start = System.nanoTime();
             double[] values;
             try (TwiceDifferentiable model = query.open(session, data)) {
-                values = InfluenceQuery.influences(session, model, data.train(), data.test(), spec.commandLine().getErr());
+                values = InfluenceQuery.influences(session, model, data.train(), data.test(), spec.commandLine().getErr(),
+                        query.record("compare", session)).value();
             }
             double seconds = (System.nanoTime() - start) / 1e9;
             // the backend that ran: the one named, unless a Guice module (influence.guice.modules) binds another

@@ -13,6 +13,8 @@ import org.influence4j.api.influence.InfluenceFunctionModel;
 import org.influence4j.api.influence.InfluenceMode;
 import org.influence4j.api.io.HostArray;
 import org.influence4j.api.progress.ProgressListener;
+import org.influence4j.api.provenance.Provenance;
+import org.influence4j.api.provenance.ProvenanceMismatchException;
 import org.influence4j.api.model.ModelSpec;
 import org.influence4j.api.model.ParameterFiles;
 import org.influence4j.calculators.attribution.InfluenceFunctionAttribution;
@@ -108,13 +110,23 @@ final class InfluenceQuery {
         }
     }
 
+    /**
+     * A result with the provenance record of the run that computed it.
+     *
+     * @param value  the result
+     * @param record the run's record with the influence model's configuration and solver diagnostics
+     *               ({@link RunRecords#finished})
+     */
+    record Computed<T>(T value, Provenance record) {
+    }
+
     /** @return influences {@code [m, n]} of the training points on the test points, row-major */
-    static double[] influences(BackendOptions.Session session, TwiceDifferentiable model, Batch train, Batch test,
-                               PrintWriter progress) {
+    static Computed<double[]> influences(BackendOptions.Session session, TwiceDifferentiable model, Batch train,
+                                         Batch test, PrintWriter progress, Provenance record) {
         try (Fitted fitted = fit(session, model, train, progress);
              TensorScope scope = session.backend().newScope();
              Tensor values = fitted.attribution().influences(test, train, scope)) {
-            return values.toDoubleArray();
+            return new Computed<>(values.toDoubleArray(), RunRecords.finished(record, fitted.influence()));
         }
     }
 
@@ -122,10 +134,12 @@ final class InfluenceQuery {
      * @return per order, the k strongest training points of every test point, streamed over training
      *     chunks (never the m × n matrix)
      */
-    static List<TopK> topK(BackendOptions.Session session, TwiceDifferentiable model, Batch train, Batch test, int k,
-                           List<TopKOrder> orders, PrintWriter progress) {
+    static Computed<List<TopK>> topK(BackendOptions.Session session, TwiceDifferentiable model, Batch train,
+                                     Batch test, int k, List<TopKOrder> orders, PrintWriter progress,
+                                     Provenance record) {
         try (Fitted fitted = fit(session, model, train, progress)) {
-            return fitted.attribution().topK(test, new InMemoryDataSource(train), k, orders);
+            return new Computed<>(fitted.attribution().topK(test, new InMemoryDataSource(train), k, orders),
+                    RunRecords.finished(record, fitted.influence()));
         }
     }
 
@@ -133,12 +147,18 @@ final class InfluenceQuery {
      * Writes the influences {@code [m, n]} into a Zarr v2 store, block by block (test chunk × training
      * chunk of {@code chunkSize}), never holding the matrix in memory. The influence factors
      * {@code H⁻¹∇ℓ(test)} ({@code [m, p]}) are computed once, not once per training chunk. A store left
-     * by an interrupted run with the same layout is resumed: complete blocks are skipped.
+     * by an interrupted run with the same layout and the same provenance identity is resumed: complete
+     * blocks are skipped; a store of another run is refused ({@link RunRecords#OVERWRITE}). The
+     * finished record (with the solver diagnostics) is written into the store's {@code .zattrs}.
      *
+     * @param record the identity of this run
      * @return the number of blocks skipped because they were already complete
+     * @throws org.influence4j.api.provenance.ProvenanceMismatchException if the store holds another run
      */
     static long influencesToZarr(BackendOptions.Session session, TwiceDifferentiable model, Batch train, Batch test,
-                                 int chunkSize, ZarrSink.Options store, Path directory, PrintWriter progress) {
+                                 int chunkSize, ZarrSink.Options store, Path directory, PrintWriter progress,
+                                 Provenance record) throws IOException {
+        RunRecords.requireResumable(directory, record);
         try (Fitted fitted = fit(session, model, train, progress)) {
             SequentialInfluenceCalculator calculator =
                     new SequentialInfluenceCalculator(InfluenceWorker.shared(fitted.influence(), model));
@@ -146,23 +166,28 @@ final class InfluenceQuery {
             LazyChunkSequence blocks = calculator.influencesFromFactors(ChunkedArray.byRows(factors, chunkSize),
                     ChunkedData.of(train, chunkSize), InfluenceMode.UP);
             long[] done = {0, 0};
+            ZarrSink sink = ZarrSink.create(directory, store, record);
             try (Progress bar = Progress.start("influences (" + session.settings().method().configName() + ") → "
                     + directory.getFileName(), blocks.layout().numChunks(), progress)) {
-                blocks.writeTo(ZarrSink.create(directory, store), p -> {
+                blocks.writeTo(sink, p -> {
                     bar.step(p.completed() - done[0]);
                     done[0] = p.completed();
                     done[1] = p.skipped();
                 });
+            } catch (ProvenanceMismatchException e) {
+                throw e.withRemedy(RunRecords.OVERWRITE);
             }
+            sink.writeProvenance(RunRecords.finished(record, fitted.influence()));
             return done[1];
         }
     }
 
     /** @return self-influences {@code ⟨H⁻¹∇ℓ(z_i), ∇ℓ(z_i)⟩} of the training points, computed in chunks */
-    static double[] selfInfluences(BackendOptions.Session session, TwiceDifferentiable model, Batch train,
-                                   PrintWriter progress) {
+    static Computed<double[]> selfInfluences(BackendOptions.Session session, TwiceDifferentiable model, Batch train,
+                                             PrintWriter progress, Provenance record) {
         try (Fitted fitted = fit(session, model, train, progress)) {
-            return fitted.attribution().selfInfluence(new InMemoryDataSource(train));
+            return new Computed<>(fitted.attribution().selfInfluence(new InMemoryDataSource(train)),
+                    RunRecords.finished(record, fitted.influence()));
         }
     }
 }

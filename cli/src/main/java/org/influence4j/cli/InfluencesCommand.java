@@ -5,6 +5,7 @@ import java.nio.file.Path;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import org.influence4j.api.TwiceDifferentiable;
+import org.influence4j.api.provenance.Provenance;
 import org.influence4j.calculators.chunked.ZarrSink;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -16,7 +17,9 @@ import picocli.CommandLine.Spec;
  * {@code influence4j influences}: the influence matrix {@code [m, n]} of every training point on
  * every test point, written as {@code .npy} or {@code .csv}, or — for results too large for memory —
  * as a chunked Zarr v2 store (an output ending in {@code .zarr}: blocks of {@code --chunk-size}
- * test × training points computed and written one at a time, an interrupted run resumes); the
+ * test × training points computed and written one at a time, an interrupted run resumes; a store of
+ * another run is refused unless {@code --overwrite}); every result carries its provenance record
+ * ({@link RunRecords}); the
  * same numbers as {@link org.influence4j.api.influence.InfluenceFunctionModel#influences} with the
  * configured method, curvature, λ and batch size.
  */
@@ -39,6 +42,10 @@ final class InfluencesCommand implements Callable<Integer> {
             + " (default: ${DEFAULT-VALUE}).")
     int zlib;
 
+    @Option(names = "--overwrite", description = ".zarr: delete a store of another run (another model, data, method,"
+            + " λ, … — see its provenance record) and start afresh; without it such a store is refused.")
+    boolean overwrite;
+
     @Spec
     CommandSpec spec;
 
@@ -55,19 +62,25 @@ final class InfluencesCommand implements Callable<Integer> {
         InfluenceQuery.Data data = query.read();
         BackendOptions.Session session = query.session();
         PrintWriter out = spec.commandLine().getOut();
+        Provenance record = query.record("influences", session);
+        if (zarr && overwrite) {
+            ZarrSink.deleteArray(output);
+        }
         try (TwiceDifferentiable model = query.open(session, data)) {
             if (zarr) {
                 ZarrSink.Options store = ZarrSink.Options.defaults().withDType(model.spec().dtype());
                 long skipped = InfluenceQuery.influencesToZarr(session, model, data.train(), data.test(), chunkSize,
-                        zlib == 0 ? store : store.withZlib(zlib), output, spec.commandLine().getErr());
+                        zlib == 0 ? store : store.withZlib(zlib), output, spec.commandLine().getErr(),
+                        record.with("zarr.chunk_size", chunkSize));
                 out.printf("wrote influences [%d, %d] to the Zarr store %s (blocks of %d x %d%s)%n",
                         data.test().size(), data.train().size(), output, chunkSize, chunkSize,
                         skipped > 0 ? "; " + skipped + " complete blocks of an earlier run kept" : "");
                 return 0;
             }
-            double[] values = InfluenceQuery.influences(session, model, data.train(), data.test(),
-                    spec.commandLine().getErr());
-            Output.write(output, values, new long[] {data.test().size(), data.train().size()}, model.spec().dtype());
+            InfluenceQuery.Computed<double[]> values = InfluenceQuery.influences(session, model, data.train(),
+                    data.test(), spec.commandLine().getErr(), record);
+            Output.write(output, values.value(), new long[] {data.test().size(), data.train().size()},
+                    model.spec().dtype(), values.record());
         }
         out.printf("wrote influences [%d, %d] to %s%n", data.test().size(), data.train().size(), output);
         return 0;

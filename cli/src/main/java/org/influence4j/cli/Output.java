@@ -11,6 +11,8 @@ import org.influence4j.api.DType;
 import org.influence4j.api.io.AtomicFiles;
 import org.influence4j.api.io.HostArray;
 import org.influence4j.api.io.Npy;
+import org.influence4j.api.provenance.Provenance;
+import org.influence4j.api.provenance.ProvenanceFiles;
 import org.influence4j.calculators.attribution.TopK;
 import org.influence4j.calculators.attribution.TopKOrder;
 
@@ -18,7 +20,8 @@ import org.influence4j.calculators.attribution.TopKOrder;
  * Writes a result array by the file extension: {@code .npy} (NumPy format 1.0, C order, the
  * model's dtype, via {@link Npy}) or {@code .csv} (one row per line, each value in Java's shortest
  * decimal form that reads back to the same float or double), and top-k selections as CSV rows
- * {@code test,kind,rank,train,influence}. Files are written atomically.
+ * {@code test,kind,rank,train,influence}. Files are written atomically, each followed by its
+ * provenance record {@code FILE.provenance.json} ({@link ProvenanceFiles#writeSidecar}).
  */
 final class Output {
 
@@ -54,7 +57,7 @@ final class Output {
      * @param parts selections of the same test points, e.g. proponents then opponents
      * @throws IllegalArgumentException if the parts have different numbers of test points
      */
-    static void writeTopK(Path file, List<TopK> parts) throws IOException {
+    static void writeTopK(Path file, List<TopK> parts, Provenance record) throws IOException {
         int m = parts.get(0).numRows();
         for (TopK part : parts) {
             if (part.numRows() != m) {
@@ -77,14 +80,16 @@ final class Output {
             }
             w.flush();
         });
+        ProvenanceFiles.writeSidecar(file, record);
     }
 
     /**
      * @param data  row-major values
-     * @param shape {@code [n]} or {@code [rows, cols]}
+     * @param shape  {@code [n]} or {@code [rows, cols]}
+     * @param record the provenance of the values, written to the sidecar record
      * @throws IllegalArgumentException if the extension is neither {@code .npy} nor {@code .csv}
      */
-    static void write(Path file, double[] data, long[] shape, DType dtype) throws IOException {
+    static void write(Path file, double[] data, long[] shape, DType dtype, Provenance record) throws IOException {
         String name = file.getFileName().toString().toLowerCase(Locale.ROOT);
         if (name.endsWith(".npy")) {
             Npy.write(file, new HostArray(data, shape, dtype));
@@ -109,5 +114,6 @@ final class Output {
         } else {
             throw new IllegalArgumentException("--output " + file + ": unknown extension; use .npy or .csv");
         }
+        ProvenanceFiles.writeSidecar(file, record);
     }
 }

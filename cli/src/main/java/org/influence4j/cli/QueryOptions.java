@@ -2,6 +2,7 @@ package org.influence4j.cli;
 
 import java.io.IOException;
 import org.influence4j.api.TwiceDifferentiable;
+import org.influence4j.api.provenance.Provenance;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
@@ -38,6 +39,15 @@ final class QueryOptions {
     /** @return the backend, settings and influence-model factory of {@link InversionOptions} with {@code --lambda} */
     BackendOptions.Session session() {
         return common.session(lambda);
+    }
+
+    /**
+     * @return the identity of {@code command} with this query's model, data (training and test) and
+     *     inversion settings ({@link RunRecords})
+     */
+    Provenance record(String command, BackendOptions.Session session) throws IOException {
+        return RunRecords.inversion(RunRecords.data(RunRecords.of(command, session, input), "test", test, testLabels),
+                session.settings());
     }
 
     /** @return the model of {@code --spec}/{@code --parameters} or {@code --torchscript} on the session's backend */

@@ -3,6 +3,7 @@ package org.influence4j.cli;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import org.influence4j.api.TwiceDifferentiable;
+import org.influence4j.api.provenance.Provenance;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -38,9 +39,12 @@ final class SelfInfluenceCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         InfluenceQuery.Data data = InfluenceQuery.read(input, null, null);
         BackendOptions.Session session = common.session(lambda);
+        Provenance record = RunRecords.inversion(RunRecords.of("self-influence", session, input), session.settings());
         try (TwiceDifferentiable model = InfluenceQuery.open(input, session, data)) {
-            double[] values = InfluenceQuery.selfInfluences(session, model, data.train(), spec.commandLine().getErr());
-            Output.write(output, values, new long[] {values.length}, model.spec().dtype());
+            InfluenceQuery.Computed<double[]> values = InfluenceQuery.selfInfluences(session, model, data.train(),
+                    spec.commandLine().getErr(), record);
+            Output.write(output, values.value(), new long[] {values.value().length}, model.spec().dtype(),
+                    values.record());
         }
         spec.commandLine().getOut().printf("wrote self-influence [%d] to %s%n", data.train().size(), output);
         return 0;

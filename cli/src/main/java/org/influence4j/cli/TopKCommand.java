@@ -4,6 +4,7 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
 import org.influence4j.api.TwiceDifferentiable;
+import org.influence4j.api.provenance.Provenance;
 import org.influence4j.calculators.attribution.TopK;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -41,12 +42,13 @@ final class TopKCommand implements Callable<Integer> {
         int m = data.test().size();
         topK.requireAtMost(n);
         BackendOptions.Session session = query.session();
-        List<TopK> parts;
+        Provenance record = query.record("top-k", session).with("k", topK.k).with("orders", topK.describe());
+        InfluenceQuery.Computed<List<TopK>> parts;
         try (TwiceDifferentiable model = query.open(session, data)) {
             parts = InfluenceQuery.topK(session, model, data.train(), data.test(), topK.k, topK.orders(),
-                    spec.commandLine().getErr());
+                    spec.commandLine().getErr(), record);
         }
-        Output.writeTopK(output, parts);
+        Output.writeTopK(output, parts.value(), parts.record());
         spec.commandLine().getOut().printf("wrote the top %d %s of %d test points to %s%n", topK.k, topK.describe(), m,
                 output);
         return 0;

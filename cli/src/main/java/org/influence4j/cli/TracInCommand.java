@@ -11,6 +11,8 @@ import java.util.concurrent.Callable;
 import org.influence4j.api.Tensor;
 import org.influence4j.api.TensorScope;
 import org.influence4j.api.TwiceDifferentiable;
+import org.influence4j.api.provenance.Provenance;
+import org.influence4j.api.provenance.ProvenanceMismatchException;
 import org.influence4j.api.data.Batch;
 import org.influence4j.api.data.InMemoryDataSource;
 import org.influence4j.api.model.ModelSpec;
@@ -116,6 +118,10 @@ final class TracInCommand implements Callable<Integer> {
     @Option(names = "--include-bias", description = "fast and randproj: include the last dense layer's bias gradient.")
     boolean includeBias;
 
+    @Option(names = "--allow-mixed-runs", description = "Sum over checkpoints of different training runs (their run"
+            + " ids differ); without it such a folder is refused.")
+    boolean allowMixedRuns;
+
     @Mixin
     TopKOptions topK;
 
@@ -137,9 +143,16 @@ final class TracInCommand implements Callable<Integer> {
         if (what == Query.TOP_K) {
             topK.requireAtMost(n);
         }
-        TracInCheckpoints loaded = loadCheckpoints(checkpoints, modelSpec);
+        TracInCheckpoints loaded = loadCheckpoints(checkpoints, modelSpec, allowMixedRuns);
         BackendOptions.Session session = common.session(null);
         int batchSize = session.settings().batchSize();
+        Provenance record = RunRecords.checkpoints(RunRecords.data(RunRecords.of("tracin", session, input), "test",
+                test, testLabels), loaded)
+                .with("tracin.variant", variant).with("tracin.result", what.option)
+                .with("tracin.include_bias", includeBias)
+                .with("tracin.projection", projection == null ? "default" : projection)
+                .with("tracin.projection_seed", seed == null ? 0 : seed)
+                .with("tracin.projection_dim", projectionDim == null ? "default" : projectionDim);
         double[] theta = data.parameters() != null ? data.parameters() : loaded.parameters(loaded.size() - 1);
         InMemoryDataSource train = new InMemoryDataSource(data.train());
         try (TwiceDifferentiable model = session.backend().createModel(modelSpec, theta)) {
@@ -153,7 +166,7 @@ final class TracInCommand implements Callable<Integer> {
                 if (method == null) {
                     method = create(model, loaded, train, batchSize, bars);
                 }
-                write(method, data, train, loaded.size(), session);
+                write(method, data, train, loaded.size(), session, record);
                 bars.step(1);
             } finally {
                 bars.finished();
@@ -164,14 +177,14 @@ final class TracInCommand implements Callable<Integer> {
 
     /** Computes the result chosen by {@code --what} and writes it to {@code --output}. */
     private void write(TrainingDataAttribution method, InfluenceQuery.Data data, InMemoryDataSource train,
-                       int checkpointCount, BackendOptions.Session session) throws IOException {
+                       int checkpointCount, BackendOptions.Session session, Provenance record) throws IOException {
         PrintWriter out = spec.commandLine().getOut();
         ModelSpec modelSpec = data.spec();
         int n = data.train().size();
         switch (what) {
             case SELF_INFLUENCE -> {
                 double[] values = method.selfInfluence(train);
-                Output.write(output, values, new long[] {n}, modelSpec.dtype());
+                Output.write(output, values, new long[] {n}, modelSpec.dtype(), record);
                 out.printf("wrote TracIn self-influence [%d] (%s, %d checkpoints) to %s%n", n, variant,
                         checkpointCount, output);
             }
@@ -182,7 +195,7 @@ final class TracInCommand implements Callable<Integer> {
                      Tensor scores = method.influences(testBatch, data.train(), scope)) {
                     values = scores.toDoubleArray();
                 }
-                Output.write(output, values, new long[] {testBatch.size(), n}, modelSpec.dtype());
+                Output.write(output, values, new long[] {testBatch.size(), n}, modelSpec.dtype(), record);
                 out.printf("wrote TracIn influences [%d, %d] (%s, %d checkpoints) to %s%n", testBatch.size(), n,
                         variant, checkpointCount, output);
             }
@@ -191,7 +204,7 @@ final class TracInCommand implements Callable<Integer> {
                 for (TopKOrder order : topK.orders()) {
                     parts.add(method.topK(data.test(), train, topK.k, order));
                 }
-                Output.writeTopK(output, parts);
+                Output.writeTopK(output, parts, record.with("k", topK.k).with("orders", topK.describe()));
                 out.printf("wrote the top %d TracIn %s of %d test points (%s, %d checkpoints) to %s%n", topK.k,
                         topK.describe(), data.test().size(), variant, checkpointCount, output);
             }
@@ -259,16 +272,21 @@ final class TracInCommand implements Callable<Integer> {
     /**
      * Loads the checkpoints of a folder written by {@code train --checkpoints} for {@code modelSpec}.
      *
+     * @param allowMixedRuns whether checkpoints of different training runs are accepted
      * @throws IllegalArgumentException naming {@code --checkpoints} when the folder is missing or
      *     empty, or a checkpoint is unreadable or belongs to another model
+     * @throws ProvenanceMismatchException naming {@code --allow-mixed-runs} when the checkpoints belong
+     *     to different runs
      */
-    static TracInCheckpoints loadCheckpoints(Path directory, ModelSpec modelSpec) {
+    static TracInCheckpoints loadCheckpoints(Path directory, ModelSpec modelSpec, boolean allowMixedRuns) {
         if (!Files.isDirectory(directory)) {
             throw new IllegalArgumentException("--checkpoints: directory " + directory + " does not exist; write"
                     + " checkpoints with `influence4j train --optimizer sgd --checkpoints DIR`");
         }
         try {
-            return TracInCheckpoints.fromDirectory(directory, modelSpec, CheckpointLoader.DEFAULT);
+            return TracInCheckpoints.fromDirectory(directory, modelSpec, CheckpointLoader.DEFAULT, allowMixedRuns);
+        } catch (ProvenanceMismatchException e) {
+            throw e.withRemedy("give the folder of one run, or --allow-mixed-runs to sum over them anyway");
         } catch (IllegalArgumentException | UncheckedIOException e) {
             throw new IllegalArgumentException("--checkpoints: " + e.getMessage().replaceFirst("^(directory|checkpoints): ",
                     ""), e);

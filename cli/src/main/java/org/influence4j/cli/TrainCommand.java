@@ -8,6 +8,8 @@ import org.influence4j.api.data.Batch;
 import org.influence4j.api.data.InMemoryDataSource;
 import org.influence4j.api.model.ModelSpec;
 import org.influence4j.api.model.ParameterFiles;
+import org.influence4j.api.provenance.ProvenanceMismatchException;
+import org.influence4j.calculators.training.Checkpoints;
 import org.influence4j.calculators.training.LbfgsTrainer;
 import org.influence4j.calculators.training.MinibatchOptions;
 import org.influence4j.calculators.training.MinibatchTrainer;
@@ -27,7 +29,8 @@ import picocli.CommandLine.Spec;
  * (and, from a state_dict, the buffers).
  * Optimizers: {@code newton} and {@code lbfgs} (to the optimum of {@code mean loss + (l2/2)‖θ‖²};
  * convex models), {@code adam} and {@code sgd} (minibatches, optional checkpoints with their
- * learning rates in {@code --checkpoints}).
+ * learning rates and the run's id in {@code --checkpoints}; a folder holding another run's
+ * checkpoints is refused unless {@code --overwrite}).
  */
 @Command(name = "train", description = "Fit a model spec on CSV or array data; write parameters (.safetensors or .npy)"
         + " and optional checkpoints.")
@@ -50,6 +53,10 @@ final class TrainCommand implements Callable<Integer> {
 
     @Option(names = "--checkpoints", description = "Folder for checkpoints with learning rates (adam/sgd).")
     Path checkpoints;
+
+    @Option(names = "--overwrite", description = "Delete the checkpoints of another run in --checkpoints first;"
+            + " without it such a folder is refused (a rerun of the same run is accepted).")
+    boolean overwrite;
 
     @Option(names = "--checkpoint-every", defaultValue = "1", description = "Epochs between checkpoints (default: ${DEFAULT-VALUE}).")
     int checkpointEvery;
@@ -74,6 +81,10 @@ final class TrainCommand implements Callable<Integer> {
         if (checkpoints != null && !training.isMinibatch()) {
             throw new IllegalArgumentException("--checkpoints: only adam and sgd write checkpoints");
         }
+        if (overwrite && checkpoints == null) {
+            throw new IllegalArgumentException("--overwrite: replaces the checkpoints of --checkpoints; give that"
+                    + " folder too");
+        }
         BackendOptions.Session session = common.session(null);
         double[] initial = training.isMinibatch() ? modelSpec.initialParameters(seed)
                 : new double[modelSpec.numParameters()];
@@ -93,8 +104,15 @@ final class TrainCommand implements Callable<Integer> {
                     MinibatchOptions options = training.minibatchOptions(seed, l2).withProgress(bars);
                     if (checkpoints != null) {
                         options = options.withCheckpoints(checkpoints, checkpointEvery);
+                        if (overwrite) {
+                            Checkpoints.deleteAll(checkpoints);
+                        }
                     }
-                    yield new MinibatchTrainer(options).train(model, data);
+                    try {
+                        yield new MinibatchTrainer(options).train(model, data);
+                    } catch (ProvenanceMismatchException e) {
+                        throw e.withRemedy("rerun with --overwrite to delete them, or choose another folder");
+                    }
                 }
             };
             bars.step(1);

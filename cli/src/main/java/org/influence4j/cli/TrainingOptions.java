@@ -29,6 +29,12 @@ final class TrainingOptions {
     @Option(names = "--lr-decay", defaultValue = "1", description = "Per-epoch learning-rate factor in (0, 1] (default: ${DEFAULT-VALUE}).")
     double decay;
 
+    /** @return the recipe as one line for provenance records, e.g. {@code adam epochs=20 minibatch=32 lr=0.01 decay=1.0 seed=0} */
+    String describe(long seed) {
+        return optimizer + " epochs=" + epochs + " minibatch=" + minibatch + " lr=" + learningRate + " decay=" + decay
+                + " seed=" + seed;
+    }
+
     /** @return whether the optimizer trains in minibatches (adam or sgd) */
     boolean isMinibatch() {
         return optimizer == Algorithm.adam || optimizer == Algorithm.sgd;

@@ -8,6 +8,7 @@ import org.influence4j.api.DType;
 import org.influence4j.api.Tensor;
 import org.influence4j.api.TensorScope;
 import org.influence4j.api.TwiceDifferentiable;
+import org.influence4j.api.provenance.Provenance;
 import org.influence4j.api.data.Batch;
 import org.influence4j.api.data.InMemoryDataSource;
 import org.influence4j.api.model.Layer;
@@ -163,38 +164,46 @@ final class ValidateCommand implements Callable<Integer> {
             }
         }
         BackendOptions.Session session = common.session(lambda);
-        TracInCheckpoints loaded = checkpoints == null ? null : TracInCommand.loadCheckpoints(checkpoints, modelSpec);
+        TracInCheckpoints loaded = checkpoints == null ? null : TracInCommand.loadCheckpoints(checkpoints, modelSpec, false);
         String methodName = loaded == null
                 ? "influence function (" + session.settings().method().configName() + ", lambda = " + lambda + ")"
                 : "TracInCP (" + loaded.size() + " checkpoints)";
+        Provenance record = RunRecords.data(RunRecords.of("validate", session, input), "test", test, testLabels)
+                .with("l2", penalty).with("lds.subsets", subsets).with("lds.fraction", fraction).with("lds.seed", seed)
+                .with("lds.training", training.describe(trainSeed));
+        record = loaded == null ? RunRecords.inversion(record, session.settings())
+                : RunRecords.checkpoints(record, loaded);
         try (TwiceDifferentiable model = InfluenceQuery.open(input, session, data)) {
             if (convex) {
                 printOptimality(model, data.train(), penalty, out);
             }
             Batch scored = lds ? data.test() : data.test().slice(0, m);
-            double[] values = scores(session, model, loaded, data.train(), scored, err);
+            InfluenceQuery.Computed<double[]> computed = scores(session, model, loaded, data.train(), scored, err,
+                    record);
+            double[] values = computed.value();
             if (loo) {
                 leaveOneOut(model, data.train(), scored, values, m, penalty, methodName, out, err);
             }
             if (lds) {
                 linearDatamodelingScore(score, model, data.train(), scored, values, convex, penalty, methodName, out,
-                        err);
+                        err, computed.record());
             }
         }
         return 0;
     }
 
     /** @return scores {@code [m, n]} of the chosen method, positive = proponent */
-    private static double[] scores(BackendOptions.Session session, TwiceDifferentiable model,
-                                   TracInCheckpoints loaded, Batch train, Batch tests, PrintWriter err) {
+    private static InfluenceQuery.Computed<double[]> scores(BackendOptions.Session session, TwiceDifferentiable model,
+                                                            TracInCheckpoints loaded, Batch train, Batch tests,
+                                                            PrintWriter err, Provenance record) {
         if (loaded == null) {
-            return InfluenceQuery.influences(session, model, train, tests, err);
+            return InfluenceQuery.influences(session, model, train, tests, err, record);
         }
         try (TensorScope scope = session.backend().newScope();
              Progress bar = Progress.start("tracin cp (" + loaded.size() + " checkpoints)", 1, err);
              Tensor s = new TracInCP(model, loaded, TracInOptions.defaults()
                      .withBatchSize(session.settings().batchSize())).influences(tests, train, scope)) {
-            return s.toDoubleArray();
+            return new InfluenceQuery.Computed<>(s.toDoubleArray(), record);
         }
     }
 
@@ -229,7 +238,8 @@ final class ValidateCommand implements Callable<Integer> {
 
     private void linearDatamodelingScore(LinearDatamodelingScore score, TwiceDifferentiable model, Batch train,
                                          Batch tests, double[] values, boolean convex, double penalty,
-                                         String methodName, PrintWriter out, PrintWriter err) throws Exception {
+                                         String methodName, PrintWriter out, PrintWriter err, Provenance record)
+            throws Exception {
         int n = train.size();
         int m = tests.size();
         Retrainer retrainer = convex
@@ -257,7 +267,7 @@ final class ValidateCommand implements Callable<Integer> {
         }
         out.println(ldsVerdict(r.lds(), subsets));
         if (output != null) {
-            Output.write(output, r.perTest(), new long[] {m}, DType.FLOAT64);
+            Output.write(output, r.perTest(), new long[] {m}, DType.FLOAT64, record);
             out.printf("wrote per-test LDS [%d] to %s%n", m, output);
         }
     }

@@ -14,12 +14,16 @@ import org.apache.spark.sql.SparkSession;
 import org.influence4j.api.DType;
 import org.influence4j.api.data.Batch;
 import org.influence4j.api.data.CsvDataSource;
+import org.influence4j.api.data.InMemoryDataSource;
 import org.influence4j.api.influence.InfluenceMode;
 import org.influence4j.api.inversion.InversionMethod;
 import org.influence4j.api.io.HostArray;
 import org.influence4j.api.model.Loss;
 import org.influence4j.api.model.ModelSpec;
 import org.influence4j.api.model.ParameterFiles;
+import org.influence4j.api.provenance.Fingerprints;
+import org.influence4j.api.provenance.Provenance;
+import org.influence4j.api.provenance.ProvenanceMismatchException;
 import org.influence4j.calculators.chunked.ChunkedArray;
 import org.influence4j.calculators.chunked.ChunkedData;
 import org.influence4j.calculators.chunked.ProgressListener;
@@ -39,7 +43,10 @@ import org.influence4j.calculators.inversion.CgOptions;
  * ({@code cg} | {@code direct}, default {@code cg}), {@code lambda} (default 0.01), {@code testChunk}
  * (256), {@code trainChunk} (4096), {@code tasks} (default parallelism), {@code dtype} ({@code f4} |
  * {@code f8}, default f4), {@code zlib} (level 1..9, 0 = raw; default 1). Rerunning with the same
- * {@code out} resumes.
+ * {@code out} resumes — only the same computation: the store's {@code .zattrs} holds the job's
+ * provenance (SHA-256 of the spec, the parameters and the data's content, method, λ, dtype,
+ * backend), and a store of another computation is refused unless {@code overwrite=true}, which
+ * deletes it first.
  *
  * <p><b>Data.</b> A {@code train} or {@code test} path ending in {@code .csv} is read on the driver
  * (no header, one row per sample, the label — or the {@code outputDim} targets of an MSE model — in
@@ -57,7 +64,7 @@ public final class SparkInfluenceJob {
 
     private static final Set<String> KEYS = new TreeSet<>(Set.of("spec", "params", "train", "test", "out", "backend",
             "method", "lambda", "testChunk", "trainChunk", "tasks", "dtype", "zlib", "format", "features", "label",
-            "orderBy"));
+            "orderBy", "overwrite"));
 
     private SparkInfluenceJob() {
     }
@@ -103,6 +110,28 @@ public final class SparkInfluenceJob {
         ZarrSink.Options options = zlib == 0 ? new ZarrSink.Options(dtype, ZarrSink.Compression.NONE, 0)
                 : new ZarrSink.Options(dtype, ZarrSink.Compression.ZLIB, zlib);
         Path out = Path.of(require(a, "out"));
+        String overwrite = a.getOrDefault("overwrite", "false");
+        if (!overwrite.equals("true") && !overwrite.equals("false")) {
+            throw new IllegalArgumentException("overwrite: true or false, got " + overwrite);
+        }
+        Provenance record = Provenance.empty()
+                .with("command", "spark-influences")
+                .with("model.sha256", Fingerprints.sha256(Path.of(require(a, "spec"))))
+                .with("parameters.sha256", Fingerprints.sha256(Path.of(require(a, "params"))))
+                .with("train.sha256", Fingerprints.sha256(new InMemoryDataSource(train)))
+                .with("test.sha256", Fingerprints.sha256(new InMemoryDataSource(test)))
+                .with("method", method.configName())
+                .with("lambda", lambda)
+                .with("dtype", dtype)
+                .with("backend", a.getOrDefault("backend", "best available"));
+        if (overwrite.equals("true")) {
+            ZarrSink.deleteArray(out);
+        }
+        try {
+            ZarrSink.requireResumable(out, record);
+        } catch (ProvenanceMismatchException e) {
+            throw e.withRemedy("give overwrite=true to replace it, or another out");
+        }
 
         SpecWorkerFactory factory = SpecWorkerFactory.of(a.get("backend"), spec, theta, train, method,
                 InfluenceOptions.of(lambda), CgOptions.defaults());
@@ -113,7 +142,8 @@ public final class SparkInfluenceJob {
         HostArray factors = calc.influenceFactors(ChunkedData.of(test, testChunk))
                 .compute(ProgressListener.logging(10_000));
         return calc.influencesFromFactors(ChunkedArray.byRows(factors, testChunk), ChunkedData.of(train, trainChunk),
-                InfluenceMode.UP).writeTo(ZarrSink.create(out, options), ProgressListener.logging(10_000));
+                InfluenceMode.UP).writeTo(ZarrSink.create(out, options, record), ProgressListener.logging(10_000));
+        // ↑ the sink checks the record again when it opens (a store without one is accepted only while empty)
     }
 
     /** The {@code train} or {@code test} data: a CSV file, or rows of a Spark data source (see the class). */

@@ -4,6 +4,7 @@ import org.influence4j.api.Tensor;
 import org.influence4j.api.TensorScope;
 import org.influence4j.api.data.Batch;
 import org.influence4j.api.data.DataSource;
+import java.util.Map;
 
 /**
  * Influence of training points on test points, with pyDVL's shapes and sign convention.
@@ -70,6 +71,30 @@ public interface InfluenceFunctionModel extends AutoCloseable {
      * @return {@code [m, n]} in UP mode, owned by {@code scope}
      */
     Tensor influencesFromFactors(Tensor factors, Batch train, InfluenceMode mode, TensorScope scope);
+
+    /**
+     * The settings that determine this model's numbers besides the model and the data — method,
+     * regularization λ, curvature, solver options — for provenance records
+     * ({@link org.influence4j.api.provenance.Provenance}): equal configurations on equal inputs give
+     * equal numbers. Only deterministic values (no listeners, no object identities). The default
+     * names the class only; implementations should add their settings.
+     *
+     * @return field name → value, e.g. {@code {"method": "cg", "lambda": "0.1"}}
+     */
+    default Map<String, String> configuration() {
+        return Map.of("model", getClass().getName());
+    }
+
+    /**
+     * What the computations so far reported — for an iterative solver the number of solves, the
+     * largest iteration count and relative residual and whether every solve converged — as JSON
+     * values for a provenance record's diagnostics. The default reports nothing.
+     *
+     * @return name → JSON value (Number, String, Boolean, List or Map); empty when nothing was recorded
+     */
+    default Map<String, Object> diagnostics() {
+        return Map.of();
+    }
 
     /** @return whether several threads may use this model at the same time */
     boolean isThreadSafe();

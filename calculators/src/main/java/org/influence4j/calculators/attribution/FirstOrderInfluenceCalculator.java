@@ -14,6 +14,8 @@ import org.influence4j.api.influence.InfluenceFunctionModel;
 import org.influence4j.api.influence.InfluenceMode;
 import org.influence4j.api.inversion.InverseHvpSolver;
 import org.influence4j.api.inversion.SolverInfo;
+import org.influence4j.api.provenance.Fingerprints;
+import org.influence4j.api.provenance.Provenance;
 import org.influence4j.calculators.influence.InverseHessianInfluence;
 
 /**
@@ -48,7 +50,11 @@ import org.influence4j.calculators.influence.InverseHessianInfluence;
  * (n·p doubles); with DISK they are also read from / written (atomically) to
  * {@link FirstOrderOptions#cacheFile()}. {@link #saveInfluenceVectors} and
  * {@link #loadInfluenceVectors} are explicit save and load paths ({@code InfluenceVectorStore} holds
- * both). Group influence is {@link GroupInfluence} on the same fitted influence model.
+ * both). Files on disk carry a provenance sidecar ({@code FILE.provenance.json}: model, parameters,
+ * fit data, scored data, the influence method's configuration, normalisation, dtype, backend) and are
+ * read back only when it matches: a cache of another model, data or λ is refused with a
+ * {@link org.influence4j.api.provenance.ProvenanceMismatchException} naming the differing fields
+ * (delete the file to recompute). Group influence is {@link GroupInfluence} on the same fitted influence model.
  *
  * <p>Which side is solved: without normalisation and cache, scores solve the m test gradients
  * (H is symmetric, so the values are the same); otherwise the training influence vectors are
@@ -64,6 +70,8 @@ public final class FirstOrderInfluenceCalculator implements TrainingDataAttribut
     private final long hessianSamples;
     private final InfluenceVectorStore store;
     private final GroupInfluence groups;
+    private final DataSource trainingData;
+    private String fitDataFingerprint;
 
     /**
      * Builds H + λI on {@code trainingData} and prepares its inverse with {@code solver} (an
@@ -110,6 +118,7 @@ public final class FirstOrderInfluenceCalculator implements TrainingDataAttribut
         this.influence = influence;
         this.ownsInfluence = owns;
         this.hessianSamples = trainingData.size();
+        this.trainingData = trainingData;
         try {
             influence.fit(trainingData);
         } catch (RuntimeException e) {
@@ -246,12 +255,34 @@ public final class FirstOrderInfluenceCalculator implements TrainingDataAttribut
             try (TensorScope scope = model.backend().newScope()) {
                 return computeAll(train, scope).toDoubleArray();
             }
-        });
+        }, () -> vectorsRecord(train));
+    }
+
+    /**
+     * The provenance of the influence vectors of {@code train}: everything they are computed from —
+     * model, parameters, the data the curvature was fitted on, {@code train}, the influence method's
+     * configuration, the normalisation, dtype and backend.
+     */
+    private Provenance vectorsRecord(DataSource train) {
+        if (fitDataFingerprint == null) {
+            fitDataFingerprint = Fingerprints.sha256(trainingData);
+        }
+        return Provenance.empty()
+                .with("content", "first-order influence vectors")
+                .with("model.sha256", Fingerprints.sha256(model.spec().toJson()))
+                .with("parameters.sha256", Fingerprints.sha256(model.parameters()))
+                .with("fit_data.sha256", fitDataFingerprint)
+                .with("train.sha256", Fingerprints.sha256(train))
+                .withAll("influence.", influence.configuration())
+                .with("normalization", options.normalization())
+                .with("dtype", dtype())
+                .with("backend", model.backend().name())
+                .with("backend.version", model.backend().version());
     }
 
     /**
      * Writes the influence vectors of {@code train} ({@code [n, p]}, the model's dtype) as an
-     * {@code .npy} file, atomically (nothing half-written is left on failure).
+     * {@code .npy} file with its provenance sidecar, atomically (nothing half-written is left on failure).
      *
      * @throws UncheckedIOException naming the file when writing fails
      */
@@ -265,19 +296,20 @@ public final class FirstOrderInfluenceCalculator implements TrainingDataAttribut
                 all = influenceVectors(train, scope).toDoubleArray();
             }
         }
-        InfluenceVectorStore.save(file, all, train.size(), p(), dtype());
+        InfluenceVectorStore.save(file, all, train.size(), p(), dtype(), vectorsRecord(train));
     }
 
     /**
      * Reads influence vectors written by {@link #saveInfluenceVectors} and uses them for
-     * {@code train} from now on (whatever the cache option).
+     * {@code train} from now on (whatever the cache option), when their provenance sidecar matches
+     * this calculator and {@code train}.
      *
      * @throws UncheckedIOException naming the file when it is missing or unreadable
      * @throws IllegalArgumentException naming the file when its shape is not {@code [n, p]}
      */
     public void loadInfluenceVectors(DataSource train, Path file) {
         Attributions.requireNonEmpty(train, "train");
-        store.load(train, file, p());
+        store.load(train, file, p(), vectorsRecord(train));
     }
 
     /** Drops the in-memory cache. */

@@ -13,6 +13,7 @@ import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -24,6 +25,8 @@ import java.util.zip.DeflaterOutputStream;
 import org.influence4j.api.DType;
 import org.influence4j.api.io.AtomicFiles;
 import org.influence4j.api.io.Json;
+import org.influence4j.api.provenance.Provenance;
+import org.influence4j.api.provenance.ProvenanceMismatchException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -48,6 +51,15 @@ import org.slf4j.LoggerFactory;
  * the {@code .blocks} folder. Opening a path whose array has different metadata, that is a file, or
  * that is a non-empty directory without {@code .zarray} throws {@link IllegalStateException}.
  *
+ * <p><b>Provenance.</b> A sink created with a {@link Provenance} records it in the array's
+ * {@code .zattrs} under {@value #ATTRIBUTE} (Zarr readers show it as {@code z.attrs["influence4j"]})
+ * and opens an existing array only when the recorded identity equals it: otherwise
+ * {@link ProvenanceMismatchException} names every differing field (another λ, method, model, data,
+ * backend, …), so that a resumed store never mixes the blocks of two computations. An existing array
+ * without a record is accepted only while it holds no complete block. {@link #writeProvenance}
+ * replaces the record when the computation ends (with its diagnostics); {@link #deleteArray} removes
+ * an array to start afresh.
+ *
  * <p><b>Grid.</b> Zarr needs a regular grid: all chunks along a dimension equal except a smaller
  * last one; other layouts are refused when the sink is opened.
  */
@@ -57,6 +69,9 @@ public final class ZarrSink implements ChunkSink {
 
     /** The folder of the completion records, inside the array's directory. */
     static final String RECORDS = ".blocks";
+
+    /** The key of the provenance record in {@code .zattrs}. */
+    public static final String ATTRIBUTE = "influence4j";
 
     /** Chunk compression. */
     public enum Compression {
@@ -120,11 +135,13 @@ public final class ZarrSink implements ChunkSink {
 
     private final Path dir;
     private final Options options;
+    private final Provenance provenance;
     private volatile BlockWriter writer;
 
-    private ZarrSink(Path dir, Options options) {
+    private ZarrSink(Path dir, Options options, Provenance provenance) {
         this.dir = dir.toAbsolutePath();
         this.options = options;
+        this.provenance = provenance;
     }
 
     /**
@@ -133,13 +150,24 @@ public final class ZarrSink implements ChunkSink {
      * @throws IllegalArgumentException naming a null argument
      */
     public static ZarrSink create(Path dir, Options options) {
+        return create(dir, options, null);
+    }
+
+    /**
+     * A sink that records {@code provenance} and refuses to resume an array of another computation
+     * (see the class comment).
+     *
+     * @param provenance the record of this computation, or null to record none and check nothing
+     * @throws IllegalArgumentException naming a null {@code dir} or {@code options}
+     */
+    public static ZarrSink create(Path dir, Options options, Provenance provenance) {
         if (dir == null) {
             throw new IllegalArgumentException("dir: must not be null");
         }
         if (options == null) {
             throw new IllegalArgumentException("options: must not be null; use ZarrSink.Options.defaults()");
         }
-        return new ZarrSink(dir, options);
+        return new ZarrSink(dir, options, provenance);
     }
 
     /** @return the array's directory */
@@ -164,6 +192,7 @@ public final class ZarrSink implements ChunkSink {
             Path zarray = dir.resolve(".zarray");
             if (Files.exists(zarray)) {
                 checkCompatible(zarray, meta);
+                checkProvenance();
                 removeStaleTemporaries();
             } else {
                 if (Files.isDirectory(dir)) {
@@ -176,6 +205,9 @@ public final class ZarrSink implements ChunkSink {
                 }
                 byte[] json = Json.write(meta).getBytes(StandardCharsets.UTF_8);
                 AtomicFiles.write(zarray, json);
+                if (provenance != null) {
+                    writeProvenance(provenance);
+                }
             }
         } catch (IOException e) {
             throw new UncheckedIOException("zarr sink: cannot open " + dir + ": " + e.getMessage(), e);
@@ -231,13 +263,7 @@ public final class ZarrSink implements ChunkSink {
     }
 
     private void checkCompatible(Path zarray, Map<String, Object> expected) throws IOException {
-        Object parsed;
-        try {
-            parsed = Json.parse(Files.readString(zarray, StandardCharsets.UTF_8));
-        } catch (IllegalArgumentException e) {
-            throw new IllegalStateException("zarr sink: " + zarray + " is not valid JSON (" + e.getMessage()
-                    + "); delete the array or choose another path", e);
-        }
+        Object parsed = readJson(zarray);
         if (!(parsed instanceof Map<?, ?> existing)) {
             throw new IllegalStateException("zarr sink: " + zarray + " is not a JSON object; delete the array or"
                     + " choose another path");
@@ -257,6 +283,123 @@ public final class ZarrSink implements ChunkSink {
         if (!diffs.isEmpty()) {
             throw new IllegalStateException("zarr sink: the existing array at " + dir + " is incompatible: "
                     + String.join("; ", diffs) + ". Delete it, or choose another path, to start a new result");
+        }
+    }
+
+    /**
+     * Compares this sink's provenance with the one recorded in the existing array; records it when the
+     * array has none and no complete block yet (a run stopped before its first block).
+     */
+    private void checkProvenance() throws IOException {
+        if (provenance == null) {
+            return;
+        }
+        Optional<Provenance> recorded = readProvenance(dir);
+        String what = "the Zarr store " + dir;
+        if (recorded.isPresent()) {
+            provenance.requireSameRun(what, recorded.get());
+            return;
+        }
+        Path records = dir.resolve(RECORDS);
+        boolean hasBlocks;
+        try (Stream<Path> s = Files.isDirectory(records) ? Files.list(records) : Stream.empty()) {
+            hasBlocks = s.anyMatch(p -> !p.getFileName().toString().endsWith(".tmp"));
+        }
+        if (hasBlocks) {
+            throw new ProvenanceMismatchException(what, List.of("it has no provenance record in .zattrs (written by"
+                    + " another tool or an older influence4j), so its blocks cannot be matched to this run"));
+        }
+        writeProvenance(provenance);
+    }
+
+    /**
+     * Checks, before anything is computed, that the array at {@code dir} (if any) may be resumed by
+     * the computation {@code record}: its recorded identity equals {@code record}'s. An array without
+     * a record is left to {@link #open} (which accepts it only while it holds no complete block).
+     *
+     * @throws ProvenanceMismatchException naming every differing field
+     * @throws IOException naming the file when the record cannot be read
+     */
+    public static void requireResumable(Path dir, Provenance record) throws IOException {
+        if (Files.isRegularFile(dir.resolve(".zarray"))) {
+            Optional<Provenance> recorded = readProvenance(dir);
+            if (recorded.isPresent()) {
+                record.requireSameRun("the Zarr store " + dir, recorded.get());
+            }
+        }
+    }
+
+    /**
+     * Records {@code record} in the array's {@code .zattrs} under {@value #ATTRIBUTE}, atomically,
+     * keeping the other attributes; used when the computation ends, to add its diagnostics.
+     *
+     * @throws IOException naming the file when it cannot be written
+     */
+    public void writeProvenance(Provenance record) throws IOException {
+        Path zattrs = dir.resolve(".zattrs");
+        Map<String, Object> attributes = new LinkedHashMap<>();
+        if (Files.isRegularFile(zattrs) && readJson(zattrs) instanceof Map<?, ?> m) {
+            m.forEach((k, v) -> attributes.put(String.valueOf(k), v));
+        }
+        attributes.put(ATTRIBUTE, record.toJson());
+        AtomicFiles.write(zattrs, Json.write(attributes).getBytes(StandardCharsets.UTF_8));
+    }
+
+    /**
+     * @return the provenance recorded in the array's {@code .zattrs}, or empty when there is none
+     * @throws IOException naming the file when it cannot be read
+     * @throws IllegalStateException naming the file when it is not JSON or its record is malformed
+     */
+    public static Optional<Provenance> readProvenance(Path dir) throws IOException {
+        Path zattrs = dir.resolve(".zattrs");
+        if (!Files.isRegularFile(zattrs)) {
+            return Optional.empty();
+        }
+        if (readJson(zattrs) instanceof Map<?, ?> m && m.get(ATTRIBUTE) != null) {
+            try {
+                return Optional.of(Provenance.fromJson(m.get(ATTRIBUTE), zattrs.toString()));
+            } catch (IllegalArgumentException e) {
+                throw new IllegalStateException("zarr sink: " + e.getMessage(), e);
+            }
+        }
+        return Optional.empty();
+    }
+
+    private static Object readJson(Path file) throws IOException {
+        if (Files.size(file) > Json.MAX_LENGTH) {
+            throw new IllegalStateException("zarr sink: " + file + " is larger than " + Json.MAX_LENGTH + " bytes");
+        }
+        try {
+            return Json.parse(Files.readString(file, StandardCharsets.UTF_8));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalStateException("zarr sink: " + file + " is not valid JSON (" + e.getMessage()
+                    + "); delete the array or choose another path", e);
+        }
+    }
+
+    /**
+     * Deletes the Zarr array at {@code dir} (its metadata, blocks, completion records and
+     * temporaries), to start afresh; a missing {@code dir} is nothing to delete.
+     *
+     * @throws IllegalStateException if {@code dir} exists but is not a Zarr array (no {@code .zarray}
+     *     and not empty): it is never deleted
+     * @throws IOException when deleting fails
+     */
+    public static void deleteArray(Path dir) throws IOException {
+        if (!Files.exists(dir)) {
+            return;
+        }
+        boolean empty;
+        try (Stream<Path> s = Files.isDirectory(dir) ? Files.list(dir) : Stream.of(dir)) {
+            empty = Files.isDirectory(dir) && s.findAny().isEmpty();
+        }
+        if (!empty && !Files.isRegularFile(dir.resolve(".zarray"))) {
+            throw new IllegalStateException("zarr sink: " + dir + " is not a Zarr array (no .zarray); not deleting it");
+        }
+        try (Stream<Path> s = Files.walk(dir)) {
+            for (Path p : (Iterable<Path>) s.sorted(Comparator.reverseOrder())::iterator) {
+                Files.delete(p);
+            }
         }
     }
 

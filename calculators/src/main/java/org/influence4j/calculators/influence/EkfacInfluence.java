@@ -104,6 +104,20 @@ public final class EkfacInfluence implements InfluenceFunctionModel {
         return options;
     }
 
+    /**
+     * {@inheritDoc} Here: {@code model} = {@code ekfac}, {@code lambda}, {@code update_diagonal} and
+     * {@code curvature} (the G estimate).
+     */
+    @Override
+    public Map<String, String> configuration() {
+        Map<String, String> m = new LinkedHashMap<>();
+        m.put("model", "ekfac");
+        m.put("lambda", Double.toString(options.hessianRegularization()));
+        m.put("update_diagonal", Boolean.toString(options.updateDiagonal()));
+        m.put("curvature", EkfacOptions.CURVATURE.format(options.curvature()));
+        return m;
+    }
+
     /** @return the fitted per-layer representation, in layer order, if fitted */
     public Optional<List<EkfacLayer>> representation() {
         return Optional.ofNullable(layers);

@@ -1,5 +1,7 @@
 package org.influence4j.calculators.influence;
 
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.Optional;
 import org.influence4j.api.BackendCapability;
 import org.influence4j.api.Tensor;
@@ -54,6 +56,7 @@ public class InverseHessianInfluence implements InfluenceFunctionModel {
     private DataHessianOperator operator;
     private InverseHessian inverse;
     private SolverInfo lastSolverInfo;
+    private final SolveSummary summary = new SolveSummary();
 
     /**
      * @param model   the trained model (its current parameters are used)
@@ -104,6 +107,7 @@ public class InverseHessianInfluence implements InfluenceFunctionModel {
             throw new IllegalArgumentException("trainingData: must not be null");
         }
         closeInverse();
+        summary.clear();
         long start = System.nanoTime();
         DataHessianOperator op = new DataHessianOperator(model, trainingData, options.hessianRegularization(),
                 options.batchSize(), options.curvature());
@@ -130,6 +134,28 @@ public class InverseHessianInfluence implements InfluenceFunctionModel {
     /** @return the Hessian operator of the last {@link #fit}, if fitted */
     public Optional<DataHessianOperator> operator() {
         return Optional.ofNullable(operator);
+    }
+
+    /**
+     * {@inheritDoc} Here: {@code model} = {@code inverse-hessian}, {@code method} (the solver's
+     * configuration name), {@code solver} (the solver and its options), {@code lambda} and
+     * {@code curvature}.
+     */
+    @Override
+    public Map<String, String> configuration() {
+        Map<String, String> m = new LinkedHashMap<>();
+        m.put("model", "inverse-hessian");
+        m.put("method", solver.method().configName());
+        m.put("solver", solver.toString());
+        m.put("lambda", Double.toString(options.hessianRegularization()));
+        m.put("curvature", options.curvature().key());
+        return m;
+    }
+
+    /** {@inheritDoc} Here: the summary of every solve since the last {@link #fit}. */
+    @Override
+    public Map<String, Object> diagnostics() {
+        return summary.toJson();
     }
 
     /** @return the diagnostics of the most recent solve (iterations, residuals, warnings), if any */
@@ -225,6 +251,7 @@ public class InverseHessianInfluence implements InfluenceFunctionModel {
         InfluenceProducts.requireVectors(vectors, model.numParameters());
         InverseHvpResult result = inverse.solve(vectors, scope);
         lastSolverInfo = result.info();
+        summary.add(result.info());
         if (!result.info().converged()) {
             LOG.warn("inverse Hessian-vector products of {} vectors did not converge (largest relative residual {})",
                     vectors.shape()[0], result.info().maxResidual());

@@ -66,14 +66,29 @@ public final class TracInCheckpoints {
 
     /**
      * Every checkpoint of a directory written by {@link Checkpoints#write} (learning rates from the
-     * files' metadata), in epoch order.
+     * files' metadata), in epoch order; they must belong to one training run
+     * ({@link Checkpoints#requireOneRun}).
      *
      * @throws UncheckedIOException naming the directory or file when listing or loading fails
+     * @throws org.influence4j.api.provenance.ProvenanceMismatchException if the checkpoints belong to
+     *     different runs
      */
     public static TracInCheckpoints fromDirectory(Path directory, ModelSpec spec, CheckpointLoader loader) {
+        return fromDirectory(directory, spec, loader, false);
+    }
+
+    /**
+     * As {@link #fromDirectory(Path, ModelSpec, CheckpointLoader)}; with {@code allowMixedRuns} the
+     * checkpoints of different runs are summed over as asked, without the run check.
+     */
+    public static TracInCheckpoints fromDirectory(Path directory, ModelSpec spec, CheckpointLoader loader,
+                                                  boolean allowMixedRuns) {
         List<Checkpoint> list;
         try {
             list = Checkpoints.list(directory);
+            if (!allowMixedRuns) {
+                Checkpoints.requireOneRun(list);
+            }
         } catch (IOException e) {
             throw new UncheckedIOException("checkpoint directory " + directory + " could not be read: " + e.getMessage(), e);
         }

@@ -9,6 +9,9 @@ import org.influence4j.api.Tensor;
 import org.influence4j.api.TensorScope;
 import org.influence4j.api.TwiceDifferentiable;
 import org.influence4j.api.data.Batch;
+import org.influence4j.api.data.InMemoryDataSource;
+import org.influence4j.api.provenance.Fingerprints;
+import org.influence4j.api.provenance.Provenance;
 import org.influence4j.api.data.DataSource;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -17,7 +20,9 @@ import org.slf4j.LoggerFactory;
  * Minibatch training with SGD (momentum) or Adam, as a PyTorch training loop would do it: every
  * epoch shuffles the samples with a seeded generator, then steps on each batch with the gradient
  * of the batch's mean loss plus {@code l2·θ}. After every {@code checkpointEvery} epochs (and the
- * last one) the parameters are written as a {@link Checkpoint} with the epoch's learning rate.
+ * last one) the parameters are written as a {@link Checkpoint} with the epoch's learning rate and
+ * the run's id and identity ({@link Checkpoints}); a checkpoint folder holding another run's
+ * checkpoints is refused before training starts.
  *
  * <p>The data are read into memory once ({@link DataSource#readAll()}) to shuffle them. Parameters
  * and optimizer state are kept on the host in double precision; gradients come from the model
@@ -64,6 +69,15 @@ public final class MinibatchTrainer {
         int n = all.size();
         int p = model.numParameters();
         double[] theta = model.parameters();
+        Provenance run = null;
+        if (options.checkpointDirectory() != null) {
+            run = runRecord(model, theta, all);
+            try {
+                Checkpoints.requireFolderOfRun(options.checkpointDirectory(), run);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
         double[] m = new double[p];
         double[] v = new double[p];
         SplittableRandom random = new SplittableRandom(options.seed());
@@ -105,7 +119,7 @@ public final class MinibatchTrainer {
                         && (epoch % options.checkpointEvery() == 0 || epoch == options.epochs())) {
                     try {
                         checkpoints.add(Checkpoints.write(options.checkpointDirectory(), model.spec(), theta, lr,
-                                epoch, step));
+                                epoch, step, run));
                     } catch (IOException e) {
                         throw new UncheckedIOException(e);
                     }
@@ -122,6 +136,29 @@ public final class MinibatchTrainer {
                 end.gradientNorm());
         return new TrainingResult(theta, end.value(), end.gradientNorm(), (int) Math.min(Integer.MAX_VALUE, step),
                 false, checkpoints);
+    }
+
+    /**
+     * The identity of a training run: everything that determines its checkpoints — the recipe, the
+     * model spec, the initial parameters, the data, the dtype and the backend — so that a rerun of the
+     * same run has the same {@link Provenance#runId()} and any other run a different one.
+     */
+    private Provenance runRecord(TwiceDifferentiable model, double[] initial, Batch all) {
+        return Provenance.empty()
+                .with("trainer", "minibatch")
+                .with("optimizer", options.optimizer())
+                .with("epochs", options.epochs())
+                .with("batch_size", options.batchSize())
+                .with("seed", options.seed())
+                .with("l2", options.l2())
+                .with("learning_rate_decay", options.learningRateDecay())
+                .with("checkpoint_every", options.checkpointEvery())
+                .with("model.sha256", Fingerprints.sha256(model.spec().toJson()))
+                .with("initial_parameters.sha256", Fingerprints.sha256(initial))
+                .with("data.sha256", Fingerprints.sha256(new InMemoryDataSource(all)))
+                .with("dtype", model.spec().dtype())
+                .with("backend", model.backend().name())
+                .with("backend.version", model.backend().version());
     }
 
     private void update(double[] theta, double[] g, double[] m, double[] v, double lr, long step) {

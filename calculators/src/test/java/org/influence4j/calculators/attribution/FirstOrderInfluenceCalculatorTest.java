@@ -21,6 +21,8 @@ import org.influence4j.calculators.testing.HostBackend;
 import org.influence4j.calculators.testing.HostModel;
 import org.influence4j.calculators.testing.HostScope;
 import org.junit.jupiter.api.Test;
+import org.influence4j.api.provenance.ProvenanceFiles;
+import org.influence4j.api.provenance.ProvenanceMismatchException;
 import org.junit.jupiter.api.io.TempDir;
 
 /** First-order influence, RelatIF, groups, top-k and caching against plain-Java references (logistic regression). */
@@ -221,8 +223,38 @@ class FirstOrderInfluenceCalculatorTest {
             assertArrayEquals(TopK.ofMatrix(expected, test.size(), train.size(), 4, TopKOrder.OPPONENTS).indices(),
                     top.indices());
             Batch other = Fixtures.logisticData(10, D, 5);
-            assertThrows(IllegalArgumentException.class,
+            ProvenanceMismatchException e = assertThrows(ProvenanceMismatchException.class,
                     () -> c.loadInfluenceVectors(new InMemoryDataSource(other), file));
+            assertTrue(e.getMessage().contains("train.sha256 is "), e.getMessage());
+        }
+    }
+
+    /** A disk cache computed for another λ, normalisation or without a record is refused, not reused. */
+    @Test
+    void aDiskCacheOfAnotherComputationIsRefusedNamingTheDifferingFields(@TempDir Path dir) throws Exception {
+        Path file = dir.resolve("vectors.npy");
+        try (FirstOrderInfluenceCalculator c = calculator(options(RelatIf.NONE).withDiskCache(file))) {
+            c.influenceValues(test, trainSource);
+        }
+        FirstOrderOptions otherLambda = new FirstOrderOptions(new InfluenceOptions(LAMBDA * 10, 7), RelatIf.NONE,
+                false, VectorCache.DISK, file);
+        try (FirstOrderInfluenceCalculator c = calculator(otherLambda)) {
+            ProvenanceMismatchException e = assertThrows(ProvenanceMismatchException.class,
+                    () -> c.influenceValues(test, trainSource));
+            assertTrue(e.getMessage().contains("influence.lambda is " + LAMBDA + " there but " + LAMBDA * 10 + " now"),
+                    e.getMessage());
+        }
+        try (FirstOrderInfluenceCalculator c = calculator(options(RelatIf.THETA_RELATIVE).withDiskCache(file))) {
+            ProvenanceMismatchException e = assertThrows(ProvenanceMismatchException.class,
+                    () -> c.influenceValues(test, trainSource));
+            assertTrue(e.differences().toString().contains("normalization is NONE there but THETA_RELATIVE now"),
+                    e.getMessage());
+        }
+        Files.delete(ProvenanceFiles.sidecar(file));
+        try (FirstOrderInfluenceCalculator c = calculator(options(RelatIf.NONE).withDiskCache(file))) {
+            ProvenanceMismatchException e = assertThrows(ProvenanceMismatchException.class,
+                    () -> c.influenceValues(test, trainSource));
+            assertTrue(e.getMessage().contains("has no provenance record"), e.getMessage());
         }
     }
 
