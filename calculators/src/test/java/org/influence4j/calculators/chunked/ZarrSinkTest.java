@@ -28,6 +28,9 @@ import org.influence4j.api.influence.InfluenceMode;
 import org.influence4j.api.io.Json;
 import org.influence4j.calculators.testing.HostBackend;
 import org.junit.jupiter.api.Assumptions;
+import org.influence4j.api.io.Json;
+import org.influence4j.api.provenance.Provenance;
+import org.influence4j.api.provenance.ProvenanceMismatchException;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -283,6 +286,78 @@ class ZarrSinkTest {
             }
         }
         assertArrayEquals(readZarr(reference), readZarr(dir));
+    }
+
+    /**
+     * A store records its provenance in .zattrs; resuming it with another λ is refused naming the
+     * field (nothing is written), the same record resumes, and deleteArray starts afresh.
+     */
+    @Test
+    void aStoreOfAnotherComputationIsNeverResumed() throws IOException {
+        Path dir = tmp.resolve("p.zarr");
+        Provenance first = Provenance.empty().with("lambda", 0.1).with("method", "cg");
+        upInfluences(new SequentialInfluenceCalculator(worker(new CoordinateModel(false))))
+                .writeTo(ZarrSink.create(dir, ZarrSink.Options.defaults(), first));
+        assertEquals(first, ZarrSink.readProvenance(dir).orElseThrow());
+        Object zattrs = Json.parse(Files.readString(dir.resolve(".zattrs")));
+        assertEquals(first.runId(), ((Map<?, ?>) ((Map<?, ?>) zattrs).get("influence4j")).get("run_id"));
+        Files.delete(dir.resolve("1.1"));
+        Files.delete(dir.resolve(".blocks").resolve("1.1"));
+
+        CoordinateModel other = new CoordinateModel(false);
+        Provenance second = first.with("lambda", 5.0);
+        ProvenanceMismatchException e = assertThrows(ProvenanceMismatchException.class, () -> upInfluences(
+                new SequentialInfluenceCalculator(worker(other))).writeTo(ZarrSink.create(dir,
+                ZarrSink.Options.defaults(), second)));
+        assertEquals(List.of("lambda is 0.1 there but 5.0 now"), e.differences());
+        assertEquals(0, other.calls.get(), "nothing computed");
+        assertFalse(Files.exists(dir.resolve("1.1")), "nothing written");
+        assertThrows(ProvenanceMismatchException.class, () -> ZarrSink.requireResumable(dir, second));
+
+        CoordinateModel same = new CoordinateModel(false);
+        upInfluences(new SequentialInfluenceCalculator(worker(same))).writeTo(ZarrSink.create(dir,
+                ZarrSink.Options.defaults(), first.withDiagnostic("solver", Map.of("converged", true))));
+        assertEquals(1, same.calls.get(), "the same computation resumes: only the missing block");
+
+        ZarrSink.deleteArray(dir);
+        assertFalse(Files.exists(dir));
+        upInfluences(new SequentialInfluenceCalculator(worker(new CoordinateModel(false))))
+                .writeTo(ZarrSink.create(dir, ZarrSink.Options.defaults(), second));
+        assertEquals(second, ZarrSink.readProvenance(dir).orElseThrow());
+        Path notZarr = Files.createDirectories(tmp.resolve("data"));
+        Files.writeString(notZarr.resolve("keep.txt"), "x");
+        assertThrows(IllegalStateException.class, () -> ZarrSink.deleteArray(notZarr));
+        assertTrue(Files.exists(notZarr.resolve("keep.txt")), "a folder that is not a Zarr array is never deleted");
+    }
+
+    /** A store without a record (another tool, an older version) is resumed only while it has no block. */
+    @Test
+    void aStoreWithoutARecordIsAdoptedOnlyWhileEmpty() throws IOException {
+        Path dir = tmp.resolve("old.zarr");
+        upInfluences(new SequentialInfluenceCalculator(worker(new CoordinateModel(false)))).toZarr(dir);
+        Provenance record = Provenance.empty().with("lambda", 0.1);
+        ProvenanceMismatchException e = assertThrows(ProvenanceMismatchException.class, () -> upInfluences(
+                new SequentialInfluenceCalculator(worker(new CoordinateModel(false)))).writeTo(ZarrSink.create(dir,
+                ZarrSink.Options.defaults(), record)));
+        assertTrue(e.getMessage().contains("no provenance record"), e.getMessage());
+        try (Stream<Path> blocks = Files.list(dir)) {
+            for (Path p : (Iterable<Path>) blocks::iterator) {
+                if (!p.getFileName().toString().equals(".zarray")) {
+                    deleteTree(p);
+                }
+            }
+        }
+        upInfluences(new SequentialInfluenceCalculator(worker(new CoordinateModel(false))))
+                .writeTo(ZarrSink.create(dir, ZarrSink.Options.defaults(), record));
+        assertEquals(record, ZarrSink.readProvenance(dir).orElseThrow());
+    }
+
+    private static void deleteTree(Path p) throws IOException {
+        try (Stream<Path> s = Files.walk(p)) {
+            for (Path q : (Iterable<Path>) s.sorted(java.util.Comparator.reverseOrder())::iterator) {
+                Files.delete(q);
+            }
+        }
     }
 
     @Test

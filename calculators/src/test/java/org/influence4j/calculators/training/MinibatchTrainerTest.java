@@ -21,6 +21,7 @@ import org.influence4j.api.model.Loss;
 import org.influence4j.api.model.ModelSpec;
 import org.influence4j.calculators.testing.Fixtures;
 import org.influence4j.calculators.testing.HostModel;
+import org.influence4j.api.provenance.ProvenanceMismatchException;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -71,6 +72,49 @@ class MinibatchTrainerTest {
         try (Stream<Path> files = Files.list(dir.resolve("ckpt"))) {
             assertEquals(3, files.count(), "no temporary files left");
         }
+    }
+
+    /**
+     * Every checkpoint names its run; a rerun of the same run into the folder is accepted (same bytes),
+     * another run (another seed) is refused before training, and TracIn's run check refuses a mix.
+     */
+    @Test
+    void checkpointsOfAnotherRunAreNeverMixedIn(@TempDir Path dir) throws IOException {
+        Path folder = dir.resolve("ckpt");
+        MinibatchOptions opts = MinibatchOptions.of(Optimizer.sgd(0.1), 2, 32, 3).withCheckpoints(folder, 1);
+        new MinibatchTrainer(opts).train(new HostModel(softmax, softmax.initialParameters(1)),
+                new InMemoryDataSource(data));
+        List<Checkpoint> first = Checkpoints.list(folder);
+        String runId = Checkpoints.readMetadata(first.get(0).file()).get(Checkpoints.RUN_ID);
+        assertEquals(runId, Checkpoints.readRun(first.get(1).file()).runId());
+        assertEquals("3", Checkpoints.readRun(first.get(0).file()).identity().get("seed"));
+        byte[] before = Files.readAllBytes(first.get(1).file());
+        Files.writeString(folder.resolve(".checkpoint-epoch-00002.safetensors.123.tmp"), "left by a killed run");
+
+        new MinibatchTrainer(opts).train(new HostModel(softmax, softmax.initialParameters(1)),
+                new InMemoryDataSource(data));
+        assertArrayEquals(before, Files.readAllBytes(first.get(1).file()), "a rerun of the same run writes the same");
+        try (Stream<Path> files = Files.list(folder)) {
+            assertEquals(2, files.count(), "the temporary file of the killed run is gone");
+        }
+
+        HostModel another = new HostModel(softmax, softmax.initialParameters(1));
+        ProvenanceMismatchException e = assertThrows(ProvenanceMismatchException.class, () -> new MinibatchTrainer(
+                MinibatchOptions.of(Optimizer.sgd(0.1), 2, 32, 4).withCheckpoints(folder, 1))
+                .train(another, new InMemoryDataSource(data)));
+        assertTrue(e.differences().contains("seed is 3 there but 4 now"), e.getMessage());
+        assertArrayEquals(softmax.initialParameters(1), another.parameters(), 0.0, "refused before training");
+
+        Path mixed = dir.resolve("mixed");
+        new MinibatchTrainer(MinibatchOptions.of(Optimizer.sgd(0.1), 1, 32, 5).withCheckpoints(mixed, 1))
+                .train(new HostModel(softmax, softmax.initialParameters(1)), new InMemoryDataSource(data));
+        Files.copy(first.get(1).file(), mixed.resolve(first.get(1).file().getFileName()));
+        ProvenanceMismatchException tracin = assertThrows(ProvenanceMismatchException.class,
+                () -> Checkpoints.requireOneRun(Checkpoints.list(mixed)));
+        assertTrue(tracin.getMessage().contains("seed is 3 there but 5 now")
+                || tracin.getMessage().contains("seed is 5 there but 3 now"), tracin.getMessage());
+        assertEquals(2, Checkpoints.deleteAll(mixed));
+        assertEquals(List.of(), Checkpoints.list(mixed));
     }
 
     @Test

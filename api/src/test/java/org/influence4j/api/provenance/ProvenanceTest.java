@@ -1,0 +1,142 @@
+package org.influence4j.api.provenance;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import org.influence4j.api.data.Batch;
+import org.influence4j.api.data.DataSource;
+import org.influence4j.api.data.InMemoryDataSource;
+import org.influence4j.api.io.Json;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class ProvenanceTest {
+
+    /** Digests from Python: hashlib.sha256(b'abc'), hashlib.sha256(struct.pack('<3d', 1.0, -2.5, 0.1)). */
+    @Test
+    void fingerprintsAreTheSha256OfPythonAndSha256sum(@TempDir Path dir) throws Exception {
+        String abc = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+        assertEquals(abc, Fingerprints.sha256("abc"));
+        Path file = Files.write(dir.resolve("abc.txt"), "abc".getBytes(StandardCharsets.UTF_8));
+        assertEquals(abc, Fingerprints.sha256(file));
+        assertEquals("71da1541228ec3b80f80a42910c0512bc24ce229e09875fa2684836df5f229ee",
+                Fingerprints.sha256(new double[] {1.0, -2.5, 0.1}));
+    }
+
+    @Test
+    void aDataFingerprintDependsOnTheContentNotOnTheBatches() {
+        Batch data = Batch.of(new double[][] {{1, 2}, {3, 4}, {5, 6}}, new double[] {0, 1, 0});
+        String whole = Fingerprints.sha256(new InMemoryDataSource(data));
+        assertEquals(whole, Fingerprints.sha256(oneAtATime(data)));
+        Batch relabelled = Batch.of(new double[][] {{1, 2}, {3, 4}, {5, 6}}, new double[] {0, 1, 1});
+        assertNotEquals(whole, Fingerprints.sha256(new InMemoryDataSource(relabelled)));
+        Batch moved = Batch.of(new double[][] {{1, 2}, {3, 4}, {5, 7}}, new double[] {0, 1, 0});
+        assertNotEquals(whole, Fingerprints.sha256(new InMemoryDataSource(moved)));
+    }
+
+    @Test
+    void theRunIdDependsOnTheIdentityOnlyAndNotOnTheOrderOfTheFields() {
+        Provenance a = Provenance.empty().with("lambda", 0.1).with("method", "cg");
+        Provenance b = Provenance.empty().with("method", "cg").with("lambda", 0.1)
+                .withDiagnostic("solver", Map.of("converged", true));
+        assertEquals(a.runId(), b.runId());
+        assertEquals(16, a.runId().length());
+        assertNotEquals(a.runId(), a.with("lambda", 5.0).runId());
+        assertEquals(List.of(), a.differences(b));
+    }
+
+    @Test
+    void differencesNameEveryFieldWithBothValues() {
+        Provenance recorded = Provenance.empty().with("lambda", 0.1).with("method", "cg").with("old", "x");
+        Provenance now = Provenance.empty().with("lambda", 5.0).with("method", "cg").with("new", "y");
+        assertEquals(List.of("lambda is 0.1 there but 5.0 now", "new is missing there (now y)",
+                "old is x there but not set now"), now.differences(recorded));
+        ProvenanceMismatchException e = assertThrows(ProvenanceMismatchException.class,
+                () -> now.requireSameRun("the store s.zarr", recorded));
+        assertEquals("the store s.zarr holds the result of another run: lambda is 0.1 there but 5.0 now; new is"
+                + " missing there (now y); old is x there but not set now; delete it or write to another place to"
+                + " start afresh", e.getMessage());
+        assertTrue(e.withRemedy("rerun with --overwrite").getMessage().endsWith("; rerun with --overwrite"));
+        assertEquals(3, e.withRemedy("x").differences().size());
+    }
+
+    @Test
+    void theJsonFormRoundTripsThroughSidecarFiles(@TempDir Path dir) throws Exception {
+        Provenance p = Provenance.empty().with("lambda", 0.1).with("train.sha256", "ab")
+                .withDiagnostic("solver", Map.of("max_iterations", 12L));
+        Path result = dir.resolve("out.npy");
+        ProvenanceFiles.writeSidecar(result, p);
+        assertEquals(dir.resolve("out.npy.provenance.json"), ProvenanceFiles.sidecar(result));
+        Provenance read = ProvenanceFiles.read(ProvenanceFiles.sidecar(result)).orElseThrow();
+        assertEquals(p, read);
+        Object json = Json.parse(Files.readString(ProvenanceFiles.sidecar(result)));
+        assertEquals(p.runId(), ((Map<?, ?>) json).get("run_id"));
+        assertTrue(ProvenanceFiles.read(dir.resolve("missing.json")).isEmpty());
+    }
+
+    @Test
+    void malformedRecordsAreOneLineErrorsNamingTheFile(@TempDir Path dir) throws Exception {
+        for (String text : List.of("[1, 2]", "{\"format\": \"other\"}", "{\"format\": \"influence4j-provenance/1\"}",
+                "{\"format\": \"influence4j-provenance/1\", \"identity\": {\"a\": 1}}",
+                "{\"format\": \"influence4j-provenance/1\", \"identity\": {}, \"diagnostics\": 3}", "{", "")) {
+            Path file = Files.writeString(dir.resolve("bad.json"), text);
+            java.io.IOException e = assertThrows(java.io.IOException.class, () -> ProvenanceFiles.read(file));
+            assertTrue(e.getMessage().startsWith("provenance record " + file), e.getMessage());
+            assertEquals(1, e.getMessage().lines().count());
+        }
+        Path latin1 = Files.write(dir.resolve("latin1.json"), new byte[] {'{', (byte) 0xE9, '}'});
+        assertTrue(assertThrows(java.io.IOException.class, () -> ProvenanceFiles.read(latin1)).getMessage()
+                .contains("not UTF-8"));
+    }
+
+    @Test
+    void badArgumentsAreRefused() {
+        assertThrows(IllegalArgumentException.class, () -> Provenance.empty().with(" ", 1));
+        assertThrows(IllegalArgumentException.class, () -> Provenance.empty().with("a", null));
+        assertThrows(IllegalArgumentException.class, () -> Provenance.empty().withDiagnostic("", 1));
+    }
+
+    private static DataSource oneAtATime(Batch data) {
+        return new DataSource() {
+            @Override
+            public long size() {
+                return data.size();
+            }
+
+            @Override
+            public int numFeatures() {
+                return data.numFeatures();
+            }
+
+            @Override
+            public int labelWidth() {
+                return data.labelWidth();
+            }
+
+            @Override
+            public Iterator<Batch> batches(int batchSize) {
+                return new Iterator<>() {
+                    int next;
+
+                    @Override
+                    public boolean hasNext() {
+                        return next < data.size();
+                    }
+
+                    @Override
+                    public Batch next() {
+                        return data.slice(next, ++next);
+                    }
+                };
+            }
+        };
+    }
+}
