@@ -57,7 +57,7 @@ final class CompareCommand implements Callable<Integer> {
             double[] values;
             try (TwiceDifferentiable model = query.open(session, data)) {
                 values = InfluenceQuery.influences(session, model, data.train(), data.test(), spec.commandLine().getErr(),
-                        query.record("compare", session)).value();
+                        query.record("compare", session, data)).value();
             }
             double seconds = (System.nanoTime() - start) / 1e9;
             // the backend that ran: the one named, unless a Guice module (influence.guice.modules) binds another

@@ -62,7 +62,7 @@ final class InfluencesCommand implements Callable<Integer> {
         InfluenceQuery.Data data = query.read();
         BackendOptions.Session session = query.session();
         PrintWriter out = spec.commandLine().getOut();
-        Provenance record = query.record("influences", session);
+        Provenance record = query.record("influences", session, data);
         if (zarr && overwrite) {
             ZarrSink.deleteArray(output);
         }

@@ -45,9 +45,9 @@ final class QueryOptions {
      * @return the identity of {@code command} with this query's model, data (training and test) and
      *     inversion settings ({@link RunRecords})
      */
-    Provenance record(String command, BackendOptions.Session session) throws IOException {
-        return RunRecords.inversion(RunRecords.data(RunRecords.of(command, session, input), "test", test, testLabels),
-                session.settings());
+    Provenance record(String command, BackendOptions.Session session, InfluenceQuery.Data data) throws IOException {
+        return RunRecords.inversion(RunRecords.data(RunRecords.of(command, session, input, data.spec()), "test", test,
+                testLabels), session.settings());
     }
 
     /** @return the model of {@code --spec}/{@code --parameters} or {@code --torchscript} on the session's backend */

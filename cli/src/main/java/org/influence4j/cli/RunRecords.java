@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.influence4j.api.influence.InfluenceFunctionModel;
+import org.influence4j.api.model.ModelSpec;
 import org.influence4j.api.provenance.Fingerprints;
 import org.influence4j.api.provenance.Provenance;
 import org.influence4j.api.provenance.ProvenanceMismatchException;
@@ -31,21 +32,24 @@ final class RunRecords {
 
     /**
      * @param command the subcommand, e.g. {@code influences}
+     * @param spec    the model spec read from {@code input} (its dtype is recorded), or null for TorchScript
      * @return the identity of {@code command} on {@code session}'s backend with {@code input}'s model
      *     and training data
      * @throws IOException naming a file that cannot be read
      */
-    static Provenance of(String command, BackendOptions.Session session, ModelInput input) throws IOException {
+    static Provenance of(String command, BackendOptions.Session session, ModelInput input, ModelSpec spec)
+            throws IOException {
         Provenance p = Provenance.empty()
                 .with("influence4j.version", VersionProvider.version())
                 .with("command", command)
                 .with("backend", session.backend().name())
-                .with("backend.version", session.backend().version());
+                .with("backend.version", session.backend().version())
+                .with("dtype", spec != null ? spec.dtype().jsonName() : input.dtype);
         p = file(p, "model.spec", input.spec);
         p = file(p, "model.onnx", input.onnx);
         p = file(p, "model.torchscript", input.torchscript);
         if (input.onnx != null || input.torchscript != null) {
-            p = p.with("model.loss", input.loss).with("model.dtype", input.dtype);
+            p = p.with("model.loss", input.loss);
         }
         p = file(p, "parameters", input.parameters);
         return data(p, "train", input.train, input.trainLabels)

@@ -39,7 +39,7 @@ final class SelfInfluenceCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         InfluenceQuery.Data data = InfluenceQuery.read(input, null, null);
         BackendOptions.Session session = common.session(lambda);
-        Provenance record = RunRecords.inversion(RunRecords.of("self-influence", session, input), session.settings());
+        Provenance record = RunRecords.inversion(RunRecords.of("self-influence", session, input, data.spec()), session.settings());
         try (TwiceDifferentiable model = InfluenceQuery.open(input, session, data)) {
             InfluenceQuery.Computed<double[]> values = InfluenceQuery.selfInfluences(session, model, data.train(),
                     spec.commandLine().getErr(), record);

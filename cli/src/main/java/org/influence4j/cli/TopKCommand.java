@@ -42,7 +42,7 @@ final class TopKCommand implements Callable<Integer> {
         int m = data.test().size();
         topK.requireAtMost(n);
         BackendOptions.Session session = query.session();
-        Provenance record = query.record("top-k", session).with("k", topK.k).with("orders", topK.describe());
+        Provenance record = query.record("top-k", session, data).with("k", topK.k).with("orders", topK.describe());
         InfluenceQuery.Computed<List<TopK>> parts;
         try (TwiceDifferentiable model = query.open(session, data)) {
             parts = InfluenceQuery.topK(session, model, data.train(), data.test(), topK.k, topK.orders(),

@@ -146,7 +146,7 @@ final class TracInCommand implements Callable<Integer> {
         TracInCheckpoints loaded = loadCheckpoints(checkpoints, modelSpec, allowMixedRuns);
         BackendOptions.Session session = common.session(null);
         int batchSize = session.settings().batchSize();
-        Provenance record = RunRecords.checkpoints(RunRecords.data(RunRecords.of("tracin", session, input), "test",
+        Provenance record = RunRecords.checkpoints(RunRecords.data(RunRecords.of("tracin", session, input, modelSpec), "test",
                 test, testLabels), loaded)
                 .with("tracin.variant", variant).with("tracin.result", what.option)
                 .with("tracin.include_bias", includeBias)

@@ -8,6 +8,7 @@ import org.influence4j.api.data.Batch;
 import org.influence4j.api.data.InMemoryDataSource;
 import org.influence4j.api.model.ModelSpec;
 import org.influence4j.api.model.ParameterFiles;
+import org.influence4j.api.provenance.ProvenanceFiles;
 import org.influence4j.api.provenance.ProvenanceMismatchException;
 import org.influence4j.calculators.training.Checkpoints;
 import org.influence4j.calculators.training.LbfgsTrainer;
@@ -25,7 +26,7 @@ import picocli.CommandLine.Spec;
 /**
  * {@code influence4j train}: fits a {@link ModelSpec} on CSV or array data ({@link ModelInput}) and
  * writes its parameters ({@link ParameterFiles}: {@code .safetensors} with PyTorch names and a
- * layer graph's buffers, or a flat {@code .npy}); {@code --parameters} gives the starting point
+ * layer graph's buffers, or a flat {@code .npy}) with their provenance record ({@link RunRecords}); {@code --parameters} gives the starting point
  * (and, from a state_dict, the buffers).
  * Optimizers: {@code newton} and {@code lbfgs} (to the optimum of {@code mean loss + (l2/2)‖θ‖²};
  * convex models), {@code adam} and {@code sgd} (minibatches, optional checkpoints with their
@@ -121,6 +122,10 @@ final class TrainCommand implements Callable<Integer> {
         }
         ParameterFiles.write(output, modelSpec, result.parameters(), Map.of("optimizer", optimizer.name(),
                 "l2", Double.toString(l2)));
+        ProvenanceFiles.writeSidecar(output, RunRecords.of("train", session, input, modelSpec)
+                .with("training", training.describe(seed)).with("l2", l2)
+                .withDiagnostic("objective", result.loss()).withDiagnostic("gradient_norm", result.gradientNorm())
+                .withDiagnostic("iterations", (long) result.iterations()));
         spec.commandLine().getOut().printf("trained %s on %d samples: objective %.6g, |grad| %.3g, %d %s; wrote %s%s%n",
                 optimizer, train.size(), result.loss(), result.gradientNorm(), result.iterations(),
                 training.isMinibatch() ? "steps" : "iterations", output,

@@ -168,7 +168,7 @@ final class ValidateCommand implements Callable<Integer> {
         String methodName = loaded == null
                 ? "influence function (" + session.settings().method().configName() + ", lambda = " + lambda + ")"
                 : "TracInCP (" + loaded.size() + " checkpoints)";
-        Provenance record = RunRecords.data(RunRecords.of("validate", session, input), "test", test, testLabels)
+        Provenance record = RunRecords.data(RunRecords.of("validate", session, input, modelSpec), "test", test, testLabels)
                 .with("l2", penalty).with("lds.subsets", subsets).with("lds.fraction", fraction).with("lds.seed", seed)
                 .with("lds.training", training.describe(trainSeed));
         record = loaded == null ? RunRecords.inversion(record, session.settings())

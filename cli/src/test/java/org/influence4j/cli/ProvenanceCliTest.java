@@ -147,6 +147,7 @@ class ProvenanceCliTest {
         assertEquals(sha256(spec), identity.get("model.spec.sha256"));
         assertEquals(sha256(parameters), identity.get("parameters.sha256"));
         assertEquals(sha256(trainCsv), identity.get("train.sha256"));
+        assertEquals("float64", identity.get("dtype"));
         Map<?, ?> diagnostics = (Map<?, ?>) record.get("diagnostics");
         Map<?, ?> solver = (Map<?, ?>) diagnostics.get("solver");
         assertEquals(Boolean.TRUE, solver.get("converged"));
@@ -163,6 +164,9 @@ class ProvenanceCliTest {
                 dir.resolve("top.csv.provenance.json")))).get("identity");
         assertEquals("3", topRecord.get("k"));
         assertEquals(sha256(testCsv), topRecord.get("test.sha256"));
+        Map<?, ?> trained = (Map<?, ?>) Json.parse(Files.readString(dir.resolve("params.safetensors.provenance.json")));
+        assertEquals("train", ((Map<?, ?>) trained.get("identity")).get("command"));
+        assertTrue((Double) ((Map<?, ?>) trained.get("diagnostics")).get("gradient_norm") < 1e-6, trained.toString());
     }
 
     @Test

@@ -122,7 +122,7 @@ public final class SparkInfluenceJob {
                 .with("test.sha256", Fingerprints.sha256(new InMemoryDataSource(test)))
                 .with("method", method.configName())
                 .with("lambda", lambda)
-                .with("dtype", dtype)
+                .with("dtype", dtype.jsonName())
                 .with("backend", a.getOrDefault("backend", "best available"));
         if (overwrite.equals("true")) {
             ZarrSink.deleteArray(out);

@@ -142,9 +142,22 @@ class SparkInfluenceCalculatorTest {
         Path params = tmp.resolve("params.npy");
         org.influence4j.api.model.ParameterFiles.write(params, spec, theta, java.util.Map.of());
         Path out = tmp.resolve("job.zarr");
-        SparkInfluenceJob.run(spark, "spec=" + specFile, "params=" + params, "train=" + csv(train, "train.csv"),
-                "test=" + csv(test, "test.csv"), "out=" + out, "backend=djl-pytorch", "method=direct", "lambda=0.1",
-                "testChunk=5", "trainChunk=20", "tasks=1", "dtype=f8", "zlib=0");
+        String[] job = {"spec=" + specFile, "params=" + params, "train=" + csv(train, "train.csv"),
+            "test=" + csv(test, "test.csv"), "out=" + out, "backend=djl-pytorch", "method=direct", "lambda=0.1",
+            "testChunk=5", "trainChunk=20", "tasks=1", "dtype=f8", "zlib=0"};
+        SparkInfluenceJob.run(spark, job);
+        assertEquals("0.1", ZarrSink.readProvenance(out).orElseThrow().identity().get("lambda"));
+        // the same out with another λ is refused before anything runs; overwrite=true starts afresh
+        String[] otherLambda = job.clone();
+        otherLambda[7] = "lambda=0.5";
+        org.influence4j.api.provenance.ProvenanceMismatchException mix = org.junit.jupiter.api.Assertions.assertThrows(
+                org.influence4j.api.provenance.ProvenanceMismatchException.class,
+                () -> SparkInfluenceJob.run(spark, otherLambda));
+        assertTrue(mix.getMessage().contains("lambda is 0.1 there but 0.5 now") && mix.getMessage()
+                .contains("overwrite=true"), mix.getMessage());
+        SparkInfluenceJob.run(spark, append(otherLambda, "overwrite=true"));
+        assertEquals("0.5", ZarrSink.readProvenance(out).orElseThrow().identity().get("lambda"));
+        SparkInfluenceJob.run(spark, append(job, "overwrite=true"));
         HostArray expected;
         try (InfluenceWorker worker = SpecWorkerFactory.of("djl-pytorch", spec, theta, train, InversionMethod.DIRECT,
                 InfluenceOptions.of(0.1), CgOptions.defaults()).create()) {

@@ -275,7 +275,7 @@ public final class FirstOrderInfluenceCalculator implements TrainingDataAttribut
                 .with("train.sha256", Fingerprints.sha256(train))
                 .withAll("influence.", influence.configuration())
                 .with("normalization", options.normalization())
-                .with("dtype", dtype())
+                .with("dtype", dtype().jsonName())
                 .with("backend", model.backend().name())
                 .with("backend.version", model.backend().version());
     }

@@ -156,7 +156,7 @@ public final class MinibatchTrainer {
                 .with("model.sha256", Fingerprints.sha256(model.spec().toJson()))
                 .with("initial_parameters.sha256", Fingerprints.sha256(initial))
                 .with("data.sha256", Fingerprints.sha256(new InMemoryDataSource(all)))
-                .with("dtype", model.spec().dtype())
+                .with("dtype", model.spec().dtype().jsonName())
                 .with("backend", model.backend().name())
                 .with("backend.version", model.backend().version());
     }
