@@ -165,20 +165,39 @@ final class InfluenceQuery {
             HostArray factors = calculator.influenceFactors(ChunkedData.of(test, chunkSize)).compute();
             LazyChunkSequence blocks = calculator.influencesFromFactors(ChunkedArray.byRows(factors, chunkSize),
                     ChunkedData.of(train, chunkSize), InfluenceMode.UP);
-            long[] done = {0, 0};
             ZarrSink sink = ZarrSink.create(directory, store, record);
-            try (Progress bar = Progress.start("influences (" + session.settings().method().configName() + ") → "
-                    + directory.getFileName(), blocks.layout().numChunks(), progress)) {
-                blocks.writeTo(sink, p -> {
-                    bar.step(p.completed() - done[0]);
-                    done[0] = p.completed();
-                    done[1] = p.skipped();
+            long[] skipped = {0};
+            ProgressBars bars = new ProgressBars(progress);
+            try {
+                // the bars of the blocks, named after the store; resumed blocks are counted for the summary
+                blocks.writeTo(sink, new ProgressListener() {
+                    @Override
+                    public void started(String task, long totalSteps) {
+                        bars.started(task + " (" + session.settings().method().configName() + ") → "
+                                + directory.getFileName(), totalSteps);
+                    }
+
+                    @Override
+                    public void resumed(long steps) {
+                        skipped[0] = steps;
+                        bars.resumed(steps);
+                    }
+
+                    @Override
+                    public void step(long steps) {
+                        bars.step(steps);
+                    }
+
+                    @Override
+                    public void finished() {
+                        bars.finished();
+                    }
                 });
             } catch (ProvenanceMismatchException e) {
                 throw e.withRemedy(RunRecords.OVERWRITE);
             }
             sink.writeProvenance(RunRecords.finished(record, fitted.influence()));
-            return done[1];
+            return skipped[0];
         }
     }
 

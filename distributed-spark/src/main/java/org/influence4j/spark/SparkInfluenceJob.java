@@ -26,7 +26,7 @@ import org.influence4j.api.provenance.Provenance;
 import org.influence4j.api.provenance.ProvenanceMismatchException;
 import org.influence4j.calculators.chunked.ChunkedArray;
 import org.influence4j.calculators.chunked.ChunkedData;
-import org.influence4j.calculators.chunked.ProgressListener;
+import org.influence4j.api.progress.ProgressListener;
 import org.influence4j.calculators.chunked.ZarrSink;
 import org.influence4j.calculators.influence.InfluenceOptions;
 import org.influence4j.calculators.inversion.CgOptions;

@@ -4,6 +4,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import org.influence4j.api.io.HostArray;
+import org.influence4j.api.progress.ProgressListener;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -52,7 +53,11 @@ public final class LazyChunkSequence {
         return compute(ProgressListener.NONE);
     }
 
-    /** As {@link #compute()}, reporting progress. */
+    /**
+     * As {@link #compute()}, reporting progress: one task, {@code "influence blocks"}, whose steps
+     * are the blocks (those already complete in a resumed sink through
+     * {@link ProgressListener#resumed}).
+     */
     public HostArray compute(ProgressListener listener) {
         return writeTo(new InMemorySink(), listener).result();
     }
@@ -68,7 +73,8 @@ public final class LazyChunkSequence {
     }
 
     /**
-     * Streams every block that {@code sink} does not hold yet to it.
+     * Streams every block that {@code sink} does not hold yet to it, reporting progress as
+     * {@link #compute(ProgressListener)}.
      *
      * @return {@code sink}
      * @throws IllegalStateException if the sink holds incompatible data
@@ -92,9 +98,13 @@ public final class LazyChunkSequence {
                     layout.numChunks(), sink, todo.size());
         }
         ProgressTracker progress = new ProgressTracker(layout.numChunks(), skipped, listener);
-        progress.started();
-        if (!todo.isEmpty()) {
-            executor.execute(computation, todo, sink, progress);
+        progress.started("influence blocks");
+        try {
+            if (!todo.isEmpty()) {
+                executor.execute(computation, todo, sink, progress);
+            }
+        } finally {
+            progress.finished();
         }
         sink.finish();
         return sink;

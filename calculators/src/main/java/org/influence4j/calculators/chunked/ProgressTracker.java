@@ -1,18 +1,18 @@
 package org.influence4j.calculators.chunked;
 
-import java.time.Duration;
-import java.util.Optional;
+import org.influence4j.api.progress.ProgressListener;
 
 /**
- * Counts finished chunks of one run and informs a {@link ProgressListener}; thread-safe. Used by
- * the chunk executors (local and distributed).
+ * Reports the chunks of one run to a {@link ProgressListener} as one task whose steps are chunks:
+ * {@code started(task, total)}, {@code resumed(skipped)} when chunks were already complete,
+ * {@code step(1)} per computed chunk, {@code finished()}; thread-safe (calls to the listener are
+ * serialized). Used by the chunk executors (local and distributed).
  */
 public final class ProgressTracker {
 
     private final long total;
     private final long skipped;
     private final ProgressListener listener;
-    private final long start = System.nanoTime();
     private long computed;
 
     /**
@@ -29,29 +29,27 @@ public final class ProgressTracker {
         this.listener = listener == null ? ProgressListener.NONE : listener;
     }
 
-    /** Reports the starting state. */
-    public synchronized void started() {
-        listener.onProgress(snapshot());
+    /** Starts the task {@code name} and reports the chunks complete before this run. */
+    public synchronized void started(String name) {
+        listener.started(name, total);
+        if (skipped > 0) {
+            listener.resumed(skipped);
+        }
     }
 
-    /** Records one computed chunk and reports. */
+    /** Records one computed chunk and reports it. */
     public synchronized void chunkDone() {
         computed++;
-        listener.onProgress(snapshot());
+        listener.step(1);
+    }
+
+    /** Ends the task (also after a failure). */
+    public synchronized void finished() {
+        listener.finished();
     }
 
     /** @return chunks computed in this run so far */
     public synchronized long computed() {
         return computed;
-    }
-
-    private Progress snapshot() {
-        long nanos = System.nanoTime() - start;
-        double seconds = nanos / 1e9;
-        double rate = computed == 0 || seconds <= 0 ? 0 : computed / seconds;
-        long remaining = total - skipped - computed;
-        Optional<Duration> eta = rate > 0 ? Optional.of(Duration.ofMillis((long) (1000 * remaining / rate)))
-                : Optional.empty();
-        return new Progress(skipped + computed, total, skipped, Duration.ofNanos(nanos), rate, eta);
     }
 }

@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CancellationException;
 import org.influence4j.api.DType;
@@ -22,6 +21,7 @@ import org.influence4j.calculators.influence.InfluenceOptions;
 import org.influence4j.calculators.testing.Fixtures;
 import org.influence4j.calculators.testing.HostBackend;
 import org.influence4j.calculators.testing.HostModel;
+import org.influence4j.calculators.testing.RecordingProgress;
 import org.junit.jupiter.api.Test;
 
 class ChunkedCalculatorsTest {
@@ -192,24 +192,14 @@ class ChunkedCalculatorsTest {
     }
 
     @Test
-    void progressReportsEveryChunkWithRateAndEta() {
+    void progressReportsOneTaskWithAStepPerChunk() {
         CoordinateModel model = new CoordinateModel(true);
         InfluenceWorker worker = new InfluenceWorker(model, HostBackend.INSTANCE, CoordinateModel.P, null);
-        List<Progress> events = new ArrayList<>();
+        RecordingProgress progress = new RecordingProgress();
         ParallelInfluenceCalculator.shared(worker, 2).influences(ChunkedData.of(CoordinateModel.indexData(4, 1), 2),
-                ChunkedData.of(CoordinateModel.indexData(9, 1), 3)).compute(events::add);
-        assertEquals(1 + 6, events.size());
-        assertEquals(0, events.get(0).completed());
-        Progress last = events.get(events.size() - 1);
-        assertEquals(6, last.completed());
-        assertEquals(6, last.total());
-        assertEquals(0, last.skipped());
-        assertEquals(1.0, last.fraction());
-        assertTrue(last.chunksPerSecond() > 0);
-        assertEquals(0, last.eta().orElseThrow().toMillis());
-        for (int k = 1; k < events.size(); k++) {
-            assertEquals(k, events.get(k).completed());
-        }
+                ChunkedData.of(CoordinateModel.indexData(9, 1), 3)).compute(progress);
+        assertEquals(List.of("started influence blocks 6", "step 1", "step 1", "step 1", "step 1", "step 1", "step 1",
+                "finished"), progress.events());
     }
 
     @Test
@@ -232,11 +222,15 @@ class ChunkedCalculatorsTest {
         LazyChunkSequence lazy = new SequentialInfluenceCalculator(worker).influences(
                 ChunkedData.of(CoordinateModel.indexData(4, 1), 1), null);
         try {
-            assertThrows(CancellationException.class, () -> lazy.compute(p -> {
-                if (p.completed() == 2) {
+            RecordingProgress[] progress = new RecordingProgress[1];
+            progress[0] = new RecordingProgress(() -> {
+                if (progress[0].done() == 2) {
                     Thread.currentThread().interrupt();
                 }
-            }));
+            });
+            assertThrows(CancellationException.class, () -> lazy.compute(progress[0]));
+            assertEquals("finished", progress[0].events().get(progress[0].events().size() - 1),
+                    "the task ends also when the run is interrupted");
         } finally {
             Thread.interrupted();
         }

@@ -14,7 +14,6 @@ import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeSet;
@@ -31,6 +30,7 @@ import org.junit.jupiter.api.Assumptions;
 import org.influence4j.api.io.Json;
 import org.influence4j.api.provenance.Provenance;
 import org.influence4j.api.provenance.ProvenanceMismatchException;
+import org.influence4j.calculators.testing.RecordingProgress;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -228,13 +228,12 @@ class ZarrSinkTest {
         Files.write(dir.resolve(".0.0.12345.tmp"), new byte[] {1, 2, 3}); // debris of a killed writer
 
         CoordinateModel second = new CoordinateModel(false);
-        List<Progress> events = new ArrayList<>();
+        RecordingProgress events = new RecordingProgress();
         upInfluences(new SequentialInfluenceCalculator(worker(second)))
-                .writeTo(ZarrSink.create(dir, options), events::add);
+                .writeTo(ZarrSink.create(dir, options), events);
         assertEquals(9 - done, second.calls.get(), "only the missing chunks are recomputed");
-        assertEquals(done, events.get(0).skipped());
-        assertEquals(done, events.get(0).completed());
-        assertEquals(9, events.get(events.size() - 1).completed());
+        assertEquals(List.of("started influence blocks 9", "resumed " + done), events.events().subList(0, 2));
+        assertEquals(9, events.done());
         assertFalse(Files.exists(dir.resolve(".0.0.12345.tmp")), "temporary files of the killed run are removed");
         assertEquals(files(reference), files(dir));
         for (String name : files(reference)) {
@@ -272,11 +271,11 @@ class ZarrSinkTest {
         Files.delete(dir.resolve(".blocks").resolve("0.1"));
 
         CoordinateModel second = new CoordinateModel(false);
-        List<Progress> events = new ArrayList<>();
+        RecordingProgress events = new RecordingProgress();
         upInfluences(new SequentialInfluenceCalculator(worker(second))).writeTo(ZarrSink.create(dir,
-                ZarrSink.Options.defaults()), events::add);
+                ZarrSink.Options.defaults()), events);
         assertEquals(4, second.calls.get(), "the four damaged blocks, and only they, are computed again");
-        assertEquals(5, events.get(0).skipped());
+        assertEquals("resumed 5", events.events().get(1));
         for (Path folder : List.of(reference, reference.resolve(".blocks"))) {
             Path other = dir.resolve(reference.relativize(folder));
             assertEquals(files(folder), files(other));

@@ -10,7 +10,6 @@ import java.util.Map;
 import org.influence4j.api.Tensor;
 import org.influence4j.api.data.Batch;
 import org.influence4j.api.data.InMemoryDataSource;
-import org.influence4j.api.progress.ProgressListener;
 import org.influence4j.api.influence.InfluenceMode;
 import org.influence4j.api.inversion.InversionException;
 import org.influence4j.api.model.Loss;
@@ -20,6 +19,7 @@ import org.influence4j.calculators.testing.HostBackend;
 import org.influence4j.calculators.attribution.InfluenceFunctionAttribution;
 import org.influence4j.calculators.testing.HostModel;
 import org.influence4j.calculators.testing.HostScope;
+import org.influence4j.calculators.testing.RecordingProgress;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -366,23 +366,7 @@ class EkfacInfluenceTest {
     /** The fit and the adapter's self-influence report their tasks and one step per chunk of 16. */
     @Test
     void progressIsReportedTaskByTaskAndStepByStep() {
-        List<String> events = new java.util.ArrayList<>();
-        ProgressListener recorder = new ProgressListener() {
-            @Override
-            public void started(String task, long totalSteps) {
-                events.add("start " + task + " " + totalSteps);
-            }
-
-            @Override
-            public void step(long steps) {
-                events.add("step " + steps);
-            }
-
-            @Override
-            public void finished() {
-                events.add("end");
-            }
-        };
+        RecordingProgress recorder = new RecordingProgress();
         double[] th = theta.clone();
         long chunks = (train.size() + 15) / 16;
         HostModel model = new HostModel(spec, th);
@@ -394,12 +378,12 @@ class EkfacInfluenceTest {
         }
         List<String> expected = new java.util.ArrayList<>();
         for (String task : List.of("EK-FAC factors", "EK-FAC eigenvalue refit", "self-influence")) {
-            expected.add("start " + task + " " + chunks);
+            expected.add("started " + task + " " + chunks);
             for (long c = 0; c < chunks; c++) {
                 expected.add("step 1");
             }
-            expected.add("end");
+            expected.add("finished");
         }
-        assertEquals(expected, events);
+        assertEquals(expected, recorder.events());
     }
 }

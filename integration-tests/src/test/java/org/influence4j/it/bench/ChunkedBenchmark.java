@@ -20,7 +20,7 @@ import org.influence4j.calculators.chunked.ChunkedInfluenceCalculator;
 import org.influence4j.calculators.chunked.InfluenceWorker;
 import org.influence4j.calculators.chunked.InfluenceWorkerFactory;
 import org.influence4j.calculators.chunked.ParallelInfluenceCalculator;
-import org.influence4j.calculators.chunked.ProgressListener;
+import org.influence4j.api.progress.ProgressListener;
 import org.influence4j.calculators.chunked.SequentialInfluenceCalculator;
 import org.influence4j.calculators.chunked.TopKSink;
 import org.influence4j.calculators.chunked.ZarrSink;
