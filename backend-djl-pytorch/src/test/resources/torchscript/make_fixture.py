@@ -14,6 +14,7 @@ and command-line tests; see write_shared below): cnn/ and embed/, each a TorchSc
 PyTorch's eval-mode outputs, and fashion_cnn/model.pt, the float64 TorchScript twin of the ONNX
 fixture onnx/fashion_cnn for TracIn with the checkpoints of onnx/fashion_cnn_checkpoints.
 """
+import copy
 import os
 import sys
 
@@ -107,7 +108,7 @@ def write_fixture(name, model, x, y):
     logits, losses, grads = per_sample(model, x, y)
     with torch.no_grad():
         if any(isinstance(m, (nn.BatchNorm2d, nn.Dropout)) for m in model.modules()):
-            train_logits = model.train()(x)
+            train_logits = copy.deepcopy(model).train()(x)  # a copy: a train-mode pass updates running statistics
             assert (train_logits - logits).abs().max() > 1e-3, "eval mode must matter for " + name
     model.train()
     torch.jit.script(model).save(os.path.join(folder, "model.pt"))
