@@ -8,12 +8,15 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
+import java.util.function.Supplier;
 import org.influence4j.api.Tensor;
 import org.influence4j.api.TensorScope;
 import org.influence4j.api.TwiceDifferentiable;
 import org.influence4j.api.data.Batch;
 import org.influence4j.api.data.InMemoryDataSource;
+import org.influence4j.api.DType;
 import org.influence4j.api.model.ModelSpec;
+import org.influence4j.api.model.ParameterInfo;
 import org.influence4j.calculators.attribution.TopK;
 import org.influence4j.calculators.attribution.TopKOrder;
 import org.influence4j.calculators.attribution.TrainingDataAttribution;
@@ -46,8 +49,11 @@ import picocli.CommandLine.TypeConversionException;
  * {@code --projection-dim} entries per checkpoint by {@code --projection factor-pca} (default) or
  * {@code kronecker} (Captum's Gaussian matrices); 0 = none, then equal to fast). {@code --what} picks the result:
  * self-influence {@code [n]}, influences {@code [m, n]} (.npy or .csv, as {@link Output#write}) or
- * top-k (CSV, as {@link Output#writeTopK}). The model is the {@code --spec}; {@code --parameters}
- * is optional, because the scores depend only on the checkpoints.
+ * top-k (CSV, as {@link Output#writeTopK}). The model is the {@code --spec} or {@code --onnx};
+ * {@code --parameters} is optional, because the scores depend only on the checkpoints. A
+ * {@code --torchscript} module takes {@code --variant cp}; its checkpoints are safetensors files
+ * keyed by the module's {@code named_parameters()} names (what {@code save_file(model.state_dict())}
+ * writes; buffers are not read, the module's own are used, as for {@code --onnx}).
  */
 @Command(name = "tracin", description = "TracIn scores from training checkpoints: self-influence [n], influences [m, n]"
         + " (.npy or .csv) or top-k proponents/opponents (CSV).")
@@ -130,19 +136,27 @@ final class TracInCommand implements Callable<Integer> {
         checkOptions();
         InfluenceQuery.Data data = InfluenceQuery.read(input, test, testLabels);
         ModelSpec modelSpec = data.spec();
-        if (modelSpec == null) {
-            throw new IllegalArgumentException("--torchscript: tracin reads the checkpoints by a model spec; give --spec or --onnx");
+        if (modelSpec == null && variant != Variant.cp) {
+            throw new IllegalArgumentException("--variant " + variant + ": uses the last dense layer's gradient factors,"
+                    + " which an opaque --torchscript module does not expose; use --variant cp, or export the module"
+                    + " with torch.onnx.export and give --onnx");
         }
         int n = data.train().size();
         if (what == Query.TOP_K) {
             topK.requireAtMost(n);
         }
-        TracInCheckpoints loaded = loadCheckpoints(checkpoints, modelSpec);
+        // a spec names its parameters, so its checkpoints load before the backend; a TorchScript module names
+        // them once loaded (named_parameters()), and the checkpoints load into its layout then
+        TracInCheckpoints loaded = modelSpec == null ? null : loadCheckpoints(checkpoints, modelSpec);
         BackendOptions.Session session = common.session(null);
         int batchSize = session.settings().batchSize();
-        double[] theta = data.parameters() != null ? data.parameters() : loaded.parameters(loaded.size() - 1);
         InMemoryDataSource train = new InMemoryDataSource(data.train());
-        try (TwiceDifferentiable model = session.backend().createModel(modelSpec, theta)) {
+        try (TwiceDifferentiable model = modelSpec == null ? InfluenceQuery.open(input, session, data)
+                : session.backend().createModel(modelSpec, data.parameters() != null ? data.parameters()
+                        : loaded.parameters(loaded.size() - 1))) {
+            if (loaded == null) {
+                loaded = loadCheckpoints(checkpoints, model.parameterLayout());
+            }
             // cp and fast check their arguments here, before any output; randproj indexes the training set
             // when it is built, so it is built under the progress bar
             ProgressBars bars = new ProgressBars(spec.commandLine().getErr());
@@ -153,7 +167,7 @@ final class TracInCommand implements Callable<Integer> {
                 if (method == null) {
                     method = create(model, loaded, train, batchSize, bars);
                 }
-                write(method, data, train, loaded.size(), session);
+                write(method, data, train, loaded.size(), model.spec().dtype(), session);
                 bars.step(1);
             } finally {
                 bars.finished();
@@ -164,14 +178,13 @@ final class TracInCommand implements Callable<Integer> {
 
     /** Computes the result chosen by {@code --what} and writes it to {@code --output}. */
     private void write(TrainingDataAttribution method, InfluenceQuery.Data data, InMemoryDataSource train,
-                       int checkpointCount, BackendOptions.Session session) throws IOException {
+                       int checkpointCount, DType dtype, BackendOptions.Session session) throws IOException {
         PrintWriter out = spec.commandLine().getOut();
-        ModelSpec modelSpec = data.spec();
         int n = data.train().size();
         switch (what) {
             case SELF_INFLUENCE -> {
                 double[] values = method.selfInfluence(train);
-                Output.write(output, values, new long[] {n}, modelSpec.dtype());
+                Output.write(output, values, new long[] {n}, dtype);
                 out.printf("wrote TracIn self-influence [%d] (%s, %d checkpoints) to %s%n", n, variant,
                         checkpointCount, output);
             }
@@ -182,7 +195,7 @@ final class TracInCommand implements Callable<Integer> {
                      Tensor scores = method.influences(testBatch, data.train(), scope)) {
                     values = scores.toDoubleArray();
                 }
-                Output.write(output, values, new long[] {testBatch.size(), n}, modelSpec.dtype());
+                Output.write(output, values, new long[] {testBatch.size(), n}, dtype);
                 out.printf("wrote TracIn influences [%d, %d] (%s, %d checkpoints) to %s%n", testBatch.size(), n,
                         variant, checkpointCount, output);
             }
@@ -263,12 +276,28 @@ final class TracInCommand implements Callable<Integer> {
      *     empty, or a checkpoint is unreadable or belongs to another model
      */
     static TracInCheckpoints loadCheckpoints(Path directory, ModelSpec modelSpec) {
+        return loadCheckpoints(directory, () -> TracInCheckpoints.fromDirectory(directory, modelSpec,
+                CheckpointLoader.DEFAULT));
+    }
+
+    /**
+     * Loads the checkpoints of a folder for a model without a spec of its parameters (a TorchScript
+     * module): each file a safetensors {@code state_dict}, read by the names of {@code layout}.
+     *
+     * @throws IllegalArgumentException naming {@code --checkpoints} when the folder is missing or
+     *     empty, or naming the checkpoint file and the parameter it lacks or holds in another shape
+     */
+    static TracInCheckpoints loadCheckpoints(Path directory, List<ParameterInfo> layout) {
+        return loadCheckpoints(directory, () -> TracInCheckpoints.fromDirectory(directory, layout));
+    }
+
+    private static TracInCheckpoints loadCheckpoints(Path directory, Supplier<TracInCheckpoints> loader) {
         if (!Files.isDirectory(directory)) {
             throw new IllegalArgumentException("--checkpoints: directory " + directory + " does not exist; write"
                     + " checkpoints with `influence4j train --optimizer sgd --checkpoints DIR`");
         }
         try {
-            return TracInCheckpoints.fromDirectory(directory, modelSpec, CheckpointLoader.DEFAULT);
+            return loader.get();
         } catch (IllegalArgumentException | UncheckedIOException e) {
             throw new IllegalArgumentException("--checkpoints: " + e.getMessage().replaceFirst("^(directory|checkpoints): ",
                     ""), e);

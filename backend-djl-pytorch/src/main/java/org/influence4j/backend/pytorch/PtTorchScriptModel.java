@@ -152,7 +152,8 @@ public final class PtTorchScriptModel implements TwiceDifferentiable {
             for (NDArray a : params) {
                 if (a.getDataType() != expected) {
                     throw new IllegalArgumentException("file: parameter " + a.getName() + " of " + file + " is "
-                            + a.getDataType() + " but the dtype given is " + options.dtype().jsonName());
+                            + a.getDataType() + " but the dtype given is " + options.dtype().jsonName() + "; give "
+                            + a.getDataType().toString().toLowerCase(java.util.Locale.ROOT));
                 }
                 a.setRequiresGradient(true);
             }
