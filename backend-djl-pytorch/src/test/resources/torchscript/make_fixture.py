@@ -21,7 +21,6 @@ import sys
 import numpy as np
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO_ROOT = os.path.abspath(os.path.join(HERE, "..", "..", "..", "..", ".."))
@@ -29,6 +28,9 @@ TESTKIT = os.path.join(REPO_ROOT, "backend-testkit", "src", "main", "resources",
                        "testkit")
 SHARED = os.path.join(TESTKIT, "torchscript")
 N = 6  # samples per shared fixture
+
+sys.path.insert(0, os.path.join(REPO_ROOT, "backend-testkit", "src", "test-fixtures"))
+import make_onnx_fixtures as onnx_fixtures  # noqa: E402  (per_sample, the Fashion CNN and the safetensors reader)
 
 torch.set_num_threads(1)
 torch.use_deterministic_algorithms(True)
@@ -85,27 +87,13 @@ def make_cnn():
                          nn.Flatten(), nn.Linear(36, 3))
 
 
-def per_sample(model, x, y):
-    """Eval-mode logits [n, c], per-sample cross-entropy losses [n] and per-sample gradients [n, p]
-    (named_parameters() order, each tensor row-major)."""
-    params = [p for _, p in model.named_parameters()]
-    with torch.no_grad():
-        logits = model(x)
-        losses = F.cross_entropy(logits, y, reduction="none")
-    grads = []
-    for i in range(x.shape[0]):
-        li = F.cross_entropy(model(x[i:i + 1]), y[i:i + 1])
-        grads.append(torch.cat([g.reshape(-1) for g in torch.autograd.grad(li, params)]))
-    return logits, losses, torch.stack(grads)
-
-
 def write_fixture(name, model, x, y):
     """Writes <name>/model.pt (saved in training mode, as a training loop leaves a module: influence4j must
     switch it to eval mode), x.npy, y.npy (int64), logits.npy, losses.npy, grads.npy (float32, eval mode)."""
     folder = os.path.join(SHARED, name)
     os.makedirs(folder, exist_ok=True)
     model.eval()
-    logits, losses, grads = per_sample(model, x, y)
+    logits, losses, grads, _ = onnx_fixtures.per_sample(model, x, y)
     with torch.no_grad():
         if any(isinstance(m, (nn.BatchNorm2d, nn.Dropout)) for m in model.modules()):
             train_logits = copy.deepcopy(model).train()(x)  # a copy: a train-mode pass updates running statistics
@@ -143,8 +131,6 @@ def write_shared():
 
     # fashion_cnn: the module of onnx/fashion_cnn with its state_dict, in float64, for `tracin --torchscript`
     # against `tracin --onnx ... --dtype float64` with the checkpoints of onnx/fashion_cnn_checkpoints
-    sys.path.insert(0, os.path.join(REPO_ROOT, "backend-testkit", "src", "test-fixtures"))
-    import make_onnx_fixtures as onnx_fixtures  # the module definition and the safetensors reader
     fashion = onnx_fixtures.make_fashion_cnn()
     with open(os.path.join(TESTKIT, "onnx", "fashion_cnn", "state.safetensors"), "rb") as f:
         state = onnx_fixtures.read_safetensors_f32(f.read())
