@@ -159,6 +159,8 @@ class PtTorchScriptModelTest {
                     withDropout.perSampleLosses(b, scope).toDoubleArray(), "losses with Dropout in eval mode");
             assertClose(plain.perSampleGradients(b, scope).toDoubleArray(),
                     withDropout.perSampleGradients(b, scope).toDoubleArray(), "gradients with Dropout in eval mode");
+            assertClose(plain.hessian(b, scope).toDoubleArray(), withDropout.hessian(b, scope).toDoubleArray(),
+                    "Hessian with Dropout in eval mode (so influence scores are the same)");
             double[] together = withBn.perSampleLosses(b, scope).toDoubleArray();
             for (int i = 0; i < b.size(); i++) {
                 double alone = withBn.perSampleLosses(b.slice(i, i + 1), scope).toDoubleArray()[0];
