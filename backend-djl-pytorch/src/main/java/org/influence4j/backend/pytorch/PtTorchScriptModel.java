@@ -19,6 +19,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Locale;
 import org.influence4j.api.Backend;
 import org.influence4j.api.Tensor;
 import org.influence4j.api.TensorChecks;
@@ -66,7 +67,7 @@ import org.influence4j.backend.djl.DjlDTypes;
 public final class PtTorchScriptModel implements TwiceDifferentiable {
 
     /** The class-path resource of the torch.autograd.grad helper module. */
-    static final String AUTOGRAD_HELPER = "autograd-grad.pt";
+    private static final String AUTOGRAD_HELPER = "autograd-grad.pt";
     /** The helper's name for a list argument ({@code IValueUtils} groups arrays named {@code NAME[]}). */
     private static final String LIST_ARGUMENT = "inputs[]";
     /** Ids are exact in a double up to 2⁵³. */
@@ -153,7 +154,7 @@ public final class PtTorchScriptModel implements TwiceDifferentiable {
                 if (a.getDataType() != expected) {
                     throw new IllegalArgumentException("file: parameter " + a.getName() + " of " + file + " is "
                             + a.getDataType() + " but the dtype given is " + options.dtype().jsonName() + "; give "
-                            + a.getDataType().toString().toLowerCase(java.util.Locale.ROOT));
+                            + a.getDataType().toString().toLowerCase(Locale.ROOT));
                 }
                 a.setRequiresGradient(true);
             }

@@ -52,6 +52,15 @@ class PtTorchScriptFixtureTest {
                     model.perSampleLosses(batch, scope).toDoubleArray(), name + " per-sample losses");
             PtTorchScriptModelTest.assertClose(grads, model.perSampleGradients(batch, scope).toDoubleArray(),
                     name + " per-sample gradients");
+            if (ids) {
+                double[] x = batch.x().clone();
+                x[3] = 2.5;
+                Batch fractional = new Batch(x, batch.numFeatures(), batch.y(), 1);
+                IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                        () -> model.perSampleLosses(fractional, scope));
+                assertTrue(e.getMessage().startsWith("batch: feature 3 is 2.5") && e.getMessage().contains("int64"),
+                        e.getMessage());
+            }
         }
     }
 
