@@ -27,6 +27,18 @@ public interface TwiceDifferentiable extends AutoCloseable {
     /** @return the backend that runs this model */
     Backend backend();
 
+    /**
+     * The names and shapes of θ's parts in θ order: PyTorch's {@code named_parameters()}, so a
+     * {@code state_dict} (a parameter file, a checkpoint) loads by name. The default is the spec's
+     * ({@link ModelSpec#parameterLayout()}); a model whose spec describes only its interface (an
+     * imported engine model) returns its own.
+     *
+     * @return the parts, offsets and sizes summing to {@link #numParameters()}
+     */
+    default java.util.List<org.influence4j.api.model.ParameterInfo> parameterLayout() {
+        return spec().parameterLayout();
+    }
+
     /** @return p, the number of scalar parameters */
     int numParameters();
 

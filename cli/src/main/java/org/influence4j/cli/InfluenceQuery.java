@@ -74,7 +74,7 @@ final class InfluenceQuery {
 
     /** @return the model of {@code data} on the session's backend ({@link ModelInput#open}) */
     static TwiceDifferentiable open(ModelInput input, BackendOptions.Session session, Data data) throws IOException {
-        return input.open(session.backend(), data.spec(), data.parameters(), data.train().numFeatures());
+        return input.open(session.backend(), data.spec(), data.parameters());
     }
 
     /**

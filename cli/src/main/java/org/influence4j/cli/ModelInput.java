@@ -3,6 +3,7 @@ package org.influence4j.cli;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.Locale;
 import org.influence4j.api.Backend;
 import org.influence4j.api.BackendCapability;
@@ -22,7 +23,9 @@ import picocli.CommandLine.Option;
  * Where a command's model and data come from: a {@link ModelSpec} JSON file (format 1 or a format-2
  * layer graph) with a parameter file ({@code .safetensors} or {@code .npy}, read by
  * {@link ParameterFiles#readState}, so a PyTorch {@code state_dict}'s buffers such as batch-norm
- * running statistics end up in the spec that every later step uses), or a TorchScript module; and
+ * running statistics end up in the spec that every later step uses), or a TorchScript module (called
+ * on the per-sample shape of the {@code --train} features, float or, with {@code --input-type int64},
+ * token ids; its loss and dtype from {@code --loss} and {@code --dtype}); and
  * the data of {@code --train} (and the commands' {@code --test}) in either of two forms:
  * <ul>
  *   <li>a numeric CSV file ({@code .csv}, {@code .csv.gz}, or any other file that is not an array
@@ -60,7 +63,14 @@ final class ModelInput {
             + " (default: ${DEFAULT-VALUE}).")
     String dtype;
 
+    @Option(names = "--input-type", description = "Input of a --torchscript model: float (features in --dtype,"
+            + " default) or int64 (token ids, e.g. for an nn.Embedding); its per-sample shape is the --train"
+            + " features' shape after n.")
+    String inputType;
+
     private OnnxModels.Imported imported;
+    /** The per-sample shape of the data read for a TorchScript model (the first data set read). */
+    private long[] torchScriptInput;
 
     @Option(names = "--parameters", description = "Trained parameters (.safetensors, e.g. a PyTorch state_dict with"
             + " its batch-norm buffers, or a flat .npy), e.g. from `influence4j train`.")
@@ -99,8 +109,13 @@ final class ModelInput {
             }
             return imported.spec();
         }
+        if (inputType != null && torchscript == null) {
+            throw new IllegalArgumentException("--input-type: applies to --torchscript; a --spec or --onnx model"
+                    + " states its input type itself");
+        }
         if (torchscript != null) {
             requireFile(torchscript, "--torchscript");
+            intInput();
             if (loss == null) {
                 throw new IllegalArgumentException("--loss: a --torchscript model needs its loss, e.g. --loss"
                         + " softmax_cross_entropy");
@@ -144,11 +159,11 @@ final class ModelInput {
      * @param modelSpec  the spec from {@link #readState} ({@code null} for TorchScript)
      * @param theta      the parameters from {@link #readState}; {@code null} (none given) is an error
      *                   for a spec
-     * @param inputDim   features per sample of the data
      * @return the model on {@code backend}: the spec with its parameters, or the TorchScript module
-     *     with the chosen loss
+     *     with the chosen loss, taking inputs of the per-sample shape of the data read before
+     *     ({@link #read}) and of the kind of {@code --input-type}
      */
-    TwiceDifferentiable open(Backend backend, ModelSpec modelSpec, double[] theta, int inputDim) throws IOException {
+    TwiceDifferentiable open(Backend backend, ModelSpec modelSpec, double[] theta) throws IOException {
         if (modelSpec != null) {
             if (theta == null) {
                 throw new IllegalArgumentException(MISSING_PARAMETERS);
@@ -162,7 +177,27 @@ final class ModelInput {
             throw new IllegalArgumentException("--torchscript: backend " + backend.name() + " cannot load TorchScript;"
                     + " use --backend djl-pytorch (or a backend with capability TORCHSCRIPT in `influence4j backends`)");
         }
-        return backend.loadModel(torchscript, NativeModelOptions.torchScript(inputDim, Loss.parse(loss), DType.parse(dtype)));
+        if (torchScriptInput == null) {
+            throw new IllegalStateException("the data must be read before the TorchScript model is opened");
+        }
+        try {
+            return backend.loadModel(torchscript, NativeModelOptions.torchScript(torchScriptInput, intInput(),
+                    Loss.parse(loss), DType.parse(dtype)));
+        } catch (IllegalArgumentException e) {
+            // the backend names the file, and the dtype (--dtype) or the input (--train's shape, --input-type)
+            throw new IllegalArgumentException("--torchscript: " + e.getMessage().replaceFirst("^file: ", ""), e);
+        }
+    }
+
+    /** @return whether {@code --input-type} asks for int64 ids */
+    private boolean intInput() {
+        if (inputType == null || inputType.equals("float")) {
+            return false;
+        }
+        if (inputType.equals("int64")) {
+            return true;
+        }
+        throw new IllegalArgumentException("--input-type: float or int64, got " + inputType);
     }
 
     /** @return the data of {@code --train} (and {@code --train-labels}), checked against {@code modelSpec} */
@@ -178,7 +213,9 @@ final class ModelInput {
      * @param file        the CSV file or the features {@code FILE[:NAME]}
      * @param labelOption the labels option, e.g. {@code --test-labels}
      * @param labels      the labels {@code FILE[:NAME]}, or {@code null}
-     * @param modelSpec   the spec the data must fit ({@code null} for TorchScript: any {@code [n, d]})
+     * @param modelSpec   the spec the data must fit ({@code null} for TorchScript: any per-sample shape
+     *                    for the first data set read, which the module will take; the same shape for
+     *                    the later ones)
      * @throws IllegalArgumentException naming the option and the file when it is missing, of an
      *     unsupported type, of the wrong shape, empty, ragged or has a non-numeric cell (with its
      *     line and column), or does not fit the model
@@ -201,12 +238,21 @@ final class ModelInput {
                         + labelOption + "; give .npy, FILE.npz[:NAME] or FILE.safetensors[:NAME] (or a .csv file"
                         + " with the labels in its last columns, without " + labelOption + ")");
             }
-            ArrayDataSource source = ArrayDataSource.read(option, file, labelOption, labels, inputShape(modelSpec));
-            if (modelSpec == null && source.sampleShape().length != 1) {
-                throw new IllegalArgumentException(option + " " + file + ": a --torchscript model takes features"
-                        + " [n, d], got per-sample shape " + java.util.Arrays.toString(source.sampleShape()));
-            }
+            ArrayDataSource source = ArrayDataSource.read(option, file, labelOption, labels,
+                    modelSpec == null ? torchScriptInput : inputShape(modelSpec));
             batch = source.batch();
+            if (modelSpec == null && torchScriptInput == null) {
+                torchScriptInput = source.sampleShape();
+            }
+        }
+        if (modelSpec == null) {
+            if (torchScriptInput == null) {
+                torchScriptInput = new long[] {batch.numFeatures()};
+            } else if (batch.numFeatures() != Arrays.stream(torchScriptInput).reduce(1, (a, b) -> a * b)) {
+                throw new IllegalArgumentException(option + " " + file + ": " + batch.numFeatures() + " features per"
+                        + " sample but the --train data has per-sample shape " + Arrays.toString(torchScriptInput)
+                        + "; give data of that shape");
+            }
         }
         if (modelSpec != null) {
             modelSpec.validate(batch, option + " " + file);

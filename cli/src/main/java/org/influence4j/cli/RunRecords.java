@@ -51,6 +51,9 @@ final class RunRecords {
         if (input.onnx != null || input.torchscript != null) {
             p = p.with("model.loss", input.loss);
         }
+        if (input.torchscript != null) {
+            p = p.with("model.input_type", input.inputType == null ? "float" : input.inputType);
+        }
         p = file(p, "parameters", input.parameters);
         return data(p, "train", input.train, input.trainLabels)
                 .with("csv.skip_lines", input.skipLines)

@@ -8,6 +8,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
+import java.util.function.Supplier;
 import org.influence4j.api.Tensor;
 import org.influence4j.api.TensorScope;
 import org.influence4j.api.TwiceDifferentiable;
@@ -15,7 +16,9 @@ import org.influence4j.api.provenance.Provenance;
 import org.influence4j.api.provenance.ProvenanceMismatchException;
 import org.influence4j.api.data.Batch;
 import org.influence4j.api.data.InMemoryDataSource;
+import org.influence4j.api.DType;
 import org.influence4j.api.model.ModelSpec;
+import org.influence4j.api.model.ParameterInfo;
 import org.influence4j.calculators.attribution.TopK;
 import org.influence4j.calculators.attribution.TopKOrder;
 import org.influence4j.calculators.attribution.TrainingDataAttribution;
@@ -48,8 +51,11 @@ import picocli.CommandLine.TypeConversionException;
  * {@code --projection-dim} entries per checkpoint by {@code --projection factor-pca} (default) or
  * {@code kronecker} (Captum's Gaussian matrices); 0 = none, then equal to fast). {@code --what} picks the result:
  * self-influence {@code [n]}, influences {@code [m, n]} (.npy or .csv, as {@link Output#write}) or
- * top-k (CSV, as {@link Output#writeTopK}). The model is the {@code --spec}; {@code --parameters}
- * is optional, because the scores depend only on the checkpoints.
+ * top-k (CSV, as {@link Output#writeTopK}). The model is the {@code --spec} or {@code --onnx};
+ * {@code --parameters} is optional, because the scores depend only on the checkpoints. A
+ * {@code --torchscript} module takes {@code --variant cp}; its checkpoints are safetensors files
+ * keyed by the module's {@code named_parameters()} names (what {@code save_file(model.state_dict())}
+ * writes; buffers are not read, the module's own are used, as for {@code --onnx}).
  */
 @Command(name = "tracin", description = "TracIn scores from training checkpoints: self-influence [n], influences [m, n]"
         + " (.npy or .csv) or top-k proponents/opponents (CSV).")
@@ -136,26 +142,27 @@ final class TracInCommand implements Callable<Integer> {
         checkOptions();
         InfluenceQuery.Data data = InfluenceQuery.read(input, test, testLabels);
         ModelSpec modelSpec = data.spec();
-        if (modelSpec == null) {
-            throw new IllegalArgumentException("--torchscript: tracin reads the checkpoints by a model spec; give --spec or --onnx");
+        if (modelSpec == null && variant != Variant.cp) {
+            throw new IllegalArgumentException("--variant " + variant + ": uses the last dense layer's gradient factors,"
+                    + " which an opaque --torchscript module does not expose; use --variant cp, or export the module"
+                    + " with torch.onnx.export and give --onnx");
         }
         int n = data.train().size();
         if (what == Query.TOP_K) {
             topK.requireAtMost(n);
         }
-        TracInCheckpoints loaded = loadCheckpoints(checkpoints, modelSpec, allowMixedRuns);
+        // a spec names its parameters, so its checkpoints load before the backend; a TorchScript module names
+        // them once loaded (named_parameters()), and the checkpoints load into its layout then
+        TracInCheckpoints loaded = modelSpec == null ? null : loadCheckpoints(checkpoints, modelSpec, allowMixedRuns);
         BackendOptions.Session session = common.session(null);
         int batchSize = session.settings().batchSize();
-        Provenance record = RunRecords.checkpoints(RunRecords.data(RunRecords.of("tracin", session, input, modelSpec), "test",
-                test, testLabels), loaded)
-                .with("tracin.variant", variant).with("tracin.result", what.option)
-                .with("tracin.include_bias", includeBias)
-                .with("tracin.projection", projection == null ? "default" : projection)
-                .with("tracin.projection_seed", seed == null ? 0 : seed)
-                .with("tracin.projection_dim", projectionDim == null ? "default" : projectionDim);
-        double[] theta = data.parameters() != null ? data.parameters() : loaded.parameters(loaded.size() - 1);
         InMemoryDataSource train = new InMemoryDataSource(data.train());
-        try (TwiceDifferentiable model = session.backend().createModel(modelSpec, theta)) {
+        try (TwiceDifferentiable model = modelSpec == null ? InfluenceQuery.open(input, session, data)
+                : session.backend().createModel(modelSpec, data.parameters() != null ? data.parameters()
+                        : loaded.parameters(loaded.size() - 1))) {
+            if (loaded == null) {
+                loaded = loadCheckpoints(checkpoints, model.parameterLayout(), allowMixedRuns);
+            }
             // cp and fast check their arguments here, before any output; randproj indexes the training set
             // when it is built, so it is built under the progress bar
             ProgressBars bars = new ProgressBars(spec.commandLine().getErr());
@@ -166,7 +173,8 @@ final class TracInCommand implements Callable<Integer> {
                 if (method == null) {
                     method = create(model, loaded, train, batchSize, bars);
                 }
-                write(method, data, train, loaded.size(), session, record);
+                write(method, data, train, loaded.size(), model.spec().dtype(), session,
+                        record(session, modelSpec, loaded));
                 bars.step(1);
             } finally {
                 bars.finished();
@@ -175,16 +183,29 @@ final class TracInCommand implements Callable<Integer> {
         return 0;
     }
 
+    /** @return the identity of this TracIn run: model, data, checkpoints and the variant's settings */
+    private Provenance record(BackendOptions.Session session, ModelSpec modelSpec, TracInCheckpoints loaded)
+            throws IOException {
+        return RunRecords.checkpoints(RunRecords.data(RunRecords.of("tracin", session, input, modelSpec), "test", test,
+                testLabels), loaded)
+                .with("tracin.variant", variant).with("tracin.result", what.option)
+                .with("tracin.layers", layers == null ? "all" : String.join(",", layers))
+                .with("tracin.include_bias", includeBias)
+                .with("tracin.projection", projection == null ? "default" : projection)
+                .with("tracin.projection_seed", seed == null ? 0 : seed)
+                .with("tracin.projection_dim", projectionDim == null ? "default" : projectionDim);
+    }
+
     /** Computes the result chosen by {@code --what} and writes it to {@code --output}. */
     private void write(TrainingDataAttribution method, InfluenceQuery.Data data, InMemoryDataSource train,
-                       int checkpointCount, BackendOptions.Session session, Provenance record) throws IOException {
+                       int checkpointCount, DType dtype, BackendOptions.Session session, Provenance record)
+            throws IOException {
         PrintWriter out = spec.commandLine().getOut();
-        ModelSpec modelSpec = data.spec();
         int n = data.train().size();
         switch (what) {
             case SELF_INFLUENCE -> {
                 double[] values = method.selfInfluence(train);
-                Output.write(output, values, new long[] {n}, modelSpec.dtype(), record);
+                Output.write(output, values, new long[] {n}, dtype, record);
                 out.printf("wrote TracIn self-influence [%d] (%s, %d checkpoints) to %s%n", n, variant,
                         checkpointCount, output);
             }
@@ -195,7 +216,7 @@ final class TracInCommand implements Callable<Integer> {
                      Tensor scores = method.influences(testBatch, data.train(), scope)) {
                     values = scores.toDoubleArray();
                 }
-                Output.write(output, values, new long[] {testBatch.size(), n}, modelSpec.dtype(), record);
+                Output.write(output, values, new long[] {testBatch.size(), n}, dtype, record);
                 out.printf("wrote TracIn influences [%d, %d] (%s, %d checkpoints) to %s%n", testBatch.size(), n,
                         variant, checkpointCount, output);
             }
@@ -279,12 +300,30 @@ final class TracInCommand implements Callable<Integer> {
      *     to different runs
      */
     static TracInCheckpoints loadCheckpoints(Path directory, ModelSpec modelSpec, boolean allowMixedRuns) {
+        return loadCheckpoints(directory, () -> TracInCheckpoints.fromDirectory(directory, modelSpec,
+                CheckpointLoader.DEFAULT, allowMixedRuns));
+    }
+
+    /**
+     * Loads the checkpoints of a folder for a model without a spec of its parameters (a TorchScript
+     * module): each file a safetensors {@code state_dict}, read by the names of {@code layout}.
+     *
+     * @throws IllegalArgumentException naming {@code --checkpoints} when the folder is missing or
+     *     empty, or naming the checkpoint file and the parameter it lacks or holds in another shape
+     * @throws ProvenanceMismatchException naming {@code --allow-mixed-runs} when the checkpoints belong
+     *     to different runs
+     */
+    static TracInCheckpoints loadCheckpoints(Path directory, List<ParameterInfo> layout, boolean allowMixedRuns) {
+        return loadCheckpoints(directory, () -> TracInCheckpoints.fromDirectory(directory, layout, allowMixedRuns));
+    }
+
+    private static TracInCheckpoints loadCheckpoints(Path directory, Supplier<TracInCheckpoints> loader) {
         if (!Files.isDirectory(directory)) {
             throw new IllegalArgumentException("--checkpoints: directory " + directory + " does not exist; write"
                     + " checkpoints with `influence4j train --optimizer sgd --checkpoints DIR`");
         }
         try {
-            return TracInCheckpoints.fromDirectory(directory, modelSpec, CheckpointLoader.DEFAULT, allowMixedRuns);
+            return loader.get();
         } catch (ProvenanceMismatchException e) {
             throw e.withRemedy("give the folder of one run, or --allow-mixed-runs to sum over them anyway");
         } catch (IllegalArgumentException | UncheckedIOException e) {

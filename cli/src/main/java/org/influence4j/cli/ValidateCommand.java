@@ -134,7 +134,9 @@ final class ValidateCommand implements Callable<Integer> {
         InfluenceQuery.Data data = InfluenceQuery.read(input, test, testLabels);
         ModelSpec modelSpec = data.spec();
         if (modelSpec == null) {
-            throw new IllegalArgumentException("--torchscript: validate retrains the model and needs it given by --spec or --onnx");
+            throw new IllegalArgumentException("--torchscript: validate retrains the model from its description"
+                    + " (layers, parameter layout, convexity), which an opaque TorchScript module does not give;"
+                    + " export it with torch.onnx.export and give --onnx (or describe it with --spec)");
         }
         long dense = modelSpec.layers().stream().filter(l -> l instanceof Layer.Dense).count();
         boolean convex = dense == 1;

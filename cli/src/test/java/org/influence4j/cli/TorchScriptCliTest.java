@@ -1,19 +1,32 @@
 package org.influence4j.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.SplittableRandom;
 import org.influence4j.api.Backend;
 import org.influence4j.api.DType;
 import org.influence4j.api.TwiceDifferentiable;
 import org.influence4j.api.data.Batch;
+import org.influence4j.api.io.HostArray;
+import org.influence4j.api.io.Npy;
+import org.influence4j.api.io.SafeTensors;
 import org.influence4j.api.model.Activation;
 import org.influence4j.api.model.Loss;
 import org.influence4j.api.model.ModelSpec;
 import org.influence4j.api.model.NativeModelOptions;
 import org.influence4j.api.model.ParameterFiles;
+import org.influence4j.backend.testkit.GraphFixture;
+import org.influence4j.backend.testkit.TestSupport;
 import org.influence4j.registry.BackendDiscovery;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -21,7 +34,11 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * {@code influences --torchscript} on the fixture {@code tiny-mlp.pt} (a copy of the one made by
  * backend-djl-pytorch's {@code src/test/resources/torchscript/make_fixture.py}) gives the same
- * influences as {@code influences --spec} with the equivalent ModelSpec and the same parameters.
+ * influences as {@code influences --spec} with the equivalent ModelSpec and the same parameters;
+ * {@code tracin --torchscript} with checkpoints saved from PyTorch gives the scores of
+ * {@code tracin --onnx} for the same module (the Fashion-MNIST CNN on {@code [n, 1, 28, 28]}); a
+ * module on int64 token ids takes {@code --input-type int64}; bad checkpoints and inapplicable
+ * options are one-line errors.
  */
 class TorchScriptCliTest {
 
@@ -77,6 +94,125 @@ class TorchScriptCliTest {
         }
         for (int i = 0; i < expected.values.length; i++) {
             assertEquals(expected.values[i], actual.values[i], 1e-5 * scale, "influence " + i);
+        }
+    }
+
+    /** The float64 TorchScript twin of onnx/fashion_cnn with the PyTorch checkpoints of onnx/fashion_cnn_checkpoints. */
+    @Test
+    void tracinOnATorchScriptModuleEqualsTracinOnItsOnnxExport() throws Exception {
+        Path checkpoints = fashionCheckpoints();
+        Path pt = GraphFixture.torchScriptFile("fashion_cnn/model.pt", dir);
+        Path onnx = GraphFixture.onnxFile("fashion_cnn/model.onnx", dir);
+        String x = GraphFixture.onnxFile("fashion_cnn/x.npy", dir).toString();
+        String y = GraphFixture.onnxFile("fashion_cnn/y.npy", dir).toString();
+        for (String what : List.of("self-influence", "influences")) {
+            List<String> data = new ArrayList<>(List.of("tracin", "--loss", "softmax_cross_entropy", "--dtype",
+                    "float64", "--train", x, "--train-labels", y, "--checkpoints", checkpoints.toString(), "--what",
+                    what));
+            if (what.equals("influences")) {
+                data.addAll(List.of("--test", x, "--test-labels", y));
+            }
+            Path fromScript = dir.resolve("script-" + what + ".npy");
+            Path fromOnnx = dir.resolve("onnx-" + what + ".npy");
+            run(data, "--torchscript", pt.toString(), "-o", fromScript.toString());
+            run(data, "--onnx", onnx.toString(), "-o", fromOnnx.toString());
+            double[] expected = Npy.read(fromOnnx).data();
+            double[] actual = Npy.read(fromScript).data();
+            assertEquals(what.equals("influences") ? 36 : 6, actual.length);
+            double err = TestSupport.relErr(actual, expected);
+            assertTrue(err < 1e-6, what + ": TorchScript and ONNX differ by " + err);
+        }
+    }
+
+    @Test
+    void aCheckpointWithoutAParameterOrOfAnotherShapeIsNamedWithTheParameter() throws Exception {
+        Path pt = GraphFixture.torchScriptFile("fashion_cnn/model.pt", dir);
+        String x = GraphFixture.onnxFile("fashion_cnn/x.npy", dir).toString();
+        String y = GraphFixture.onnxFile("fashion_cnn/y.npy", dir).toString();
+        Path checkpoints = fashionCheckpoints();
+        Path second = checkpoints.resolve("checkpoint-epoch-00002.safetensors");
+        Map<String, HostArray> state = new LinkedHashMap<>(SafeTensors.read(second));
+        Map<String, String> metadata = SafeTensors.readMetadata(second);
+        state.put("9.bias", new HostArray(new double[5], new long[] {5}, DType.FLOAT32));
+        SafeTensors.write(second, state, metadata);
+        String[] args = {"tracin", "--torchscript", pt.toString(), "--loss", "softmax_cross_entropy", "--dtype",
+            "float64", "--train", x, "--train-labels", y, "--checkpoints", checkpoints.toString(), "--what",
+            "self-influence", "-o", dir.resolve("never.npy").toString()};
+        Influence4jCommandTest.Run misshaped = Influence4jCommandTest.run(args);
+        assertEquals(1, misshaped.exitCode(), misshaped.err());
+        assertOneLine(misshaped.err(), "--checkpoints", second.toString(), "'9.bias'", "[5]", "[10]");
+        state.remove("9.bias");
+        SafeTensors.write(second, state, metadata);
+        Influence4jCommandTest.Run missing = Influence4jCommandTest.run(args);
+        assertEquals(1, missing.exitCode(), missing.err());
+        assertOneLine(missing.err(), "--checkpoints", second.toString(), "no tensor '9.bias'");
+        assertFalse(Files.exists(dir.resolve("never.npy")), "nothing written");
+
+        Influence4jCommandTest.Run fast = Influence4jCommandTest.run(concat(args, "--variant", "fast"));
+        assertEquals(1, fast.exitCode(), fast.err());
+        assertOneLine(fast.err(), "--variant fast", "--onnx");
+    }
+
+    /** An embedding model on int64 ids [n, 6] and a CNN with BatchNorm on [n, 1, 8, 8], shapes read from x.npy. */
+    @Test
+    void modulesOnTokenIdsAndImagesTakeTheirShapeFromTheData() throws Exception {
+        for (String name : List.of("embed", "cnn")) {
+            String x = GraphFixture.torchScriptFile(name + "/x.npy", dir).toString();
+            String y = GraphFixture.torchScriptFile(name + "/y.npy", dir).toString();
+            String pt = GraphFixture.torchScriptFile(name + "/model.pt", dir).toString();
+            List<String> args = new ArrayList<>(List.of("self-influence", "--torchscript", pt, "--loss",
+                    "softmax_cross_entropy", "--train", x, "--train-labels", y, "--method", "direct", "--lambda",
+                    "0.1"));
+            Path out = dir.resolve(name + ".npy");
+            if (name.equals("embed")) {
+                Influence4jCommandTest.Run floats = Influence4jCommandTest.run(concat(args.toArray(new String[0]),
+                        "-o", out.toString()));
+                assertEquals(1, floats.exitCode(), floats.err());
+                assertOneLine(floats.err(), pt, "float32 input [1, 6]", "int64");
+                assertFalse(Files.exists(out), "nothing written");
+                args.addAll(List.of("--input-type", "int64"));
+            }
+            run(args, "-o", out.toString());
+            double[] self = Npy.read(out).data();
+            assertEquals(6, self.length, name);
+            for (double v : self) {
+                assertTrue(v > 0 && Double.isFinite(v), name + ": self-influence " + v + " with lambda > 0");
+            }
+        }
+        Influence4jCommandTest.Run validate = Influence4jCommandTest.run("validate", "--torchscript",
+                GraphFixture.torchScriptFile("cnn/model.pt", dir).toString(), "--loss", "softmax_cross_entropy",
+                "--train", GraphFixture.torchScriptFile("cnn/x.npy", dir).toString(), "--train-labels",
+                GraphFixture.torchScriptFile("cnn/y.npy", dir).toString(), "--test",
+                GraphFixture.torchScriptFile("cnn/x.npy", dir).toString(), "--test-labels",
+                GraphFixture.torchScriptFile("cnn/y.npy", dir).toString(), "--lambda", "0.1", "--check", "lds");
+        assertEquals(1, validate.exitCode(), validate.err());
+        assertOneLine(validate.err(), "--torchscript", "--onnx");
+    }
+
+    private Path fashionCheckpoints() throws IOException {
+        Path checkpoints = Files.createDirectories(dir.resolve("checkpoints"));
+        for (String epoch : List.of("00001", "00002")) {
+            Files.move(GraphFixture.onnxFile("fashion_cnn_checkpoints/checkpoint-epoch-" + epoch + ".safetensors", dir),
+                    checkpoints.resolve("checkpoint-epoch-" + epoch + ".safetensors"));
+        }
+        return checkpoints;
+    }
+
+    private static void run(List<String> args, String... more) {
+        Influence4jCommandTest.Run r = Influence4jCommandTest.run(concat(args.toArray(new String[0]), more));
+        assertEquals(0, r.exitCode(), r.err());
+    }
+
+    private static String[] concat(String[] args, String... more) {
+        String[] all = Arrays.copyOf(args, args.length + more.length);
+        System.arraycopy(more, 0, all, args.length, more.length);
+        return all;
+    }
+
+    private static void assertOneLine(String err, String... parts) {
+        assertEquals(1, err.strip().lines().count(), err);
+        for (String part : parts) {
+            assertTrue(err.contains(part), "'" + part + "' missing from: " + err);
         }
     }
 }

@@ -108,15 +108,7 @@ public final class ParameterFiles {
                         + Json.oneLine(String.valueOf(tensors.keySet()), 300)
                         + " but the model spec needs " + layout.stream().map(ParameterInfo::name).toList());
             }
-            theta = new double[spec.numParameters()];
-            for (ParameterInfo info : layout) {
-                HostArray a = tensors.get(info.name());
-                if (!Arrays.equals(a.shape(), info.shape())) {
-                    throw new IOException("parameter file " + file + ": tensor '" + info.name() + "' has shape "
-                            + Arrays.toString(a.shape()) + " but the model spec needs " + Arrays.toString(info.shape()));
-                }
-                System.arraycopy(a.data(), 0, theta, info.offset(), info.size());
-            }
+            theta = gather(file, tensors, layout);
         } else {
             throw new IOException("parameter file " + file + " has an unknown extension; use .safetensors or .npy");
         }
@@ -126,6 +118,52 @@ public final class ParameterFiles {
             throw new IOException(e.getMessage(), e);
         }
         return new State(spec, theta);
+    }
+
+    /**
+     * Reads θ laid out as {@code layout} (e.g. {@code TwiceDifferentiable.parameterLayout()} of an
+     * imported engine model) from a safetensors file by name, such as a PyTorch {@code state_dict}
+     * saved by a training loop; tensors the layout does not name (buffers such as batch-norm running
+     * statistics) are not read.
+     *
+     * @throws IOException naming the file, and the parameter when one is missing or has another
+     *     shape; naming the file when it is not safetensors, unreadable or holds non-finite values
+     */
+    public static double[] read(Path file, List<ParameterInfo> layout) throws IOException {
+        if (!Files.isReadable(file)) {
+            throw new IOException("parameter file " + file + " does not exist or is not readable");
+        }
+        if (!file.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".safetensors")) {
+            throw new IOException("parameter file " + file + " is read by parameter name and must be .safetensors");
+        }
+        double[] theta = gather(file, SafeTensors.read(file), layout);
+        for (double v : theta) {
+            if (!Double.isFinite(v)) {
+                throw new IOException("parameter file " + file + " contains NaN or infinite parameters");
+            }
+        }
+        return theta;
+    }
+
+    /** @return θ of {@code layout} from the tensors of those names, each checked for its shape */
+    private static double[] gather(Path file, Map<String, HostArray> tensors, List<ParameterInfo> layout)
+            throws IOException {
+        int p = layout.isEmpty() ? 0 : layout.get(layout.size() - 1).offset() + layout.get(layout.size() - 1).size();
+        double[] theta = new double[p];
+        for (ParameterInfo info : layout) {
+            HostArray a = tensors.get(info.name());
+            if (a == null) {
+                throw new IOException("parameter file " + file + " has no tensor '" + info.name() + "'; the model's"
+                        + " parameters are " + Json.oneLine(String.valueOf(layout.stream().map(ParameterInfo::name)
+                        .toList()), 300));
+            }
+            if (!Arrays.equals(a.shape(), info.shape())) {
+                throw new IOException("parameter file " + file + ": tensor '" + info.name() + "' has shape "
+                        + Arrays.toString(a.shape()) + " but the model needs " + Arrays.toString(info.shape()));
+            }
+            System.arraycopy(a.data(), 0, theta, info.offset(), info.size());
+        }
+        return theta;
     }
 
     /** Moves the graph's buffers out of {@code tensors} into the returned spec. */

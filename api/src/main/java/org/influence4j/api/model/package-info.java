@@ -12,7 +12,9 @@
  *
  * <p>{@link org.influence4j.api.model.NativeModelOptions} (with a
  * {@link org.influence4j.api.model.NativeModelFormat}) asks a backend to read a model saved in its
- * engine's own format instead, e.g. a TorchScript module.
+ * engine's own format instead, e.g. a TorchScript module, with the shape and kind (float or int64
+ * ids) of one sample's input; such a model names its parameters through
+ * {@link org.influence4j.api.TwiceDifferentiable#parameterLayout()}.
  *
  * <p>{@link org.influence4j.api.model.AbstractSpecModel} is the backend-independent part of a
  * backend's model built from a spec (accessors, θ, open/closed state, argument checks and their

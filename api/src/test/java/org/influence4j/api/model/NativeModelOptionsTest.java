@@ -1,6 +1,9 @@
 package org.influence4j.api.model;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -50,13 +53,39 @@ class NativeModelOptionsTest {
         assertEquals(NativeModelFormat.TORCHSCRIPT, o.format());
         assertEquals(BackendCapability.TORCHSCRIPT, o.format().capability());
         assertTrue(assertThrows(IllegalArgumentException.class,
-                () -> NativeModelOptions.torchScript(0, Loss.MSE, DType.FLOAT32)).getMessage().startsWith("inputDim"));
+                () -> NativeModelOptions.torchScript(0, Loss.MSE, DType.FLOAT32)).getMessage().startsWith("inputShape"));
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> NativeModelOptions.torchScript(new long[0], false,
+                Loss.MSE, DType.FLOAT32)).getMessage().startsWith("inputShape"));
         assertTrue(assertThrows(IllegalArgumentException.class,
                 () -> NativeModelOptions.torchScript(4, null, DType.FLOAT32)).getMessage().startsWith("loss"));
         assertTrue(assertThrows(IllegalArgumentException.class,
                 () -> NativeModelOptions.torchScript(4, Loss.MSE, null)).getMessage().startsWith("dtype"));
         assertTrue(assertThrows(IllegalArgumentException.class,
-                () -> new NativeModelOptions(null, 4, Loss.MSE, DType.FLOAT32)).getMessage().startsWith("format"));
+                () -> new NativeModelOptions(null, new long[] {4}, false, Loss.MSE, DType.FLOAT32)).getMessage()
+                .startsWith("format"));
+    }
+
+    @Test
+    void anImageOrTokenInputKeepsItsShapeAndKind() {
+        long[] shape = {1, 28, 28};
+        NativeModelOptions images = NativeModelOptions.torchScript(shape, false, Loss.SOFTMAX_CROSS_ENTROPY,
+                DType.FLOAT32);
+        shape[0] = 3;
+        assertArrayEquals(new long[] {1, 28, 28}, images.inputShape(), "copied in");
+        images.inputShape()[0] = 5;
+        assertArrayEquals(new long[] {1, 28, 28}, images.inputShape(), "copied out");
+        assertEquals(784, images.inputDim());
+        assertFalse(images.intInput());
+        NativeModelOptions ids = NativeModelOptions.torchScript(new long[] {6}, true, Loss.SOFTMAX_CROSS_ENTROPY,
+                DType.FLOAT32);
+        assertTrue(ids.intInput());
+        assertEquals(NativeModelOptions.torchScript(new long[] {6}, true, Loss.SOFTMAX_CROSS_ENTROPY, DType.FLOAT32),
+                ids);
+        assertNotEquals(NativeModelOptions.torchScript(6, Loss.SOFTMAX_CROSS_ENTROPY, DType.FLOAT32), ids,
+                "float features are not ids");
+        assertEquals(NativeModelOptions.torchScript(6, Loss.SOFTMAX_CROSS_ENTROPY, DType.FLOAT32).hashCode(),
+                NativeModelOptions.torchScript(new long[] {6}, false, Loss.SOFTMAX_CROSS_ENTROPY, DType.FLOAT32)
+                        .hashCode());
     }
 
     @Test

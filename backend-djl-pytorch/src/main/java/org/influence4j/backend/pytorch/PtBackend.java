@@ -63,7 +63,7 @@ public final class PtBackend extends DjlBackend<PtTensorScope> {
         if (options == null || options.format() != NativeModelFormat.TORCHSCRIPT) {
             return super.loadModel(file, options);
         }
-        return PtTorchScriptModel.load(this, file, options.inputDim(), options.loss(), options.dtype());
+        return PtTorchScriptModel.load(this, file, options);
     }
 
     /** Rows of a matrix by index_select, with the index in libtorch-owned memory (no direct buffer per call). */

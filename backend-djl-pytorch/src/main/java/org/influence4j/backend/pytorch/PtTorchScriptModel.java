@@ -11,13 +11,16 @@ import ai.djl.pytorch.engine.PtNDManager;
 import ai.djl.pytorch.engine.PtSymbolBlock;
 import ai.djl.pytorch.jni.JniUtils;
 import ai.djl.training.ParameterStore;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Locale;
 import org.influence4j.api.Backend;
-import org.influence4j.api.DType;
 import org.influence4j.api.Tensor;
 import org.influence4j.api.TensorChecks;
 import org.influence4j.api.TensorScope;
@@ -25,79 +28,102 @@ import org.influence4j.api.TwiceDifferentiable;
 import org.influence4j.api.data.Batch;
 import org.influence4j.api.model.Loss;
 import org.influence4j.api.model.ModelSpec;
+import org.influence4j.api.model.NativeModelFormat;
+import org.influence4j.api.model.NativeModelOptions;
+import org.influence4j.api.model.ParameterInfo;
 import org.influence4j.backend.djl.DjlDTypes;
 
 /**
  * A TorchScript module ({@code torch.jit.script(model).save(path)}) loaded through DJL PyTorch as a
  * {@link TwiceDifferentiable}, with a loss chosen by the caller. θ is the concatenation of the
- * module's {@code named_parameters()} in that order, each flattened row-major — the same layout as a
- * {@link ModelSpec} for the equivalent {@code nn.Sequential}.
+ * module's {@code named_parameters()} in that order, each flattened row-major — the layout of a
+ * {@code state_dict} and of a {@link ModelSpec} for the equivalent network; {@link #parameterLayout()}
+ * names the parts, so checkpoints of the module load by name.
+ *
+ * <p><b>Input.</b> The module is called on {@code [n, *inputShape]} ({@link NativeModelOptions}):
+ * float features in the parameters' dtype ({@code [C, H, W]} images, {@code [d]} rows) or int64
+ * token ids ({@code [T]}), each {@link Batch} row being one sample flattened row-major; ids must be
+ * whole numbers. Its output must be {@code [n, width]}.
  *
  * <p><b>Derivatives.</b> The module is opaque, so derivatives come from libtorch autograd through
- * its forward graph: the mean gradient from one backward pass; per-sample gradients from one
- * backward pass per sample (there is no batched trick for an arbitrary module); Hessian-vector
- * products by double backward: {@code backward(L, create_graph=true)} leaves the gradient g(θ) with
- * its graph in {@code .grad}, and a first-order backward of {@code ⟨g, v⟩} adds {@code H·v} to
- * {@code .grad}, so H·v is read as the increase of {@code .grad} (exact math; the subtraction costs
- * one rounding relative to |g|, about 1e-7·|g| in float32). Because DJL cannot reset {@code .grad} to
- * undefined, each HVP call runs on a fresh copy of the module loaded from the same file.
- * libtorch warns that {@code create_graph=true} forms a parameter↔gradient reference cycle; unlike
- * {@link PtModel} (which avoids it with an explicit backward pass) this class cannot avoid it, and
- * long HVP loops grow native memory: about 25 KB per HVP on the 4-input test fixture (RSS minus
- * Java heap +29 to +39 MB per 1,500 HVPs after warm-up; zeroing {@code .grad} in place does not
- * help, only dropping it would). For inversions that take thousands of HVPs (CG, LiSSA, Arnoldi),
- * use the equivalent {@link ModelSpec} with {@link PtModel}.
- * The full Hessian is p HVPs.
+ * its forward graph, taken with {@code torch.autograd.grad} (run by the bundled TorchScript helper
+ * {@code autograd-grad.pt}, made by {@code src/main/torchscript/make_autograd_grad.py}): the mean
+ * gradient from one backward pass; per-sample gradients from one forward and backward pass per
+ * sample (there is no batched trick for an arbitrary module); Hessian-vector products by double
+ * backward — g(θ) with its graph, then one first-order pass of {@code ⟨g, v⟩} per vector (exact).
+ * Nothing is accumulated into the parameters' {@code .grad}: DJL's own {@code backward} would leave a
+ * {@code create_graph} gradient there, a parameter↔gradient reference cycle that only resetting
+ * {@code .grad} to undefined breaks and that DJL cannot reset. So every graph is freed with the
+ * tensors of its call, and native memory stays flat in long HVP loops (measured in
+ * {@code PtModelNativeMemoryTest}). The full Hessian is p HVPs.
  *
  * <p>The module runs in eval mode ({@code module.eval()}: dropout off, batch norm on its running
- * statistics), with autograd on for the derivatives (see {@link #evalMode}). {@link #spec()} describes only the interface — input width, output width, loss
- * and dtype — as a one-layer spec; its {@code numParameters()} is not the module's (use
- * {@link #numParameters()}), so checkpoint writers that rely on the spec do not apply. Not
- * thread-safe. Holds native memory: close it.
+ * statistics), with autograd on for the derivatives (see {@link #evalMode}). {@link #spec()}
+ * describes only the interface — values per sample, output width, loss and dtype — as a one-layer
+ * spec; its {@code numParameters()} and {@code parameterLayout()} are not the module's (use
+ * {@link #numParameters()} and {@link #parameterLayout()}), and it has no layer factors, so
+ * TracInCPFast and EK-FAC do not apply. Not thread-safe. Holds native memory: close it.
  */
 public final class PtTorchScriptModel implements TwiceDifferentiable {
 
+    /** The class-path resource of the torch.autograd.grad helper module. */
+    private static final String AUTOGRAD_HELPER = "autograd-grad.pt";
+    /** The helper's name for a list argument ({@code IValueUtils} groups arrays named {@code NAME[]}). */
+    private static final String LIST_ARGUMENT = "inputs[]";
+    /** Ids are exact in a double up to 2⁵³. */
+    private static final double MAX_ID = 9007199254740992.0;
+
     private final PtBackend backend;
     private final ModelSpec signature;
+    private final long[] inputShape;
+    private final boolean intInput;
     private final DataType dataType;
     private final NDManager manager;
     private final PtSymbolBlock block;
+    private final PtSymbolBlock autograd;
     private final NDArray[] params;
-    private final long[][] shapes;
+    private final NDArray[] gradInputs;
+    private final List<ParameterInfo> layout;
     private final int numParameters;
-    private final Path file;
     private boolean closed;
 
-    private PtTorchScriptModel(PtBackend backend, ModelSpec signature, NDManager manager, PtSymbolBlock block,
-                               NDArray[] params, Path file) {
-        this.file = file;
+    private PtTorchScriptModel(PtBackend backend, ModelSpec signature, NativeModelOptions options, NDManager manager,
+                               PtSymbolBlock block, PtSymbolBlock autograd, NDArray[] params,
+                               NDArray[] gradInputs) {
         this.backend = backend;
         this.signature = signature;
+        this.inputShape = options.inputShape();
+        this.intInput = options.intInput();
         this.dataType = DjlDTypes.toDjl(signature.dtype());
         this.manager = manager;
         this.block = block;
+        this.autograd = autograd;
         this.params = params;
-        this.shapes = new long[params.length][];
-        long p = 0;
+        this.gradInputs = gradInputs;
+        List<ParameterInfo> parts = new ArrayList<>();
+        int offset = 0;
         for (int q = 0; q < params.length; q++) {
-            shapes[q] = params[q].getShape().getShape();
-            p += params[q].size();
+            ParameterInfo info = new ParameterInfo(params[q].getName(), params[q].getShape().getShape(), offset, q);
+            parts.add(info);
+            offset += info.size();
         }
-        this.numParameters = Math.toIntExact(p);
+        this.layout = List.copyOf(parts);
+        this.numParameters = offset;
     }
 
     /**
-     * Loads a TorchScript file; the output width is read off one forward pass.
+     * Loads a TorchScript file; the output width is read off one forward pass of a zero sample.
      *
-     * @param backend  the djl-pytorch backend
-     * @param file     the {@code .pt} file saved by {@code torch.jit.save}
-     * @param inputDim features per sample the module takes ({@code [n, inputDim]} input)
-     * @param loss     the per-sample loss applied to the output (see {@link Loss})
-     * @param dtype    the parameters' dtype in the file (float32 or float64)
+     * @param backend the djl-pytorch backend
+     * @param file    the {@code .pt} file saved by {@code torch.jit.save}
+     * @param options the input shape and kind, the per-sample loss applied to the output (see
+     *                {@link Loss}) and the parameters' dtype in the file (float32 or float64); its
+     *                format must be {@link NativeModelFormat#TORCHSCRIPT}
      * @throws IllegalArgumentException naming the file when it is missing, not TorchScript, has no
-     *     parameters, parameters of another dtype, or an output that is not {@code [n, width]}
+     *     parameters, parameters of another dtype, does not accept the input, or returns an output
+     *     that is not {@code [n, width]}
      */
-    public static PtTorchScriptModel load(Backend backend, Path file, int inputDim, Loss loss, DType dtype) {
+    public static PtTorchScriptModel load(Backend backend, Path file, NativeModelOptions options) {
         if (!(backend instanceof PtBackend pt)) {
             throw new IllegalArgumentException("backend: TorchScript models need the djl-pytorch backend, got "
                     + (backend == null ? "null" : backend.name()));
@@ -105,8 +131,8 @@ public final class PtTorchScriptModel implements TwiceDifferentiable {
         if (file == null || !Files.isRegularFile(file)) {
             throw new IllegalArgumentException("file: TorchScript file " + file + " does not exist");
         }
-        if (inputDim < 1 || loss == null || dtype == null) {
-            throw new IllegalArgumentException("inputDim must be >= 1 and loss and dtype must not be null");
+        if (options == null || options.format() != NativeModelFormat.TORCHSCRIPT) {
+            throw new IllegalArgumentException("options: need NativeModelOptions.torchScript(...), got " + options);
         }
         NDManager manager = pt.engine().newBaseManager();
         try {
@@ -119,43 +145,77 @@ public final class PtTorchScriptModel implements TwiceDifferentiable {
                 throw new IllegalArgumentException("file: " + file + " could not be loaded as TorchScript: "
                         + e.getMessage(), e);
             }
-            NDList list = JniUtils.moduleGetParams(block, (PtNDManager) manager);
-            if (list.isEmpty()) {
+            NDArray[] params = JniUtils.moduleGetParams(block, (PtNDManager) manager).toArray(new NDArray[0]);
+            if (params.length == 0) {
                 throw new IllegalArgumentException("file: TorchScript module " + file + " has no parameters");
             }
-            NDArray[] params = list.toArray(new NDArray[0]);
-            DataType expected = DjlDTypes.toDjl(dtype);
+            DataType expected = DjlDTypes.toDjl(options.dtype());
             for (NDArray a : params) {
                 if (a.getDataType() != expected) {
                     throw new IllegalArgumentException("file: parameter " + a.getName() + " of " + file + " is "
-                            + a.getDataType() + " but the dtype given is " + dtype.jsonName());
+                            + a.getDataType() + " but the dtype given is " + options.dtype().jsonName() + "; give "
+                            + a.getDataType().toString().toLowerCase(Locale.ROOT));
                 }
                 a.setRequiresGradient(true);
             }
-            long width;
-            try (NDManager m = manager.newSubManager(); PtGradMode g = PtGradMode.disabled()) {
-                NDArray input = PtArrays.owned(m, new double[inputDim], new Shape(1, inputDim), expected);
-                NDArray out = block.forward(new ParameterStore(m, false), new NDList(input), true).singletonOrThrow();
-                out.attach(m);
-                long[] shape = out.getShape().getShape();
-                if (shape.length != 2 || shape[0] != 1) {
-                    throw new IllegalArgumentException("file: TorchScript module " + file + " returns shape "
-                            + Arrays.toString(shape) + " for one sample of " + inputDim + " features; expected [1, width]");
-                }
-                width = shape[1];
-            } catch (IllegalArgumentException e) {
-                throw e;
-            } catch (RuntimeException e) {
-                throw new IllegalArgumentException("file: TorchScript module " + file + " does not accept input [1, "
-                        + inputDim + "]: " + e.getMessage(), e);
+            // second handles of the same parameter tensors, named as the helper's list argument
+            NDArray[] gradInputs = JniUtils.moduleGetParams(block, (PtNDManager) manager).toArray(new NDArray[0]);
+            for (NDArray a : gradInputs) {
+                a.setName(LIST_ARGUMENT);
             }
-            ModelSpec signature = ModelSpec.builder(inputDim).dense(Math.toIntExact(width)).loss(loss).dtype(dtype)
-                    .build();
-            return new PtTorchScriptModel(pt, signature, manager, block, params, file.toAbsolutePath());
+            PtSymbolBlock autograd = loadAutogradHelper((PtNDManager) manager);
+            ModelSpec signature = ModelSpec.builder(options.inputDim())
+                    .dense(Math.toIntExact(outputWidth(block, manager, file, options, expected)))
+                    .loss(options.loss()).dtype(options.dtype()).build();
+            return new PtTorchScriptModel(pt, signature, options, manager, block, autograd, params, gradInputs);
         } catch (RuntimeException e) {
             manager.close();
             throw e;
         }
+    }
+
+    private static long outputWidth(PtSymbolBlock block, NDManager manager, Path file, NativeModelOptions options,
+                                    DataType type) {
+        String input = (options.intInput() ? "int64 ids " : type + " input ")
+                + Arrays.toString(batchShape(1, options.inputShape()));
+        try (NDManager m = manager.newSubManager(); PtGradMode g = PtGradMode.disabled()) {
+            NDArray zeros = m.zeros(new Shape(batchShape(1, options.inputShape())),
+                    options.intInput() ? DataType.INT64 : type);
+            NDArray out = block.forward(new ParameterStore(m, false), new NDList(zeros), true).singletonOrThrow();
+            out.attach(m);
+            long[] shape = out.getShape().getShape();
+            if (shape.length != 2 || shape[0] != 1) {
+                throw new IllegalArgumentException("file: TorchScript module " + file + " returns shape "
+                        + Arrays.toString(shape) + " for " + input + "; expected [1, width]");
+            }
+            return shape[1];
+        } catch (IllegalArgumentException e) {
+            throw e;
+        } catch (RuntimeException e) {
+            throw new IllegalArgumentException("file: TorchScript module " + file + " does not accept " + input
+                    + " (give the per-sample input shape it takes, and int64 ids for an embedding): "
+                    + e.getMessage().lines().findFirst().orElse(""), e);
+        }
+    }
+
+    private static PtSymbolBlock loadAutogradHelper(PtNDManager manager) {
+        try (InputStream in = PtTorchScriptModel.class.getResourceAsStream(AUTOGRAD_HELPER)) {
+            if (in == null) {
+                throw new IllegalStateException("djl-pytorch: resource " + AUTOGRAD_HELPER + " is missing from the jar");
+            }
+            PtSymbolBlock helper = JniUtils.loadModule(manager, in, true, false);
+            evalMode(helper);
+            return helper;
+        } catch (IOException e) {
+            throw new UncheckedIOException("djl-pytorch: could not read " + AUTOGRAD_HELPER, e);
+        }
+    }
+
+    private static long[] batchShape(long n, long[] sampleShape) {
+        long[] shape = new long[sampleShape.length + 1];
+        shape[0] = n;
+        System.arraycopy(sampleShape, 0, shape, 1, sampleShape.length);
+        return shape;
     }
 
     /** @return the interface of the module as a one-layer spec (see the class comment) */
@@ -174,13 +234,10 @@ public final class PtTorchScriptModel implements TwiceDifferentiable {
         return numParameters;
     }
 
-    /** @return the names of the module's parameters in θ order */
-    public List<String> parameterNames() {
-        List<String> names = new ArrayList<>();
-        for (NDArray a : params) {
-            names.add(a.getName());
-        }
-        return names;
+    /** @return the module's {@code named_parameters()}: names and shapes of θ's parts, in θ order */
+    @Override
+    public List<ParameterInfo> parameterLayout() {
+        return layout;
     }
 
     @Override
@@ -213,7 +270,7 @@ public final class PtTorchScriptModel implements TwiceDifferentiable {
             for (int q = 0; q < params.length; q++) {
                 int size = Math.toIntExact(params[q].size());
                 NDArray value = PtArrays.owned(m, Arrays.copyOfRange(parameters, offset, offset + size),
-                        new Shape(shapes[q]), dataType);
+                        new Shape(layout.get(q).shape()), dataType);
                 // in place, without autograd, so that the module keeps using the same parameter tensors
                 params[q].subi(params[q]).addi(value);
                 offset += size;
@@ -225,7 +282,7 @@ public final class PtTorchScriptModel implements TwiceDifferentiable {
     public Tensor forward(Batch batch, TensorScope scope) {
         PtTensorScope target = checkCall(batch, scope);
         try (NDManager m = manager.newSubManager(); PtGradMode g = PtGradMode.disabled()) {
-            return target.wrap(run(m, batch.x(), batch.size(), block));
+            return target.wrap(run(m, batch.x(), batch.size()));
         }
     }
 
@@ -249,7 +306,7 @@ public final class PtTorchScriptModel implements TwiceDifferentiable {
     public Tensor gradient(Batch batch, TensorScope scope) {
         PtTensorScope target = checkCall(batch, scope);
         try (NDManager m = manager.newSubManager(); PtGradMode g = PtGradMode.enabled()) {
-            return target.wrap(firstOrder(m, perSample(m, batch).mean()));
+            return target.wrap(grad(m, perSample(m, batch).mean(), false));
         }
     }
 
@@ -259,7 +316,7 @@ public final class PtTorchScriptModel implements TwiceDifferentiable {
         try (NDManager m = manager.newSubManager(); PtGradMode g = PtGradMode.enabled()) {
             NDList rows = new NDList(batch.size());
             for (int i = 0; i < batch.size(); i++) {
-                rows.add(firstOrder(m, perSample(m, batch.slice(i, i + 1)).sum()));
+                rows.add(grad(m, perSample(m, batch.slice(i, i + 1)).sum(), false));
             }
             return target.wrap(NDArrays.stack(rows, 0));
         }
@@ -314,86 +371,50 @@ public final class PtTorchScriptModel implements TwiceDifferentiable {
     public void close() {
         if (!closed) {
             closed = true;
+            autograd.close();
             block.close();
             manager.close();
         }
     }
 
     /**
-     * Exact H·v per row of {@code vs}. libtorch leaves the gradient of a {@code create_graph}
-     * backward, graph included, in the parameters' {@code .grad}, and DJL cannot reset {@code .grad}
-     * to undefined; a later double backward would then run through the stale graph. So every call
-     * loads a fresh copy of the module, sets it to θ, builds g(θ) with its graph by one
-     * {@code create_graph} backward, and takes k first-order backward passes of {@code ⟨g, v_r⟩};
-     * H·v_r is the increase of {@code .grad} in pass r. The copy is closed at the end.
+     * Exact H·v per row of {@code vs}: g(θ) with its graph from one {@code create_graph} pass, then one
+     * first-order pass of {@code ⟨g, v_r⟩} per row, all through {@code torch.autograd.grad}; the graphs
+     * belong to {@code m}'s tensors and go with them.
      */
     private NDArray hvpRows(NDManager m, Batch batch, NDArray vs) {
         int k = Math.toIntExact(vs.getShape().get(0));
-        PtSymbolBlock fresh = JniUtils.loadModule((PtNDManager) m, file, true, new String[0], new String[0], true);
-        evalMode(fresh);
         try (PtGradMode g = PtGradMode.enabled()) {
-            NDArray[] leaves = JniUtils.moduleGetParams(fresh, (PtNDManager) m).toArray(new NDArray[0]);
-            try (PtGradMode off = PtGradMode.disabled()) {
-                for (int q = 0; q < leaves.length; q++) {
-                    leaves[q].subi(leaves[q]).addi(params[q]);
-                }
-            }
-            for (NDArray leaf : leaves) {
-                leaf.setRequiresGradient(true);
-            }
-            NDArray loss = perSample(m, batch, fresh).mean();
-            NDArray seed = m.ones(new Shape(), dataType);
-            JniUtils.backward((PtNDArray) loss, (PtNDArray) seed, true, true);
-            NDList parts = new NDList(leaves.length);
-            for (NDArray leaf : leaves) {
-                NDArray grad = JniUtils.getGradient((PtNDArray) leaf);
-                grad.attach(m);
-                parts.add(grad.reshape(-1));
-            }
-            NDArray gradient = NDArrays.concat(parts, 0);
+            NDArray gradient = grad(m, perSample(m, batch).mean(), true);
             NDList rows = new NDList(k);
-            NDArray before = flatGrad(m, leaves);
             for (int r = 0; r < k; r++) {
-                NDArray s = gradient.mul(vs.get(r)).sum();
-                JniUtils.backward((PtNDArray) s, (PtNDArray) seed, r < k - 1, false);
-                NDArray after = flatGrad(m, leaves);
-                rows.add(after.sub(before));
-                before = after;
+                rows.add(grad(m, gradient.mul(vs.get(r)).sum(), false));
             }
             return NDArrays.stack(rows, 0);
-        } finally {
-            fresh.close();
         }
     }
 
-    private static NDArray flatGrad(NDManager m, NDArray[] leaves) {
-        NDList parts = new NDList(leaves.length);
-        for (NDArray p : leaves) {
-            NDArray grad = JniUtils.getGradient((PtNDArray) p);
-            grad.attach(m);
-            parts.add(grad.reshape(-1).duplicate());
+    /**
+     * {@code torch.autograd.grad(objective, θ)} flattened to {@code [p]}, run by the helper module:
+     * its {@code forward} keeps the graph of the result ({@code create_graph}), {@code first_order}
+     * does not. Autograd must be on.
+     */
+    private NDArray grad(NDManager m, NDArray objective, boolean withGraph) {
+        NDList arguments = new NDList(gradInputs.length + 2);
+        arguments.add(objective);
+        arguments.addAll(new NDList(gradInputs));
+        if (!withGraph) {
+            NDArray method = m.zeros(new Shape(1));
+            method.setName("module_method:first_order");
+            arguments.add(method);
         }
-        return NDArrays.concat(parts, 0);
-    }
-
-    /** @return the flat gradient of the scalar {@code objective} with respect to θ */
-    private NDArray firstOrder(NDManager m, NDArray objective) {
-        zeroGrads();
-        JniUtils.backward((PtNDArray) objective, (PtNDArray) m.ones(new Shape(), dataType), false, false);
-        NDList parts = new NDList(params.length);
-        for (NDArray p : params) {
-            NDArray grad = JniUtils.getGradient((PtNDArray) p);
-            grad.attach(m);
-            parts.add(grad.reshape(-1).duplicate());
+        NDList parts = autograd.forward(new ParameterStore(m, false), arguments, true);
+        parts.attach(m);
+        NDList flat = new NDList(parts.size());
+        for (NDArray part : parts) {
+            flat.add(part.reshape(-1));
         }
-        zeroGrads();
-        return NDArrays.concat(parts, 0);
-    }
-
-    private void zeroGrads() {
-        for (NDArray p : params) {
-            JniUtils.zeroGrad((PtNDArray) p);
-        }
+        return NDArrays.concat(flat, 0);
     }
 
     /**
@@ -406,21 +427,31 @@ public final class PtTorchScriptModel implements TwiceDifferentiable {
         JniUtils.enableInferenceMode(module);
     }
 
-    private NDArray run(NDManager m, double[] x, int n, PtSymbolBlock module) {
-        NDArray input = PtArrays.owned(m, x, new Shape(n, signature.inputDim()), dataType);
-        NDArray out = module.forward(new ParameterStore(m, false), new NDList(input), true).singletonOrThrow();
+    private NDArray run(NDManager m, double[] x, int n) {
+        NDArray input;
+        Shape shape = new Shape(batchShape(n, inputShape));
+        if (intInput) {
+            for (int i = 0; i < x.length; i++) {
+                if (x[i] != Math.rint(x[i]) || Math.abs(x[i]) > MAX_ID) {
+                    throw new IllegalArgumentException("batch: feature " + i + " is " + x[i] + " but the TorchScript"
+                            + " module takes int64 ids; give whole numbers");
+                }
+            }
+            try (NDArray floats = PtArrays.owned(m, x, shape, DataType.FLOAT64)) {
+                input = floats.toType(DataType.INT64, false);
+            }
+        } else {
+            input = PtArrays.owned(m, x, shape, dataType);
+        }
+        NDArray out = block.forward(new ParameterStore(m, false), new NDList(input), true).singletonOrThrow();
         out.attach(m);
         return out;
     }
 
     /** @return per-sample losses {@code [n]} of the batch (as {@link Loss} defines them) */
     private NDArray perSample(NDManager m, Batch batch) {
-        return perSample(m, batch, block);
-    }
-
-    private NDArray perSample(NDManager m, Batch batch, PtSymbolBlock module) {
         int n = batch.size();
-        NDArray f = run(m, batch.x(), n, module);
+        NDArray f = run(m, batch.x(), n);
         int classes = signature.outputDim();
         return switch (signature.loss()) {
             case MSE -> {

@@ -19,6 +19,7 @@ import org.influence4j.api.model.Activation;
 import org.influence4j.api.model.Loss;
 import org.influence4j.api.model.ModelSpec;
 import org.influence4j.api.model.NativeModelOptions;
+import org.influence4j.api.model.ParameterInfo;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -64,11 +65,11 @@ class PtTorchScriptModelTest {
     void matchesTheEquivalentModelSpecIncludingExactHessianVectorProducts() throws Exception {
         PtBackend backend = PtBackendProvider.backend();
         Batch batch = batch(16, 3);
-        try (PtTorchScriptModel script = PtTorchScriptModel.load(backend, fixture(), 4, Loss.SOFTMAX_CROSS_ENTROPY,
-                DType.FLOAT32);
+        try (PtTorchScriptModel script = PtTorchScriptModel.load(backend, fixture(),
+                NativeModelOptions.torchScript(4, Loss.SOFTMAX_CROSS_ENTROPY, DType.FLOAT32));
              TwiceDifferentiable spec = backend.createModel(EQUIVALENT, script.parameters());
              TensorScope scope = backend.newScope()) {
-            assertEquals(List.of("0.weight", "0.bias", "2.weight", "2.bias"), script.parameterNames());
+            assertEquals(List.of("0.weight", "0.bias", "2.weight", "2.bias"), script.parameterLayout().stream().map(ParameterInfo::name).toList());
             assertEquals(EQUIVALENT.numParameters(), script.numParameters());
             assertEquals(0.03492254018783569, script.parameters()[0], 1e-7, "first weight as printed by make_fixture.py");
             assertEquals(2, script.spec().outputDim());
@@ -96,8 +97,8 @@ class PtTorchScriptModelTest {
         Batch batch = batch(8, 4);
         try (TwiceDifferentiable viaSpi = backend.loadModel(fixture(),
                 NativeModelOptions.torchScript(4, Loss.SOFTMAX_CROSS_ENTROPY, DType.FLOAT32));
-             PtTorchScriptModel direct = PtTorchScriptModel.load(backend, fixture(), 4, Loss.SOFTMAX_CROSS_ENTROPY,
-                     DType.FLOAT32);
+             PtTorchScriptModel direct = PtTorchScriptModel.load(backend, fixture(),
+                NativeModelOptions.torchScript(4, Loss.SOFTMAX_CROSS_ENTROPY, DType.FLOAT32));
              TensorScope scope = backend.newScope()) {
             assertTrue(viaSpi instanceof PtTorchScriptModel, viaSpi.getClass().getName());
             assertArrayEquals(direct.parameters(), viaSpi.parameters());
@@ -112,8 +113,8 @@ class PtTorchScriptModelTest {
     @Test
     void setParametersChangesTheModuleAndBadFilesAreNamed() throws Exception {
         PtBackend backend = PtBackendProvider.backend();
-        try (PtTorchScriptModel script = PtTorchScriptModel.load(backend, fixture(), 4, Loss.SOFTMAX_CROSS_ENTROPY,
-                DType.FLOAT32)) {
+        try (PtTorchScriptModel script = PtTorchScriptModel.load(backend, fixture(),
+                NativeModelOptions.torchScript(4, Loss.SOFTMAX_CROSS_ENTROPY, DType.FLOAT32))) {
             double[] theta = script.parameters();
             for (int i = 0; i < theta.length; i++) {
                 theta[i] = 0.25 * (i % 5) - 0.5;
@@ -131,10 +132,12 @@ class PtTorchScriptModelTest {
             assertTrue(closedScope.getMessage().startsWith("scope: is closed"), closedScope.getMessage());
         }
         IllegalArgumentException missing = assertThrows(IllegalArgumentException.class,
-                () -> PtTorchScriptModel.load(backend, Path.of("no-such.pt"), 4, Loss.MSE, DType.FLOAT32));
+                () -> PtTorchScriptModel.load(backend, Path.of("no-such.pt"),
+                NativeModelOptions.torchScript(4, Loss.MSE, DType.FLOAT32)));
         assertTrue(missing.getMessage().contains("no-such.pt"), missing.getMessage());
         IllegalArgumentException dtype = assertThrows(IllegalArgumentException.class,
-                () -> PtTorchScriptModel.load(backend, fixture(), 4, Loss.SOFTMAX_CROSS_ENTROPY, DType.FLOAT64));
+                () -> PtTorchScriptModel.load(backend, fixture(),
+                NativeModelOptions.torchScript(4, Loss.SOFTMAX_CROSS_ENTROPY, DType.FLOAT64)));
         assertTrue(dtype.getMessage().contains("float64"), dtype.getMessage());
     }
 
@@ -145,17 +148,19 @@ class PtTorchScriptModelTest {
         Batch b = batch(8, 31);
         Path dropout = Path.of(PtTorchScriptModelTest.class.getResource("/torchscript/tiny-mlp-dropout.pt").toURI());
         Path bn = Path.of(PtTorchScriptModelTest.class.getResource("/torchscript/tiny-bn.pt").toURI());
-        try (PtTorchScriptModel plain = PtTorchScriptModel.load(backend, fixture(), 4, Loss.SOFTMAX_CROSS_ENTROPY,
-                DType.FLOAT32);
-             PtTorchScriptModel withDropout = PtTorchScriptModel.load(backend, dropout, 4,
-                     Loss.SOFTMAX_CROSS_ENTROPY, DType.FLOAT32);
-             PtTorchScriptModel withBn = PtTorchScriptModel.load(backend, bn, 4, Loss.SOFTMAX_CROSS_ENTROPY,
-                     DType.FLOAT32);
+        try (PtTorchScriptModel plain = PtTorchScriptModel.load(backend, fixture(),
+                NativeModelOptions.torchScript(4, Loss.SOFTMAX_CROSS_ENTROPY, DType.FLOAT32));
+             PtTorchScriptModel withDropout = PtTorchScriptModel.load(backend, dropout,
+                NativeModelOptions.torchScript(4, Loss.SOFTMAX_CROSS_ENTROPY, DType.FLOAT32));
+             PtTorchScriptModel withBn = PtTorchScriptModel.load(backend, bn,
+                NativeModelOptions.torchScript(4, Loss.SOFTMAX_CROSS_ENTROPY, DType.FLOAT32));
              TensorScope scope = backend.newScope()) {
             assertClose(plain.perSampleLosses(b, scope).toDoubleArray(),
                     withDropout.perSampleLosses(b, scope).toDoubleArray(), "losses with Dropout in eval mode");
             assertClose(plain.perSampleGradients(b, scope).toDoubleArray(),
                     withDropout.perSampleGradients(b, scope).toDoubleArray(), "gradients with Dropout in eval mode");
+            assertClose(plain.hessian(b, scope).toDoubleArray(), withDropout.hessian(b, scope).toDoubleArray(),
+                    "Hessian with Dropout in eval mode (so influence scores are the same)");
             double[] together = withBn.perSampleLosses(b, scope).toDoubleArray();
             for (int i = 0; i < b.size(); i++) {
                 double alone = withBn.perSampleLosses(b.slice(i, i + 1), scope).toDoubleArray()[0];

@@ -97,7 +97,14 @@ public abstract class AbstractModelNativeMemoryTest {
         return 2500;
     }
 
-    private void measure(TwiceDifferentiable model, Batch batch, String what, int perRound) throws IOException {
+    /**
+     * Runs the measurement of the class comment on {@code model} (HVPs of one unit vector on
+     * {@code batch}) and asserts the bar; logs the numbers.
+     *
+     * @param what     the model and batch, for the log
+     * @param perRound HVPs per measured round (the bar counts two rounds)
+     */
+    protected void measure(TwiceDifferentiable model, Batch batch, String what, int perRound) throws IOException {
         org.junit.jupiter.api.Assumptions.assumeTrue(Files.isReadable(Path.of("/proc/self/status")),
                 "needs Linux /proc");
         int p = model.numParameters();
@@ -136,7 +143,7 @@ public abstract class AbstractModelNativeMemoryTest {
             // a leak grows native memory in every round, a one-off step (allocator pools, JIT) in one: the
             // growth is the smaller of the two round-to-round changes, counted for both rounds
             double growthMb = 2 * Math.min(offHeap[2] - offHeap[1], offHeap[3] - offHeap[2]) / 1024.0;
-            LOG.info("native memory: {} HVPs ({}, p={}, float64) changed RSS minus"
+            LOG.info("native memory: {} HVPs ({}, p={}) changed RSS minus"
                             + " committed Java heap by {} MB (twice the smaller round-to-round change; per round of {}:"
                             + " RSS {} KiB, heap {} KiB; first round {} MB),"
                             + " {} ms per HVP", iterations, what, p, String.format("%.1f", growthMb), perRound,

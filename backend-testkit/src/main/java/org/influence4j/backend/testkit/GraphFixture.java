@@ -68,8 +68,25 @@ public record GraphFixture(String name, Path folder, ModelSpec spec, double[] pa
      * @return the copy, named {@code path} with {@code /} replaced by {@code _}
      */
     public static Path onnxFile(String path, Path folder) throws IOException {
+        return copyInto("onnx/", path, folder);
+    }
+
+    /**
+     * Copies one file of the TorchScript fixtures ({@code torchscript/} beside {@code fixtures/},
+     * written by backend-djl-pytorch's {@code src/test/resources/torchscript/make_fixture.py}:
+     * {@code cnn/} and {@code embed/} with PyTorch's outputs, {@code fashion_cnn/model.pt}) into
+     * {@code folder}.
+     *
+     * @param path e.g. {@code cnn/model.pt} or {@code embed/x.npy}
+     * @return the copy, named {@code path} with {@code /} replaced by {@code _}
+     */
+    public static Path torchScriptFile(String path, Path folder) throws IOException {
+        return copyInto("torchscript/", path, folder);
+    }
+
+    private static Path copyInto(String prefix, String path, Path folder) throws IOException {
         Path target = folder.resolve(path.replace('/', '_'));
-        copy("onnx/" + path, target);
+        copy(prefix + path, target);
         return target;
     }
 

@@ -47,7 +47,7 @@ public final class TracInCP extends CheckpointMethod {
             return null;
         }
         Map<String, ParameterInfo> byName = new LinkedHashMap<>();
-        for (ParameterInfo info : model.spec().parameterLayout()) {
+        for (ParameterInfo info : model.parameterLayout()) {
             byName.put(info.name(), info);
         }
         List<int[]> out = new ArrayList<>();

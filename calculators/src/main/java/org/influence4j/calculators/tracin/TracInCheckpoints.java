@@ -7,6 +7,8 @@ import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import org.influence4j.api.model.ModelSpec;
+import org.influence4j.api.model.ParameterFiles;
+import org.influence4j.api.model.ParameterInfo;
 import org.influence4j.calculators.training.Checkpoint;
 import org.influence4j.calculators.training.Checkpoints;
 
@@ -38,6 +40,16 @@ public final class TracInCheckpoints {
         if (spec == null || loader == null) {
             throw new IllegalArgumentException("spec and loader must not be null; use CheckpointLoader.DEFAULT");
         }
+        return load(checkpoints, spec.numParameters(), c -> loader.load(c, spec));
+    }
+
+    /** Reads one checkpoint's θ. */
+    @FunctionalInterface
+    private interface Reader {
+        double[] read(Checkpoint checkpoint) throws IOException;
+    }
+
+    private static TracInCheckpoints load(List<Checkpoint> checkpoints, int numParameters, Reader reader) {
         List<double[]> params = new ArrayList<>();
         for (Checkpoint c : checkpoints) {
             if (c == null) {
@@ -45,14 +57,14 @@ public final class TracInCheckpoints {
             }
             double[] theta;
             try {
-                theta = loader.load(c, spec);
+                theta = reader.read(c);
             } catch (IOException e) {
                 throw new UncheckedIOException("checkpoint " + c.file() + " could not be loaded: " + e.getMessage(), e);
             }
-            if (theta == null || theta.length != spec.numParameters()) {
+            if (theta == null || theta.length != numParameters) {
                 throw new IllegalArgumentException("checkpoints: " + c.file() + " has "
                         + (theta == null ? "no" : Integer.toString(theta.length)) + " parameters but the model has "
-                        + spec.numParameters() + "; the checkpoint belongs to another model");
+                        + numParameters + "; the checkpoint belongs to another model");
             }
             for (double v : theta) {
                 if (!Double.isFinite(v)) {
@@ -83,6 +95,32 @@ public final class TracInCheckpoints {
      */
     public static TracInCheckpoints fromDirectory(Path directory, ModelSpec spec, CheckpointLoader loader,
                                                   boolean allowMixedRuns) {
+        return load(list(directory, allowMixedRuns), spec, loader);
+    }
+
+    /**
+     * Every checkpoint of a directory laid out as {@link Checkpoints#write} writes them (learning
+     * rates from the files' metadata), in epoch order, each a safetensors {@code state_dict} read by
+     * parameter name into {@code layout} ({@link ParameterFiles#read(Path, List)}): the layout of a
+     * model that has no spec of its parameters, e.g. {@code TwiceDifferentiable.parameterLayout()}
+     * of a TorchScript module. Tensors the layout does not name (buffers) are not read. They must
+     * belong to one training run unless {@code allowMixedRuns} ({@link Checkpoints#requireOneRun}).
+     *
+     * @throws UncheckedIOException naming the directory, or the file and the parameter when a
+     *     checkpoint lacks a parameter or holds it in another shape
+     * @throws org.influence4j.api.provenance.ProvenanceMismatchException if the checkpoints belong to
+     *     different runs and {@code allowMixedRuns} is false
+     */
+    public static TracInCheckpoints fromDirectory(Path directory, List<ParameterInfo> layout, boolean allowMixedRuns) {
+        if (layout == null || layout.isEmpty()) {
+            throw new IllegalArgumentException("layout: must name at least one parameter");
+        }
+        ParameterInfo last = layout.get(layout.size() - 1);
+        return load(list(directory, allowMixedRuns), last.offset() + last.size(),
+                c -> ParameterFiles.read(c.file(), layout));
+    }
+
+    private static List<Checkpoint> list(Path directory, boolean allowMixedRuns) {
         List<Checkpoint> list;
         try {
             list = Checkpoints.list(directory);
@@ -95,7 +133,7 @@ public final class TracInCheckpoints {
         if (list.isEmpty()) {
             throw new IllegalArgumentException("directory: " + directory + " holds no *.safetensors checkpoints");
         }
-        return load(list, spec, loader);
+        return list;
     }
 
     /**
