@@ -44,6 +44,8 @@ and a folder onnx/bad/ with invalid or unsupported models:
                              removed, so the weights are graph inputs without values
     unsupported_op.onnx      Linear -> torch.cumsum -> Linear: one op (CumSum) outside the importer's set
     two_unsupported_ops.onnx Linear -> LeakyReLU -> torch.cumsum -> Linear: LeakyRelu and CumSum
+    lstm.onnx                nn.LSTM(4, 6) over [n, 5, 4] -> last step -> Linear: LSTM (and the
+                             ops around it) unsupported
     truncated.onnx           the first half of mlp/model.onnx's bytes
 
 plus README.md in the onnx folder, generated from the files written (opsets, op types with counts,
@@ -149,6 +151,18 @@ class CumSumNet(nn.Module):
         if self.leaky:
             h = F.leaky_relu(h, 0.1)
         return self.fc2(torch.cumsum(h, dim=1))
+
+
+class LstmNet(nn.Module):
+    """A recurrent text classifier: LSTM over [n, T, 4] features, last step -> Linear (LSTM is refused)."""
+    def __init__(self):
+        super().__init__()
+        self.lstm = nn.LSTM(4, 6, batch_first=True)
+        self.fc = nn.Linear(6, 3)
+
+    def forward(self, x):
+        out, _ = self.lstm(x)
+        return self.fc(out[:, -1, :])
 
 
 def max_export_opset():
@@ -574,6 +588,12 @@ def build_bad(mlp_bytes):
         assert ops - IMPORTER_OPS - {"Constant"} == expect, ops
         out[fname] = (data, proto)
 
+    torch.manual_seed(SEED + 11)
+    data, proto = export(LstmNet().eval(), torch.randn(2, 5, 4), 13)
+    ops = {nd.op_type for nd in proto.graph.node}
+    assert "LSTM" in ops - IMPORTER_OPS, ops
+    out["lstm.onnx"] = (data, proto)
+
     half = mlp_bytes[:len(mlp_bytes) // 2]
     try:
         onnx.load_from_string(half)
@@ -789,6 +809,7 @@ A Java importer evaluating in float32 should match `logits.npy` to about 1e-5 an
 | `weights_as_inputs.onnx` | the `mlp` (same weights) exported with `keep_initializers_as_inputs=True`, then its initializers removed: graph inputs `input`, `0.weight`, `0.bias`, `2.weight`, `2.bias` and no values for the weights (passes `onnx.checker`) |
 | `unsupported_op.onnx` | `Linear(10→8)` → `torch.cumsum(dim=1)` → `Linear(8→3)`, opset 13; ops: {unsupported1}. The one op outside the importer's set is `CumSum` (its axis is an int32 scalar `Constant`) |
 | `two_unsupported_ops.onnx` | `Linear(10→8)` → `leaky_relu(0.1)` → `torch.cumsum(dim=1)` → `Linear(8→3)`, opset 13; ops: {unsupported2}. Two ops outside the set: `LeakyRelu` and `CumSum` |
+| `lstm.onnx` | `nn.LSTM(4, 6, batch_first=True)` over `[n, 5, 4]` → last step → `Linear(6→3)`, opset 13; ops: {unsupported_lstm}. Refused: `LSTM` and the ops around it are outside the set |
 | `truncated.onnx` | the first {trunc_len} of `mlp/model.onnx`'s {mlp_len} bytes; `onnx.load` fails with `{trunc_error}` |
 
 The importer's op set assumed here: {importer_ops}, plus the patterns above. Note that the exported
@@ -853,6 +874,7 @@ def main():
             n=N, table="\n".join(rows), graphs="\n\n".join(graphs), accuracy="\n".join(acc),
             unsupported1=fmt_ops(bad["unsupported_op.onnx"][1]),
             unsupported2=fmt_ops(bad["two_unsupported_ops.onnx"][1]),
+            unsupported_lstm=fmt_ops(bad["lstm.onnx"][1]),
             trunc_len=len(bad["truncated.onnx"][0]), mlp_len=len(mlp_bytes), trunc_error=trunc_error,
             importer_ops=", ".join(f"`{o}`" for o in sorted(IMPORTER_OPS)), ort_note=ort_note))
 

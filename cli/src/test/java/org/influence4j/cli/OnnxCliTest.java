@@ -2,9 +2,11 @@ package org.influence4j.cli;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import org.influence4j.api.DType;
 import org.influence4j.backend.testkit.GraphFixture;
@@ -69,6 +71,21 @@ class OnnxCliTest {
         run = Influence4jCommandTest.run("self-influence", "--onnx", bad.toString(), "--train", "x.npy", "-o",
                 dir.resolve("out.npy").toString());
         assertTrue(run.err().contains("--loss: an --onnx model needs its loss"), run.err());
+    }
+
+    /** A recurrent model (torch.onnx.export of nn.LSTM): exit 1, one line naming LSTM and its node, nothing written. */
+    @Test
+    void anLstmIsRefusedNamingTheOpAndItsNode() throws IOException {
+        Path lstm = resource("bad/lstm.onnx");
+        Path out = dir.resolve("lstm.npy");
+        Influence4jCommandTest.Run run = Influence4jCommandTest.run("self-influence", "--onnx", lstm.toString(),
+                "--loss", "softmax_cross_entropy", "--train", resource("mlp/x.npy").toString(), "--train-labels",
+                resource("mlp/y.npy").toString(), "-o", out.toString());
+        assertEquals(1, run.exitCode(), run.out() + run.err());
+        assertEquals(1, run.err().strip().lines().count(), run.err());
+        assertTrue(java.util.regex.Pattern.compile("LSTM '[^']+'").matcher(run.err()).find(), run.err());
+        assertTrue(run.err().startsWith("influence4j: --onnx: ONNX file " + lstm), run.err());
+        assertFalse(Files.exists(out));
     }
 
     private static double maxAbs(double[] v) {
