@@ -11,9 +11,11 @@ import org.influence4j.api.model.ParameterFiles;
 import org.influence4j.api.provenance.ProvenanceFiles;
 import org.influence4j.api.provenance.ProvenanceMismatchException;
 import org.influence4j.calculators.training.Checkpoints;
+import org.influence4j.calculators.training.LbfgsOptions;
 import org.influence4j.calculators.training.LbfgsTrainer;
 import org.influence4j.calculators.training.MinibatchOptions;
 import org.influence4j.calculators.training.MinibatchTrainer;
+import org.influence4j.calculators.training.NewtonOptions;
 import org.influence4j.calculators.training.NewtonTrainer;
 import org.influence4j.calculators.training.ObjectiveOptions;
 import org.influence4j.calculators.training.TrainingResult;
@@ -99,8 +101,9 @@ final class TrainCommand implements Callable<Integer> {
             InMemoryDataSource data = new InMemoryDataSource(train);
             ObjectiveOptions objective = ObjectiveOptions.ofL2(l2).withBatchSize(session.settings().batchSize());
             result = switch (optimizer) {
-                case newton -> new NewtonTrainer().train(model, data, objective);
-                case lbfgs -> new LbfgsTrainer().train(model, data, objective);
+                case newton -> new NewtonTrainer(NewtonOptions.defaults().withProgress(bars))
+                        .train(model, data, objective);
+                case lbfgs -> new LbfgsTrainer(LbfgsOptions.defaults().withProgress(bars)).train(model, data, objective);
                 case adam, sgd -> {
                     MinibatchOptions options = training.minibatchOptions(seed, l2).withProgress(bars);
                     if (checkpoints != null) {

@@ -1,5 +1,7 @@
 package org.influence4j.calculators.training;
 
+import org.influence4j.api.progress.ProgressListener;
+
 import java.util.List;
 import org.slf4j.Logger;
 
@@ -9,11 +11,12 @@ import org.slf4j.Logger;
  * {@code ‖∇J‖ < tolerance} after every accepted step, counts iterations and, at the end, leaves
  * the objective's model at the result and reports it. Not thread-safe.
  */
-final class FullBatchRun {
+final class FullBatchRun implements AutoCloseable {
 
     private final Objective objective;
     private final double tolerance;
     private final int maxIterations;
+    private final ProgressListener progress;
     private double[] theta;
     private Objective.ValueAndGradient current;
     private int iteration;
@@ -24,7 +27,8 @@ final class FullBatchRun {
      *
      * @throws IllegalArgumentException naming {@code initial} if it has the wrong length
      */
-    FullBatchRun(Objective objective, double[] initial, double tolerance, int maxIterations) {
+    FullBatchRun(Objective objective, double[] initial, double tolerance, int maxIterations, ProgressListener progress,
+                 String name) {
         int p = objective.dimension();
         if (initial == null || initial.length != p) {
             throw new IllegalArgumentException("initial: must have length " + p);
@@ -35,6 +39,8 @@ final class FullBatchRun {
         this.theta = initial.clone();
         this.current = objective.valueAndGradient(theta);
         this.converged = current.gradientNorm() < tolerance;
+        this.progress = progress;
+        progress.started(name, maxIterations);
     }
 
     /**
@@ -42,7 +48,10 @@ final class FullBatchRun {
      *
      * @throws IllegalArgumentException naming {@code tolerance} or {@code maxIterations} if out of range
      */
-    static void requireStoppingRule(double tolerance, int maxIterations) {
+    static void requireStoppingRule(double tolerance, int maxIterations, ProgressListener progress) {
+        if (progress == null) {
+            throw new IllegalArgumentException("progress: must not be null; use ProgressListener.NONE");
+        }
         if (!(tolerance > 0) || Double.isInfinite(tolerance)) {
             throw new IllegalArgumentException("tolerance: must be a finite number > 0, got " + tolerance);
         }
@@ -71,9 +80,16 @@ final class FullBatchRun {
         return iteration;
     }
 
-    /** Counts one more iteration. */
+    /** Counts one more iteration and reports it as a step. */
     void countIteration() {
         iteration++;
+        progress.step(1);
+    }
+
+    /** Ends the progress task (also when the run fails). */
+    @Override
+    public void close() {
+        progress.finished();
     }
 
     /** Moves to the step's point and applies the stopping rule there. */

@@ -49,50 +49,52 @@ public final class LbfgsTrainer {
      * @throws IllegalArgumentException if {@code initial} has the wrong length
      */
     public TrainingResult train(Objective objective, double[] initial) {
-        FullBatchRun run = new FullBatchRun(objective, initial, options.tolerance(), options.maxIterations());
-        int p = objective.dimension();
-        Deque<Pair> pairs = new ArrayDeque<>();
-        boolean restarted = false;
-        while (run.running()) {
-            double[] theta = run.theta();
-            double[] g = run.current().gradient();
-            double[] d = direction(g, pairs);
-            if (Objective.dot(d, g) >= 0) {
-                pairs.clear();
-                d = negate(g);
-            }
-            double alpha0 = pairs.isEmpty() ? Math.min(1.0, 1.0 / Objective.norm(g)) : 1.0;
-            LineSearch.Step step = LineSearch.strongWolfe(objective, theta, run.current(), d, alpha0);
-            if (step == null) {
-                if (restarted || pairs.isEmpty()) {
-                    run.lineSearchFailed(LOG, "L-BFGS");
-                    break;
+        try (FullBatchRun run = new FullBatchRun(objective, initial, options.tolerance(), options.maxIterations(),
+                options.progress(), "L-BFGS")) {
+            int p = objective.dimension();
+            Deque<Pair> pairs = new ArrayDeque<>();
+            boolean restarted = false;
+            while (run.running()) {
+                double[] theta = run.theta();
+                double[] g = run.current().gradient();
+                double[] d = direction(g, pairs);
+                if (Objective.dot(d, g) >= 0) {
+                    pairs.clear();
+                    d = negate(g);
                 }
-                pairs.clear();
-                restarted = true;
-                continue;
-            }
-            restarted = false;
-            run.countIteration();
-            double[] s = new double[p];
-            double[] y = new double[p];
-            double[] gNew = step.evaluation().gradient();
-            for (int i = 0; i < p; i++) {
-                s[i] = step.theta()[i] - theta[i];
-                y[i] = gNew[i] - g[i];
-            }
-            double sy = Objective.dot(s, y);
-            if (sy > 1e-12 * Objective.norm(s) * Objective.norm(y)) {
-                if (pairs.size() == options.memory()) {
-                    pairs.removeFirst();
+                double alpha0 = pairs.isEmpty() ? Math.min(1.0, 1.0 / Objective.norm(g)) : 1.0;
+                LineSearch.Step step = LineSearch.strongWolfe(objective, theta, run.current(), d, alpha0);
+                if (step == null) {
+                    if (restarted || pairs.isEmpty()) {
+                        run.lineSearchFailed(LOG, "L-BFGS");
+                        break;
+                    }
+                    pairs.clear();
+                    restarted = true;
+                    continue;
                 }
-                pairs.addLast(new Pair(s, y, 1.0 / sy));
+                restarted = false;
+                run.countIteration();
+                double[] s = new double[p];
+                double[] y = new double[p];
+                double[] gNew = step.evaluation().gradient();
+                for (int i = 0; i < p; i++) {
+                    s[i] = step.theta()[i] - theta[i];
+                    y[i] = gNew[i] - g[i];
+                }
+                double sy = Objective.dot(s, y);
+                if (sy > 1e-12 * Objective.norm(s) * Objective.norm(y)) {
+                    if (pairs.size() == options.memory()) {
+                        pairs.removeFirst();
+                    }
+                    pairs.addLast(new Pair(s, y, 1.0 / sy));
+                }
+                run.accept(step);
+                LOG.debug("L-BFGS iteration {}: J = {}, ‖∇J‖ = {}", run.iteration(), run.current().value(),
+                        run.current().gradientNorm());
             }
-            run.accept(step);
-            LOG.debug("L-BFGS iteration {}: J = {}, ‖∇J‖ = {}", run.iteration(), run.current().value(),
-                    run.current().gradientNorm());
+            return run.finish(LOG, "L-BFGS");
         }
-        return run.finish(LOG, "L-BFGS");
     }
 
     /** The two-loop recursion: {@code −H_k ∇J}. */

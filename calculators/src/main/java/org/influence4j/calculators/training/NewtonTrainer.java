@@ -50,22 +50,24 @@ public final class NewtonTrainer {
      * @throws IllegalArgumentException if {@code initial} has the wrong length
      */
     public TrainingResult train(Objective objective, double[] initial) {
-        FullBatchRun run = new FullBatchRun(objective, initial, options.tolerance(), options.maxIterations());
-        int p = objective.dimension();
-        while (run.running()) {
-            run.countIteration();
-            double[] g = run.current().gradient();
-            double[] direction = newtonDirection(objective.hessian(run.theta()), g, p);
-            LineSearch.Step step = LineSearch.backtracking(objective, run.theta(), run.current(), direction);
-            if (step == null) {
-                run.lineSearchFailed(LOG, "Newton");
-                break;
+        try (FullBatchRun run = new FullBatchRun(objective, initial, options.tolerance(), options.maxIterations(),
+                options.progress(), "Newton")) {
+            int p = objective.dimension();
+            while (run.running()) {
+                run.countIteration();
+                double[] g = run.current().gradient();
+                double[] direction = newtonDirection(objective.hessian(run.theta()), g, p);
+                LineSearch.Step step = LineSearch.backtracking(objective, run.theta(), run.current(), direction);
+                if (step == null) {
+                    run.lineSearchFailed(LOG, "Newton");
+                    break;
+                }
+                run.accept(step);
+                LOG.debug("Newton iteration {}: J = {}, ‖∇J‖ = {}, step {}", run.iteration(), run.current().value(),
+                        run.current().gradientNorm(), step.alpha());
             }
-            run.accept(step);
-            LOG.debug("Newton iteration {}: J = {}, ‖∇J‖ = {}, step {}", run.iteration(), run.current().value(),
-                    run.current().gradientNorm(), step.alpha());
+            return run.finish(LOG, "Newton");
         }
-        return run.finish(LOG, "Newton");
     }
 
     /** Solves {@code H d = −g}, damping H until its Cholesky factorisation succeeds. */

@@ -10,6 +10,7 @@ import org.influence4j.api.model.Loss;
 import org.influence4j.api.model.ModelSpec;
 import org.influence4j.calculators.testing.Fixtures;
 import org.influence4j.calculators.testing.HostModel;
+import org.influence4j.calculators.testing.RecordingProgress;
 import org.junit.jupiter.api.Test;
 
 class SecondOrderTrainersTest {
@@ -92,6 +93,25 @@ class SecondOrderTrainersTest {
                 assertEquals(w[j], theta[k * 3 + j], 1e-9, "weight " + k + "," + j);
             }
             assertEquals(w[3], theta[out * 3 + k], 1e-9, "bias " + k);
+        }
+    }
+
+    /** Each trainer reports one task with a step per iteration, ended also on convergence before the limit. */
+    @Test
+    void newtonAndLbfgsReportAStepPerIteration() {
+        for (String name : java.util.List.of("Newton", "L-BFGS")) {
+            RecordingProgress progress = new RecordingProgress();
+            HostModel model = new HostModel(logistic, new double[D + 1]);
+            ObjectiveOptions objective = ObjectiveOptions.ofL2(1e-3).withBatchSize(64);
+            TrainingResult r = name.equals("Newton")
+                    ? new NewtonTrainer(NewtonOptions.defaults().withProgress(progress)).train(model,
+                            new InMemoryDataSource(data), objective)
+                    : new LbfgsTrainer(LbfgsOptions.defaults().withProgress(progress)).train(model,
+                            new InMemoryDataSource(data), objective);
+            java.util.List<String> events = progress.events();
+            assertEquals("started " + name + " " + (name.equals("Newton") ? 100 : 1000), events.get(0));
+            assertEquals("finished", events.get(events.size() - 1));
+            assertEquals(r.iterations(), progress.done(), events.toString());
         }
     }
 
