@@ -12,7 +12,7 @@ import org.influence4j.api.Backend;
 import org.influence4j.api.DType;
 import org.influence4j.api.TwiceDifferentiable;
 import org.influence4j.api.data.Batch;
-import org.influence4j.api.data.BundledDatasets;
+import org.influence4j.io.data.BundledDatasets;
 import org.influence4j.api.data.DataSource;
 import org.influence4j.api.data.InMemoryDataSource;
 import org.influence4j.api.model.Activation;

@@ -15,7 +15,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import javax.imageio.ImageIO;
-import org.influence4j.api.io.AtomicFiles;
+import org.influence4j.api.internal.AtomicFiles;
 
 /**
  * Writes the demo's HTML report into a folder: {@code index.html} and PNG pictures beside it

@@ -8,14 +8,14 @@ import java.util.Locale;
 import org.influence4j.api.Backend;
 import org.influence4j.api.BackendCapability;
 import org.influence4j.api.TwiceDifferentiable;
-import org.influence4j.api.data.ArrayDataSource;
+import org.influence4j.io.data.ArrayDataSource;
 import org.influence4j.api.data.Batch;
-import org.influence4j.api.data.CsvDataSource;
+import org.influence4j.io.data.CsvDataSource;
 import org.influence4j.api.model.Loss;
 import org.influence4j.api.model.ModelSpec;
 import org.influence4j.api.DType;
 import org.influence4j.api.model.NativeModelOptions;
-import org.influence4j.api.model.ParameterFiles;
+import org.influence4j.io.ParameterFiles;
 import org.influence4j.onnx.OnnxModels;
 import picocli.CommandLine.Option;
 

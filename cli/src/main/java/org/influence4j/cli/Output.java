@@ -8,11 +8,11 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
 import org.influence4j.api.DType;
-import org.influence4j.api.io.AtomicFiles;
-import org.influence4j.api.io.HostArray;
-import org.influence4j.api.io.Npy;
+import org.influence4j.api.internal.AtomicFiles;
+import org.influence4j.api.data.HostArray;
+import org.influence4j.io.Npy;
 import org.influence4j.api.provenance.Provenance;
-import org.influence4j.api.provenance.ProvenanceFiles;
+import org.influence4j.io.ProvenanceFiles;
 import org.influence4j.calculators.attribution.TopK;
 import org.influence4j.calculators.attribution.TopKOrder;
 

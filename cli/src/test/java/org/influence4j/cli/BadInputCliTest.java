@@ -18,7 +18,7 @@ import java.util.zip.ZipOutputStream;
 import org.influence4j.api.DType;
 import org.influence4j.api.model.Loss;
 import org.influence4j.api.model.ModelSpec;
-import org.influence4j.api.model.ParameterFiles;
+import org.influence4j.io.ParameterFiles;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;

@@ -25,7 +25,7 @@ import org.influence4j.api.DType;
 import org.influence4j.api.model.Activation;
 import org.influence4j.api.model.Loss;
 import org.influence4j.api.model.ModelSpec;
-import org.influence4j.api.model.ParameterFiles;
+import org.influence4j.io.ParameterFiles;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;

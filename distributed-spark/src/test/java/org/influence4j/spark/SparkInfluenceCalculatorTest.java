@@ -14,7 +14,7 @@ import org.influence4j.api.DType;
 import org.influence4j.api.data.Batch;
 import org.influence4j.api.influence.InfluenceMode;
 import org.influence4j.api.inversion.InversionMethod;
-import org.influence4j.api.io.HostArray;
+import org.influence4j.api.data.HostArray;
 import org.influence4j.api.model.Activation;
 import org.influence4j.api.model.Loss;
 import org.influence4j.api.model.ModelSpec;
@@ -150,7 +150,7 @@ class SparkInfluenceCalculatorTest {
         Path specFile = tmp.resolve("spec.json");
         spec.write(specFile);
         Path params = tmp.resolve("params.npy");
-        org.influence4j.api.model.ParameterFiles.write(params, spec, theta, java.util.Map.of());
+        org.influence4j.io.ParameterFiles.write(params, spec, theta, java.util.Map.of());
         Path out = tmp.resolve("job.zarr");
         String[] job = {"spec=" + specFile, "params=" + params, "train=" + csv(train, "train.csv"),
             "test=" + csv(test, "test.csv"), "out=" + out, "backend=djl-pytorch", "method=direct", "lambda=0.1",
@@ -192,7 +192,7 @@ class SparkInfluenceCalculatorTest {
         Path specFile = tmp.resolve("spec.json");
         spec.write(specFile);
         Path params = tmp.resolve("params.npy");
-        org.influence4j.api.model.ParameterFiles.write(params, spec, theta, java.util.Map.of());
+        org.influence4j.io.ParameterFiles.write(params, spec, theta, java.util.Map.of());
         Path trainParquet = parquet(train, "train.parquet", 3);
         Path testParquet = parquet(test, "test.parquet", 1);
         Path out = tmp.resolve("parquet.zarr");

@@ -13,7 +13,7 @@ import org.influence4j.api.data.Batch;
 import org.influence4j.api.data.InMemoryDataSource;
 import org.influence4j.api.influence.InfluenceMode;
 import org.influence4j.api.model.ModelSpec;
-import org.influence4j.api.model.ParameterFiles;
+import org.influence4j.io.ParameterFiles;
 import org.influence4j.backend.pytorch.PtBackendProvider;
 import org.influence4j.calculators.influence.DirectInfluence;
 import org.junit.jupiter.api.BeforeAll;

@@ -5,7 +5,7 @@ import java.util.SplittableRandom;
 import java.util.stream.IntStream;
 import org.influence4j.api.DType;
 import org.influence4j.api.data.Batch;
-import org.influence4j.api.data.BundledDatasets;
+import org.influence4j.io.data.BundledDatasets;
 import org.influence4j.api.model.Loss;
 import org.influence4j.api.model.ModelSpec;
 

@@ -3,7 +3,7 @@ package org.influence4j.it;
 import org.influence4j.api.DType;
 import org.influence4j.api.TwiceDifferentiable;
 import org.influence4j.api.data.Batch;
-import org.influence4j.api.data.BundledDatasets;
+import org.influence4j.io.data.BundledDatasets;
 import org.influence4j.api.data.InMemoryDataSource;
 import org.influence4j.api.model.Activation;
 import org.influence4j.api.model.Loss;

@@ -9,7 +9,7 @@ import org.influence4j.api.TensorScope;
 import org.influence4j.api.TwiceDifferentiable;
 import org.influence4j.api.data.InMemoryDataSource;
 import org.influence4j.api.influence.InfluenceMode;
-import org.influence4j.api.io.HostArray;
+import org.influence4j.api.data.HostArray;
 import org.influence4j.backend.testkit.GraphFixture;
 import org.influence4j.backend.testkit.TestSupport;
 import org.influence4j.calculators.chunked.ChunkedData;

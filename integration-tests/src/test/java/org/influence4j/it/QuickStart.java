@@ -7,7 +7,7 @@ import org.influence4j.api.Tensor;
 import org.influence4j.api.TensorScope;
 import org.influence4j.api.TwiceDifferentiable;
 import org.influence4j.api.data.Batch;
-import org.influence4j.api.data.BundledDatasets;
+import org.influence4j.io.data.BundledDatasets;
 import org.influence4j.api.data.InMemoryDataSource;
 import org.influence4j.api.influence.InfluenceFunctionModel;
 import org.influence4j.api.influence.InfluenceMode;

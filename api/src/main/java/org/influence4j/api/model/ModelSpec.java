@@ -14,8 +14,8 @@ import java.util.Map;
 import java.util.SplittableRandom;
 import org.influence4j.api.DType;
 import org.influence4j.api.data.Batch;
-import org.influence4j.api.io.AtomicFiles;
-import org.influence4j.api.io.Json;
+import org.influence4j.api.internal.AtomicFiles;
+import org.influence4j.api.internal.Json;
 
 /**
  * A portable description of a sequential model: input width, layers, loss and dtype. The same

@@ -10,7 +10,7 @@ import org.influence4j.api.DType;
  * or {@code [d]} rows, or int64 token ids such as {@code [T]}), the per-sample loss applied to its
  * output, and the dtype of its parameters. A {@link org.influence4j.api.data.Batch} row holds one
  * sample's input flattened row-major (ids as exact integer values), as
- * {@link org.influence4j.api.data.ArrayDataSource} reads it.
+ * {@code org.influence4j.io.data.ArrayDataSource} (module io) reads it.
  *
  * @param format     the file format
  * @param inputShape per-sample input shape (batch axis excluded), every dimension at least 1

@@ -7,7 +7,7 @@
  * format 2, nodes {@link org.influence4j.api.model.GraphNode}, JSON by
  * {@link org.influence4j.api.model.ModelGraphJson}): typed inputs, convolutions, pooling,
  * embeddings, normalisation and residual connections under PyTorch module names, with batch-norm
- * running statistics as buffers. {@link org.influence4j.api.model.ParameterFiles#readState} reads a
+ * running statistics as buffers. {@code org.influence4j.io.ParameterFiles#readState} (module io) reads a
  * PyTorch {@code state_dict} (parameters and buffers) by name.
  *
  * <p>{@link org.influence4j.api.model.NativeModelOptions} (with a

@@ -9,7 +9,7 @@ import java.util.Objects;
 import java.util.SortedMap;
 import java.util.TreeMap;
 import java.util.TreeSet;
-import org.influence4j.api.io.Json;
+import org.influence4j.api.internal.Json;
 
 /**
  * The record of what produced a result (see the package comment): an <em>identity</em> of string

@@ -10,7 +10,7 @@
  * checkpoints of one training run) only when their identities are equal; otherwise
  * {@link org.influence4j.api.provenance.ProvenanceMismatchException} names the differing fields.
  * {@link org.influence4j.api.provenance.Fingerprints} computes the SHA-256 digests and
- * {@link org.influence4j.api.provenance.ProvenanceFiles} reads and writes the sidecar records of
+ * {@code org.influence4j.io.ProvenanceFiles} (module io) reads and writes the sidecar records of
  * result files.
  */
 package org.influence4j.api.provenance;

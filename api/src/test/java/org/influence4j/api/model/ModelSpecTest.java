@@ -90,23 +90,4 @@ class ModelSpecTest {
         e = assertThrows(IllegalArgumentException.class, () -> spec.validateParameters(new double[3], "theta"));
         assertTrue(e.getMessage().contains("length 3"), e.getMessage());
     }
-
-    @Test
-    void parameterFilesRoundTripAndCheckTheSpec() throws IOException {
-        ModelSpec spec = mlp();
-        double[] theta = spec.initialParameters(1);
-        for (String name : new String[] {"p.safetensors", "p.npy"}) {
-            Path f = dir.resolve(name);
-            ParameterFiles.write(f, spec, theta, null);
-            assertArrayEquals(theta, ParameterFiles.read(f, spec));
-        }
-        ModelSpec other = ModelSpec.builder(4).dense(2).loss(Loss.SOFTMAX_CROSS_ENTROPY).dtype(DType.FLOAT64).build();
-        IOException e = assertThrows(IOException.class, () -> ParameterFiles.read(dir.resolve("p.safetensors"), other));
-        assertTrue(e.getMessage().contains("p.safetensors"), e.getMessage());
-        e = assertThrows(IOException.class, () -> ParameterFiles.read(dir.resolve("p.npy"), other));
-        assertTrue(e.getMessage().contains("[10]"), e.getMessage());
-        Files.writeString(dir.resolve("junk.safetensors"), "not a file");
-        assertThrows(IOException.class, () -> ParameterFiles.read(dir.resolve("junk.safetensors"), spec));
-        assertThrows(IOException.class, () -> ParameterFiles.read(dir.resolve("none.npy"), spec));
-    }
 }

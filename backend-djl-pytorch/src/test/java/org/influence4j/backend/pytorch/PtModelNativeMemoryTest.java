@@ -5,7 +5,7 @@ import java.nio.file.Path;
 import org.influence4j.api.Backend;
 import org.influence4j.api.DType;
 import org.influence4j.api.TwiceDifferentiable;
-import org.influence4j.api.data.ArrayDataSource;
+import org.influence4j.io.data.ArrayDataSource;
 import org.influence4j.api.model.Loss;
 import org.influence4j.api.model.NativeModelOptions;
 import org.influence4j.backend.testkit.AbstractModelNativeMemoryTest;

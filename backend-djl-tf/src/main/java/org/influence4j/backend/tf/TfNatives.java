@@ -7,7 +7,7 @@ import java.net.URLConnection;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
-import org.influence4j.api.io.AtomicFiles;
+import org.influence4j.api.internal.AtomicFiles;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

@@ -8,10 +8,10 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.List;
 import org.influence4j.api.data.Batch;
-import org.influence4j.api.io.HostArray;
-import org.influence4j.api.io.Npy;
+import org.influence4j.api.data.HostArray;
+import org.influence4j.io.Npy;
 import org.influence4j.api.model.ModelSpec;
-import org.influence4j.api.model.ParameterFiles;
+import org.influence4j.io.ParameterFiles;
 
 /**
  * One of the PyTorch fixtures of {@code fixtures/} (written by

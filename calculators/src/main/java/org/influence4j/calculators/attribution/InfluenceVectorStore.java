@@ -10,10 +10,10 @@ import java.util.Optional;
 import java.util.function.Supplier;
 import org.influence4j.api.DType;
 import org.influence4j.api.data.DataSource;
-import org.influence4j.api.io.HostArray;
-import org.influence4j.api.io.Npy;
+import org.influence4j.api.data.HostArray;
+import org.influence4j.io.Npy;
 import org.influence4j.api.provenance.Provenance;
-import org.influence4j.api.provenance.ProvenanceFiles;
+import org.influence4j.io.ProvenanceFiles;
 import org.influence4j.api.provenance.ProvenanceMismatchException;
 
 /**

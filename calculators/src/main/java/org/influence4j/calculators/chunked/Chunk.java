@@ -2,7 +2,7 @@ package org.influence4j.calculators.chunked;
 
 import java.io.Serializable;
 import java.util.Arrays;
-import org.influence4j.api.io.HostArray;
+import org.influence4j.api.data.HostArray;
 
 /**
  * One computed block of a chunked result, on the Java heap.

@@ -3,7 +3,7 @@ package org.influence4j.calculators.chunked;
 import java.io.Serializable;
 import java.util.Arrays;
 import org.influence4j.api.DType;
-import org.influence4j.api.io.HostArray;
+import org.influence4j.api.data.HostArray;
 
 /**
  * A dense array on the heap with an explicit chunking per dimension, like a Dask array's

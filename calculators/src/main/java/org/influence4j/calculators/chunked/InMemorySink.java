@@ -2,7 +2,7 @@ package org.influence4j.calculators.chunked;
 
 import java.util.Arrays;
 import org.influence4j.api.DType;
-import org.influence4j.api.io.HostArray;
+import org.influence4j.api.data.HostArray;
 
 /**
  * Collects every block into one double array in memory (pyDVL's {@code NestedTorchCatAggregator}).

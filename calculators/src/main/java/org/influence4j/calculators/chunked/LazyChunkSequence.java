@@ -3,7 +3,7 @@ package org.influence4j.calculators.chunked;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import org.influence4j.api.io.HostArray;
+import org.influence4j.api.data.HostArray;
 import org.influence4j.api.progress.ProgressListener;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;

@@ -7,7 +7,7 @@ import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import org.influence4j.api.model.ModelSpec;
-import org.influence4j.api.model.ParameterFiles;
+import org.influence4j.io.ParameterFiles;
 import org.influence4j.api.model.ParameterInfo;
 import org.influence4j.calculators.training.Checkpoint;
 import org.influence4j.calculators.training.Checkpoints;

@@ -12,10 +12,10 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Locale;
-import org.influence4j.api.io.Json;
-import org.influence4j.api.io.SafeTensors;
+import org.influence4j.api.internal.Json;
+import org.influence4j.io.SafeTensors;
 import org.influence4j.api.model.ModelSpec;
-import org.influence4j.api.model.ParameterFiles;
+import org.influence4j.io.ParameterFiles;
 import org.influence4j.api.provenance.Provenance;
 import org.influence4j.api.provenance.ProvenanceMismatchException;
 

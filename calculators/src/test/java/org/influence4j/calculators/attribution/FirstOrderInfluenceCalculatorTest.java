@@ -21,7 +21,7 @@ import org.influence4j.calculators.testing.HostBackend;
 import org.influence4j.calculators.testing.HostModel;
 import org.influence4j.calculators.testing.HostScope;
 import org.junit.jupiter.api.Test;
-import org.influence4j.api.provenance.ProvenanceFiles;
+import org.influence4j.io.ProvenanceFiles;
 import org.influence4j.api.provenance.ProvenanceMismatchException;
 import org.junit.jupiter.api.io.TempDir;
 

@@ -12,7 +12,7 @@ import org.influence4j.api.DType;
 import org.influence4j.api.data.Batch;
 import org.influence4j.api.data.InMemoryDataSource;
 import org.influence4j.api.influence.InfluenceMode;
-import org.influence4j.api.io.HostArray;
+import org.influence4j.api.data.HostArray;
 import org.influence4j.api.model.Loss;
 import org.influence4j.api.model.ModelSpec;
 import org.influence4j.calculators.attribution.TopK;

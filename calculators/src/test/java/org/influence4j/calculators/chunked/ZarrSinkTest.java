@@ -24,10 +24,10 @@ import java.util.zip.DataFormatException;
 import java.util.zip.Inflater;
 import org.influence4j.api.DType;
 import org.influence4j.api.influence.InfluenceMode;
-import org.influence4j.api.io.Json;
+import org.influence4j.api.internal.Json;
 import org.influence4j.calculators.testing.HostBackend;
 import org.junit.jupiter.api.Assumptions;
-import org.influence4j.api.io.Json;
+import org.influence4j.api.internal.Json;
 import org.influence4j.api.provenance.Provenance;
 import org.influence4j.api.provenance.ProvenanceMismatchException;
 import org.influence4j.calculators.testing.RecordingProgress;
@@ -393,10 +393,10 @@ class ZarrSinkTest {
     @Test
     void irregularChunkGridsAreRefusedForZarr() {
         SequentialInfluenceCalculator calc = new SequentialInfluenceCalculator(worker(new CoordinateModel(false)));
-        org.influence4j.api.io.HostArray x = new org.influence4j.api.io.HostArray(new double[6], new long[] {6, 1},
+        org.influence4j.api.data.HostArray x = new org.influence4j.api.data.HostArray(new double[6], new long[] {6, 1},
                 DType.FLOAT64);
         ChunkedData irregular = ChunkedData.of(ChunkedArray.of(x, new long[] {2, 3, 1}, new long[] {1}),
-                ChunkedArray.of(new org.influence4j.api.io.HostArray(new double[6], new long[] {6}, DType.FLOAT64),
+                ChunkedArray.of(new org.influence4j.api.data.HostArray(new double[6], new long[] {6}, DType.FLOAT64),
                         new long[] {2, 3, 1}));
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> calc.influences(irregular, null).toZarr(tmp.resolve("irregular.zarr")));

@@ -9,7 +9,7 @@ import org.influence4j.api.DType;
 import org.influence4j.api.data.Batch;
 import org.influence4j.api.data.InMemoryDataSource;
 import org.influence4j.api.influence.InfluenceMode;
-import org.influence4j.api.io.HostArray;
+import org.influence4j.api.data.HostArray;
 import org.influence4j.api.model.Activation;
 import org.influence4j.api.model.Loss;
 import org.influence4j.api.model.ModelSpec;
@@ -163,9 +163,22 @@ public final class ChunkedBenchmark {
         long t1 = System.nanoTime();
         ZarrSink sink = calc.influencesFromFactors(ChunkedArray.byRows(z, 500), train, InfluenceMode.UP)
                 .writeTo(ZarrSink.create(dir, new ZarrSink.Options(DType.FLOAT32, ZarrSink.Compression.ZLIB, 1)),
-                        p -> {
-                            if (p.completed() % 10 == 0 || p.completed() == p.total()) {
-                                System.out.printf("  %s, heap used %d MB, RSS %d MB%n", p, usedHeapMb(), rssMb("VmRSS"));
+                        new ProgressListener() {
+                            private long total;
+                            private long done;
+
+                            @Override
+                            public void started(String task, long totalSteps) {
+                                total = totalSteps;
+                            }
+
+                            @Override
+                            public void step(long steps) {
+                                done += steps;
+                                if (done % 10 == 0 || done == total) {
+                                    System.out.printf("  %d/%d blocks, heap used %d MB, RSS %d MB%n", done, total,
+                                            usedHeapMb(), rssMb("VmRSS"));
+                                }
                             }
                         });
         double seconds = (System.nanoTime() - t1) / 1e9;
