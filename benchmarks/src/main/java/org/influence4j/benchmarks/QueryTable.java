@@ -1,0 +1,196 @@
+package org.influence4j.benchmarks;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import org.influence4j.api.Backend;
+import org.influence4j.api.Tensor;
+import org.influence4j.api.TensorScope;
+import org.influence4j.api.TwiceDifferentiable;
+import org.influence4j.api.data.Batch;
+import org.influence4j.api.data.InMemoryDataSource;
+import org.influence4j.api.influence.InfluenceFunctionModel;
+import org.influence4j.api.model.Activation;
+import org.influence4j.api.model.Loss;
+import org.influence4j.api.model.ModelSpec;
+import org.influence4j.api.DType;
+import org.influence4j.calculators.attribution.InfluenceFunctionAttribution;
+import org.influence4j.calculators.attribution.TopKOrder;
+import org.influence4j.calculators.attribution.TrainingDataAttribution;
+import org.influence4j.calculators.influence.EkfacInfluence;
+import org.influence4j.calculators.influence.EkfacOptions;
+import org.influence4j.calculators.influence.InfluenceOptions;
+import org.influence4j.calculators.influence.InverseHessianInfluence;
+import org.influence4j.calculators.inversion.ArnoldiOptions;
+import org.influence4j.calculators.inversion.ArnoldiSolver;
+import org.influence4j.calculators.inversion.CgOptions;
+import org.influence4j.calculators.inversion.ConjugateGradientSolver;
+import org.influence4j.calculators.inversion.DirectSolver;
+import org.influence4j.calculators.tracin.CheckpointLoader;
+import org.influence4j.calculators.tracin.TracInCP;
+import org.influence4j.calculators.tracin.TracInCPFast;
+import org.influence4j.calculators.tracin.TracInCheckpoints;
+import org.influence4j.calculators.tracin.TracInOptions;
+import org.influence4j.calculators.training.MinibatchOptions;
+import org.influence4j.calculators.training.MinibatchTrainer;
+import org.influence4j.calculators.training.Optimizer;
+import org.influence4j.io.data.BundledDatasets;
+
+/**
+ * The query table of the performance issue, in process: the digits protocol (features / 16, the
+ * first 1,437 samples to train, the next 360 to test; MLP 64-32 (tanh)-10, p = 2,410, float32;
+ * SGD lr 0.1, batch 32, 30 epochs, a checkpoint every 5 epochs: 6; λ = 0.1) and each query of the
+ * table, timed after one warm-up as the median (and range) of 3 runs, printed next to the
+ * reference seconds of Captum and pyDVL and the issue's goal ratio.
+ *
+ * <p>Usage: {@code java -cp "benchmarks/target/classes:benchmarks/target/lib/*"
+ * org.influence4j.benchmarks.QueryTable [runs]}; {@code -Dinfluence4j.bench.backend=NAME} picks the
+ * backend. Time on an otherwise idle machine (see the README's Benchmarks section).
+ */
+public final class QueryTable {
+
+    static final int TRAIN = 1437;
+    static final int TEST = 360;
+    static final double LAMBDA = 0.1;
+
+    private QueryTable() {
+    }
+
+    /** One row: the query, the reference seconds and tool, the goal ratio and the timed work. */
+    private record Row(String query, double reference, String tool, double goal, Callable<Object> work) {
+    }
+
+    /** Runs every row and prints the table to stdout. */
+    public static void main(String[] args) throws Exception {
+        int runs = args.length > 0 ? Integer.parseInt(args[0]) : 3;
+        run(runs, System.out);
+    }
+
+    static void run(int runs, PrintStream out) throws Exception {
+        Backend backend = Workload.backend();
+        ModelSpec spec = ModelSpec.builder(64).dense(32).activation(Activation.TANH).dense(10)
+                .loss(Loss.SOFTMAX_CROSS_ENTROPY).dtype(DType.FLOAT32).build();
+        Batch digits = BundledDatasets.digits();
+        double[] x = digits.x().clone();
+        for (int i = 0; i < x.length; i++) {
+            x[i] /= 16.0;
+        }
+        Batch all = new Batch(x, 64, digits.y(), 1);
+        Batch train = all.slice(0, TRAIN);
+        Batch test = all.slice(TRAIN, TRAIN + TEST);
+        InMemoryDataSource trainSource = new InMemoryDataSource(train);
+        Path dir = Files.createTempDirectory("influence4j-query-table");
+        try (TwiceDifferentiable model = backend.createModel(spec, spec.initialParameters(0))) {
+            new MinibatchTrainer(MinibatchOptions.of(Optimizer.sgd(0.1), 30, 32, 1).withCheckpoints(dir, 5))
+                    .train(model, trainSource);
+            TracInCheckpoints checkpoints = TracInCheckpoints.fromDirectory(dir, spec, CheckpointLoader.DEFAULT);
+            TracInCP cp = new TracInCP(model, checkpoints, TracInOptions.defaults());
+            TracInCPFast fast = new TracInCPFast(model, checkpoints, 512, false);
+            InfluenceOptions options = new InfluenceOptions(LAMBDA, 512);
+            try (InverseHessianInfluence direct = new InverseHessianInfluence(model, new DirectSolver(), options);
+                 InverseHessianInfluence arnoldi = new InverseHessianInfluence(model,
+                         new ArnoldiSolver(ArnoldiOptions.ofRank(50)), options);
+                 EkfacInfluence ekfac = new EkfacInfluence(model, EkfacOptions.of(LAMBDA, false))) {
+                direct.fit(trainSource);
+                arnoldi.fit(trainSource);
+                ekfac.fit(trainSource);
+                List<Row> rows = List.of(
+                        new Row("TracInCP self-influence", 0.064, "Captum", 3, () -> cp.selfInfluence(trainSource)),
+                        new Row("TracInCP influences 360 x 1,437", 0.151, "Captum", 3,
+                                () -> influences(cp, test, train, backend)),
+                        new Row("TracInCP top-5 proponents", 0.160, "Captum", 3,
+                                () -> cp.topK(test, trainSource, 5, TopKOrder.PROPONENTS)),
+                        new Row("TracInCPFast self-influence", 0.026, "Captum", 3,
+                                () -> fast.selfInfluence(trainSource)),
+                        new Row("TracInCPFast influences", 0.042, "Captum", 3,
+                                () -> influences(fast, test, train, backend)),
+                        new Row("TracInCPFast top-5", 0.047, "Captum", 3,
+                                () -> fast.topK(test, trainSource, 5, TopKOrder.PROPONENTS)),
+                        new Row("exact fit (Direct)", 5.88, "Captum", 3, () -> {
+                            try (InverseHessianInfluence fresh = new InverseHessianInfluence(model, new DirectSolver(),
+                                    options)) {
+                                return fresh.fit(trainSource).isFitted();
+                            }
+                        }),
+                        new Row("exact influences 360 x 1,437 (fitted)", 0.249, "Captum", 3,
+                                () -> influences(attribution(model, direct), test, train, backend)),
+                        new Row("block CG influences (fit + scores)", 2.94, "pyDVL", 2, () -> {
+                            try (InverseHessianInfluence cg = new InverseHessianInfluence(model,
+                                    new ConjugateGradientSolver(CgOptions.defaults().withBlock(true)), options)) {
+                                cg.fit(trainSource);
+                                return influences(attribution(model, cg), test, train, backend);
+                            }
+                        }),
+                        new Row("Arnoldi rank 50 fit", 1.35, "pyDVL", 2, () -> {
+                            try (InverseHessianInfluence fresh = new InverseHessianInfluence(model,
+                                    new ArnoldiSolver(ArnoldiOptions.ofRank(50)), options)) {
+                                return fresh.fit(trainSource).isFitted();
+                            }
+                        }),
+                        new Row("Arnoldi rank 50 influences (fitted)", 0.012, "pyDVL", 2,
+                                () -> influences(attribution(model, arnoldi), test, train, backend)),
+                        new Row("EK-FAC fit", 0.008, "pyDVL", 2, () -> {
+                            try (EkfacInfluence fresh = new EkfacInfluence(model, EkfacOptions.of(LAMBDA, false))) {
+                                return fresh.fit(trainSource).isFitted();
+                            }
+                        }),
+                        new Row("EK-FAC influences (fitted)", 0.510, "pyDVL", 2,
+                                () -> influences(attribution(model, ekfac), test, train, backend)));
+                out.printf(Locale.ROOT, "backend %s (%s); digits protocol, p = %d, %d train x %d test, float32, "
+                        + "median of %d after a warm-up%n", backend.name(), backend.version(), spec.numParameters(),
+                        TRAIN, TEST, runs);
+                out.printf(Locale.ROOT, "| %-38s | %9s | %-22s | %7s | %5s |%n", "query", "reference", "influence4j s",
+                        "ratio", "goal");
+                out.println("|---|---|---|---|---|");
+                for (Row row : rows) {
+                    double[] seconds = time(row.work(), runs);
+                    double median = seconds[seconds.length / 2];
+                    out.printf(Locale.ROOT, "| %-38s | %6.3f %s | %.3f (%.3f-%.3f) | %6.2fx | %4.0fx |%n", row.query(),
+                            row.reference(), row.tool(), median, seconds[0], seconds[seconds.length - 1],
+                            row.reference() / median, row.goal());
+                }
+            }
+        } finally {
+            deleteTree(dir);
+        }
+    }
+
+    private static TrainingDataAttribution attribution(TwiceDifferentiable model, InfluenceFunctionModel fitted) {
+        return new InfluenceFunctionAttribution(model, fitted, 512);
+    }
+
+    private static double influences(TrainingDataAttribution method, Batch test, Batch train, Backend backend) {
+        try (TensorScope scope = backend.newScope(); Tensor scores = method.influences(test, train, scope)) {
+            return scores.toDoubleArray()[0];
+        }
+    }
+
+    /** @return the seconds of {@code runs} timed runs after one warm-up, sorted */
+    private static double[] time(Callable<Object> work, int runs) throws Exception {
+        work.call();
+        double[] seconds = new double[runs];
+        for (int r = 0; r < runs; r++) {
+            long start = System.nanoTime();
+            work.call();
+            seconds[r] = (System.nanoTime() - start) / 1e9;
+        }
+        Arrays.sort(seconds);
+        return seconds;
+    }
+
+    private static void deleteTree(Path dir) throws IOException {
+        List<Path> paths = new ArrayList<>();
+        try (var walk = Files.walk(dir)) {
+            walk.forEach(paths::add);
+        }
+        for (int i = paths.size() - 1; i >= 0; i--) {
+            Files.delete(paths.get(i));
+        }
+    }
+}
