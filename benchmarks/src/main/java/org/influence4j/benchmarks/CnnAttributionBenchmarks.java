@@ -1,13 +1,10 @@
 package org.influence4j.benchmarks;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
-import java.util.Comparator;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 import org.influence4j.api.Backend;
 import org.influence4j.api.Tensor;
 import org.influence4j.api.TensorScope;
@@ -112,15 +109,7 @@ public class CnnAttributionBenchmarks {
     public void tearDown() throws IOException {
         fittedEkfac.close();
         model.close();
-        try (Stream<Path> files = Files.walk(checkpointDir)) {
-            files.sorted(Comparator.reverseOrder()).forEach(p -> {
-                try {
-                    Files.delete(p);
-                } catch (IOException e) {
-                    throw new UncheckedIOException(e);
-                }
-            });
-        }
+        Workload.deleteTree(checkpointDir);
     }
 
     /** @return a checksum: TracInCP self-influence of the 2,000 training images */

@@ -1,10 +1,8 @@
 package org.influence4j.benchmarks;
 
-import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
@@ -157,7 +155,7 @@ public final class QueryTable {
                 }
             }
         } finally {
-            deleteTree(dir);
+            Workload.deleteTree(dir);
         }
     }
 
@@ -182,15 +180,5 @@ public final class QueryTable {
         }
         Arrays.sort(seconds);
         return seconds;
-    }
-
-    private static void deleteTree(Path dir) throws IOException {
-        List<Path> paths = new ArrayList<>();
-        try (var walk = Files.walk(dir)) {
-            walk.forEach(paths::add);
-        }
-        for (int i = paths.size() - 1; i >= 0; i--) {
-            Files.delete(paths.get(i));
-        }
     }
 }

@@ -1,13 +1,10 @@
 package org.influence4j.benchmarks;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
-import java.util.Comparator;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 import org.influence4j.api.Backend;
 import org.influence4j.api.DType;
 import org.influence4j.api.TwiceDifferentiable;
@@ -108,15 +105,7 @@ public class TracInBenchmarks {
     @TearDown(Level.Trial)
     public void tearDown() throws IOException {
         model.close();
-        try (Stream<Path> files = Files.walk(directory)) {
-            files.sorted(Comparator.reverseOrder()).forEach(p -> {
-                try {
-                    Files.delete(p);
-                } catch (IOException e) {
-                    throw new UncheckedIOException(e);
-                }
-            });
-        }
+        Workload.deleteTree(directory);
     }
 
     /** @return a checksum so the work is not eliminated */
