@@ -19,7 +19,6 @@ import java.util.zip.GZIPOutputStream;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipOutputStream;
 import org.influence4j.api.DType;
-import org.influence4j.api.data.HostArray;
 import org.influence4j.api.internal.Json;
 import org.influence4j.api.model.ModelSpec;
 import org.junit.jupiter.api.Test;

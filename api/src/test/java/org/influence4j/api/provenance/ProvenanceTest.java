@@ -14,7 +14,6 @@ import java.util.Map;
 import org.influence4j.api.data.Batch;
 import org.influence4j.api.data.DataSource;
 import org.influence4j.api.data.InMemoryDataSource;
-import org.influence4j.api.internal.Json;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
