@@ -63,6 +63,11 @@ final class Progress implements AutoCloseable {
         bar.close();
     }
 
+    /** Lowers the bar's total to {@code units} (a task that ended early, e.g. an iteration that converged). */
+    void endsAt(long units) {
+        bar.maxHint(Math.max(1, units));
+    }
+
     /** Ends the bar where it stands (its work continues under another bar). */
     void handOver() {
         bar.close();

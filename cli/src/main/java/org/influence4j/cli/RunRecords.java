@@ -130,7 +130,7 @@ final class RunRecords {
         try {
             ZarrSink.requireResumable(store, record);
         } catch (ProvenanceMismatchException e) {
-            throw e.withRemedy(OVERWRITE);
+            throw new ProvenanceMismatchException("--output: " + e.what(), e.differences(), OVERWRITE);
         }
     }
 }
