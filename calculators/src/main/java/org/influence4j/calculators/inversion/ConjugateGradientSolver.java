@@ -32,13 +32,23 @@ import org.slf4j.LoggerFactory;
  *
  * <p><b>Breakdown.</b> Meeting a direction with curvature {@code pᵀAp ≤ 0} proves that A is not
  * positive definite (θ is not at a minimum, or λ is too small); the solve then throws an
- * {@link InversionException} instead of returning meaningless numbers. Reaching the iteration
- * limit first logs a warning and returns {@code converged = false} with the warning in
- * {@link SolverInfo#warnings()}.
+ * {@link InversionException} instead of returning meaningless numbers.
+ *
+ * <p><b>True residual.</b> The recursive residual drifts from {@code b − A x} in finite precision
+ * (in float32 it keeps shrinking long after the true residual has stopped at the rounding level).
+ * So when the recursion stops, the true residual {@code b_i − A x_i} is computed once (one more
+ * operator application, in the operator's dtype; the subtraction and the norms in float64, against
+ * the caller's right-hand sides) and the solve has converged only if every right-hand side meets
+ * {@code ‖b_i − A x_i‖ ≤ max(rtol·‖b_i‖, atol)} by it. A solve that has not converged (the iteration
+ * limit, a stagnated block, or a true residual above the tolerance) throws an
+ * {@link InversionException} with {@link Reason#NOT_CONVERGED} naming the worst true residual,
+ * unless {@link CgOptions#allowUnconverged()}, which returns the solutions with
+ * {@code converged = false} and the failure in {@link SolverInfo#warnings()}.
  *
  * <p><b>Diagnostics.</b> {@link SolverInfo#iterations()} is the largest iteration count,
- * {@link SolverInfo#residuals()} the final recursive relative residuals {@code ‖r_i‖/‖b_i‖}
- * (absolute when {@code b_i = 0}); details hold {@code "iterationsPerRhs"} and {@code "passes"}.
+ * {@link SolverInfo#residuals()} the true relative residuals {@code ‖b_i − A x_i‖/‖b_i‖}
+ * (absolute when {@code b_i = 0}); details hold {@code "iterationsPerRhs"}, {@code "passes"} (the
+ * true-residual application included) and {@code "recursiveResiduals"} (what the recursion had).
  *
  * <p>Computation runs in the operator's dtype; solutions are returned in the dtype of the
  * right-hand sides. The solver is immutable and thread-safe; prepared inverses are not.
@@ -187,15 +197,23 @@ public final class ConjugateGradientSolver implements InverseHvpSolver {
                 Tensor x = options.block()
                         ? new BlockCg(operator, options, listener, preconditioner, work, tracker).solve(b, guess)
                         : new Run(work, tracker).solve(b, guess);
-                x = InverseChecks.toCallerLayout(x, rhs);
+                double[] recursive = tracker.replaceByTrue(RowBlocks.residualSquares(operator, rhs, x, work));
                 Map<String, Object> details = tracker.details(operator.passes() - passesBefore);
                 details.put("maxIterations", options.maxIterationsFor(p));
                 details.put("variant", options.block() ? "block" : "lockstep");
                 details.put("precomputed", precomputed != null);
+                details.put("recursiveResiduals", Arrays.stream(recursive).boxed().toList());
                 if (preconditioner != null) {
                     details.putAll(preconditioner.details());
                 }
-                SolverInfo info = tracker.info(InversionMethod.CG, prepareWarnings, details);
+                SolverInfo info = tracker.conclude(InversionMethod.CG, options.block() ? "block conjugate gradient"
+                        : "conjugate gradient", tracker.rule() + " by the true residual in float64 (the operator in "
+                        + operator.dtype() + ")", "raise maxiter (now " + options.maxIterationsFor(p) + "), loosen"
+                        + " rtol (float32 rounding rarely allows below 1e-6), increase the hessian regularization λ"
+                        + " (now " + operator.regularization() + ") or use the positive semi-definite Gauss-Newton"
+                        + " curvature (--curvature gauss-newton)", options.allowUnconverged(), LOG, prepareWarnings,
+                        details);
+                x = InverseChecks.toCallerLayout(x, rhs);
                 return new InverseHvpResult(x.moveTo(scope), info);
             }
         }
@@ -270,8 +288,7 @@ public final class ConjugateGradientSolver implements InverseHvpSolver {
                     }
                 }
                 if (s.active.length > 0) {
-                    tracker.toleranceNotMet(LOG, "conjugate gradient reached maxiter = " + maxIterations,
-                            s.active.length, tracker.maxRelative(s.active, s.rr), operator.regularization());
+                    tracker.stopped("reached maxiter = " + maxIterations, s.active);
                     tracker.finishAll(s.active, s.x, s.rr);
                 }
                 s.close();

@@ -2,6 +2,7 @@ package org.influence4j.calculators.inversion;
 
 import java.util.ArrayList;
 import java.util.List;
+import org.influence4j.api.DType;
 import org.influence4j.api.Tensor;
 import org.influence4j.api.TensorScope;
 import org.influence4j.api.inversion.HessianOperator;
@@ -37,6 +38,23 @@ final class RowBlocks {
             }
             b.close();
             return new Start(x0, r);
+        }
+    }
+
+    /**
+     * The squared true residual norms {@code ‖b_i − A x_i‖²}: {@code A x} by one operator
+     * application in the operator's dtype, the subtraction and the sums in float64 (so that no
+     * rounding of the model dtype hides a residual above the tolerance).
+     *
+     * @param rhs the caller's right-hand sides, {@code [p]} or {@code [k, p]} in any dtype (not consumed)
+     * @param x   the solutions {@code [k, p]} in the operator dtype (not consumed)
+     * @return {@code ‖b_i − A x_i‖²}, one per row
+     */
+    static double[] residualSquares(HessianOperator operator, Tensor rhs, Tensor x, TensorScope work) {
+        try (Tensor ax = operator.apply(x, work); Tensor ax64 = ax.toType(DType.FLOAT64);
+             Tensor b64 = rhs.toType(DType.FLOAT64); Tensor rows = b64.reshape(x.shape());
+             Tensor r = rows.sub(ax64)) {
+            return rowDots(r, r);
         }
     }
 

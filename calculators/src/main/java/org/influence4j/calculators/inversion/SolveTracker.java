@@ -4,8 +4,11 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import org.influence4j.api.Tensor;
+import org.influence4j.api.inversion.InversionException;
+import org.influence4j.api.inversion.InversionException.Reason;
 import org.influence4j.api.inversion.InversionMethod;
 import org.influence4j.api.inversion.SolverInfo;
 import org.slf4j.Logger;
@@ -17,9 +20,14 @@ import org.slf4j.Logger;
  * sides, keeps ‖b_i‖, applies the stopping rule {@code ‖r_i‖ ≤ max(rtol·‖b_i‖, atol)}, counts
  * iterations per right-hand side, keeps the final relative residuals
  * {@code ‖r_i‖/‖b_i‖} (absolute when {@code b_i = 0}) and solution rows of the right-hand sides
- * that left the block, collects the warnings and builds the {@link SolverInfo}. The argument checks
- * of the inverses are in {@link InverseChecks}, the row-block helpers in {@link RowBlocks}. Not
- * thread-safe.
+ * that left the block, collects the warnings and builds the {@link SolverInfo}.
+ *
+ * <p><b>Convergence is a result.</b> A right-hand side that misses its tolerance is
+ * {@link #unmet unmet}; {@link #conclude} then throws an {@link InversionException} with
+ * {@link Reason#NOT_CONVERGED} naming the worst residual, the iterations and what to change, unless
+ * the caller allows unconverged solves, which keeps the numbers and records the failure
+ * ({@code converged = false} and a warning). The argument checks of the inverses are in
+ * {@link InverseChecks}, the row-block helpers in {@link RowBlocks}. Not thread-safe.
  */
 final class SolveTracker {
 
@@ -31,7 +39,9 @@ final class SolveTracker {
     private final int[] iterations;
     private final double[] residuals;
     private final Tensor[] finished;
+    private final boolean[] unmet;
     private final List<String> warnings = new ArrayList<>();
+    private String stop;
 
     /**
      * A tracker without the {@code max(rtol·‖b‖, atol)} rule, for a solver with its own stopping
@@ -71,6 +81,7 @@ final class SolveTracker {
         this.iterations = new int[k];
         this.residuals = new double[k];
         this.finished = new Tensor[k];
+        this.unmet = new boolean[k];
     }
 
     /** @return k, the number of right-hand sides */
@@ -89,15 +100,6 @@ final class SolveTracker {
         double worst = 0;
         for (int j = 0; j < active.length; j++) {
             worst = Math.max(worst, relative(active[j], rr[j]));
-        }
-        return worst;
-    }
-
-    /** @return the largest residual recorded for the right-hand sides {@code active} */
-    double maxRecorded(int[] active) {
-        double worst = 0;
-        for (int i : active) {
-            worst = Math.max(worst, residuals[i]);
         }
         return worst;
     }
@@ -208,24 +210,55 @@ final class SolveTracker {
         finish(active, RowBlocks.allRows(active.length), x, rr);
     }
 
-    /** Logs {@code warning} and keeps it: a solve with a warning of its own has not converged. */
-    void warn(Logger log, String warning) {
+    /** Logs {@code warning} and keeps it for the {@link SolverInfo}. */
+    private void warn(Logger log, String warning) {
         log.warn(warning);
         warnings.add(warning);
     }
 
     /**
-     * Warns that {@code remaining} right-hand sides did not meet {@code ‖r‖ ≤ max(rtol·‖b‖, atol)}.
+     * Records why the iteration stopped before every right-hand side met its tolerance, for the
+     * message of {@link #conclude}, and marks the right-hand sides {@code active} as {@link #unmet}.
      *
      * @param what   why the iteration stopped, e.g. "conjugate gradient reached maxiter = 10"
-     * @param worst  the largest relative residual left
-     * @param lambda the operator's regularization λ
+     * @param active original indices of the right-hand sides left in the iteration
      */
-    void toleranceNotMet(Logger log, String what, int remaining, double worst, double lambda) {
-        warn(log, what + " before ‖r‖ <= max(rtol·‖b‖, atol) (rtol = " + rtol + ", atol = " + atol + ") for "
-                + remaining + " of " + k + " right-hand sides (largest relative residual " + worst + "); these"
-                + " solutions are not accurate: raise maxiter, loosen the tolerances, or increase the hessian"
-                + " regularization λ (now " + lambda + ") to improve the conditioning");
+    void stopped(String what, int[] active) {
+        stop = what;
+        for (int i : active) {
+            unmet[i] = true;
+        }
+    }
+
+    /** Marks right-hand side {@code i} as having missed its tolerance. */
+    void unmet(int i) {
+        unmet[i] = true;
+    }
+
+    /**
+     * Replaces the recorded residuals by the true ones and decides by them alone which right-hand
+     * sides met {@code ‖r_i‖ ≤ max(rtol·‖b_i‖, atol)} (whatever the recursion claimed).
+     *
+     * @param rr {@code ‖b_i − A x_i‖²}, one per right-hand side, computed in float64
+     * @return the residuals the recursion had recorded (relative)
+     */
+    double[] replaceByTrue(double[] rr) {
+        if (tol == null) {
+            throw new IllegalStateException("this tracker has no max(rtol·‖b‖, atol) rule");
+        }
+        double[] recursive = residuals.clone();
+        double[] norms = sqrt(rr);
+        for (int i = 0; i < k; i++) {
+            residuals[i] = bNorm[i] > 0 ? norms[i] / bNorm[i] : norms[i];
+            unmet[i] = !(norms[i] <= tol[i]);
+        }
+        return recursive;
+    }
+
+    /** @return {@code ‖r‖ ≤ max(rtol·‖b‖, atol) (rtol = …, atol = …)}, the stopping rule with its values */
+    String rule() {
+        return "‖r‖ ≤ max(rtol·‖b‖, atol) (rtol = " + CgOptions.RTOL.format(rtol) + ", atol = "
+                + CgOptions.ATOL.format(atol) + ")";
     }
 
     /** @return the finished rows joined to {@code [k, p]}; consumes them */
@@ -245,14 +278,49 @@ final class SolveTracker {
     }
 
     /**
-     * @param earlier warnings from before this solve (e.g. from {@code prepare}); they come first
-     *                and do not count against convergence
-     * @return iterations = the largest count, the recorded residuals, converged iff this solve warned of nothing
+     * The end of a solve. When every right-hand side met its tolerance: {@code converged = true}.
+     * Otherwise, unless {@code allowUnconverged}, an {@link InversionException} with
+     * {@link Reason#NOT_CONVERGED} whose one-line message names the solver, why it stopped, how many
+     * right-hand sides missed {@code tolerance}, the worst recorded relative residual and its
+     * iterations, and {@code advice}; with {@code allowUnconverged} the same text is logged and kept
+     * as a warning, and {@code converged = false}.
+     *
+     * @param solver    the solver as the message names it, e.g. "conjugate gradient"
+     * @param tolerance the tolerance that was missed, e.g. {@link #rule()}
+     * @param advice    what to change, e.g. "raise maxiter or λ"
+     * @param earlier   warnings from before this solve (e.g. from {@code prepare}); they come first
+     *                  and do not count against convergence
+     * @return iterations = the largest count, the recorded residuals and whether every right-hand side converged
+     * @throws InversionException ({@link Reason#NOT_CONVERGED}) if one missed its tolerance and
+     *     {@code allowUnconverged} is false
      */
-    SolverInfo info(InversionMethod method, List<String> earlier, Map<String, Object> details) {
+    SolverInfo conclude(InversionMethod method, String solver, String tolerance, String advice, boolean allowUnconverged,
+                        Logger log, List<String> earlier, Map<String, Object> details) {
+        int missed = 0;
+        int worst = -1;
+        for (int i = 0; i < k; i++) {
+            if (unmet[i]) {
+                missed++;
+                if (worst < 0 || !(residuals[i] <= residuals[worst])) {
+                    worst = i;
+                }
+            }
+        }
+        if (missed > 0) {
+            String message = solver + " did not converge" + (stop == null ? "" : " (" + stop + ")") + ": " + missed
+                    + " of " + k + " right-hand sides miss " + tolerance + ", the worst relative residual ‖b − A x‖/‖b‖"
+                    + " is " + String.format(Locale.ROOT, "%.3g", residuals[worst]) + " (right-hand side " + worst
+                    + ", " + iterations[worst]
+                    + " iterations); " + advice;
+            if (!allowUnconverged) {
+                throw new InversionException(Reason.NOT_CONVERGED, message + ", or keep these numbers with"
+                        + " allow_unconverged = true (--allow-unconverged)");
+            }
+            warn(log, message + "; kept because allow_unconverged = true");
+        }
         List<String> all = new ArrayList<>(earlier);
         all.addAll(warnings);
-        return new SolverInfo(method, Arrays.stream(iterations).max().orElse(0), residuals, warnings.isEmpty(), all,
+        return new SolverInfo(method, Arrays.stream(iterations).max().orElse(0), residuals, missed == 0, all,
                 details);
     }
 
