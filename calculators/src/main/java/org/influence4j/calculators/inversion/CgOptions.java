@@ -70,7 +70,7 @@ public record CgOptions(double rtol, double atol, int maxIterations, boolean blo
     public static final Setting<Boolean> PRECOMPUTE = Setting.ofBoolean("precompute", false,
             "materialise H + lambda*I once (p*p values, at most 2 GiB) instead of a data pass per iteration");
     /** {@code allow_unconverged}: return the numbers of a solve that missed its tolerance instead of failing. */
-    public static final Setting<Boolean> ALLOW_UNCONVERGED = Setting.ofBoolean("allow_unconverged", false,
+    public static final Setting<Boolean> ALLOW_UNCONVERGED = Setting.ofBoolean(SolverSettings.ALLOW_UNCONVERGED, false,
             "keep the solutions of a solve whose true residual misses the tolerance (recorded as converged = false)"
             + " instead of failing");
 

@@ -20,7 +20,7 @@ public record DirectOptions(boolean allowIndefinite) {
     public static final Setting<Boolean> ALLOW_INDEFINITE = Setting.ofBoolean("allow_indefinite", false,
             "solve an indefinite H + lambda*I by LU (with a warning) instead of refusing it");
 
-    /** Every setting of the direct method, declared once: the configuration keys {@code influence.inversion.direct.*}. */
+    /** Every setting of the direct method, declared once: the keys {@code influence.inversion.direct.*}. */
     public static final List<Setting<?>> SETTINGS = List.of(ALLOW_INDEFINITE);
 
     /** @return every setting at its declared default (indefinite matrices refused) */

@@ -176,7 +176,7 @@ public final class DirectSolver implements InverseHvpSolver {
             throw new InversionException(Reason.NEGATIVE_CURVATURE, indefinite + ": raise the hessian regularization"
                     + " λ to at least " + formatUp(positiveFrom + c.shift()) + ", use the positive semi-definite"
                     + " Gauss-Newton curvature (--curvature gauss-newton), train to convergence, or solve it by LU"
-                    + " with allow_indefinite = true");
+                    + " with the direct setting allow_indefinite = true (influence.inversion.direct.allow_indefinite)");
         }
         LinearSolverDense<DMatrixRMaj> lu = LinearSolverFactory_DDRM.lu(p);
         if (!lu.setA(matrix.copy())) {

@@ -42,7 +42,7 @@ public record LissaOptions(int maxIterations, double dampen, double scale, doubl
     public static final Setting<Integer> BATCH_SIZE = Setting.ofInt("batch_size", 0,
             "0 = full data per iteration; > 0 = cyclic mini-batches of that size");
     /** {@code allow_unconverged}: return the numbers of a solve that reached maxiter instead of failing. */
-    public static final Setting<Boolean> ALLOW_UNCONVERGED = Setting.ofBoolean("allow_unconverged", false,
+    public static final Setting<Boolean> ALLOW_UNCONVERGED = Setting.ofBoolean(SolverSettings.ALLOW_UNCONVERGED, false,
             "keep the solutions of a solve that reached maxiter before rtol (recorded as converged = false) instead"
             + " of failing");
 

@@ -294,8 +294,8 @@ final class SolveTracker {
      * @throws InversionException ({@link Reason#NOT_CONVERGED}) if one missed its tolerance and
      *     {@code allowUnconverged} is false
      */
-    SolverInfo conclude(InversionMethod method, String solver, String tolerance, String advice, boolean allowUnconverged,
-                        Logger log, List<String> earlier, Map<String, Object> details) {
+    SolverInfo conclude(InversionMethod method, String solver, String tolerance, String advice,
+                        boolean allowUnconverged, Logger log, List<String> earlier, Map<String, Object> details) {
         int missed = 0;
         int worst = -1;
         for (int i = 0; i < k; i++) {
