@@ -215,8 +215,8 @@ public final class LissaSolver implements InverseHvpSolver {
                         + (options.batchSize() == 0 ? "" : " (mini-batch estimate of the residual)"), "raise maxiter"
                         + " (now " + options.maxIterations() + "), lower the scale (now " + LissaOptions.SCALE.format(s)
                         + ") towards half the largest eigenvalue of H + λI, increase the hessian regularization λ"
-                        + " (now " + operator.regularization() + ") or use the Gauss-Newton curvature (--curvature"
-                        + " gauss-newton)", options.allowUnconverged(), LOG, List.of(), details);
+                        + " (now " + operator.regularization() + ") or, on the Hessian, use the Gauss-Newton curvature"
+                        + " (--curvature gauss-newton)", options.allowUnconverged(), LOG, List.of(), details);
                 return new InverseHvpResult(x.moveTo(scope), info);
             }
         }

@@ -40,8 +40,12 @@ final class SolveTracker {
     private final double[] residuals;
     private final Tensor[] finished;
     private final boolean[] unmet;
+    private final boolean[] stopped;
+    private final boolean[] stagnated;
+    private final boolean[] trueChecked;
     private final List<String> warnings = new ArrayList<>();
     private String stop;
+    private int restarts;
 
     /**
      * A tracker without the {@code max(rtol·‖b‖, atol)} rule, for a solver with its own stopping
@@ -82,6 +86,9 @@ final class SolveTracker {
         this.residuals = new double[k];
         this.finished = new Tensor[k];
         this.unmet = new boolean[k];
+        this.stopped = new boolean[k];
+        this.stagnated = new boolean[k];
+        this.trueChecked = new boolean[k];
     }
 
     /** @return k, the number of right-hand sides */
@@ -227,6 +234,7 @@ final class SolveTracker {
         stop = what;
         for (int i : active) {
             unmet[i] = true;
+            stopped[i] = true;
         }
     }
 
@@ -236,23 +244,71 @@ final class SolveTracker {
     }
 
     /**
-     * Replaces the recorded residuals by the true ones and decides by them alone which right-hand
-     * sides met {@code ‖r_i‖ ≤ max(rtol·‖b_i‖, atol)} (whatever the recursion claimed).
+     * Replaces the recorded residuals of {@code rows} by the true ones and decides by them alone
+     * which of these right-hand sides met {@code ‖r_i‖ ≤ max(rtol·‖b_i‖, atol)} (whatever the
+     * recursion claimed).
      *
-     * @param rr {@code ‖b_i − A x_i‖²}, one per right-hand side, computed in float64
-     * @return the residuals the recursion had recorded (relative)
+     * @param rows original indices (increasing)
+     * @param rr   {@code ‖b_i − A x_i‖²} of {@code rows}, computed in float64
+     * @return the residuals the recursion had recorded for {@code rows} (relative)
      */
-    double[] replaceByTrue(double[] rr) {
+    double[] replaceByTrue(int[] rows, double[] rr) {
         if (tol == null) {
             throw new IllegalStateException("this tracker has no max(rtol·‖b‖, atol) rule");
         }
-        double[] recursive = residuals.clone();
+        double[] recursive = RowBlocks.select(residuals, rows);
         double[] norms = sqrt(rr);
-        for (int i = 0; i < k; i++) {
-            residuals[i] = bNorm[i] > 0 ? norms[i] / bNorm[i] : norms[i];
-            unmet[i] = !(norms[i] <= tol[i]);
+        for (int j = 0; j < rows.length; j++) {
+            int i = rows[j];
+            double relative = bNorm[i] > 0 ? norms[j] / bNorm[i] : norms[j];
+            if (trueChecked[i] && !(relative < residuals[i])) {
+                stagnated[i] = true;
+            }
+            trueChecked[i] = true;
+            residuals[i] = relative;
+            unmet[i] = !(norms[j] <= tol[i]);
         }
         return recursive;
+    }
+
+    /**
+     * @return the right-hand sides (increasing) that missed the tolerance by their true residual
+     *     although the recursion stopped them, that have iterations left and whose true residual
+     *     still decreased at the last restart: those worth restarting from their solutions
+     */
+    int[] restartable(int maxIterations) {
+        return java.util.stream.IntStream.range(0, k)
+                .filter(i -> unmet[i] && !stopped[i] && !stagnated[i] && iterations[i] < maxIterations).toArray();
+    }
+
+    /** @return the largest iteration count among {@code rows} */
+    int maxIterations(int[] rows) {
+        int most = 0;
+        for (int i : rows) {
+            most = Math.max(most, iterations[i]);
+        }
+        return most;
+    }
+
+    /**
+     * Takes over the outcome of a restart of the right-hand sides {@code rows} (its tracker
+     * {@code sub} has their rows in the same order): iterations add up, the true residuals replace
+     * the recorded ones, a restart stopped by the iteration limit is remembered for the message, and
+     * a restart whose true residual did not decrease marks the row as stagnated.
+     *
+     * @param rr {@code ‖b_i − A x_i‖²} of the restarted solutions, in float64
+     */
+    void restarted(int[] rows, SolveTracker sub, double[] rr) {
+        for (int j = 0; j < rows.length; j++) {
+            int i = rows[j];
+            iterations[i] += sub.iterations[j];
+            if (sub.unmet[j]) {
+                stopped[i] = true;
+                stop = sub.stop + " (after restarting from the true residual)";
+            }
+        }
+        replaceByTrue(rows, rr);
+        restarts++;
     }
 
     /** @return {@code ‖r‖ ≤ max(rtol·‖b‖, atol) (rtol = …, atol = …)}, the stopping rule with its values */
@@ -307,7 +363,10 @@ final class SolveTracker {
             }
         }
         if (missed > 0) {
-            String message = solver + " did not converge" + (stop == null ? "" : " (" + stop + ")") + ": " + missed
+            String why = stop != null ? stop : "the recursive residual met the tolerance but the true residual did not"
+                    + (restarts > 0 ? ", also after " + restarts + " restart(s) from it" : "") + ": rounding in the"
+                    + " operator's dtype";
+            String message = solver + " did not converge (" + why + "): " + missed
                     + " of " + k + " right-hand sides miss " + tolerance + ", the worst relative residual ‖b − A x‖/‖b‖"
                     + " is " + String.format(Locale.ROOT, "%.3g", residuals[worst]) + " (right-hand side " + worst
                     + ", " + iterations[worst]
