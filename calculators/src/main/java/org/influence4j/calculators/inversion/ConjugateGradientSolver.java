@@ -205,32 +205,13 @@ public final class ConjugateGradientSolver implements InverseHvpSolver {
                 Tensor x = iterate(b.scale(1.0), guess, tracker, maxIterations, work);
                 double[] recursive = tracker.replaceByTrue(RowBlocks.allRows(k),
                         RowBlocks.residualSquares(operator, rows, x, work));
-                int restarts = 0;
-                for (int[] again = tracker.restartable(maxIterations); again.length > 0 && restarts < MAX_RESTARTS;
-                     again = tracker.restartable(maxIterations)) {
-                    restarts++;
-                    SolveTracker sub;
-                    Tensor xs;
-                    try (Tensor bs = RowBlocks.gather(b, again); Tensor xg = RowBlocks.gather(x, again)) {
-                        sub = new SolveTracker(bs, options.rtol(), options.atol());
-                        xs = iterate(bs.scale(1.0), xg.scale(1.0), sub, maxIterations - tracker.maxIterations(again),
-                                work);
-                    }
-                    try (Tensor bs = RowBlocks.gather(rows, again)) {
-                        tracker.restarted(again, sub, RowBlocks.residualSquares(operator, bs, xs, work));
-                    }
-                    Tensor merged = RowBlocks.replaceRows(x, again, xs);
-                    x.close();
-                    xs.close();
-                    x = merged;
-                }
-                b.close();
+                x = restartFromTrueResidual(b, rows, x, tracker, maxIterations, work);
                 Map<String, Object> details = tracker.details(operator.passes() - passesBefore);
                 details.put("maxIterations", maxIterations);
                 details.put("variant", options.block() ? "block" : "lockstep");
                 details.put("precomputed", precomputed != null);
                 details.put("recursiveResiduals", Arrays.stream(recursive).boxed().toList());
-                details.put("restarts", restarts);
+                details.put("restarts", tracker.restarts());
                 if (preconditioner != null) {
                     details.putAll(preconditioner.details());
                 }
@@ -239,11 +220,43 @@ public final class ConjugateGradientSolver implements InverseHvpSolver {
                         + operator.dtype() + ")", "raise maxiter (now " + maxIterations + "), loosen"
                         + " rtol (float32 rounding rarely allows below 1e-6), increase the hessian regularization λ"
                         + " (now " + operator.regularization() + ") or, on the Hessian, use the positive semi-definite"
-                        + " Gauss-Newton curvature (--curvature gauss-newton)", options.allowUnconverged(), LOG, prepareWarnings,
-                        details);
+                        + " Gauss-Newton curvature (--curvature gauss-newton)", options.allowUnconverged(), LOG,
+                        prepareWarnings, details);
                 x = InverseChecks.toCallerLayout(x, rhs);
                 return new InverseHvpResult(x.moveTo(scope), info);
             }
+        }
+
+        /**
+         * Restarts the right-hand sides that the recursion stopped but whose true residual misses the
+         * tolerance ({@link SolveTracker#restartable}) from their solutions, at most
+         * {@value #MAX_RESTARTS} times, each within the iterations they have left.
+         *
+         * @param b    right-hand sides {@code [k, p]} in the operator dtype, owned by work (consumed)
+         * @param rows the caller's right-hand sides as {@code [k, p]} (not consumed)
+         * @param x    the solutions {@code [k, p]}, owned by work (consumed)
+         * @return the solutions after the restarts, owned by work
+         */
+        private Tensor restartFromTrueResidual(Tensor b, Tensor rows, Tensor x, SolveTracker tracker,
+                                               int maxIterations, TensorScope work) {
+            for (int[] again = tracker.restartable(maxIterations); again.length > 0
+                    && tracker.restarts() < MAX_RESTARTS; again = tracker.restartable(maxIterations)) {
+                SolveTracker sub;
+                Tensor xs;
+                try (Tensor bs = RowBlocks.gather(b, again); Tensor xg = RowBlocks.gather(x, again)) {
+                    sub = new SolveTracker(bs, options.rtol(), options.atol());
+                    xs = iterate(bs.scale(1.0), xg.scale(1.0), sub, maxIterations - tracker.maxIterations(again), work);
+                }
+                try (Tensor bs = RowBlocks.gather(rows, again)) {
+                    tracker.restarted(again, sub, RowBlocks.residualSquares(operator, bs, xs, work));
+                }
+                Tensor merged = RowBlocks.replaceRows(x, again, xs);
+                x.close();
+                xs.close();
+                x = merged;
+            }
+            b.close();
+            return x;
         }
 
         /**

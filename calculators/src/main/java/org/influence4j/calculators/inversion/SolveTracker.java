@@ -6,6 +6,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.stream.IntStream;
 import org.influence4j.api.Tensor;
 import org.influence4j.api.inversion.InversionException;
 import org.influence4j.api.inversion.InversionException.Reason;
@@ -23,7 +24,7 @@ import org.slf4j.Logger;
  * that left the block, collects the warnings and builds the {@link SolverInfo}.
  *
  * <p><b>Convergence is a result.</b> A right-hand side that misses its tolerance is
- * {@link #unmet unmet}; {@link #conclude} then throws an {@link InversionException} with
+ * unmet ({@link #stopped}, {@link #replaceByTrue}); {@link #conclude} then throws an {@link InversionException} with
  * {@link Reason#NOT_CONVERGED} naming the worst residual, the iterations and what to change, unless
  * the caller allows unconverged solves, which keeps the numbers and records the failure
  * ({@code converged = false} and a warning). The argument checks of the inverses are in
@@ -217,17 +218,11 @@ final class SolveTracker {
         finish(active, RowBlocks.allRows(active.length), x, rr);
     }
 
-    /** Logs {@code warning} and keeps it for the {@link SolverInfo}. */
-    private void warn(Logger log, String warning) {
-        log.warn(warning);
-        warnings.add(warning);
-    }
-
     /**
      * Records why the iteration stopped before every right-hand side met its tolerance, for the
-     * message of {@link #conclude}, and marks the right-hand sides {@code active} as {@link #unmet}.
+     * message of {@link #conclude}, and marks the right-hand sides {@code active} as unmet.
      *
-     * @param what   why the iteration stopped, e.g. "conjugate gradient reached maxiter = 10"
+     * @param what   why the iteration stopped, e.g. "reached maxiter = 10"
      * @param active original indices of the right-hand sides left in the iteration
      */
     void stopped(String what, int[] active) {
@@ -236,11 +231,6 @@ final class SolveTracker {
             unmet[i] = true;
             stopped[i] = true;
         }
-    }
-
-    /** Marks right-hand side {@code i} as having missed its tolerance. */
-    void unmet(int i) {
-        unmet[i] = true;
     }
 
     /**
@@ -277,8 +267,13 @@ final class SolveTracker {
      *     still decreased at the last restart: those worth restarting from their solutions
      */
     int[] restartable(int maxIterations) {
-        return java.util.stream.IntStream.range(0, k)
+        return IntStream.range(0, k)
                 .filter(i -> unmet[i] && !stopped[i] && !stagnated[i] && iterations[i] < maxIterations).toArray();
+    }
+
+    /** @return how many restarts {@link #restarted} took over */
+    int restarts() {
+        return restarts;
     }
 
     /** @return the largest iteration count among {@code rows} */
@@ -366,16 +361,17 @@ final class SolveTracker {
             String why = stop != null ? stop : "the recursive residual met the tolerance but the true residual did not"
                     + (restarts > 0 ? ", also after " + restarts + " restart(s) from it" : "") + ": rounding in the"
                     + " operator's dtype";
-            String message = solver + " did not converge (" + why + "): " + missed
-                    + " of " + k + " right-hand sides miss " + tolerance + ", the worst relative residual ‖b − A x‖/‖b‖"
-                    + " is " + String.format(Locale.ROOT, "%.3g", residuals[worst]) + " (right-hand side " + worst
-                    + ", " + iterations[worst]
-                    + " iterations); " + advice;
+            String message = solver + " did not converge (" + why + "): " + missed + " of " + k + " right-hand"
+                    + " sides miss " + tolerance + ", the worst relative residual ‖b − A x‖/‖b‖ is "
+                    + String.format(Locale.ROOT, "%.3g", residuals[worst]) + " (right-hand side " + worst + ", "
+                    + iterations[worst] + " iterations); " + advice;
             if (!allowUnconverged) {
                 throw new InversionException(Reason.NOT_CONVERGED, message + ", or keep these numbers with"
                         + " allow_unconverged = true (--allow-unconverged)");
             }
-            warn(log, message + "; kept because allow_unconverged = true");
+            String warning = message + "; kept because allow_unconverged = true";
+            log.warn(warning);
+            warnings.add(warning);
         }
         List<String> all = new ArrayList<>(earlier);
         all.addAll(warnings);
