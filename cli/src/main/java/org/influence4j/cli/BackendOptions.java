@@ -18,6 +18,7 @@ import org.influence4j.api.Backend;
 import org.influence4j.api.BackendProvider;
 import org.influence4j.api.inversion.Curvature;
 import org.influence4j.api.inversion.InversionMethod;
+import org.influence4j.api.inversion.SolverSettings;
 import org.influence4j.registry.BackendDiscovery;
 import org.influence4j.registry.ConfigKeys;
 import org.influence4j.registry.InfluenceConfiguration;
@@ -67,6 +68,11 @@ class BackendOptions {
         return null;
     }
 
+    /** @return whether {@code --allow-unconverged} was given (only the influence-function commands have it) */
+    boolean allowUnconverged() {
+        return false;
+    }
+
     /** The resolved settings with the chosen backend and the factory of influence models. */
     record Session(InfluenceSettings settings, Backend backend, InfluenceModelFactory influenceModels) {
     }
@@ -94,6 +100,13 @@ class BackendOptions {
             Injector injector = Guice.createInjector(modules);
             Backend b = injector.getInstance(Backend.class);
             InfluenceModelFactory factory = injector.getInstance(InfluenceModelFactory.class);
+            if (allowUnconverged() && factory.declaredSettings().getOrDefault(settings.method(), List.of()).stream()
+                    .noneMatch(d -> d.key().equals(SolverSettings.ALLOW_UNCONVERGED))) {
+                throw new IllegalArgumentException("--allow-unconverged: method '" + settings.method().configName()
+                        + "' has no iteration that can stop unconverged (it declares no "
+                        + SolverSettings.ALLOW_UNCONVERGED + " setting); drop the option or use --method cg, lissa"
+                        + " or arnoldi");
+            }
             factory.requireAvailable(b.name());
             return new Session(settings, b, factory);
         } catch (ProvisionException e) {
@@ -170,6 +183,9 @@ class BackendOptions {
             }
             s = new InfluenceSettings(s.backend(), s.method(), lambda == null ? s.hessianRegularization() : lambda,
                     batchSize == null ? s.batchSize() : batchSize, s.solverSettings(), s.curvature());
+        }
+        if (allowUnconverged()) {
+            s = s.withSolverSetting(s.method(), SolverSettings.ALLOW_UNCONVERGED, "true");
         }
         return s;
     }

@@ -6,7 +6,8 @@ import picocli.CommandLine.Option;
  * {@link CommonOptions} plus {@code --curvature}, the matrix the influence-function commands
  * ({@code influences}, {@code self-influence}, {@code top-k}, {@code validate}, {@code compare})
  * invert: {@code hessian} or {@code gauss-newton} ({@link org.influence4j.api.inversion.Curvature}),
- * by default the configured {@code influence.curvature}.
+ * by default the configured {@code influence.curvature}; and {@code --allow-unconverged}, which sets
+ * the chosen method's {@link org.influence4j.api.inversion.SolverSettings#ALLOW_UNCONVERGED} setting.
  */
 final class InversionOptions extends CommonOptions {
 
@@ -14,8 +15,18 @@ final class InversionOptions extends CommonOptions {
             + " (positive semi-definite; layer-graph models) (default: influence.curvature, i.e. hessian).")
     String curvature;
 
+    @Option(names = "--allow-unconverged", description = "Keep the numbers of an iterative solve (cg, lissa,"
+            + " arnoldi) that misses its tolerance, recorded as converged = false, instead of failing with exit code 3"
+            + " (sets influence.inversion.<method>.allow_unconverged).")
+    boolean allowUnconverged;
+
     @Override
     String curvature() {
         return curvature;
+    }
+
+    @Override
+    boolean allowUnconverged() {
+        return allowUnconverged;
     }
 }

@@ -12,6 +12,7 @@
  * typed arrays ({@code .npy}, {@code .npz}, {@code .safetensors}; see {@link org.influence4j.cli.ModelInput}),
  * and the influence-function commands invert the Hessian or the Gauss-Newton matrix
  * ({@code --curvature}). Exit codes:
- * 0 success, 1 failure, 2 usage error; errors are one line unless {@code --verbose}.
+ * 0 success, 1 failure, 2 usage error, 3 numerically unreliable result (a solve that did not converge, a
+ * singular or indefinite curvature; nothing written); errors are one line unless {@code --verbose}.
  */
 package org.influence4j.cli;

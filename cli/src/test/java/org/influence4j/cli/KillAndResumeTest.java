@@ -178,7 +178,7 @@ class KillAndResumeTest {
         Path reference = dir.resolve("reference.zarr");
         Path store = dir.resolve("killed.zarr");
         List<String> query = List.of("influences", "--spec", spec.toString(), "--parameters", parameters.toString(),
-                "--train", train.toString(), "--test", test.toString(), "--method", "direct", "--lambda", "0.1",
+                "--train", train.toString(), "--test", test.toString(), "--method", "direct", "--lambda", "1",
                 "--chunk-size", "4", "--threads", "1");
         int blocks = 2 * 600;
         runHere("zarr-reference", concat(query, "-o", reference.toString()));

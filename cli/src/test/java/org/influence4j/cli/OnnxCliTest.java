@@ -43,7 +43,7 @@ class OnnxCliTest {
         Path params = dir.resolve("params.safetensors");
         ParameterFiles.write(params, imported.spec(), imported.parameters(), null);
         String[] common = {"--train", x.toString(), "--train-labels", y.toString(), "--method", "direct", "--lambda",
-            "0.1"};
+            "5"}; // λ above the most negative Hessian eigenvalue of both parameter sets (H + λI positive definite)
         Path fromOnnx = dir.resolve("onnx.npy");
         Path fromSpec = dir.resolve("spec.npy");
         Path fromCheckpoint = dir.resolve("checkpoint.npy");

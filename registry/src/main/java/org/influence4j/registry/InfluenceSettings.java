@@ -98,6 +98,20 @@ public record InfluenceSettings(String backend, InversionMethod method, double h
         return new InfluenceSettings(backend, m, hessianRegularization, batchSize, solverSettings, curvature);
     }
 
+    /**
+     * @param m     the method whose settings change
+     * @param key   a short key of that method's settings (e.g. {@code allow_unconverged})
+     * @param value its value as a user writes it
+     * @return a copy whose settings of {@code m} hold {@code key = value} besides their other values
+     */
+    public InfluenceSettings withSolverSetting(InversionMethod m, String key, String value) {
+        Map<String, String> values = new java.util.LinkedHashMap<>(solverSettings(m).asMap());
+        values.put(key, value);
+        Map<InversionMethod, SolverSettings> all = new TreeMap<>(solverSettings);
+        all.put(m, SolverSettings.of(values));
+        return new InfluenceSettings(backend, method, hessianRegularization, batchSize, all, curvature);
+    }
+
     /** @return a copy with another curvature */
     public InfluenceSettings withCurvature(Curvature c) {
         return new InfluenceSettings(backend, method, hessianRegularization, batchSize, solverSettings, c);

@@ -83,10 +83,11 @@ class SettingsDocumentationTest {
         for (InversionMethod m : InversionMethod.values()) {
             assertTrue(methods.containsKey(m), m.configName() + " declares no settings list: " + methods.keySet());
         }
-        assertEquals(List.of(), methods.get(InversionMethod.DIRECT));
+        assertEquals(List.of("allow_indefinite"),
+                methods.get(InversionMethod.DIRECT).stream().map(Setting::key).toList());
         assertEquals(EkfacOptions.SETTINGS, methods.get(InversionMethod.EKFAC));
         assertEquals(List.of("rtol", "atol", "maxiter", "block", "preconditioner", "preconditioner_rank",
-                "hutchinson_probes", "seed", "precompute"),
+                "hutchinson_probes", "seed", "precompute", "allow_unconverged"),
                 methods.get(InversionMethod.CG).stream().map(Setting::key).toList());
     }
 

@@ -14,7 +14,8 @@ public interface InverseHessian extends AutoCloseable {
      *
      * @param rhs {@code [k, p]} right-hand sides (or a vector {@code [p]})
      * @return the solutions (same shape as {@code rhs}, owned by {@code scope}) and diagnostics
-     * @throws InversionException if the method breaks down (negative curvature, divergence)
+     * @throws InversionException if the method breaks down (negative curvature, divergence) or, unless the
+     *     solver was told to allow it, misses its tolerance ({@link InversionException.Reason#NOT_CONVERGED})
      */
     InverseHvpResult solve(Tensor rhs, TensorScope scope);
 

@@ -16,6 +16,14 @@ import java.util.TreeSet;
  */
 public final class SolverSettings {
 
+    /**
+     * The key by which an iterative method declares its opt-in to keep the solutions of a solve that
+     * missed its tolerance (recorded as {@code converged = false}) instead of failing with
+     * {@link InversionException.Reason#NOT_CONVERGED}; the command line's {@code --allow-unconverged}
+     * sets it for the chosen method.
+     */
+    public static final String ALLOW_UNCONVERGED = "allow_unconverged";
+
     private static final SolverSettings EMPTY = new SolverSettings(Map.of());
     private final Map<String, String> values;
 

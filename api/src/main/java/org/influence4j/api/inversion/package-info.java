@@ -8,6 +8,9 @@
  * ({@link org.influence4j.api.inversion.InversionMethod}): a solver factory in a plugin jar can add
  * one. Each factory declares its settings once as
  * {@link org.influence4j.api.inversion.Setting}s; failures are
- * {@link org.influence4j.api.inversion.InversionException}s with a typed reason.
+ * {@link org.influence4j.api.inversion.InversionException}s with a typed reason; an iterative
+ * method that misses its tolerance is one ({@code NOT_CONVERGED}) unless its
+ * {@link org.influence4j.api.inversion.SolverSettings#ALLOW_UNCONVERGED} setting keeps the numbers,
+ * recorded as {@code converged = false} in {@link org.influence4j.api.inversion.SolverInfo}.
  */
 package org.influence4j.api.inversion;

@@ -19,9 +19,14 @@ import org.influence4j.api.inversion.SolverSettings;
  * @param seed            seed of the random start vector ({@link #SEED})
  * @param precompute      materialise the operator first ({@link PrecomputedHessianOperator}, pyDVL's
  *                        {@code precompute_grad} counterpart; {@link #PRECOMPUTE})
+ * @param allowUnconverged {@code false} ({@link #ALLOW_UNCONVERGED}'s default): reaching max_iter before every
+ *                        kept Ritz pair meets tol makes {@code prepare} throw an
+ *                        {@link org.influence4j.api.inversion.InversionException} with reason
+ *                        {@code NOT_CONVERGED}; {@code true}: the approximate eigenpairs are kept and the
+ *                        failure is recorded ({@code converged = false} and a warning in every solve's diagnostics)
  */
 public record ArnoldiOptions(int rankEstimate, int krylovDimension, double tol, int maxIterations, long seed,
-                             boolean precompute) {
+                             boolean precompute, boolean allowUnconverged) {
 
     /** {@code rank_estimate}: eigenpairs of H kept (pyDVL's default). */
     public static final Setting<Integer> RANK_ESTIMATE = Setting.ofInt("rank_estimate", 10,
@@ -39,10 +44,14 @@ public record ArnoldiOptions(int rankEstimate, int krylovDimension, double tol, 
     /** {@code precompute}: materialise H + λI first. */
     public static final Setting<Boolean> PRECOMPUTE = Setting.ofBoolean("precompute", false,
             "materialise H + lambda*I once (p*p values) instead of a data pass per Lanczos step");
+    /** {@code allow_unconverged}: keep Ritz pairs that missed tol instead of failing. */
+    public static final Setting<Boolean> ALLOW_UNCONVERGED = Setting.ofBoolean(SolverSettings.ALLOW_UNCONVERGED, false,
+            "keep the eigenpairs when max_iter is reached before tol (recorded as converged = false) instead of"
+            + " failing");
 
     /** Every setting of Arnoldi, declared once: the configuration keys {@code influence.inversion.arnoldi.*}. */
     public static final List<Setting<?>> SETTINGS = List.of(RANK_ESTIMATE, KRYLOV_DIMENSION, TOL, MAX_ITER, SEED,
-            PRECOMPUTE);
+            PRECOMPUTE, ALLOW_UNCONVERGED);
 
     /** Default rank (pyDVL), {@link #RANK_ESTIMATE}'s default. */
     public static final int DEFAULT_RANK = RANK_ESTIMATE.defaultValue();
@@ -70,6 +79,12 @@ public record ArnoldiOptions(int rankEstimate, int krylovDimension, double tol, 
         }
     }
 
+    /** The given settings; an unconverged Lanczos is an error ({@link #ALLOW_UNCONVERGED}'s default). */
+    public ArnoldiOptions(int rankEstimate, int krylovDimension, double tol, int maxIterations, long seed,
+                          boolean precompute) {
+        this(rankEstimate, krylovDimension, tol, maxIterations, seed, precompute, ALLOW_UNCONVERGED.defaultValue());
+    }
+
     /** @return every setting at its declared default (rank 10 and pyDVL's defaults) */
     public static ArnoldiOptions defaults() {
         return ofRank(DEFAULT_RANK);
@@ -90,7 +105,15 @@ public record ArnoldiOptions(int rankEstimate, int krylovDimension, double tol, 
         SolverSettings s = settings == null ? SolverSettings.empty() : settings;
         s.requireDeclared("arnoldi", SETTINGS);
         return new ArnoldiOptions(s.get(RANK_ESTIMATE), s.get(KRYLOV_DIMENSION), s.get(TOL), s.get(MAX_ITER),
-                s.get(SEED), s.get(PRECOMPUTE));
+                s.get(SEED), s.get(PRECOMPUTE), s.get(ALLOW_UNCONVERGED));
+    }
+
+    /**
+     * @return a copy that keeps the eigenpairs of a Lanczos run that missed tol, recorded as
+     *     {@code converged = false} ({@code true}), or throws (the default)
+     */
+    public ArnoldiOptions withAllowUnconverged(boolean value) {
+        return new ArnoldiOptions(rankEstimate, krylovDimension, tol, maxIterations, seed, precompute, value);
     }
 
     /** @return the kept rank for an operator of dimension p */

@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Random;
 import org.influence4j.api.DType;
@@ -180,6 +181,35 @@ public final class ArnoldiSolver implements InverseHvpSolver {
             this.eps = NystroemSketch.epsilon(dtype);
         }
 
+        /**
+         * Reports kept Ritz pairs that missed tol after {@code maxRestarts}: an {@link InversionException}
+         * with {@link Reason#NOT_CONVERGED} naming the worst relative Ritz residual, or with
+         * {@link ArnoldiOptions#allowUnconverged()} a warning.
+         */
+        private void notConverged(int maxRestarts, double[] theta, double[] res, double normEstimate) {
+            double worst = 0;
+            int at = 0;
+            for (int i = 0; i < r; i++) {
+                double relative = res[i] / Math.max(Math.abs(theta[i]), eps * normEstimate);
+                if (relative > worst) {
+                    worst = relative;
+                    at = i;
+                }
+            }
+            String w = "Arnoldi (thick-restart Lanczos) did not converge: it reached max_iter = " + maxRestarts
+                    + " restarts before the " + r + " kept Ritz pairs met ‖H y − θ y‖ ≤ tol·|θ| (tol = "
+                    + ArnoldiOptions.TOL.format(options.tol()) + "); the worst relative Ritz residual is "
+                    + String.format(Locale.ROOT, "%.3g", worst) + " (eigenvalue " + String.format(Locale.ROOT,
+                    "%.3g", theta[at]) + "); raise max_iter or krylov_dimension, or lower rank_estimate";
+            if (!options.allowUnconverged()) {
+                throw new InversionException(Reason.NOT_CONVERGED, w + ", or keep the approximate eigenpairs with"
+                        + " allow_unconverged = true (--allow-unconverged)");
+            }
+            w += "; kept because allow_unconverged = true";
+            LOG.warn(w);
+            warnings.add(w);
+        }
+
         /** H v = A v − λ v for a row block. */
         private Tensor applyH(Tensor v, TensorScope scope) {
             Tensor av = op.apply(v, scope);
@@ -304,11 +334,7 @@ public final class ArnoldiSolver implements InverseHvpSolver {
                         }
                         converged = all;
                         if (!all) {
-                            String w = "Lanczos reached max_iter = " + maxRestarts + " restarts before the " + r
-                                    + " wanted Ritz pairs met tol = " + options.tol() + "; the low-rank inverse is"
-                                    + " approximate: raise max_iter or krylov_dimension";
-                            LOG.warn(w);
-                            warnings.add(w);
+                            notConverged(maxRestarts, e.values(), res, normEstimate);
                         }
                         values = Arrays.copyOf(e.values(), r);
                         ritzResiduals = Arrays.copyOf(res, r);

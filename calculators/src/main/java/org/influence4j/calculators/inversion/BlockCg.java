@@ -7,8 +7,6 @@ import org.influence4j.api.inversion.HessianOperator;
 import org.influence4j.api.inversion.InversionException;
 import org.influence4j.api.inversion.InversionException.Reason;
 import org.influence4j.calculators.internal.DenseLinalg;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * True block (preconditioned) conjugate gradient (O'Leary 1980, in the stabilised form of pyDVL's
@@ -25,8 +23,6 @@ import org.slf4j.LoggerFactory;
  * Package-private: used by {@link ConjugateGradientSolver} when {@link CgOptions#block()}.
  */
 final class BlockCg {
-
-    private static final Logger LOG = LoggerFactory.getLogger(BlockCg.class);
 
     private final HessianOperator operator;
     private final CgOptions options;
@@ -139,10 +135,8 @@ final class BlockCg {
             dirs.close();
         }
         if (s.active.length > 0) {
-            tracker.toleranceNotMet(LOG, stagnated ? "block conjugate gradient stagnated (no independent search"
-                    + " direction left) after " + iteration + " iterations"
-                    : "block conjugate gradient reached maxiter = " + maxIterations, s.active.length,
-                    tracker.maxRelative(s.active, s.rr), operator.regularization());
+            tracker.stopped(stagnated ? "stagnated: no independent search direction left after " + iteration
+                    + " iterations" : "reached maxiter = " + maxIterations, s.active);
             tracker.finishAll(s.active, s.x, s.rr);
         }
         s.close();

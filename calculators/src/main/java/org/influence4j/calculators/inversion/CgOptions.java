@@ -9,7 +9,10 @@ import org.influence4j.api.inversion.SolverSettings;
  * once as a {@link Setting} ({@link #SETTINGS}: key, type, default, documentation); the defaults
  * below are theirs.
  *
- * <p>Right-hand side b_i stops when its residual {@code ‖b_i − A x_i‖ ≤ max(rtol·‖b_i‖, atol)}.
+ * <p>Right-hand side b_i stops when its residual {@code ‖b_i − A x_i‖ ≤ max(rtol·‖b_i‖, atol)}: the
+ * recursion stops on its recursive residual, and the solve has converged only if the true residual
+ * {@code b_i − A x_i}, recomputed once at the end with its norms in float64, meets the same rule.
+ * A solve that does not converge is an error unless {@link #allowUnconverged()}.
  *
  * @param rtol               relative tolerance, ≥ 0 ({@link #RTOL})
  * @param atol               absolute tolerance, ≥ 0 ({@link #ATOL})
@@ -30,9 +33,15 @@ import org.influence4j.api.inversion.SolverSettings;
  *                           matrix products instead of data passes, when p² fits
  *                           {@link PrecomputedHessianOperator#MAX_BYTES}; the counterpart of pyDVL's
  *                           {@code precompute_grad} (trade memory for time); {@link #PRECOMPUTE}
+ * @param allowUnconverged   {@code false} ({@link #ALLOW_UNCONVERGED}'s default): a right-hand side whose true
+ *                           residual misses the tolerance makes the solve throw an
+ *                           {@link org.influence4j.api.inversion.InversionException} with reason
+ *                           {@code NOT_CONVERGED}; {@code true}: the solutions are returned and the failure is
+ *                           recorded ({@code converged = false} and a warning in the solver diagnostics)
  */
 public record CgOptions(double rtol, double atol, int maxIterations, boolean block, PreconditionerKind preconditioner,
-                        int preconditionerRank, int hutchinsonProbes, long seed, boolean precompute) {
+                        int preconditionerRank, int hutchinsonProbes, long seed, boolean precompute,
+                        boolean allowUnconverged) {
 
     /** {@code rtol}: relative residual tolerance (pyDVL's default). */
     public static final Setting<Double> RTOL = Setting.ofDouble("rtol", 1e-7,
@@ -60,10 +69,14 @@ public record CgOptions(double rtol, double atol, int maxIterations, boolean blo
     /** {@code precompute}: materialise H + λI once. */
     public static final Setting<Boolean> PRECOMPUTE = Setting.ofBoolean("precompute", false,
             "materialise H + lambda*I once (p*p values, at most 2 GiB) instead of a data pass per iteration");
+    /** {@code allow_unconverged}: return the numbers of a solve that missed its tolerance instead of failing. */
+    public static final Setting<Boolean> ALLOW_UNCONVERGED = Setting.ofBoolean(SolverSettings.ALLOW_UNCONVERGED, false,
+            "keep the solutions of a solve whose true residual misses the tolerance (recorded as converged = false)"
+            + " instead of failing");
 
     /** Every setting of the CG solver, declared once: the configuration keys {@code influence.inversion.cg.*}. */
     public static final List<Setting<?>> SETTINGS = List.of(RTOL, ATOL, MAXITER, BLOCK, PRECONDITIONER,
-            PRECONDITIONER_RANK, HUTCHINSON_PROBES, SEED, PRECOMPUTE);
+            PRECONDITIONER_RANK, HUTCHINSON_PROBES, SEED, PRECOMPUTE, ALLOW_UNCONVERGED);
 
     /** Default relative tolerance (pyDVL), {@link #RTOL}'s default. */
     public static final double DEFAULT_RTOL = RTOL.defaultValue();
@@ -101,7 +114,7 @@ public record CgOptions(double rtol, double atol, int maxIterations, boolean blo
     public CgOptions(double rtol, double atol, int maxIterations) {
         this(rtol, atol, maxIterations, BLOCK.defaultValue(), PRECONDITIONER.defaultValue(),
                 PRECONDITIONER_RANK.defaultValue(), HUTCHINSON_PROBES.defaultValue(), SEED.defaultValue(),
-                PRECOMPUTE.defaultValue());
+                PRECOMPUTE.defaultValue(), ALLOW_UNCONVERGED.defaultValue());
     }
 
     /** @return every setting at its declared default ({@link #SETTINGS}) */
@@ -118,7 +131,8 @@ public record CgOptions(double rtol, double atol, int maxIterations, boolean blo
         SolverSettings s = settings == null ? SolverSettings.empty() : settings;
         s.requireDeclared("cg", SETTINGS);
         return new CgOptions(s.get(RTOL), s.get(ATOL), s.get(MAXITER), s.get(BLOCK), s.get(PRECONDITIONER),
-                s.get(PRECONDITIONER_RANK), s.get(HUTCHINSON_PROBES), s.get(SEED), s.get(PRECOMPUTE));
+                s.get(PRECONDITIONER_RANK), s.get(HUTCHINSON_PROBES), s.get(SEED), s.get(PRECOMPUTE),
+                s.get(ALLOW_UNCONVERGED));
     }
 
     /** @return the iteration limit for an operator of dimension {@code p} */
@@ -132,23 +146,33 @@ public record CgOptions(double rtol, double atol, int maxIterations, boolean blo
     /** @return a copy with another iteration limit */
     public CgOptions withMaxIterations(int value) {
         return new CgOptions(rtol, atol, value, block, preconditioner, preconditionerRank, hutchinsonProbes, seed,
-                precompute);
+                precompute, allowUnconverged);
     }
 
     /** @return a copy using block CG ({@code true}) or lockstep CG */
     public CgOptions withBlock(boolean value) {
         return new CgOptions(rtol, atol, maxIterations, value, preconditioner, preconditionerRank, hutchinsonProbes,
-                seed, precompute);
+                seed, precompute, allowUnconverged);
     }
 
     /** @return a copy with another preconditioner (and Nyström rank) */
     public CgOptions withPreconditioner(PreconditionerKind kind, int rank) {
-        return new CgOptions(rtol, atol, maxIterations, block, kind, rank, hutchinsonProbes, seed, precompute);
+        return new CgOptions(rtol, atol, maxIterations, block, kind, rank, hutchinsonProbes, seed, precompute,
+                allowUnconverged);
     }
 
     /** @return a copy that precomputes the dense operator ({@code true}) or not */
     public CgOptions withPrecompute(boolean value) {
         return new CgOptions(rtol, atol, maxIterations, block, preconditioner, preconditionerRank, hutchinsonProbes,
-                seed, value);
+                seed, value, allowUnconverged);
+    }
+
+    /**
+     * @return a copy that returns the solutions of a solve that missed its tolerance, recorded as
+     *     {@code converged = false} ({@code true}), or throws (the default)
+     */
+    public CgOptions withAllowUnconverged(boolean value) {
+        return new CgOptions(rtol, atol, maxIterations, block, preconditioner, preconditionerRank, hutchinsonProbes,
+                seed, precompute, value);
     }
 }

@@ -32,13 +32,27 @@ import org.slf4j.LoggerFactory;
  *
  * <p><b>Breakdown.</b> Meeting a direction with curvature {@code pᵀAp ≤ 0} proves that A is not
  * positive definite (θ is not at a minimum, or λ is too small); the solve then throws an
- * {@link InversionException} instead of returning meaningless numbers. Reaching the iteration
- * limit first logs a warning and returns {@code converged = false} with the warning in
- * {@link SolverInfo#warnings()}.
+ * {@link InversionException} instead of returning meaningless numbers.
+ *
+ * <p><b>True residual.</b> The recursive residual drifts from {@code b − A x} in finite precision
+ * (in float32 it keeps shrinking long after the true residual has stopped at the rounding level).
+ * So when the recursion stops, the true residual {@code b_i − A x_i} is computed (one more operator
+ * application, in the operator's dtype; the subtraction and the norms in float64, against the
+ * caller's right-hand sides) and the solve has converged only if every right-hand side meets
+ * {@code ‖b_i − A x_i‖ ≤ max(rtol·‖b_i‖, atol)} by it. The right-hand sides that the recursion
+ * stopped but the true residual does not accept are restarted from their solutions (whose residual
+ * is recomputed as {@code b − A x}), within the remaining iterations, at most {@value #MAX_RESTARTS}
+ * times and only while their true residual decreases. A solve that has not converged then (the
+ * iteration limit, a stagnated block, or a true residual above the tolerance) throws an
+ * {@link InversionException} with {@link Reason#NOT_CONVERGED} naming the worst true residual,
+ * unless {@link CgOptions#allowUnconverged()}, which returns the solutions with
+ * {@code converged = false} and the failure in {@link SolverInfo#warnings()}.
  *
  * <p><b>Diagnostics.</b> {@link SolverInfo#iterations()} is the largest iteration count,
- * {@link SolverInfo#residuals()} the final recursive relative residuals {@code ‖r_i‖/‖b_i‖}
- * (absolute when {@code b_i = 0}); details hold {@code "iterationsPerRhs"} and {@code "passes"}.
+ * {@link SolverInfo#residuals()} the true relative residuals {@code ‖b_i − A x_i‖/‖b_i‖}
+ * (absolute when {@code b_i = 0}); details hold {@code "iterationsPerRhs"}, {@code "passes"} (the
+ * true-residual applications included), {@code "recursiveResiduals"} (what the first recursion had)
+ * and {@code "restarts"}.
  *
  * <p>Computation runs in the operator's dtype; solutions are returned in the dtype of the
  * right-hand sides. The solver is immutable and thread-safe; prepared inverses are not.
@@ -46,6 +60,9 @@ import org.slf4j.LoggerFactory;
 public final class ConjugateGradientSolver implements InverseHvpSolver {
 
     private static final Logger LOG = LoggerFactory.getLogger(ConjugateGradientSolver.class);
+
+    /** Restarts from the true residual after the recursion stopped on a residual the true one does not meet. */
+    static final int MAX_RESTARTS = 3;
 
     private final CgOptions options;
     private final IterationListener listener;
@@ -177,27 +194,83 @@ public final class ConjugateGradientSolver implements InverseHvpSolver {
         public InverseHvpResult solve(Tensor rhs, Tensor x0, TensorScope scope) {
             InverseChecks.requireOpen(closed, "CG");
             int p = operator.dimension();
-            InverseChecks.requireRhsShape(rhs, p);
+            int k = InverseChecks.requireRhsShape(rhs, p);
             InverseChecks.requireGuessShape(x0, rhs);
             long passesBefore = operator.passes();
-            try (TensorScope work = scope.newChild()) {
+            try (TensorScope work = scope.newChild(); Tensor rows = rhs.reshape(k, p)) {
                 Tensor b = copyIn(rhs, work);
                 SolveTracker tracker = new SolveTracker(b, options.rtol(), options.atol());
                 Tensor guess = x0 == null ? null : copyIn(x0, work);
-                Tensor x = options.block()
-                        ? new BlockCg(operator, options, listener, preconditioner, work, tracker).solve(b, guess)
-                        : new Run(work, tracker).solve(b, guess);
-                x = InverseChecks.toCallerLayout(x, rhs);
+                int maxIterations = options.maxIterationsFor(p);
+                Tensor x = iterate(b.scale(1.0), guess, tracker, maxIterations, work);
+                double[] recursive = tracker.replaceByTrue(RowBlocks.allRows(k),
+                        RowBlocks.residualSquares(operator, rows, x, work));
+                x = restartFromTrueResidual(b, rows, x, tracker, maxIterations, work);
                 Map<String, Object> details = tracker.details(operator.passes() - passesBefore);
-                details.put("maxIterations", options.maxIterationsFor(p));
+                details.put("maxIterations", maxIterations);
                 details.put("variant", options.block() ? "block" : "lockstep");
                 details.put("precomputed", precomputed != null);
+                details.put("recursiveResiduals", Arrays.stream(recursive).boxed().toList());
+                details.put("restarts", tracker.restarts());
                 if (preconditioner != null) {
                     details.putAll(preconditioner.details());
                 }
-                SolverInfo info = tracker.info(InversionMethod.CG, prepareWarnings, details);
+                SolverInfo info = tracker.conclude(InversionMethod.CG, options.block() ? "block conjugate gradient"
+                        : "conjugate gradient", tracker.rule() + " by the true residual in float64 (the operator in "
+                        + operator.dtype() + ")", "raise maxiter (now " + maxIterations + "), loosen"
+                        + " rtol (float32 rounding rarely allows below 1e-6), increase the hessian regularization λ"
+                        + " (now " + operator.regularization() + ") or, on the Hessian, use the positive semi-definite"
+                        + " Gauss-Newton curvature (--curvature gauss-newton)", options.allowUnconverged(), LOG,
+                        prepareWarnings, details);
+                x = InverseChecks.toCallerLayout(x, rhs);
                 return new InverseHvpResult(x.moveTo(scope), info);
             }
+        }
+
+        /**
+         * Restarts the right-hand sides that the recursion stopped but whose true residual misses the
+         * tolerance ({@link SolveTracker#restartable}) from their solutions, at most
+         * {@value #MAX_RESTARTS} times, each within the iterations they have left.
+         *
+         * @param b    right-hand sides {@code [k, p]} in the operator dtype, owned by work (consumed)
+         * @param rows the caller's right-hand sides as {@code [k, p]} (not consumed)
+         * @param x    the solutions {@code [k, p]}, owned by work (consumed)
+         * @return the solutions after the restarts, owned by work
+         */
+        private Tensor restartFromTrueResidual(Tensor b, Tensor rows, Tensor x, SolveTracker tracker,
+                                               int maxIterations, TensorScope work) {
+            for (int[] again = tracker.restartable(maxIterations); again.length > 0
+                    && tracker.restarts() < MAX_RESTARTS; again = tracker.restartable(maxIterations)) {
+                SolveTracker sub;
+                Tensor xs;
+                try (Tensor bs = RowBlocks.gather(b, again); Tensor xg = RowBlocks.gather(x, again)) {
+                    sub = new SolveTracker(bs, options.rtol(), options.atol());
+                    xs = iterate(bs.scale(1.0), xg.scale(1.0), sub, maxIterations - tracker.maxIterations(again), work);
+                }
+                try (Tensor bs = RowBlocks.gather(rows, again)) {
+                    tracker.restarted(again, sub, RowBlocks.residualSquares(operator, bs, xs, work));
+                }
+                Tensor merged = RowBlocks.replaceRows(x, again, xs);
+                x.close();
+                xs.close();
+                x = merged;
+            }
+            b.close();
+            return x;
+        }
+
+        /**
+         * One CG run (lockstep or block) of at most {@code maxIterations} iterations.
+         *
+         * @param b     right-hand sides {@code [k, p]} in the operator dtype, owned by work (consumed)
+         * @param guess initial guesses or {@code null}, owned by work (consumed)
+         * @return the solutions {@code [k, p]}, owned by work
+         */
+        private Tensor iterate(Tensor b, Tensor guess, SolveTracker tracker, int maxIterations, TensorScope work) {
+            return options.block()
+                    ? new BlockCg(operator, options.withMaxIterations(maxIterations), listener, preconditioner, work,
+                            tracker).solve(b, guess)
+                    : new Run(work, tracker, maxIterations).solve(b, guess);
         }
 
         /** A copy of a caller's tensor as a {@code [k, p]} block in the operator dtype, owned by work. */
@@ -234,10 +307,12 @@ public final class ConjugateGradientSolver implements InverseHvpSolver {
             private final int k;
             private final int p;
             private final DType dtype;
+            private final int maxIterations;
 
-            Run(TensorScope work, SolveTracker tracker) {
+            Run(TensorScope work, SolveTracker tracker, int maxIterations) {
                 this.work = work;
                 this.tracker = tracker;
+                this.maxIterations = maxIterations;
                 this.k = tracker.size();
                 this.p = operator.dimension();
                 this.dtype = operator.dtype();
@@ -260,7 +335,6 @@ public final class ConjugateGradientSolver implements InverseHvpSolver {
                 Tensor z = precondition(r);
                 double[] rz = preconditioner == null ? rr.clone() : RowBlocks.rowDots(r, z);
                 State s = tracker.retire(new State(RowBlocks.allRows(k), start.x(), r, z, rr, rz));
-                int maxIterations = options.maxIterationsFor(p);
                 int iteration = 0;
                 while (s.active.length > 0 && iteration < maxIterations) {
                     iteration++;
@@ -270,8 +344,7 @@ public final class ConjugateGradientSolver implements InverseHvpSolver {
                     }
                 }
                 if (s.active.length > 0) {
-                    tracker.toleranceNotMet(LOG, "conjugate gradient reached maxiter = " + maxIterations,
-                            s.active.length, tracker.maxRelative(s.active, s.rr), operator.regularization());
+                    tracker.stopped("reached maxiter = " + maxIterations, s.active);
                     tracker.finishAll(s.active, s.x, s.rr);
                 }
                 s.close();

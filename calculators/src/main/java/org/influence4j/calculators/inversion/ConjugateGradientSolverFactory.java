@@ -33,6 +33,8 @@ public final class ConjugateGradientSolverFactory implements InverseHvpSolverFac
     public static final String SEED = CgOptions.SEED.key();
     /** Setting key of the precompute flag. */
     public static final String PRECOMPUTE = CgOptions.PRECOMPUTE.key();
+    /** Setting key of the flag that keeps the solutions of an unconverged solve. */
+    public static final String ALLOW_UNCONVERGED = CgOptions.ALLOW_UNCONVERGED.key();
 
     @Override
     public InversionMethod method() {

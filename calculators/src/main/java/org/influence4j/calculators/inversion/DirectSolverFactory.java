@@ -8,8 +8,9 @@ import org.influence4j.api.inversion.Setting;
 import org.influence4j.api.inversion.SolverSettings;
 
 /**
- * Creates {@link DirectSolver}s for every model type ({@link InversionMethod#DIRECT}). The direct
- * method has no settings; any key given is reported as unknown. Registered as a
+ * Creates {@link DirectSolver}s for every model type ({@link InversionMethod#DIRECT}). Settings
+ * (configuration prefix {@code influence.inversion.direct.}): those declared in
+ * {@link DirectOptions#SETTINGS}. Unknown keys are an error. Registered as a
  * {@code META-INF/services} provider.
  */
 public final class DirectSolverFactory implements InverseHvpSolverFactory {
@@ -19,19 +20,16 @@ public final class DirectSolverFactory implements InverseHvpSolverFactory {
         return InversionMethod.DIRECT;
     }
 
-    /** @return none: the direct method has no settings */
+    /** @return {@link DirectOptions#SETTINGS} */
     @Override
     public List<Setting<?>> settings() {
-        return List.of();
+        return DirectOptions.SETTINGS;
     }
 
-    /** @throws IllegalArgumentException if {@code settings} holds any key (the method has none) */
+    /** @throws IllegalArgumentException naming an unknown key or a bad value */
     @Override
     public InverseHvpSolver create(SolverSettings settings) {
-        if (settings != null) {
-            settings.requireDeclared("direct", settings());
-        }
-        return new DirectSolver();
+        return new DirectSolver(DirectOptions.from(settings));
     }
 
     @Override

@@ -19,8 +19,13 @@ import org.influence4j.api.inversion.SolverSettings;
  *                      deterministic); &gt; 0: every iteration uses the Hessian of the next mini-batch
  *                      of that size, cycling through the data in order (stochastic LiSSA as pyDVL,
  *                      which samples shuffled batches; the data source has no random access)
+ * @param allowUnconverged {@code false} ({@link #ALLOW_UNCONVERGED}'s default): reaching maxiter before rtol
+ *                      makes the solve throw an {@link org.influence4j.api.inversion.InversionException} with
+ *                      reason {@code NOT_CONVERGED}; {@code true}: the solutions are returned and the failure
+ *                      is recorded ({@code converged = false} and a warning in the solver diagnostics)
  */
-public record LissaOptions(int maxIterations, double dampen, double scale, double rtol, int batchSize) {
+public record LissaOptions(int maxIterations, double dampen, double scale, double rtol, int batchSize,
+                           boolean allowUnconverged) {
 
     /** {@code maxiter}: iteration limit (pyDVL's default). */
     public static final Setting<Integer> MAXITER = Setting.ofInt("maxiter", 1000, "LiSSA iteration limit");
@@ -36,9 +41,14 @@ public record LissaOptions(int maxIterations, double dampen, double scale, doubl
     /** {@code batch_size}: 0 = the full data every iteration, &gt; 0 = cyclic mini-batches. */
     public static final Setting<Integer> BATCH_SIZE = Setting.ofInt("batch_size", 0,
             "0 = full data per iteration; > 0 = cyclic mini-batches of that size");
+    /** {@code allow_unconverged}: return the numbers of a solve that reached maxiter instead of failing. */
+    public static final Setting<Boolean> ALLOW_UNCONVERGED = Setting.ofBoolean(SolverSettings.ALLOW_UNCONVERGED, false,
+            "keep the solutions of a solve that reached maxiter before rtol (recorded as converged = false) instead"
+            + " of failing");
 
     /** Every setting of LiSSA, declared once: the configuration keys {@code influence.inversion.lissa.*}. */
-    public static final List<Setting<?>> SETTINGS = List.of(MAXITER, DAMPEN, SCALE, RTOL, BATCH_SIZE);
+    public static final List<Setting<?>> SETTINGS = List.of(MAXITER, DAMPEN, SCALE, RTOL, BATCH_SIZE,
+            ALLOW_UNCONVERGED);
 
     /** Default iteration limit (pyDVL), {@link #MAXITER}'s default. */
     public static final int DEFAULT_MAXITER = MAXITER.defaultValue();
@@ -68,6 +78,11 @@ public record LissaOptions(int maxIterations, double dampen, double scale, doubl
         }
     }
 
+    /** The given iteration settings; an unconverged solve is an error ({@link #ALLOW_UNCONVERGED}'s default). */
+    public LissaOptions(int maxIterations, double dampen, double scale, double rtol, int batchSize) {
+        this(maxIterations, dampen, scale, rtol, batchSize, ALLOW_UNCONVERGED.defaultValue());
+    }
+
     /** @return every setting at its declared default: pyDVL's defaults with full-data iterations */
     public static LissaOptions defaults() {
         return from(SolverSettings.empty());
@@ -81,6 +96,15 @@ public record LissaOptions(int maxIterations, double dampen, double scale, doubl
     public static LissaOptions from(SolverSettings settings) {
         SolverSettings s = settings == null ? SolverSettings.empty() : settings;
         s.requireDeclared("lissa", SETTINGS);
-        return new LissaOptions(s.get(MAXITER), s.get(DAMPEN), s.get(SCALE), s.get(RTOL), s.get(BATCH_SIZE));
+        return new LissaOptions(s.get(MAXITER), s.get(DAMPEN), s.get(SCALE), s.get(RTOL), s.get(BATCH_SIZE),
+                s.get(ALLOW_UNCONVERGED));
+    }
+
+    /**
+     * @return a copy that returns the solutions of a solve that reached maxiter, recorded as
+     *     {@code converged = false} ({@code true}), or throws (the default)
+     */
+    public LissaOptions withAllowUnconverged(boolean value) {
+        return new LissaOptions(maxIterations, dampen, scale, rtol, batchSize, value);
     }
 }

@@ -34,7 +34,11 @@ import org.slf4j.LoggerFactory;
  * so far, or (full-data mode, where the residual of a convergent iteration never grows) a residual
  * that grew in 10 consecutive iterations raise an {@link InversionException} saying to increase
  * the scale or dampening, or the hessian regularization λ when H has negative curvature.
- * Reaching maxiter logs a warning and returns {@code converged = false}.
+ * Reaching maxiter before rtol throws an {@link InversionException} with {@link Reason#NOT_CONVERGED}
+ * naming the worst relative residual (in full-data mode the residual of the full operator in the
+ * model dtype; with mini-batches the mini-batch estimate), unless
+ * {@link LissaOptions#allowUnconverged()}, which returns the solutions with {@code converged = false}
+ * and the failure in {@link SolverInfo#warnings()}.
  *
  * <p>Details: {@code "iterationsPerRhs"}, {@code "passes"}, {@code "scale"}, {@code "dampen"},
  * {@code "effectiveRegularization"} (λ + s·d). Immutable and thread-safe; prepared inverses are not.
@@ -190,15 +194,10 @@ public final class LissaSolver implements InverseHvpSolver {
                     }
                 }
                 if (active.length > 0) {
-                    double worst = tracker.maxRecorded(active);
                     for (int j = 0; j < active.length; j++) {
                         tracker.finish(active[j], h.rows(j, j + 1));
                     }
-                    tracker.warn(LOG, "LiSSA reached maxiter = " + options.maxIterations() + " before the relative"
-                            + " residual met rtol = " + options.rtol() + " for " + active.length + " of " + k
-                            + " right-hand sides (largest " + worst + "); these solutions are not accurate: raise"
-                            + " maxiter, or lower the scale towards half the largest eigenvalue of H + λI for faster"
-                            + " convergence");
+                    tracker.stopped("reached maxiter = " + options.maxIterations(), active);
                 }
                 h.close();
                 b.close();
@@ -211,7 +210,13 @@ public final class LissaSolver implements InverseHvpSolver {
                 details.put("dampen", d);
                 details.put("effectiveRegularization", operator.regularization() + s * d);
                 details.put("batchSize", options.batchSize());
-                SolverInfo info = tracker.info(InversionMethod.LISSA, List.of(), details);
+                SolverInfo info = tracker.conclude(InversionMethod.LISSA, "LiSSA", "rtol = "
+                        + LissaOptions.RTOL.format(options.rtol())
+                        + (options.batchSize() == 0 ? "" : " (mini-batch estimate of the residual)"), "raise maxiter"
+                        + " (now " + options.maxIterations() + "), lower the scale (now " + LissaOptions.SCALE.format(s)
+                        + ") towards half the largest eigenvalue of H + λI, increase the hessian regularization λ"
+                        + " (now " + operator.regularization() + ") or, on the Hessian, use the Gauss-Newton curvature"
+                        + " (--curvature gauss-newton)", options.allowUnconverged(), LOG, List.of(), details);
                 return new InverseHvpResult(x.moveTo(scope), info);
             }
         }

@@ -2,6 +2,7 @@ package org.influence4j.calculators.inversion;
 
 import java.util.ArrayList;
 import java.util.List;
+import org.influence4j.api.DType;
 import org.influence4j.api.Tensor;
 import org.influence4j.api.TensorScope;
 import org.influence4j.api.inversion.HessianOperator;
@@ -38,6 +39,44 @@ final class RowBlocks {
             b.close();
             return new Start(x0, r);
         }
+    }
+
+    /**
+     * The squared true residual norms {@code ‖b_i − A x_i‖²}: {@code A x} by one operator
+     * application in the operator's dtype, the subtraction and the sums in float64 (so that no
+     * rounding of the model dtype hides a residual above the tolerance).
+     *
+     * @param b the right-hand sides {@code [k, p]} in any dtype, e.g. the caller's (not consumed)
+     * @param x the solutions {@code [k, p]} in the operator dtype (not consumed)
+     * @return {@code ‖b_i − A x_i‖²}, one per row
+     */
+    static double[] residualSquares(HessianOperator operator, Tensor b, Tensor x, TensorScope work) {
+        try (Tensor ax = operator.apply(x, work); Tensor ax64 = ax.toType(DType.FLOAT64);
+             Tensor b64 = b.toType(DType.FLOAT64); Tensor r = b64.sub(ax64)) {
+            return rowDots(r, r);
+        }
+    }
+
+    /**
+     * @param t         a block {@code [k, p]} (not consumed)
+     * @param positions rows of {@code t} (increasing)
+     * @param rows      their replacements {@code [positions.length, p]} (not consumed)
+     * @return a new block: {@code t} with row {@code positions[j]} replaced by row j of {@code rows}
+     */
+    static Tensor replaceRows(Tensor t, int[] positions, Tensor rows) {
+        List<Tensor> parts = new ArrayList<>();
+        int next = 0;
+        for (int j = 0; j < positions.length; j++) {
+            if (positions[j] > next) {
+                parts.add(t.rows(next, positions[j]));
+            }
+            parts.add(rows.rows(j, j + 1L));
+            next = positions[j] + 1;
+        }
+        if (next < t.shape()[0]) {
+            parts.add(t.rows(next, t.shape()[0]));
+        }
+        return concatAll(parts);
     }
 
     /** @return {@code {0, 1, …, n − 1}}: every row of a block */

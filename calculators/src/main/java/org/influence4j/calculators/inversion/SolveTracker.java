@@ -4,8 +4,12 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
+import java.util.stream.IntStream;
 import org.influence4j.api.Tensor;
+import org.influence4j.api.inversion.InversionException;
+import org.influence4j.api.inversion.InversionException.Reason;
 import org.influence4j.api.inversion.InversionMethod;
 import org.influence4j.api.inversion.SolverInfo;
 import org.slf4j.Logger;
@@ -17,9 +21,14 @@ import org.slf4j.Logger;
  * sides, keeps ‖b_i‖, applies the stopping rule {@code ‖r_i‖ ≤ max(rtol·‖b_i‖, atol)}, counts
  * iterations per right-hand side, keeps the final relative residuals
  * {@code ‖r_i‖/‖b_i‖} (absolute when {@code b_i = 0}) and solution rows of the right-hand sides
- * that left the block, collects the warnings and builds the {@link SolverInfo}. The argument checks
- * of the inverses are in {@link InverseChecks}, the row-block helpers in {@link RowBlocks}. Not
- * thread-safe.
+ * that left the block, collects the warnings and builds the {@link SolverInfo}.
+ *
+ * <p><b>Convergence is a result.</b> A right-hand side that misses its tolerance is
+ * unmet ({@link #stopped}, {@link #replaceByTrue}); {@link #conclude} then throws an {@link InversionException} with
+ * {@link Reason#NOT_CONVERGED} naming the worst residual, the iterations and what to change, unless
+ * the caller allows unconverged solves, which keeps the numbers and records the failure
+ * ({@code converged = false} and a warning). The argument checks of the inverses are in
+ * {@link InverseChecks}, the row-block helpers in {@link RowBlocks}. Not thread-safe.
  */
 final class SolveTracker {
 
@@ -31,7 +40,13 @@ final class SolveTracker {
     private final int[] iterations;
     private final double[] residuals;
     private final Tensor[] finished;
+    private final boolean[] unmet;
+    private final boolean[] stopped;
+    private final boolean[] stagnated;
+    private final boolean[] trueChecked;
     private final List<String> warnings = new ArrayList<>();
+    private String stop;
+    private int restarts;
 
     /**
      * A tracker without the {@code max(rtol·‖b‖, atol)} rule, for a solver with its own stopping
@@ -71,6 +86,10 @@ final class SolveTracker {
         this.iterations = new int[k];
         this.residuals = new double[k];
         this.finished = new Tensor[k];
+        this.unmet = new boolean[k];
+        this.stopped = new boolean[k];
+        this.stagnated = new boolean[k];
+        this.trueChecked = new boolean[k];
     }
 
     /** @return k, the number of right-hand sides */
@@ -89,15 +108,6 @@ final class SolveTracker {
         double worst = 0;
         for (int j = 0; j < active.length; j++) {
             worst = Math.max(worst, relative(active[j], rr[j]));
-        }
-        return worst;
-    }
-
-    /** @return the largest residual recorded for the right-hand sides {@code active} */
-    double maxRecorded(int[] active) {
-        double worst = 0;
-        for (int i : active) {
-            worst = Math.max(worst, residuals[i]);
         }
         return worst;
     }
@@ -208,24 +218,98 @@ final class SolveTracker {
         finish(active, RowBlocks.allRows(active.length), x, rr);
     }
 
-    /** Logs {@code warning} and keeps it: a solve with a warning of its own has not converged. */
-    void warn(Logger log, String warning) {
-        log.warn(warning);
-        warnings.add(warning);
+    /**
+     * Records why the iteration stopped before every right-hand side met its tolerance, for the
+     * message of {@link #conclude}, and marks the right-hand sides {@code active} as unmet.
+     *
+     * @param what   why the iteration stopped, e.g. "reached maxiter = 10"
+     * @param active original indices of the right-hand sides left in the iteration
+     */
+    void stopped(String what, int[] active) {
+        stop = what;
+        for (int i : active) {
+            unmet[i] = true;
+            stopped[i] = true;
+        }
     }
 
     /**
-     * Warns that {@code remaining} right-hand sides did not meet {@code ‖r‖ ≤ max(rtol·‖b‖, atol)}.
+     * Replaces the recorded residuals of {@code rows} by the true ones and decides by them alone
+     * which of these right-hand sides met {@code ‖r_i‖ ≤ max(rtol·‖b_i‖, atol)} (whatever the
+     * recursion claimed).
      *
-     * @param what   why the iteration stopped, e.g. "conjugate gradient reached maxiter = 10"
-     * @param worst  the largest relative residual left
-     * @param lambda the operator's regularization λ
+     * @param rows original indices (increasing)
+     * @param rr   {@code ‖b_i − A x_i‖²} of {@code rows}, computed in float64
+     * @return the residuals the recursion had recorded for {@code rows} (relative)
      */
-    void toleranceNotMet(Logger log, String what, int remaining, double worst, double lambda) {
-        warn(log, what + " before ‖r‖ <= max(rtol·‖b‖, atol) (rtol = " + rtol + ", atol = " + atol + ") for "
-                + remaining + " of " + k + " right-hand sides (largest relative residual " + worst + "); these"
-                + " solutions are not accurate: raise maxiter, loosen the tolerances, or increase the hessian"
-                + " regularization λ (now " + lambda + ") to improve the conditioning");
+    double[] replaceByTrue(int[] rows, double[] rr) {
+        if (tol == null) {
+            throw new IllegalStateException("this tracker has no max(rtol·‖b‖, atol) rule");
+        }
+        double[] recursive = RowBlocks.select(residuals, rows);
+        double[] norms = sqrt(rr);
+        for (int j = 0; j < rows.length; j++) {
+            int i = rows[j];
+            double relative = bNorm[i] > 0 ? norms[j] / bNorm[i] : norms[j];
+            if (trueChecked[i] && !(relative < residuals[i])) {
+                stagnated[i] = true;
+            }
+            trueChecked[i] = true;
+            residuals[i] = relative;
+            unmet[i] = !(norms[j] <= tol[i]);
+        }
+        return recursive;
+    }
+
+    /**
+     * @return the right-hand sides (increasing) that missed the tolerance by their true residual
+     *     although the recursion stopped them, that have iterations left and whose true residual
+     *     still decreased at the last restart: those worth restarting from their solutions
+     */
+    int[] restartable(int maxIterations) {
+        return IntStream.range(0, k)
+                .filter(i -> unmet[i] && !stopped[i] && !stagnated[i] && iterations[i] < maxIterations).toArray();
+    }
+
+    /** @return how many restarts {@link #restarted} took over */
+    int restarts() {
+        return restarts;
+    }
+
+    /** @return the largest iteration count among {@code rows} */
+    int maxIterations(int[] rows) {
+        int most = 0;
+        for (int i : rows) {
+            most = Math.max(most, iterations[i]);
+        }
+        return most;
+    }
+
+    /**
+     * Takes over the outcome of a restart of the right-hand sides {@code rows} (its tracker
+     * {@code sub} has their rows in the same order): iterations add up, the true residuals replace
+     * the recorded ones, a restart stopped by the iteration limit is remembered for the message, and
+     * a restart whose true residual did not decrease marks the row as stagnated.
+     *
+     * @param rr {@code ‖b_i − A x_i‖²} of the restarted solutions, in float64
+     */
+    void restarted(int[] rows, SolveTracker sub, double[] rr) {
+        for (int j = 0; j < rows.length; j++) {
+            int i = rows[j];
+            iterations[i] += sub.iterations[j];
+            if (sub.unmet[j]) {
+                stopped[i] = true;
+                stop = sub.stop + " (after restarting from the true residual)";
+            }
+        }
+        replaceByTrue(rows, rr);
+        restarts++;
+    }
+
+    /** @return {@code ‖r‖ ≤ max(rtol·‖b‖, atol) (rtol = …, atol = …)}, the stopping rule with its values */
+    String rule() {
+        return "‖r‖ ≤ max(rtol·‖b‖, atol) (rtol = " + CgOptions.RTOL.format(rtol) + ", atol = "
+                + CgOptions.ATOL.format(atol) + ")";
     }
 
     /** @return the finished rows joined to {@code [k, p]}; consumes them */
@@ -245,14 +329,53 @@ final class SolveTracker {
     }
 
     /**
-     * @param earlier warnings from before this solve (e.g. from {@code prepare}); they come first
-     *                and do not count against convergence
-     * @return iterations = the largest count, the recorded residuals, converged iff this solve warned of nothing
+     * The end of a solve. When every right-hand side met its tolerance: {@code converged = true}.
+     * Otherwise, unless {@code allowUnconverged}, an {@link InversionException} with
+     * {@link Reason#NOT_CONVERGED} whose one-line message names the solver, why it stopped, how many
+     * right-hand sides missed {@code tolerance}, the worst recorded relative residual and its
+     * iterations, and {@code advice}; with {@code allowUnconverged} the same text is logged and kept
+     * as a warning, and {@code converged = false}.
+     *
+     * @param solver    the solver as the message names it, e.g. "conjugate gradient"
+     * @param tolerance the tolerance that was missed, e.g. {@link #rule()}
+     * @param advice    what to change, e.g. "raise maxiter or λ"
+     * @param earlier   warnings from before this solve (e.g. from {@code prepare}); they come first
+     *                  and do not count against convergence
+     * @return iterations = the largest count, the recorded residuals and whether every right-hand side converged
+     * @throws InversionException ({@link Reason#NOT_CONVERGED}) if one missed its tolerance and
+     *     {@code allowUnconverged} is false
      */
-    SolverInfo info(InversionMethod method, List<String> earlier, Map<String, Object> details) {
+    SolverInfo conclude(InversionMethod method, String solver, String tolerance, String advice,
+                        boolean allowUnconverged, Logger log, List<String> earlier, Map<String, Object> details) {
+        int missed = 0;
+        int worst = -1;
+        for (int i = 0; i < k; i++) {
+            if (unmet[i]) {
+                missed++;
+                if (worst < 0 || !(residuals[i] <= residuals[worst])) {
+                    worst = i;
+                }
+            }
+        }
+        if (missed > 0) {
+            String why = stop != null ? stop : "the recursive residual met the tolerance but the true residual did not"
+                    + (restarts > 0 ? ", also after " + restarts + " restart(s) from it" : "") + ": rounding in the"
+                    + " operator's dtype";
+            String message = solver + " did not converge (" + why + "): " + missed + " of " + k + " right-hand"
+                    + " sides miss " + tolerance + ", the worst relative residual ‖b − A x‖/‖b‖ is "
+                    + String.format(Locale.ROOT, "%.3g", residuals[worst]) + " (right-hand side " + worst + ", "
+                    + iterations[worst] + " iterations); " + advice;
+            if (!allowUnconverged) {
+                throw new InversionException(Reason.NOT_CONVERGED, message + ", or keep these numbers with"
+                        + " allow_unconverged = true (--allow-unconverged)");
+            }
+            String warning = message + "; kept because allow_unconverged = true";
+            log.warn(warning);
+            warnings.add(warning);
+        }
         List<String> all = new ArrayList<>(earlier);
         all.addAll(warnings);
-        return new SolverInfo(method, Arrays.stream(iterations).max().orElse(0), residuals, warnings.isEmpty(), all,
+        return new SolverInfo(method, Arrays.stream(iterations).max().orElse(0), residuals, missed == 0, all,
                 details);
     }
 

@@ -18,5 +18,14 @@
  * <p>Regularization: every solver inverts {@code A = H + λI}. Arnoldi and Nyström approximate the
  * unregularized H and add λ to its kept eigenvalues, as pyDVL does; Arnoldi drops the directions
  * outside the kept eigenspace, Nyström scales them by 1/λ (Woodbury).
+ *
+ * <p>Convergence is a result: an iterative solve (CG and block CG judged by the true residual
+ * {@code b − A x} with float64 norms, LiSSA, Arnoldi's Lanczos) that misses its tolerance throws an
+ * {@link org.influence4j.api.inversion.InversionException} with reason {@code NOT_CONVERGED} unless
+ * its options allow unconverged solves ({@code allow_unconverged}), which keeps the numbers and
+ * records {@code converged = false}; Direct refuses a numerically singular matrix ({@code SINGULAR},
+ * by a condition number estimate) and an indefinite one ({@code NEGATIVE_CURVATURE}) unless
+ * {@code allow_indefinite}. The messages give the residual, the estimate or the eigenvalue, and the
+ * λ or iterations that would fix it.
  */
 package org.influence4j.calculators.inversion;

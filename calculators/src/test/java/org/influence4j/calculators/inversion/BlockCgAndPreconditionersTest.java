@@ -1,11 +1,13 @@
 package org.influence4j.calculators.inversion;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.Map;
 import org.influence4j.api.DType;
+import org.influence4j.api.Tensor;
 import org.influence4j.api.data.Batch;
 import org.influence4j.api.data.InMemoryDataSource;
 import org.influence4j.api.inversion.HessianOperator;
@@ -167,11 +169,41 @@ class BlockCgAndPreconditionersTest {
     }
 
     @Test
+    void blockCgThatStopsEarlyIsAnErrorWithTheTrueResidualUnlessAllowed() {
+        double[][] b = rhs(4);
+        CgOptions three = new CgOptions(1e-10, 0, 3).withBlock(true);
+        try (HostScope scope = HostBackend.scope()) {
+            Tensor rhs = scope.fromArray(Fixtures.flatten(b), DType.FLOAT64, 4, P);
+            InversionException e = assertThrows(InversionException.class,
+                    () -> new ConjugateGradientSolver(three).prepare(operator(data)).solve(rhs, scope));
+            assertEquals(InversionException.Reason.NOT_CONVERGED, e.reason());
+            assertTrue(e.getMessage().startsWith("block conjugate gradient did not converge (reached maxiter = 3): 4 of"
+                    + " 4 right-hand sides miss"), e.getMessage());
+            InverseHvpResult r = new ConjugateGradientSolver(three.withAllowUnconverged(true)).prepare(operator(data))
+                    .solve(rhs, scope);
+            assertFalse(r.info().converged());
+            double[] x = r.x().toDoubleArray();
+            double[] residuals = r.info().residuals();
+            for (int k = 0; k < 4; k++) {
+                double[] ax = Fixtures.times(a, java.util.Arrays.copyOfRange(x, k * P, (k + 1) * P));
+                double rr = 0;
+                for (int q = 0; q < P; q++) {
+                    rr += (b[k][q] - ax[q]) * (b[k][q] - ax[q]);
+                }
+                assertEquals(Math.sqrt(rr / Fixtures.dot(b[k], b[k])), residuals[k], 1e-9, "true residual of rhs " + k);
+            }
+            assertTrue(e.getMessage().contains(String.format(java.util.Locale.ROOT, "%.3g", r.info().maxResidual())),
+                    e.getMessage());
+        }
+    }
+
+    @Test
     void factoryReadsTheNewSettings() {
         ConjugateGradientSolver s = (ConjugateGradientSolver) new ConjugateGradientSolverFactory().create(
                 SolverSettings.of(Map.of("block", "true", "preconditioner", "nystroem", "preconditioner_rank", "5",
                         "hutchinson_probes", "3", "seed", "7", "precompute", "yes")));
-        assertEquals(new CgOptions(1e-7, 1e-7, 0, true, PreconditionerKind.NYSTROEM, 5, 3, 7, true), s.options());
+        assertEquals(new CgOptions(1e-7, 1e-7, 0, true, PreconditionerKind.NYSTROEM, 5, 3, 7, true, false),
+                s.options());
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new ConjugateGradientSolverFactory()
                 .create(SolverSettings.of(Map.of("preconditioner", "ilu"))));
         assertTrue(e.getMessage().contains("preconditioner") && e.getMessage().contains("jacobi"), e.getMessage());

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.ServiceLoader;
 import java.util.Set;
@@ -83,18 +84,31 @@ class DirectSolverTest {
     }
 
     @Test
-    void indefiniteMatrixFallsBackToLuWithWarning() {
+    void indefiniteMatrixIsRefusedWithItsSmallestEigenvalueUnlessLuIsAllowed() {
         double[][] a = {{2, 1, 0}, {1, -1, 0.5}, {0, 0.5, 3}};
+        double smallest = Fixtures.jacobiEigen(a)[0][2];
         double[] b = {1, -2, 0.5};
-        try (HostScope scope = HostBackend.scope();
-             InverseHessian inv = new DirectSolver().prepare(MatrixOperators.of(a, 0.0))) {
+        InversionException e = assertThrows(InversionException.class,
+                () -> new DirectSolver().prepare(MatrixOperators.of(a, 0.0)));
+        assertEquals(InversionException.Reason.NEGATIVE_CURVATURE, e.reason());
+        assertTrue(smallest < -1, "the example's smallest eigenvalue " + smallest);
+        String theta = String.format(Locale.ROOT, "%.3g", smallest);
+        String fix = String.format(Locale.ROOT, "%.3g", -smallest);
+        assertTrue(e.getMessage().contains("smallest eigenvalue is " + theta)
+                && e.getMessage().contains("positive definite only for λ > " + fix)
+                && e.getMessage().contains("--curvature gauss-newton")
+                && e.getMessage().contains("allow_indefinite = true"), e.getMessage());
+
+        try (HostScope scope = HostBackend.scope(); InverseHessian inv = new DirectSolver(new DirectOptions(true))
+                .prepare(MatrixOperators.of(a, 0.0))) {
             InverseHvpResult r = inv.solve(scope.fromArray(b, DType.FLOAT64, 3), scope);
             assertTrue(Fixtures.maxAbsDiff(Fixtures.gaussSolve(a, b), r.x().toDoubleArray()) < 1e-12);
             assertEquals("lu", r.info().details().get("factorization"));
+            assertEquals(smallest, (Double) r.info().details().get("smallestEigenvalue"), 1e-9);
             List<String> w = r.info().warnings();
             assertEquals(1, w.size());
             assertTrue(w.get(0).contains("indefinite") && w.get(0).contains("not at a minimum")
-                    && w.get(0).contains("increase the hessian regularization λ"), w.get(0));
+                    && w.get(0).contains("allow_indefinite = true"), w.get(0));
         }
     }
 
@@ -105,18 +119,52 @@ class DirectSolverTest {
         HostModel model = new HostModel(softmax, Fixtures.parameters(softmax.numParameters(), 2));
         DataHessianOperator singular = new DataHessianOperator(model, new InMemoryDataSource(sm), 0.0, 64);
         InversionException e = assertThrows(InversionException.class, () -> new DirectSolver().prepare(singular));
-        assertTrue(e.getMessage().contains("singular") && e.getMessage().contains("λ > 0"), e.getMessage());
+        assertTrue(e.getMessage().contains("numerically singular")
+                && e.getMessage().contains("raise the hessian regularization λ to at least"), e.getMessage());
         assertEquals(InversionException.Reason.SINGULAR, e.reason());
         DataHessianOperator regularized = new DataHessianOperator(model, new InMemoryDataSource(sm), 0.01, 64);
         new DirectSolver().prepare(regularized).close();
     }
 
+    /**
+     * A duplicated feature gives the logistic Hessian an exact null direction (w_0 − w_1): at λ = 0
+     * the matrix is singular up to rounding. It is refused with a condition number estimate and a λ,
+     * and that λ is accepted.
+     */
     @Test
-    void factoryHasNoSettingsAndIsAServiceProvider() {
+    void duplicatedFeatureAtLambdaZeroIsRefusedWithAConditionEstimateAndTheLambdaThatFixesIt() {
+        double[] x = data.x().clone();
+        for (int i = 0; i < data.size(); i++) {
+            x[i * D + 1] = x[i * D];
+        }
+        Batch duplicated = new Batch(x, D, data.y(), 1);
+        HostModel model = new HostModel(spec, theta);
+        InversionException e = assertThrows(InversionException.class, () -> new DirectSolver().prepare(
+                new DataHessianOperator(model, new InMemoryDataSource(duplicated), 0.0, 64)));
+        assertEquals(InversionException.Reason.SINGULAR, e.reason());
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("λ to at least (\\S+)$").matcher(e.getMessage());
+        assertTrue((e.getMessage().contains("condition number estimate") || e.getMessage().contains("eigenvalue"))
+                && e.getMessage().contains("duplicated feature") && m.find(), e.getMessage());
+        double suggested = Double.parseDouble(m.group(1));
+        assertTrue(suggested > 0 && suggested < 1e-6, "suggested λ " + suggested);
+        try (HostScope scope = HostBackend.scope(); InverseHessian inv = new DirectSolver().prepare(
+                new DataHessianOperator(model, new InMemoryDataSource(duplicated), suggested, 64))) {
+            InverseHvpResult r = inv.solve(scope.fromArray(Fixtures.logisticGradients(duplicated.slice(0, 1),
+                    theta)[0], DType.FLOAT64, P), scope);
+            double condition = (Double) r.info().details().get("conditionEstimate");
+            assertTrue(condition > 1e6 && condition < 1e10, "condition at the suggested λ " + condition);
+        }
+    }
+
+    @Test
+    void factoryDeclaresAllowIndefiniteAndIsAServiceProvider() {
         DirectSolverFactory f = new DirectSolverFactory();
         assertEquals(InversionMethod.DIRECT, f.method());
         assertEquals(InversionRegistry.GENERIC, f.modelType());
-        assertTrue(f.create(SolverSettings.empty()) instanceof DirectSolver);
+        assertEquals(List.of("allow_indefinite"), f.settings().stream().map(s -> s.key()).toList());
+        assertEquals(DirectOptions.defaults(), ((DirectSolver) f.create(SolverSettings.empty())).options());
+        assertTrue(((DirectSolver) f.create(SolverSettings.of(Map.of("allow_indefinite", "yes")))).options()
+                .allowIndefinite());
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> f.create(SolverSettings.of(Map.of("rtol", "1e-3"))));
         assertTrue(e.getMessage().contains("'rtol'") && e.getMessage().contains("direct"), e.getMessage());

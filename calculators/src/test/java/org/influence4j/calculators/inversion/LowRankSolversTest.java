@@ -1,6 +1,7 @@
 package org.influence4j.calculators.inversion;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -120,6 +121,24 @@ class LowRankSolversTest {
             assertEquals(14, d.get("krylovDimension"));
             assertTrue((Integer) d.get("restarts") >= 1, "m = 14 < p = 41 needs restarts: " + d);
             assertEquals(k, ((List<?>) d.get("eigenvalues")).size());
+        }
+    }
+
+    @Test
+    void arnoldiThatRunsOutOfRestartsIsAnErrorUnlessAllowed() {
+        Problem pr = logistic(40, LAMBDA);
+        ArnoldiOptions oneRestart = new ArnoldiOptions(6, 8, 1e-12, 1, 3, false);
+        InversionException e = assertThrows(InversionException.class,
+                () -> new ArnoldiSolver(oneRestart).prepare(pr.operator()));
+        assertEquals(InversionException.Reason.NOT_CONVERGED, e.reason());
+        assertTrue(e.getMessage().contains("max_iter = 1") && e.getMessage().contains("worst relative Ritz residual")
+                && e.getMessage().contains("--allow-unconverged"), e.getMessage());
+        try (LowRankInverse inv = new ArnoldiSolver(oneRestart.withAllowUnconverged(true)).prepare(pr.operator());
+             HostScope scope = HostBackend.scope()) {
+            InverseHvpResult r = inv.solve(scope.fromArray(pr.rhs()[0], DType.FLOAT64, pr.p()), scope);
+            assertFalse(r.info().converged());
+            assertTrue(r.info().warnings().stream().anyMatch(w -> w.contains("allow_unconverged = true")),
+                    r.info().warnings().toString());
         }
     }
 
