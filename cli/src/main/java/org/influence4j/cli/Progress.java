@@ -24,11 +24,11 @@ final class Progress implements AutoCloseable {
 
     /**
      * @param task  the label shown before the bar
-     * @param total the number of units of work, positive
+     * @param total the number of units of work, or 0 when unknown (the bar then counts without a total)
      * @param lines where plain lines go when there is no terminal
      */
     static Progress start(String task, long total, PrintWriter lines) {
-        ProgressBarBuilder builder = new ProgressBarBuilder().setTaskName(task).setInitialMax(Math.max(1, total))
+        ProgressBarBuilder builder = new ProgressBarBuilder().setTaskName(task).setInitialMax(total > 0 ? total : -1)
                 .setStyle(ProgressBarStyle.ASCII).setUpdateIntervalMillis(500).continuousUpdate();
         if (System.console() == null) {
             String[] last = {""};
@@ -59,7 +59,9 @@ final class Progress implements AutoCloseable {
 
     @Override
     public void close() {
-        bar.stepTo(bar.getMax());
+        if (bar.getMax() > 0) {
+            bar.stepTo(bar.getMax());
+        }
         bar.close();
     }
 

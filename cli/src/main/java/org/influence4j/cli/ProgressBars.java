@@ -5,10 +5,12 @@ import org.influence4j.api.progress.ProgressListener;
 
 /**
  * The library's progress tasks ({@link ProgressListener}) as the command's progress bars
- * ({@link Progress}): one bar per task, moved by the task's real steps. A task started while
- * another is running (a fit that reports its own passes) takes over the display: the outer bar
- * is closed, and the inner one runs until it finishes. A task that ends before its announced
- * steps (a Newton or L-BFGS run that converged early) ends its bar at the steps it did.
+ * ({@link Progress}): one bar per task, moved by the task's real steps. A task started inside a
+ * one-step task (the fit of a method that reports its own passes, a trainer's iterations) takes over
+ * the display: the outer bar is closed, and the inner one runs until it finishes. A task started
+ * inside a task of many steps (the CG solve of each chunk of a self-influence pass) is not drawn, so
+ * the outer bar keeps counting. A task that ends before its announced steps (a Newton or L-BFGS run
+ * that converged early) ends its bar at the steps it did.
  */
 final class ProgressBars implements ProgressListener {
 
@@ -26,9 +28,12 @@ final class ProgressBars implements ProgressListener {
 
     @Override
     public void started(String task, long totalSteps) {
+        if (bar != null && total > 1) {
+            depth++; // a sub-task of a task of many steps: counted, not drawn
+            return;
+        }
         if (bar != null) {
             bar.handOver();
-            bar = null;
         }
         bar = Progress.start(task, totalSteps, lines);
         total = totalSteps;
@@ -39,7 +44,7 @@ final class ProgressBars implements ProgressListener {
 
     @Override
     public void step(long steps) {
-        if (bar != null) {
+        if (bar != null && depth == barDepth + 1) {
             bar.step(steps);
             done += steps;
         }

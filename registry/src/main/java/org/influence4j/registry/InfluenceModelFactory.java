@@ -108,7 +108,7 @@ public final class InfluenceModelFactory {
         if (method == InversionMethod.EKFAC && !isRegistered(model.backend().name(), method)) {
             return new EkfacInfluence(model, ekfacOptions(settings.solverSettings(method)).withProgress(progress));
         }
-        InverseHvpSolver solver = solver(model.backend().name(), method);
+        InverseHvpSolver solver = solver(model.backend().name(), method).withProgress(progress);
         return new InverseHessianInfluence(model, solver,
                 new InfluenceOptions(settings.hessianRegularization(), settings.batchSize(), settings.curvature()));
     }

@@ -17,6 +17,7 @@ import org.influence4j.api.inversion.InversionException.Reason;
 import org.influence4j.api.inversion.InversionMethod;
 import org.influence4j.api.inversion.SolverInfo;
 import org.influence4j.calculators.internal.DenseLinalg;
+import org.influence4j.api.progress.ProgressListener;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -52,6 +53,7 @@ public final class ArnoldiSolver implements InverseHvpSolver {
     private static final Logger LOG = LoggerFactory.getLogger(ArnoldiSolver.class);
 
     private final ArnoldiOptions options;
+    private final ProgressListener progress;
 
     /** A solver with {@link ArnoldiOptions#defaults()}. */
     public ArnoldiSolver() {
@@ -60,10 +62,28 @@ public final class ArnoldiSolver implements InverseHvpSolver {
 
     /** @param options rank, Krylov dimension, tolerance, restarts */
     public ArnoldiSolver(ArnoldiOptions options) {
+        this(options, ProgressListener.NONE);
+    }
+
+    /**
+     * @param options  rank, Krylov dimension, tolerance, restarts
+     * @param progress receives the task {@code "Arnoldi (Lanczos, rank r)"} of {@link #prepare}, one step
+     *                 per Hessian-vector product (the total is unknown: 0)
+     */
+    public ArnoldiSolver(ArnoldiOptions options, ProgressListener progress) {
         if (options == null) {
             throw new IllegalArgumentException("options: must not be null; use ArnoldiOptions.defaults()");
         }
+        if (progress == null) {
+            throw new IllegalArgumentException("progress: must not be null; use ProgressListener.NONE");
+        }
         this.options = options;
+        this.progress = progress;
+    }
+
+    @Override
+    public ArnoldiSolver withProgress(ProgressListener listener) {
+        return new ArnoldiSolver(options, listener);
     }
 
     /** @return the options */
@@ -102,7 +122,10 @@ public final class ArnoldiSolver implements InverseHvpSolver {
         TensorScope own = operator.model().backend().newScope();
         try {
             Lanczos lanczos = new Lanczos(op, r, m, own);
-            lanczos.run();
+            progress.task("Arnoldi (Lanczos, rank " + r + ")", 0, () -> {
+                lanczos.run();
+                return lanczos;
+            });
             double lambda = operator.regularization();
             double[] theta = lanczos.values;
             double maxAbs = Math.abs(theta[0]);
@@ -213,6 +236,7 @@ public final class ArnoldiSolver implements InverseHvpSolver {
         /** H v = A v − λ v for a row block. */
         private Tensor applyH(Tensor v, TensorScope scope) {
             Tensor av = op.apply(v, scope);
+            progress.step(1);
             if (lambda == 0) {
                 return av;
             }

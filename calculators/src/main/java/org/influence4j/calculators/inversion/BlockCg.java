@@ -6,6 +6,7 @@ import org.influence4j.api.TensorScope;
 import org.influence4j.api.inversion.HessianOperator;
 import org.influence4j.api.inversion.InversionException;
 import org.influence4j.api.inversion.InversionException.Reason;
+import org.influence4j.api.progress.ProgressListener;
 import org.influence4j.calculators.internal.DenseLinalg;
 
 /**
@@ -26,7 +27,7 @@ final class BlockCg {
 
     private final HessianOperator operator;
     private final CgOptions options;
-    private final IterationListener listener;
+    private final ProgressListener progress;
     private final Preconditioner preconditioner;
     private final TensorScope work;
     private final SolveTracker tracker;
@@ -34,11 +35,11 @@ final class BlockCg {
     private final int p;
     private final double dropTolerance;
 
-    BlockCg(HessianOperator operator, CgOptions options, IterationListener listener, Preconditioner preconditioner,
+    BlockCg(HessianOperator operator, CgOptions options, ProgressListener progress, Preconditioner preconditioner,
             TensorScope work, SolveTracker tracker) {
         this.operator = operator;
         this.options = options;
-        this.listener = listener;
+        this.progress = progress;
         this.preconditioner = preconditioner;
         this.work = work;
         this.tracker = tracker;
@@ -103,9 +104,7 @@ final class BlockCg {
             }
             s.close();
             s = tracker.retire(new Block(s.active, xNew, rNew, rrNew));
-            if (listener != null) {
-                listener.iterationDone(iteration, s.active.length, k, tracker.maxRelative(s.active, s.rr));
-            }
+            progress.step(1);
             if (s.active.length == 0) {
                 q.close();
                 dirs.close();

@@ -15,6 +15,7 @@ import org.influence4j.api.inversion.InversionException;
 import org.influence4j.api.inversion.InversionException.Reason;
 import org.influence4j.api.inversion.InversionMethod;
 import org.influence4j.api.inversion.SolverInfo;
+import org.influence4j.api.progress.ProgressListener;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -65,28 +66,37 @@ public final class ConjugateGradientSolver implements InverseHvpSolver {
     static final int MAX_RESTARTS = 3;
 
     private final CgOptions options;
-    private final IterationListener listener;
+    private final ProgressListener progress;
 
     /** A solver with {@link CgOptions#defaults()}. */
     public ConjugateGradientSolver() {
-        this(CgOptions.defaults(), null);
+        this(CgOptions.defaults(), ProgressListener.NONE);
     }
 
     /** @param options tolerances and iteration limit */
     public ConjugateGradientSolver(CgOptions options) {
-        this(options, null);
+        this(options, ProgressListener.NONE);
     }
 
     /**
      * @param options  tolerances and iteration limit
-     * @param listener told about every iteration, or {@code null}
+     * @param progress receives one task per solve, {@code "CG (k right-hand sides)"}, with one step
+     *                 per iteration (restarts included) out of at most maxiter
      */
-    public ConjugateGradientSolver(CgOptions options, IterationListener listener) {
+    public ConjugateGradientSolver(CgOptions options, ProgressListener progress) {
         if (options == null) {
             throw new IllegalArgumentException("options: must not be null; use CgOptions.defaults()");
         }
+        if (progress == null) {
+            throw new IllegalArgumentException("progress: must not be null; use ProgressListener.NONE");
+        }
         this.options = options;
-        this.listener = listener;
+        this.progress = progress;
+    }
+
+    @Override
+    public ConjugateGradientSolver withProgress(ProgressListener listener) {
+        return new ConjugateGradientSolver(options, listener);
     }
 
     /** @return the options */
@@ -133,7 +143,7 @@ public final class ConjugateGradientSolver implements InverseHvpSolver {
             }
             throw e;
         }
-        return new CgInverse(op, options, listener, pre, precomputed, warnings);
+        return new CgInverse(op, options, progress, pre, precomputed, warnings);
     }
 
     @Override
@@ -149,18 +159,18 @@ public final class ConjugateGradientSolver implements InverseHvpSolver {
 
         private final HessianOperator operator;
         private final CgOptions options;
-        private final IterationListener listener;
+        private final ProgressListener progress;
         private final Preconditioner preconditioner;
         private final PrecomputedHessianOperator precomputed;
         private final List<String> prepareWarnings;
         private boolean closed;
 
-        private CgInverse(HessianOperator operator, CgOptions options, IterationListener listener,
+        private CgInverse(HessianOperator operator, CgOptions options, ProgressListener progress,
                           Preconditioner preconditioner, PrecomputedHessianOperator precomputed,
                           List<String> prepareWarnings) {
             this.operator = operator;
             this.options = options;
-            this.listener = listener;
+            this.progress = progress;
             this.preconditioner = preconditioner;
             this.precomputed = precomputed;
             this.prepareWarnings = List.copyOf(prepareWarnings);
@@ -197,6 +207,8 @@ public final class ConjugateGradientSolver implements InverseHvpSolver {
             int k = InverseChecks.requireRhsShape(rhs, p);
             InverseChecks.requireGuessShape(x0, rhs);
             long passesBefore = operator.passes();
+            progress.started("CG (" + k + " right-hand side" + (k == 1 ? "" : "s") + ")",
+                    options.maxIterationsFor(p));
             try (TensorScope work = scope.newChild(); Tensor rows = rhs.reshape(k, p)) {
                 Tensor b = copyIn(rhs, work);
                 SolveTracker tracker = new SolveTracker(b, options.rtol(), options.atol());
@@ -224,6 +236,8 @@ public final class ConjugateGradientSolver implements InverseHvpSolver {
                         prepareWarnings, details);
                 x = InverseChecks.toCallerLayout(x, rhs);
                 return new InverseHvpResult(x.moveTo(scope), info);
+            } finally {
+                progress.finished();
             }
         }
 
@@ -268,7 +282,7 @@ public final class ConjugateGradientSolver implements InverseHvpSolver {
          */
         private Tensor iterate(Tensor b, Tensor guess, SolveTracker tracker, int maxIterations, TensorScope work) {
             return options.block()
-                    ? new BlockCg(operator, options.withMaxIterations(maxIterations), listener, preconditioner, work,
+                    ? new BlockCg(operator, options.withMaxIterations(maxIterations), progress, preconditioner, work,
                             tracker).solve(b, guess)
                     : new Run(work, tracker, maxIterations).solve(b, guess);
         }
@@ -339,9 +353,7 @@ public final class ConjugateGradientSolver implements InverseHvpSolver {
                 while (s.active.length > 0 && iteration < maxIterations) {
                     iteration++;
                     s = tracker.retire(step(s, iteration));
-                    if (listener != null) {
-                        listener.iterationDone(iteration, s.active.length, k, tracker.maxRelative(s.active, s.rr));
-                    }
+                    progress.step(1);
                 }
                 if (s.active.length > 0) {
                     tracker.stopped("reached maxiter = " + maxIterations, s.active);

@@ -26,6 +26,7 @@ import org.influence4j.api.inversion.InversionException;
 import org.influence4j.api.inversion.InversionException.Reason;
 import org.influence4j.api.inversion.InversionMethod;
 import org.influence4j.api.inversion.SolverInfo;
+import org.influence4j.api.progress.ProgressListener;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -74,6 +75,7 @@ public final class DirectSolver implements InverseHvpSolver {
     private static final double TARGET_CONDITION = 1e8;
 
     private final DirectOptions options;
+    private final ProgressListener progress;
 
     /** A solver with {@link DirectOptions#defaults()}: indefinite matrices are refused. */
     public DirectSolver() {
@@ -82,10 +84,28 @@ public final class DirectSolver implements InverseHvpSolver {
 
     /** @param options whether an indefinite matrix is solved by LU */
     public DirectSolver(DirectOptions options) {
+        this(options, ProgressListener.NONE);
+    }
+
+    /**
+     * @param options  whether an indefinite matrix is solved by LU
+     * @param progress receives the task {@code "Direct (p = …)"} of {@link #prepare} in two steps: the
+     *                 matrix, then its factorisation
+     */
+    public DirectSolver(DirectOptions options, ProgressListener progress) {
         if (options == null) {
             throw new IllegalArgumentException("options: must not be null; use DirectOptions.defaults()");
         }
+        if (progress == null) {
+            throw new IllegalArgumentException("progress: must not be null; use ProgressListener.NONE");
+        }
         this.options = options;
+        this.progress = progress;
+    }
+
+    @Override
+    public DirectSolver withProgress(ProgressListener listener) {
+        return new DirectSolver(options, listener);
     }
 
     /** @return the options */
@@ -115,6 +135,10 @@ public final class DirectSolver implements InverseHvpSolver {
             LOG.warn("direct inversion of p = {} parameters needs {} MB of heap for the dense Hessian and O(p³)"
                     + " time; consider the cg method", p, 3L * p * p * Double.BYTES / (1 << 20));
         }
+        return progress.task("Direct (p = " + p + ")", 2, () -> prepare(operator, p));
+    }
+
+    private DirectInverse prepare(HessianOperator operator, int p) {
         double[] values;
         try (TensorScope scope = operator.model().backend().newScope(); Tensor a = operator.toMatrix(scope)) {
             long[] shape = a.shape();
@@ -136,8 +160,11 @@ public final class DirectSolver implements InverseHvpSolver {
                 matrix.set(i, j, v);
             }
         }
-        return factorise(matrix, new Conditioning(operator.regularization(), operator.dtype(),
+        progress.step(1);
+        DirectInverse inverse = factorise(matrix, new Conditioning(operator.regularization(), operator.dtype(),
                 NormOps_DDRM.inducedP1(matrix)));
+        progress.step(1);
+        return inverse;
     }
 
     private DirectInverse factorise(DMatrixRMaj matrix, Conditioning c) {

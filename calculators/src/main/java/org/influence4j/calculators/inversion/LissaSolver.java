@@ -15,6 +15,7 @@ import org.influence4j.api.inversion.InversionException;
 import org.influence4j.api.inversion.InversionException.Reason;
 import org.influence4j.api.inversion.InversionMethod;
 import org.influence4j.api.inversion.SolverInfo;
+import org.influence4j.api.progress.ProgressListener;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -50,6 +51,7 @@ public final class LissaSolver implements InverseHvpSolver {
     private static final int GROWTH_PATIENCE = 10;
 
     private final LissaOptions options;
+    private final ProgressListener progress;
 
     /** A solver with {@link LissaOptions#defaults()}. */
     public LissaSolver() {
@@ -58,10 +60,28 @@ public final class LissaSolver implements InverseHvpSolver {
 
     /** @param options iteration settings */
     public LissaSolver(LissaOptions options) {
+        this(options, ProgressListener.NONE);
+    }
+
+    /**
+     * @param options  iteration settings
+     * @param progress receives one task per solve, {@code "LiSSA (k right-hand sides)"}, with one step
+     *                 per iteration out of at most maxiter
+     */
+    public LissaSolver(LissaOptions options, ProgressListener progress) {
         if (options == null) {
             throw new IllegalArgumentException("options: must not be null; use LissaOptions.defaults()");
         }
+        if (progress == null) {
+            throw new IllegalArgumentException("progress: must not be null; use ProgressListener.NONE");
+        }
         this.options = options;
+        this.progress = progress;
+    }
+
+    @Override
+    public LissaSolver withProgress(ProgressListener listener) {
+        return new LissaSolver(options, listener);
     }
 
     /** @return the options */
@@ -80,7 +100,7 @@ public final class LissaSolver implements InverseHvpSolver {
         if (operator == null) {
             throw new IllegalArgumentException("operator: must not be null");
         }
-        return new LissaInverse(operator, options);
+        return new LissaInverse(operator, options, progress);
     }
 
     @Override
@@ -93,13 +113,15 @@ public final class LissaSolver implements InverseHvpSolver {
 
         private final HessianOperator operator;
         private final LissaOptions options;
+        private final ProgressListener progress;
         private Iterator<Batch> batches;
         private long batchPasses;
         private boolean closed;
 
-        private LissaInverse(HessianOperator operator, LissaOptions options) {
+        private LissaInverse(HessianOperator operator, LissaOptions options, ProgressListener progress) {
             this.operator = operator;
             this.options = options;
+            this.progress = progress;
         }
 
         /** Starts from h = b, i.e. x0 = b/s (pyDVL). */
@@ -122,6 +144,7 @@ public final class LissaSolver implements InverseHvpSolver {
             double s = options.scale();
             double d = options.dampen();
             long passesBefore = operator.passes() + batchPasses;
+            progress.started("LiSSA (" + k + " right-hand side" + (k == 1 ? "" : "s") + ")", options.maxIterations());
             try (TensorScope work = scope.newChild()) {
                 Tensor b = copy(rhs, work, k, p);
                 SolveTracker tracker = new SolveTracker(b);
@@ -142,6 +165,7 @@ public final class LissaSolver implements InverseHvpSolver {
                 int iteration = 0;
                 while (active.length > 0 && iteration < options.maxIterations()) {
                     iteration++;
+                    progress.step(1);
                     Tensor ah = applyA(h, work);
                     Tensor next;
                     try (Tensor damp = h.scale(1 - d); Tensor t = damp.axpy(-1 / s, ah)) {
@@ -218,6 +242,8 @@ public final class LissaSolver implements InverseHvpSolver {
                         + " (now " + operator.regularization() + ") or, on the Hessian, use the Gauss-Newton curvature"
                         + " (--curvature gauss-newton)", options.allowUnconverged(), LOG, List.of(), details);
                 return new InverseHvpResult(x.moveTo(scope), info);
+            } finally {
+                progress.finished();
             }
         }
 

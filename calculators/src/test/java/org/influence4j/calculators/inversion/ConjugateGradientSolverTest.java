@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import org.influence4j.api.DType;
@@ -15,6 +14,7 @@ import org.influence4j.api.data.Batch;
 import org.influence4j.api.data.InMemoryDataSource;
 import org.influence4j.api.inversion.HessianOperator;
 import org.influence4j.api.inversion.InverseHvpResult;
+import org.influence4j.api.inversion.InverseHvpSolver;
 import org.influence4j.api.inversion.InversionException;
 import org.influence4j.api.inversion.InversionMethod;
 import org.influence4j.api.inversion.SolverInfo;
@@ -25,6 +25,7 @@ import org.influence4j.calculators.testing.Fixtures;
 import org.influence4j.calculators.testing.HostBackend;
 import org.influence4j.calculators.testing.HostModel;
 import org.influence4j.calculators.testing.HostScope;
+import org.influence4j.calculators.testing.RecordingProgress;
 import org.junit.jupiter.api.Test;
 
 class ConjugateGradientSolverTest {
@@ -75,12 +76,31 @@ class ConjugateGradientSolverTest {
         }
     }
 
+    /** Direct, LiSSA and Arnoldi report their tasks too (one vocabulary for every solver). */
+    @Test
+    void everySolverReportsItsTaskToTheProgressListener() {
+        for (InverseHvpSolver solver : List.of(new DirectSolver(), new LissaSolver(LissaOptions.defaults()
+                .withAllowUnconverged(true)), new ArnoldiSolver(ArnoldiOptions.ofRank(P)))) {
+            RecordingProgress progress = new RecordingProgress();
+            try (HostScope scope = HostBackend.scope()) {
+                solver.withProgress(progress).prepare(operator()).solve(scope.fromArray(rhs()[0], DType.FLOAT64, P),
+                        scope);
+            }
+            List<String> events = progress.events();
+            String name = solver.method().configName();
+            assertTrue(events.get(0).startsWith("started " + (name.equals("lissa") ? "LiSSA" : name.equals("direct")
+                    ? "Direct" : "Arnoldi")), name + ": " + events);
+            assertEquals("finished", events.get(events.size() - 1), name);
+            assertTrue(progress.done() > 0, name + ": " + events);
+        }
+    }
+
     @Test
     void blockOfFiveRunsInLockstepWithOneOperatorApplicationPerIteration() {
         double[][] b = rhs();
         DataHessianOperator op = operator();
-        List<Integer> active = new ArrayList<>();
-        ConjugateGradientSolver solver = new ConjugateGradientSolver(TIGHT, (it, act, total, res) -> active.add(act));
+        RecordingProgress progress = new RecordingProgress();
+        ConjugateGradientSolver solver = new ConjugateGradientSolver(TIGHT).withProgress(progress);
         try (HostScope scope = HostBackend.scope()) {
             Tensor rhs = scope.fromArray(Fixtures.flatten(b), DType.FLOAT64, 5, P);
             InverseHvpResult r = solver.prepare(op).solve(rhs, scope);
@@ -100,11 +120,10 @@ class ConjugateGradientSolverTest {
             @SuppressWarnings("unchecked")
             List<Integer> perRhs = (List<Integer>) info.details().get("iterationsPerRhs");
             assertEquals(0, perRhs.get(3), "a zero right-hand side needs no iteration");
-            assertEquals(info.iterations(), active.size());
-            for (int i = 1; i < active.size(); i++) {
-                assertTrue(active.get(i) <= active.get(i - 1), "the active block only shrinks");
-            }
-            assertEquals(0, active.get(active.size() - 1));
+            List<String> events = progress.events();
+            assertEquals("started CG (5 right-hand sides) " + TIGHT.maxIterationsFor(P), events.get(0));
+            assertEquals(info.iterations(), progress.done(), "one progress step per lockstep iteration");
+            assertEquals("finished", events.get(events.size() - 1));
             assertEquals(2, scope.liveTensors(), "rhs and x only: no temporaries leak");
 
             for (int k = 0; k < 5; k++) {
