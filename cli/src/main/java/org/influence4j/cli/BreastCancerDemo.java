@@ -1,7 +1,5 @@
 package org.influence4j.cli;
 
-import com.google.inject.Guice;
-import com.google.inject.Injector;
 import java.io.PrintWriter;
 import java.util.Arrays;
 import java.util.Comparator;
@@ -17,7 +15,6 @@ import org.influence4j.io.data.BundledDatasets;
 import org.influence4j.api.data.InMemoryDataSource;
 import org.influence4j.api.influence.InfluenceFunctionModel;
 import org.influence4j.api.influence.InfluenceMode;
-import org.influence4j.api.inversion.InversionMethod;
 import org.influence4j.api.model.Loss;
 import org.influence4j.api.model.ModelSpec;
 import org.influence4j.calculators.attribution.InfluenceFunctionAttribution;
@@ -25,9 +22,7 @@ import org.influence4j.calculators.training.NewtonTrainer;
 import org.influence4j.calculators.training.ObjectiveOptions;
 import org.influence4j.calculators.training.TrainingResult;
 import org.influence4j.calculators.validation.LeaveOneOut;
-import org.influence4j.registry.InfluenceConfiguration;
 import org.influence4j.registry.InfluenceModelFactory;
-import org.influence4j.registry.InfluenceModule;
 import org.influence4j.registry.InfluenceSettings;
 
 /**
@@ -38,16 +33,21 @@ import org.influence4j.registry.InfluenceSettings;
  */
 final class BreastCancerDemo {
 
+    private final BackendOptions.Session session;
     private final double lambda;
-    private final String method;
     private final long seed;
     private final int explain;
     private final int top;
     private final double flipFraction;
 
-    BreastCancerDemo(double lambda, String method, long seed, int explain, int top, double flipFraction) {
+    /**
+     * @param session the backend and influence models of the command's options (method, λ, {@code -D},
+     *                {@code --config}, {@code --backend}); {@code lambda} is its λ
+     */
+    BreastCancerDemo(BackendOptions.Session session, double lambda, long seed, int explain, int top,
+                     double flipFraction) {
+        this.session = session;
         this.lambda = lambda;
-        this.method = method;
         this.seed = seed;
         this.explain = explain;
         this.top = top;
@@ -58,14 +58,9 @@ final class BreastCancerDemo {
 
     /** Runs the demo, printing to {@code out}; returns the recall of flipped labels at 10% inspected. */
     double run(PrintWriter out) {
-        InfluenceSettings configured = InfluenceSettings.from(InfluenceConfiguration.load());
-        InfluenceSettings settings = new InfluenceSettings(configured.backend(),
-                method == null ? configured.method() : InversionMethod.parse(method), lambda,
-                configured.batchSize(), configured.solverSettings());
-        Injector injector = Guice.createInjector(new InfluenceModule(settings));
-        Backend backend = injector.getInstance(Backend.class);
-        InfluenceModelFactory influenceModels = injector.getInstance(InfluenceModelFactory.class);
-        influenceModels.requireAvailable(backend.name());
+        InfluenceSettings settings = session.settings();
+        Backend backend = session.backend();
+        InfluenceModelFactory influenceModels = session.influenceModels();
 
         Batch all = BundledDatasets.standardize(BundledDatasets.breastCancer());
         int[] order = permutation(all.size(), seed);

@@ -60,8 +60,8 @@ final class DemoCommand implements Callable<Integer> {
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
         if (data == Data.breast_cancer) {
-            new BreastCancerDemo(lambda == null ? 0.01 : lambda, common.method, seed, explain, top, flipFraction)
-                    .run(out);
+            double l = lambda == null ? 0.01 : lambda;
+            new BreastCancerDemo(common.session(l), l, seed, explain, top, flipFraction).run(out);
             return 0;
         }
         double l = lambda == null ? 0.1 : lambda;
