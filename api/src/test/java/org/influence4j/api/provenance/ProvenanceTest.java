@@ -8,11 +8,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import org.influence4j.api.data.Batch;
-import org.influence4j.api.data.DataSource;
 import org.influence4j.api.data.InMemoryDataSource;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -30,15 +28,29 @@ class ProvenanceTest {
                 Fingerprints.sha256(new double[] {1.0, -2.5, 0.1}));
     }
 
+    /**
+     * 5,000 samples come in two batches (4,096 + 904): the fingerprint is the digest of the sizes and of
+     * all features and all labels as whole arrays, so the split does not matter.
+     */
     @Test
     void aDataFingerprintDependsOnTheContentNotOnTheBatches() {
-        Batch data = Batch.of(new double[][] {{1, 2}, {3, 4}, {5, 6}}, new double[] {0, 1, 0});
+        int n = 5000;
+        double[] x = new double[2 * n];
+        double[] y = new double[n];
+        for (int i = 0; i < n; i++) {
+            x[2 * i] = i;
+            x[2 * i + 1] = -0.5 * i;
+            y[i] = i % 3;
+        }
+        Batch data = new Batch(x, 2, y, 1);
         String whole = Fingerprints.sha256(new InMemoryDataSource(data));
-        assertEquals(whole, Fingerprints.sha256(oneAtATime(data)));
-        Batch relabelled = Batch.of(new double[][] {{1, 2}, {3, 4}, {5, 6}}, new double[] {0, 1, 1});
-        assertNotEquals(whole, Fingerprints.sha256(new InMemoryDataSource(relabelled)));
-        Batch moved = Batch.of(new double[][] {{1, 2}, {3, 4}, {5, 7}}, new double[] {0, 1, 0});
-        assertNotEquals(whole, Fingerprints.sha256(new InMemoryDataSource(moved)));
+        assertEquals(Fingerprints.sha256(n + ",2,1:" + Fingerprints.sha256(x) + ":" + Fingerprints.sha256(y)), whole);
+        double[] relabelled = y.clone();
+        relabelled[n - 1] = 1 - relabelled[n - 1];
+        assertNotEquals(whole, Fingerprints.sha256(new InMemoryDataSource(new Batch(x, 2, relabelled, 1))));
+        double[] moved = x.clone();
+        moved[0] = 0.5;
+        assertNotEquals(whole, Fingerprints.sha256(new InMemoryDataSource(new Batch(moved, 2, y, 1))));
     }
 
     @Test
@@ -72,41 +84,5 @@ class ProvenanceTest {
         assertThrows(IllegalArgumentException.class, () -> Provenance.empty().with(" ", 1));
         assertThrows(IllegalArgumentException.class, () -> Provenance.empty().with("a", null));
         assertThrows(IllegalArgumentException.class, () -> Provenance.empty().withDiagnostic("", 1));
-    }
-
-    private static DataSource oneAtATime(Batch data) {
-        return new DataSource() {
-            @Override
-            public long size() {
-                return data.size();
-            }
-
-            @Override
-            public int numFeatures() {
-                return data.numFeatures();
-            }
-
-            @Override
-            public int labelWidth() {
-                return data.labelWidth();
-            }
-
-            @Override
-            public Iterator<Batch> batches(int batchSize) {
-                return new Iterator<>() {
-                    int next;
-
-                    @Override
-                    public boolean hasNext() {
-                        return next < data.size();
-                    }
-
-                    @Override
-                    public Batch next() {
-                        return data.slice(next, ++next);
-                    }
-                };
-            }
-        };
     }
 }
