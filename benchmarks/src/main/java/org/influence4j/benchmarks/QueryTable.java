@@ -119,11 +119,10 @@ public final class QueryTable {
                         new Row("exact influences 360 x 1,437 (fitted)", 0.249, "Captum", 3,
                                 () -> influences(attribution(model, direct), test, train, backend)),
                         new Row("block CG influences (fit + scores)", 2.94, "pyDVL", 2, () -> {
-                            // rtol 1e-6: the true residual of a float32 solve rarely gets below (pyDVL stops on
-                            // the recursive residual at its default 1e-7, which float32 does not support)
+                            // the default rtol of a float32 operator, 1e-5 (pyDVL stops on the recursive residual
+                            // at 1e-7, which a float32 true residual does not reach)
                             try (InverseHessianInfluence cg = new InverseHessianInfluence(model,
-                                    new ConjugateGradientSolver(new CgOptions(1e-6, CgOptions.DEFAULT_ATOL, 0)
-                                            .withBlock(true)), options)) {
+                                    new ConjugateGradientSolver(CgOptions.defaults().withBlock(true)), options)) {
                                 cg.fit(trainSource);
                                 return influences(attribution(model, cg), test, train, backend);
                             }

@@ -1,20 +1,24 @@
 package org.influence4j.calculators.inversion;
 
 import java.util.List;
+import org.influence4j.api.DType;
 import org.influence4j.api.inversion.Setting;
 import org.influence4j.api.inversion.SolverSettings;
 
 /**
- * Settings of the {@link ConjugateGradientSolver}, with pyDVL's defaults. Each setting is declared
- * once as a {@link Setting} ({@link #SETTINGS}: key, type, default, documentation); the defaults
- * below are theirs.
+ * Settings of the {@link ConjugateGradientSolver}, with pyDVL's defaults except one: the relative
+ * tolerance follows the operator's dtype (pyDVL's 1e-7 in float64, 1e-5 in float32, where rounding
+ * keeps the true residual above about 1e-6 and pyDVL's recursion-only check would claim a
+ * convergence the true residual does not confirm). Each setting is declared once as a
+ * {@link Setting} ({@link #SETTINGS}: key, type, default, documentation); the defaults below are theirs.
  *
  * <p>Right-hand side b_i stops when its residual {@code ‖b_i − A x_i‖ ≤ max(rtol·‖b_i‖, atol)}: the
  * recursion stops on its recursive residual, and the solve has converged only if the true residual
  * {@code b_i − A x_i}, recomputed once at the end with its norms in float64, meets the same rule.
  * A solve that does not converge is an error unless {@link #allowUnconverged()}.
  *
- * @param rtol               relative tolerance, ≥ 0 ({@link #RTOL})
+ * @param rtol               relative tolerance, ≥ 0 ({@link #RTOL}); 0 means "by the operator's dtype"
+ *                           ({@link #rtolFor})
  * @param atol               absolute tolerance, ≥ 0 ({@link #ATOL})
  * @param maxIterations      iteration limit, ≥ 0 ({@link #MAXITER}); 0 means "the dimension p of the operator" (in exact
  *                           arithmetic CG converges in at most p iterations; pyDVL and SciPy default to
@@ -43,9 +47,13 @@ public record CgOptions(double rtol, double atol, int maxIterations, boolean blo
                         int preconditionerRank, int hutchinsonProbes, long seed, boolean precompute,
                         boolean allowUnconverged) {
 
-    /** {@code rtol}: relative residual tolerance (pyDVL's default). */
-    public static final Setting<Double> RTOL = Setting.ofDouble("rtol", 1e-7,
-            "relative residual tolerance: stop at ||r|| <= max(rtol*||b||, atol)");
+    /**
+     * {@code rtol}: relative residual tolerance; 0 = by the operator's dtype: pyDVL's 1e-7 in float64,
+     * {@value #FLOAT32_RTOL} in float32 (where the true residual of a solve rarely gets below 1e-6).
+     */
+    public static final Setting<Double> RTOL = Setting.ofDouble("rtol", 0,
+            "relative residual tolerance: stop at ||r|| <= max(rtol*||b||, atol); 0 = 1e-7 in float64, 1e-5 in"
+            + " float32").withDefaultDescription("1e-7 (float64), 1e-5 (float32)");
     /** {@code atol}: absolute residual tolerance (pyDVL's default). */
     public static final Setting<Double> ATOL = Setting.ofDouble("atol", 1e-7, "absolute residual tolerance");
     /** {@code maxiter}: iteration limit; 0 = the dimension p of the operator. */
@@ -78,8 +86,10 @@ public record CgOptions(double rtol, double atol, int maxIterations, boolean blo
     public static final List<Setting<?>> SETTINGS = List.of(RTOL, ATOL, MAXITER, BLOCK, PRECONDITIONER,
             PRECONDITIONER_RANK, HUTCHINSON_PROBES, SEED, PRECOMPUTE, ALLOW_UNCONVERGED);
 
-    /** Default relative tolerance (pyDVL), {@link #RTOL}'s default. */
-    public static final double DEFAULT_RTOL = RTOL.defaultValue();
+    /** The relative tolerance of float64 solves when {@link #RTOL} is 0 (pyDVL's default). */
+    public static final double DEFAULT_RTOL = 1e-7;
+    /** The relative tolerance of float32 solves when {@link #RTOL} is 0. */
+    public static final double FLOAT32_RTOL = 1e-5;
     /** Default absolute tolerance (pyDVL), {@link #ATOL}'s default. */
     public static final double DEFAULT_ATOL = ATOL.defaultValue();
     /** Default rank of the Nyström preconditioner, {@link #PRECONDITIONER_RANK}'s default. */
@@ -133,6 +143,15 @@ public record CgOptions(double rtol, double atol, int maxIterations, boolean blo
         return new CgOptions(s.get(RTOL), s.get(ATOL), s.get(MAXITER), s.get(BLOCK), s.get(PRECONDITIONER),
                 s.get(PRECONDITIONER_RANK), s.get(HUTCHINSON_PROBES), s.get(SEED), s.get(PRECOMPUTE),
                 s.get(ALLOW_UNCONVERGED));
+    }
+
+    /**
+     * @param dtype the operator's dtype
+     * @return {@link #rtol()}, or when it is 0 the dtype's default: {@value #DEFAULT_RTOL} in float64,
+     *     {@value #FLOAT32_RTOL} in float32
+     */
+    public double rtolFor(DType dtype) {
+        return rtol > 0 ? rtol : dtype == DType.FLOAT32 ? FLOAT32_RTOL : DEFAULT_RTOL;
     }
 
     /** @return the iteration limit for an operator of dimension {@code p} */

@@ -211,7 +211,7 @@ public final class ConjugateGradientSolver implements InverseHvpSolver {
                     options.maxIterationsFor(p));
             try (TensorScope work = scope.newChild(); Tensor rows = rhs.reshape(k, p)) {
                 Tensor b = copyIn(rhs, work);
-                SolveTracker tracker = new SolveTracker(b, options.rtol(), options.atol());
+                SolveTracker tracker = new SolveTracker(b, options.rtolFor(operator.dtype()), options.atol());
                 Tensor guess = x0 == null ? null : copyIn(x0, work);
                 int maxIterations = options.maxIterationsFor(p);
                 Tensor x = iterate(b.scale(1.0), guess, tracker, maxIterations, work);
@@ -258,7 +258,7 @@ public final class ConjugateGradientSolver implements InverseHvpSolver {
                 SolveTracker sub;
                 Tensor xs;
                 try (Tensor bs = RowBlocks.gather(b, again); Tensor xg = RowBlocks.gather(x, again)) {
-                    sub = new SolveTracker(bs, options.rtol(), options.atol());
+                    sub = new SolveTracker(bs, options.rtolFor(operator.dtype()), options.atol());
                     xs = iterate(bs.scale(1.0), xg.scale(1.0), sub, maxIterations - tracker.maxIterations(again), work);
                 }
                 try (Tensor bs = RowBlocks.gather(rows, again)) {

@@ -202,7 +202,7 @@ class BlockCgAndPreconditionersTest {
         ConjugateGradientSolver s = (ConjugateGradientSolver) new ConjugateGradientSolverFactory().create(
                 SolverSettings.of(Map.of("block", "true", "preconditioner", "nystroem", "preconditioner_rank", "5",
                         "hutchinson_probes", "3", "seed", "7", "precompute", "yes")));
-        assertEquals(new CgOptions(1e-7, 1e-7, 0, true, PreconditionerKind.NYSTROEM, 5, 3, 7, true, false),
+        assertEquals(new CgOptions(0, 1e-7, 0, true, PreconditionerKind.NYSTROEM, 5, 3, 7, true, false),
                 s.options());
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new ConjugateGradientSolverFactory()
                 .create(SolverSettings.of(Map.of("preconditioner", "ilu"))));

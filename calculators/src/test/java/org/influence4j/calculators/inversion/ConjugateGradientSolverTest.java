@@ -283,7 +283,10 @@ class ConjugateGradientSolverTest {
     @Test
     void optionsAndFactoryValidateSettings() {
         CgOptions d = CgOptions.defaults();
-        assertEquals(1e-7, d.rtol());
+        assertEquals(0, d.rtol(), "by the dtype");
+        assertEquals(1e-7, d.rtolFor(DType.FLOAT64));
+        assertEquals(1e-5, d.rtolFor(DType.FLOAT32));
+        assertEquals(1e-9, new CgOptions(1e-9, 0, 0).rtolFor(DType.FLOAT32), "a given rtol is used as it is");
         assertEquals(1e-7, d.atol());
         assertEquals(P, d.maxIterationsFor(P));
         assertEquals(5, d.withMaxIterations(5).maxIterationsFor(P));
