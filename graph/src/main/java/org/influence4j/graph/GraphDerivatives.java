@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import org.influence4j.api.data.Batch;
+import org.influence4j.api.data.HostArray;
 import org.influence4j.api.model.GraphNode;
 import org.influence4j.api.model.ModelGraph;
 import org.influence4j.api.model.ParameterInfo;
@@ -322,17 +323,17 @@ public final class GraphDerivatives<A> {
         return pieces;
     }
 
-    /** @return {@code batch} repeated c times, rows ordered (copy j, sample i) */
+    /** @return {@code batch} repeated c times, rows ordered (copy j, sample i), features in their storage */
     private static Batch replicate(Batch batch, int c) {
-        int xs = batch.x().length;
         int ys = batch.y().length;
-        double[] x = new double[Math.multiplyExact(xs, c)];
         double[] y = new double[Math.multiplyExact(ys, c)];
         for (int j = 0; j < c; j++) {
-            System.arraycopy(batch.x(), 0, x, j * xs, xs);
             System.arraycopy(batch.y(), 0, y, j * ys, ys);
         }
-        return new Batch(x, batch.numFeatures(), y, batch.labelWidth());
+        long[] shape = batch.features().shape();
+        shape[0] = Math.multiplyExact(shape[0], c);
+        return new Batch(HostArray.concat(java.util.Collections.nCopies(c, batch.features()), shape), y,
+                batch.labelWidth());
     }
 
     /**
@@ -347,7 +348,7 @@ public final class GraphDerivatives<A> {
         }
         int n = batch.size();
         List<Var<A>> leaves = leaves();
-        Var<A> x = ad.leaf(k.constant(batch.x(), prepend(n, graph.inputShape())));
+        Var<A> x = ad.leaf(k.constant(batch.features(), prepend(n, graph.inputShape())));
         Var<A> total = ad.sumAll(losses(batch, forward(batch, leaves, false, x, null)));
         List<Var<A>> g = ad.grad(total, null, leaves, true);
         List<Var<A>> rows = new ArrayList<>();
@@ -382,7 +383,7 @@ public final class GraphDerivatives<A> {
 
     private Var<A> inputOf(Batch batch) {
         return graph.intInput() ? null
-                : ad.constant(ad.kernels().constant(batch.x(), prepend(batch.size(), graph.inputShape())));
+                : ad.constant(ad.kernels().constant(batch.features(), prepend(batch.size(), graph.inputShape())));
     }
 
     private Var<A> forward(Batch batch, List<Var<A>> params, boolean perSample, Var<A> x,
@@ -390,12 +391,12 @@ public final class GraphDerivatives<A> {
         return evaluator.outputs(x, graph.intInput() ? ids(batch) : null, batch.size(), params, perSample, taps);
     }
 
-    /** @return the batch's features as token ids, row-major */
+    /** @return the batch's features as token ids, row-major (validated ids: {@code ModelSpec.validate}) */
     static int[] ids(Batch batch) {
-        double[] values = batch.x();
-        int[] ids = new int[values.length];
-        for (int i = 0; i < values.length; i++) {
-            ids[i] = (int) values[i];
+        HostArray values = batch.features();
+        int[] ids = new int[values.size()];
+        for (int i = 0; i < ids.length; i++) {
+            ids[i] = (int) values.get(i);
         }
         return ids;
     }

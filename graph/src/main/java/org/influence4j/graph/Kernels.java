@@ -1,6 +1,7 @@
 package org.influence4j.graph;
 
 import java.util.List;
+import org.influence4j.api.data.HostArray;
 
 /**
  * The primitive array operations a backend supplies so that the layer graph runs on it. Everything
@@ -19,6 +20,15 @@ public interface Kernels<A> {
 
     /** @return a new array in the model dtype holding {@code values} (row-major) with {@code shape} */
     A constant(double[] values, long... shape);
+
+    /**
+     * @return a new array in the model dtype holding the host array's values (row-major) with
+     *     {@code shape}; backends override this to upload float32 storage without converting it to
+     *     doubles first
+     */
+    default A constant(HostArray values, long... shape) {
+        return constant(values.doubles(), shape);
+    }
 
     /** @return the shape of {@code a} */
     long[] shape(A a);

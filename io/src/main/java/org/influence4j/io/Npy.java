@@ -21,9 +21,10 @@ import org.influence4j.api.DType;
  * NumPy {@code .npy} files (format version 1.0): little-endian {@code <f4}/{@code <f8}, C order.
  * The header is padded so that the data starts at a multiple of 64 bytes, as NumPy writes it.
  * Reading also accepts format 2.0/3.0 headers and {@code <f4}, {@code <f8}, {@code <i4}, {@code <i8}
- * (integers are returned as doubles, exact up to 2^53; their {@link HostArray#dtype()} is
- * {@code FLOAT32} for 4-byte and {@code FLOAT64} for 8-byte elements), from a file or from a stream
- * such as an {@link Npz} entry.
+ * (read into {@code long[]} storage; their {@link HostArray#dtype()} is {@code FLOAT32} for 4-byte
+ * and {@code FLOAT64} for 8-byte elements), from a file or from a stream such as an {@link Npz} entry.
+ * Values keep their type on the heap: float32 as {@code float[]}, float64 as {@code double[]} (see
+ * {@link HostArray.Storage}). Integer arrays are written as {@code <i8}.
  */
 public final class Npy {
 
@@ -55,7 +56,8 @@ public final class Npy {
             }
         }
         shape.append(')');
-        String descr = array.dtype() == DType.FLOAT32 ? "<f4" : "<f8";
+        String descr = array.storage() == HostArray.Storage.INT64 ? "<i8" : array.dtype() == DType.FLOAT32 ? "<f4"
+                : "<f8";
         String dict = "{'descr': '" + descr + "', 'fortran_order': False, 'shape': " + shape + ", }";
         int unpadded = MAGIC.length + 2 + 2 + dict.length() + 1;
         int padded = ((unpadded + 63) / 64) * 64;
@@ -68,20 +70,32 @@ public final class Npy {
         out.write(h.length & 0xff);
         out.write((h.length >> 8) & 0xff);
         out.write(h);
-        writeData(out, array.data(), array.dtype());
+        writeData(out, array);
     }
 
-    static void writeData(java.io.OutputStream out, double[] data, DType dtype) throws IOException {
+    /**
+     * Writes the values little-endian: integers as int64, floats in {@link HostArray#dtype()} (float32
+     * storage is written as it is; float64 storage rounded to float32 when the dtype says so).
+     */
+    static void writeData(java.io.OutputStream out, HostArray array) throws IOException {
         int chunk = 8192;
-        ByteBuffer buf = ByteBuffer.allocate(chunk * dtype.bytes()).order(ByteOrder.LITTLE_ENDIAN);
-        for (int start = 0; start < data.length; start += chunk) {
+        boolean ints = array.storage() == HostArray.Storage.INT64;
+        boolean narrow = !ints && array.dtype() == DType.FLOAT32;
+        ByteBuffer buf = ByteBuffer.allocate(chunk * (narrow ? Float.BYTES : Long.BYTES)).order(ByteOrder.LITTLE_ENDIAN);
+        int n = array.size();
+        double[] doubles = array.storage() == HostArray.Storage.FLOAT64 ? array.doubles() : null;
+        float[] floats = array.storage() == HostArray.Storage.FLOAT32 ? array.floats() : null;
+        long[] longs = ints ? array.longs() : null;
+        for (int start = 0; start < n; start += chunk) {
             buf.clear();
-            int end = Math.min(data.length, start + chunk);
+            int end = Math.min(n, start + chunk);
             for (int i = start; i < end; i++) {
-                if (dtype == DType.FLOAT32) {
-                    buf.putFloat((float) data[i]);
+                if (ints) {
+                    buf.putLong(longs[i]);
+                } else if (narrow) {
+                    buf.putFloat(floats != null ? floats[i] : (float) doubles[i]);
                 } else {
-                    buf.putDouble(data[i]);
+                    buf.putDouble(floats != null ? floats[i] : doubles[i]);
                 }
             }
             out.write(buf.array(), 0, buf.position());
@@ -174,16 +188,20 @@ public final class Npy {
                 throw new IOException(source + ": .npy shape " + dims + " has more elements than one Java array"
                         + " holds (" + MAX_ELEMENTS + ")");
             }
-            if (n * Double.BYTES > Runtime.getRuntime().maxMemory()) {
-                throw new IOException(source + ": array of shape " + dims + " needs " + n * Double.BYTES
-                        + " bytes as doubles, more than the Java heap's maximum (raise -Xmx)");
+            long heapBytes = n * (descr.equals("<f4") ? Float.BYTES : Long.BYTES);
+            if (heapBytes > Runtime.getRuntime().maxMemory()) {
+                throw new IOException(source + ": array of shape " + dims + " needs " + heapBytes
+                        + " bytes of heap, more than the Java heap's maximum (raise -Xmx)");
             }
             long available = size - prefix - headerLen;
             if (n * width > available) {
                 throw new IOException(source + ": truncated data, shape " + dims + " needs " + n * width
                         + " bytes but " + available + " follow the header");
             }
-            double[] values = new double[(int) n];
+            // float32 stays float[], float64 double[], int32/int64 long[] (see HostArray)
+            float[] floats = descr.equals("<f4") ? new float[(int) n] : null;
+            double[] doubles = descr.equals("<f8") ? new double[(int) n] : null;
+            long[] longs = floats == null && doubles == null ? new long[(int) n] : null;
             byte[] chunk = new byte[(int) Math.min(n * width, 1 << 16)];
             ByteBuffer bb = ByteBuffer.wrap(chunk).order(ByteOrder.LITTLE_ENDIAN);
             int perChunk = chunk.length / width;
@@ -195,17 +213,23 @@ public final class Npy {
                     throw new IOException(source + ": truncated data, expected " + n + " elements", e);
                 }
                 bb.clear();
-                for (int i = start; i < start + count; i++) {
-                    values[i] = switch (descr) {
-                        case "<f4" -> bb.getFloat();
-                        case "<f8" -> bb.getDouble();
-                        case "<i4" -> bb.getInt();
-                        default -> bb.getLong();
-                    };
+                switch (descr) {
+                    case "<f4" -> bb.asFloatBuffer().get(floats, start, count);
+                    case "<f8" -> bb.asDoubleBuffer().get(doubles, start, count);
+                    case "<i4" -> {
+                        for (int i = start; i < start + count; i++) {
+                            longs[i] = bb.getInt();
+                        }
+                    }
+                    default -> bb.asLongBuffer().get(longs, start, count);
                 }
             }
-            DType dtype = descr.equals("<f4") || descr.equals("<i4") ? DType.FLOAT32 : DType.FLOAT64;
-            return new HostArray(values, shape, dtype);
+            return switch (descr) {
+                case "<f4" -> HostArray.ofFloats(floats, shape);
+                case "<f8" -> new HostArray(doubles, shape, DType.FLOAT64);
+                case "<i4" -> HostArray.ofLongs(longs, DType.FLOAT32, shape);
+                default -> HostArray.ofLongs(longs, DType.FLOAT64, shape);
+            };
         } catch (java.io.EOFException e) {
             throw new IOException(source + ": truncated .npy header", e);
         }

@@ -92,7 +92,7 @@ public final class ParameterFiles {
         double[] theta;
         if (name.endsWith(".npy")) {
             HostArray a = Npy.read(file);
-            if (a.shape().length != 1 || a.data().length != spec.numParameters()) {
+            if (a.shape().length != 1 || a.size() != spec.numParameters()) {
                 throw new IOException("parameter file " + file + " holds an array of shape "
                         + Arrays.toString(a.shape()) + " but the model spec needs [" + spec.numParameters() + "]");
             }

@@ -24,9 +24,10 @@ import org.influence4j.api.DType;
  * The safetensors format (Hugging Face): an 8-byte little-endian header length, a JSON header
  * mapping tensor names to {@code dtype}, {@code shape} and {@code data_offsets}, an optional
  * {@code __metadata__} string map, then the raw little-endian data. Written tensors are
- * {@code F32}/{@code F64}; reading also accepts {@code I32}/{@code I64} (e.g. token ids or labels),
- * returned as doubles (exact up to 2^53) with {@link HostArray#dtype()} {@code FLOAT32} for 4-byte
- * and {@code FLOAT64} for 8-byte elements. Tensors are written in map order with contiguous offsets; readers return them ordered by
+ * {@code F32}/{@code F64} (and {@code I64} for integer storage); reading also accepts {@code I32}/{@code I64}
+ * (e.g. token ids or labels), read into {@code long[]} storage with {@link HostArray#dtype()}
+ * {@code FLOAT32} for 4-byte and {@code FLOAT64} for 8-byte elements. Values keep their type on the
+ * heap: {@code F32} as {@code float[]}, {@code F64} as {@code double[]}. Tensors are written in map order with contiguous offsets; readers return them ordered by
  * their data offsets (the order in which influence4j wrote them).
  */
 public final class SafeTensors {
@@ -58,9 +59,10 @@ public final class SafeTensors {
         long offset = 0;
         for (Map.Entry<String, HostArray> e : tensors.entrySet()) {
             HostArray a = e.getValue();
-            long len = (long) a.data().length * a.dtype().bytes();
+            boolean ints = a.storage() == HostArray.Storage.INT64;
+            long len = (long) a.size() * (ints ? Long.BYTES : a.dtype().bytes());
             Map<String, Object> info = new LinkedHashMap<>();
-            info.put("dtype", a.dtype() == DType.FLOAT32 ? "F32" : "F64");
+            info.put("dtype", ints ? "I64" : a.dtype() == DType.FLOAT32 ? "F32" : "F64");
             info.put("shape", java.util.Arrays.stream(a.shape()).boxed().toList());
             info.put("data_offsets", List.of(offset, offset + len));
             header.put(e.getKey(), info);
@@ -75,7 +77,7 @@ public final class SafeTensors {
             out.write(ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(padded.length).array());
             out.write(padded);
             for (HostArray a : tensors.values()) {
-                Npy.writeData(out, a.data(), a.dtype());
+                Npy.writeData(out, a);
             }
         });
     }
@@ -262,31 +264,41 @@ public final class SafeTensors {
     }
 
     private static HostArray data(FileChannel channel, Path file, long dataStart, Entry e) throws IOException {
-        if (e.count() * Double.BYTES > Runtime.getRuntime().maxMemory()) {
+        long heapBytes = e.count() * ("F32".equals(e.dtype()) ? Float.BYTES : Long.BYTES);
+        if (heapBytes > Runtime.getRuntime().maxMemory()) {
             throw new IOException(file + ": tensor '" + Json.oneLine(e.name(), 80) + "' of shape "
-                    + Arrays.toString(e.shape()) + " needs " + e.count() * Double.BYTES
-                    + " bytes as doubles, more than the Java heap's maximum (raise -Xmx)");
+                    + Arrays.toString(e.shape()) + " needs " + heapBytes
+                    + " bytes of heap, more than the Java heap's maximum (raise -Xmx)");
         }
-        double[] values = new double[(int) e.count()];
+        int n = (int) e.count();
+        float[] floats = "F32".equals(e.dtype()) ? new float[n] : null;
+        double[] doubles = "F64".equals(e.dtype()) ? new double[n] : null;
+        long[] longs = floats == null && doubles == null ? new long[n] : null;
         int perChunk = (1 << 16) / e.width();
         ByteBuffer chunk = ByteBuffer.allocate(perChunk * e.width()).order(ByteOrder.LITTLE_ENDIAN);
         long position = dataStart + e.begin();
-        for (int start = 0; start < values.length; start += perChunk) {
-            int count = Math.min(perChunk, values.length - start);
+        for (int start = 0; start < n; start += perChunk) {
+            int count = Math.min(perChunk, n - start);
             chunk.clear().limit(count * e.width());
             readFully(channel, chunk, position, file);
             position += (long) count * e.width();
             chunk.flip();
-            for (int i = start; i < start + count; i++) {
-                values[i] = switch (e.dtype()) {
-                    case "F32" -> chunk.getFloat();
-                    case "F64" -> chunk.getDouble();
-                    case "I32" -> chunk.getInt();
-                    default -> chunk.getLong();
-                };
+            switch (e.dtype()) {
+                case "F32" -> chunk.asFloatBuffer().get(floats, start, count);
+                case "F64" -> chunk.asDoubleBuffer().get(doubles, start, count);
+                case "I32" -> {
+                    for (int i = start; i < start + count; i++) {
+                        longs[i] = chunk.getInt();
+                    }
+                }
+                default -> chunk.asLongBuffer().get(longs, start, count);
             }
         }
-        return new HostArray(values, e.shape(), e.width() == 4 ? DType.FLOAT32 : DType.FLOAT64);
+        return switch (e.dtype()) {
+            case "F32" -> HostArray.ofFloats(floats, e.shape());
+            case "F64" -> new HostArray(doubles, e.shape(), DType.FLOAT64);
+            default -> HostArray.ofLongs(longs, e.width() == 4 ? DType.FLOAT32 : DType.FLOAT64, e.shape());
+        };
     }
 
     private static void readFully(FileChannel channel, ByteBuffer buffer, long position, Path file)

@@ -106,4 +106,41 @@ class NpyAndSafeTensorsTest {
             throw new AssertionError(e);
         }
     }
+
+    /**
+     * Arrays keep their element type through a round trip: float32 is read into {@code float[]},
+     * int64 into {@code long[]} exactly (2^53 + 1 has no double), and both are written back in that
+     * type, by .npy and by safetensors.
+     */
+    @Test
+    void elementTypesSurviveARoundTrip() throws IOException {
+        float[] floats = {0.1f, -2.5f, 3e-8f, Float.MAX_VALUE};
+        long big = (1L << 53) + 1;
+        long[] longs = {big, -7, 0};
+        Path f32 = dir.resolve("f32.npy");
+        Path i64 = dir.resolve("i64.npy");
+        Npy.write(f32, HostArray.ofFloats(floats, 2, 2));
+        Npy.write(i64, HostArray.ofLongs(longs, DType.FLOAT64, 3));
+        HostArray readFloats = Npy.read(f32);
+        assertEquals(HostArray.Storage.FLOAT32, readFloats.storage());
+        assertArrayEquals(floats, readFloats.floats());
+        assertArrayEquals(new long[] {2, 2}, readFloats.shape());
+        HostArray readLongs = Npy.read(i64);
+        assertEquals(HostArray.Storage.INT64, readLongs.storage());
+        assertArrayEquals(longs, readLongs.longs());
+        assertTrue(new String(Files.readAllBytes(i64), StandardCharsets.ISO_8859_1).contains("'descr': '<i8'"));
+
+        Path st = dir.resolve("typed.safetensors");
+        Map<String, HostArray> tensors = new LinkedHashMap<>();
+        tensors.put("f", HostArray.ofFloats(floats, 4));
+        tensors.put("i", HostArray.ofLongs(longs, DType.FLOAT64, 3));
+        SafeTensors.write(st, tensors, Map.of());
+        Map<String, HostArray> back = SafeTensors.read(st);
+        assertEquals(HostArray.Storage.FLOAT32, back.get("f").storage());
+        assertArrayEquals(floats, back.get("f").floats());
+        assertEquals(HostArray.Storage.INT64, back.get("i").storage());
+        assertArrayEquals(longs, back.get("i").longs());
+        assertEquals(16 + 24, Files.size(st) - 8 - ByteBuffer.wrap(Files.readAllBytes(st), 0, 8)
+                .order(ByteOrder.LITTLE_ENDIAN).getLong(), "4 floats and 3 longs, no widening");
+    }
 }

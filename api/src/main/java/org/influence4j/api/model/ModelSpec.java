@@ -14,6 +14,7 @@ import java.util.Map;
 import java.util.SplittableRandom;
 import org.influence4j.api.DType;
 import org.influence4j.api.data.Batch;
+import org.influence4j.api.data.HostArray;
 import org.influence4j.api.internal.AtomicFiles;
 import org.influence4j.api.internal.Json;
 
@@ -234,13 +235,14 @@ public record ModelSpec(int inputDim, List<Layer> layers, Loss loss, DType dtype
                     : inputDim + " (input shape " + java.util.Arrays.toString(graph.inputShape()) + ")"));
         }
         if (graph != null && graph.intInput()) {
-            double[] x = batch.x();
+            HostArray x = batch.features();
             int limit = graph.vocabularyLimit();
-            for (int i = 0; i < x.length; i++) {
-                if (x[i] != Math.rint(x[i]) || x[i] < 0 || x[i] >= limit) {
+            for (int i = 0, n = x.size(); i < n; i++) {
+                double id = x.get(i);
+                if (id != Math.rint(id) || id < 0 || id >= limit) {
                     throw new IllegalArgumentException(argument + ": token id x[" + i / inputDim + "]["
-                            + i % inputDim + "]=" + x[i] + " is not an id in [0, " + limit
-                            + ") of the model's embedding");
+                            + i % inputDim + "]=" + (x.storage() == HostArray.Storage.INT64 ? String.valueOf(x.longs()[i])
+                            : String.valueOf(id)) + " is not an id in [0, " + limit + ") of the model's embedding");
                 }
             }
         }

@@ -9,6 +9,8 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import java.util.ArrayList;
 import java.util.List;
+import org.influence4j.api.DType;
+import org.influence4j.api.data.HostArray;
 import org.influence4j.graph.Kernels;
 
 /**
@@ -22,8 +24,16 @@ public final class DjlKernels implements Kernels<NDArray> {
     /** Makes an array of the kernels' type from host data. */
     @FunctionalInterface
     public interface Uploader {
-        /** @return an array holding {@code data} with {@code shape} and {@code type}, attached to {@code manager} */
-        NDArray upload(NDManager manager, double[] data, Shape shape, DataType type);
+        /**
+         * @return an array holding {@code data} (any storage; its own shape is ignored) with {@code shape}
+         *     and {@code type}, attached to {@code manager}
+         */
+        NDArray upload(NDManager manager, HostArray data, Shape shape, DataType type);
+
+        /** @return {@link #upload(NDManager, HostArray, Shape, DataType)} of float64 values */
+        default NDArray upload(NDManager manager, double[] data, Shape shape, DataType type) {
+            return upload(manager, new HostArray(data, new long[] {data.length}, DType.FLOAT64), shape, type);
+        }
     }
 
     /** Gathers rows of a matrix: the engine's part of {@link Kernels#gatherRows}. */
@@ -67,6 +77,11 @@ public final class DjlKernels implements Kernels<NDArray> {
 
     @Override
     public NDArray constant(double[] values, long... shape) {
+        return uploader.upload(manager, values, new Shape(shape), type);
+    }
+
+    @Override
+    public NDArray constant(HostArray values, long... shape) {
         return uploader.upload(manager, values, new Shape(shape), type);
     }
 

@@ -9,6 +9,8 @@ import ai.djl.pytorch.engine.PtNDManager;
 import ai.djl.pytorch.jni.JniUtils;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import org.influence4j.api.DType;
+import org.influence4j.api.data.HostArray;
 
 /**
  * Creation of arrays whose memory libtorch owns.
@@ -36,17 +38,28 @@ final class PtArrays {
 
     /** @return a libtorch-owned array holding {@code data} in {@code type}, attached to {@code m} */
     static NDArray owned(NDManager m, double[] data, Shape shape, DataType type) {
-        if (data.length == 0) {
+        return owned(m, new HostArray(data, new long[] {data.length}, DType.FLOAT64), shape, type);
+    }
+
+    /**
+     * @return a libtorch-owned array holding {@code data} (any storage; float32 storage goes into a
+     *     float32 array as it is) in {@code type} with {@code shape}, attached to {@code m}
+     */
+    static NDArray owned(NDManager m, HostArray data, Shape shape, DataType type) {
+        int n = data.size();
+        if (n == 0) {
             return m.zeros(shape, type);
         }
-        int bytes = Math.multiplyExact(data.length, type.getNumOfBytes());
+        int bytes = Math.multiplyExact(n, type.getNumOfBytes());
         ByteBuffer buffer = staging(bytes);
         if (type == DataType.FLOAT64) {
-            buffer.asDoubleBuffer().put(data);
+            buffer.asDoubleBuffer().put(data.doubles());
+        } else if (type == DataType.FLOAT32 && data.storage() == HostArray.Storage.FLOAT32) {
+            buffer.asFloatBuffer().put(data.floats());
         } else if (type == DataType.FLOAT32) {
             java.nio.FloatBuffer floats = buffer.asFloatBuffer();
-            for (double v : data) {
-                floats.put((float) v);
+            for (int i = 0; i < n; i++) {
+                floats.put((float) data.get(i));
             }
         } else {
             throw new IllegalStateException("djl-pytorch: unexpected data type " + type);

@@ -443,7 +443,7 @@ public final class PtModel extends AbstractSpecModel<PtBackend, PtTensorScope> {
     }
 
     private NDArray features(NDManager m, Batch batch) {
-        return create(m, batch.x(), new Shape(batch.size(), batch.numFeatures()));
+        return PtArrays.owned(m, batch.features(), new Shape(batch.size(), batch.numFeatures()), dataType);
     }
 
     /** @return MSE targets {@code [n,K]}, one-hot class labels {@code [n,K]} or binary labels {@code [n,1]} */

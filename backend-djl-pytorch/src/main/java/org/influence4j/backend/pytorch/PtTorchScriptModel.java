@@ -26,6 +26,7 @@ import org.influence4j.api.TensorChecks;
 import org.influence4j.api.TensorScope;
 import org.influence4j.api.TwiceDifferentiable;
 import org.influence4j.api.data.Batch;
+import org.influence4j.api.data.HostArray;
 import org.influence4j.api.model.Loss;
 import org.influence4j.api.model.ModelSpec;
 import org.influence4j.api.model.NativeModelFormat;
@@ -282,7 +283,7 @@ public final class PtTorchScriptModel implements TwiceDifferentiable {
     public Tensor forward(Batch batch, TensorScope scope) {
         PtTensorScope target = checkCall(batch, scope);
         try (NDManager m = manager.newSubManager(); PtGradMode g = PtGradMode.disabled()) {
-            return target.wrap(run(m, batch.x(), batch.size()));
+            return target.wrap(run(m, batch.features(), batch.size()));
         }
     }
 
@@ -427,13 +428,14 @@ public final class PtTorchScriptModel implements TwiceDifferentiable {
         JniUtils.enableInferenceMode(module);
     }
 
-    private NDArray run(NDManager m, double[] x, int n) {
+    private NDArray run(NDManager m, HostArray x, int n) {
         NDArray input;
         Shape shape = new Shape(batchShape(n, inputShape));
         if (intInput) {
-            for (int i = 0; i < x.length; i++) {
-                if (x[i] != Math.rint(x[i]) || Math.abs(x[i]) > MAX_ID) {
-                    throw new IllegalArgumentException("batch: feature " + i + " is " + x[i] + " but the TorchScript"
+            for (int i = 0, size = x.size(); i < size; i++) {
+                double id = x.get(i);
+                if (id != Math.rint(id) || Math.abs(id) > MAX_ID) {
+                    throw new IllegalArgumentException("batch: feature " + i + " is " + id + " but the TorchScript"
                             + " module takes int64 ids; give whole numbers");
                 }
             }
@@ -451,7 +453,7 @@ public final class PtTorchScriptModel implements TwiceDifferentiable {
     /** @return per-sample losses {@code [n]} of the batch (as {@link Loss} defines them) */
     private NDArray perSample(NDManager m, Batch batch) {
         int n = batch.size();
-        NDArray f = run(m, batch.x(), n);
+        NDArray f = run(m, batch.features(), n);
         int classes = signature.outputDim();
         return switch (signature.loss()) {
             case MSE -> {

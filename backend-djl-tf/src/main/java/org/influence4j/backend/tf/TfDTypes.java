@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import org.influence4j.api.data.HostArray;
 import org.influence4j.backend.djl.DjlDTypes;
 
 /**
@@ -21,6 +22,11 @@ final class TfDTypes {
             return m.create(data, shape);
         }
         return m.create(DjlDTypes.toFloats(data), shape);
+    }
+
+    /** @return an array holding {@code data} (any storage; float32 storage is not converted) in {@code type} */
+    static NDArray create(NDManager m, HostArray data, Shape shape, DataType type) {
+        return type == DataType.FLOAT64 ? m.create(data.doubles(), shape) : m.create(data.floats(), shape);
     }
 
     /** @return a 0-dimensional array holding {@code value} in {@code type} */

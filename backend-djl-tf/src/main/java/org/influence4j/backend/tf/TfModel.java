@@ -8,6 +8,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import org.influence4j.api.DType;
+import org.influence4j.api.data.HostArray;
 import org.influence4j.api.DenseLayerFactors;
 import org.influence4j.api.Tensor;
 import org.influence4j.api.TensorScope;
@@ -269,7 +270,7 @@ public final class TfModel extends AbstractSpecModel<TfBackend, TfTensorScope> {
                     runner.feed(g.params.get(q), params[q]);
                 }
                 int n = batch.size();
-                runner.feed(g.x, own(tensor(batch.x(), n, batch.numFeatures())));
+                runner.feed(g.x, own(tensor(batch.features(), n, batch.numFeatures())));
                 runner.feed(g.y, own(tensor(targetValues(batch), n, spec().outputDim())));
                 runner.feed(g.scale, own(tensor(new double[] {scale})));
                 if (direction != null) {
@@ -355,11 +356,16 @@ public final class TfModel extends AbstractSpecModel<TfBackend, TfTensorScope> {
 
     /** @return a new TensorFlow tensor of the model dtype (the caller closes it) */
     private org.tensorflow.Tensor tensor(double[] data, long... shape) {
+        return tensor(new HostArray(data, new long[] {data.length}, DType.FLOAT64), shape);
+    }
+
+    /** @return a tensor of {@code data} (any storage; float32 storage is not converted) in the model dtype */
+    private org.tensorflow.Tensor tensor(HostArray data, long... shape) {
         org.tensorflow.ndarray.Shape s = org.tensorflow.ndarray.Shape.of(shape);
         if (dataType == DataType.FLOAT64) {
-            return TFloat64.tensorOf(s, DataBuffers.of(data, true, false));
+            return TFloat64.tensorOf(s, DataBuffers.of(data.doubles(), true, false));
         }
-        return TFloat32.tensorOf(s, DataBuffers.of(DjlDTypes.toFloats(data), true, false));
+        return TFloat32.tensorOf(s, DataBuffers.of(data.floats(), true, false));
     }
 
     /** @return the elements of a float32/float64 TensorFlow tensor as doubles */

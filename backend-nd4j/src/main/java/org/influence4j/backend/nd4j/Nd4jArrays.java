@@ -1,5 +1,6 @@
 package org.influence4j.backend.nd4j;
 
+import org.influence4j.api.data.HostArray;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -26,6 +27,18 @@ final class Nd4jArrays {
             f[i] = (float) data[i];
         }
         return Nd4j.create(f, shape, DataType.FLOAT);
+    }
+
+    /**
+     * @return a new array holding {@code data} (any storage; its own shape is ignored; float32 storage
+     *     goes into a FLOAT array without a detour through doubles) with {@code shape} and {@code type}
+     */
+    static INDArray create(HostArray data, long[] shape, DataType type) {
+        if (type == DataType.FLOAT && data.storage() == HostArray.Storage.FLOAT32 && data.size() > 0
+                && shape.length > 0) {
+            return Nd4j.create(data.floats(), shape, DataType.FLOAT);
+        }
+        return create(data.doubles(), shape, type);
     }
 
     /**

@@ -3,6 +3,7 @@ package org.influence4j.backend.nd4j;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import org.influence4j.api.data.HostArray;
 import org.influence4j.graph.Kernels;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -93,6 +94,15 @@ final class Nd4jKernels implements Kernels<INDArray> {
     public INDArray constant(double[] values, long... shape) {
         if (shapeSize(shape) != values.length) {
             throw new IllegalArgumentException("constant: " + values.length + " values for shape "
+                    + Arrays.toString(shape));
+        }
+        return keep(Nd4jArrays.create(values, shape, type));
+    }
+
+    @Override
+    public INDArray constant(HostArray values, long... shape) {
+        if (shapeSize(shape) != values.size()) {
+            throw new IllegalArgumentException("constant: " + values.size() + " values for shape "
                     + Arrays.toString(shape));
         }
         return keep(Nd4jArrays.create(values, shape, type));

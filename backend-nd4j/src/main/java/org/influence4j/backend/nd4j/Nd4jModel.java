@@ -590,7 +590,7 @@ public final class Nd4jModel extends AbstractSpecModel<Nd4jBackend, Nd4jTensorSc
     }
 
     private INDArray features(Nd4jArena ar, Batch batch) {
-        return ar.t(Nd4jArrays.create(batch.x(), new long[] {batch.size(), batch.numFeatures()}, type));
+        return ar.t(Nd4jArrays.create(batch.features(), new long[] {batch.size(), batch.numFeatures()}, type));
     }
 
     /** @return MSE targets {@code [n,K]}, one-hot class labels {@code [n,K]} or binary labels {@code [n,1]} */

@@ -1,5 +1,6 @@
 package org.influence4j.backend.testkit;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -117,6 +118,36 @@ public abstract class AbstractGraphFixtureTest {
         }
     }
 
+    /**
+     * Features held in their own type — images as float32 ({@code float[]}), token ids as int64
+     * ({@code long[]}) — give the same numbers, bit for bit, as the same values held as doubles, on
+     * every path that uploads features: outputs, losses, per-sample gradients, Hessian and
+     * Gauss-Newton blocks (which replicate the batch).
+     */
+    @ParameterizedTest(name = "{0} {1}")
+    @MethodSource("fixturesAndTypes")
+    void typedFeaturesGiveTheSameNumbersAsDoubles(String name, DType dtype) {
+        GraphFixture f = GraphFixture.load(name);
+        HostArray read = f.batch().features();
+        HostArray features = read.storage() == HostArray.Storage.INT64 ? read
+                : HostArray.ofFloats(read.floats(), read.shape());
+        Batch typed = new Batch(features, f.batch().y(), 1);
+        Batch doubles = new Batch(features.doubles(), f.batch().numFeatures(), f.batch().y(), 1);
+        int p = f.v().length;
+        try (TwiceDifferentiable model = model(f, dtype); TensorScope scope = backend().newScope()) {
+            Tensor vs = scope.fromArray(f.v(), dtype, 1, p);
+            assertEquals(model.loss(doubles), model.loss(typed), name);
+            assertArrayEquals(model.forward(doubles, scope).toDoubleArray(), model.forward(typed, scope).toDoubleArray(),
+                    name);
+            assertArrayEquals(model.perSampleGradients(doubles, scope).toDoubleArray(),
+                    model.perSampleGradients(typed, scope).toDoubleArray(), name);
+            assertArrayEquals(model.hvpBlock(doubles, vs, scope).toDoubleArray(),
+                    model.hvpBlock(typed, vs, scope).toDoubleArray(), name);
+            assertArrayEquals(model.gaussNewtonBlock(doubles, vs, scope).toDoubleArray(),
+                    model.gaussNewtonBlock(typed, vs, scope).toDoubleArray(), name);
+        }
+    }
+
     /** The Dense heads' factors rebuild PyTorch's per-sample gradients of their weights and biases. */
     @ParameterizedTest(name = "{0}")
     @MethodSource("fixtureNames")
@@ -222,6 +253,13 @@ public abstract class AbstractGraphFixtureTest {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                     () -> model.perSampleGradients(bad, scope));
             assertTrue(e.getMessage().startsWith("batch: token id x[0][3]=20.0 is not an id in [0, 20)"),
+                    e.getMessage());
+            long[] ids = f.batch().features().longs().clone();
+            ids[3] = 20;
+            Batch badIds = new Batch(HostArray.ofLongs(ids, DType.FLOAT64, f.batch().features().shape()), f.batch().y(),
+                    1);
+            e = assertThrows(IllegalArgumentException.class, () -> model.perSampleGradients(badIds, scope));
+            assertTrue(e.getMessage().startsWith("batch: token id x[0][3]=20 is not an id in [0, 20)"),
                     e.getMessage());
             Batch wide = new Batch(new double[7], 7, new double[] {0}, 1);
             e = assertThrows(IllegalArgumentException.class, () -> model.loss(wide));

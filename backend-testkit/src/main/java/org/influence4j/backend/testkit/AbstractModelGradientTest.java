@@ -10,6 +10,7 @@ import org.influence4j.api.Tensor;
 import org.influence4j.api.TensorScope;
 import org.influence4j.api.TwiceDifferentiable;
 import org.influence4j.api.data.Batch;
+import org.influence4j.api.data.HostArray;
 import org.influence4j.api.model.Activation;
 import org.influence4j.api.model.Loss;
 import org.influence4j.api.model.ModelSpec;
@@ -152,6 +153,31 @@ public abstract class AbstractModelGradientTest {
             double err = TestSupport.relErr(hv32.toDoubleArray(), m64.hvp(batch, v64, scope).toDoubleArray());
             LOG.info("float32 vs float64 HVP rel err {}", err);
             assertTrue(err < 1e-4, "hvp rel err " + err);
+        }
+    }
+
+    /**
+     * A float32 model gives the same numbers, bit for bit, whether the features are held as floats
+     * (as a float32 {@code .npy} file is read) or as the same values in doubles: the upload rounds to
+     * the same floats, without a detour through doubles for float storage.
+     */
+    @Test
+    public void float32FeaturesHeldAsFloatsGiveTheSameNumbersAsDoubles() {
+        ModelSpec spec = TestSupport.twoHiddenLayers(Loss.SOFTMAX_CROSS_ENTROPY, DType.FLOAT32);
+        Batch random = TestSupport.randomBatch(spec, 20, 8);
+        float[] floats = new HostArray(random.x(), new long[] {random.x().length}, DType.FLOAT64).floats();
+        Batch typed = new Batch(HostArray.ofFloats(floats, random.size(), random.numFeatures()), random.y(), 1);
+        Batch doubles = new Batch(typed.x(), random.numFeatures(), random.y(), 1);
+        assertEquals(HostArray.Storage.FLOAT32, typed.features().storage());
+        double[] v = TestSupport.randomUnitVector(spec.numParameters(), 9);
+        try (TensorScope scope = backend().newScope();
+             TwiceDifferentiable model = backend().createModel(spec, TestSupport.parameters(spec, 4, 2))) {
+            assertEquals(model.loss(doubles), model.loss(typed));
+            assertArrayEquals(model.forward(doubles, scope).toDoubleArray(), model.forward(typed, scope).toDoubleArray());
+            assertArrayEquals(model.perSampleGradients(doubles, scope).toDoubleArray(),
+                    model.perSampleGradients(typed, scope).toDoubleArray());
+            Tensor vt = scope.fromArray(v, DType.FLOAT32, v.length);
+            assertArrayEquals(model.hvp(doubles, vt, scope).toDoubleArray(), model.hvp(typed, vt, scope).toDoubleArray());
         }
     }
 }

@@ -51,7 +51,7 @@ public record GraphFixture(String name, Path folder, ModelSpec spec, double[] pa
             ParameterFiles.State state = ParameterFiles.readState(folder.resolve("state.safetensors"), spec);
             HostArray x = Npy.read(folder.resolve("x.npy"));
             double[] y = Npy.read(folder.resolve("y.npy")).data();
-            Batch batch = new Batch(x.data(), x.data().length / y.length, y, 1);
+            Batch batch = new Batch(x, y, 1); // features in the file's storage: float32, float64 or int64
             return new GraphFixture(name, folder, state.spec(), state.parameters(), batch, read(folder, "logits.npy"),
                     read(folder, "losses.npy"), read(folder, "grads.npy"), read(folder, "v.npy"),
                     read(folder, "hvp.npy"), read(folder, "gnvp.npy"));

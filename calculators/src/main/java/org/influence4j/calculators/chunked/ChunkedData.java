@@ -59,8 +59,7 @@ public interface ChunkedData extends Serializable {
         if (chunkSize <= 0) {
             throw new IllegalArgumentException("chunkSize: must be > 0, got " + chunkSize);
         }
-        return new InMemory(data.x(), data.numFeatures(), data.y(), data.labelWidth(),
-                ChunkedArray.regular(data.size(), chunkSize));
+        return new InMemory(data, ChunkedArray.regular(data.size(), chunkSize));
     }
 
     /**
@@ -95,7 +94,7 @@ public interface ChunkedData extends Serializable {
         }
         x.requireOnlyRowsChunked("x");
         y.requireOnlyRowsChunked("y");
-        return new InMemory(x.toHostArray().data(), x.rowWidth(), y.toHostArray().data(), y.rowWidth(),
+        return new InMemory(new Batch(x.toHostArray().data(), x.rowWidth(), y.toHostArray().data(), y.rowWidth()),
                 x.rowChunks());
     }
 
@@ -118,18 +117,12 @@ public interface ChunkedData extends Serializable {
     /** In-memory chunked data. */
     final class InMemory implements ChunkedData {
         private static final long serialVersionUID = 1L;
-        private final double[] x;
-        private final int numFeatures;
-        private final double[] y;
-        private final int labelWidth;
+        private final Batch data;
         private final long[] sizes;
         private final long[] offsets;
 
-        InMemory(double[] x, int numFeatures, double[] y, int labelWidth, long[] sizes) {
-            this.x = x;
-            this.numFeatures = numFeatures;
-            this.y = y;
-            this.labelWidth = labelWidth;
+        InMemory(Batch data, long[] sizes) {
+            this.data = data;
             this.sizes = sizes.clone();
             this.offsets = new long[sizes.length];
             for (int k = 1; k < sizes.length; k++) {
@@ -144,20 +137,17 @@ public interface ChunkedData extends Serializable {
 
         @Override
         public Batch chunk(int k) {
-            int from = (int) offsets[k];
-            int to = (int) (offsets[k] + sizes[k]);
-            return new Batch(Arrays.copyOfRange(x, from * numFeatures, to * numFeatures), numFeatures,
-                    Arrays.copyOfRange(y, from * labelWidth, to * labelWidth), labelWidth);
+            return data.slice((int) offsets[k], (int) (offsets[k] + sizes[k]));
         }
 
         @Override
         public int numFeatures() {
-            return numFeatures;
+            return data.numFeatures();
         }
 
         @Override
         public int labelWidth() {
-            return labelWidth;
+            return data.labelWidth();
         }
 
         @Override

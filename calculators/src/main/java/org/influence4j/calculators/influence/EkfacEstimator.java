@@ -322,7 +322,7 @@ final class EkfacEstimator {
     private static Batch labelled(Batch chunk, int c) {
         double[] labels = new double[chunk.size()];
         Arrays.fill(labels, c);
-        return new Batch(chunk.x(), chunk.numFeatures(), labels, 1);
+        return new Batch(chunk.features(), labels, 1);
     }
 
     /** Adds {@code Σ ã ãᵀ} of the rows of {@code a} ({@code ã = [a, 1]} with a bias) to {@code target [sa²]}. */

@@ -30,9 +30,10 @@ import org.influence4j.io.SafeTensors;
  * </ul>
  * Without {@code :NAME} a container's only array is taken; of several, features default to the one
  * named {@code x} and labels to {@code y}, and without a labels file the labels are the features'
- * container's {@code y} array. Each sample becomes one row of a {@link Batch}: its features
- * flattened row-major (C order), so a layer graph's per-sample input shape
- * ({@code ModelGraph.inputShape()}) must equal the features' shape after n.
+ * container's {@code y} array. The features become the {@link Batch#features() features} of a
+ * {@link Batch} in the file's type (float32 stays {@code float[]} on the heap, integers
+ * {@code long[]}); a layer graph's per-sample input shape ({@code ModelGraph.inputShape()}) must equal
+ * their shape after n.
  *
  * <p>Every problem is reported in one line naming the argument and the file and saying how to fix
  * it: a missing file or unsupported type, a missing array, the wrong rank, a per-sample shape that
@@ -171,12 +172,11 @@ public final class ArrayDataSource implements DataSource {
             throw new IllegalArgumentException(where + ": holds no samples (shape " + Arrays.toString(xShape)
                     + "); give at least one");
         }
-        int numFeatures = (int) (x.data().length / n);
         int labelWidth = yShape.length == 1 ? 1 : (int) yShape[1];
-        return new ArrayDataSource(new Batch(x.data(), numFeatures, y.data(), labelWidth), sample);
+        return new ArrayDataSource(new Batch(x, y.doubles(), labelWidth), sample);
     }
 
-    /** @return all samples, features flattened row-major per sample */
+    /** @return all samples, the features in the file's element type */
     public Batch batch() {
         return batch;
     }

@@ -65,6 +65,13 @@ class ArrayDataSourceTest {
             assertEquals(6, source.numFeatures());
             assertEquals(1, source.labelWidth());
             assertArrayEquals(x, source.batch().x(), descr);
+            // held in the file's element type: float32 as float[] (4 bytes), integers as long[]
+            assertEquals(descr.equals("<f4") ? HostArray.Storage.FLOAT32 : descr.equals("<f8")
+                    ? HostArray.Storage.FLOAT64 : HostArray.Storage.INT64, source.batch().features().storage(), descr);
+            assertArrayEquals(new long[] {4, 1, 2, 3}, source.batch().features().shape());
+            // chunks keep the storage
+            assertEquals(source.batch().features().storage(),
+                    source.batches(3).next().features().storage(), descr);
             assertArrayEquals(new double[] {0, 2, 1, 2}, source.batch().y());
         }
         // rank 2 (format-1 specs: [n, inputDim]), labels [n, k] and chunks in order
@@ -125,6 +132,7 @@ class ArrayDataSourceTest {
         ArrayDataSource tokens = ArrayDataSource.read("--train", ids.toString(), "--train-labels",
                 dir.resolve("labels.npy").toString(), new long[] {3});
         assertArrayEquals(new double[] {5, 0, 19, 7, 7, 1}, tokens.batch().x());
+        assertArrayEquals(new long[] {5, 0, 19, 7, 7, 1}, tokens.batch().features().longs());
     }
 
     @Test
