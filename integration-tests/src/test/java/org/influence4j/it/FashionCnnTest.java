@@ -9,8 +9,6 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
-import java.util.SplittableRandom;
-import java.util.stream.IntStream;
 import org.influence4j.api.Tensor;
 import org.influence4j.api.TensorScope;
 import org.influence4j.api.TwiceDifferentiable;
@@ -20,14 +18,9 @@ import org.influence4j.api.inversion.Curvature;
 import org.influence4j.api.inversion.InverseHessian;
 import org.influence4j.api.inversion.InverseHvpResult;
 import org.influence4j.api.inversion.InversionException;
-import org.influence4j.api.data.HostArray;
-import org.influence4j.io.Idx;
-import org.influence4j.api.model.ModelSpec;
-import org.influence4j.backend.pytorch.PtBackendProvider;
 import org.influence4j.calculators.inversion.CgOptions;
 import org.influence4j.calculators.inversion.ConjugateGradientSolver;
 import org.influence4j.calculators.inversion.DataHessianOperator;
-import org.influence4j.calculators.tracin.CheckpointLoader;
 import org.influence4j.calculators.tracin.TracInCP;
 import org.influence4j.calculators.tracin.TracInCPFast;
 import org.influence4j.calculators.influence.EkfacCurvature;
@@ -35,10 +28,6 @@ import org.influence4j.calculators.influence.EkfacInfluence;
 import org.influence4j.calculators.influence.EkfacOptions;
 import org.influence4j.calculators.tracin.TracInCheckpoints;
 import org.influence4j.calculators.tracin.TracInOptions;
-import org.influence4j.calculators.training.MinibatchOptions;
-import org.influence4j.calculators.training.MinibatchTrainer;
-import org.influence4j.calculators.training.Optimizer;
-import org.influence4j.calculators.training.TrainingResult;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -58,49 +47,24 @@ import org.slf4j.LoggerFactory;
 class FashionCnnTest {
 
     private static final Logger LOG = LoggerFactory.getLogger(FashionCnnTest.class);
-    static final Path DATA = Path.of("/usr/share/datasets/fashion-mnist");
-    private static final int TRAIN = 2000;
+    private static final int TRAIN = FashionCnnFixture.TRAIN;
 
     @TempDir
     static Path dir;
-    static ModelSpec spec;
+    static FashionCnnFixture fashion;
     static TwiceDifferentiable model;
     static Batch train;
-    static boolean[] flipped;
     static TracInCheckpoints checkpoints;
 
     @BeforeAll
     static void trainTheCnn() throws IOException {
-        assumeTrue(Files.isReadable(DATA.resolve("train-images-idx3-ubyte.gz")),
+        assumeTrue(Files.isReadable(FashionCnnFixture.DATA.resolve("train-images-idx3-ubyte.gz")),
                 "Debian's dataset-fashion-mnist is not installed");
-        spec = ModelSpec.read(Path.of("..", "examples", "fashion-mnist-cnn", "model.json"));
-        assertEquals(11_978, spec.numParameters());
-        HostArray images = Idx.read(DATA.resolve("train-images-idx3-ubyte.gz"), TRAIN);
-        HostArray labels = Idx.read(DATA.resolve("train-labels-idx1-ubyte.gz"), TRAIN);
-        double[] x = images.data();
-        for (int i = 0; i < x.length; i++) {
-            x[i] /= 255.0;
-        }
-        double[] y = labels.data().clone();
-        flipped = new boolean[TRAIN];
-        SplittableRandom random = new SplittableRandom(11);
-        int[] order = IntStream.range(0, TRAIN).toArray();
-        for (int i = 0; i < TRAIN / 10; i++) {
-            int j = i + random.nextInt(TRAIN - i);
-            int t = order[i];
-            order[i] = order[j];
-            order[j] = t;
-            flipped[order[i]] = true;
-            y[order[i]] = (y[order[i]] + 1 + random.nextInt(9)) % 10;
-        }
-        train = new Batch(x, 784, y, 1);
-        model = PtBackendProvider.backend().createModel(spec, spec.initialParameters(5));
-        long start = System.nanoTime();
-        MinibatchOptions options = MinibatchOptions.of(Optimizer.sgd(0.05), 8, 32, 3).withCheckpoints(dir, 2);
-        TrainingResult result = new MinibatchTrainer(options).train(model, new InMemoryDataSource(train));
-        LOG.info("Fashion CNN trained in {} ms: {} steps, final loss {}", (System.nanoTime() - start) / 1e6,
-                result.iterations(), result.loss());
-        checkpoints = TracInCheckpoints.fromDirectory(dir, spec, CheckpointLoader.DEFAULT);
+        fashion = FashionCnnFixture.train(Path.of("..", "examples", "fashion-mnist-cnn"), dir);
+        assertEquals(11_978, fashion.spec().numParameters());
+        model = fashion.model();
+        train = fashion.train();
+        checkpoints = fashion.checkpoints();
     }
 
     @AfterAll
@@ -110,20 +74,8 @@ class FashionCnnTest {
         }
     }
 
-    /** Share of flipped labels among the top 10% by score. */
     private static double recallAtTenPercent(double[] scores) {
-        Integer[] order = IntStream.range(0, scores.length).boxed().toArray(Integer[]::new);
-        Arrays.sort(order, (a, b) -> Double.compare(scores[b], scores[a]));
-        int inspected = scores.length / 10;
-        int found = 0;
-        int total = 0;
-        for (int i = 0; i < scores.length; i++) {
-            total += flipped[i] ? 1 : 0;
-        }
-        for (int i = 0; i < inspected; i++) {
-            found += flipped[order[i]] ? 1 : 0;
-        }
-        return (double) found / total;
+        return fashion.recallAtTenPercent(scores);
     }
 
     @Test
