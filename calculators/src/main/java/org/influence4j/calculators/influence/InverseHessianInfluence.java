@@ -16,6 +16,7 @@ import org.influence4j.api.inversion.InverseHvpResult;
 import org.influence4j.api.inversion.InverseHvpSolver;
 import org.influence4j.api.inversion.SolverInfo;
 import org.influence4j.calculators.inversion.DataHessianOperator;
+import org.influence4j.calculators.inversion.LowRankInverse;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -199,6 +200,13 @@ public class InverseHessianInfluence implements InfluenceFunctionModel {
                 InfluenceProducts.requireMixedDerivatives(model, MIXED_ADVICE);
                 Tensor testFactors = factors(test, work);
                 result = InfluenceProducts.perturbation(model, testFactors, other, options.batchSize(), work);
+            } else if (inverse instanceof LowRankInverse lowRank) {
+                // through the factors V: never forms the [m, p] test factors (LowRankInverse#bilinear)
+                Tensor testGradients = model.perSampleGradients(test, work);
+                Tensor gradients = train == null ? testGradients : model.perSampleGradients(train, work);
+                InverseHvpResult scores = lowRank.bilinear(testGradients, gradients, work);
+                record(scores.info(), test.size());
+                result = scores.x();
             } else if (train != null && train.size() < test.size()) {
                 Tensor trainFactors = factors(train, work);
                 Tensor testGradients = model.perSampleGradients(test, work);
@@ -250,13 +258,17 @@ public class InverseHessianInfluence implements InfluenceFunctionModel {
         requireFitted();
         InfluenceProducts.requireVectors(vectors, model.numParameters());
         InverseHvpResult result = inverse.solve(vectors, scope);
-        lastSolverInfo = result.info();
-        summary.add(result.info());
-        if (!result.info().converged()) {
-            LOG.warn("inverse Hessian-vector products of {} vectors did not converge (largest relative residual {})",
-                    vectors.shape()[0], result.info().maxResidual());
-        }
+        record(result.info(), vectors.shape()[0]);
         return result.x();
+    }
+
+    private void record(SolverInfo info, long vectors) {
+        lastSolverInfo = info;
+        summary.add(info);
+        if (!info.converged()) {
+            LOG.warn("inverse Hessian-vector products of {} vectors did not converge (largest relative residual {})",
+                    vectors, info.maxResidual());
+        }
     }
 
     private Tensor factors(Batch batch, TensorScope scope) {

@@ -99,6 +99,57 @@ public final class LowRankInverse implements InverseHessian {
         }
     }
 
+    /**
+     * The bilinear form {@code L A⁻¹ Rᵀ} through the low-rank factors, without forming {@code A⁻¹ Lᵀ}:
+     * {@code (L Vᵀ) diag(w) (R Vᵀ)ᵀ} with {@code w = 1/(θ + λ)} (with the complement,
+     * {@code w − 1/λ} and {@code + (1/λ) L Rᵀ}). For influences {@code L} are test gradients and
+     * {@code R} training gradients: {@code 2(m + n)pr + 2mnr} flops instead of {@code 4mpr + 2mnp}.
+     * Equals {@code solve(L) · Rᵀ} up to float rounding.
+     *
+     * @param left  {@code [m, p]}, checked to be finite like {@link #solve}'s right-hand sides
+     * @param right {@code [n, p]}
+     * @return {@code [m, n]} owned by {@code target}, with this inverse's diagnostics
+     */
+    public InverseHvpResult bilinear(Tensor left, Tensor right, TensorScope target) {
+        InverseChecks.requireOpen(closed, method.configName());
+        int p = (int) basis.shape()[1];
+        int m = InverseChecks.requireRhsShape(left, p);
+        InverseChecks.requireRhsShape(right, p);
+        int r = eigenvalues.length;
+        try (TensorScope work = target.newChild()) {
+            double[] values = left.toDoubleArray();
+            for (int i = 0; i < values.length; i++) {
+                if (!Double.isFinite(values[i])) {
+                    throw new IllegalArgumentException("rhs: row " + i / p + " has a non-finite value " + values[i]
+                            + " at index " + i % p);
+                }
+            }
+            double[] projected;
+            try (Tensor pl = left.matmul(basisT)) {
+                projected = pl.toDoubleArray();
+            }
+            for (int i = 0; i < projected.length; i++) {
+                double w = 1 / (eigenvalues[i % r] + lambda);
+                projected[i] *= complement ? w - 1 / lambda : w;
+            }
+            Tensor scores;
+            try (Tensor weighted = work.fromArray(projected, basis.dtype(), m, r);
+                 Tensor rightProjected = right.matmul(basisT);
+                 Tensor rightProjectedT = rightProjected.transpose()) {
+                scores = weighted.matmul(rightProjectedT);
+            }
+            if (complement) {
+                try (Tensor rightT = right.transpose(); Tensor full = left.matmul(rightT)) {
+                    Tensor sum = scores.axpy(1 / lambda, full);
+                    scores.close();
+                    scores = sum;
+                }
+            }
+            SolverInfo info = new SolverInfo(method, 0, null, converged, warnings, details);
+            return new InverseHvpResult(scores.moveTo(target), info);
+        }
+    }
+
     @Override
     public void close() {
         if (!closed) {

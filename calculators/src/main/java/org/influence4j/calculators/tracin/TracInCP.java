@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.influence4j.api.LayerGradientFactors;
 import org.influence4j.api.Tensor;
 import org.influence4j.api.TensorScope;
 import org.influence4j.api.TwiceDifferentiable;
@@ -18,6 +19,15 @@ import org.influence4j.api.model.ParameterInfo;
  * {@code Σ_c η_c ‖∇θℓ(z; θ_c)‖²}; {@link #topK} streams training chunks through a bounded
  * selection and never builds the m×n matrix (the m test gradients of every checkpoint are kept).
  *
+ * <p><b>Dense stacks.</b> When every parameter belongs to a Dense layer on vectors (a format-1 MLP,
+ * or a layer graph of Dense layers and activations) and no layers are named, the per-sample
+ * gradients are never formed: a Dense layer's gradient is the outer product {@code δ_i ãᵢᵀ} of the
+ * output gradient and the input (with a 1 for the bias), so
+ * {@code ⟨∇ℓ_i, ∇ℓ_j⟩ = Σ_layers (δ_i·δ_j)(a_i·a_j + 1)}: per layer two GEMMs of inner size
+ * {@code out} and {@code in} instead of one of inner size {@code out·in}, and self-influence
+ * {@code Σ_layers ‖δ_i‖²(‖a_i‖² + 1)}. The result is the same sum reassociated (float rounding
+ * only). Other models (convolutions, embeddings, TorchScript) use the per-sample gradients.
+ *
  * <p>The model's parameters are switched to each checkpoint during a call and restored afterwards.
  * Not thread-safe (it mutates the model).
  */
@@ -25,6 +35,10 @@ public final class TracInCP extends CheckpointMethod {
 
     private final TracInOptions options;
     private final int[][] ranges;
+    /** Whether the model's gradients are Dense-layer outer products; null until the first batch. */
+    private Boolean factored;
+    /** Per Dense layer, whether it has a bias (set with {@link #factored}). */
+    private List<Boolean> biases;
 
     /**
      * @param model       the model (any parameters; they are restored after every call)
@@ -107,19 +121,112 @@ public final class TracInCP extends CheckpointMethod {
 
     @Override
     List<Tensor> represent(Batch batch, TensorScope scope) {
+        if (ranges == null && !Boolean.FALSE.equals(factored)) {
+            List<Tensor> factors = denseFactors(batch, scope);
+            if (factors != null) {
+                return factors;
+            }
+        }
         return List.of(gradients(batch, scope));
+    }
+
+    /**
+     * @return per Dense layer its inputs a {@code [n, in]} and output gradients δ {@code [n, out]}, in
+     *     layer order, or null (deciding {@link #factored} on the first call) when the model's
+     *     gradients are not all Dense-layer outer products
+     */
+    private List<Tensor> denseFactors(Batch batch, TensorScope scope) {
+        List<LayerGradientFactors> layers;
+        try {
+            layers = model.layerGradientFactors(batch, scope);
+        } catch (UnsupportedOperationException e) {
+            factored = false;
+            return null;
+        }
+        if (factored == null) {
+            long covered = 0;
+            boolean dense = true;
+            for (LayerGradientFactors f : layers) {
+                dense &= f.kind() == LayerGradientFactors.Kind.DENSE && f.positions() == 1;
+                covered += f.numParameters();
+            }
+            factored = dense && covered == model.numParameters();
+            biases = layers.stream().map(LayerGradientFactors::bias).toList();
+        }
+        if (!factored) {
+            layers.forEach(f -> {
+                f.inputs().close();
+                f.outputGradients().close();
+            });
+            return null;
+        }
+        List<Tensor> out = new ArrayList<>(2 * layers.size());
+        for (LayerGradientFactors f : layers) {
+            out.add(f.inputs());
+            out.add(f.outputGradients());
+        }
+        return out;
     }
 
     @Override
     Tensor pair(List<Tensor> test, List<Tensor> train, TensorScope scope) {
-        try (Tensor t = train.get(0).transpose()) {
-            return test.get(0).matmul(t);
+        if (test.size() == 1) {
+            try (Tensor t = train.get(0).transpose()) {
+                return test.get(0).matmul(t);
+            }
         }
+        // Σ_layers (Δ_test Δ_trainᵀ) ⊙ (A_test A_trainᵀ [+ 1 with a bias]); results in the test's scope
+        Tensor sum = null;
+        for (int l = 0; l < test.size() / 2; l++) {
+            sum = accumulate(sum, layerScore(gram(test.get(2 * l + 1), train.get(2 * l + 1)),
+                    gram(test.get(2 * l), train.get(2 * l)), biases.get(l)));
+        }
+        return sum;
     }
 
     @Override
     Tensor self(List<Tensor> rep, TensorScope scope) {
-        return rep.get(0).rowDots(rep.get(0));
+        if (rep.size() == 1) {
+            return rep.get(0).rowDots(rep.get(0));
+        }
+        Tensor sum = null;
+        for (int l = 0; l < rep.size() / 2; l++) {
+            Tensor a = rep.get(2 * l);
+            Tensor d = rep.get(2 * l + 1);
+            sum = accumulate(sum, layerScore(d.rowDots(d), a.rowDots(a), biases.get(l)));
+        }
+        return sum;
+    }
+
+    /** @return {@code deltas ⊙ inputs}, plus {@code deltas} with a bias (the input's extra 1); closes both */
+    private static Tensor layerScore(Tensor deltas, Tensor inputs, boolean bias) {
+        try (deltas; inputs) {
+            Tensor score = deltas.mul(inputs);
+            if (!bias) {
+                return score;
+            }
+            try (score) {
+                return score.add(deltas);
+            }
+        }
+    }
+
+    /** @return {@code a bᵀ} */
+    private static Tensor gram(Tensor a, Tensor b) {
+        try (Tensor bt = b.transpose()) {
+            return a.matmul(bt);
+        }
+    }
+
+    /** @return {@code sum + term} (closing both), or {@code term} when {@code sum} is null */
+    private static Tensor accumulate(Tensor sum, Tensor term) {
+        if (sum == null) {
+            return term;
+        }
+        Tensor next = sum.add(term);
+        sum.close();
+        term.close();
+        return next;
     }
 
     @Override

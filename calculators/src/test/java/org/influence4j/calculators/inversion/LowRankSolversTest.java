@@ -1,5 +1,6 @@
 package org.influence4j.calculators.inversion;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -8,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.util.List;
 import java.util.Map;
 import org.influence4j.api.DType;
+import org.influence4j.api.Tensor;
 import org.influence4j.api.data.Batch;
 import org.influence4j.api.data.InMemoryDataSource;
 import org.influence4j.api.inversion.HessianOperator;
@@ -232,6 +234,39 @@ class LowRankSolversTest {
                 () -> new NystroemSolver(new NystroemOptions(3, 0)).prepare(MatrixOperators.of(bad, lambda)));
         assertEquals(InversionException.Reason.NEGATIVE_CURVATURE, e.reason());
         assertTrue(e.getMessage().contains("increase the hessian regularization λ"), e.getMessage());
+    }
+
+    /**
+     * The bilinear form through the factors equals solving and multiplying, for Arnoldi (kept space
+     * only) and Nyström (with the 1/λ complement), at a rank below p where the two differ.
+     */
+    @Test
+    void bilinearFormEqualsSolveTimesTheRightRows() {
+        Problem pr = logistic(8, LAMBDA);
+        double[] right = Fixtures.features(5, pr.p(), 77);
+        double[] left = new double[pr.rhs().length * pr.p()];
+        for (int i = 0; i < pr.rhs().length; i++) {
+            System.arraycopy(pr.rhs()[i], 0, left, i * pr.p(), pr.p());
+        }
+        try (LowRankInverse arnoldi = new ArnoldiSolver(ArnoldiOptions.ofRank(4)).prepare(pr.operator());
+             LowRankInverse nystroem = new NystroemSolver(new NystroemOptions(4, 5)).prepare(pr.operator());
+             HostScope scope = HostBackend.scope()) {
+            Tensor l = scope.fromArray(left, DType.FLOAT64, pr.rhs().length, pr.p());
+            Tensor r = scope.fromArray(right, DType.FLOAT64, 5, pr.p());
+            for (LowRankInverse inv : List.of(arnoldi, nystroem)) {
+                double[] expected = inv.solve(l, scope).x().matmul(r.transpose()).toDoubleArray();
+                InverseHvpResult got = inv.bilinear(l, r, scope);
+                assertArrayEquals(new long[] {pr.rhs().length, 5}, got.x().shape());
+                assertTrue(relErr(expected, got.x().toDoubleArray()) < 1e-12, inv + " " + java.util.Arrays.toString(
+                        got.x().toDoubleArray()));
+                assertTrue(got.info().converged());
+            }
+            double[] bad = left.clone();
+            bad[3] = Double.NaN;
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> arnoldi.bilinear(scope.fromArray(bad, DType.FLOAT64, pr.rhs().length, pr.p()), r, scope));
+            assertTrue(e.getMessage().startsWith("rhs: row 0 has a non-finite value NaN at index 3"), e.getMessage());
+        }
     }
 
     @Test
