@@ -1,5 +1,8 @@
 package org.influence4j.api;
 
+import java.util.Optional;
+import org.influence4j.api.internal.BlockSpdInverse;
+
 /**
  * A dense array that lives in a backend's memory (native memory for DJL and ND4J).
  *
@@ -83,6 +86,32 @@ public interface Tensor extends AutoCloseable {
      * @return {@code out[i,:] = factors[i] * this[i,:]}
      */
     Tensor scaleRows(Tensor factors);
+
+    /**
+     * The inverse of a symmetric positive-definite matrix, computed on the backend.
+     *
+     * <p>The receiver is a square matrix {@code [n, n]}; only its upper triangle (the diagonal and
+     * above) is read, the lower one is taken as its mirror image, as LAPACK's {@code uplo = 'U'}. The
+     * result is a new {@code [n, n]} matrix in the receiver's dtype and scope (symmetric up to
+     * rounding), with a relative error of about {@code κ(A)·ε} of that dtype: callers that need
+     * accuracy pass a float64 matrix. It is {@link Optional#empty() empty} when the matrix is not
+     * positive definite in that precision (a Cholesky pivot is not positive, as LAPACK's
+     * {@code potrf} reports it) or has a non-finite entry in its upper triangle; the caller then
+     * diagnoses the matrix in its own way (e.g. its eigenvalues). A positive-definite but very
+     * ill-conditioned matrix yields an inverse with large (possibly non-finite) entries: judge the
+     * condition number from the result.
+     *
+     * <p>The default is {@link BlockSpdInverse}: a recursion on Schur complements whose work is matrix
+     * products of this backend ({@link #matmul}, about {@code 4n³/3} flops), with Cholesky on the host
+     * only for diagonal blocks of at most {@value BlockSpdInverse#LEAF} rows. Backends override it
+     * with their engine's LAPACK where that is faster.
+     *
+     * @return the inverse, or empty if the matrix is not (numerically) positive definite
+     * @throws IllegalArgumentException if the receiver is not a square matrix
+     */
+    default Optional<Tensor> spdInverse() {
+        return BlockSpdInverse.invert(this);
+    }
 
     /** @return rows {@code [from, to)} along dimension 0 */
     Tensor rows(long from, long to);

@@ -120,6 +120,19 @@ public final class TensorChecks {
     }
 
     /**
+     * Checks the receiver of {@link Tensor#spdInverse()}.
+     *
+     * @param a the receiver's shape
+     * @throws IllegalArgumentException if it is not a square matrix {@code [n, n]}
+     */
+    public static void checkSquare(long[] a) {
+        if (a.length != 2 || a[0] != a[1]) {
+            throw new IllegalArgumentException("spdInverse: needs a square matrix [n, n], got shape "
+                    + Arrays.toString(a));
+        }
+    }
+
+    /**
      * Checks the receiver of {@link Tensor#rowDots}, after {@link #checkSameShape} has checked that
      * the argument has the same shape.
      *

@@ -48,8 +48,9 @@ import org.influence4j.io.data.BundledDatasets;
  * reference seconds of Captum and pyDVL and the issue's goal ratio.
  *
  * <p>Usage: {@code java -cp "benchmarks/target/classes:benchmarks/target/lib/*"
- * org.influence4j.benchmarks.QueryTable [runs]}; {@code -Dinfluence4j.bench.backend=NAME} picks the
- * backend. Time on an otherwise idle machine (see the README's Benchmarks section).
+ * org.influence4j.benchmarks.QueryTable [runs [filter]]}: {@code filter} keeps only the rows whose
+ * query contains it (ignoring case, e.g. {@code exact} for the Direct rows);
+ * {@code -Dinfluence4j.bench.backend=NAME} picks the backend. Time on an otherwise idle machine (see the README's Benchmarks section).
  */
 public final class QueryTable {
 
@@ -67,10 +68,14 @@ public final class QueryTable {
     /** Runs every row and prints the table to stdout. */
     public static void main(String[] args) throws Exception {
         int runs = args.length > 0 ? Integer.parseInt(args[0]) : 3;
-        run(runs, System.out);
+        run(runs, args.length > 1 ? args[1] : "", System.out);
     }
 
-    static void run(int runs, PrintStream out) throws Exception {
+    /**
+     * @param filter only the rows whose query contains it (ignoring case) are timed; {@code ""} for all
+     */
+    static void run(int runs, String filter, PrintStream out) throws Exception {
+        String wanted = filter.toLowerCase(Locale.ROOT);
         Backend backend = Workload.backend();
         ModelSpec spec = ModelSpec.builder(64).dense(32).activation(Activation.TANH).dense(10)
                 .loss(Loss.SOFTMAX_CROSS_ENTROPY).dtype(DType.FLOAT32).build();
@@ -149,6 +154,9 @@ public final class QueryTable {
                         "ratio", "goal");
                 out.println("|---|---|---|---|---|");
                 for (Row row : rows) {
+                    if (!row.query().toLowerCase(Locale.ROOT).contains(wanted)) {
+                        continue;
+                    }
                     double[] seconds = time(row.work(), runs);
                     double median = seconds[seconds.length / 2];
                     out.printf(Locale.ROOT, "| %-38s | %6.3f %s | %.3f (%.3f-%.3f) | %6.2fx | %4.0fx |%n", row.query(),

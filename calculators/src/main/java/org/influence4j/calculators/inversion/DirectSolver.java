@@ -5,9 +5,9 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
+import java.util.function.UnaryOperator;
 import org.ejml.data.DMatrixRMaj;
-import org.ejml.dense.row.decomposition.chol.CholeskyDecompositionInner_DDRM;
-import org.ejml.dense.row.linsol.chol.LinearSolverChol_DDRM;
 import org.ejml.dense.row.CommonOps_DDRM;
 import org.ejml.dense.row.NormOps_DDRM;
 import org.ejml.dense.row.factory.DecompositionFactory_DDRM;
@@ -15,6 +15,7 @@ import org.ejml.dense.row.factory.LinearSolverFactory_DDRM;
 import org.ejml.interfaces.decomposition.EigenDecomposition_F64;
 import org.ejml.interfaces.decomposition.LUDecomposition_F64;
 import org.ejml.interfaces.linsol.LinearSolverDense;
+import org.influence4j.api.Backend;
 import org.influence4j.api.DType;
 import org.influence4j.api.Tensor;
 import org.influence4j.api.TensorScope;
@@ -32,15 +33,15 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Exact inversion (pyDVL's {@code DirectInfluence}): {@link #prepare} materialises the dense matrix
- * {@code A = H + λI} ({@link HessianOperator#toMatrix}, one data pass), copies it to the host in
- * double precision and factorises it with EJML.
+ * {@code A = H + λI} ({@link HessianOperator#toMatrix}, one data pass), symmetrises it in double
+ * precision and inverts it on the operator's backend in float64 ({@link Tensor#spdInverse()}, a
+ * Cholesky-based inverse of a positive-definite matrix whose work is the backend's matrix products).
  *
  * <ul>
- *   <li>Cholesky when A is positive definite (the normal case at a minimum of a convex loss), then a
- *       <b>condition number estimate</b>: {@code κ₁ = ‖A‖₁·‖A⁻¹‖₁} with {@code ‖A⁻¹‖₁} estimated by
- *       Hager's method with Higham's refinement (LAPACK's {@code dpocon}) from a few solves with the
- *       Cholesky factor, O(p²) next to the O(p³/3) factorisation; an eigendecomposition would cost
- *       several factorisations. κ₁ bounds the 2-norm condition number from above and is within a
+ *   <li>When A is positive definite (the normal case at a minimum of a convex loss), a <b>condition
+ *       number estimate</b>: {@code κ₁ = ‖A‖₁·‖A⁻¹‖₁} with {@code ‖A⁻¹‖₁} estimated by Hager's method
+ *       with Higham's refinement (LAPACK's {@code dpocon}) from a few products with the inverse, O(p²)
+ *       next to the O(p³) inversion. κ₁ bounds the 2-norm condition number from above and is within a
  *       factor p of it; the estimate is a lower bound of κ₁, in practice within a factor 3.</li>
  *   <li>A is <b>numerically singular</b> when the estimate exceeds {@code 1/(100·ε)} of the dtype the
  *       Hessian was computed in (about 4.5e13 in float64, the spirit of EK-FAC's 1e13; 8.4e4 in
@@ -48,16 +49,21 @@ import org.slf4j.LoggerFactory;
  *       within a factor 100 of the rounding noise, and so is every solution. It is refused with an
  *       {@link InversionException} of reason {@link Reason#SINGULAR} giving the estimate and the λ
  *       that brings the condition number down to 1e8 (float64) or below {@code 1/(ε·1e4)}.</li>
- *   <li>When Cholesky fails, the eigenvalues of A (values only) tell an indefinite matrix from a
+ *   <li>When A is not positive definite (a Cholesky pivot is not positive), the eigenvalues of A
+ *       (values only, EJML on the host) tell an indefinite matrix from a
  *       singular one: a smallest eigenvalue θ below {@code −max|θ|/threshold} is <b>negative
  *       curvature</b> (θ is not at a minimum) and refused with {@link Reason#NEGATIVE_CURVATURE},
  *       giving θ and the λ that makes A positive definite, unless
- *       {@link DirectOptions#allowIndefinite()}: then LU with partial pivoting solves it and every
- *       {@link SolverInfo} of this inverse carries a warning; anything else is {@link Reason#SINGULAR}.</li>
+ *       {@link DirectOptions#allowIndefinite()}: then LU with partial pivoting (EJML, on the host)
+ *       solves it and every {@link SolverInfo} of this inverse carries a warning; anything else is
+ *       {@link Reason#SINGULAR}.</li>
  * </ul>
- * Memory is {@code p²} doubles on the Java heap and time {@code O(p³)}: for small p only.
- * {@code solve} returns solutions in the dtype of the right-hand sides with the relative residuals
- * {@code ‖b − A x‖ / ‖b‖} computed in double; details hold {@code "factorization"},
+ * Memory is {@code p²} doubles on the Java heap while preparing and {@code 2p²} doubles of backend
+ * memory (A and A⁻¹) until the inverse is closed; time {@code O(p³)}: for small p only. {@code solve}
+ * takes right-hand sides of the operator's backend and computes, on the backend in float64, the
+ * solutions {@code X = B·A⁻¹} (one matrix product) and their relative residuals
+ * {@code ‖b − A x‖ / ‖b‖} (a second one, so that a wrong solution cannot look right); it returns the
+ * solutions in the dtype of the right-hand sides. Details hold {@code "factorization"},
  * {@code "dimension"} and {@code "conditionEstimate"} (Cholesky) or {@code "smallestEigenvalue"}
  * (LU). The solver is immutable and thread-safe; the prepared inverse is not.
  */
@@ -161,24 +167,17 @@ public final class DirectSolver implements InverseHvpSolver {
             }
         }
         progress.step(1);
-        DirectInverse inverse = factorise(matrix, new Conditioning(operator.regularization(), operator.dtype(),
-                NormOps_DDRM.inducedP1(matrix)));
+        DirectInverse inverse = factorise(operator.model().backend(), matrix, new Conditioning(
+                operator.regularization(), operator.dtype(), NormOps_DDRM.inducedP1(matrix)));
         progress.step(1);
         return inverse;
     }
 
-    private DirectInverse factorise(DMatrixRMaj matrix, Conditioning c) {
+    private DirectInverse factorise(Backend backend, DMatrixRMaj matrix, Conditioning c) {
         int p = matrix.numRows;
-        // Row-major Cholesky at every size: LinearSolverFactory_DDRM.chol(p) switches to a block
-        // decomposition for p >= 1000 whose getT returns a DMatrixRBlock, not a DMatrixRMaj.
-        LinearSolverDense<DMatrixRMaj> chol = new LinearSolverChol_DDRM(new CholeskyDecompositionInner_DDRM(true));
-        if (chol.setA(matrix.copy())) {
-            double condition = c.norm() * inverseNormEstimate(chol, p);
-            if (!(condition <= c.threshold())) {
-                throw c.singular("condition number estimate " + format(condition) + " (1-norm, from the Cholesky"
-                        + " factor)");
-            }
-            return new DirectInverse(matrix, chol, "cholesky", condition, List.of());
+        DirectInverse cholesky = invertOnBackend(backend, matrix, c);
+        if (cholesky != null) {
+            return cholesky;
         }
         EigenDecomposition_F64<DMatrixRMaj> eig = DecompositionFactory_DDRM.eig(p, false, true);
         if (!eig.decompose(matrix.copy())) {
@@ -223,7 +222,42 @@ public final class DirectSolver implements InverseHvpSolver {
         }
         String warning = indefinite + "; solved with LU because allow_indefinite = true";
         LOG.warn(warning);
-        return new DirectInverse(matrix, lu, "lu", smallest, List.of(warning));
+        return new HostLuInverse(matrix, lu, smallest, List.of(warning));
+    }
+
+    /**
+     * Inverts the positive-definite A on the backend in float64 and checks its condition number.
+     *
+     * @return the inverse, or null if A is not positive definite
+     * @throws InversionException of reason {@link Reason#SINGULAR} if it is numerically singular
+     */
+    private static DirectInverse invertOnBackend(Backend backend, DMatrixRMaj matrix, Conditioning c) {
+        int p = matrix.numRows;
+        TensorScope own = backend.newScope();
+        boolean kept = false;
+        try {
+            Tensor a = own.fromArray(matrix.getData(), DType.FLOAT64, p, p);
+            Optional<Tensor> found = a.spdInverse();
+            if (found.isEmpty()) {
+                return null;
+            }
+            Tensor inverse = found.get();
+            double condition = c.norm() * inverseNormEstimate(x -> {
+                try (Tensor v = own.fromArray(x, DType.FLOAT64, p); Tensor y = inverse.matmul(v)) {
+                    return y.toDoubleArray();
+                }
+            }, p);
+            if (!(condition <= c.threshold())) {
+                throw c.singular("condition number estimate " + format(condition) + " (1-norm, from the Cholesky"
+                        + " inverse)");
+            }
+            kept = true;
+            return new BackendInverse(own, a, inverse, condition);
+        } finally {
+            if (!kept) {
+                own.close();
+            }
+        }
     }
 
     /**
@@ -259,48 +293,55 @@ public final class DirectSolver implements InverseHvpSolver {
     }
 
     /**
-     * A lower bound of {@code ‖A⁻¹‖₁} for the symmetric A factorised by {@code solver}: Hager's
+     * A lower bound of {@code ‖A⁻¹‖₁} for the symmetric A, given {@code solve(x) = A⁻¹x}: Hager's
      * method (at most 5 steps, each two solves) and Higham's alternative vector, as LAPACK's
      * {@code dlacon}.
      */
-    private static double inverseNormEstimate(LinearSolverDense<DMatrixRMaj> solver, int p) {
-        DMatrixRMaj x = new DMatrixRMaj(p, 1);
-        DMatrixRMaj y = new DMatrixRMaj(p, 1);
-        CommonOps_DDRM.fill(x, 1.0 / p);
+    private static double inverseNormEstimate(UnaryOperator<double[]> solve, int p) {
+        double[] x = new double[p];
+        Arrays.fill(x, 1.0 / p);
         double estimate = 0;
         int last = -1;
         for (int step = 0; step < 5; step++) {
-            solver.solve(x.copy(), y);
-            double norm = CommonOps_DDRM.elementSumAbs(y);
+            double[] y = solve.apply(x);
+            double norm = sumAbs(y);
             if (step > 0 && norm <= estimate) {
                 break;
             }
             estimate = norm;
-            DMatrixRMaj sign = new DMatrixRMaj(p, 1);
+            double[] sign = new double[p];
             for (int i = 0; i < p; i++) {
-                sign.set(i, y.get(i) >= 0 ? 1 : -1);
+                sign[i] = y[i] >= 0 ? 1 : -1;
             }
-            DMatrixRMaj z = new DMatrixRMaj(p, 1);
-            solver.solve(sign, z);
+            double[] z = solve.apply(sign);
             int j = 0;
-            for (int i = 1; i < p; i++) {
-                if (Math.abs(z.get(i)) > Math.abs(z.get(j))) {
+            double zx = 0;
+            for (int i = 0; i < p; i++) {
+                if (Math.abs(z[i]) > Math.abs(z[j])) {
                     j = i;
                 }
+                zx += z[i] * x[i];
             }
-            if (j == last || Math.abs(z.get(j)) <= CommonOps_DDRM.dot(z, x)) {
+            if (j == last || Math.abs(z[j]) <= zx) {
                 break;
             }
             last = j;
-            x.zero();
-            x.set(j, 1);
+            x = new double[p];
+            x[j] = 1;
         }
-        DMatrixRMaj alternative = new DMatrixRMaj(p, 1);
+        double[] alternative = new double[p];
         for (int i = 0; i < p; i++) {
-            alternative.set(i, (i % 2 == 0 ? 1 : -1) * (1 + (p > 1 ? (double) i / (p - 1) : 0)));
+            alternative[i] = (i % 2 == 0 ? 1 : -1) * (1 + (p > 1 ? (double) i / (p - 1) : 0));
         }
-        solver.solve(alternative.copy(), y);
-        return Math.max(estimate, 2 * CommonOps_DDRM.elementSumAbs(y) / (3.0 * p));
+        return Math.max(estimate, 2 * sumAbs(solve.apply(alternative)) / (3.0 * p));
+    }
+
+    private static double sumAbs(double[] v) {
+        double s = 0;
+        for (double e : v) {
+            s += Math.abs(e);
+        }
+        return s;
     }
 
     private static String format(double v) {
@@ -313,31 +354,28 @@ public final class DirectSolver implements InverseHvpSolver {
         return format(Math.ceil(v / unit * (1 - 1e-12)) * unit);
     }
 
-    /** The factorised matrix. Not thread-safe (EJML solvers keep work arrays). */
-    private static final class DirectInverse implements InverseHessian {
-        private final DMatrixRMaj matrix;
-        private final LinearSolverDense<DMatrixRMaj> solver;
+    /** A prepared inverse: the right-hand sides' checks and the diagnostics common to both kinds. */
+    private abstract static class DirectInverse implements InverseHessian {
+        final int p;
         private final String factorization;
         private final double diagnostic;
         private final List<String> warnings;
         private boolean closed;
 
         /**
-         * @param diagnostic the condition number estimate (Cholesky) or the smallest eigenvalue (LU)
+         * @param factorization {@code "cholesky"} or {@code "lu"}
+         * @param diagnostic    the condition number estimate (Cholesky) or the smallest eigenvalue (LU)
          */
-        DirectInverse(DMatrixRMaj matrix, LinearSolverDense<DMatrixRMaj> solver, String factorization,
-                      double diagnostic, List<String> warnings) {
-            this.matrix = matrix;
-            this.solver = solver;
+        DirectInverse(int p, String factorization, double diagnostic, List<String> warnings) {
+            this.p = p;
             this.factorization = factorization;
             this.diagnostic = diagnostic;
             this.warnings = List.copyOf(warnings);
         }
 
         @Override
-        public InverseHvpResult solve(Tensor rhs, TensorScope scope) {
+        public final InverseHvpResult solve(Tensor rhs, TensorScope scope) {
             InverseChecks.requireOpen(closed, "direct");
-            int p = matrix.numRows;
             long[] shape = rhs.shape();
             boolean vector = shape.length == 1;
             if (!(vector && shape[0] == p) && !(shape.length == 2 && shape[1] == p)) {
@@ -345,14 +383,120 @@ public final class DirectSolver implements InverseHvpSolver {
                         + "] or [k, " + p + "]");
             }
             int k = vector ? 1 : (int) shape[0];
+            double[] residuals = new double[k];
+            Tensor x = k == 0 ? scope.zeros(rhs.dtype(), shape) : solve(rhs, k, residuals, scope);
+            Map<String, Object> details = new LinkedHashMap<>();
+            details.put("factorization", factorization);
+            details.put("dimension", p);
+            details.put(factorization.equals("lu") ? "smallestEigenvalue" : "conditionEstimate", diagnostic);
+            SolverInfo info = new SolverInfo(InversionMethod.DIRECT, 0, residuals, true, warnings, details);
+            return new InverseHvpResult(x, info);
+        }
+
+        /**
+         * @param rhs       {@code [p]} or {@code [k, p]}, {@code k ≥ 1}
+         * @param residuals receives the relative residual of each row
+         * @return the solutions in the shape and dtype of {@code rhs}, owned by {@code scope}
+         */
+        abstract Tensor solve(Tensor rhs, int k, double[] residuals, TensorScope scope);
+
+        /** Frees the factors. */
+        abstract void release();
+
+        @Override
+        public final void close() {
+            if (!closed) {
+                closed = true;
+                release();
+            }
+        }
+
+        static IllegalArgumentException nonFinite(int row, int index, double value) {
+            return new IllegalArgumentException("rhs: row " + row + " has a non-finite value " + value
+                    + " at index " + index);
+        }
+    }
+
+    /** A and A⁻¹ in float64 on the backend; each solve is one matrix product, its residuals a second. */
+    private static final class BackendInverse extends DirectInverse {
+        private final TensorScope scope;
+        private final Tensor matrix;
+        private final Tensor inverse;
+
+        /** @param scope owns {@code matrix} and {@code inverse}; closed by {@link #close()} */
+        BackendInverse(TensorScope scope, Tensor matrix, Tensor inverse, double condition) {
+            super((int) matrix.shape()[0], "cholesky", condition, List.of());
+            this.scope = scope;
+            this.matrix = matrix;
+            this.inverse = inverse;
+        }
+
+        @Override
+        Tensor solve(Tensor rhs, int k, double[] residuals, TensorScope target) {
+            try (Tensor rows = rhs.reshape(k, p);
+                 Tensor b = rows.toType(DType.FLOAT64);
+                 Tensor bb = b.rowDots(b)) {
+                double[] norms = bb.toDoubleArray();
+                for (int r = 0; r < k; r++) {
+                    if (!Double.isFinite(norms[r])) {
+                        requireFinite(b, r);
+                    }
+                }
+                // A is symmetric: the rows of B·A⁻¹ are the solutions, those of B − X·A the residuals
+                try (Tensor x = b.matmul(inverse);
+                     Tensor ax = x.matmul(matrix);
+                     Tensor d = b.sub(ax);
+                     Tensor dd = d.rowDots(d)) {
+                    double[] squares = dd.toDoubleArray();
+                    for (int r = 0; r < k; r++) {
+                        residuals[r] = norms[r] > 0 ? Math.sqrt(squares[r] / norms[r]) : Math.sqrt(squares[r]);
+                    }
+                    try (Tensor typed = x.toType(rhs.dtype())) {
+                        return typed.reshape(rhs.shape()).moveTo(target);
+                    }
+                }
+            }
+        }
+
+        /** @throws IllegalArgumentException naming the first non-finite value of row {@code r}, if any */
+        private static void requireFinite(Tensor b, int r) {
+            try (Tensor row = b.rows(r, r + 1)) {
+                double[] v = row.toDoubleArray();
+                for (int i = 0; i < v.length; i++) {
+                    if (!Double.isFinite(v[i])) {
+                        throw nonFinite(r, i, v[i]);
+                    }
+                }
+            }
+        }
+
+        @Override
+        void release() {
+            scope.close();
+        }
+    }
+
+    /** The LU factors of an indefinite A on the host (EJML keeps work arrays: not thread-safe). */
+    private static final class HostLuInverse extends DirectInverse {
+        private final DMatrixRMaj matrix;
+        private final LinearSolverDense<DMatrixRMaj> solver;
+
+        HostLuInverse(DMatrixRMaj matrix, LinearSolverDense<DMatrixRMaj> solver, double smallest,
+                      List<String> warnings) {
+            super(matrix.numRows, "lu", smallest, warnings);
+            this.matrix = matrix;
+            this.solver = solver;
+        }
+
+        @Override
+        Tensor solve(Tensor rhs, int k, double[] residuals, TensorScope scope) {
             double[] b = rhs.toDoubleArray();
             DMatrixRMaj bt = new DMatrixRMaj(p, k);
             for (int r = 0; r < k; r++) {
                 for (int i = 0; i < p; i++) {
                     double v = b[r * p + i];
                     if (!Double.isFinite(v)) {
-                        throw new IllegalArgumentException("rhs: row " + r + " has a non-finite value " + v
-                                + " at index " + i);
+                        throw nonFinite(r, i, v);
                     }
                     bt.set(i, r, v);
                 }
@@ -362,7 +506,6 @@ public final class DirectSolver implements InverseHvpSolver {
             DMatrixRMaj ax = new DMatrixRMaj(p, k);
             CommonOps_DDRM.mult(matrix, xt, ax);
             double[] x = new double[k * p];
-            double[] residuals = new double[k];
             for (int r = 0; r < k; r++) {
                 double rr = 0;
                 double bb = 0;
@@ -375,17 +518,11 @@ public final class DirectSolver implements InverseHvpSolver {
                 }
                 residuals[r] = bb > 0 ? Math.sqrt(rr / bb) : Math.sqrt(rr);
             }
-            Map<String, Object> details = new LinkedHashMap<>();
-            details.put("factorization", factorization);
-            details.put("dimension", p);
-            details.put(factorization.equals("lu") ? "smallestEigenvalue" : "conditionEstimate", diagnostic);
-            SolverInfo info = new SolverInfo(InversionMethod.DIRECT, 0, residuals, true, warnings, details);
-            return new InverseHvpResult(scope.fromArray(x, rhs.dtype(), shape), info);
+            return scope.fromArray(x, rhs.dtype(), rhs.shape());
         }
 
         @Override
-        public void close() {
-            closed = true;
+        void release() {
         }
     }
 

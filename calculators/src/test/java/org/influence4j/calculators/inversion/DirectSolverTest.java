@@ -156,6 +156,102 @@ class DirectSolverTest {
         }
     }
 
+    /**
+     * p = 400 crosses {@link org.influence4j.api.internal.BlockSpdInverse#LEAF}, so that the inverse is
+     * built by Schur complements on the backend: {@code A = Q D Q} (Q a Householder reflection) has the
+     * inverse {@code Q D⁻¹ Q} and the 1-norm condition number computed here exactly.
+     */
+    @Test
+    void blockInverseSolvesAgainstTheClosedFormWithAnHonestConditionEstimate() {
+        int p = 400;
+        double[] d = new double[p];
+        for (int i = 0; i < p; i++) {
+            d[i] = 1 + 99.0 * ((i * 37) % p) / (p - 1);
+        }
+        double[] u = Fixtures.parameters(p, 21);
+        double[][] a = reflected(u, d);
+        double[] inverseD = new double[p];
+        for (int i = 0; i < p; i++) {
+            inverseD[i] = 1 / d[i];
+        }
+        double[][] inverse = reflected(u, inverseD);
+        int k = 3;
+        double[] b = Fixtures.parameters(k * p, 22);
+        try (HostScope scope = HostBackend.scope(); InverseHessian inv = new DirectSolver().prepare(
+                MatrixOperators.of(a, 0.0))) {
+            InverseHvpResult r = inv.solve(scope.fromArray(b, DType.FLOAT64, k, p), scope);
+            InverseHvpResult r32 = inv.solve(scope.fromArray(b, DType.FLOAT32, k, p), scope);
+            assertEquals(DType.FLOAT32, r32.x().dtype());
+            double[] x = r.x().toDoubleArray();
+            double[] x32 = r32.x().toDoubleArray();
+            for (int row = 0; row < k; row++) {
+                double[] expected = new double[p];
+                double norm = 0;
+                double error = 0;
+                double error32 = 0;
+                for (int i = 0; i < p; i++) {
+                    for (int j = 0; j < p; j++) {
+                        expected[i] += inverse[i][j] * b[row * p + j];
+                    }
+                    norm += expected[i] * expected[i];
+                    error += Math.pow(x[row * p + i] - expected[i], 2);
+                    error32 += Math.pow(x32[row * p + i] - expected[i], 2);
+                }
+                assertTrue(Math.sqrt(error / norm) < 1e-12, "row " + row + ": " + Math.sqrt(error / norm));
+                assertTrue(Math.sqrt(error32 / norm) < 1e-6, "float32 row " + row + ": " + Math.sqrt(error32 / norm));
+            }
+            assertTrue(r.info().maxResidual() < 1e-13, "residual " + r.info().maxResidual());
+            assertEquals("cholesky", r.info().details().get("factorization"));
+            double exact = oneNorm(a) * oneNorm(inverse);
+            double estimate = (Double) r.info().details().get("conditionEstimate");
+            assertTrue(estimate <= exact * (1 + 1e-9) && estimate >= exact / 3, estimate + " against κ₁ = " + exact);
+
+            double[] bad = b.clone();
+            bad[p + 7] = Double.NaN;
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> inv.solve(scope.fromArray(bad, DType.FLOAT64, k, p), scope));
+            assertEquals("rhs: row 1 has a non-finite value NaN at index 7", e.getMessage());
+        }
+        d[123] = -0.5;
+        InversionException e = assertThrows(InversionException.class,
+                () -> new DirectSolver().prepare(MatrixOperators.of(reflected(u, d), 0.0)));
+        assertEquals(InversionException.Reason.NEGATIVE_CURVATURE, e.reason());
+        assertTrue(e.getMessage().contains("smallest eigenvalue is -0.500"), e.getMessage());
+    }
+
+    /** @return {@code Q diag(d) Q} with {@code Q = I − 2uuᵀ/‖u‖²} */
+    private static double[][] reflected(double[] u, double[] d) {
+        int p = d.length;
+        double uu = 0;
+        for (double v : u) {
+            uu += v * v;
+        }
+        double s = 0;
+        for (int i = 0; i < p; i++) {
+            s += u[i] * u[i] * d[i] / uu;
+        }
+        double[][] a = new double[p][p];
+        for (int i = 0; i < p; i++) {
+            for (int j = 0; j < p; j++) {
+                double w = u[i] * u[j] / uu;
+                a[i][j] = (i == j ? d[i] : 0) - 2 * w * (d[i] + d[j]) + 4 * w * s;
+            }
+        }
+        return a;
+    }
+
+    private static double oneNorm(double[][] a) {
+        double max = 0;
+        for (int j = 0; j < a.length; j++) {
+            double sum = 0;
+            for (double[] row : a) {
+                sum += Math.abs(row[j]);
+            }
+            max = Math.max(max, sum);
+        }
+        return max;
+    }
+
     @Test
     void factoryDeclaresAllowIndefiniteAndIsAServiceProvider() {
         DirectSolverFactory f = new DirectSolverFactory();
