@@ -137,10 +137,17 @@ public final class HostArray implements java.io.Serializable {
         if (storage == Storage.FLOAT32) {
             return (float[]) values;
         }
-        int n = size();
-        float[] out = new float[n];
-        for (int i = 0; i < n; i++) {
-            out[i] = storage == Storage.FLOAT64 ? (float) ((double[]) values)[i] : (float) ((long[]) values)[i];
+        float[] out = new float[size()];
+        if (storage == Storage.FLOAT64) {
+            double[] d = (double[]) values;
+            for (int i = 0; i < out.length; i++) {
+                out[i] = (float) d[i];
+            }
+        } else {
+            long[] l = (long[]) values;
+            for (int i = 0; i < out.length; i++) {
+                out[i] = l[i];
+            }
         }
         return out;
     }

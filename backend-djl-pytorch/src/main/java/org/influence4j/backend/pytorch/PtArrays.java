@@ -54,13 +54,8 @@ final class PtArrays {
         ByteBuffer buffer = staging(bytes);
         if (type == DataType.FLOAT64) {
             buffer.asDoubleBuffer().put(data.doubles());
-        } else if (type == DataType.FLOAT32 && data.storage() == HostArray.Storage.FLOAT32) {
-            buffer.asFloatBuffer().put(data.floats());
         } else if (type == DataType.FLOAT32) {
-            java.nio.FloatBuffer floats = buffer.asFloatBuffer();
-            for (int i = 0; i < n; i++) {
-                floats.put((float) data.get(i));
-            }
+            buffer.asFloatBuffer().put(data.floats()); // float32 storage as it is, other storage rounded once
         } else {
             throw new IllegalStateException("djl-pytorch: unexpected data type " + type);
         }

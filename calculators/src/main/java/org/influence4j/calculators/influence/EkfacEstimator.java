@@ -11,6 +11,7 @@ import org.influence4j.api.Tensor;
 import org.influence4j.api.TensorScope;
 import org.influence4j.api.TwiceDifferentiable;
 import org.influence4j.api.data.Batch;
+import org.influence4j.api.data.HostArray;
 import org.influence4j.api.data.DataSource;
 import org.influence4j.api.inversion.InversionException;
 import org.influence4j.api.model.GraphNode;
@@ -33,6 +34,8 @@ final class EkfacEstimator {
 
     private static final Logger LOG = LoggerFactory.getLogger(EkfacEstimator.class);
     private static final Comparator<Double> ASCENDING = Comparator.naturalOrder();
+    /** Feature values of a chunk replicated over classes for one factor pass (2 MiB as float32). */
+    private static final long CLASS_GROUP_VALUES = 1 << 19;
 
     private final TwiceDifferentiable model;
     private final EkfacOptions options;
@@ -225,13 +228,17 @@ final class EkfacEstimator {
         int numBlocks = blocks.size();
         return forEachChunk(task, data, (chunk, scope, probs) -> {
             int n = chunk.size();
+            // classes share one backward pass over the chunk replicated with each class's label, as
+            // many as fit CLASS_GROUP_VALUES feature values (fewer, larger calls; same rows, same sums)
+            int group = (int) Math.max(1, Math.min(classes, CLASS_GROUP_VALUES / ((long) n * chunk.numFeatures())));
             List<LayerGradientFactors> first = new ArrayList<>(Collections.nCopies(numBlocks, null));
             List<List<Tensor>> perClass = new ArrayList<>(numBlocks);
             for (int l = 0; l < numBlocks; l++) {
                 perClass.add(new ArrayList<>());
             }
-            for (int c = 0; c < classes; c++) {
-                Iterator<LayerGradientFactors> factors = model.layerGradientFactors(labelled(chunk, c), scope)
+            for (int c0 = 0; c0 < classes; c0 += group) {
+                int c1 = Math.min(classes, c0 + group);
+                Iterator<LayerGradientFactors> factors = model.layerGradientFactors(labelled(chunk, c0, c1), scope)
                         .iterator();
                 for (int l = 0; l < numBlocks; l++) {
                     Block b = blocks.get(l);
@@ -243,29 +250,41 @@ final class EkfacEstimator {
                         throw new IllegalStateException("backend " + model.backend().name() + " returned the factors"
                                 + " of layer " + f.layerIndex() + " where layer " + b.layerIndex() + " was expected");
                     }
-                    if (c == 0) {
-                        first.set(l, f);
+                    int t = f.positions();
+                    int rows = n * t;
+                    if (c0 == 0) {
+                        first.set(l, c1 == 1 ? f : firstRows(f, rows));
                     } else if (f.inputs() != null) {
                         f.inputs().close();
                     }
-                    int t = f.positions();
-                    double[] w = new double[n * t];
-                    for (int i = 0; i < n * t; i++) {
-                        w[i] = Math.sqrt(probs[(i / t) * classes + c]);
+                    // rows ordered (class c, sample i, position): weight √p_ic
+                    double[] w = new double[(c1 - c0) * rows];
+                    for (int k = 0; k < w.length; k++) {
+                        w[k] = Math.sqrt(probs[(k % rows / t) * classes + c0 + k / rows]);
                     }
                     Tensor d;
-                    try (Tensor weights = scope.fromArray(w, model.spec().dtype(), n * t)) {
+                    try (Tensor weights = scope.fromArray(w, model.spec().dtype(), w.length)) {
                         d = f.outputGradients().scaleRows(weights);
                     }
                     f.outputGradients().close();
                     List<Tensor> list = perClass.get(l);
-                    if (options.curvature() == EkfacCurvature.FISHER || list.isEmpty()) {
+                    if (options.curvature() == EkfacCurvature.FISHER) {
                         list.add(d);
                     } else {
-                        Tensor sum = list.get(0).add(d);
-                        list.get(0).close();
-                        d.close();
-                        list.set(0, sum);
+                        for (int k = 0; k < c1 - c0; k++) {
+                            Tensor block = c1 - c0 == 1 ? d : d.rows((long) k * rows, (long) (k + 1) * rows);
+                            if (list.isEmpty()) {
+                                list.add(block);
+                            } else {
+                                Tensor sum = list.get(0).add(block);
+                                list.get(0).close();
+                                block.close();
+                                list.set(0, sum);
+                            }
+                        }
+                        if (c1 - c0 > 1) {
+                            d.close();
+                        }
                     }
                 }
             }
@@ -275,6 +294,14 @@ final class EkfacEstimator {
             }
             consumer.accept(chunk, scope, first, gradients);
         });
+    }
+
+    /** @return the factors of the first {@code rows} rows of {@code f} (the first class of a replicated batch) */
+    private static LayerGradientFactors firstRows(LayerGradientFactors f, int rows) {
+        int[] ids = f.ids();
+        return new LayerGradientFactors(f.kind(), f.layerIndex(), f.parameterOffset(), f.inFeatures(),
+                f.outFeatures(), f.bias(), f.positions(), f.inputs() == null ? null : f.inputs().rows(0, rows),
+                ids == null ? null : Arrays.copyOf(ids, rows), f.outputGradients());
     }
 
     /** What one chunk contributes with its predictive probabilities. */
@@ -323,6 +350,24 @@ final class EkfacEstimator {
         double[] labels = new double[chunk.size()];
         Arrays.fill(labels, c);
         return new Batch(chunk.features(), labels, 1);
+    }
+
+    /**
+     * @return {@code chunk} repeated for the classes {@code [c0, c1)}, rows ordered (class, sample), every
+     *     copy labelled with its class
+     */
+    private static Batch labelled(Batch chunk, int c0, int c1) {
+        if (c1 - c0 == 1) {
+            return labelled(chunk, c0);
+        }
+        int n = chunk.size();
+        double[] labels = new double[(c1 - c0) * n];
+        for (int c = c0; c < c1; c++) {
+            Arrays.fill(labels, (c - c0) * n, (c - c0 + 1) * n, c);
+        }
+        long[] shape = chunk.features().shape();
+        shape[0] = labels.length;
+        return new Batch(HostArray.concat(Collections.nCopies(c1 - c0, chunk.features()), shape), labels, 1);
     }
 
     /** Adds {@code Σ ã ãᵀ} of the rows of {@code a} ({@code ã = [a, 1]} with a bias) to {@code target [sa²]}. */

@@ -43,7 +43,8 @@ import org.influence4j.it.FashionCnnFixture;
  *       ({@link DataHessianOperator} with {@link Curvature#GAUSS_NEWTON}) on two random directions;</li>
  *   <li>the library's {@link ConjugateGradientSolver} (with its rank-200 Nyström preconditioner) runs
  *       over the operator {@code v ↦ (G + λI) v} for 2,000 right-hand sides, the per-sample gradients,
- *       in blocks; every block must converge (rtol 1e-5, the float32 default);</li>
+ *       in blocks; every block must converge (rtol 1e-4: products with the float32 matrix carry
+ *       rounding of about 1e-5 relative, so the float32 default 1e-5 is missed by some rows);</li>
  *   <li>for 40 sampled rows the CG values are compared with an exact float64 Cholesky solve (EJML);</li>
  *   <li>recall at 10% inspected is printed for the CG self-influence.</li>
  * </ol>
@@ -62,6 +63,7 @@ public final class FashionGaussNewtonRecall {
     private static final int CLASSES = 10;
     private static final int CHECKED = 40;
     private static final int RANK = 200;
+    private static final double RTOL = 1e-4;
 
     private FashionGaussNewtonRecall() {
     }
@@ -95,8 +97,10 @@ public final class FashionGaussNewtonRecall {
             double[] self = new double[n];
             int iterations = 0;
             double worst = 0;
-            // rank-200 Nyström preconditioner: the Gauss-Newton spectrum decays fast, so CG needs few iterations
-            CgOptions options = new CgOptions(0, CgOptions.DEFAULT_ATOL, 0, false, PreconditionerKind.NYSTROEM, RANK,
+            // rank-200 Nyström preconditioner: the Gauss-Newton spectrum decays fast, so CG needs few iterations;
+            // rtol 1e-4: products with the float32 matrix carry rounding of about 1e-5 relative at this conditioning
+            // (a true residual of 1.6e-5 was seen at 1e-5), so float32 default 1e-5 is not reachable for every row
+            CgOptions options = new CgOptions(RTOL, CgOptions.DEFAULT_ATOL, 0, false, PreconditionerKind.NYSTROEM, RANK,
                     16, 0, false, false);
             try (InverseHessian inverse = new ConjugateGradientSolver(options).prepare(operator)) {
                 for (int from = 0; from < n; from += CHUNK) {
@@ -115,7 +119,7 @@ public final class FashionGaussNewtonRecall {
                 }
             }
             System.out.printf("CG (rtol %s) over G + %sI for %d right-hand sides in %.1f s: at most %d iterations,"
-                    + " worst true relative residual %.2e%n", options.rtolFor(DType.FLOAT32), LAMBDA, n, seconds(start), iterations, worst);
+                    + " worst true relative residual %.2e%n", RTOL, LAMBDA, n, seconds(start), iterations, worst);
 
             // 3. CG values against an exact float64 solve on sampled rows
             start = System.nanoTime();
