@@ -154,10 +154,12 @@ public final class TracInCP extends CheckpointMethod {
             biases = layers.stream().map(LayerGradientFactors::bias).toList();
         }
         if (!factored) {
-            layers.forEach(f -> {
-                f.inputs().close();
+            for (LayerGradientFactors f : layers) {
+                if (f.inputs() != null) { // an embedding's factors are ids
+                    f.inputs().close();
+                }
                 f.outputGradients().close();
-            });
+            }
             return null;
         }
         List<Tensor> out = new ArrayList<>(2 * layers.size());

@@ -1,0 +1,107 @@
+package org.influence4j.it;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.influence4j.api.DType;
+import org.influence4j.api.TensorScope;
+import org.influence4j.api.TwiceDifferentiable;
+import org.influence4j.api.data.Batch;
+import org.influence4j.api.data.InMemoryDataSource;
+import org.influence4j.api.model.ModelSpec;
+import org.influence4j.backend.pytorch.PtBackendProvider;
+import org.influence4j.backend.testkit.GraphFixture;
+import org.influence4j.backend.testkit.TestSupport;
+import org.influence4j.calculators.tracin.CheckpointLoader;
+import org.influence4j.calculators.tracin.TracInCP;
+import org.influence4j.calculators.tracin.TracInCheckpoints;
+import org.influence4j.calculators.tracin.TracInOptions;
+import org.influence4j.io.ParameterFiles;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * TracInCP through Dense-layer factors (a format-1 MLP, {@code (δ_i·δ_j)(a_i·a_j + 1)} per layer) and
+ * through per-sample gradients (a CNN and an embedding model, whose gradients are not outer
+ * products) equals {@code Σ_c η_c G_test G_trainᵀ} built from the model's own per-sample gradients,
+ * in float64 to 1e-12, on djl-pytorch.
+ */
+class TracInFactoredTest {
+
+    private static final double[] RATES = {0.1, 0.05};
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void denseStackThroughFactorsEqualsTheGradientProducts() throws IOException {
+        ModelSpec spec = TestSupport.twoHiddenLayers(org.influence4j.api.model.Loss.SOFTMAX_CROSS_ENTROPY,
+                DType.FLOAT64);
+        check(spec, TestSupport.parameters(spec, 3, 1), TestSupport.randomBatch(spec, 23, 4));
+    }
+
+    @Test
+    void convolutionsAndEmbeddingsThroughGradientsEqualTheGradientProducts() throws IOException {
+        for (String name : List.of("lenet", "embed_mean")) {
+            GraphFixture f = GraphFixture.load(name);
+            check(f.spec().withDType(DType.FLOAT64), f.parameters(), f.batch());
+        }
+    }
+
+    private void check(ModelSpec spec, double[] theta, Batch train) throws IOException {
+        List<Path> files = new ArrayList<>();
+        List<double[]> thetas = new ArrayList<>();
+        for (int c = 0; c < RATES.length; c++) {
+            double[] t = theta.clone();
+            for (int j = 0; j < t.length; j++) {
+                t[j] *= 1 + 0.1 * c * Math.sin(j);
+            }
+            Path file = dir.resolve(spec.numParameters() + "-checkpoint-" + c + ".safetensors");
+            ParameterFiles.write(file, spec, t, Map.of());
+            files.add(file);
+            thetas.add(t);
+        }
+        TracInCheckpoints checkpoints = TracInCheckpoints.fromFiles(files, RATES, spec, CheckpointLoader.DEFAULT);
+        Batch test = train.slice(0, 3);
+        int m = test.size();
+        int n = train.size();
+        try (TwiceDifferentiable model = PtBackendProvider.backend().createModel(spec, theta);
+             TensorScope scope = model.backend().newScope()) {
+            int p = model.numParameters();
+            double[] expected = new double[m * n];
+            double[] expectedSelf = new double[n];
+            for (int c = 0; c < RATES.length; c++) {
+                model.setParameters(thetas.get(c));
+                double[] gt = model.perSampleGradients(test, scope).toDoubleArray();
+                double[] g = model.perSampleGradients(train, scope).toDoubleArray();
+                for (int i = 0; i < m; i++) {
+                    for (int j = 0; j < n; j++) {
+                        double dot = 0;
+                        for (int k = 0; k < p; k++) {
+                            dot += gt[i * p + k] * g[j * p + k];
+                        }
+                        expected[i * n + j] += RATES[c] * dot;
+                    }
+                }
+                for (int j = 0; j < n; j++) {
+                    double dot = 0;
+                    for (int k = 0; k < p; k++) {
+                        dot += g[j * p + k] * g[j * p + k];
+                    }
+                    expectedSelf[j] += RATES[c] * dot;
+                }
+            }
+            TracInCP tracin = new TracInCP(model, checkpoints, TracInOptions.defaults().withBatchSize(7));
+            double[] got = tracin.influences(test, train, scope).toDoubleArray();
+            double[] self = tracin.selfInfluence(new InMemoryDataSource(train));
+            double err = TestSupport.relErr(got, expected);
+            double selfErr = TestSupport.relErr(self, expectedSelf);
+            assertTrue(err < 1e-12, spec.isGraph() + " influences relative error " + err);
+            assertTrue(selfErr < 1e-12, spec.isGraph() + " self-influence relative error " + selfErr);
+        }
+    }
+}
