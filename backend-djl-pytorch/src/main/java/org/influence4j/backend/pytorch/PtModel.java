@@ -297,35 +297,116 @@ public final class PtModel extends AbstractSpecModel<PtBackend, PtTensorScope> {
      * Exact H·v for every row of {@code vs} ({@code [k,p]}, model dtype, in {@code m}): builds the
      * gradient graph once on fresh parameter leaves and runs k first-order backward passes on it.
      */
+    /** Directions per explicit R-pass: bounds the {@code [k, n, width]} work arrays. */
+    private static final int DIRECTIONS_PER_PASS = 128;
+
+    /**
+     * Hessian-vector products of the mean loss for the rows of {@code vs [k, p]}, {@code [k, p]}: an
+     * explicit Pearlmutter R-pass over the Dense stack for a block of directions at once (forward
+     * R{z}, R{a}; backward R{δ}; R{∇W} = (R{δ}ᵀa + δᵀR{a})/n), batched over the directions; no
+     * autograd, and no per-direction backward call.
+     */
     private NDArray hvpRows(NDManager m, Batch batch, NDArray vs) {
         int k = Math.toIntExact(vs.getShape().get(0));
-        try (PtGradMode g = PtGradMode.enabled()) {
-            NDArray[] leaves = new NDArray[params.length];
-            for (int q = 0; q < params.length; q++) {
-                NDArray leaf = params[q].duplicate();
-                leaf.attach(m);
-                leaf.setRequiresGradient(true);
-                leaves[q] = leaf;
+        try (PtGradMode g = PtGradMode.disabled()) {
+            Pass pass = forward(features(m, batch), params);
+            NDArray delta = outputDelta(pass.output, targets(m, batch));
+            backward(pass, delta, params);
+            NDArray[] weights = new NDArray[numDense()];
+            for (int j = 0; j < numDense(); j++) {
+                weights[j] = copyInto(m, params[2 * j]);
             }
-            Pass pass = forward(features(m, batch), leaves);
-            backward(pass, outputDelta(pass.output, targets(m, batch)), leaves);
-            NDArray grad = meanGradient(pass, batch.size());
-            NDArray seed = m.ones(new Shape(), dataType);
-            NDList rows = new NDList(k);
-            for (int r = 0; r < k; r++) {
-                NDArray s = grad.mul(vs.get(r)).sum();
-                JniUtils.backward((PtNDArray) s, (PtNDArray) seed, r < k - 1, false);
-                NDList parts = new NDList(leaves.length);
-                for (NDArray leaf : leaves) {
-                    parts.add(leaf.getGradient().reshape(-1));
-                }
-                rows.add(NDArrays.concat(parts, 0));
-                for (NDArray leaf : leaves) {
-                    JniUtils.zeroGrad((PtNDArray) leaf);
-                }
+            NDList blocks = new NDList();
+            for (int from = 0; from < k; from += DIRECTIONS_PER_PASS) {
+                int to = Math.min(k, from + DIRECTIONS_PER_PASS);
+                NDArray block = k <= DIRECTIONS_PER_PASS ? vs : vs.get(from + ":" + to);
+                blocks.add(rPass(m, pass, delta, weights, block, batch.size()));
             }
-            return rows.size() == 1 ? rows.get(0).expandDims(0) : NDArrays.stack(rows, 0);
+            return blocks.size() == 1 ? blocks.get(0) : NDArrays.concat(blocks, 0);
         }
+    }
+
+    /** One R-pass for the directions {@code vs [k, p]} given the forward pass and its output error. */
+    private NDArray rPass(NDManager m, Pass pass, NDArray outputDelta, NDArray[] weights, NDArray vs, int n) {
+        int k = Math.toIntExact(vs.getShape().get(0));
+        List<Layer> layers = spec().layers();
+        int dense = numDense();
+        NDArray[] vw = new NDArray[dense];
+        NDArray[] vb = new NDArray[dense];
+        long offset = 0;
+        for (int j = 0; j < dense; j++) {
+            Shape w = params[2 * j].getShape();
+            long size = w.get(0) * w.get(1);
+            vw[j] = vs.get(":, " + offset + ":" + (offset + size)).reshape(k, w.get(0), w.get(1));
+            vb[j] = vs.get(":, " + (offset + size) + ":" + (offset + size + w.get(0))).reshape(k, 1, w.get(0));
+            offset += size + w.get(0);
+        }
+        // forward: R{a} (null: zero, the inputs do not depend on θ); R{z} kept at each activation's input
+        NDArray[] rDenseInput = new NDArray[dense];
+        NDArray[] rActInput = new NDArray[layers.size()];
+        NDArray ra = null;
+        int j = 0;
+        for (int i = 0; i < layers.size(); i++) {
+            Layer layer = layers.get(i);
+            if (layer instanceof Layer.Dense) {
+                rDenseInput[j] = ra;
+                NDArray rz = pass.denseInputs[j].matMul(vw[j].transpose(0, 2, 1)).add(vb[j]);
+                ra = ra == null ? rz : rz.add(ra.matMul(weights[j].transpose()));
+                j++;
+            } else {
+                rActInput[i] = ra;
+                NDArray d = activationDerivative(((Layer.Act) layer).activation(), pass.layerInputs[i],
+                        pass.layerOutputs[i]);
+                ra = d == null ? ra : ra.mul(d);
+            }
+        }
+        // R{δ} at the output: R of ∂ℓ/∂f = H_ℓ R{f}
+        NDArray f = pass.output;
+        NDArray rDelta = switch (spec().loss()) {
+            case MSE -> ra.mul(scalar(m, 2.0 / spec().outputDim()));
+            case SOFTMAX_CROSS_ENTROPY -> {
+                NDArray prob = f.softmax(1);
+                yield ra.sub(ra.mul(prob).sum(new int[] {2}, true)).mul(prob);
+            }
+            case BINARY_LOGISTIC -> {
+                NDArray s = JniUtils.sigmoid((PtNDArray) f);
+                yield ra.mul(s.sub(s.square()));
+            }
+        };
+        // backward: R{δ} through activations and Dense layers, R{∇W_j}, R{∇b_j}
+        NDArray delta = outputDelta;
+        NDArray inverseN = scalar(m, 1.0 / n);
+        NDArray[] rows = new NDArray[2 * dense];
+        j = dense - 1;
+        for (int i = layers.size() - 1; i >= 0 && j >= 0; i--) {
+            Layer layer = layers.get(i);
+            if (layer instanceof Layer.Act act) {
+                NDArray z = pass.layerInputs[i];
+                NDArray h = pass.layerOutputs[i];
+                NDArray d1 = activationDerivative(act.activation(), z, h);
+                NDArray d2 = activationSecondDerivative(act.activation(), z, h);
+                NDArray next = d1 == null ? rDelta : rDelta.mul(d1);
+                if (d2 != null && rActInput[i] != null) {
+                    next = next.add(rActInput[i].mul(delta.mul(d2)));
+                }
+                rDelta = next;
+                delta = d1 == null ? delta : delta.mul(d1);
+            } else {
+                NDArray a = pass.denseInputs[j];
+                NDArray rw = rDelta.transpose(0, 2, 1).matMul(a);
+                if (rDenseInput[j] != null) {
+                    rw = rw.add(delta.transpose().matMul(rDenseInput[j]));
+                }
+                rows[2 * j] = rw.mul(inverseN).reshape(k, -1);
+                rows[2 * j + 1] = rDelta.sum(new int[] {1}).mul(inverseN);
+                if (j > 0) {
+                    rDelta = rDelta.matMul(weights[j]).add(delta.matMul(vw[j]));
+                    delta = delta.matMul(weights[j]);
+                }
+                j--;
+            }
+        }
+        return NDArrays.concat(new NDList(rows), 1);
     }
 
     private Pass forward(NDArray x, NDArray[] p) {
@@ -416,6 +497,21 @@ public final class PtModel extends AbstractSpecModel<PtBackend, PtTensorScope> {
             case SIGMOID -> h.sub(h.square());
             case IDENTITY -> null;
             case SOFTPLUS -> JniUtils.sigmoid((PtNDArray) z);
+            case GELU -> throw new IllegalStateException("gelu is a layer-graph (format 2) activation");
+        };
+    }
+
+    /** @return d²h/dz² elementwise, or null where it is zero (identity, ReLU almost everywhere) */
+    private NDArray activationSecondDerivative(Activation activation, NDArray z, NDArray h) {
+        NDManager m = z.getManager();
+        return switch (activation) {
+            case RELU, IDENTITY -> null;
+            case TANH -> h.mul(scalar(m, -2)).mul(scalar(m, 1).sub(h.square()));
+            case SIGMOID -> h.sub(h.square()).mul(scalar(m, 1).sub(h.mul(scalar(m, 2))));
+            case SOFTPLUS -> {
+                NDArray s = JniUtils.sigmoid((PtNDArray) z);
+                yield s.sub(s.square());
+            }
             case GELU -> throw new IllegalStateException("gelu is a layer-graph (format 2) activation");
         };
     }
