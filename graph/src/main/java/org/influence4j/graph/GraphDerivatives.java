@@ -330,10 +330,7 @@ public final class GraphDerivatives<A> {
         for (int j = 0; j < c; j++) {
             System.arraycopy(batch.y(), 0, y, j * ys, ys);
         }
-        long[] shape = batch.features().shape();
-        shape[0] = Math.multiplyExact(shape[0], c);
-        return new Batch(HostArray.concat(java.util.Collections.nCopies(c, batch.features()), shape), y,
-                batch.labelWidth());
+        return new Batch(batch.features().repeat(c), y, batch.labelWidth());
     }
 
     /**

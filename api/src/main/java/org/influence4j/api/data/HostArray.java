@@ -220,6 +220,13 @@ public final class HostArray implements java.io.Serializable {
         return new HostArray(out, total, s, shape, parts.get(0).dtype);
     }
 
+    /** @return this array {@code copies} times along dimension 0 (a copy in the same storage) */
+    public HostArray repeat(int copies) {
+        long[] newShape = shape.clone();
+        newShape[0] = Math.multiplyExact(newShape[0], copies);
+        return concat(java.util.Collections.nCopies(copies, this), newShape);
+    }
+
     /**
      * @param rows     indices of rows of {@code rowWidth} elements, in the order wanted
      * @param rowWidth elements per row
@@ -258,7 +265,7 @@ public final class HostArray implements java.io.Serializable {
                 }
             }
             case INT64 -> {
-                return -1;
+                // integers are always finite
             }
         }
         return -1;

@@ -66,13 +66,4 @@ public final class DjlDTypes {
         }
         return out;
     }
-
-    /** @return {@code data} narrowed to float (round to nearest) */
-    public static float[] toFloats(double[] data) {
-        float[] out = new float[data.length];
-        for (int i = 0; i < data.length; i++) {
-            out[i] = (float) data[i];
-        }
-        return out;
-    }
 }

@@ -40,12 +40,18 @@ import org.influence4j.backend.djl.DjlDTypes;
  *   <li>per-sample gradients are the batched outer products {@code δ_j[i] ⊗ a_j[i]} (weights) and
  *       {@code δ_j[i]} (biases), one {@code [n, p]} matrix from one pass — exact;</li>
  *   <li>the mean gradient is {@code δ_jᵀ a_j / n} and {@code Σ_i δ_j[i] / n};</li>
- *   <li>Hessian-vector products are exact: the explicit backward pass is recorded by libtorch
- *       autograd with fresh leaf copies of the parameters, giving the gradient g(θ) as a
- *       differentiable graph; one first-order autograd backward of {@code <g(θ), v>}
- *       ({@code JniUtils.backward(s, 1, keepGraph, createGraph=false)}) leaves {@code H·v} in the
- *       leaves' {@code .grad}. For a block of k vectors the graph is built once and kept until the
- *       last of the k backward passes.</li>
+ *   <li>Hessian-vector products are exact and need no autograd: an explicit Pearlmutter R-pass
+ *       differentiates the forward and backward passes along a block of up to 128 directions at
+ *       once ({@code [k, n, width]} arrays: forward {@code R{z}}, {@code R{a}}; backward {@code R{δ}}
+ *       with the activations' second derivatives; {@code R{∇W} = (R{δ}ᵀ a + δᵀ R{a}) / n}), so a
+ *       block of k vectors (and the Hessian, p unit vectors) costs k/128 batched passes, not k
+ *       backward calls;</li>
+ *   <li>mixed derivatives ∇x∇θ are exact: the explicit backward pass is recorded by libtorch
+ *       autograd with the features as a leaf, giving the summed gradient as a differentiable graph;
+ *       one first-order autograd backward of {@code <g, v>}
+ *       ({@code JniUtils.backward(s, 1, keepGraph, createGraph=false)}) per direction leaves the
+ *       result in the features' {@code .grad}; the graph is built once and kept until the last
+ *       direction.</li>
  * </ul>
  * libtorch's {@code backward(create_graph=true)} is deliberately not used: it makes a
  * parameter&lt;-&gt;gradient reference cycle that DJL cannot break (there is no way to reset

@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import org.influence4j.api.DType;
 import org.influence4j.api.data.HostArray;
 import org.influence4j.backend.djl.DjlDTypes;
 
@@ -18,10 +19,7 @@ final class TfDTypes {
 
     /** @return a new array in {@code m} holding {@code data} converted to {@code type} (TensorFlow copies it) */
     static NDArray create(NDManager m, double[] data, Shape shape, DataType type) {
-        if (type == DataType.FLOAT64) {
-            return m.create(data, shape);
-        }
-        return m.create(DjlDTypes.toFloats(data), shape);
+        return create(m, new HostArray(data, new long[] {data.length}, DType.FLOAT64), shape, type);
     }
 
     /** @return an array holding {@code data} (any storage; float32 storage is not converted) in {@code type} */

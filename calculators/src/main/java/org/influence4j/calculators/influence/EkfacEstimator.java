@@ -11,7 +11,6 @@ import org.influence4j.api.Tensor;
 import org.influence4j.api.TensorScope;
 import org.influence4j.api.TwiceDifferentiable;
 import org.influence4j.api.data.Batch;
-import org.influence4j.api.data.HostArray;
 import org.influence4j.api.data.DataSource;
 import org.influence4j.api.inversion.InversionException;
 import org.influence4j.api.model.GraphNode;
@@ -365,9 +364,7 @@ final class EkfacEstimator {
         for (int c = c0; c < c1; c++) {
             Arrays.fill(labels, (c - c0) * n, (c - c0 + 1) * n, c);
         }
-        long[] shape = chunk.features().shape();
-        shape[0] = labels.length;
-        return new Batch(HostArray.concat(Collections.nCopies(c1 - c0, chunk.features()), shape), labels, 1);
+        return new Batch(chunk.features().repeat(c1 - c0), labels, 1);
     }
 
     /** Adds {@code Σ ã ãᵀ} of the rows of {@code a} ({@code ã = [a, 1]} with a bias) to {@code target [sa²]}. */

@@ -411,10 +411,6 @@ public final class DirectSolver implements InverseHvpSolver {
             }
         }
 
-        static IllegalArgumentException nonFinite(int row, int index, double value) {
-            return new IllegalArgumentException("rhs: row " + row + " has a non-finite value " + value
-                    + " at index " + index);
-        }
     }
 
     /** A and A⁻¹ in float64 on the backend; each solve is one matrix product, its residuals a second. */
@@ -461,12 +457,7 @@ public final class DirectSolver implements InverseHvpSolver {
         /** @throws IllegalArgumentException naming the first non-finite value of row {@code r}, if any */
         private static void requireFinite(Tensor b, int r) {
             try (Tensor row = b.rows(r, r + 1)) {
-                double[] v = row.toDoubleArray();
-                for (int i = 0; i < v.length; i++) {
-                    if (!Double.isFinite(v[i])) {
-                        throw nonFinite(r, i, v[i]);
-                    }
-                }
+                InverseChecks.requireFinite(row.toDoubleArray(), (int) row.numel(), r);
             }
         }
 
@@ -491,14 +482,11 @@ public final class DirectSolver implements InverseHvpSolver {
         @Override
         Tensor solve(Tensor rhs, int k, double[] residuals, TensorScope scope) {
             double[] b = rhs.toDoubleArray();
+            InverseChecks.requireFinite(b, p, 0);
             DMatrixRMaj bt = new DMatrixRMaj(p, k);
             for (int r = 0; r < k; r++) {
                 for (int i = 0; i < p; i++) {
-                    double v = b[r * p + i];
-                    if (!Double.isFinite(v)) {
-                        throw nonFinite(r, i, v);
-                    }
-                    bt.set(i, r, v);
+                    bt.set(i, r, b[r * p + i]);
                 }
             }
             DMatrixRMaj xt = new DMatrixRMaj(p, k);

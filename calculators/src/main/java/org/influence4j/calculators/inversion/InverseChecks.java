@@ -32,6 +32,20 @@ final class InverseChecks {
         return vector ? 1 : (int) shape[0];
     }
 
+    /**
+     * @param values     row-major right-hand sides {@code [k, p]}
+     * @param firstRow   the row number of {@code values[0]} in the caller's right-hand sides
+     * @throws IllegalArgumentException naming the row, index and value of the first NaN or infinity
+     */
+    static void requireFinite(double[] values, int p, int firstRow) {
+        for (int i = 0; i < values.length; i++) {
+            if (!Double.isFinite(values[i])) {
+                throw new IllegalArgumentException("rhs: row " + (firstRow + i / p) + " has a non-finite value "
+                        + values[i] + " at index " + i % p);
+            }
+        }
+    }
+
     /** @throws IllegalArgumentException naming {@code x0} if it is given and its shape is not that of {@code rhs} */
     static void requireGuessShape(Tensor x0, Tensor rhs) {
         if (x0 != null && !Arrays.equals(x0.shape(), rhs.shape())) {

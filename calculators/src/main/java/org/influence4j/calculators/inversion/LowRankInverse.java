@@ -70,13 +70,7 @@ public final class LowRankInverse implements InverseHessian {
             try (Tensor zeros = work.zeros(basis.dtype(), k, p); Tensor rows = rhs.reshape(k, p)) {
                 b = zeros.add(rows);
             }
-            double[] check = b.toDoubleArray();
-            for (int i = 0; i < check.length; i++) {
-                if (!Double.isFinite(check[i])) {
-                    throw new IllegalArgumentException("rhs: row " + i / p + " has a non-finite value " + check[i]
-                            + " at index " + i % p);
-                }
-            }
+            InverseChecks.requireFinite(b.toDoubleArray(), p, 0);
             double[][] proj;
             try (Tensor pr = b.matmul(basisT)) {
                 proj = DenseLinalg.unflatten(pr.toDoubleArray(), k, r);
@@ -117,13 +111,7 @@ public final class LowRankInverse implements InverseHessian {
         InverseChecks.requireRhsShape(right, p);
         int r = eigenvalues.length;
         try (TensorScope work = target.newChild()) {
-            double[] values = left.toDoubleArray();
-            for (int i = 0; i < values.length; i++) {
-                if (!Double.isFinite(values[i])) {
-                    throw new IllegalArgumentException("rhs: row " + i / p + " has a non-finite value " + values[i]
-                            + " at index " + i % p);
-                }
-            }
+            InverseChecks.requireFinite(left.toDoubleArray(), p, 0);
             double[] projected;
             try (Tensor pl = left.matmul(basisT)) {
                 projected = pl.toDoubleArray();
