@@ -61,8 +61,11 @@ public final class QueryTable {
     private QueryTable() {
     }
 
-    /** One row: the query, the reference seconds and tool, the goal ratio and the timed work. */
-    private record Row(String query, double reference, String tool, double goal, Callable<Object> work) {
+    /**
+     * One row: the query, the reference seconds (NaN where the issue gives none) and tool, the goal
+     * ratio and the timed work.
+     */
+    record Row(String query, double reference, String tool, double goal, Callable<Object> work) {
     }
 
     /** Runs every row and prints the table to stdout. */
@@ -150,30 +153,44 @@ public final class QueryTable {
                 out.printf(Locale.ROOT, "backend %s (%s); digits protocol, p = %d, %d train x %d test, float32, "
                         + "median of %d after a warm-up%n", backend.name(), backend.version(), spec.numParameters(),
                         TRAIN, TEST, runs);
-                out.printf(Locale.ROOT, "| %-38s | %9s | %-22s | %7s | %5s |%n", "query", "reference", "influence4j s",
-                        "ratio", "goal");
-                out.println("|---|---|---|---|---|");
-                for (Row row : rows) {
-                    if (!row.query().toLowerCase(Locale.ROOT).contains(wanted)) {
-                        continue;
-                    }
-                    double[] seconds = time(row.work(), runs);
-                    double median = seconds[seconds.length / 2];
-                    out.printf(Locale.ROOT, "| %-38s | %6.3f %s | %.3f (%.3f-%.3f) | %6.2fx | %4.0fx |%n", row.query(),
-                            row.reference(), row.tool(), median, seconds[0], seconds[seconds.length - 1],
-                            row.reference() / median, row.goal());
-                }
+                print(rows, runs, wanted, out);
             }
         } finally {
             Workload.deleteTree(dir);
         }
+        if (FashionQueryTable.available() && FashionQueryTable.ROWS.stream().anyMatch(q -> q.contains(wanted))) {
+            FashionQueryTable.run(backend, runs, wanted, out);
+        }
     }
 
-    private static TrainingDataAttribution attribution(TwiceDifferentiable model, InfluenceFunctionModel fitted) {
+    /** Times the rows whose query contains {@code wanted} (lower case) and prints them as a Markdown table. */
+    static void print(List<Row> rows, int runs, String wanted, PrintStream out) throws Exception {
+        out.printf(Locale.ROOT, "| %-38s | %9s | %-22s | %7s | %5s |%n", "query", "reference", "influence4j s",
+                "ratio", "goal");
+        out.println("|---|---|---|---|---|");
+        for (Row row : rows) {
+            if (!row.query().toLowerCase(Locale.ROOT).contains(wanted)) {
+                continue;
+            }
+            double[] seconds = time(row.work(), runs);
+            double median = seconds[seconds.length / 2];
+            if (Double.isNaN(row.reference())) {
+                out.printf(Locale.ROOT, "| %-38s | %9s | %.3f (%.3f-%.3f) | %7s | %5s |%n", row.query(), "-",
+                        median, seconds[0], seconds[seconds.length - 1], "-", "-");
+            } else {
+                out.printf(Locale.ROOT, "| %-38s | %6.3f %s | %.3f (%.3f-%.3f) | %6.2fx | %4.0fx |%n", row.query(),
+                        row.reference(), row.tool(), median, seconds[0], seconds[seconds.length - 1],
+                        row.reference() / median, row.goal());
+            }
+            out.flush();
+        }
+    }
+
+    static TrainingDataAttribution attribution(TwiceDifferentiable model, InfluenceFunctionModel fitted) {
         return new InfluenceFunctionAttribution(model, fitted, 512);
     }
 
-    private static double influences(TrainingDataAttribution method, Batch test, Batch train, Backend backend) {
+    static double influences(TrainingDataAttribution method, Batch test, Batch train, Backend backend) {
         try (TensorScope scope = backend.newScope(); Tensor scores = method.influences(test, train, scope)) {
             return scores.toDoubleArray()[0];
         }

@@ -238,6 +238,28 @@ public final class Autodiff<A> {
         return op(k.scatterRows(g.value, index, m), h -> List.of(gatherRows(h, index)), g);
     }
 
+    /**
+     * The maxima along the last axis, {@code [..., 1]}: the values of {@code scores} ({@code a} plus a
+     * constant penalty of 0 or −∞, so the maxima are values of {@code a}); the gradient flows to the
+     * first maximum of each row, as max-pooling's does. The one-hot mask of the maxima is made only
+     * when a gradient is taken.
+     */
+    public Var<A> firstMaxLast(Var<A> a, A scores) {
+        long[] full = shape(a);
+        return op(k.maxLast(scores), g -> List.of(mul(expand(g, full), constant(k.argmaxMask(scores)))), a);
+    }
+
+    /** Columns of a matrix with a zero column for index {@code c} (see {@link Kernels#gatherPaddedColumns}). */
+    public Var<A> gatherPaddedColumns(Var<A> a, int[] index) {
+        int c = (int) shape(a)[1];
+        return op(k.gatherPaddedColumns(a.value, index), g -> List.of(scatterPaddedColumns(g, index, c)), a);
+    }
+
+    /** The adjoint of {@link #gatherPaddedColumns}. */
+    public Var<A> scatterPaddedColumns(Var<A> g, int[] index, int c) {
+        return op(k.scatterPaddedColumns(g.value, index, c), h -> List.of(gatherPaddedColumns(h, index)), g);
+    }
+
     /** Rows {@code [from, to)} with zero rows outside the matrix (see {@link Kernels#slicePadRows}). */
     public Var<A> slicePadRows(Var<A> a, long from, long to) {
         long m = shape(a)[0];

@@ -71,8 +71,15 @@ public final class GraphDerivatives<A> {
         return flatten(ad.grad(mean, null, leaves, false), false).value();
     }
 
-    /** @return the per-sample gradients {@code [n, p]} from one batched pass */
+    /**
+     * @return the per-sample gradients {@code [n, p]} from one batched pass: from the layer factors
+     *     when every parameter is the weight or bias of a Dense or Conv2d layer
+     *     ({@link #perSampleGradientsFromFactors}), else with the parameters broadcast to the batch
+     */
     public A perSampleGradients(Batch batch) {
+        if (onlyDenseAndConvParameters()) {
+            return perSampleGradientsFromFactors(batch);
+        }
         int n = batch.size();
         List<Var<A>> leaves = new ArrayList<>(parameters.size());
         for (int i = 0; i < parameters.size(); i++) {
@@ -82,6 +89,47 @@ public final class GraphDerivatives<A> {
         }
         Var<A> total = ad.sumAll(losses(batch, forward(batch, leaves, true)));
         return flatten(ad.grad(total, null, leaves, false), true).value();
+    }
+
+    private boolean onlyDenseAndConvParameters() {
+        for (ParameterInfo info : layout) {
+            GraphNode node = graph.nodes().get(info.layerIndex());
+            if (!(node instanceof GraphNode.Dense || node instanceof GraphNode.Conv2d)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * Per-sample gradients assembled from {@link #layerFactors}: one forward pass with the shared
+     * parameters (one GEMM per layer for the whole batch) and one backward pass to the layers'
+     * output gradients δ; then per layer the batched product {@code Σ_t δ_{i,t} a_{i,t}ᵀ}
+     * ({@code [n, out, T]·[n, T, in]}) for the weight ({@code [out, in]}, or {@code [out, c·kh·kw]}
+     * for a Conv2d, in the weight's row-major order) and {@code Σ_t δ_{i,t}} for the bias, as
+     * per-sample autograd hooks do (Opacus, Captum's sample-wise gradients).
+     */
+    private A perSampleGradientsFromFactors(Batch batch) {
+        long n = batch.size();
+        Map<Integer, LayerFactors<A>> byNode = new java.util.HashMap<>();
+        for (LayerFactors<A> f : layerFactors(batch)) {
+            byNode.put(f.nodeIndex(), f);
+        }
+        List<A> parts = new ArrayList<>(layout.size());
+        for (ParameterInfo info : layout) {
+            LayerFactors<A> f = byNode.get(info.layerIndex());
+            long[] ds = k.shape(f.outputGradients());
+            long positions = ds[0] / n;
+            A deltas = k.reshape(f.outputGradients(), n, positions, ds[1]);
+            if (info.name().endsWith(".bias")) {
+                parts.add(k.reshape(k.sumTo(deltas, n, 1, ds[1]), n, ds[1]));
+            } else {
+                long in = k.shape(f.inputs())[1];
+                A weight = k.matmul(k.permute(deltas, 0, 2, 1), k.reshape(f.inputs(), n, positions, in));
+                parts.add(k.reshape(weight, n, ds[1] * in));
+            }
+        }
+        return parts.size() == 1 ? parts.get(0) : k.concat(parts, 1);
     }
 
     /**

@@ -262,10 +262,7 @@ public final class GraphEvaluator<A> {
      * {@code [rows, positions, patch]} with zeros where the index points past the input.
      */
     private Var<A> patches(Var<A> x, int[] index, long rows, long width, long positions, long patch) {
-        Var<A> columns = ad.permute(ad.reshape(x, rows, width), 1, 0);
-        Var<A> padded = ad.slicePadRows(columns, 0, width + 1);
-        Var<A> gathered = ad.gatherRows(padded, index);
-        return ad.reshape(ad.permute(gathered, 1, 0), rows, positions, patch);
+        return ad.reshape(ad.gatherPaddedColumns(ad.reshape(x, rows, width), index), rows, positions, patch);
     }
 
     private Var<A> pool2d(Var<A> x, long[] s, GraphNode.Pool2d p, int n) {
@@ -284,12 +281,16 @@ public final class GraphEvaluator<A> {
             Kernels<A> k = ad.kernels();
             double[] penalty = new double[index.length];
             int padRow = (int) (s[2] * s[3]);
+            boolean padded = false;
             for (int j = 0; j < index.length; j++) {
                 penalty[j] = index[j] == padRow ? Double.NEGATIVE_INFINITY : 0;
+                padded |= index[j] == padRow;
             }
             long[] full = ad.shape(patches);
-            A scores = k.add(patches.value(), k.expand(k.constant(penalty, 1, 1, positions, window), full));
-            pooled = ad.sumTo(ad.mul(patches, ad.constant(k.argmaxMask(scores))), kept);
+            A scores = padded
+                    ? k.add(patches.value(), k.expand(k.constant(penalty, 1, 1, positions, window), full))
+                    : patches.value();
+            pooled = ad.firstMaxLast(patches, scores);
         } else {
             pooled = ad.scale(ad.sumTo(patches, kept), 1.0 / window);
         }

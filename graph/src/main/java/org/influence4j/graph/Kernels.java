@@ -115,6 +115,43 @@ public interface Kernels<A> {
      */
     A slicePadRows(A a, long from, long to);
 
+    /**
+     * Columns of a matrix {@code [m, c]} with a zero column where the index is {@code c}: the result
+     * is {@code [m, index.length]} with column j equal to {@code a[:, index[j]]} (zero for
+     * {@code index[j] = c}), rows kept contiguous. This is im2col's gather for convolutions and
+     * pools (one row per sample and channel). The default transposes around {@link #gatherRows};
+     * a backend that indexes along an axis natively overrides it and
+     * {@link #scatterPaddedColumns}.
+     *
+     * @param index column numbers in {@code [0, c]}
+     */
+    default A gatherPaddedColumns(A a, int[] index) {
+        long c = shape(a)[1];
+        return permute(gatherRows(slicePadRows(permute(a, 1, 0), 0, c + 1), index), 1, 0);
+    }
+
+    /**
+     * The adjoint of {@link #gatherPaddedColumns}: {@code out[:, r] = Σ_{j : index[j] = r} g[:, j]}
+     * for {@code r < c} (what went to the zero column is dropped), shape {@code [m, c]}. The
+     * default transposes around {@link #scatterRows}.
+     */
+    default A scatterPaddedColumns(A g, int[] index, int c) {
+        return permute(slicePadRows(scatterRows(permute(g, 1, 0), index, c + 1), 0, c), 1, 0);
+    }
+
+    /**
+     * {@link #scatterPaddedColumns} as gathers and one sum ({@link ScatterTable}), for backends
+     * whose {@link #gatherPaddedColumns} is native: no transposes, exact in floating point.
+     */
+    static <A> A scatterPaddedColumnsByGather(Kernels<A> k, A g, int[] index, int c) {
+        ScatterTable table = ScatterTable.ofPadded(index, c);
+        long m = k.shape(g)[0];
+        A gathered = k.gatherPaddedColumns(g, table.positions());
+        A sums = k.sumTo(k.reshape(gathered, m, table.rows(), table.width()), m, table.rows(), 1);
+        A compact = k.reshape(sums, m, table.rows());
+        return table.targets() == null ? compact : k.gatherPaddedColumns(compact, table.targets());
+    }
+
     /** @return the arrays joined along {@code axis} (equal shapes elsewhere) */
     A concat(List<A> arrays, int axis);
 

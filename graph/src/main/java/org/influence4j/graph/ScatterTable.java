@@ -21,8 +21,26 @@ record ScatterTable(int[] positions, int rows, int width, int[] targets) {
      * @param m     the number of result rows
      */
     static ScatterTable of(int[] index, int m) {
+        return of(index, m, false);
+    }
+
+    /**
+     * The table of a padded gather ({@link Kernels#gatherPaddedColumns}): entries equal to
+     * {@code m} (the zero column) feed no target and are left out.
+     *
+     * @param index the gather index, values in {@code [0, m]}
+     * @param m     the number of result rows (columns)
+     */
+    static ScatterTable ofPadded(int[] index, int m) {
+        return of(index, m, true);
+    }
+
+    private static ScatterTable of(int[] index, int m, boolean padded) {
         int[] count = new int[m];
         for (int r : index) {
+            if (padded && r == m) {
+                continue;
+            }
             if (r < 0 || r >= m) {
                 throw new IllegalArgumentException("index: row " + r + " is outside [0, " + m + ")");
             }
@@ -44,6 +62,9 @@ record ScatterTable(int[] positions, int rows, int width, int[] targets) {
         java.util.Arrays.fill(positions, index.length);
         int[] filled = new int[Math.max(rows, 1)];
         for (int j = 0; j < index.length; j++) {
+            if (padded && index[j] == m) {
+                continue;
+            }
             int t = tableRow[index[j]];
             positions[t * width + filled[t]++] = j;
         }

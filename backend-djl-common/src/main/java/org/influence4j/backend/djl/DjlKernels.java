@@ -36,11 +36,29 @@ public final class DjlKernels implements Kernels<NDArray> {
         }
     }
 
-    /** Gathers rows of a matrix: the engine's part of {@link Kernels#gatherRows}. */
+    /**
+     * Gathers rows of a matrix: the engine's part of {@link Kernels#gatherRows}, and of
+     * {@link Kernels#gatherPaddedColumns} where the engine indexes along an axis.
+     */
     @FunctionalInterface
     public interface RowGather {
         /** @return rows {@code index} of the matrix {@code a}, attached to {@code manager} */
         NDArray gather(NDManager manager, NDArray a, int[] index);
+
+        /** @return whether {@link #gatherColumns} indexes along axis 1 natively (default: no) */
+        default boolean gathersColumns() {
+            return false;
+        }
+
+        /**
+         * @return columns {@code index} of the matrix {@code a} {@code [m, c]}, contiguous
+         *     {@code [m, index.length]}, attached to {@code manager}
+         * @throws UnsupportedOperationException unless {@link #gathersColumns()} (the kernels then
+         *     transpose around {@link #gather})
+         */
+        default NDArray gatherColumns(NDManager manager, NDArray a, int[] index) {
+            throw new UnsupportedOperationException("this engine does not gather columns");
+        }
     }
 
     /**
@@ -225,6 +243,26 @@ public final class DjlKernels implements Kernels<NDArray> {
     @Override
     public NDArray gatherRows(NDArray a, int[] index) {
         return own(rowGather.gather(manager, a, index));
+    }
+
+    /** With the engine's column indexing where it has one: one gather, no transposes. */
+    @Override
+    public NDArray gatherPaddedColumns(NDArray a, int[] index) {
+        if (!rowGather.gathersColumns()) {
+            return Kernels.super.gatherPaddedColumns(a, index);
+        }
+        try (NDArray zero = manager.zeros(new Shape(shape(a)[0], 1), type); NDArray padded = a.concat(zero, 1)) {
+            return own(rowGather.gatherColumns(manager, padded, index));
+        }
+    }
+
+    /** Gathers and one sum where the engine gathers columns ({@link Kernels#scatterPaddedColumnsByGather}). */
+    @Override
+    public NDArray scatterPaddedColumns(NDArray g, int[] index, int c) {
+        if (!rowGather.gathersColumns()) {
+            return Kernels.super.scatterPaddedColumns(g, index, c);
+        }
+        return Kernels.scatterPaddedColumnsByGather(this, g, index, c);
     }
 
     @Override

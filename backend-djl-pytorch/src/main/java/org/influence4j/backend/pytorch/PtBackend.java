@@ -46,7 +46,7 @@ public final class PtBackend extends DjlBackend<PtTensorScope> {
     @Override
     protected TwiceDifferentiable newModel(ModelSpec spec, double[] parameters) {
         if (spec.isGraph()) {
-            return new DjlGraphModel<>(this, spec, parameters, PtArrays::owned, PtBackend::gatherRows,
+            return new DjlGraphModel<>(this, spec, parameters, PtArrays::owned, INDEXING,
                     PtGradMode::disabled);
         }
         return new PtModel(this, spec, parameters);
@@ -66,8 +66,29 @@ public final class PtBackend extends DjlBackend<PtTensorScope> {
         return PtTorchScriptModel.load(this, file, options);
     }
 
-    /** Rows of a matrix by index_select, with the index in libtorch-owned memory (no direct buffer per call). */
-    private static NDArray gatherRows(NDManager m, NDArray a, int[] index) {
-        return a.get(DjlKernels.indexArray(m, PtArrays::owned, index));
-    }
+    /**
+     * Rows and columns of a matrix by index_select, with the index in libtorch-owned memory (no
+     * direct buffer per call).
+     */
+    private static final DjlKernels.RowGather INDEXING = new DjlKernels.RowGather() {
+        @Override
+        public NDArray gather(NDManager m, NDArray a, int[] index) {
+            return a.get(DjlKernels.indexArray(m, PtArrays::owned, index));
+        }
+
+        @Override
+        public boolean gathersColumns() {
+            return true;
+        }
+
+        @Override
+        public NDArray gatherColumns(NDManager m, NDArray a, int[] index) {
+            long rows = a.getShape().get(0);
+            try (NDArray i = DjlKernels.indexArray(m, PtArrays::owned, index);
+                 NDArray row = i.reshape(1, index.length);
+                 NDArray every = row.broadcast(rows, index.length)) {
+                return a.gather(every, 1);
+            }
+        }
+    };
 }

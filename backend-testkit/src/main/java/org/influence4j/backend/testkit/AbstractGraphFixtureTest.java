@@ -230,6 +230,78 @@ public abstract class AbstractGraphFixtureTest {
         }
     }
 
+    /**
+     * Overlapping, padded pools (max_pool2d 3/2/1 as in a ResNet stem, avg_pool2d 3/1/1 counting
+     * the padding) after a padded convolution: the im2col gathers repeat input columns and point at
+     * the zero column, so their adjoints are exercised where the PyTorch fixtures' pools do not.
+     * Per-sample gradients against central differences of the per-sample losses in every parameter,
+     * and the Hessian-vector product against central differences of the mean-loss gradient.
+     */
+    @Test
+    void overlappingPaddedPoolsMatchFiniteDifferences() {
+        ModelSpec spec = ModelSpec.fromJson("{\"format\": 2, \"input\": {\"shape\": [1, 7, 7]}, \"layers\": ["
+                + "{\"op\": \"conv2d\", \"in_channels\": 1, \"out_channels\": 2, \"kernel_size\": 3, \"padding\": 1},"
+                + " {\"op\": \"relu\"}, {\"op\": \"max_pool2d\", \"kernel_size\": 3, \"stride\": 2, \"padding\": 1},"
+                + " {\"op\": \"avg_pool2d\", \"kernel_size\": 3, \"stride\": 1, \"padding\": 1}, {\"op\": \"flatten\"},"
+                + " {\"op\": \"dense\", \"in_features\": 32, \"out_features\": 3}],"
+                + " \"loss\": \"softmax_cross_entropy\", \"dtype\": \"float64\"}");
+        java.util.SplittableRandom random = new java.util.SplittableRandom(3);
+        int n = 3;
+        double[] x = new double[n * 49];
+        for (int i = 0; i < x.length; i++) {
+            x[i] = random.nextDouble(-1, 1);
+        }
+        Batch b = new Batch(x, 49, new double[] {0, 2, 1}, 1);
+        double[] theta = spec.initialParameters(4);
+        int p = theta.length;
+        double h = 1e-5;
+        try (TwiceDifferentiable model = backend().createModel(spec, theta); TensorScope scope = backend().newScope()) {
+            double[] grads = model.perSampleGradients(b, scope).toDoubleArray();
+            double[] fd = new double[n * p];
+            for (int j = 0; j < p; j++) {
+                double[] up = lossesAt(model, theta, j, h, b, scope);
+                double[] down = lossesAt(model, theta, j, -h, b, scope);
+                for (int i = 0; i < n; i++) {
+                    fd[i * p + j] = (up[i] - down[i]) / (2 * h);
+                }
+            }
+            model.setParameters(theta);
+            assertClose("per-sample gradients", fd, grads, 1e-6);
+            double[] v = new double[p];
+            for (int j = 0; j < p; j++) {
+                v[j] = random.nextGaussian();
+            }
+            double[] hv = model.hvp(b, scope.fromArray(v, DType.FLOAT64, p), scope).toDoubleArray();
+            double[] gUp = gradientAt(model, theta, v, h, b, scope);
+            double[] gDown = gradientAt(model, theta, v, -h, b, scope);
+            double[] hvFd = new double[p];
+            for (int j = 0; j < p; j++) {
+                hvFd[j] = (gUp[j] - gDown[j]) / (2 * h);
+            }
+            assertClose("H v", hvFd, hv, 1e-6);
+        }
+    }
+
+    private static double[] lossesAt(TwiceDifferentiable model, double[] theta, int j, double h, Batch b,
+                                     TensorScope scope) {
+        double[] moved = theta.clone();
+        moved[j] += h;
+        model.setParameters(moved);
+        return model.perSampleLosses(b, scope).toDoubleArray();
+    }
+
+    private static double[] gradientAt(TwiceDifferentiable model, double[] theta, double[] v, double h, Batch b,
+                                       TensorScope scope) {
+        double[] moved = theta.clone();
+        for (int j = 0; j < moved.length; j++) {
+            moved[j] += h * v[j];
+        }
+        model.setParameters(moved);
+        double[] g = model.gradient(b, scope).toDoubleArray();
+        model.setParameters(theta);
+        return g;
+    }
+
     private static double vDotGradient(TwiceDifferentiable model, Batch b, int i, int c, double h, double[] v,
                                        TensorScope scope) {
         double[] x = b.x().clone();
