@@ -142,8 +142,14 @@ public final class GraphDerivatives<A> {
      * @return per layer: the node index, the θ offset of its weight, the inputs and δ
      */
     public List<LayerFactors<A>> layerFactors(Batch batch) {
+        return layerFactors(batch, name -> true);
+    }
+
+    /** {@link #layerFactors(Batch)} of the weight layers whose names {@code which} accepts. */
+    private List<LayerFactors<A>> layerFactors(Batch batch, java.util.function.Predicate<String> which) {
         Map<String, GraphEvaluator.Tap<A>> taps = new java.util.LinkedHashMap<>();
-        Var<A> z = forward(batch, constants(), false, inputOf(batch), taps);
+        Var<A> z = evaluator.outputs(inputOf(batch), graph.intInput() ? ids(batch) : null, batch.size(), constants(),
+                false, taps, which);
         Var<A> total = ad.sumAll(losses(batch, z));
         List<Var<A>> probes = new ArrayList<>();
         taps.values().forEach(t -> probes.add(t.probe()));
@@ -172,14 +178,7 @@ public final class GraphDerivatives<A> {
      * Dense with bias on per-sample vectors, T = 1): inputs {@code [n, in]}, δ {@code [n, out]}.
      */
     public List<LayerFactors<A>> denseLayerFactors(Batch batch) {
-        List<String> heads = graph.factorLayers();
-        List<LayerFactors<A>> out = new ArrayList<>();
-        for (LayerFactors<A> f : layerFactors(batch)) {
-            if (heads.contains(graph.nodes().get(f.nodeIndex()).name())) {
-                out.add(f);
-            }
-        }
-        return out;
+        return layerFactors(batch, graph.factorLayers()::contains);
     }
 
     /**
@@ -394,7 +393,7 @@ public final class GraphDerivatives<A> {
         int n = batch.size();
         List<Var<A>> leaves = leaves();
         Var<A> x = ad.leaf(k.constant(batch.features(), prepend(n, graph.inputShape())));
-        Var<A> total = ad.sumAll(losses(batch, forward(batch, leaves, false, x, null)));
+        Var<A> total = ad.sumAll(losses(batch, forward(batch, leaves, false, x)));
         List<Var<A>> g = ad.grad(total, null, leaves, true);
         List<Var<A>> rows = new ArrayList<>();
         for (List<Var<A>> v : directions(vs)) {
@@ -423,7 +422,7 @@ public final class GraphDerivatives<A> {
     }
 
     private Var<A> forward(Batch batch, List<Var<A>> params, boolean perSample) {
-        return forward(batch, params, perSample, inputOf(batch), null);
+        return forward(batch, params, perSample, inputOf(batch));
     }
 
     private Var<A> inputOf(Batch batch) {
@@ -431,9 +430,8 @@ public final class GraphDerivatives<A> {
                 : ad.constant(ad.kernels().constant(batch.features(), prepend(batch.size(), graph.inputShape())));
     }
 
-    private Var<A> forward(Batch batch, List<Var<A>> params, boolean perSample, Var<A> x,
-                           Map<String, GraphEvaluator.Tap<A>> taps) {
-        return evaluator.outputs(x, graph.intInput() ? ids(batch) : null, batch.size(), params, perSample, taps);
+    private Var<A> forward(Batch batch, List<Var<A>> params, boolean perSample, Var<A> x) {
+        return evaluator.outputs(x, graph.intInput() ? ids(batch) : null, batch.size(), params, perSample);
     }
 
     /** @return the batch's features as token ids, row-major (validated ids: {@code ModelSpec.validate}) */

@@ -69,7 +69,7 @@ public final class GraphEvaluator<A> {
      * @return the outputs {@code [n, outputDim]}
      */
     public Var<A> outputs(Var<A> x, int[] ids, int n, List<Var<A>> params, boolean perSample) {
-        return outputs(x, ids, n, params, perSample, null);
+        return outputs(x, ids, n, params, perSample, null, name -> false);
     }
 
     /**
@@ -82,10 +82,12 @@ public final class GraphEvaluator<A> {
      * Embedding, whose inputs are the ids). The gradient with respect to a probe is the layer's
      * output gradient δ per row.
      *
-     * @param taps receives the {@link Tap} of every weight layer; null for none
+     * @param taps  receives the {@link Tap} of every weight layer {@code tapped} accepts; null for none
+     * @param which the names of the weight layers to tap: the backward pass to the probes then stops
+     *              at the earliest of them (only the Dense heads, say, for last-layer methods)
      */
     public Var<A> outputs(Var<A> x, int[] ids, int n, List<Var<A>> params, boolean perSample,
-                          Map<String, Tap<A>> taps) {
+                          Map<String, Tap<A>> taps, java.util.function.Predicate<String> which) {
         Map<String, Var<A>> values = new HashMap<>();
         values.put(ModelGraph.INPUT, x);
         Map<String, Var<A>> byName = new HashMap<>();
@@ -105,7 +107,8 @@ public final class GraphEvaluator<A> {
             long[] inShape = batched(n, shapes.get(inputNames.get(0)));
             Var<A> w = byName.get(node.name() + ".weight");
             Var<A> b = byName.get(node.name() + ".bias");
-            out = apply(node, in, inShape, ids, n, w, b, perSample, perSample ? null : taps);
+            out = apply(node, in, inShape, ids, n, w, b, perSample,
+                    perSample || !which.test(node.name()) ? null : taps);
             values.put(node.name(), out);
         }
         return out;
