@@ -430,14 +430,8 @@ public final class DirectSolver implements InverseHvpSolver {
         @Override
         Tensor solve(Tensor rhs, int k, double[] residuals, TensorScope target) {
             try (Tensor rows = rhs.reshape(k, p);
-                 Tensor b = rows.toType(DType.FLOAT64);
-                 Tensor bb = b.rowDots(b)) {
-                double[] norms = bb.toDoubleArray();
-                for (int r = 0; r < k; r++) {
-                    if (!Double.isFinite(norms[r])) {
-                        requireFinite(b, r);
-                    }
-                }
+                 Tensor b = rows.toType(DType.FLOAT64)) {
+                double[] norms = InverseChecks.requireFiniteRows(b);
                 // A is symmetric: the rows of B·A⁻¹ are the solutions, those of B − X·A the residuals
                 try (Tensor x = b.matmul(inverse);
                      Tensor ax = x.matmul(matrix);
@@ -451,13 +445,6 @@ public final class DirectSolver implements InverseHvpSolver {
                         return typed.reshape(rhs.shape()).moveTo(target);
                     }
                 }
-            }
-        }
-
-        /** @throws IllegalArgumentException naming the first non-finite value of row {@code r}, if any */
-        private static void requireFinite(Tensor b, int r) {
-            try (Tensor row = b.rows(r, r + 1)) {
-                InverseChecks.requireFinite(row.toDoubleArray(), (int) row.numel(), r);
             }
         }
 

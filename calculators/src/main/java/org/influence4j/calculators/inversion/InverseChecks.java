@@ -46,6 +46,30 @@ final class InverseChecks {
         }
     }
 
+    /**
+     * {@link #requireFinite(double[], int, int)} without copying the rows to the host: their sums of
+     * squares are taken on the backend, and only a row whose sum is not finite (a NaN or infinity,
+     * or squares past the type's range) is copied and checked value by value.
+     *
+     * @param rows right-hand sides {@code [k, p]}
+     * @return the rows' sums of squares {@code [k]}
+     * @throws IllegalArgumentException naming the row, index and value of the first NaN or infinity
+     */
+    static double[] requireFiniteRows(Tensor rows) {
+        double[] squares;
+        try (Tensor dots = rows.rowDots(rows)) {
+            squares = dots.toDoubleArray();
+        }
+        for (int r = 0; r < squares.length; r++) {
+            if (!Double.isFinite(squares[r])) {
+                try (Tensor row = rows.rows(r, r + 1)) {
+                    requireFinite(row.toDoubleArray(), (int) row.numel(), r);
+                }
+            }
+        }
+        return squares;
+    }
+
     /** @throws IllegalArgumentException naming {@code x0} if it is given and its shape is not that of {@code rhs} */
     static void requireGuessShape(Tensor x0, Tensor rhs) {
         if (x0 != null && !Arrays.equals(x0.shape(), rhs.shape())) {

@@ -70,7 +70,7 @@ public final class LowRankInverse implements InverseHessian {
             try (Tensor zeros = work.zeros(basis.dtype(), k, p); Tensor rows = rhs.reshape(k, p)) {
                 b = zeros.add(rows);
             }
-            InverseChecks.requireFinite(b.toDoubleArray(), p, 0);
+            InverseChecks.requireFiniteRows(b);
             double[][] proj;
             try (Tensor pr = b.matmul(basisT)) {
                 proj = DenseLinalg.unflatten(pr.toDoubleArray(), k, r);
@@ -111,7 +111,7 @@ public final class LowRankInverse implements InverseHessian {
         InverseChecks.requireRhsShape(right, p);
         int r = eigenvalues.length;
         try (TensorScope work = target.newChild()) {
-            InverseChecks.requireFinite(left.toDoubleArray(), p, 0);
+            InverseChecks.requireFiniteRows(left);
             double[] projected;
             try (Tensor pl = left.matmul(basisT)) {
                 projected = pl.toDoubleArray();
