@@ -21,9 +21,12 @@ import org.influence4j.graph.Autodiff.Var;
  * {@link ModelGraph#parameterLayout()} order; the batch loss is the mean of the per-sample losses;
  * per-sample gradients are of each sample's own loss (not divided by n).
  *
- * <p><b>How.</b> Per-sample gradients broadcast every parameter to a leading batch axis and take the
- * gradient with respect to those broadcast copies: one forward and one backward pass for the whole
- * batch. HVPs take the gradient of {@code ⟨∇θL, v⟩} through the recorded gradient (double backward).
+ * <p><b>How.</b> Per-sample gradients of a graph whose parameters all belong to Dense and Conv2d
+ * layers come from the layer factors (one forward pass with the shared parameters, one backward
+ * pass to each layer's output gradients, then one batched {@code δᵀa} per layer); other graphs
+ * broadcast every parameter to a leading batch axis and take the gradient with respect to those
+ * broadcast copies. Either way: one forward and one backward pass for the whole batch. HVPs take
+ * the gradient of {@code ⟨∇θL, v⟩} through the recorded gradient (double backward).
  * Gauss-Newton products {@code (1/n) Σ_i J_iᵀ H_ℓ,i J_i v} get {@code J v} by the double-VJP trick
  * (the gradient of {@code ⟨Jᵀu, v⟩} with respect to a dummy u), apply the loss curvature in closed
  * form, and take one more VJP.
