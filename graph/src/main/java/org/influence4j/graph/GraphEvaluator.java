@@ -23,11 +23,14 @@ import org.influence4j.graph.Autodiff.Var;
  * (a column gather of the input with a zero column, {@link Kernels#gatherPaddedColumns}, one row
  * per sample, index computed once per graph) followed by a matrix product; max pooling takes each
  * window's maximum, and its gradient flows to the first maximum through a one-hot mask made only
- * when a gradient is taken (padded positions never win), average pooling sums each window and divides by its full size
- * (PyTorch's {@code count_include_pad=True}); Embedding gathers rows; the normalisations are written
- * with sums, square roots and divisions; GELU is {@code x·(1 + erf(x/√2))/2}; Softplus switches to the
- * identity above 20 like PyTorch's. Every piece has an exact adjoint, so second derivatives are
- * exact.
+ * when a gradient is taken (padded positions never win), average pooling sums each window and
+ * divides by its full size (PyTorch's {@code count_include_pad=True}); Embedding gathers rows; the
+ * normalisations are written with sums, square roots and divisions; GELU is
+ * {@code x·(1 + erf(x/√2))/2}; Softplus switches to the identity above 20 like PyTorch's. Every
+ * piece has an exact adjoint, so second derivatives are exact. Where no gradient flows through a
+ * convolution, pool or ReLU (the inputs and parameters are constants: plain outputs and losses, the
+ * layers before the first tapped Dense head) the backend's native kernels compute it when it has
+ * them ({@link Kernels#conv2dValue}, {@link Kernels#pool2dValue}, {@link Kernels#relu}).
  *
  * @param <A> the backend's array type
  */
@@ -192,7 +195,8 @@ public final class GraphEvaluator<A> {
         Kernels<A> k = ad.kernels();
         switch (a.activation()) {
             case RELU:
-                return ad.mul(x, ad.constant(k.greaterMask(x.value(), 0)));
+                return x.requiresGrad() ? ad.mul(x, ad.constant(k.greaterMask(x.value(), 0)))
+                        : ad.constant(k.relu(x.value()));
             case TANH:
                 return ad.tanh(x);
             case SIGMOID:
@@ -237,6 +241,13 @@ public final class GraphEvaluator<A> {
 
     private Var<A> conv2d(Var<A> x, long[] s, GraphNode.Conv2d c, Var<A> w, Var<A> b, int n, boolean perSample,
                           Map<String, Tap<A>> taps) {
+        if (!perSample && taps == null && !x.requiresGrad() && !w.requiresGrad() && (b == null || !b.requiresGrad())) {
+            java.util.Optional<A> value = ad.kernels().conv2dValue(x.value(), w.value(), b == null ? null : b.value(),
+                    c);
+            if (value.isPresent()) {
+                return ad.constant(value.get());
+            }
+        }
         long[] os = batched(n, shapes.get(c.name()));
         long positions = os[2] * os[3];
         long patch = (long) c.inChannels() * c.kernel().h() * c.kernel().w();
@@ -270,6 +281,12 @@ public final class GraphEvaluator<A> {
     }
 
     private Var<A> pool2d(Var<A> x, long[] s, GraphNode.Pool2d p, int n) {
+        if (!x.requiresGrad()) {
+            java.util.Optional<A> value = ad.kernels().pool2dValue(x.value(), p);
+            if (value.isPresent()) {
+                return ad.constant(value.get());
+            }
+        }
         long[] os = batched(n, shapes.get(p.name()));
         long positions = os[2] * os[3];
         long window = (long) p.kernel().h() * p.kernel().w();

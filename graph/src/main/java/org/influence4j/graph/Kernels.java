@@ -2,6 +2,7 @@ package org.influence4j.graph;
 
 import java.util.List;
 import org.influence4j.api.data.HostArray;
+import org.influence4j.api.model.GraphNode;
 
 /**
  * The primitive array operations a backend supplies so that the layer graph runs on it. Everything
@@ -96,6 +97,11 @@ public interface Kernels<A> {
     /** @return 1 where {@code a > threshold}, else 0 (model dtype) */
     A greaterMask(A a, double threshold);
 
+    /** @return {@code max(a, 0)}; the default multiplies by {@link #greaterMask}, backends may do it in one call */
+    default A relu(A a) {
+        return mul(a, greaterMask(a, 0));
+    }
+
     /** @return the one-hot mask of the first maximum along the last axis (model dtype, same shape) */
     A argmaxMask(A a);
 
@@ -150,6 +156,25 @@ public interface Kernels<A> {
         A sums = k.sumTo(k.reshape(gathered, m, table.rows(), table.width()), m, table.rows(), 1);
         A compact = k.reshape(sums, m, table.rows());
         return table.targets() == null ? compact : k.gatherPaddedColumns(compact, table.targets());
+    }
+
+    /**
+     * A native 2-d convolution (NCHW input {@code [n, c, h, w]}, weight {@code [o, c, kh, kw]}, bias
+     * {@code [o]} or null; PyTorch's {@code conv2d} with the node's stride, padding and dilation),
+     * used for values that need no gradient: it has no adjoint here. Empty (the default) where the
+     * backend has none; the graph then uses im2col and a matrix product.
+     */
+    default java.util.Optional<A> conv2dValue(A x, A weight, A bias, GraphNode.Conv2d conv) {
+        return java.util.Optional.empty();
+    }
+
+    /**
+     * A native 2-d max or average pool of {@code [n, c, h, w]} (PyTorch's {@code max_pool2d} /
+     * {@code avg_pool2d} with {@code count_include_pad=True}, floor sizes), used for values that need
+     * no gradient. Empty (the default) where the backend has none.
+     */
+    default java.util.Optional<A> pool2dValue(A x, GraphNode.Pool2d pool) {
+        return java.util.Optional.empty();
     }
 
     /** @return the arrays joined along {@code axis} (equal shapes elsewhere) */

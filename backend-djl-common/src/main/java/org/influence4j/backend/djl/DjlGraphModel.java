@@ -28,7 +28,7 @@ public final class DjlGraphModel<T extends DjlTensor<T, S>, S extends DjlTensorS
     private final DataType dataType;
     private final NDManager manager;
     private final DjlKernels.Uploader uploader;
-    private final DjlKernels.RowGather rowGather;
+    private final DjlKernels.EngineOps engineOps;
     private final Supplier<AutoCloseable> noGrad;
     private List<NDArray> params;
 
@@ -37,16 +37,16 @@ public final class DjlGraphModel<T extends DjlTensor<T, S>, S extends DjlTensorS
      * @param spec       a graph spec
      * @param parameters θ (length p)
      * @param uploader   how host data becomes engine arrays
-     * @param rowGather  how the engine gathers rows of a matrix
+     * @param engineOps  how the engine gathers rows of a matrix
      * @param noGrad     turns the engine's autograd recording off until closed
      * @throws IllegalArgumentException if the spec is not a graph or the parameters do not fit it
      */
     public DjlGraphModel(DjlBackend<S> backend, ModelSpec spec, double[] parameters, DjlKernels.Uploader uploader,
-                         DjlKernels.RowGather rowGather, Supplier<AutoCloseable> noGrad) {
+                         DjlKernels.EngineOps engineOps, Supplier<AutoCloseable> noGrad) {
         super(backend, spec, parameters);
         this.dataType = DjlDTypes.toDjl(spec.dtype());
         this.uploader = uploader;
-        this.rowGather = rowGather;
+        this.engineOps = engineOps;
         this.noGrad = noGrad;
         this.manager = backend.engine().newBaseManager();
         try {
@@ -88,7 +88,7 @@ public final class DjlGraphModel<T extends DjlTensor<T, S>, S extends DjlTensorS
     @Override
     protected <R> R inCallContext(InContext<NDArray, R> body) {
         try (NDManager m = manager.newSubManager(); AutoCloseable g = noGrad.get()) {
-            return body.apply(new DjlKernels(m, dataType, uploader, rowGather));
+            return body.apply(new DjlKernels(m, dataType, uploader, engineOps));
         } catch (RuntimeException e) {
             throw e;
         } catch (Exception e) {

@@ -7,10 +7,15 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.Activation;
+import ai.djl.nn.convolutional.Conv2d;
+import ai.djl.nn.pooling.Pool;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import org.influence4j.api.DType;
 import org.influence4j.api.data.HostArray;
+import org.influence4j.api.model.GraphNode;
 import org.influence4j.graph.Kernels;
 
 /**
@@ -37,11 +42,13 @@ public final class DjlKernels implements Kernels<NDArray> {
     }
 
     /**
-     * Gathers rows of a matrix: the engine's part of {@link Kernels#gatherRows}, and of
-     * {@link Kernels#gatherPaddedColumns} where the engine indexes along an axis.
+     * What the engine does beyond DJL's common {@code NDArray} API: gathering rows of a matrix (the
+     * engine's part of {@link Kernels#gatherRows}) and, where it can, gathering columns
+     * ({@link Kernels#gatherPaddedColumns}) and running convolutions and pools natively
+     * ({@link Kernels#conv2dValue}, {@link Kernels#pool2dValue}).
      */
     @FunctionalInterface
-    public interface RowGather {
+    public interface EngineOps {
         /** @return rows {@code index} of the matrix {@code a}, attached to {@code manager} */
         NDArray gather(NDManager manager, NDArray a, int[] index);
 
@@ -58,6 +65,14 @@ public final class DjlKernels implements Kernels<NDArray> {
          */
         default NDArray gatherColumns(NDManager manager, NDArray a, int[] index) {
             throw new UnsupportedOperationException("this engine does not gather columns");
+        }
+
+        /**
+         * @return whether DJL's {@code Conv2d.conv2d}, {@code Pool.maxPool2d} and {@code Pool.avgPool2d}
+         *     run on this engine with PyTorch's semantics (default: no)
+         */
+        default boolean nativeLayers() {
+            return false;
         }
     }
 
@@ -78,19 +93,19 @@ public final class DjlKernels implements Kernels<NDArray> {
     private final NDManager manager;
     private final DataType type;
     private final Uploader uploader;
-    private final RowGather rowGather;
+    private final EngineOps engineOps;
 
     /**
      * @param manager  where every result is created (the caller closes it)
      * @param type     FLOAT32 or FLOAT64
      * @param uploader  how host data becomes arrays
-     * @param rowGather how the engine gathers rows
+     * @param engineOps what the engine does natively
      */
-    public DjlKernels(NDManager manager, DataType type, Uploader uploader, RowGather rowGather) {
+    public DjlKernels(NDManager manager, DataType type, Uploader uploader, EngineOps engineOps) {
         this.manager = manager;
         this.type = type;
         this.uploader = uploader;
-        this.rowGather = rowGather;
+        this.engineOps = engineOps;
     }
 
     @Override
@@ -242,24 +257,57 @@ public final class DjlKernels implements Kernels<NDArray> {
 
     @Override
     public NDArray gatherRows(NDArray a, int[] index) {
-        return own(rowGather.gather(manager, a, index));
+        return own(engineOps.gather(manager, a, index));
+    }
+
+    @Override
+    public NDArray relu(NDArray a) {
+        return own(Activation.relu(a));
+    }
+
+    /** DJL's {@code Conv2d.conv2d} where the engine runs it ({@link EngineOps#nativeLayers()}). */
+    @Override
+    public Optional<NDArray> conv2dValue(NDArray x, NDArray weight, NDArray bias, GraphNode.Conv2d conv) {
+        if (!engineOps.nativeLayers()) {
+            return Optional.empty();
+        }
+        NDList out = Conv2d.conv2d(x, weight, bias, shape(conv.stride()), shape(conv.padding()),
+                shape(conv.dilation()), 1);
+        return Optional.of(own(out.singletonOrThrow()));
+    }
+
+    /** DJL's {@code Pool.maxPool2d} / {@code avgPool2d} (counting the padding) where the engine runs them. */
+    @Override
+    public Optional<NDArray> pool2dValue(NDArray x, GraphNode.Pool2d pool) {
+        if (!engineOps.nativeLayers()) {
+            return Optional.empty();
+        }
+        Shape kernel = shape(pool.kernel());
+        NDArray out = pool.max()
+                ? Pool.maxPool2d(x, kernel, shape(pool.stride()), shape(pool.padding()), false)
+                : Pool.avgPool2d(x, kernel, shape(pool.stride()), shape(pool.padding()), false, true);
+        return Optional.of(own(out));
+    }
+
+    private static Shape shape(GraphNode.Pair pair) {
+        return new Shape(pair.h(), pair.w());
     }
 
     /** With the engine's column indexing where it has one: one gather, no transposes. */
     @Override
     public NDArray gatherPaddedColumns(NDArray a, int[] index) {
-        if (!rowGather.gathersColumns()) {
+        if (!engineOps.gathersColumns()) {
             return Kernels.super.gatherPaddedColumns(a, index);
         }
         try (NDArray zero = manager.zeros(new Shape(shape(a)[0], 1), type); NDArray padded = a.concat(zero, 1)) {
-            return own(rowGather.gatherColumns(manager, padded, index));
+            return own(engineOps.gatherColumns(manager, padded, index));
         }
     }
 
     /** Gathers and one sum where the engine gathers columns ({@link Kernels#scatterPaddedColumnsByGather}). */
     @Override
     public NDArray scatterPaddedColumns(NDArray g, int[] index, int c) {
-        if (!rowGather.gathersColumns()) {
+        if (!engineOps.gathersColumns()) {
             return Kernels.super.scatterPaddedColumns(g, index, c);
         }
         return Kernels.scatterPaddedColumnsByGather(this, g, index, c);
@@ -300,7 +348,7 @@ public final class DjlKernels implements Kernels<NDArray> {
     @Override
     public NDArray scoped(java.util.function.Function<Kernels<NDArray>, NDArray> body) {
         try (NDManager sub = manager.newSubManager()) {
-            NDArray result = body.apply(new DjlKernels(sub, type, uploader, rowGather));
+            NDArray result = body.apply(new DjlKernels(sub, type, uploader, engineOps));
             result.attach(manager);
             return result;
         }

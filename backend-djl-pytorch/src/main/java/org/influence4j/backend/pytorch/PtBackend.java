@@ -68,10 +68,10 @@ public final class PtBackend extends DjlBackend<PtTensorScope> {
 
     /**
      * Rows of a matrix by index_select, columns by gather with the index expanded over the rows (the
-     * fastest of libtorch's column gathers here); the index in libtorch-owned memory (no direct
-     * buffer per call).
+     * fastest of libtorch's column gathers here), the index in libtorch-owned memory (no direct
+     * buffer per call); libtorch's own convolutions and pools for values that need no gradient.
      */
-    private static final DjlKernels.RowGather INDEXING = new DjlKernels.RowGather() {
+    private static final DjlKernels.EngineOps INDEXING = new DjlKernels.EngineOps() {
         @Override
         public NDArray gather(NDManager m, NDArray a, int[] index) {
             return a.get(DjlKernels.indexArray(m, PtArrays::owned, index));
@@ -90,6 +90,11 @@ public final class PtBackend extends DjlBackend<PtTensorScope> {
                  NDArray every = row.broadcast(rows, index.length)) {
                 return a.gather(every, 1);
             }
+        }
+
+        @Override
+        public boolean nativeLayers() {
+            return true;
         }
     };
 }
