@@ -45,7 +45,8 @@ import org.influence4j.io.data.BundledDatasets;
  * first 1,437 samples to train, the next 360 to test; MLP 64-32 (tanh)-10, p = 2,410, float32;
  * SGD lr 0.1, batch 32, 30 epochs, a checkpoint every 5 epochs: 6; λ = 0.1) and each query of the
  * table, timed after one warm-up as the median (and range) of 3 runs, printed next to the
- * reference seconds of Captum and pyDVL and the issue's goal ratio.
+ * reference seconds of Captum and pyDVL and the issue's goal ratio. A sample of a query shorter
+ * than a quarter second is the mean of as many runs as fill a quarter second.
  *
  * <p>Usage: {@code java -cp "benchmarks/target/classes:benchmarks/target/lib/*"
  * org.influence4j.benchmarks.QueryTable [runs [filter]]}: {@code filter} keeps only the rows whose
@@ -197,14 +198,27 @@ public final class QueryTable {
         }
     }
 
-    /** @return the seconds of {@code runs} timed runs after one warm-up, sorted */
+    /** A run of a query that takes less than this is repeated within one sample, which takes the mean. */
+    static final double MIN_SAMPLE_SECONDS = 0.25;
+
+    /**
+     * @return the seconds of {@code runs} timed samples after one warm-up, sorted; a query faster
+     *     than {@link #MIN_SAMPLE_SECONDS} (by its warm-up) is run enough times per sample to fill
+     *     that, and the sample is the mean of those runs, so that one slow run on a noisy machine
+     *     does not decide a millisecond row
+     */
     private static double[] time(Callable<Object> work, int runs) throws Exception {
+        long warm = System.nanoTime();
         work.call();
+        double once = (System.nanoTime() - warm) / 1e9;
+        int repeats = (int) Math.max(1, Math.min(1000, Math.ceil(MIN_SAMPLE_SECONDS / Math.max(once, 1e-6))));
         double[] seconds = new double[runs];
         for (int r = 0; r < runs; r++) {
             long start = System.nanoTime();
-            work.call();
-            seconds[r] = (System.nanoTime() - start) / 1e9;
+            for (int i = 0; i < repeats; i++) {
+                work.call();
+            }
+            seconds[r] = (System.nanoTime() - start) / 1e9 / repeats;
         }
         Arrays.sort(seconds);
         return seconds;
