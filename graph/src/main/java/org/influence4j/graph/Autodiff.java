@@ -241,12 +241,16 @@ public final class Autodiff<A> {
     /**
      * The maxima along the last axis, {@code [..., 1]}: the values of {@code scores} ({@code a} plus a
      * constant penalty of 0 or −∞, so the maxima are values of {@code a}); the gradient flows to the
-     * first maximum of each row, as max-pooling's does. The one-hot mask of the maxima is made only
-     * when a gradient is taken.
+     * first maximum of each row, as max-pooling's does. The one-hot mask of the maxima is made once,
+     * with the value, and only when {@code a} needs a gradient (double backward passes reuse it).
      */
     public Var<A> firstMaxLast(Var<A> a, A scores) {
+        if (!a.requiresGrad) {
+            return constant(k.maxLast(scores));
+        }
         long[] full = shape(a);
-        return op(k.maxLast(scores), g -> List.of(mul(expand(g, full), constant(k.argmaxMask(scores)))), a);
+        Var<A> mask = constant(k.argmaxMask(scores));
+        return op(k.maxLast(scores), g -> List.of(mul(expand(g, full), mask)), a);
     }
 
     /** Columns of a matrix with a zero column for index {@code c} (see {@link Kernels#gatherPaddedColumns}). */

@@ -22,8 +22,8 @@ import org.influence4j.graph.Autodiff.Var;
  * <p><b>How the nodes are written.</b> Dense is a matrix product on the last axis; Conv2d is im2col
  * (a column gather of the input with a zero column, {@link Kernels#gatherPaddedColumns}, one row
  * per sample, index computed once per graph) followed by a matrix product; max pooling takes each
- * window's maximum, and its gradient flows to the first maximum through a one-hot mask made only
- * when a gradient is taken (padded positions never win), average pooling sums each window and
+ * window's maximum, and its gradient flows to the first maximum through a one-hot mask made with
+ * the value when a gradient will be taken (padded positions never win), average pooling sums each window and
  * divides by its full size (PyTorch's {@code count_include_pad=True}); Embedding gathers rows; the
  * normalisations are written with sums, square roots and divisions; GELU is
  * {@code x·(1 + erf(x/√2))/2}; Softplus switches to the identity above 20 like PyTorch's. Every
