@@ -51,7 +51,8 @@ import org.influence4j.io.data.BundledDatasets;
  * <p>Usage: {@code java -cp "benchmarks/target/classes:benchmarks/target/lib/*"
  * org.influence4j.benchmarks.QueryTable [runs [filter]]}: {@code filter} keeps only the rows whose
  * query contains it (ignoring case, e.g. {@code exact} for the Direct rows; the Fashion-MNIST CNN
- * rows, {@link FashionQueryTable}, run only when the filter is empty or contains {@code cnn});
+ * rows, {@link FashionQueryTable}, run when the filter is empty or contains {@code cnn}, the digits
+ * rows when it does not contain {@code cnn});
  * {@code -Dinfluence4j.bench.backend=NAME} picks the backend. Time on an otherwise idle machine (see the README's Benchmarks section).
  */
 public final class QueryTable {
@@ -82,6 +83,16 @@ public final class QueryTable {
     static void run(int runs, String filter, PrintStream out) throws Exception {
         String wanted = filter.toLowerCase(Locale.ROOT);
         Backend backend = Workload.backend();
+        if (!wanted.contains("cnn")) {
+            digits(backend, runs, wanted, out);
+        }
+        if (FashionQueryTable.available() && (wanted.isEmpty() || wanted.contains("cnn"))) {
+            FashionQueryTable.run(backend, runs, wanted, out);
+        }
+    }
+
+    /** The digits protocol's rows whose query contains {@code wanted}. */
+    private static void digits(Backend backend, int runs, String wanted, PrintStream out) throws Exception {
         ModelSpec spec = ModelSpec.builder(64).dense(32).activation(Activation.TANH).dense(10)
                 .loss(Loss.SOFTMAX_CROSS_ENTROPY).dtype(DType.FLOAT32).build();
         Batch digits = BundledDatasets.digits();
@@ -159,9 +170,6 @@ public final class QueryTable {
             }
         } finally {
             Workload.deleteTree(dir);
-        }
-        if (FashionQueryTable.available() && (wanted.isEmpty() || wanted.contains("cnn"))) {
-            FashionQueryTable.run(backend, runs, wanted, out);
         }
     }
 
