@@ -231,6 +231,39 @@ public abstract class AbstractGraphFixtureTest {
     }
 
     /**
+     * A batch larger than one pass of per-sample gradients (the fixture's samples repeated to 300
+     * rows, taken in chunks) gives each row the gradient of its sample as in the fixture's batch (to
+     * 1e-12): the chunks are joined in order.
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("names")
+    void perSampleGradientsOfALargeBatchJoinTheirChunksInOrder(String name) {
+        GraphFixture f = GraphFixture.load(name);
+        Batch b = f.batch();
+        int n = b.size();
+        int rows = 300;
+        int[] index = new int[rows];
+        for (int i = 0; i < rows; i++) {
+            index[i] = (i * 7) % n;
+        }
+        try (TwiceDifferentiable model = model(f, DType.FLOAT64); TensorScope scope = backend().newScope()) {
+            double[] one = model.perSampleGradients(b, scope).toDoubleArray();
+            double[] all = model.perSampleGradients(b.select(index), scope).toDoubleArray();
+            int p = one.length / n;
+            assertEquals((long) rows * p, all.length);
+            for (int i = 0; i < rows; i++) {
+                double[] expected = java.util.Arrays.copyOfRange(one, index[i] * p, (index[i] + 1) * p);
+                double[] actual = java.util.Arrays.copyOfRange(all, i * p, (i + 1) * p);
+                assertClose(name + " row " + i, expected, actual, 1e-12);
+            }
+        }
+    }
+
+    static Stream<String> names() {
+        return GraphFixture.NAMES.stream();
+    }
+
+    /**
      * Overlapping, padded pools (max_pool2d 3/2/1 as in a ResNet stem, avg_pool2d 3/1/1 counting
      * the padding) after a padded convolution: the im2col gathers repeat input columns and point at
      * the zero column, so their adjoints are exercised where the PyTorch fixtures' pools do not.
