@@ -37,7 +37,7 @@ public final class DjlGraphModel<T extends DjlTensor<T, S>, S extends DjlTensorS
      * @param spec       a graph spec
      * @param parameters θ (length p)
      * @param uploader   how host data becomes engine arrays
-     * @param engineOps  how the engine gathers rows of a matrix
+     * @param engineOps  what the engine does natively (row and column gathers, layers without gradient)
      * @param noGrad     turns the engine's autograd recording off until closed
      * @throws IllegalArgumentException if the spec is not a graph or the parameters do not fit it
      */
