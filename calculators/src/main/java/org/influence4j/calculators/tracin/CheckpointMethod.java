@@ -83,7 +83,7 @@ abstract class CheckpointMethod implements TrainingDataAttribution {
             for (int c = 0; c < checkpoints.size(); c++) {
                 model.setParameters(checkpoints.parametersView(c));
                 try (TensorScope step = work.newChild()) {
-                    Tensor s = pairInChunks(representInChunks(test, step), train, step);
+                    Tensor s = pairInChunks(represent(test, step), train, step);
                     Tensor next = acc == null ? s.scale(checkpoints.learningRate(c)) : acc.axpy(checkpoints.learningRate(c), s);
                     next.moveTo(work);
                     if (acc != null) {
@@ -99,36 +99,10 @@ abstract class CheckpointMethod implements TrainingDataAttribution {
     }
 
     /**
-     * {@link #represent} of {@code batch} in chunks of {@link #batchSize} samples, joined along the
-     * rows in {@code scope}: a per-sample-gradient pass over a few hundred samples keeps its arrays
-     * in cache (on the CNN, 2,000 images in one pass took 1.6x as long per image as in chunks of 256).
-     */
-    private List<Tensor> representInChunks(Batch batch, TensorScope scope) {
-        if (batch.size() <= batchSize) {
-            return represent(batch, scope);
-        }
-        List<Tensor> joined = null;
-        for (int from = 0; from < batch.size(); from += batchSize) {
-            try (TensorScope chunk = scope.newChild()) {
-                List<Tensor> rep = represent(batch.slice(from, Math.min(from + batchSize, batch.size())), chunk);
-                List<Tensor> next = new java.util.ArrayList<>(rep.size());
-                for (int i = 0; i < rep.size(); i++) {
-                    next.add(joined == null ? rep.get(i).moveTo(scope)
-                            : joined.get(i).concat(rep.get(i)).moveTo(scope));
-                    if (joined != null) {
-                        joined.get(i).close();
-                    }
-                }
-                joined = next;
-            }
-        }
-        return joined;
-    }
-
-    /**
      * {@link #pair} of the test representation with {@code train} represented chunk by chunk
      * ({@link #batchSize} samples at a time): scores {@code [m, n]} in {@code scope}, while only one
-     * chunk's representation is held at a time.
+     * training chunk's representation is held at a time (per-sample gradients of a whole training
+     * set are p times its size).
      */
     private Tensor pairInChunks(List<Tensor> test, Batch train, TensorScope scope) {
         if (train.size() <= batchSize) {
