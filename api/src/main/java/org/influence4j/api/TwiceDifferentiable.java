@@ -165,6 +165,24 @@ public interface TwiceDifferentiable extends AutoCloseable {
                 + " does not provide Gauss-Newton products (capability GAUSS_NEWTON)");
     }
 
+    /**
+     * Square-root factors of the Gauss-Newton matrix of a batch, for operators that apply G many
+     * times at fixed θ (Lanczos, CG): a matrix M {@code [n·c, p]}, c = {@link ModelSpec#outputDim()},
+     * with {@code Σ_i J_iᵀ H_ℓ,i J_i = Mᵀ M} (the <em>summed</em> loss; divide by n for
+     * {@link #gaussNewtonBlock}'s mean). Row {@code i·c + j} is {@code J_iᵀ u_ij}, where the
+     * {@code u_ij} are columns of a square root of {@code H_ℓ,i} ({@code Σ_j u_ij u_ijᵀ = H_ℓ,i}): for
+     * softmax cross-entropy {@code u_ij = √p_ij (e_j − p_i)}, the rows of the true Fisher. Then
+     * {@code G v = (1/n) Mᵀ (M v)}: two matrix products instead of a pass through the model.
+     *
+     * @return M, owned by {@code scope}
+     * @throws UnsupportedOperationException if the model does not provide them (then neither does it
+     *     need to: {@link #gaussNewtonBlock} serves every product)
+     */
+    default Tensor gaussNewtonFactors(Batch batch, TensorScope scope) {
+        throw new UnsupportedOperationException("model " + this + " on backend " + backend().name()
+                + " does not provide Gauss-Newton factors");
+    }
+
     /** @return whether several threads may use this instance at the same time */
     boolean isThreadSafe();
 

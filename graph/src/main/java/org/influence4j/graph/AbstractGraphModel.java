@@ -163,6 +163,17 @@ public abstract class AbstractGraphModel<A, T extends Tensor, B extends Backend,
     /**
      * {@inheritDoc}
      *
+     * <p>One forward pass and c backward passes per chunk of 256 samples, each assembled from the
+     * layer factors for Dense/Conv2d graphs ({@link GraphDerivatives#gaussNewtonFactors}).
+     */
+    @Override
+    public final T gaussNewtonFactors(Batch batch, TensorScope scope) {
+        return run(checkCall(batch, scope), (d, k) -> d.gaussNewtonFactors(batch));
+    }
+
+    /**
+     * {@inheritDoc}
+     *
      * <p>The p Hessian-vector products of the unit vectors, symmetrised ({@code (H + Hᵀ)/2}, exactly
      * symmetric). Costs p backward passes and {@code p²} memory: meant for small p.
      */

@@ -80,29 +80,81 @@ public final class GraphDerivatives<A> {
      *     ({@link #perSampleGradientsFromFactors}), else with the parameters broadcast to the batch
      */
     public A perSampleGradients(Batch batch) {
+        return inChunks(batch, chunk -> perSampleRowsOfChunk(chunk, z -> List.of(ad.sumAll(losses(chunk, z)))).get(0));
+    }
+
+    /**
+     * Square-root factors of the Gauss-Newton matrix of the batch's summed loss: M {@code [n·c, p]}
+     * (c = outputDim) with {@code Σ_i J_iᵀ H_ℓ,i J_i = Mᵀ M}; row {@code i·c + j} is
+     * {@code J_iᵀ u_{i,j}}, the per-sample vector-Jacobian product of the j-th column of a square
+     * root of the loss curvature ({@link GraphEvaluator#lossCurvatureRoots}). One forward pass and c
+     * backward passes per chunk of {@link #PER_SAMPLE_CHUNK} samples.
+     */
+    public A gaussNewtonFactors(Batch batch) {
+        return inChunks(batch, this::gaussNewtonFactorsOfChunk);
+    }
+
+    private A gaussNewtonFactorsOfChunk(Batch batch) {
+        List<A> perColumn = perSampleRowsOfChunk(batch, z -> {
+            List<Var<A>> objectives = new ArrayList<>();
+            for (A u : evaluator.lossCurvatureRoots(z.value())) {
+                objectives.add(ad.sumAll(ad.mul(z, ad.constant(u))));
+            }
+            return objectives;
+        });
+        Kernels<A> k = ad.kernels();
+        long n = batch.size();
+        long p = graph.numParameters();
+        if (perColumn.size() == 1) {
+            return perColumn.get(0);
+        }
+        List<A> columns = new ArrayList<>(perColumn.size());
+        for (A rows : perColumn) {
+            columns.add(k.reshape(rows, n, 1, p));
+        }
+        return k.reshape(k.concat(columns, 1), n * perColumn.size(), p);
+    }
+
+    /**
+     * {@code ofChunk} of the whole batch when it holds at most {@link #PER_SAMPLE_CHUNK} samples,
+     * else of chunks of that size, each in a nested memory context, the results joined in order.
+     */
+    private A inChunks(Batch batch, java.util.function.Function<Batch, A> ofChunk) {
         if (batch.size() <= PER_SAMPLE_CHUNK) {
-            return perSampleGradientsOfChunk(batch);
+            return ofChunk.apply(batch);
         }
         List<A> parts = new ArrayList<>();
         for (int from = 0; from < batch.size(); from += PER_SAMPLE_CHUNK) {
             Batch chunk = batch.slice(from, Math.min(from + PER_SAMPLE_CHUNK, batch.size()));
-            parts.add(ad.scoped(() -> ad.constant(perSampleGradientsOfChunk(chunk))).value());
+            parts.add(ad.scoped(() -> ad.constant(ofChunk.apply(chunk))).value());
         }
         return k.concat(parts, 0);
     }
 
     /**
-     * Samples per pass of {@link #perSampleGradients}: larger batches are taken in chunks of this
-     * size, each in a nested memory context, because a pass over a few hundred samples keeps its
-     * arrays in cache (the Fashion-MNIST CNN: 0.38 ms per image in one pass of 2,000 against 0.20 ms
-     * in passes of 250, on 2 cores).
+     * Samples per pass of {@link #perSampleGradients} and {@link #gaussNewtonFactors}: larger
+     * batches are taken in chunks of this size, each in a nested memory context, because a pass over
+     * a few hundred samples keeps its arrays in cache (the Fashion-MNIST CNN: 0.38 ms per image in
+     * one pass of 2,000 against 0.20 ms in passes of 250, on 2 cores).
      */
     static final int PER_SAMPLE_CHUNK = 256;
 
-    /** {@link #perSampleGradients} in one pass, with the kernels of the current memory context. */
-    private A perSampleGradientsOfChunk(Batch batch) {
+    /**
+     * Per-sample gradients {@code [n, p]} of several objectives of the same outputs, from one forward
+     * pass and one backward pass per objective, with the kernels of the current memory context.
+     *
+     * @param objectives from the outputs {@code [n, outputDim]}, scalars that are sums over the
+     *                   samples of per-sample terms; row i of each result is the gradient of sample
+     *                   i's term
+     */
+    private List<A> perSampleRowsOfChunk(Batch batch, java.util.function.Function<Var<A>, List<Var<A>>> objectives) {
+        List<A> out = new ArrayList<>();
         if (onlyDenseAndConvParameters()) {
-            return perSampleGradientsFromFactors(batch);
+            Tapped<A> tapped = tapped(batch, name -> true);
+            for (Var<A> total : objectives.apply(tapped.outputs())) {
+                out.add(perSampleGradientsFromFactors(batch.size(), factors(tapped, total)));
+            }
+            return out;
         }
         Kernels<A> k = ad.kernels();
         int n = batch.size();
@@ -112,8 +164,11 @@ public final class GraphDerivatives<A> {
             long[] one = prepend(1, s);
             leaves.add(ad.leaf(k.expand(k.reshape(parameters.get(i), one), prepend(n, s))));
         }
-        Var<A> total = ad.sumAll(losses(batch, forward(batch, leaves, true)));
-        return flatten(ad.grad(total, null, leaves, false), true).value();
+        Var<A> z = forward(batch, leaves, true);
+        for (Var<A> total : objectives.apply(z)) {
+            out.add(flatten(ad.grad(total, null, leaves, false), true).value());
+        }
+        return out;
     }
 
     private boolean onlyDenseAndConvParameters() {
@@ -127,18 +182,18 @@ public final class GraphDerivatives<A> {
     }
 
     /**
-     * Per-sample gradients assembled from {@link #layerFactors}: one forward pass with the shared
-     * parameters (one GEMM per layer for the whole batch) and one backward pass to the layers'
-     * output gradients δ; then per layer the batched product {@code Σ_t δ_{i,t} a_{i,t}ᵀ}
-     * ({@code [n, out, T]·[n, T, in]}) for the weight ({@code [out, in]}, or {@code [out, c·kh·kw]}
-     * for a Conv2d, in the weight's row-major order) and {@code Σ_t δ_{i,t}} for the bias, as
-     * per-sample autograd hooks do (Opacus, Captum's sample-wise gradients).
+     * Per-sample gradients {@code [n, p]} assembled from the factors of every weight layer (one
+     * forward pass with the shared parameters, one GEMM per layer for the whole batch, and one
+     * backward pass to the layers' output gradients δ): per layer the batched product
+     * {@code Σ_t δ_{i,t} a_{i,t}ᵀ} ({@code [n, out, T]·[n, T, in]}) for the weight ({@code [out, in]},
+     * or {@code [out, c·kh·kw]} for a Conv2d, in the weight's row-major order) and
+     * {@code Σ_t δ_{i,t}} for the bias, as per-sample autograd hooks do (Opacus, Captum's sample-wise
+     * gradients).
      */
-    private A perSampleGradientsFromFactors(Batch batch) {
+    private A perSampleGradientsFromFactors(long n, List<LayerFactors<A>> factors) {
         Kernels<A> k = ad.kernels();
-        long n = batch.size();
         Map<Integer, LayerFactors<A>> byNode = new java.util.HashMap<>();
-        for (LayerFactors<A> f : layerFactors(batch)) {
+        for (LayerFactors<A> f : factors) {
             byNode.put(f.nodeIndex(), f);
         }
         List<A> parts = new ArrayList<>(layout.size());
@@ -173,16 +228,30 @@ public final class GraphDerivatives<A> {
 
     /** {@link #layerFactors(Batch)} of the weight layers whose names {@code which} accepts. */
     private List<LayerFactors<A>> layerFactors(Batch batch, java.util.function.Predicate<String> which) {
+        Tapped<A> tapped = tapped(batch, which);
+        return factors(tapped, ad.sumAll(losses(batch, tapped.outputs())));
+    }
+
+    /** The outputs of a forward pass with the shared parameters and the taps it set on weight layers. */
+    private record Tapped<A>(Var<A> outputs, Map<String, GraphEvaluator.Tap<A>> taps) {
+    }
+
+    /** One forward pass with the shared parameters, tapping the weight layers {@code which} accepts. */
+    private Tapped<A> tapped(Batch batch, java.util.function.Predicate<String> which) {
         Map<String, GraphEvaluator.Tap<A>> taps = new java.util.LinkedHashMap<>();
         Var<A> z = evaluator.outputs(inputOf(batch), graph.intInput() ? ids(batch) : null, batch.size(), constants(),
                 false, taps, which);
-        Var<A> total = ad.sumAll(losses(batch, z));
+        return new Tapped<>(z, taps);
+    }
+
+    /** @return the tapped layers' factors of {@code total}, a sum over the samples of per-sample terms */
+    private List<LayerFactors<A>> factors(Tapped<A> tapped, Var<A> total) {
         List<Var<A>> probes = new ArrayList<>();
-        taps.values().forEach(t -> probes.add(t.probe()));
+        tapped.taps().values().forEach(t -> probes.add(t.probe()));
         List<Var<A>> deltas = ad.grad(total, null, probes, false);
         List<LayerFactors<A>> out = new ArrayList<>();
         int j = 0;
-        for (Map.Entry<String, GraphEvaluator.Tap<A>> e : taps.entrySet()) {
+        for (Map.Entry<String, GraphEvaluator.Tap<A>> e : tapped.taps().entrySet()) {
             Var<A> inputs = e.getValue().inputs();
             out.add(new LayerFactors<>(graph.nodeIndex(e.getKey()), weightOffset(e.getKey()),
                     inputs == null ? null : inputs.value(), deltas.get(j++).value()));

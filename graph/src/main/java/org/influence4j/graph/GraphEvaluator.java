@@ -439,8 +439,7 @@ public final class GraphEvaluator<A> {
         long[] s = k.shape(z);
         switch (graph.loss()) {
             case SOFTMAX_CROSS_ENTROPY: {
-                A e = k.exp(k.sub(z, k.expand(k.maxLast(z), s)));
-                A p = k.div(e, k.expand(k.sumTo(e, s[0], 1), s));
+                A p = softmax(k, z);
                 A pu = k.sumTo(k.mul(p, u), s[0], 1);
                 return k.sub(k.mul(p, u), k.mul(p, k.expand(pu, s)));
             }
@@ -453,6 +452,58 @@ public final class GraphEvaluator<A> {
             default:
                 throw new IllegalStateException("unknown loss " + graph.loss());
         }
+    }
+
+    /**
+     * Columns of a square root of each per-sample loss curvature: o arrays {@code U_j [n, o]} with
+     * {@code Σ_j U_j[i] U_j[i]ᵀ = H_ℓ,i}, the Hessian of sample i's loss with respect to its outputs
+     * ({@link #lossCurvatureTimes}). For softmax cross-entropy {@code U_j[i] = √p_ij (e_j − p_i)}
+     * (then {@code Σ_j p_ij (e_j − p_i)(e_j − p_i)ᵀ = diag(p_i) − p_i p_iᵀ}, since Σ_j p_ij = 1); for
+     * MSE {@code √(2/o) e_j}; for the binary logistic loss {@code √(σ_ij(1 − σ_ij)) e_j}.
+     *
+     * @param z outputs {@code [n, o]}
+     * @return the o columns, not recorded
+     */
+    public List<A> lossCurvatureRoots(A z) {
+        Kernels<A> k = ad.kernels();
+        long[] s = k.shape(z);
+        int o = Math.toIntExact(s[1]);
+        A diagonalRoot = switch (graph.loss()) {
+            case SOFTMAX_CROSS_ENTROPY -> null;
+            case MSE -> k.constant(filled(o, Math.sqrt(2.0 / o)), 1, o);
+            case BINARY_LOGISTIC -> {
+                A sig = k.sigmoid(z);
+                yield k.sqrt(k.sub(sig, k.mul(sig, sig)));
+            }
+        };
+        A p = diagonalRoot == null ? softmax(k, z) : null;
+        A rootP = p == null ? null : k.sqrt(p);
+        List<A> columns = new ArrayList<>(o);
+        for (int j = 0; j < o; j++) {
+            double[] e = new double[o];
+            e[j] = 1;
+            A unit = k.expand(k.constant(e, 1, o), s);
+            if (p == null) {
+                columns.add(k.mul(k.expand(diagonalRoot, s), unit));
+            } else {
+                A rootPj = k.expand(k.sumTo(k.mul(rootP, unit), s[0], 1), s);
+                columns.add(k.mul(rootPj, k.sub(unit, p)));
+            }
+        }
+        return columns;
+    }
+
+    /** @return the row-wise softmax of {@code z [n, o]} */
+    private static <A> A softmax(Kernels<A> k, A z) {
+        long[] s = k.shape(z);
+        A e = k.exp(k.sub(z, k.expand(k.maxLast(z), s)));
+        return k.div(e, k.expand(k.sumTo(e, s[0], 1), s));
+    }
+
+    private static double[] filled(int length, double value) {
+        double[] out = new double[length];
+        java.util.Arrays.fill(out, value);
+        return out;
     }
 
     // ---------------------------------------------------------------------------------------------

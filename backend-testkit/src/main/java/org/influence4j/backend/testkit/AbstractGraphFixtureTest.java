@@ -119,6 +119,99 @@ public abstract class AbstractGraphFixtureTest {
     }
 
     /**
+     * The Gauss-Newton factors M {@code [n·c, p]} rebuild PyTorch's Gauss-Newton product,
+     * {@code (1/n) Mᵀ(M v)} = the fixture's {@code gnvp}; and the factors of a 300-row batch (taken
+     * in chunks) hold, for each row, the c rows of its sample in a one-pass batch (float64, 1e-12).
+     */
+    @ParameterizedTest(name = "{0} {1}")
+    @MethodSource("fixturesAndTypes")
+    void gaussNewtonFactorsRebuildPyTorchsGaussNewtonProducts(String name, DType dtype) {
+        GraphFixture f = GraphFixture.load(name);
+        Batch b = f.batch();
+        int n = b.size();
+        int p = f.v().length;
+        try (TwiceDifferentiable model = model(f, dtype); TensorScope scope = backend().newScope()) {
+            int c = model.spec().outputDim();
+            Tensor m = model.gaussNewtonFactors(b, scope);
+            assertArrayEquals(new long[] {(long) n * c, p}, m.shape(), name + " shape");
+            assertClose(name + " (1/n) MᵀMv", f.gnvp(), meanGramTimes(m.toDoubleArray(), n, f.v()),
+                    tolerance(dtype, true));
+            if (dtype == DType.FLOAT64) {
+                double[] one = m.toDoubleArray();
+                int rows = 300;
+                int[] index = new int[rows];
+                for (int i = 0; i < rows; i++) {
+                    index[i] = (i * 7) % n;
+                }
+                double[] all = model.gaussNewtonFactors(b.select(index), scope).toDoubleArray();
+                assertEquals((long) rows * c * p, all.length);
+                for (int i = 0; i < rows; i++) {
+                    assertClose(name + " sample " + i, java.util.Arrays.copyOfRange(one, index[i] * c * p,
+                            (index[i] + 1) * c * p), java.util.Arrays.copyOfRange(all, i * c * p, (i + 1) * c * p),
+                            1e-12);
+                }
+            }
+        }
+    }
+
+    /** @return {@code (1/n) Mᵀ (M v)} for M {@code [r, p]} held row-major */
+    private static double[] meanGramTimes(double[] m, int n, double[] v) {
+        int p = v.length;
+        int r = m.length / p;
+        double[] out = new double[p];
+        for (int i = 0; i < r; i++) {
+            double mv = 0;
+            for (int j = 0; j < p; j++) {
+                mv += m[i * p + j] * v[j];
+            }
+            for (int j = 0; j < p; j++) {
+                out[j] += m[i * p + j] * mv / n;
+            }
+        }
+        return out;
+    }
+
+    /**
+     * The square roots of the loss curvature of every loss: for MSE (2 outputs), the binary logistic
+     * loss (1 logit) and softmax cross-entropy (3 classes) on a small Dense graph,
+     * {@code (1/n) Mᵀ(M v)} equals {@link TwiceDifferentiable#gaussNewtonBlock} (float64, 1e-12).
+     */
+    @ParameterizedTest(name = "{0}")
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"mse", "binary_logistic", "softmax_cross_entropy"})
+    void gaussNewtonFactorsOfEveryLossRebuildTheProducts(String loss) {
+        boolean classes = loss.equals("softmax_cross_entropy");
+        int outputs = classes ? 3 : loss.equals("mse") ? 2 : 1;
+        ModelSpec spec = ModelSpec.fromJson("{\"format\": 2, \"input\": {\"shape\": [4]}, \"layers\": ["
+                + "{\"op\": \"dense\", \"in_features\": 4, \"out_features\": 5}, {\"op\": \"tanh\"},"
+                + " {\"op\": \"dense\", \"in_features\": 5, \"out_features\": " + outputs + "}],"
+                + " \"loss\": \"" + loss + "\", \"dtype\": \"float64\"}");
+        java.util.SplittableRandom random = new java.util.SplittableRandom(5);
+        int n = 6;
+        double[] x = new double[n * 4];
+        for (int i = 0; i < x.length; i++) {
+            x[i] = random.nextDouble(-1, 1);
+        }
+        int width = classes ? 1 : outputs;
+        double[] y = new double[n * width];
+        for (int i = 0; i < y.length; i++) {
+            y[i] = classes ? random.nextInt(outputs) : loss.equals("mse") ? random.nextGaussian() : random.nextInt(2);
+        }
+        Batch b = new Batch(x, 4, y, width);
+        double[] theta = spec.initialParameters(2);
+        double[] v = new double[theta.length];
+        for (int j = 0; j < v.length; j++) {
+            v[j] = random.nextGaussian();
+        }
+        try (TwiceDifferentiable model = backend().createModel(spec, theta); TensorScope scope = backend().newScope()) {
+            double[] m = model.gaussNewtonFactors(b, scope).toDoubleArray();
+            assertEquals((long) n * outputs * v.length, m.length, loss + " size");
+            double[] gn = model.gaussNewtonBlock(b, scope.fromArray(v, DType.FLOAT64, 1, v.length), scope)
+                    .toDoubleArray();
+            assertClose(loss + " (1/n) MᵀMv", gn, meanGramTimes(m, n, v), 1e-12);
+        }
+    }
+
+    /**
      * Features held in their own type — images as float32 ({@code float[]}), token ids as int64
      * ({@code long[]}) — give the same numbers, bit for bit, as the same values held as doubles, on
      * every path that uploads features: outputs, losses, per-sample gradients, Hessian and

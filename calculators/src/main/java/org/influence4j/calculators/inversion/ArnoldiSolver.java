@@ -115,7 +115,7 @@ public final class ArnoldiSolver implements InverseHvpSolver {
                     + " (unless both equal the number of parameters " + p + ")");
         }
         List<String> warnings = new ArrayList<>();
-        PrecomputedHessianOperator precomputed = options.precompute() ? PrecomputedHessianOperator.ifFits(operator,
+        PrecomputedOperator precomputed = options.precompute() ? PrecomputedOperator.ifFits(operator,
                 "every Lanczos step makes a data pass", warnings, LOG) : null;
         HessianOperator op = precomputed != null ? precomputed : operator;
         long passesBefore = op.passes();
@@ -155,6 +155,7 @@ public final class ArnoldiSolver implements InverseHvpSolver {
             details.put("ritzResiduals", Arrays.stream(lanczos.ritzResiduals).boxed().toList());
             details.put("preparePasses", op.passes() - passesBefore);
             details.put("precomputed", precomputed != null);
+            details.put("precomputedForm", precomputed == null ? "none" : precomputed.form());
             if (precomputed != null) {
                 precomputed.close();
             }

@@ -126,7 +126,7 @@ public final class ConjugateGradientSolver implements InverseHvpSolver {
             throw new IllegalArgumentException("operator: dimension must be positive, got " + operator.dimension());
         }
         List<String> warnings = new ArrayList<>();
-        PrecomputedHessianOperator precomputed = options.precompute() ? PrecomputedHessianOperator.ifFits(operator,
+        PrecomputedOperator precomputed = options.precompute() ? PrecomputedOperator.ifFits(operator,
                 "every iteration makes a data pass instead", warnings, LOG) : null;
         HessianOperator op = precomputed != null ? precomputed : operator;
         Preconditioner pre;
@@ -161,12 +161,12 @@ public final class ConjugateGradientSolver implements InverseHvpSolver {
         private final CgOptions options;
         private final ProgressListener progress;
         private final Preconditioner preconditioner;
-        private final PrecomputedHessianOperator precomputed;
+        private final PrecomputedOperator precomputed;
         private final List<String> prepareWarnings;
         private boolean closed;
 
         private CgInverse(HessianOperator operator, CgOptions options, ProgressListener progress,
-                          Preconditioner preconditioner, PrecomputedHessianOperator precomputed,
+                          Preconditioner preconditioner, PrecomputedOperator precomputed,
                           List<String> prepareWarnings) {
             this.operator = operator;
             this.options = options;
@@ -222,6 +222,7 @@ public final class ConjugateGradientSolver implements InverseHvpSolver {
                 details.put("maxIterations", maxIterations);
                 details.put("variant", options.block() ? "block" : "lockstep");
                 details.put("precomputed", precomputed != null);
+                details.put("precomputedForm", precomputed == null ? "none" : precomputed.form());
                 details.put("recursiveResiduals", Arrays.stream(recursive).boxed().toList());
                 details.put("restarts", tracker.restarts());
                 if (preconditioner != null) {

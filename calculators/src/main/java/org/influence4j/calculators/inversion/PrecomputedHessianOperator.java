@@ -1,14 +1,12 @@
 package org.influence4j.calculators.inversion;
 
 import java.util.Arrays;
-import java.util.List;
 import org.influence4j.api.DType;
 import org.influence4j.api.Tensor;
 import org.influence4j.api.TensorScope;
 import org.influence4j.api.TwiceDifferentiable;
 import org.influence4j.api.data.DataSource;
 import org.influence4j.api.inversion.HessianOperator;
-import org.slf4j.Logger;
 
 /**
  * A {@link HessianOperator} that materialises {@code A = H + λI} of another operator once
@@ -21,7 +19,7 @@ import org.slf4j.Logger;
  * <p>{@link #passes()} counts the delegate's data passes plus this operator's {@link #apply}
  * calls, so solver diagnostics stay comparable. Close it to free the matrix. Not thread-safe.
  */
-public final class PrecomputedHessianOperator implements HessianOperator, AutoCloseable {
+public final class PrecomputedHessianOperator implements PrecomputedOperator {
 
     /** The largest matrix (in bytes) that solvers precompute on request (2 GiB). */
     public static final long MAX_BYTES = 2L << 30;
@@ -64,23 +62,6 @@ public final class PrecomputedHessianOperator implements HessianOperator, AutoCl
     public static boolean fits(HessianOperator operator) {
         long p = operator.dimension();
         return p * p * operator.dtype().bytes() <= MAX_BYTES;
-    }
-
-    /**
-     * What a solver with a precompute option does on request: the precomputed operator when its
-     * matrix {@link #fits}, else {@code null} after logging on {@code log} and adding to
-     * {@code warnings} that the request could not be honoured, ending in {@code consequence}.
-     */
-    static PrecomputedHessianOperator ifFits(HessianOperator operator, String consequence, List<String> warnings,
-                                             Logger log) {
-        if (fits(operator)) {
-            return new PrecomputedHessianOperator(operator);
-        }
-        String w = "precompute was requested but the dense " + operator.dimension() + " x " + operator.dimension()
-                + " operator exceeds " + MAX_BYTES + " bytes; " + consequence;
-        log.warn(w);
-        warnings.add(w);
-        return null;
     }
 
     @Override
@@ -138,6 +119,11 @@ public final class PrecomputedHessianOperator implements HessianOperator, AutoCl
     @Override
     public long passes() {
         return delegate.passes() + applies;
+    }
+
+    @Override
+    public String form() {
+        return "dense";
     }
 
     @Override

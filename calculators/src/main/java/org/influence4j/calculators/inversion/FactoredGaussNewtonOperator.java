@@ -1,0 +1,220 @@
+package org.influence4j.calculators.inversion;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Iterator;
+import java.util.List;
+import org.influence4j.api.DType;
+import org.influence4j.api.Tensor;
+import org.influence4j.api.TensorScope;
+import org.influence4j.api.TwiceDifferentiable;
+import org.influence4j.api.data.Batch;
+import org.influence4j.api.data.DataSource;
+import org.influence4j.api.inversion.Curvature;
+import org.influence4j.api.inversion.HessianOperator;
+
+/**
+ * The regularized Gauss-Newton operator {@code G + λI} of a {@link DataHessianOperator}, kept as the
+ * square-root factors of G ({@link TwiceDifferentiable#gaussNewtonFactors}, one data pass of one
+ * forward and c backward passes per batch): {@code G = (1/n) Σ_b M_bᵀ M_b}, so every later product
+ * is {@code (1/n) Σ_b M_bᵀ (M_b v) + λ v}, two matrix products per batch and no pass through the
+ * model. The same numbers as the delegate's products up to floating-point reassociation.
+ *
+ * <p>Memory: {@code n·c·p} values (c = outputDim), bounded by {@link #MAX_BYTES}. This is what a
+ * precompute option keeps for the Gauss-Newton matrix ({@link PrecomputedOperator#ifFits}): the
+ * dense matrix would take p products to build.
+ *
+ * <p>{@link #passes()} counts the delegate's data passes, the building pass and this operator's
+ * {@link #apply} and {@link #toMatrix} calls. Not thread-safe. Close it to free the factors.
+ */
+public final class FactoredGaussNewtonOperator implements PrecomputedOperator {
+
+    /** The most memory (in bytes) the factors may take (2 GiB, as {@link PrecomputedHessianOperator#MAX_BYTES}). */
+    public static final long MAX_BYTES = PrecomputedHessianOperator.MAX_BYTES;
+
+    private final DataHessianOperator delegate;
+    private final TensorScope scope;
+    private final List<Tensor> factors = new ArrayList<>();
+    private long applies = 1;
+
+    /**
+     * Reads the data once and keeps the factors of every batch.
+     *
+     * @param delegate an operator on the Gauss-Newton matrix whose factors {@link #fits}
+     * @throws IllegalArgumentException if it is not on the Gauss-Newton matrix or the factors exceed
+     *     {@link #MAX_BYTES}
+     * @throws UnsupportedOperationException if the model does not provide the factors
+     */
+    public FactoredGaussNewtonOperator(DataHessianOperator delegate) {
+        if (delegate == null) {
+            throw new IllegalArgumentException("operator: must not be null");
+        }
+        if (delegate.curvature() != Curvature.GAUSS_NEWTON) {
+            throw new IllegalArgumentException("operator: the factors are those of the Gauss-Newton matrix; this"
+                    + " operator applies the " + delegate.curvature() + "; use PrecomputedHessianOperator");
+        }
+        if (bytes(delegate) > MAX_BYTES) {
+            throw new IllegalArgumentException("operator: the Gauss-Newton factors of " + delegate.data().size()
+                    + " samples take " + bytes(delegate) + " bytes, more than " + MAX_BYTES + "; do not precompute them");
+        }
+        this.delegate = delegate;
+        TwiceDifferentiable model = delegate.model();
+        this.scope = model.backend().newScope();
+        try {
+            boolean check = !delegate.isValidated();
+            long total = 0;
+            Iterator<Batch> it = delegate.data().batches(delegate.batchSize());
+            while (it.hasNext()) {
+                Batch batch = it.next();
+                if (check) {
+                    model.spec().validate(batch, "trainingData");
+                }
+                factors.add(model.gaussNewtonFactors(batch, scope));
+                total += batch.size();
+            }
+            if (total != delegate.data().size()) {
+                throw new IllegalStateException("trainingData: the data source reported size() = "
+                        + delegate.data().size() + " but its batches held " + total + " samples; a data source must"
+                        + " be re-iterable and report its true size");
+            }
+        } catch (RuntimeException e) {
+            scope.close();
+            throw e;
+        }
+    }
+
+    /**
+     * @return whether {@code operator} is a {@link DataHessianOperator} on the Gauss-Newton matrix
+     *     whose factors take at most {@link #MAX_BYTES}
+     */
+    public static boolean fits(HessianOperator operator) {
+        return operator instanceof DataHessianOperator d && d.curvature() == Curvature.GAUSS_NEWTON
+                && bytes(d) <= MAX_BYTES;
+    }
+
+    /** @return n·c·p·(bytes per value), saturating at {@link Long#MAX_VALUE} */
+    private static long bytes(DataHessianOperator operator) {
+        try {
+            long rows = Math.multiplyExact(operator.data().size(), (long) operator.model().spec().outputDim());
+            return Math.multiplyExact(Math.multiplyExact(rows, (long) operator.dimension()), operator.dtype().bytes());
+        } catch (ArithmeticException e) {
+            return Long.MAX_VALUE;
+        }
+    }
+
+    @Override
+    public int dimension() {
+        return delegate.dimension();
+    }
+
+    @Override
+    public DType dtype() {
+        return delegate.dtype();
+    }
+
+    @Override
+    public double regularization() {
+        return delegate.regularization();
+    }
+
+    @Override
+    public TwiceDifferentiable model() {
+        return delegate.model();
+    }
+
+    @Override
+    public DataSource data() {
+        return delegate.data();
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * @param vs a vector {@code [p]} or a block {@code [k, p]}
+     * @throws IllegalArgumentException if the shape does not end in p
+     */
+    @Override
+    public Tensor apply(Tensor vs, TensorScope target) {
+        int p = dimension();
+        long[] shape = vs.shape();
+        boolean vector = shape.length == 1 && shape[0] == p;
+        if (!vector && !(shape.length == 2 && shape[1] == p && shape[0] > 0)) {
+            throw new IllegalArgumentException("vs: shape " + Arrays.toString(shape) + " is not [" + p + "] or [k, "
+                    + p + "]; the operator acts on vectors of the " + p + " model parameters");
+        }
+        applies++;
+        Tensor sum = null;
+        try (Tensor columns = vector ? vs.reshape(p, 1) : vs.transpose()) {
+            for (Tensor m : factors) {
+                // M_b vsᵀ [r, k], then its transpose times M_b: [k, p]
+                try (Tensor projected = m.matmul(columns); Tensor rows = projected.transpose();
+                     Tensor product = rows.matmul(m)) {
+                    Tensor next = sum == null ? product.scale(1.0) : sum.add(product);
+                    if (sum != null) {
+                        sum.close();
+                    }
+                    sum = next;
+                }
+            }
+            Tensor mean = sum.scale(1.0 / delegate.data().size());
+            sum.close();
+            sum = mean;
+            Tensor out = vector ? sum.reshape(p) : sum;
+            if (out != sum) {
+                sum.close();
+            }
+            if (regularization() != 0) {
+                Tensor regularized = out.axpy(regularization(), vs);
+                out.close();
+                out = regularized;
+            }
+            return out.moveTo(target);
+        } catch (RuntimeException e) {
+            if (sum != null) {
+                sum.close();
+            }
+            throw e;
+        }
+    }
+
+    /** {@inheritDoc} Computed as {@code (1/n) Σ_b M_bᵀ M_b + λI}; needs {@code p²} values of memory. */
+    @Override
+    public Tensor toMatrix(TensorScope target) {
+        applies++;
+        int p = dimension();
+        try (TensorScope work = target.newChild()) {
+            Tensor acc = work.zeros(dtype(), p, p);
+            for (Tensor m : factors) {
+                try (Tensor mt = m.transpose(); Tensor gram = mt.matmul(m)) {
+                    Tensor next = acc.add(gram);
+                    acc.close();
+                    acc = next;
+                }
+            }
+            try (Tensor eye = work.eye(dtype(), p); Tensor mean = acc.scale(1.0 / delegate.data().size())) {
+                acc.close();
+                return mean.axpy(regularization(), eye).moveTo(target);
+            }
+        }
+    }
+
+    @Override
+    public long passes() {
+        return delegate.passes() + applies;
+    }
+
+    @Override
+    public String form() {
+        return "gauss-newton-factors";
+    }
+
+    @Override
+    public void close() {
+        scope.close();
+    }
+
+    @Override
+    public String toString() {
+        return "FactoredGaussNewtonOperator[" + delegate + "]";
+    }
+}
