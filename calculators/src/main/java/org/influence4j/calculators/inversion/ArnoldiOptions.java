@@ -17,8 +17,9 @@ import org.influence4j.api.inversion.SolverSettings;
  * @param maxIterations   maximum number of restart cycles, ≥ 0; 0 means ARPACK's default {@code 10·p}
  *                        ({@link #MAX_ITER})
  * @param seed            seed of the random start vector ({@link #SEED})
- * @param precompute      materialise the operator first ({@link PrecomputedHessianOperator}, pyDVL's
- *                        {@code precompute_grad} counterpart; {@link #PRECOMPUTE})
+ * @param precompute      materialise the operator first: the dense matrix ({@link PrecomputedHessianOperator},
+ *                        pyDVL's {@code precompute_grad} counterpart) or, on the Gauss-Newton matrix, its
+ *                        square-root factors ({@link FactoredGaussNewtonOperator}); {@link #PRECOMPUTE}
  * @param allowUnconverged {@code false} ({@link #ALLOW_UNCONVERGED}'s default): reaching max_iter before every
  *                        kept Ritz pair meets tol makes {@code prepare} throw an
  *                        {@link org.influence4j.api.inversion.InversionException} with reason
@@ -43,7 +44,8 @@ public record ArnoldiOptions(int rankEstimate, int krylovDimension, double tol, 
     public static final Setting<Integer> SEED = Setting.ofInt("seed", 0, "seed of the start vector");
     /** {@code precompute}: materialise H + λI first. */
     public static final Setting<Boolean> PRECOMPUTE = Setting.ofBoolean("precompute", false,
-            "materialise H + lambda*I once (p*p values) instead of a data pass per Lanczos step");
+            "materialise the operator once instead of a data pass per Lanczos step: H + lambda*I (p*p values) or, on"
+            + " the Gauss-Newton matrix, its square-root factors (n*outputs*p values); at most 2 GiB");
     /** {@code allow_unconverged}: keep Ritz pairs that missed tol instead of failing. */
     public static final Setting<Boolean> ALLOW_UNCONVERGED = Setting.ofBoolean(SolverSettings.ALLOW_UNCONVERGED, false,
             "keep the eigenpairs when max_iter is reached before tol (recorded as converged = false) instead of"

@@ -35,7 +35,9 @@ import org.influence4j.api.inversion.SolverSettings;
  * @param precompute         {@code true}: materialise {@code A = H + λI} once on the backend
  *                           ({@link PrecomputedHessianOperator}, one pass, p² values) and iterate with
  *                           matrix products instead of data passes, when p² fits
- *                           {@link PrecomputedHessianOperator#MAX_BYTES}; the counterpart of pyDVL's
+ *                           {@link PrecomputedHessianOperator#MAX_BYTES}; on the Gauss-Newton matrix
+ *                           its square-root factors instead when they fit ({@link FactoredGaussNewtonOperator},
+ *                           n·outputs·p values, c backward passes to build); the counterpart of pyDVL's
  *                           {@code precompute_grad} (trade memory for time); {@link #PRECOMPUTE}
  * @param allowUnconverged   {@code false} ({@link #ALLOW_UNCONVERGED}'s default): a right-hand side whose true
  *                           residual misses the tolerance makes the solve throw an
@@ -76,7 +78,8 @@ public record CgOptions(double rtol, double atol, int maxIterations, boolean blo
     public static final Setting<Integer> SEED = Setting.ofInt("seed", 0, "seed of probes and sketches");
     /** {@code precompute}: materialise H + λI once. */
     public static final Setting<Boolean> PRECOMPUTE = Setting.ofBoolean("precompute", false,
-            "materialise H + lambda*I once (p*p values, at most 2 GiB) instead of a data pass per iteration");
+            "materialise the operator once instead of a data pass per iteration: H + lambda*I (p*p values) or, on"
+            + " the Gauss-Newton matrix, its square-root factors (n*outputs*p values); at most 2 GiB");
     /** {@code allow_unconverged}: return the numbers of a solve that missed its tolerance instead of failing. */
     public static final Setting<Boolean> ALLOW_UNCONVERGED = Setting.ofBoolean(SolverSettings.ALLOW_UNCONVERGED, false,
             "keep the solutions of a solve whose true residual misses the tolerance (recorded as converged = false)"

@@ -111,7 +111,8 @@ public final class ConjugateGradientSolver implements InverseHvpSolver {
 
     /**
      * Remembers the operator; with {@link CgOptions#precompute()} materialises it
-     * ({@link PrecomputedHessianOperator}, one data pass) when it fits, else logs a warning that is
+     * ({@link PrecomputedOperator#ifFits}: the dense matrix or the Gauss-Newton factors, one data
+     * pass) when it fits, else logs a warning that is
      * repeated in every solve's {@link SolverInfo#warnings()}; fits the preconditioner of
      * {@link CgOptions#preconditioner()} (one block data pass).
      *

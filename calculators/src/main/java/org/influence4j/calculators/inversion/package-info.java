@@ -2,8 +2,9 @@
  * Inverse Hessian-vector product solvers over the {@link org.influence4j.api.inversion.HessianOperator}
  * contract: the data-averaged operator {@link org.influence4j.calculators.inversion.DataHessianOperator}
  * ({@code A = (1/n) Σ_i ∇²ℓ_i + λI}, the mean-loss convention of pyDVL, or the Gauss-Newton matrix
- * plus λI) and its dense
- * {@link org.influence4j.calculators.inversion.PrecomputedHessianOperator};
+ * plus λI), its dense {@link org.influence4j.calculators.inversion.PrecomputedHessianOperator} and,
+ * for the Gauss-Newton matrix, its square-root factors
+ * {@link org.influence4j.calculators.inversion.FactoredGaussNewtonOperator} (what a precompute option keeps);
  * {@link org.influence4j.calculators.inversion.DirectSolver} (dense factorisation on the host),
  * {@link org.influence4j.calculators.inversion.ConjugateGradientSolver} (lockstep or block CG,
  * optionally with a {@link org.influence4j.calculators.inversion.JacobiPreconditioner} or
