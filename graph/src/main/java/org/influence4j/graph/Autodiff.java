@@ -253,6 +253,24 @@ public final class Autodiff<A> {
         return op(k.maxLast(scores), g -> List.of(mul(expand(g, full), mask)), a);
     }
 
+    /**
+     * An operation of one input whose adjoint is computed by the backend and is itself not
+     * recorded: fine for first derivatives; taking a second derivative through it throws.
+     *
+     * @param value   the operation's value
+     * @param input   its input
+     * @param adjoint from the output adjoint's array, the input adjoint's array
+     */
+    public Var<A> firstOrder(A value, Var<A> input, java.util.function.UnaryOperator<A> adjoint) {
+        return op(value, g -> {
+            if (recording) {
+                throw new IllegalStateException("this operation has a first derivative only; second derivatives"
+                        + " take the recorded im2col path");
+            }
+            return List.of(constant(adjoint.apply(g.value)));
+        }, input);
+    }
+
     /** Columns of a matrix with a zero column for index {@code c} (see {@link Kernels#gatherPaddedColumns}). */
     public Var<A> gatherPaddedColumns(Var<A> a, int[] index) {
         int c = (int) shape(a)[1];

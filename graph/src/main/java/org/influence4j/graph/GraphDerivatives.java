@@ -152,7 +152,7 @@ public final class GraphDerivatives<A> {
         if (onlyDenseAndConvParameters()) {
             Tapped<A> tapped = tapped(batch, name -> true);
             for (Var<A> total : objectives.apply(tapped.outputs())) {
-                out.add(perSampleGradientsFromFactors(batch.size(), factors(tapped, total)));
+                out.add(perSampleGradientsFromFactors(batch.size(), tapped, deltas(tapped, total)));
             }
             return out;
         }
@@ -189,25 +189,27 @@ public final class GraphDerivatives<A> {
      * or {@code [out, c·kh·kw]} for a Conv2d, in the weight's row-major order) and
      * {@code Σ_t δ_{i,t}} for the bias, as per-sample autograd hooks do (Opacus, Captum's sample-wise
      * gradients).
+     *
+     * @param deltas by tapped layer, the gradient with respect to its probe (shaped like the probe)
      */
-    private A perSampleGradientsFromFactors(long n, List<LayerFactors<A>> factors) {
+    private A perSampleGradientsFromFactors(long n, Tapped<A> tapped, Map<String, A> deltas) {
         Kernels<A> k = ad.kernels();
-        Map<Integer, LayerFactors<A>> byNode = new java.util.HashMap<>();
-        for (LayerFactors<A> f : factors) {
-            byNode.put(f.nodeIndex(), f);
-        }
         List<A> parts = new ArrayList<>(layout.size());
         for (ParameterInfo info : layout) {
-            LayerFactors<A> f = byNode.get(info.layerIndex());
-            long[] ds = k.shape(f.outputGradients());
-            long positions = ds[0] / n;
-            A deltas = k.reshape(f.outputGradients(), n, positions, ds[1]);
+            String layer = graph.nodes().get(info.layerIndex()).name();
+            A delta = deltas.get(layer);
+            long[] ds = k.shape(delta);
+            // [n, out, T]: a native convolution's gradient as it is, rows [n·T, out] transposed per sample
+            long out = ds[1];
+            long positions = ds.length == 4 ? ds[2] * ds[3] : ds[0] / n;
+            A perSample = ds.length == 4 ? k.reshape(delta, n, out, positions)
+                    : k.permute(k.reshape(delta, n, positions, out), 0, 2, 1);
             if (info.name().endsWith(".bias")) {
-                parts.add(k.reshape(k.sumTo(deltas, n, 1, ds[1]), n, ds[1]));
+                parts.add(k.reshape(k.sumTo(perSample, n, out, 1), n, out));
             } else {
-                long in = k.shape(f.inputs())[1];
-                A weight = k.matmul(k.permute(deltas, 0, 2, 1), k.reshape(f.inputs(), n, positions, in));
-                parts.add(k.reshape(weight, n, ds[1] * in));
+                A inputs = tapped.taps().get(layer).inputs().value();
+                long in = k.shape(inputs)[1];
+                parts.add(k.reshape(k.matmul(perSample, k.reshape(inputs, n, positions, in)), n, out * in));
             }
         }
         return parts.size() == 1 ? parts.get(0) : k.concat(parts, 1);
@@ -246,15 +248,24 @@ public final class GraphDerivatives<A> {
 
     /** @return the tapped layers' factors of {@code total}, a sum over the samples of per-sample terms */
     private List<LayerFactors<A>> factors(Tapped<A> tapped, Var<A> total) {
+        List<LayerFactors<A>> out = new ArrayList<>();
+        for (Map.Entry<String, A> e : deltas(tapped, total).entrySet()) {
+            GraphEvaluator.Tap<A> tap = tapped.taps().get(e.getKey());
+            out.add(new LayerFactors<>(graph.nodeIndex(e.getKey()), weightOffset(e.getKey()),
+                    tap.inputs() == null ? null : tap.inputs().value(), tap.rows(ad.kernels(), e.getValue())));
+        }
+        return out;
+    }
+
+    /** @return by tapped layer in node order, the gradient of {@code total} with respect to its probe */
+    private Map<String, A> deltas(Tapped<A> tapped, Var<A> total) {
         List<Var<A>> probes = new ArrayList<>();
         tapped.taps().values().forEach(t -> probes.add(t.probe()));
-        List<Var<A>> deltas = ad.grad(total, null, probes, false);
-        List<LayerFactors<A>> out = new ArrayList<>();
+        List<Var<A>> grads = ad.grad(total, null, probes, false);
+        Map<String, A> out = new java.util.LinkedHashMap<>();
         int j = 0;
-        for (Map.Entry<String, GraphEvaluator.Tap<A>> e : tapped.taps().entrySet()) {
-            Var<A> inputs = e.getValue().inputs();
-            out.add(new LayerFactors<>(graph.nodeIndex(e.getKey()), weightOffset(e.getKey()),
-                    inputs == null ? null : inputs.value(), deltas.get(j++).value()));
+        for (String name : tapped.taps().keySet()) {
+            out.put(name, grads.get(j++).value());
         }
         return out;
     }

@@ -30,7 +30,10 @@ import org.influence4j.graph.Autodiff.Var;
  * piece has an exact adjoint, so second derivatives are exact. Where no gradient flows through a
  * convolution, pool or ReLU (the inputs and parameters are constants: plain outputs and losses, the
  * layers before the first tapped Dense head) the backend's native kernels compute it when it has
- * them ({@link Kernels#conv2dValue}, {@link Kernels#pool2dValue}, {@link Kernels#relu}).
+ * them ({@link Kernels#conv2dValue}, {@link Kernels#pool2dValue}, {@link Kernels#relu}). A tapped
+ * convolution with constant parameters (per-sample gradients and layer factors: first derivatives
+ * only) is native too where the backend also computes its input gradient
+ * ({@link Kernels#conv2dInputGradient}); its tap then gathers the im2col patches for the factors only.
  *
  * @param <A> the backend's array type
  */
@@ -122,10 +125,22 @@ public final class GraphEvaluator<A> {
      * The tap of one weight layer ({@link #outputs(Var, int[], int, List, boolean, Map)}).
      *
      * @param inputs the layer's input rows {@code [n·T, in]}; null for an Embedding
-     * @param probe  the zero leaf added to the output rows {@code [n·T, out]}
+     * @param probe  the zero leaf added to the output rows {@code [n·T, out]}, or to the output
+     *               {@code [n, out, oh, ow]} of a native convolution (T = oh·ow): {@link #rows} turns
+     *               a gradient of either shape into rows
      * @param <A>    the backend's array type
      */
     public record Tap<A>(Var<A> inputs, Var<A> probe) {
+
+        /** @return {@code gradient}, shaped like the probe, as rows {@code [n·T, out]} ordered (sample, position) */
+        public A rows(Kernels<A> k, A gradient) {
+            long[] s = k.shape(gradient);
+            if (s.length == 2) {
+                return gradient;
+            }
+            long positions = s[2] * s[3];
+            return k.reshape(k.permute(k.reshape(gradient, s[0], s[1], positions), 0, 2, 1), s[0] * positions, s[1]);
+        }
     }
 
     /** @return {@code rows} with a zero probe added and recorded in {@code taps}, or {@code rows} when not tapping */
@@ -253,6 +268,20 @@ public final class GraphEvaluator<A> {
         long patch = (long) c.inChannels() * c.kernel().h() * c.kernel().w();
         int[] index = indexCache.computeIfAbsent(c.name(), key -> patchIndex(s, c.kernel(), c.stride(), c.padding(),
                 c.dilation(), c.inChannels()));
+        Kernels<A> k = ad.kernels();
+        if (!perSample && taps != null && !w.requiresGrad() && (b == null || !b.requiresGrad())
+                && k.conv2dInputGradientIsNative(c)) {
+            java.util.Optional<A> value = k.conv2dValue(x.value(), w.value(), b == null ? null : b.value(), c);
+            if (value.isPresent()) {
+                A weight = w.value();
+                Var<A> y = ad.firstOrder(value.get(), x, dy -> ad.kernels().conv2dInputGradient(dy, weight, c));
+                A inputs = k.reshape(k.gatherPaddedColumns(k.reshape(x.value(), n, s[1] * s[2] * s[3]), index),
+                        n * positions, patch);
+                Var<A> probe = ad.leaf(k.constant(new double[Math.toIntExact(size(os))], os));
+                taps.put(c.name(), new Tap<>(ad.constant(inputs), probe));
+                return ad.add(y, probe);
+            }
+        }
         Var<A> patches = patches(x, index, n, s[1] * s[2] * s[3], positions, patch);
         long o = c.outChannels();
         Var<A> y;

@@ -169,6 +169,26 @@ public interface Kernels<A> {
     }
 
     /**
+     * @return whether {@link #conv2dInputGradient} computes the input gradient of {@code conv}
+     *     natively (the default: no; the graph then differentiates im2col and a matrix product)
+     */
+    default boolean conv2dInputGradientIsNative(GraphNode.Conv2d conv) {
+        return false;
+    }
+
+    /**
+     * The gradient with respect to the input of {@link #conv2dValue}: for an output gradient
+     * {@code dy [n, o, oh, ow]} the input gradient {@code [n, c, h, w]}, the adjoint of the
+     * convolution (PyTorch's {@code conv_transpose2d} of dy with the same weight). Only where
+     * {@link #conv2dInputGradientIsNative}.
+     *
+     * @throws UnsupportedOperationException where it is not
+     */
+    default A conv2dInputGradient(A dy, A weight, GraphNode.Conv2d conv) {
+        throw new UnsupportedOperationException("this backend has no native convolution input gradient");
+    }
+
+    /**
      * A native 2-d max or average pool of {@code [n, c, h, w]} (PyTorch's {@code max_pool2d} /
      * {@code avg_pool2d} with {@code count_include_pad=True}, floor sizes), used for values that need
      * no gradient. Empty (the default) where the backend has none.

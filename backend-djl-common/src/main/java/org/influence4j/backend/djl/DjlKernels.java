@@ -276,6 +276,35 @@ public final class DjlKernels implements Kernels<NDArray> {
         return Optional.of(own(out.singletonOrThrow()));
     }
 
+    /**
+     * Where the engine runs native layers, for stride 1 and dilation 1 with a padding below the
+     * kernel size: the input gradient is then itself a convolution.
+     */
+    @Override
+    public boolean conv2dInputGradientIsNative(GraphNode.Conv2d conv) {
+        return engineOps.nativeLayers() && conv.stride().h() == 1 && conv.stride().w() == 1
+                && conv.dilation().h() == 1 && conv.dilation().w() == 1
+                && conv.padding().h() < conv.kernel().h() && conv.padding().w() < conv.kernel().w();
+    }
+
+    /**
+     * The adjoint of a stride-1 convolution as a convolution: {@code dy} padded by
+     * {@code k − 1 − p} and convolved with the weight's channels swapped and its kernel rotated by
+     * 180° ({@code W'[c, o, i, j] = W[o, c, kh−1−i, kw−1−j]}).
+     */
+    @Override
+    public NDArray conv2dInputGradient(NDArray dy, NDArray weight, GraphNode.Conv2d conv) {
+        if (!conv2dInputGradientIsNative(conv)) {
+            throw new UnsupportedOperationException("no native input gradient for " + conv);
+        }
+        try (NDArray swapped = weight.transpose(1, 0, 2, 3); NDArray rotated = swapped.flip(2, 3)) {
+            Shape padding = new Shape(conv.kernel().h() - 1 - conv.padding().h(),
+                    conv.kernel().w() - 1 - conv.padding().w());
+            NDList out = Conv2d.conv2d(dy, rotated, null, new Shape(1, 1), padding, new Shape(1, 1), 1);
+            return own(out.singletonOrThrow());
+        }
+    }
+
     /** DJL's {@code Pool.maxPool2d} / {@code avgPool2d} (counting the padding) where the engine runs them. */
     @Override
     public Optional<NDArray> pool2dValue(NDArray x, GraphNode.Pool2d pool) {
