@@ -17,7 +17,7 @@ import org.influence4j.api.model.ModelSpec;
 /**
  * A layer graph ({@link ModelSpec#isGraph()}) as a {@link org.influence4j.api.TwiceDifferentiable}
  * on any backend with {@link Kernels}: every method is {@link GraphDerivatives} run in a fresh memory
- * context of the backend, its result copied into the caller's scope. Exact gradients, batched
+ * context of the backend, its result moved or copied into the caller's scope. Exact gradients, batched
  * per-sample gradients (one forward and one backward pass per batch), exact Hessian-vector products
  * by double backward, Gauss-Newton-vector products, mixed derivatives for float inputs, and the
  * factors of the Dense heads ({@link ModelGraph#factorLayers()}).
@@ -85,7 +85,10 @@ public abstract class AbstractGraphModel<A, T extends Tensor, B extends Backend,
     /** @return a copy of {@code t}'s array in the model's dtype, made in the context of {@code kernels} */
     protected abstract A local(Kernels<A> kernels, T t);
 
-    /** @return a copy of {@code array} owned by {@code target} (called while the context is open) */
+    /**
+     * @return {@code array}, or a copy of it, owned by {@code target} (called while the context is
+     *     open): a backend may move an array made in the call's context instead of copying it
+     */
     protected abstract T export(S target, A array);
 
     @Override

@@ -15,7 +15,7 @@ import org.influence4j.graph.Kernels;
  * A layer graph ({@link ModelSpec#isGraph()}: convolutions, pooling, embeddings, normalisation,
  * residual connections) on a DJL engine: {@link AbstractGraphModel} over {@link DjlKernels}. The
  * engine's own autograd is not used (the engine-specific {@code noGrad} hook turns its recording
- * off). Every call runs in its own sub-manager, closed at the end; results are copied into the
+ * off). Every call runs in its own sub-manager, closed at the end; results are moved into the
  * caller's scope, so nothing of a call outlives it but its result (flat native memory). Not
  * thread-safe. Holds native memory: close it.
  *
@@ -113,8 +113,12 @@ public final class DjlGraphModel<T extends DjlTensor<T, S>, S extends DjlTensorS
         return ((DjlKernels) kernels).adopt(copy);
     }
 
+    /**
+     * Moves a result made in the call's manager to the target scope (no copy: the engine frees it
+     * with the scope); a parameter array of the model itself is copied.
+     */
     @Override
     protected T export(S target, NDArray array) {
-        return target.wrap(array.duplicate());
+        return target.wrap(array.getManager() == manager ? array.duplicate() : array);
     }
 }
