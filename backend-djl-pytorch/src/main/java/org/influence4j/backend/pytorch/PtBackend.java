@@ -71,7 +71,7 @@ public final class PtBackend extends DjlBackend<PtTensorScope> {
      * fastest of libtorch's column gathers here), the index in libtorch-owned memory (no direct
      * buffer per call); libtorch's own convolutions and pools for values that need no gradient.
      */
-    private static final DjlKernels.EngineOps INDEXING = new DjlKernels.EngineOps() {
+    static final DjlKernels.EngineOps INDEXING = new DjlKernels.EngineOps() {
         @Override
         public NDArray gather(NDManager m, NDArray a, int[] index) {
             return a.get(DjlKernels.indexArray(m, PtArrays::owned, index));
