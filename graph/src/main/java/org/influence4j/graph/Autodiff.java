@@ -254,6 +254,18 @@ public final class Autodiff<A> {
     }
 
     /**
+     * An operation of one input, linear in it near its value (a max pool with its mask fixed), with
+     * a recorded adjoint: second derivatives flow through it.
+     *
+     * @param value   the operation's value
+     * @param input   its input
+     * @param adjoint from the output adjoint, the input adjoint, written with recorded operations
+     */
+    public Var<A> linear(A value, Var<A> input, java.util.function.UnaryOperator<Var<A>> adjoint) {
+        return op(value, g -> List.of(adjoint.apply(g)), input);
+    }
+
+    /**
      * An operation of one input whose adjoint is computed by the backend and is itself not
      * recorded: fine for first derivatives; taking a second derivative through it throws.
      *

@@ -317,6 +317,12 @@ public final class GraphEvaluator<A> {
             }
         }
         long[] os = batched(n, shapes.get(p.name()));
+        if (p.max() && tiles(p, s)) {
+            java.util.Optional<Kernels.MaximaAndMask<A>> tiled = ad.kernels().tiledMaxPool(x.value(), p.kernel());
+            if (tiled.isPresent()) {
+                return tiledMaxPool(x, s, os, p.kernel(), tiled.get());
+            }
+        }
         long positions = os[2] * os[3];
         long window = (long) p.kernel().h() * p.kernel().w();
         long[] single = {n, 1, s[2], s[3]};
@@ -345,6 +351,33 @@ public final class GraphEvaluator<A> {
             pooled = ad.scale(ad.sumTo(patches, kept), 1.0 / window);
         }
         return ad.reshape(pooled, os);
+    }
+
+    /** @return whether the pool's windows tile its input: kernel = stride, no padding, sizes multiples of the kernel */
+    private static boolean tiles(GraphNode.Pool2d p, long[] s) {
+        return p.kernel().equals(p.stride()) && p.padding().h() == 0 && p.padding().w() == 0
+                && s[2] % p.kernel().h() == 0 && s[3] % p.kernel().w() == 0;
+    }
+
+    /**
+     * A tiling max pool from {@link Kernels#tiledMaxPool}: the gradient is the output gradient
+     * repeated over each window (a column gather: input position → its window) times the
+     * first-maximum mask, recorded, so second derivatives flow.
+     */
+    private Var<A> tiledMaxPool(Var<A> x, long[] s, long[] os, GraphNode.Pair kernel, Kernels.MaximaAndMask<A> tiled) {
+        String key = "tiles " + s[2] + "x" + s[3] + " " + kernel;
+        int[] window = indexCache.computeIfAbsent(key, unused -> {
+            int h = (int) s[2];
+            int w = (int) s[3];
+            int[] index = new int[h * w];
+            for (int i = 0; i < h * w; i++) {
+                index[i] = (i / w / kernel.h()) * (int) os[3] + (i % w) / kernel.w();
+            }
+            return index;
+        });
+        Var<A> mask = ad.constant(ad.kernels().reshape(tiled.mask(), s[0] * s[1], s[2] * s[3]));
+        return ad.linear(tiled.maxima(), x, g -> ad.reshape(ad.mul(ad.gatherPaddedColumns(ad.reshape(g, s[0] * s[1],
+                os[2] * os[3]), window), mask), s));
     }
 
     private Var<A> embedding(int[] ids, long[] s, GraphNode.Embedding e, Var<A> w, int n, boolean perSample,

@@ -169,6 +169,25 @@ public interface Kernels<A> {
     }
 
     /**
+     * A max pool whose windows tile the input ({@code kernel = stride}, no padding, h and w
+     * multiples of the kernel) without gathering windows: the maxima {@code [n, c, h/kh, w/kw]} and
+     * the one-hot mask {@code [n, c, h, w]}, in the input's own layout, of the first maximum of each
+     * window in row-major order (max_pool2d's rule). Empty (the default) where the backend has
+     * no such kernel; the graph then gathers the windows.
+     */
+    default java.util.Optional<MaximaAndMask<A>> tiledMaxPool(A x, GraphNode.Pair kernel) {
+        return java.util.Optional.empty();
+    }
+
+    /**
+     * @param maxima the window maxima
+     * @param mask   the one-hot mask of each window's first maximum, shaped like the input
+     * @param <A>    the backend's array type
+     */
+    record MaximaAndMask<A>(A maxima, A mask) {
+    }
+
+    /**
      * @return whether {@link #conv2dInputGradient} computes the input gradient of {@code conv}
      *     natively (the default: no; the graph then differentiates im2col and a matrix product)
      */

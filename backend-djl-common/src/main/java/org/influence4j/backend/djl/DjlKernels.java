@@ -272,6 +272,44 @@ public final class DjlKernels implements Kernels<NDArray> {
                 : own(a.max(new int[] {s.length - 1}, true));
     }
 
+    /**
+     * From strided views of the input seen as {@code [n, c, oh, kh, ow, kw]}: one view per window
+     * position, their elementwise maxima, and the masks of the first view equal to them (in
+     * row-major window order) stacked back into the input's layout.
+     */
+    @Override
+    public Optional<MaximaAndMask<NDArray>> tiledMaxPool(NDArray x, GraphNode.Pair kernel) {
+        if (!engineOps.nativeLayers()) {
+            return Optional.empty();
+        }
+        long[] s = shape(x);
+        int kh = kernel.h();
+        int kw = kernel.w();
+        NDArray blocks = own(x.reshape(s[0], s[1], s[2] / kh, kh, s[3] / kw, kw));
+        NDArray[] views = new NDArray[kh * kw];
+        for (int j = 0; j < views.length; j++) {
+            views[j] = own(blocks.get(":, :, :, {}, :, {}", j / kw, j % kw));
+        }
+        NDArray max = views[0];
+        for (int j = 1; j < views.length; j++) {
+            max = own(max.maximum(views[j]));
+        }
+        // booleans: first_j = [v_j = max] ∧ ¬(some earlier view equal)
+        NDList rows = new NDList(kh);
+        NDArray taken = null;
+        for (int dy = 0; dy < kh; dy++) {
+            NDList row = new NDList(kw);
+            for (int dx = 0; dx < kw; dx++) {
+                NDArray equal = own(views[dy * kw + dx].eq(max));
+                row.add(taken == null ? equal : own(equal.logicalAnd(own(taken.logicalNot()))));
+                taken = taken == null ? equal : own(taken.logicalOr(equal));
+            }
+            rows.add(own(NDArrays.stack(row, 4)));
+        }
+        NDArray mask = own(own(own(NDArrays.stack(rows, 3)).reshape(s)).toType(type, false));
+        return Optional.of(new MaximaAndMask<>(max, mask));
+    }
+
     /** Pool windows (a short last axis): elementwise maxima of its slices, 20x faster than a reduction on PyTorch. */
     private boolean bySlices(int width) {
         return engineOps.nativeLayers() && width > 1 && width <= MAX_SLICED_WIDTH;
