@@ -317,7 +317,7 @@ public final class GraphEvaluator<A> {
             }
         }
         long[] os = batched(n, shapes.get(p.name()));
-        if (p.max() && tiles(p, s)) {
+        if (p.max() && Kernels.tiles(p, s)) {
             java.util.Optional<Kernels.MaximaAndMask<A>> tiled = ad.kernels().tiledMaxPool(x.value(), p.kernel());
             if (tiled.isPresent()) {
                 return tiledMaxPool(x, s, os, p.kernel(), tiled.get());
@@ -351,12 +351,6 @@ public final class GraphEvaluator<A> {
             pooled = ad.scale(ad.sumTo(patches, kept), 1.0 / window);
         }
         return ad.reshape(pooled, os);
-    }
-
-    /** @return whether the pool's windows tile its input: kernel = stride, no padding, sizes multiples of the kernel */
-    private static boolean tiles(GraphNode.Pool2d p, long[] s) {
-        return p.kernel().equals(p.stride()) && p.padding().h() == 0 && p.padding().w() == 0
-                && s[2] % p.kernel().h() == 0 && s[3] % p.kernel().w() == 0;
     }
 
     /**

@@ -169,14 +169,24 @@ public interface Kernels<A> {
     }
 
     /**
-     * A max pool whose windows tile the input ({@code kernel = stride}, no padding, h and w
-     * multiples of the kernel) without gathering windows: the maxima {@code [n, c, h/kh, w/kw]} and
+     * A max pool whose windows {@link #tiles tile} the input without gathering windows: the maxima {@code [n, c, h/kh, w/kw]} and
      * the one-hot mask {@code [n, c, h, w]}, in the input's own layout, of the first maximum of each
      * window in row-major order (max_pool2d's rule). Empty (the default) where the backend has
      * no such kernel; the graph then gathers the windows.
      */
     default java.util.Optional<MaximaAndMask<A>> tiledMaxPool(A x, GraphNode.Pair kernel) {
         return java.util.Optional.empty();
+    }
+
+    /**
+     * @param pool       a 2-d pool
+     * @param inputShape its input {@code [n, c, h, w]}
+     * @return whether the pool's windows tile the input: kernel = stride, no padding, h and w
+     *     multiples of the kernel ({@link #tiledMaxPool})
+     */
+    static boolean tiles(GraphNode.Pool2d pool, long[] inputShape) {
+        return pool.kernel().equals(pool.stride()) && pool.padding().h() == 0 && pool.padding().w() == 0
+                && inputShape[2] % pool.kernel().h() == 0 && inputShape[3] % pool.kernel().w() == 0;
     }
 
     /**

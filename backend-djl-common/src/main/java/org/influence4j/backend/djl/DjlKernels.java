@@ -285,15 +285,8 @@ public final class DjlKernels implements Kernels<NDArray> {
         long[] s = shape(x);
         int kh = kernel.h();
         int kw = kernel.w();
-        NDArray blocks = own(x.reshape(s[0], s[1], s[2] / kh, kh, s[3] / kw, kw));
-        NDArray[] views = new NDArray[kh * kw];
-        for (int j = 0; j < views.length; j++) {
-            views[j] = own(blocks.get(":, :, :, {}, :, {}", j / kw, j % kw));
-        }
-        NDArray max = views[0];
-        for (int j = 1; j < views.length; j++) {
-            max = own(max.maximum(views[j]));
-        }
+        NDArray[] views = tileViews(x, kernel);
+        NDArray max = maxOf(views);
         // booleans: first_j = [v_j = max] ∧ ¬(some earlier view equal)
         NDList rows = new NDList(kh);
         NDArray taken = null;
@@ -308,6 +301,27 @@ public final class DjlKernels implements Kernels<NDArray> {
         }
         NDArray mask = own(own(own(NDArrays.stack(rows, 3)).reshape(s)).toType(type, false));
         return Optional.of(new MaximaAndMask<>(max, mask));
+    }
+
+    /** @return the strided views {@code x[:, :, dy::kh, dx::kw]} of a tiling pool's window positions, row-major */
+    private NDArray[] tileViews(NDArray x, GraphNode.Pair kernel) {
+        long[] s = shape(x);
+        int kh = kernel.h();
+        int kw = kernel.w();
+        NDArray blocks = own(x.reshape(s[0], s[1], s[2] / kh, kh, s[3] / kw, kw));
+        NDArray[] views = new NDArray[kh * kw];
+        for (int j = 0; j < views.length; j++) {
+            views[j] = own(blocks.get(":, :, :, {}, :, {}", j / kw, j % kw));
+        }
+        return views;
+    }
+
+    private NDArray maxOf(NDArray[] views) {
+        NDArray max = views[0];
+        for (int j = 1; j < views.length; j++) {
+            max = own(max.maximum(views[j]));
+        }
+        return max;
     }
 
     /** Pool windows (a short last axis): elementwise maxima of its slices, 20x faster than a reduction on PyTorch. */
@@ -382,6 +396,10 @@ public final class DjlKernels implements Kernels<NDArray> {
     public Optional<NDArray> pool2dValue(NDArray x, GraphNode.Pool2d pool) {
         if (!engineOps.nativeLayers()) {
             return Optional.empty();
+        }
+        if (pool.max() && Kernels.tiles(pool, shape(x))) {
+            // libtorch's max_pool2d on NCHW is several times slower than the maxima of strided views
+            return Optional.of(maxOf(tileViews(x, pool.kernel())));
         }
         Shape kernel = shape(pool.kernel());
         NDArray out = pool.max()
