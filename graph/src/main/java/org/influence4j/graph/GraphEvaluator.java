@@ -30,7 +30,9 @@ import org.influence4j.graph.Autodiff.Var;
  * piece has an exact adjoint, so second derivatives are exact. Where no gradient flows through a
  * convolution, pool or ReLU (the inputs and parameters are constants: plain outputs and losses, the
  * layers before the first tapped Dense head) the backend's native kernels compute it when it has
- * them ({@link Kernels#conv2dValue}, {@link Kernels#pool2dValue}, {@link Kernels#relu}). A tapped
+ * them ({@link Kernels#conv2dValue}, {@link Kernels#pool2dValue}, {@link Kernels#relu}); there a
+ * ReLU whose only consumer is a max pool runs after the pool, on a quarter of the values of a 2x2
+ * pool (exact: the maximum commutes with ReLU). A tapped
  * convolution with constant parameters (per-sample gradients and layer factors: first derivatives
  * only) is native too where the backend also computes its input gradient
  * ({@link Kernels#conv2dInputGradient}); its tap then gathers the im2col patches for the factors only.
@@ -104,6 +106,7 @@ public final class GraphEvaluator<A> {
         }
         Var<A> out = null;
         List<GraphNode> nodes = graph.nodes();
+        boolean reluDeferred = false;
         for (int i = 0; i < nodes.size(); i++) {
             GraphNode node = nodes.get(i);
             List<String> inputNames = ModelGraph.inputsOf(nodes, i);
@@ -111,14 +114,40 @@ public final class GraphEvaluator<A> {
             for (String name : inputNames) {
                 in.add(values.get(name));
             }
+            if (reluBeforeItsMaxPool(nodes, i) && !in.get(0).requiresGrad()) {
+                // max(relu(x)) = relu(max(x)) exactly: the ReLU runs on the pooled values, a quarter of them
+                values.put(node.name(), in.get(0));
+                reluDeferred = true;
+                continue;
+            }
             long[] inShape = batched(n, shapes.get(inputNames.get(0)));
             Var<A> w = byName.get(node.name() + ".weight");
             Var<A> b = byName.get(node.name() + ".bias");
             out = apply(node, in, inShape, ids, n, w, b, perSample,
                     perSample || !which.test(node.name()) ? null : taps);
+            if (reluDeferred) {
+                out = ad.constant(ad.kernels().relu(out.value()));
+                reluDeferred = false;
+            }
             values.put(node.name(), out);
         }
         return out;
+    }
+
+    /** @return whether node i is a ReLU whose only consumer is the next node, a max pool */
+    private static boolean reluBeforeItsMaxPool(List<GraphNode> nodes, int i) {
+        if (!(nodes.get(i) instanceof GraphNode.Act a && a.activation() == org.influence4j.api.model.Activation.RELU)
+                || i + 1 >= nodes.size() || !(nodes.get(i + 1) instanceof GraphNode.Pool2d p && p.max())) {
+            return false;
+        }
+        String name = nodes.get(i).name();
+        for (int j = i + 1; j < nodes.size(); j++) {
+            boolean reads = ModelGraph.inputsOf(nodes, j).contains(name);
+            if (reads != (j == i + 1)) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /**
