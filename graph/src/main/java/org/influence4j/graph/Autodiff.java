@@ -404,12 +404,7 @@ public final class Autodiff<A> {
             for (Var<A> w : wrt) {
                 Var<A> g = grads.get(w);
                 if (g == null) {
-                    long[] s = shape(w);
-                    long size = 1;
-                    for (long d : s) {
-                        size *= d;
-                    }
-                    g = constant(new double[Math.toIntExact(size)], s);
+                    g = constant(k.zeros(shape(w)));
                 }
                 out.add(create ? g : constant(g.value));
             }

@@ -333,7 +333,7 @@ public final class GraphDerivatives<A> {
         List<Var<A>> leaves = leaves();
         Var<A> z = forward(batch, leaves, false);
         long[] zs = ad.shape(z);
-        Var<A> u = ad.leaf(k.constant(new double[Math.toIntExact(zs[0] * zs[1])], zs));
+        Var<A> u = ad.leaf(k.zeros(zs));
         List<Var<A>> jtu = ad.grad(ad.sumAll(ad.mul(z, u)), null, leaves, true);
         List<Var<A>> rows = new ArrayList<>();
         for (List<Var<A>> v : directions(vs)) {
@@ -424,7 +424,7 @@ public final class GraphDerivatives<A> {
         List<Var<A>> copies = parameterCopies(c);
         Var<A> z = forward(replicated, broadcast(copies, c, n), true);
         long[] zs = ad.shape(z);
-        Var<A> u = ad.leaf(kc.constant(new double[Math.toIntExact(zs[0] * zs[1])], zs));
+        Var<A> u = ad.leaf(kc.zeros(zs));
         List<Var<A>> jtu = ad.grad(ad.sumAll(ad.mul(z, u)), null, copies, true);
         // row (j, i) of J v: J_i v_j
         A jv = ad.grad(inner(jtu, stacked(vs, c)), null, List.of(u), false).get(0).value();

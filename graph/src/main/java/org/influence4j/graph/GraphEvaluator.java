@@ -178,7 +178,7 @@ public final class GraphEvaluator<A> {
             return rows;
         }
         long[] s = ad.shape(rows);
-        Var<A> probe = ad.leaf(ad.kernels().constant(new double[Math.toIntExact(s[0] * s[1])], s));
+        Var<A> probe = ad.leaf(ad.kernels().zeros(s));
         taps.put(name, new Tap<>(inputs, probe));
         return ad.add(rows, probe);
     }
@@ -306,7 +306,7 @@ public final class GraphEvaluator<A> {
                 Var<A> y = ad.firstOrder(value.get(), x, dy -> ad.kernels().conv2dInputGradient(dy, weight, c));
                 A inputs = k.reshape(k.gatherPaddedColumns(k.reshape(x.value(), n, s[1] * s[2] * s[3]), index),
                         n * positions, patch);
-                Var<A> probe = ad.leaf(k.constant(new double[Math.toIntExact(size(os))], os));
+                Var<A> probe = ad.leaf(k.zeros(os));
                 taps.put(c.name(), new Tap<>(ad.constant(inputs), probe));
                 return ad.add(y, probe);
             }

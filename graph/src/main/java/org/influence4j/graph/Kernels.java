@@ -22,6 +22,15 @@ public interface Kernels<A> {
     /** @return a new array in the model dtype holding {@code values} (row-major) with {@code shape} */
     A constant(double[] values, long... shape);
 
+    /** @return a new array of zeros in the model dtype; the default uploads them ({@link #constant}) */
+    default A zeros(long... shape) {
+        long size = 1;
+        for (long d : shape) {
+            size *= d;
+        }
+        return constant(new double[Math.toIntExact(size)], shape);
+    }
+
     /**
      * @return a new array in the model dtype holding the host array's values (row-major) with
      *     {@code shape}; backends override this to upload float32 storage without converting it to

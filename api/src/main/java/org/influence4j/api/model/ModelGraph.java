@@ -119,14 +119,28 @@ public record ModelGraph(long[] inputShape, boolean intInput, List<GraphNode> no
         return Math.toIntExact(n);
     }
 
-    /** @return the per-sample output shape of every node (and of {@link #INPUT}), in order */
+    /** @return the per-sample output shape of every node (and of {@link #INPUT}), in order (a fresh copy) */
     public Map<String, long[]> shapes() {
-        return inferShapes(inputShape, intInput, nodes);
+        Map<String, long[]> out = new LinkedHashMap<>();
+        inferredShapes().forEach((name, shape) -> out.put(name, shape.clone()));
+        return out;
     }
 
     /** @return the width of the output */
     public int outputDim() {
-        return (int) shapes().get(nodes.get(nodes.size() - 1).name())[0];
+        return (int) inferredShapes().get(nodes.get(nodes.size() - 1).name())[0];
+    }
+
+    /**
+     * The shapes of each graph, inferred once: models ask for them on every call, and inferring them
+     * builds the error messages of every check.
+     */
+    private static final Map<ModelGraph, Map<String, long[]>> SHAPES =
+            Collections.synchronizedMap(new java.util.WeakHashMap<>());
+
+    private Map<String, long[]> inferredShapes() {
+        return SHAPES.computeIfAbsent(this, g -> Collections.unmodifiableMap(inferShapes(g.inputShape, g.intInput,
+                g.nodes)));
     }
 
     /** @return the named parameter tensors in flat-vector order ({@code layerIndex} is the node index) */

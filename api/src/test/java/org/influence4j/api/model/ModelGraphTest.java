@@ -38,6 +38,8 @@ class ModelGraphTest {
                 layout.stream().map(ParameterInfo::name).toList());
         assertArrayEquals(new long[] {16, 8, 5, 5}, layout.get(2).shape());
         assertArrayEquals(new long[] {16, 4, 4}, spec.graph().shapes().get("5"));
+        spec.graph().shapes().get("5")[0] = 99;
+        assertArrayEquals(new long[] {16, 4, 4}, spec.graph().shapes().get("5"), "shapes() hands out copies");
         assertEquals(spec, ModelSpec.fromJson(spec.toJson()), "JSON round trip");
         assertEquals(DType.FLOAT64, spec.withDType(DType.FLOAT64).dtype());
     }

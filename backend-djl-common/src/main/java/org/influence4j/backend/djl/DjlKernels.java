@@ -118,6 +118,12 @@ public final class DjlKernels implements Kernels<NDArray> {
         return uploader.upload(manager, values, new Shape(shape), type);
     }
 
+    /** Made by the engine, not uploaded. */
+    @Override
+    public NDArray zeros(long... shape) {
+        return manager.zeros(new Shape(shape), type);
+    }
+
     @Override
     public long[] shape(NDArray a) {
         return a.getShape().getShape();
