@@ -166,6 +166,20 @@ public interface TwiceDifferentiable extends AutoCloseable {
     }
 
     /**
+     * The per-sample gradients in blocks that cover θ in order, each in its cheapest exact form
+     * ({@link GradientBlock}): a Dense layer on vectors as its factors (the gradient is their outer
+     * product, never formed), other parameters as gradient columns. For inner products of gradients
+     * (TracInCP) this replaces a GEMM of inner size out·in by two of inner sizes out and in.
+     *
+     * <p>The default is one materialized block, {@link #perSampleGradients}.
+     *
+     * @return the blocks in θ order, their tensors owned by {@code scope}
+     */
+    default java.util.List<GradientBlock> perSampleGradientBlocks(Batch batch, TensorScope scope) {
+        return java.util.List.of(GradientBlock.materialized(0, perSampleGradients(batch, scope)));
+    }
+
+    /**
      * Square-root factors of the Gauss-Newton matrix of a batch, for operators that apply G many
      * times at fixed θ (Lanczos, CG): a matrix M {@code [n·c, p]}, c = {@link ModelSpec#outputDim()},
      * with {@code Σ_i J_iᵀ H_ℓ,i J_i = Mᵀ M} (the <em>summed</em> loss; divide by n for

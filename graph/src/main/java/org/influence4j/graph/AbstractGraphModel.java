@@ -5,6 +5,7 @@ import java.util.List;
 import java.util.Map;
 import org.influence4j.api.Backend;
 import org.influence4j.api.DenseLayerFactors;
+import org.influence4j.api.GradientBlock;
 import org.influence4j.api.LayerGradientFactors;
 import org.influence4j.api.Tensor;
 import org.influence4j.api.TensorScope;
@@ -121,6 +122,26 @@ public abstract class AbstractGraphModel<A, T extends Tensor, B extends Backend,
     @Override
     public final T perSampleGradients(Batch batch, TensorScope scope) {
         return run(checkCall(batch, scope), (d, k) -> d.perSampleGradients(batch));
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>From the pass of {@link #perSampleGradients}: the Dense layers on vectors as their factors,
+     * the runs of Conv2d parameters between them as columns ({@link GraphDerivatives#perSampleGradientBlocks}).
+     */
+    @Override
+    public final List<GradientBlock> perSampleGradientBlocks(Batch batch, TensorScope scope) {
+        S target = checkCall(batch, scope);
+        return inCallContext(k -> {
+            List<GradientBlock> out = new ArrayList<>();
+            for (GraphDerivatives.Block<A> b : derivatives(k).perSampleGradientBlocks(batch)) {
+                out.add(b.gradients() != null ? GradientBlock.materialized(b.offset(), export(target, b.gradients()))
+                        : GradientBlock.factored(b.offset(), export(target, b.inputs()), export(target, b.deltas()),
+                        b.bias()));
+            }
+            return List.copyOf(out);
+        });
     }
 
     /**

@@ -87,6 +87,22 @@ public final class Autodiff<A> {
         return constant(result);
     }
 
+    /**
+     * {@link #scoped} for a body with several arrays as results ({@link Kernels#scopedAll}), returned
+     * as arrays of this context.
+     */
+    public List<A> scopedAll(java.util.function.Supplier<List<A>> body) {
+        return k.scopedAll(child -> {
+            Kernels<A> saved = k;
+            k = child;
+            try {
+                return body.get();
+            } finally {
+                k = saved;
+            }
+        });
+    }
+
     /** @return a value derivatives are taken with respect to */
     public Var<A> leaf(A value) {
         return new Var<>(value, true, List.of(), null);

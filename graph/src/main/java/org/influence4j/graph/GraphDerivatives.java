@@ -193,26 +193,142 @@ public final class GraphDerivatives<A> {
      * @param deltas by tapped layer, the gradient with respect to its probe (shaped like the probe)
      */
     private A perSampleGradientsFromFactors(long n, Tapped<A> tapped, Map<String, A> deltas) {
-        Kernels<A> k = ad.kernels();
         List<A> parts = new ArrayList<>(layout.size());
         for (ParameterInfo info : layout) {
-            String layer = graph.nodes().get(info.layerIndex()).name();
-            A delta = deltas.get(layer);
-            long[] ds = k.shape(delta);
-            // [n, out, T]: a native convolution's gradient as it is, rows [n·T, out] transposed per sample
-            long out = ds[1];
-            long positions = ds.length == 4 ? ds[2] * ds[3] : ds[0] / n;
-            A perSample = ds.length == 4 ? k.reshape(delta, n, out, positions)
-                    : k.permute(k.reshape(delta, n, positions, out), 0, 2, 1);
-            if (info.name().endsWith(".bias")) {
-                parts.add(k.reshape(k.sumTo(perSample, n, out, 1), n, out));
-            } else {
-                A inputs = tapped.taps().get(layer).inputs().value();
-                long in = k.shape(inputs)[1];
-                parts.add(k.reshape(k.matmul(perSample, k.reshape(inputs, n, positions, in)), n, out * in));
-            }
+            parts.add(perSampleGradientOf(info, n, tapped, deltas));
         }
-        return parts.size() == 1 ? parts.get(0) : k.concat(parts, 1);
+        return parts.size() == 1 ? parts.get(0) : ad.kernels().concat(parts, 1);
+    }
+
+    /** @return the per-sample gradients {@code [n, size]} of one parameter of a tapped Dense or Conv2d layer */
+    private A perSampleGradientOf(ParameterInfo info, long n, Tapped<A> tapped, Map<String, A> deltas) {
+        Kernels<A> k = ad.kernels();
+        String layer = graph.nodes().get(info.layerIndex()).name();
+        A delta = deltas.get(layer);
+        long[] ds = k.shape(delta);
+        // [n, out, T]: a native convolution's gradient as it is, rows [n·T, out] transposed per sample
+        long out = ds[1];
+        long positions = ds.length == 4 ? ds[2] * ds[3] : ds[0] / n;
+        A perSample = ds.length == 4 ? k.reshape(delta, n, out, positions)
+                : k.permute(k.reshape(delta, n, positions, out), 0, 2, 1);
+        if (info.name().endsWith(".bias")) {
+            return k.reshape(k.sumTo(perSample, n, out, 1), n, out);
+        }
+        A inputs = tapped.taps().get(layer).inputs().value();
+        long in = k.shape(inputs)[1];
+        return k.reshape(k.matmul(perSample, k.reshape(inputs, n, positions, in)), n, out * in);
+    }
+
+    /**
+     * A block of {@link #perSampleGradientBlocks}: gradient columns {@code [n, size]}, or the inputs
+     * {@code [n, in]} and output gradients {@code [n, out]} of a Dense layer on vectors, whose
+     * per-sample gradient (weight, then the bias when {@code bias}) is their outer product.
+     *
+     * @param offset    the block's first parameter in θ
+     * @param size      its number of parameters
+     * @param gradients the columns, or null for a factored block
+     * @param inputs    a factored block's inputs, else null
+     * @param deltas    a factored block's output gradients, else null
+     * @param bias      whether a factored block ends with the bias
+     * @param <A>       the backend's array type
+     */
+    public record Block<A>(int offset, int size, A gradients, A inputs, A deltas, boolean bias) {
+
+        /** @return the block's arrays: the gradients, or the inputs and the output gradients */
+        List<A> arrays() {
+            return gradients != null ? List.of(gradients) : List.of(inputs, deltas);
+        }
+
+        /** @return a block of the same form holding {@code arrays} (as {@link #arrays()} lists them) */
+        Block<A> with(List<A> arrays) {
+            return gradients != null ? new Block<>(offset, size, arrays.get(0), null, null, false)
+                    : new Block<>(offset, size, null, arrays.get(0), arrays.get(1), bias);
+        }
+    }
+
+    /**
+     * The per-sample gradients in blocks covering θ in order: each Dense layer on vectors (one
+     * position) as its factors, the runs of other parameters between them as gradient columns; from
+     * the same pass as {@link #perSampleGradients}, in chunks of {@link #PER_SAMPLE_CHUNK}. A graph
+     * with parameters outside Dense and Conv2d layers gives one block of columns.
+     */
+    public List<Block<A>> perSampleGradientBlocks(Batch batch) {
+        if (!onlyDenseAndConvParameters()) {
+            return List.of(new Block<>(0, graph.numParameters(), perSampleGradients(batch), null, null, false));
+        }
+        if (batch.size() <= PER_SAMPLE_CHUNK) {
+            return blocksOfChunk(batch);
+        }
+        List<Block<A>> form = new ArrayList<>();
+        List<List<A>> chunks = new ArrayList<>();
+        for (int from = 0; from < batch.size(); from += PER_SAMPLE_CHUNK) {
+            Batch chunk = batch.slice(from, Math.min(from + PER_SAMPLE_CHUNK, batch.size()));
+            chunks.add(ad.scopedAll(() -> {
+                List<Block<A>> blocks = blocksOfChunk(chunk);
+                List<A> arrays = new ArrayList<>();
+                for (Block<A> b : blocks) {
+                    if (form.size() < blocks.size()) {
+                        form.add(b);
+                    }
+                    arrays.addAll(b.arrays());
+                }
+                return arrays;
+            }));
+        }
+        // the first chunk's blocks give the form (their arrays are freed); join each array over the chunks
+        List<Block<A>> out = new ArrayList<>(form.size());
+        int j = 0;
+        for (Block<A> b : form) {
+            List<A> joined = new ArrayList<>();
+            for (int part = 0; part < b.arrays().size(); part++, j++) {
+                List<A> rows = new ArrayList<>(chunks.size());
+                for (List<A> chunk : chunks) {
+                    rows.add(chunk.get(j));
+                }
+                joined.add(k.concat(rows, 0));
+            }
+            out.add(b.with(joined));
+        }
+        return out;
+    }
+
+    private List<Block<A>> blocksOfChunk(Batch batch) {
+        Kernels<A> k = ad.kernels();
+        long n = batch.size();
+        Tapped<A> tapped = tapped(batch, name -> true);
+        Map<String, A> deltas = deltas(tapped, ad.sumAll(losses(batch, tapped.outputs())));
+        List<Block<A>> out = new ArrayList<>();
+        List<A> run = new ArrayList<>();
+        int runOffset = 0;
+        int runSize = 0;
+        for (int t = 0; t < layout.size(); t++) {
+            ParameterInfo info = layout.get(t);
+            GraphNode node = graph.nodes().get(info.layerIndex());
+            long[] ds = k.shape(deltas.get(node.name()));
+            if (node instanceof GraphNode.Dense && ds.length == 2 && ds[0] == n && info.name().endsWith(".weight")) {
+                if (!run.isEmpty()) {
+                    out.add(new Block<>(runOffset, runSize, run.size() == 1 ? run.get(0) : k.concat(run, 1), null,
+                            null, false));
+                    run = new ArrayList<>();
+                }
+                boolean bias = t + 1 < layout.size() && layout.get(t + 1).name().equals(node.name() + ".bias");
+                out.add(new Block<>(info.offset(), info.size() + (bias ? layout.get(t + 1).size() : 0), null,
+                        tapped.taps().get(node.name()).inputs().value(), deltas.get(node.name()), bias));
+                t += bias ? 1 : 0;
+                continue;
+            }
+            if (run.isEmpty()) {
+                runOffset = info.offset();
+                runSize = 0;
+            }
+            run.add(perSampleGradientOf(info, n, tapped, deltas));
+            runSize += info.size();
+        }
+        if (!run.isEmpty()) {
+            out.add(new Block<>(runOffset, runSize, run.size() == 1 ? run.get(0) : k.concat(run, 1), null, null,
+                    false));
+        }
+        return out;
     }
 
     /**

@@ -248,6 +248,11 @@ public interface Kernels<A> {
         return body.apply(this);
     }
 
+    /** {@link #scoped} for a body with several results, all of which then belong to this context. */
+    default List<A> scopedAll(java.util.function.Function<Kernels<A>, List<A>> body) {
+        return body.apply(this);
+    }
+
     /**
      * The adjoint of {@link #gatherRows}: {@code out[r, :] = Σ_{j : index[j] = r} g[j, :]}, shape
      * {@code [m, c]}. The default gathers through a table of the positions that feed each row

@@ -25,10 +25,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * TracInCP through Dense-layer factors (a format-1 MLP, {@code (δ_i·δ_j)(a_i·a_j + 1)} per layer) and
- * through per-sample gradients (a CNN and an embedding model, whose gradients are not outer
- * products) equals {@code Σ_c η_c G_test G_trainᵀ} built from the model's own per-sample gradients,
- * in float64 to 1e-12, on djl-pytorch.
+ * TracInCP through Dense-layer factors (a format-1 MLP, {@code (δ_i·δ_j)(a_i·a_j + 1)} per layer),
+ * through gradient blocks (a CNN: its Dense layers as factors, its convolutions as columns) and
+ * through per-sample gradients (an embedding model) equals {@code Σ_c η_c G_test G_trainᵀ} built
+ * from the model's own per-sample gradients, in float64 to 1e-12, on djl-pytorch.
  */
 class TracInFactoredTest {
 

@@ -479,6 +479,15 @@ public final class DjlKernels implements Kernels<NDArray> {
         }
     }
 
+    @Override
+    public List<NDArray> scopedAll(java.util.function.Function<Kernels<NDArray>, List<NDArray>> body) {
+        try (NDManager sub = manager.newSubManager()) {
+            List<NDArray> results = body.apply(new DjlKernels(sub, type, uploader, engineOps));
+            results.forEach(r -> r.attach(manager));
+            return results;
+        }
+    }
+
     /** @return {@code a} (a new array made outside these kernels) attached to the call's manager */
     NDArray adopt(NDArray a) {
         return own(a);

@@ -90,6 +90,14 @@ final class Nd4jKernels implements Kernels<INDArray> {
         }
     }
 
+    /** Runs {@code body} with kernels of a nested arena, closed on return; the results are copied into this arena. */
+    @Override
+    public List<INDArray> scopedAll(java.util.function.Function<Kernels<INDArray>, List<INDArray>> body) {
+        try (Nd4jArena nested = new Nd4jArena()) {
+            return body.apply(new Nd4jKernels(nested, type, nativeScatter)).stream().map(this::copyOf).toList();
+        }
+    }
+
     @Override
     public INDArray constant(double[] values, long... shape) {
         if (shapeSize(shape) != values.length) {

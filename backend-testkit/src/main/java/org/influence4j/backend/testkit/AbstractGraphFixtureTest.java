@@ -352,6 +352,62 @@ public abstract class AbstractGraphFixtureTest {
         }
     }
 
+    /**
+     * The per-sample gradient blocks cover θ in order and rebuild the per-sample gradients: columns
+     * as they are, a factored Dense layer as the outer products {@code δ_i (a_i, 1)ᵀ}; on a batch of
+     * the fixture and on 300 rows (chunks joined), float64, 1e-12. The LeNet-style fixture has both
+     * kinds; the others (norms, embeddings) give one block of columns.
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("names")
+    void perSampleGradientBlocksRebuildThePerSampleGradients(String name) {
+        GraphFixture f = GraphFixture.load(name);
+        int[] index = new int[300];
+        for (int i = 0; i < index.length; i++) {
+            index[i] = (i * 7) % f.batch().size();
+        }
+        try (TwiceDifferentiable model = model(f, DType.FLOAT64); TensorScope scope = backend().newScope()) {
+            for (Batch b : List.of(f.batch(), f.batch().select(index))) {
+                int n = b.size();
+                int p = model.numParameters();
+                double[] expected = model.perSampleGradients(b, scope).toDoubleArray();
+                double[] rebuilt = new double[n * p];
+                int next = 0;
+                boolean factored = false;
+                for (org.influence4j.api.GradientBlock block : model.perSampleGradientBlocks(b, scope)) {
+                    assertEquals(next, block.offset(), name + " blocks cover θ in order");
+                    if (!block.isFactored()) {
+                        double[] g = block.gradients().toDoubleArray();
+                        for (int i = 0; i < n; i++) {
+                            System.arraycopy(g, i * block.size(), rebuilt, i * p + block.offset(), block.size());
+                        }
+                    } else {
+                        factored = true;
+                        int in = (int) block.inputs().shape()[1];
+                        int out = (int) block.outputGradients().shape()[1];
+                        double[] a = block.inputs().toDoubleArray();
+                        double[] d = block.outputGradients().toDoubleArray();
+                        for (int i = 0; i < n; i++) {
+                            for (int o = 0; o < out; o++) {
+                                for (int c = 0; c <= in; c++) {
+                                    if (c < in || block.bias()) {
+                                        int column = c < in ? o * in + c : out * in + o;
+                                        rebuilt[i * p + block.offset() + column] = d[i * out + o]
+                                                * (c < in ? a[i * in + c] : 1);
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    next += block.size();
+                }
+                assertEquals(p, next, name + " blocks cover θ");
+                assertEquals(name.equals("lenet"), factored, name + ": Dense layers on vectors are factored");
+                assertClose(name + " rebuilt from " + n + " rows", expected, rebuilt, 1e-12);
+            }
+        }
+    }
+
     static Stream<String> names() {
         return GraphFixture.NAMES.stream();
     }

@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.influence4j.api.GradientBlock;
 import org.influence4j.api.LayerGradientFactors;
 import org.influence4j.api.Tensor;
 import org.influence4j.api.TensorScope;
@@ -19,14 +20,16 @@ import org.influence4j.api.model.ParameterInfo;
  * {@code Σ_c η_c ‖∇θℓ(z; θ_c)‖²}; {@link #topK} streams training chunks through a bounded
  * selection and never builds the m×n matrix (the m test gradients of every checkpoint are kept).
  *
- * <p><b>Dense stacks.</b> When every parameter belongs to a Dense layer on vectors (a format-1 MLP,
- * or a layer graph of Dense layers and activations) and no layers are named, the per-sample
- * gradients are never formed: a Dense layer's gradient is the outer product {@code δ_i ãᵢᵀ} of the
- * output gradient and the input (with a 1 for the bias), so
- * {@code ⟨∇ℓ_i, ∇ℓ_j⟩ = Σ_layers (δ_i·δ_j)(a_i·a_j + 1)}: per layer two GEMMs of inner size
- * {@code out} and {@code in} instead of one of inner size {@code out·in}, and self-influence
- * {@code Σ_layers ‖δ_i‖²(‖a_i‖² + 1)}. The result is the same sum reassociated (float rounding
- * only). Other models (convolutions, embeddings, TorchScript) use the per-sample gradients.
+ * <p><b>Dense layers are never formed.</b> When no layers are named, the per-sample gradient of a
+ * Dense layer on vectors stays the outer product {@code δ_i ãᵢᵀ} of the output gradient and the
+ * input (with a 1 for the bias), so its part of {@code ⟨∇ℓ_i, ∇ℓ_j⟩} is
+ * {@code (δ_i·δ_j)(a_i·a_j + 1)}: two GEMMs of inner size {@code out} and {@code in} instead of one
+ * of inner size {@code out·in}, and its part of self-influence {@code ‖δ_i‖²(‖a_i‖² + 1)}. A format-1
+ * MLP is all such layers ({@link TwiceDifferentiable#layerGradientFactors}); a layer graph gives its
+ * Dense layers so and the convolutions between them as gradient columns
+ * ({@link TwiceDifferentiable#perSampleGradientBlocks}: on the Fashion-MNIST CNN, 3,424 of its 11,978
+ * parameters). The result is the same sum reassociated (float rounding only). Other models
+ * (TorchScript) use the per-sample gradients.
  *
  * <p>The model's parameters are switched to each checkpoint during a call and restored afterwards.
  * Not thread-safe (it mutates the model).
@@ -35,10 +38,8 @@ public final class TracInCP extends CheckpointMethod {
 
     private final TracInOptions options;
     private final int[][] ranges;
-    /** Whether the model's gradients are Dense-layer outer products; null until the first batch. */
-    private Boolean factored;
-    /** Per Dense layer, whether it has a bias (set with {@link #factored}). */
-    private List<Boolean> biases;
+    /** How the pieces of a representation are held; null until the first batch. */
+    private List<Form> forms;
 
     /**
      * @param model       the model (any parameters; they are restored after every call)
@@ -121,18 +122,49 @@ public final class TracInCP extends CheckpointMethod {
 
     @Override
     List<Tensor> represent(Batch batch, TensorScope scope) {
-        if (ranges == null && !Boolean.FALSE.equals(factored)) {
+        if (ranges != null) {
+            return List.of(gradients(batch, scope));
+        }
+        if (forms == null && !model.spec().isGraph()) {
             List<Tensor> factors = denseFactors(batch, scope);
             if (factors != null) {
                 return factors;
             }
         }
-        return List.of(gradients(batch, scope));
+        if (forms == null || !forms.get(0).fromLayerFactors()) {
+            return blocks(batch, scope);
+        }
+        return denseFactors(batch, scope);
+    }
+
+    /**
+     * How one piece of a representation is held: gradient columns (one tensor), or a Dense layer's
+     * inputs and output gradients (two tensors), with or without its bias.
+     */
+    private record Form(boolean factored, boolean bias, boolean fromLayerFactors) {
+    }
+
+    /** @return the model's {@link TwiceDifferentiable#perSampleGradientBlocks}, deciding {@link #forms} on the first call */
+    private List<Tensor> blocks(Batch batch, TensorScope scope) {
+        List<GradientBlock> blocks = model.perSampleGradientBlocks(batch, scope);
+        if (forms == null) {
+            forms = blocks.stream().map(b -> new Form(b.isFactored(), b.bias(), false)).toList();
+        }
+        List<Tensor> out = new ArrayList<>();
+        for (GradientBlock b : blocks) {
+            if (b.isFactored()) {
+                out.add(b.inputs());
+                out.add(b.outputGradients());
+            } else {
+                out.add(b.gradients());
+            }
+        }
+        return out;
     }
 
     /**
      * @return per Dense layer its inputs a {@code [n, in]} and output gradients δ {@code [n, out]}, in
-     *     layer order, or null (deciding {@link #factored} on the first call) when the model's
+     *     layer order, or null (on the first call, leaving {@link #forms} undecided) when the model's
      *     gradients are not all Dense-layer outer products
      */
     private List<Tensor> denseFactors(Batch batch, TensorScope scope) {
@@ -140,27 +172,25 @@ public final class TracInCP extends CheckpointMethod {
         try {
             layers = model.layerGradientFactors(batch, scope);
         } catch (UnsupportedOperationException e) {
-            factored = false;
             return null;
         }
-        if (factored == null) {
+        if (forms == null) {
             long covered = 0;
             boolean dense = true;
             for (LayerGradientFactors f : layers) {
                 dense &= f.kind() == LayerGradientFactors.Kind.DENSE && f.positions() == 1;
                 covered += f.numParameters();
             }
-            factored = dense && covered == model.numParameters();
-            biases = layers.stream().map(LayerGradientFactors::bias).toList();
-        }
-        if (!factored) {
-            for (LayerGradientFactors f : layers) {
-                if (f.inputs() != null) { // an embedding's factors are ids
-                    f.inputs().close();
+            if (!(dense && covered == model.numParameters())) {
+                for (LayerGradientFactors f : layers) {
+                    if (f.inputs() != null) { // an embedding's factors are ids
+                        f.inputs().close();
+                    }
+                    f.outputGradients().close();
                 }
-                f.outputGradients().close();
+                return null;
             }
-            return null;
+            forms = layers.stream().map(f -> new Form(true, f.bias(), true)).toList();
         }
         List<Tensor> out = new ArrayList<>(2 * layers.size());
         for (LayerGradientFactors f : layers) {
@@ -173,15 +203,20 @@ public final class TracInCP extends CheckpointMethod {
     @Override
     Tensor pair(List<Tensor> test, List<Tensor> train, TensorScope scope) {
         if (test.size() == 1) {
-            try (Tensor t = train.get(0).transpose()) {
-                return test.get(0).matmul(t);
-            }
+            return gram(test.get(0), train.get(0));
         }
-        // Σ_layers (Δ_test Δ_trainᵀ) ⊙ (A_test A_trainᵀ [+ 1 with a bias]); results in the test's scope
+        // Σ over the pieces: columns G_test G_trainᵀ; a Dense layer (Δ_test Δ_trainᵀ) ⊙ (A_test A_trainᵀ [+ 1])
         Tensor sum = null;
-        for (int l = 0; l < test.size() / 2; l++) {
-            sum = accumulate(sum, layerScore(gram(test.get(2 * l + 1), train.get(2 * l + 1)),
-                    gram(test.get(2 * l), train.get(2 * l)), biases.get(l)));
+        int j = 0;
+        for (Form form : forms) {
+            if (form.factored()) {
+                sum = accumulate(sum, layerScore(gram(test.get(j + 1), train.get(j + 1)), gram(test.get(j),
+                        train.get(j)), form.bias()));
+                j += 2;
+            } else {
+                sum = accumulate(sum, gram(test.get(j), train.get(j)));
+                j++;
+            }
         }
         return sum;
     }
@@ -192,10 +227,17 @@ public final class TracInCP extends CheckpointMethod {
             return rep.get(0).rowDots(rep.get(0));
         }
         Tensor sum = null;
-        for (int l = 0; l < rep.size() / 2; l++) {
-            Tensor a = rep.get(2 * l);
-            Tensor d = rep.get(2 * l + 1);
-            sum = accumulate(sum, layerScore(d.rowDots(d), a.rowDots(a), biases.get(l)));
+        int j = 0;
+        for (Form form : forms) {
+            if (form.factored()) {
+                Tensor a = rep.get(j);
+                Tensor d = rep.get(j + 1);
+                sum = accumulate(sum, layerScore(d.rowDots(d), a.rowDots(a), form.bias()));
+                j += 2;
+            } else {
+                sum = accumulate(sum, rep.get(j).rowDots(rep.get(j)));
+                j++;
+            }
         }
         return sum;
     }
