@@ -8,6 +8,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import org.influence4j.api.model.GraphNode;
 import org.influence4j.backend.djl.DjlKernels;
+import org.influence4j.backend.testkit.TestSupport;
 import org.influence4j.graph.Kernels;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -24,23 +25,9 @@ class PtKernelsTest {
     void firstMaximumMasksOfWindowsKeepArgmaxsTieRule(DataType type) {
         try (NDManager m = Engine.getEngine("PyTorch").newBaseManager()) {
             DjlKernels k = new DjlKernels(m, type, PtArrays::owned, PtBackend.INDEXING);
-            double inf = Double.NEGATIVE_INFINITY;
-            NDArray a = k.constant(new double[] {
-                0, 1, 1, 0,
-                2, 2, 2, 2,
-                0, 0, 0, 0,
-                inf, -3, inf, -3,
-                -1, -2, 5, 5,
-                inf, inf, inf, 7}, 2, 3, 4);
-            double[] expectedMask = {
-                0, 1, 0, 0,
-                1, 0, 0, 0,
-                1, 0, 0, 0,
-                0, 1, 0, 0,
-                0, 0, 1, 0,
-                0, 0, 0, 1};
-            assertArrayEquals(expectedMask, k.toDoubles(k.argmaxMask(a)));
-            assertArrayEquals(new double[] {1, 2, 0, -3, 5, 7}, k.toDoubles(k.maxLast(a)));
+            NDArray a = k.constant(TestSupport.WINDOWS, 2, 3, 4);
+            assertArrayEquals(TestSupport.WINDOW_FIRST_MAXIMA, k.toDoubles(k.argmaxMask(a)));
+            assertArrayEquals(TestSupport.WINDOW_MAXIMA, k.toDoubles(k.maxLast(a)));
             assertArrayEquals(new long[] {2, 3, 1}, k.shape(k.maxLast(a)));
             double[] wide = new double[2 * 20];
             wide[7] = 3;

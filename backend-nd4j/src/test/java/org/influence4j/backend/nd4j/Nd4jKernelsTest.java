@@ -10,6 +10,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.function.Function;
+import org.influence4j.backend.testkit.TestSupport;
 import org.influence4j.graph.Kernels;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -114,24 +115,11 @@ class Nd4jKernelsTest {
     void argmaxMaskMarksTheFirstMaximum(DataType type) {
         try (Nd4jArena ar = new Nd4jArena()) {
             Nd4jKernels k = new Nd4jKernels(ar, type, true);
-            double inf = Double.NEGATIVE_INFINITY;
-            INDArray a = k.constant(new double[] {
-                0, 1, 1, 0,
-                2, 2, 2, 2,
-                0, 0, 0, 0,
-                inf, -3, inf, -3,
-                -1, -2, 5, 5,
-                inf, inf, inf, 7}, 2, 3, 4);
+            INDArray a = k.constant(TestSupport.WINDOWS, 2, 3, 4);
             INDArray mask = k.argmaxMask(a);
             assertEquals(type, mask.dataType());
-            assertArrayEquals(new double[] {
-                0, 1, 0, 0,
-                1, 0, 0, 0,
-                1, 0, 0, 0,
-                0, 1, 0, 0,
-                0, 0, 1, 0,
-                0, 0, 0, 1}, k.toDoubles(mask));
-            assertArrayEquals(new double[] {1, 2, 0, -3, 5, 7}, k.toDoubles(k.maxLast(a)));
+            assertArrayEquals(TestSupport.WINDOW_FIRST_MAXIMA, k.toDoubles(mask));
+            assertArrayEquals(TestSupport.WINDOW_MAXIMA, k.toDoubles(k.maxLast(a)));
             assertArrayEquals(new long[] {2, 3, 1}, k.shape(k.maxLast(a)));
             assertArrayEquals(new double[] {1, 1}, k.toDoubles(k.argmaxMask(k.constant(new double[] {3, -3}, 2, 1))));
         }

@@ -18,6 +18,29 @@ import org.junit.jupiter.params.provider.Arguments;
  */
 public final class TestSupport {
 
+    /**
+     * Windows {@code [2, 3, 4]} for the first-maximum kernels (pool windows): ties, −∞ (padding)
+     * and a single real value; {@link #WINDOW_FIRST_MAXIMA} marks each row's first maximum,
+     * {@link #WINDOW_MAXIMA} holds the maxima.
+     */
+    public static final double[] WINDOWS = {
+        0, 1, 1, 0,
+        2, 2, 2, 2,
+        0, 0, 0, 0,
+        Double.NEGATIVE_INFINITY, -3, Double.NEGATIVE_INFINITY, -3,
+        -1, -2, 5, 5,
+        Double.NEGATIVE_INFINITY, Double.NEGATIVE_INFINITY, Double.NEGATIVE_INFINITY, 7};
+    /** The one-hot first maxima of {@link #WINDOWS}. */
+    public static final double[] WINDOW_FIRST_MAXIMA = {
+        0, 1, 0, 0,
+        1, 0, 0, 0,
+        1, 0, 0, 0,
+        0, 1, 0, 0,
+        0, 0, 1, 0,
+        0, 0, 0, 1};
+    /** The maxima of the rows of {@link #WINDOWS}. */
+    public static final double[] WINDOW_MAXIMA = {1, 2, 0, -3, 5, 7};
+
     private TestSupport() {
     }
 

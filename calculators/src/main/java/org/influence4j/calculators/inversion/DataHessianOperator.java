@@ -179,13 +179,7 @@ public final class DataHessianOperator implements HessianOperator {
      */
     @Override
     public Tensor apply(Tensor vs, TensorScope scope) {
-        long[] shape = vs.shape();
-        boolean vector = shape.length == 1;
-        if (!(vector && shape[0] == dimension) && !(shape.length == 2 && shape[1] == dimension && shape[0] > 0)) {
-            throw new IllegalArgumentException("vs: shape " + Arrays.toString(shape) + " is not [" + dimension
-                    + "] or [k, " + dimension + "]; the operator acts on vectors of the " + dimension
-                    + " model parameters");
-        }
+        boolean vector = requireVectorOrBlock(vs, dimension);
         try (TensorScope work = scope.newChild()) {
             Tensor acc = accumulate(work, batch -> curvatureTimes(batch, vs, vector, work));
             Tensor result = acc;
@@ -195,6 +189,20 @@ public final class DataHessianOperator implements HessianOperator {
             }
             return result.moveTo(scope);
         }
+    }
+
+    /**
+     * @return whether {@code vs} is a vector {@code [p]} (else it is a block {@code [k, p]}, k &gt; 0)
+     * @throws IllegalArgumentException naming {@code vs} if it is neither
+     */
+    static boolean requireVectorOrBlock(Tensor vs, int p) {
+        long[] shape = vs.shape();
+        boolean vector = shape.length == 1 && shape[0] == p;
+        if (!vector && !(shape.length == 2 && shape[1] == p && shape[0] > 0)) {
+            throw new IllegalArgumentException("vs: shape " + Arrays.toString(shape) + " is not [" + p + "] or [k, "
+                    + p + "]; the operator acts on vectors of the " + p + " model parameters");
+        }
+        return vector;
     }
 
     /**

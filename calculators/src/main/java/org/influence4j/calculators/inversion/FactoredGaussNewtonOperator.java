@@ -1,15 +1,12 @@
 package org.influence4j.calculators.inversion;
 
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Iterator;
 import java.util.List;
-import org.influence4j.api.DType;
 import org.influence4j.api.Tensor;
 import org.influence4j.api.TensorScope;
 import org.influence4j.api.TwiceDifferentiable;
 import org.influence4j.api.data.Batch;
-import org.influence4j.api.data.DataSource;
 import org.influence4j.api.inversion.Curvature;
 import org.influence4j.api.inversion.HessianOperator;
 
@@ -103,28 +100,8 @@ public final class FactoredGaussNewtonOperator implements PrecomputedOperator {
     }
 
     @Override
-    public int dimension() {
-        return delegate.dimension();
-    }
-
-    @Override
-    public DType dtype() {
-        return delegate.dtype();
-    }
-
-    @Override
-    public double regularization() {
-        return delegate.regularization();
-    }
-
-    @Override
-    public TwiceDifferentiable model() {
-        return delegate.model();
-    }
-
-    @Override
-    public DataSource data() {
-        return delegate.data();
+    public HessianOperator delegate() {
+        return delegate;
     }
 
     /**
@@ -136,12 +113,7 @@ public final class FactoredGaussNewtonOperator implements PrecomputedOperator {
     @Override
     public Tensor apply(Tensor vs, TensorScope target) {
         int p = dimension();
-        long[] shape = vs.shape();
-        boolean vector = shape.length == 1 && shape[0] == p;
-        if (!vector && !(shape.length == 2 && shape[1] == p && shape[0] > 0)) {
-            throw new IllegalArgumentException("vs: shape " + Arrays.toString(shape) + " is not [" + p + "] or [k, "
-                    + p + "]; the operator acts on vectors of the " + p + " model parameters");
-        }
+        boolean vector = DataHessianOperator.requireVectorOrBlock(vs, p);
         applies++;
         Tensor sum = null;
         try (Tensor columns = vector ? vs.reshape(p, 1) : vs.transpose()) {

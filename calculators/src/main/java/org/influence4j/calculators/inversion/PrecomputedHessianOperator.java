@@ -1,11 +1,8 @@
 package org.influence4j.calculators.inversion;
 
 import java.util.Arrays;
-import org.influence4j.api.DType;
 import org.influence4j.api.Tensor;
 import org.influence4j.api.TensorScope;
-import org.influence4j.api.TwiceDifferentiable;
-import org.influence4j.api.data.DataSource;
 import org.influence4j.api.inversion.HessianOperator;
 
 /**
@@ -65,42 +62,17 @@ public final class PrecomputedHessianOperator implements PrecomputedOperator {
     }
 
     @Override
-    public int dimension() {
-        return delegate.dimension();
-    }
-
-    @Override
-    public DType dtype() {
-        return delegate.dtype();
-    }
-
-    @Override
-    public double regularization() {
-        return delegate.regularization();
-    }
-
-    @Override
-    public TwiceDifferentiable model() {
-        return delegate.model();
-    }
-
-    @Override
-    public DataSource data() {
-        return delegate.data();
+    public HessianOperator delegate() {
+        return delegate;
     }
 
     /** A is symmetric, so {@code vs · A} applies A to every row. */
     @Override
     public Tensor apply(Tensor vs, TensorScope target) {
-        int p = delegate.dimension();
-        long[] shape = vs.shape();
-        if (!(shape.length == 1 && shape[0] == p) && !(shape.length == 2 && shape[1] == p && shape[0] > 0)) {
-            throw new IllegalArgumentException("vs: shape " + Arrays.toString(shape) + " is not [" + p + "] or [k, "
-                    + p + "]");
-        }
+        boolean vector = DataHessianOperator.requireVectorOrBlock(vs, delegate.dimension());
         applies++;
         Tensor out;
-        if (shape.length == 1) {
+        if (vector) {
             out = matrix.matmul(vs);
         } else {
             out = vs.matmul(matrix);

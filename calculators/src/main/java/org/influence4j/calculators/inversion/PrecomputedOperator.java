@@ -1,6 +1,9 @@
 package org.influence4j.calculators.inversion;
 
 import java.util.List;
+import org.influence4j.api.DType;
+import org.influence4j.api.TwiceDifferentiable;
+import org.influence4j.api.data.DataSource;
 import org.influence4j.api.inversion.HessianOperator;
 import org.slf4j.Logger;
 
@@ -11,6 +14,34 @@ import org.slf4j.Logger;
  * free that memory.
  */
 interface PrecomputedOperator extends HessianOperator, AutoCloseable {
+
+    /** @return the operator this one keeps in memory, which answers everything but the products */
+    HessianOperator delegate();
+
+    @Override
+    default int dimension() {
+        return delegate().dimension();
+    }
+
+    @Override
+    default DType dtype() {
+        return delegate().dtype();
+    }
+
+    @Override
+    default double regularization() {
+        return delegate().regularization();
+    }
+
+    @Override
+    default TwiceDifferentiable model() {
+        return delegate().model();
+    }
+
+    @Override
+    default DataSource data() {
+        return delegate().data();
+    }
 
     /** @return what is kept, for diagnostics: {@code "dense"} or {@code "gauss-newton-factors"} */
     String form();
