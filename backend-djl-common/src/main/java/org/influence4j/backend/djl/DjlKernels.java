@@ -257,24 +257,16 @@ public final class DjlKernels implements Kernels<NDArray> {
             NDArray index = own(a.argMax(s.length - 1));
             return own(index.oneHot(width, type));
         }
-        // the first slice equal to the maximum wins: mask_j = [a_j = max]·(1 − Σ_{i<j} mask_i)
-        NDArray max = maxOfSlices(a, width);
-        NDList masks = new NDList(width);
-        NDArray taken = null;
-        for (int j = 0; j < width; j++) {
-            NDArray equal = own(own(a.get(LAST_AXIS, j).eq(max)).toType(type, false));
-            NDArray mask = taken == null ? equal : own(equal.mul(own(taken.neg().add(1))));
-            taken = taken == null ? mask : own(taken.add(mask));
-            masks.add(mask);
-        }
-        return own(NDArrays.stack(masks, s.length - 1));
+        NDArray[] slices = lastAxisSlices(a, width);
+        NDList masks = new NDList(firstMaxima(slices, maxOf(slices)));
+        return own(own(NDArrays.stack(masks, s.length - 1)).toType(type, false));
     }
 
     @Override
     public NDArray maxLast(NDArray a) {
         long[] s = shape(a);
         int width = (int) s[s.length - 1];
-        return bySlices(width) ? own(maxOfSlices(a, width).expandDims(s.length - 1))
+        return bySlices(width) ? own(maxOf(lastAxisSlices(a, width)).expandDims(s.length - 1))
                 : own(a.max(new int[] {s.length - 1}, true));
     }
 
@@ -293,17 +285,10 @@ public final class DjlKernels implements Kernels<NDArray> {
         int kw = kernel.w();
         NDArray[] views = tileViews(x, kernel);
         NDArray max = maxOf(views);
-        // booleans: first_j = [v_j = max] ∧ ¬(some earlier view equal)
+        NDArray[] first = firstMaxima(views, max);
         NDList rows = new NDList(kh);
-        NDArray taken = null;
         for (int dy = 0; dy < kh; dy++) {
-            NDList row = new NDList(kw);
-            for (int dx = 0; dx < kw; dx++) {
-                NDArray equal = own(views[dy * kw + dx].eq(max));
-                row.add(taken == null ? equal : own(equal.logicalAnd(own(taken.logicalNot()))));
-                taken = taken == null ? equal : own(taken.logicalOr(equal));
-            }
-            rows.add(own(NDArrays.stack(row, 4)));
+            rows.add(own(NDArrays.stack(new NDList(java.util.Arrays.copyOfRange(first, dy * kw, (dy + 1) * kw)), 4)));
         }
         NDArray mask = own(own(own(NDArrays.stack(rows, 3)).reshape(s)).toType(type, false));
         return Optional.of(new MaximaAndMask<>(max, mask));
@@ -338,13 +323,28 @@ public final class DjlKernels implements Kernels<NDArray> {
     private static final int MAX_SLICED_WIDTH = 16;
     private static final String LAST_AXIS = "..., {}";
 
-    /** @return the maxima of {@code a} along its last axis (of {@code width}), without that axis */
-    private NDArray maxOfSlices(NDArray a, int width) {
-        NDArray max = own(a.get(LAST_AXIS, 0));
-        for (int j = 1; j < width; j++) {
-            max = own(max.maximum(own(a.get(LAST_AXIS, j))));
+    /** @return the slices {@code a[..., j]} of the last axis (of {@code width}) */
+    private NDArray[] lastAxisSlices(NDArray a, int width) {
+        NDArray[] slices = new NDArray[width];
+        for (int j = 0; j < width; j++) {
+            slices[j] = own(a.get(LAST_AXIS, j));
         }
-        return max;
+        return slices;
+    }
+
+    /**
+     * @return per view, the boolean mask of where it is the first (in view order) to equal
+     *     {@code max}: {@code [v_j = max] ∧ ¬(some earlier view equal)}, argmax's tie rule
+     */
+    private NDArray[] firstMaxima(NDArray[] views, NDArray max) {
+        NDArray[] first = new NDArray[views.length];
+        NDArray taken = null;
+        for (int j = 0; j < views.length; j++) {
+            NDArray equal = own(views[j].eq(max));
+            first[j] = taken == null ? equal : own(equal.logicalAnd(own(taken.logicalNot())));
+            taken = taken == null ? equal : own(taken.logicalOr(equal));
+        }
+        return first;
     }
 
     @Override
