@@ -282,21 +282,17 @@ public final class Autodiff<A> {
     }
 
     /**
-     * An operation of one input whose adjoint is computed by the backend and is itself not
-     * recorded: fine for first derivatives; taking a second derivative through it throws.
+     * An operation computed elsewhere (a native kernel) with recorded adjoints: {@code adjoint} maps
+     * the output adjoint to one adjoint per input (null for an input that needs none), written with
+     * recorded operations, so second derivatives flow through it.
      *
-     * @param value   the operation's value
-     * @param input   its input
-     * @param adjoint from the output adjoint's array, the input adjoint's array
+     * @param value  the operation's value
+     * @param inputs its inputs
      */
-    public Var<A> firstOrder(A value, Var<A> input, java.util.function.UnaryOperator<A> adjoint) {
-        return op(value, g -> {
-            if (recording) {
-                throw new IllegalStateException("this operation has a first derivative only; second derivatives"
-                        + " take the recorded im2col path");
-            }
-            return List.of(constant(adjoint.apply(g.value)));
-        }, input);
+    public Var<A> custom(A value, List<Var<A>> inputs, java.util.function.Function<Var<A>, List<Var<A>>> adjoint) {
+        @SuppressWarnings("unchecked")
+        Var<A>[] array = inputs.toArray(new Var[0]);
+        return op(value, adjoint::apply, array);
     }
 
     /** Columns of a matrix with a zero column for index {@code c} (see {@link Kernels#gatherPaddedColumns}). */

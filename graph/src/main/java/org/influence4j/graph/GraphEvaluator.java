@@ -32,10 +32,11 @@ import org.influence4j.graph.Autodiff.Var;
  * layers before the first tapped Dense head) the backend's native kernels compute it when it has
  * them ({@link Kernels#conv2dValue}, {@link Kernels#pool2dValue}, {@link Kernels#relu}); there a
  * ReLU whose only consumer is a max pool runs after the pool, on a quarter of the values of a 2x2
- * pool (exact: the maximum commutes with ReLU). A tapped
- * convolution with constant parameters (per-sample gradients and layer factors: first derivatives
- * only) is native too where the backend also computes its input gradient
- * ({@link Kernels#conv2dInputGradient}); its tap then gathers the im2col patches for the factors only.
+ * pool (exact: the maximum commutes with ReLU). Where the backend also computes a convolution's
+ * input gradient ({@link Kernels#conv2dInputGradient}: stride 1 on PyTorch), the convolution is
+ * native whether or not a gradient flows: a recorded operation whose adjoints are the transposed
+ * convolution and the weight gradient from the im2col patches, themselves recorded, so HVPs and
+ * Gauss-Newton products use it too; a tap gathers the patches for the factors.
  *
  * @param <A> the backend's array type
  */
@@ -298,18 +299,19 @@ public final class GraphEvaluator<A> {
         int[] index = indexCache.computeIfAbsent(c.name(), key -> patchIndex(s, c.kernel(), c.stride(), c.padding(),
                 c.dilation(), c.inChannels()));
         Kernels<A> k = ad.kernels();
-        if (!perSample && taps != null && !w.requiresGrad() && (b == null || !b.requiresGrad())
-                && k.conv2dInputGradientIsNative(c)) {
-            java.util.Optional<A> value = k.conv2dValue(x.value(), w.value(), b == null ? null : b.value(), c);
-            if (value.isPresent()) {
-                A weight = w.value();
-                Var<A> y = ad.firstOrder(value.get(), x, dy -> ad.kernels().conv2dInputGradient(dy, weight, c));
-                A inputs = k.reshape(k.gatherPaddedColumns(k.reshape(x.value(), n, s[1] * s[2] * s[3]), index),
-                        n * positions, patch);
-                Var<A> probe = ad.leaf(k.zeros(os));
-                taps.put(c.name(), new Tap<>(ad.constant(inputs), probe));
-                return ad.add(y, probe);
+        if (!perSample && k.conv2dInputGradientIsNative(c)) {
+            Var<A> y = nativeConv(x, w, c, s, os, index);
+            if (b != null) {
+                y = ad.add(y, ad.expand(ad.reshape(b, 1, c.outChannels(), 1, 1), os));
             }
+            if (taps == null) {
+                return y;
+            }
+            A inputs = k.reshape(k.gatherPaddedColumns(k.reshape(x.value(), n, s[1] * s[2] * s[3]), index),
+                    n * positions, patch);
+            Var<A> probe = ad.leaf(k.zeros(os));
+            taps.put(c.name(), new Tap<>(ad.constant(inputs), probe));
+            return ad.add(y, probe);
         }
         Var<A> patches = patches(x, index, n, s[1] * s[2] * s[3], positions, patch);
         long o = c.outChannels();
@@ -328,6 +330,53 @@ public final class GraphEvaluator<A> {
             y = tapped(c.name(), inputs, y, taps);
         }
         return ad.reshape(ad.permute(ad.reshape(y, n, positions, o), 0, 2, 1), os);
+    }
+
+    /**
+     * A native convolution without bias ({@link Kernels#conv2dValue}) as a recorded operation of
+     * {@code x [n, c, h, w]} and the weight {@code [o, c, kh, kw]}: the input adjoint is the native
+     * transposed convolution ({@link #nativeConvTranspose}), the weight adjoint
+     * {@link #weightGradient}, both recorded, so HVPs and Gauss-Newton products run through libtorch's
+     * convolutions too.
+     */
+    private Var<A> nativeConv(Var<A> x, Var<A> w, GraphNode.Conv2d c, long[] s, long[] os, int[] index) {
+        A value = ad.kernels().conv2dValue(x.value(), w.value(), null, c).orElseThrow();
+        // x's patches, gathered once with the value: every backward pass to the weight reuses them
+        Var<A> rows = w.requiresGrad() ? patchRows(x, c, s, os, index) : null;
+        return ad.custom(value, List.of(x, w), g -> java.util.Arrays.asList(
+                x.requiresGrad() ? nativeConvTranspose(g, w, c, s, os, index) : null,
+                rows != null ? weightGradient(rows, g, c, s, os) : null));
+    }
+
+    /**
+     * The input adjoint of {@link #nativeConv}: {@code g [n, o, oh, ow]} to {@code [n, c, h, w]}
+     * ({@link Kernels#conv2dInputGradient}), recorded: it is linear in g (adjoint: the convolution)
+     * and bilinear in the weight (adjoint: {@link #weightGradient}).
+     */
+    private Var<A> nativeConvTranspose(Var<A> g, Var<A> w, GraphNode.Conv2d c, long[] s, long[] os, int[] index) {
+        A value = ad.kernels().conv2dInputGradient(g.value(), w.value(), c);
+        return ad.custom(value, List.of(g, w), h -> java.util.Arrays.asList(
+                g.requiresGrad() ? nativeConv(h, w, c, s, os, index) : null,
+                w.requiresGrad() ? weightGradient(patchRows(h, c, s, os, index), g, c, s, os) : null));
+    }
+
+    /** @return the im2col patches of {@code x [n, c, h, w]} as rows {@code [n·T, c·kh·kw]} (recorded) */
+    private Var<A> patchRows(Var<A> x, GraphNode.Conv2d c, long[] s, long[] os, int[] index) {
+        long positions = os[2] * os[3];
+        long patch = (long) c.inChannels() * c.kernel().h() * c.kernel().w();
+        return ad.reshape(patches(x, index, s[0], s[1] * s[2] * s[3], positions, patch), s[0] * positions, patch);
+    }
+
+    /**
+     * @param rows the patches {@link #patchRows} of the convolution's input
+     * @return {@code Σ_{i,t} g[i, :, t] patches[i, t, :]} shaped like the weight {@code [o, c, kh, kw]}:
+     *     the gradient of {@code ⟨g, conv(x, W)⟩} in W (recorded)
+     */
+    private Var<A> weightGradient(Var<A> rows, Var<A> g, GraphNode.Conv2d c, long[] s, long[] os) {
+        long positions = os[2] * os[3];
+        long o = c.outChannels();
+        Var<A> outputs = ad.reshape(ad.permute(ad.reshape(g, s[0], o, positions), 1, 0, 2), o, s[0] * positions);
+        return ad.reshape(ad.matmul(outputs, rows), o, c.inChannels(), c.kernel().h(), c.kernel().w());
     }
 
     /**

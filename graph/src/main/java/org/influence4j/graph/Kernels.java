@@ -170,8 +170,9 @@ public interface Kernels<A> {
     /**
      * A native 2-d convolution (NCHW input {@code [n, c, h, w]}, weight {@code [o, c, kh, kw]}, bias
      * {@code [o]} or null; PyTorch's {@code conv2d} with the node's stride, padding and dilation),
-     * used for values that need no gradient: it has no adjoint here. Empty (the default) where the
-     * backend has none; the graph then uses im2col and a matrix product.
+     * for values that need no gradient and, where {@link #conv2dInputGradientIsNative}, inside a
+     * recorded operation whose adjoints the graph writes. Empty (the default) where the backend has
+     * none; the graph then uses im2col and a matrix product.
      */
     default java.util.Optional<A> conv2dValue(A x, A weight, A bias, GraphNode.Conv2d conv) {
         return java.util.Optional.empty();
