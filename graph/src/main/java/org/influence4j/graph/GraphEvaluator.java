@@ -300,8 +300,10 @@ public final class GraphEvaluator<A> {
                 c.dilation(), c.inChannels()));
         Kernels<A> k = ad.kernels();
         if (!perSample && k.conv2dInputGradientIsNative(c)) {
-            Var<A> y = nativeConv(x, w, c, s, os, index);
-            if (b != null) {
+            // a constant bias is added by the native convolution itself
+            boolean fused = b != null && !b.requiresGrad();
+            Var<A> y = nativeConv(x, w, fused ? b.value() : null, c, s, os, index);
+            if (b != null && !fused) {
                 y = ad.add(y, ad.expand(ad.reshape(b, 1, c.outChannels(), 1, 1), os));
             }
             if (taps == null) {
@@ -333,14 +335,14 @@ public final class GraphEvaluator<A> {
     }
 
     /**
-     * A native convolution without bias ({@link Kernels#conv2dValue}) as a recorded operation of
-     * {@code x [n, c, h, w]} and the weight {@code [o, c, kh, kw]}: the input adjoint is the native
-     * transposed convolution ({@link #nativeConvTranspose}), the weight adjoint
+     * A native convolution ({@link Kernels#conv2dValue}; {@code bias} a constant or null) as a
+     * recorded operation of {@code x [n, c, h, w]} and the weight {@code [o, c, kh, kw]}: the input
+     * adjoint is the native transposed convolution ({@link #nativeConvTranspose}), the weight adjoint
      * {@link #weightGradient}, both recorded, so HVPs and Gauss-Newton products run through libtorch's
      * convolutions too.
      */
-    private Var<A> nativeConv(Var<A> x, Var<A> w, GraphNode.Conv2d c, long[] s, long[] os, int[] index) {
-        A value = ad.kernels().conv2dValue(x.value(), w.value(), null, c).orElseThrow();
+    private Var<A> nativeConv(Var<A> x, Var<A> w, A bias, GraphNode.Conv2d c, long[] s, long[] os, int[] index) {
+        A value = ad.kernels().conv2dValue(x.value(), w.value(), bias, c).orElseThrow();
         // x's patches, gathered once with the value: every backward pass to the weight reuses them
         Var<A> rows = w.requiresGrad() ? patchRows(x, c, s, os, index) : null;
         return ad.custom(value, List.of(x, w), g -> java.util.Arrays.asList(
@@ -356,7 +358,7 @@ public final class GraphEvaluator<A> {
     private Var<A> nativeConvTranspose(Var<A> g, Var<A> w, GraphNode.Conv2d c, long[] s, long[] os, int[] index) {
         A value = ad.kernels().conv2dInputGradient(g.value(), w.value(), c);
         return ad.custom(value, List.of(g, w), h -> java.util.Arrays.asList(
-                g.requiresGrad() ? nativeConv(h, w, c, s, os, index) : null,
+                g.requiresGrad() ? nativeConv(h, w, null, c, s, os, index) : null,
                 w.requiresGrad() ? weightGradient(patchRows(h, c, s, os, index), g, c, s, os) : null));
     }
 
