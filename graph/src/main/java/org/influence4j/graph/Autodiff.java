@@ -70,21 +70,12 @@ public final class Autodiff<A> {
     }
 
     /**
-     * Computes {@code body} in a nested memory context ({@link Kernels#scoped}): every array made
+     * Computes {@code body} in a nested memory context ({@link Kernels#scopedAll}): every array made
      * meanwhile is freed on return except the result's, which is returned as a constant of this
      * context. Values recorded outside may be used inside; values made inside must not escape.
      */
     public Var<A> scoped(java.util.function.Supplier<Var<A>> body) {
-        A result = k.scoped(child -> {
-            Kernels<A> saved = k;
-            k = child;
-            try {
-                return body.get().value();
-            } finally {
-                k = saved;
-            }
-        });
-        return constant(result);
+        return constant(scopedAll(() -> List.of(body.get().value())).get(0));
     }
 
     /**

@@ -115,20 +115,34 @@ public final class GraphDerivatives<A> {
         return k.reshape(k.concat(columns, 1), n * perColumn.size(), p);
     }
 
+    /** {@link #inChunksAll} of a computation with one array of rows. */
+    private A inChunks(Batch batch, java.util.function.Function<Batch, A> ofChunk) {
+        return inChunksAll(batch, chunk -> List.of(ofChunk.apply(chunk))).get(0);
+    }
+
     /**
      * {@code ofChunk} of the whole batch when it holds at most {@link #PER_SAMPLE_CHUNK} samples,
-     * else of chunks of that size, each in a nested memory context, the results joined in order.
+     * else of chunks of that size, each in a nested memory context, each of its arrays (one row per
+     * sample) joined over the chunks in order.
      */
-    private A inChunks(Batch batch, java.util.function.Function<Batch, A> ofChunk) {
+    private List<A> inChunksAll(Batch batch, java.util.function.Function<Batch, List<A>> ofChunk) {
         if (batch.size() <= PER_SAMPLE_CHUNK) {
             return ofChunk.apply(batch);
         }
-        List<A> parts = new ArrayList<>();
+        List<List<A>> chunks = new ArrayList<>();
         for (int from = 0; from < batch.size(); from += PER_SAMPLE_CHUNK) {
             Batch chunk = batch.slice(from, Math.min(from + PER_SAMPLE_CHUNK, batch.size()));
-            parts.add(ad.scoped(() -> ad.constant(ofChunk.apply(chunk))).value());
+            chunks.add(ad.scopedAll(() -> ofChunk.apply(chunk)));
         }
-        return k.concat(parts, 0);
+        List<A> joined = new ArrayList<>(chunks.get(0).size());
+        for (int j = 0; j < chunks.get(0).size(); j++) {
+            List<A> rows = new ArrayList<>(chunks.size());
+            for (List<A> chunk : chunks) {
+                rows.add(chunk.get(j));
+            }
+            joined.add(k.concat(rows, 0));
+        }
+        return joined;
     }
 
     /**
@@ -197,6 +211,11 @@ public final class GraphDerivatives<A> {
         for (ParameterInfo info : layout) {
             parts.add(perSampleGradientOf(info, n, tapped, deltas));
         }
+        return columns(parts);
+    }
+
+    /** @return the arrays {@code [n, size_j]} side by side, {@code [n, Σ size_j]} */
+    private A columns(List<A> parts) {
         return parts.size() == 1 ? parts.get(0) : ad.kernels().concat(parts, 1);
     }
 
@@ -256,38 +275,22 @@ public final class GraphDerivatives<A> {
         if (!onlyDenseAndConvParameters()) {
             return List.of(new Block<>(0, graph.numParameters(), perSampleGradients(batch), null, null, false));
         }
-        if (batch.size() <= PER_SAMPLE_CHUNK) {
-            return blocksOfChunk(batch);
-        }
+        // every chunk's blocks have the same form: the last chunk's (its arrays freed) lays out the joined arrays
         List<Block<A>> form = new ArrayList<>();
-        List<List<A>> chunks = new ArrayList<>();
-        for (int from = 0; from < batch.size(); from += PER_SAMPLE_CHUNK) {
-            Batch chunk = batch.slice(from, Math.min(from + PER_SAMPLE_CHUNK, batch.size()));
-            chunks.add(ad.scopedAll(() -> {
-                List<Block<A>> blocks = blocksOfChunk(chunk);
-                List<A> arrays = new ArrayList<>();
-                for (Block<A> b : blocks) {
-                    if (form.size() < blocks.size()) {
-                        form.add(b);
-                    }
-                    arrays.addAll(b.arrays());
-                }
-                return arrays;
-            }));
-        }
-        // the first chunk's blocks give the form (their arrays are freed); join each array over the chunks
+        List<A> joined = inChunksAll(batch, chunk -> {
+            List<Block<A>> blocks = blocksOfChunk(chunk);
+            form.clear();
+            form.addAll(blocks);
+            List<A> arrays = new ArrayList<>();
+            blocks.forEach(b -> arrays.addAll(b.arrays()));
+            return arrays;
+        });
         List<Block<A>> out = new ArrayList<>(form.size());
         int j = 0;
         for (Block<A> b : form) {
-            List<A> joined = new ArrayList<>();
-            for (int part = 0; part < b.arrays().size(); part++, j++) {
-                List<A> rows = new ArrayList<>(chunks.size());
-                for (List<A> chunk : chunks) {
-                    rows.add(chunk.get(j));
-                }
-                joined.add(k.concat(rows, 0));
-            }
-            out.add(b.with(joined));
+            int parts = b.arrays().size();
+            out.add(b.with(joined.subList(j, j + parts)));
+            j += parts;
         }
         return out;
     }
@@ -307,8 +310,7 @@ public final class GraphDerivatives<A> {
             long[] ds = k.shape(deltas.get(node.name()));
             if (node instanceof GraphNode.Dense && ds.length == 2 && ds[0] == n && info.name().endsWith(".weight")) {
                 if (!run.isEmpty()) {
-                    out.add(new Block<>(runOffset, runSize, run.size() == 1 ? run.get(0) : k.concat(run, 1), null,
-                            null, false));
+                    out.add(new Block<>(runOffset, runSize, columns(run), null, null, false));
                     run = new ArrayList<>();
                 }
                 boolean bias = t + 1 < layout.size() && layout.get(t + 1).name().equals(node.name() + ".bias");
@@ -325,8 +327,7 @@ public final class GraphDerivatives<A> {
             runSize += info.size();
         }
         if (!run.isEmpty()) {
-            out.add(new Block<>(runOffset, runSize, run.size() == 1 ? run.get(0) : k.concat(run, 1), null, null,
-                    false));
+            out.add(new Block<>(runOffset, runSize, columns(run), null, null, false));
         }
         return out;
     }

@@ -241,15 +241,11 @@ public interface Kernels<A> {
 
     /**
      * Runs {@code body} with kernels of a nested memory context whose arrays are freed when it
-     * returns, except the body's result, which then belongs to this context. Loops over directions
-     * (block HVPs, Gauss-Newton blocks) use it so that a call's memory does not grow with the number
-     * of directions. The default runs the body with these kernels (nothing is freed early).
+     * returns, except the body's results, which then belong to this context. Loops over directions
+     * (block HVPs, Gauss-Newton blocks) and over chunks of a batch use it so that a call's memory
+     * does not grow with their number. The default runs the body with these kernels (nothing is
+     * freed early).
      */
-    default A scoped(java.util.function.Function<Kernels<A>, A> body) {
-        return body.apply(this);
-    }
-
-    /** {@link #scoped} for a body with several results, all of which then belong to this context. */
     default List<A> scopedAll(java.util.function.Function<Kernels<A>, List<A>> body) {
         return body.apply(this);
     }

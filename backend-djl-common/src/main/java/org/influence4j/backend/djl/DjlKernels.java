@@ -469,16 +469,7 @@ public final class DjlKernels implements Kernels<NDArray> {
         return arrays.size() == 1 ? arrays.get(0) : own(NDArrays.concat(new NDList(arrays), axis));
     }
 
-    /** Runs {@code body} with kernels of a sub-manager, closed on return; the result moves to this manager. */
-    @Override
-    public NDArray scoped(java.util.function.Function<Kernels<NDArray>, NDArray> body) {
-        try (NDManager sub = manager.newSubManager()) {
-            NDArray result = body.apply(new DjlKernels(sub, type, uploader, engineOps));
-            result.attach(manager);
-            return result;
-        }
-    }
-
+    /** Runs {@code body} with kernels of a sub-manager, closed on return; the results move to this manager. */
     @Override
     public List<NDArray> scopedAll(java.util.function.Function<Kernels<NDArray>, List<NDArray>> body) {
         try (NDManager sub = manager.newSubManager()) {

@@ -82,14 +82,6 @@ final class Nd4jKernels implements Kernels<INDArray> {
         return arena.t(a);
     }
 
-    /** Runs {@code body} with kernels of a nested arena, closed on return; the result is copied into this arena. */
-    @Override
-    public INDArray scoped(java.util.function.Function<Kernels<INDArray>, INDArray> body) {
-        try (Nd4jArena nested = new Nd4jArena()) {
-            return copyOf(body.apply(new Nd4jKernels(nested, type, nativeScatter)));
-        }
-    }
-
     /** Runs {@code body} with kernels of a nested arena, closed on return; the results are copied into this arena. */
     @Override
     public List<INDArray> scopedAll(java.util.function.Function<Kernels<INDArray>, List<INDArray>> body) {

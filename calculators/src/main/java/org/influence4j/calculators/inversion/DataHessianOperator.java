@@ -264,8 +264,35 @@ public final class DataHessianOperator implements HessianOperator {
 
     /** One pass: Σ_b (n_b/n)·f(b), owned by {@code work}. */
     private Tensor accumulate(TensorScope work, PerBatch f) {
+        Tensor[] acc = new Tensor[1];
+        forEachBatch(batch -> {
+            double weight = (double) batch.size() / numSamples;
+            Tensor h = f.compute(batch);
+            if (acc[0] == null) {
+                if (weight == 1.0) {
+                    acc[0] = h;
+                } else {
+                    acc[0] = h.scale(weight);
+                    h.close();
+                }
+            } else {
+                Tensor next = acc[0].axpy(weight, h);
+                acc[0].close();
+                h.close();
+                acc[0] = next;
+            }
+        });
+        return acc[0];
+    }
+
+    /**
+     * One pass over the data in batches of {@link #batchSize()}, each checked against the model spec
+     * until a complete pass has been; counts as a pass ({@link #passes()}).
+     *
+     * @throws IllegalStateException if the batches do not hold {@code data().size()} samples
+     */
+    void forEachBatch(java.util.function.Consumer<Batch> body) {
         boolean check = !validated;
-        Tensor acc = null;
         long total = 0;
         Iterator<Batch> it = data.batches(batchSize);
         while (it.hasNext()) {
@@ -273,21 +300,7 @@ public final class DataHessianOperator implements HessianOperator {
             if (check) {
                 model.spec().validate(batch, "trainingData");
             }
-            double weight = (double) batch.size() / numSamples;
-            Tensor h = f.compute(batch);
-            if (acc == null) {
-                if (weight == 1.0) {
-                    acc = h;
-                } else {
-                    acc = h.scale(weight);
-                    h.close();
-                }
-            } else {
-                Tensor next = acc.axpy(weight, h);
-                acc.close();
-                h.close();
-                acc = next;
-            }
+            body.accept(batch);
             total += batch.size();
         }
         checkTotal(total);
@@ -295,7 +308,6 @@ public final class DataHessianOperator implements HessianOperator {
             validated = true;
         }
         passes.incrementAndGet();
-        return acc;
     }
 
     private void checkTotal(long total) {

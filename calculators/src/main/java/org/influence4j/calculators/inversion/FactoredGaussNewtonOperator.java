@@ -1,12 +1,10 @@
 package org.influence4j.calculators.inversion;
 
 import java.util.ArrayList;
-import java.util.Iterator;
 import java.util.List;
 import org.influence4j.api.Tensor;
 import org.influence4j.api.TensorScope;
 import org.influence4j.api.TwiceDifferentiable;
-import org.influence4j.api.data.Batch;
 import org.influence4j.api.inversion.Curvature;
 import org.influence4j.api.inversion.HessianOperator;
 
@@ -21,8 +19,8 @@ import org.influence4j.api.inversion.HessianOperator;
  * precompute option keeps for the Gauss-Newton matrix ({@link PrecomputedOperator#ifFits}): the
  * dense matrix would take p products to build.
  *
- * <p>{@link #passes()} counts the delegate's data passes, the building pass and this operator's
- * {@link #apply} and {@link #toMatrix} calls. Not thread-safe. Close it to free the factors.
+ * <p>{@link #passes()} counts the delegate's data passes (the building pass among them) and this
+ * operator's {@link #apply} and {@link #toMatrix} calls. Not thread-safe. Close it to free the factors.
  */
 public final class FactoredGaussNewtonOperator implements PrecomputedOperator {
 
@@ -32,7 +30,7 @@ public final class FactoredGaussNewtonOperator implements PrecomputedOperator {
     private final DataHessianOperator delegate;
     private final TensorScope scope;
     private final List<Tensor> factors = new ArrayList<>();
-    private long applies = 1;
+    private long applies;
 
     /**
      * Reads the data once and keeps the factors of every batch.
@@ -58,22 +56,7 @@ public final class FactoredGaussNewtonOperator implements PrecomputedOperator {
         TwiceDifferentiable model = delegate.model();
         this.scope = model.backend().newScope();
         try {
-            boolean check = !delegate.isValidated();
-            long total = 0;
-            Iterator<Batch> it = delegate.data().batches(delegate.batchSize());
-            while (it.hasNext()) {
-                Batch batch = it.next();
-                if (check) {
-                    model.spec().validate(batch, "trainingData");
-                }
-                factors.add(model.gaussNewtonFactors(batch, scope));
-                total += batch.size();
-            }
-            if (total != delegate.data().size()) {
-                throw new IllegalStateException("trainingData: the data source reported size() = "
-                        + delegate.data().size() + " but its batches held " + total + " samples; a data source must"
-                        + " be re-iterable and report its true size");
-            }
+            delegate.forEachBatch(batch -> factors.add(model.gaussNewtonFactors(batch, scope)));
         } catch (RuntimeException e) {
             scope.close();
             throw e;
