@@ -175,7 +175,8 @@ public abstract class AbstractGraphModel<A, T extends Tensor, B extends Backend,
     /**
      * {@inheritDoc}
      *
-     * <p>{@code J v} by the double-VJP trick, the loss curvature in closed form, then one more VJP.
+     * <p>{@code J v} in forward mode (one tangent sweep over the recorded forward pass), the loss
+     * curvature in closed form, then one VJP.
      *
      * @throws IllegalArgumentException if {@code vs} is not a matrix {@code [k, p]} of this backend
      */

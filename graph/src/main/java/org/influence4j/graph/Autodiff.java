@@ -7,10 +7,11 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * A small reverse-mode automatic differentiation over a backend's {@link Kernels}, with double
- * backward: every adjoint is itself computed with recorded operations, so the gradient of a
- * gradient (Hessian-vector products, Gauss-Newton products by the double-VJP trick, mixed
- * derivatives) is exact. Nothing is freed here: the arrays live in the kernels' memory context,
+ * A small automatic differentiation over a backend's {@link Kernels}: reverse mode with double
+ * backward (every adjoint is itself computed with recorded operations, so the gradient of a
+ * gradient, Hessian-vector products and mixed derivatives are exact), and forward mode
+ * ({@link #jvp}: Jacobian-vector products of a recorded computation, one sweep in the direction
+ * of its evaluation). Nothing is freed here: the arrays live in the kernels' memory context,
  * which the caller closes at the end of one model call.
  *
  * <p>Not thread-safe: one instance serves one call on one thread.
@@ -26,6 +27,16 @@ public final class Autodiff<A> {
         List<Var<A>> of(Var<A> outputGrad);
     }
 
+    /** Computes the tangent of an operation's output from its inputs' tangents (forward mode). */
+    @FunctionalInterface
+    interface Tangent<A> {
+        /**
+         * @param inputTangents one per input, shaped like it; null where an input's tangent is zero
+         *     (at least one is not)
+         */
+        Var<A> of(List<Var<A>> inputTangents);
+    }
+
     /**
      * A value in the recorded computation: an array, whether derivatives flow through it, and how
      * to send an output adjoint to its inputs.
@@ -37,12 +48,14 @@ public final class Autodiff<A> {
         private final boolean requiresGrad;
         private final List<Var<A>> inputs;
         private final Adjoint<A> adjoint;
+        private final Tangent<A> tangent;
 
-        private Var(A value, boolean requiresGrad, List<Var<A>> inputs, Adjoint<A> adjoint) {
+        private Var(A value, boolean requiresGrad, List<Var<A>> inputs, Adjoint<A> adjoint, Tangent<A> tangent) {
             this.value = value;
             this.requiresGrad = requiresGrad;
             this.inputs = inputs;
             this.adjoint = adjoint;
+            this.tangent = tangent;
         }
 
         /** @return the array */
@@ -96,12 +109,12 @@ public final class Autodiff<A> {
 
     /** @return a value derivatives are taken with respect to */
     public Var<A> leaf(A value) {
-        return new Var<>(value, true, List.of(), null);
+        return new Var<>(value, true, List.of(), null, null);
     }
 
     /** @return a constant (no derivatives flow through it) */
     public Var<A> constant(A value) {
-        return new Var<>(value, false, List.of(), null);
+        return new Var<>(value, false, List.of(), null, null);
     }
 
     /** @return a new constant array holding {@code values} with {@code shape} */
@@ -110,14 +123,24 @@ public final class Autodiff<A> {
     }
 
     @SafeVarargs
-    private Var<A> op(A value, Adjoint<A> adjoint, Var<A>... inputs) {
+    private Var<A> op(A value, Adjoint<A> adjoint, Tangent<A> tangent, Var<A>... inputs) {
         boolean grad = false;
         if (recording) {
             for (Var<A> in : inputs) {
                 grad |= in.requiresGrad;
             }
         }
-        return grad ? new Var<>(value, true, List.of(inputs), adjoint) : new Var<>(value, false, List.of(), null);
+        return grad ? new Var<>(value, true, List.of(inputs), adjoint, tangent) : constant(value);
+    }
+
+    /** An operation linear in each input: its tangent is the operation applied to the input's tangent. */
+    private Var<A> linearOp(A value, Adjoint<A> adjoint, java.util.function.UnaryOperator<Var<A>> map, Var<A> input) {
+        return op(value, adjoint, t -> map.apply(t.get(0)), input);
+    }
+
+    /** @return {@code a + b} where either may be null (a zero tangent), null when both are */
+    private Var<A> plus(Var<A> a, Var<A> b) {
+        return a == null ? b : b == null ? a : add(a, b);
     }
 
     /** @return the shape of {@code x} */
@@ -129,31 +152,36 @@ public final class Autodiff<A> {
     // operations with their adjoints
 
     public Var<A> add(Var<A> a, Var<A> b) {
-        return op(k.add(a.value, b.value), g -> List.of(g, g), a, b);
+        return op(k.add(a.value, b.value), g -> List.of(g, g), t -> plus(t.get(0), t.get(1)), a, b);
     }
 
     public Var<A> sub(Var<A> a, Var<A> b) {
-        return op(k.sub(a.value, b.value), g -> Arrays.asList(g, b.requiresGrad ? scale(g, -1) : null), a, b);
+        return op(k.sub(a.value, b.value), g -> Arrays.asList(g, b.requiresGrad ? scale(g, -1) : null),
+                t -> t.get(1) == null ? t.get(0) : t.get(0) == null ? scale(t.get(1), -1) : sub(t.get(0), t.get(1)),
+                a, b);
     }
 
     public Var<A> mul(Var<A> a, Var<A> b) {
         return op(k.mul(a.value, b.value), g -> Arrays.asList(a.requiresGrad ? mul(g, b) : null,
-                b.requiresGrad ? mul(g, a) : null), a, b);
+                b.requiresGrad ? mul(g, a) : null),
+                t -> plus(t.get(0) == null ? null : mul(t.get(0), b), t.get(1) == null ? null : mul(a, t.get(1))), a, b);
     }
 
     public Var<A> div(Var<A> a, Var<A> b) {
         Var<A>[] out = newArray();
         out[0] = op(k.div(a.value, b.value), g -> Arrays.asList(a.requiresGrad ? div(g, b) : null,
-                b.requiresGrad ? scale(div(mul(g, out[0]), b), -1) : null), a, b);
+                b.requiresGrad ? scale(div(mul(g, out[0]), b), -1) : null),
+                t -> plus(t.get(0) == null ? null : div(t.get(0), b),
+                        t.get(1) == null ? null : scale(div(mul(t.get(1), out[0]), b), -1)), a, b);
         return out[0];
     }
 
     public Var<A> scale(Var<A> a, double c) {
-        return op(k.scale(a.value, c), g -> List.of(scale(g, c)), a);
+        return linearOp(k.scale(a.value, c), g -> List.of(scale(g, c)), t -> scale(t, c), a);
     }
 
     public Var<A> addScalar(Var<A> a, double c) {
-        return op(k.addScalar(a.value, c), g -> List.of(g), a);
+        return linearOp(k.addScalar(a.value, c), g -> List.of(g), t -> t, a);
     }
 
     /** Matrix product (see {@link Kernels#matmul}). */
@@ -161,7 +189,9 @@ public final class Autodiff<A> {
         int rank = shape(a).length;
         int[] t = rank == 2 ? new int[] {1, 0} : new int[] {0, 2, 1};
         return op(k.matmul(a.value, b.value), g -> Arrays.asList(a.requiresGrad ? matmul(g, permute(b, t)) : null,
-                b.requiresGrad ? matmul(permute(a, t), g) : null), a, b);
+                b.requiresGrad ? matmul(permute(a, t), g) : null),
+                d -> plus(d.get(0) == null ? null : matmul(d.get(0), b), d.get(1) == null ? null : matmul(a, d.get(1))),
+                a, b);
     }
 
     public Var<A> permute(Var<A> a, int... axes) {
@@ -169,7 +199,7 @@ public final class Autodiff<A> {
         for (int i = 0; i < axes.length; i++) {
             inverse[axes[i]] = i;
         }
-        return op(k.permute(a.value, axes), g -> List.of(permute(g, inverse)), a);
+        return linearOp(k.permute(a.value, axes), g -> List.of(permute(g, inverse)), t -> permute(t, axes), a);
     }
 
     public Var<A> reshape(Var<A> a, long... shape) {
@@ -177,7 +207,7 @@ public final class Autodiff<A> {
         if (Arrays.equals(original, shape)) {
             return a;
         }
-        return op(k.reshape(a.value, shape), g -> List.of(reshape(g, original)), a);
+        return linearOp(k.reshape(a.value, shape), g -> List.of(reshape(g, original)), t -> reshape(t, shape), a);
     }
 
     public Var<A> expand(Var<A> a, long... shape) {
@@ -185,7 +215,7 @@ public final class Autodiff<A> {
         if (Arrays.equals(original, shape)) {
             return a;
         }
-        return op(k.expand(a.value, shape), g -> List.of(sumTo(g, original)), a);
+        return linearOp(k.expand(a.value, shape), g -> List.of(sumTo(g, original)), t -> expand(t, shape), a);
     }
 
     public Var<A> sumTo(Var<A> a, long... shape) {
@@ -193,56 +223,63 @@ public final class Autodiff<A> {
         if (Arrays.equals(original, shape)) {
             return a;
         }
-        return op(k.sumTo(a.value, shape), g -> List.of(expand(g, original)), a);
+        return linearOp(k.sumTo(a.value, shape), g -> List.of(expand(g, original)), t -> sumTo(t, shape), a);
     }
 
     public Var<A> exp(Var<A> a) {
         Var<A>[] out = newArray();
-        out[0] = op(k.exp(a.value), g -> List.of(mul(g, out[0])), a);
+        out[0] = op(k.exp(a.value), g -> List.of(mul(g, out[0])), t -> mul(t.get(0), out[0]), a);
         return out[0];
     }
 
     public Var<A> log(Var<A> a) {
-        return op(k.log(a.value), g -> List.of(div(g, a)), a);
+        return op(k.log(a.value), g -> List.of(div(g, a)), t -> div(t.get(0), a), a);
     }
 
     public Var<A> tanh(Var<A> a) {
         Var<A>[] out = newArray();
-        out[0] = op(k.tanh(a.value), g -> List.of(sub(g, mul(g, mul(out[0], out[0])))), a);
+        out[0] = op(k.tanh(a.value), g -> List.of(sub(g, mul(g, mul(out[0], out[0])))),
+                t -> sub(t.get(0), mul(t.get(0), mul(out[0], out[0]))), a);
         return out[0];
     }
 
     public Var<A> sigmoid(Var<A> a) {
         Var<A>[] out = newArray();
-        out[0] = op(k.sigmoid(a.value), g -> List.of(mul(g, sub(out[0], mul(out[0], out[0])))), a);
+        out[0] = op(k.sigmoid(a.value), g -> List.of(mul(g, sub(out[0], mul(out[0], out[0])))),
+                t -> mul(t.get(0), sub(out[0], mul(out[0], out[0]))), a);
         return out[0];
     }
 
     /** erf, with {@code erf'(x) = 2/√π · exp(−x²)}. */
     public Var<A> erf(Var<A> a) {
-        return op(k.erf(a.value), g -> List.of(mul(g, scale(exp(scale(mul(a, a), -1)), 2 / Math.sqrt(Math.PI)))), a);
+        java.util.function.UnaryOperator<Var<A>> times = g -> mul(g, scale(exp(scale(mul(a, a), -1)),
+                2 / Math.sqrt(Math.PI)));
+        return op(k.erf(a.value), g -> List.of(times.apply(g)), t -> times.apply(t.get(0)), a);
     }
 
     public Var<A> sqrt(Var<A> a) {
         Var<A>[] out = newArray();
-        out[0] = op(k.sqrt(a.value), g -> List.of(scale(div(g, out[0]), 0.5)), a);
+        out[0] = op(k.sqrt(a.value), g -> List.of(scale(div(g, out[0]), 0.5)), t -> scale(div(t.get(0), out[0]), 0.5),
+                a);
         return out[0];
     }
 
     /** {@code log(1 + eˣ)} without threshold, with derivative {@code sigmoid(x)}. */
     public Var<A> softplus(Var<A> a) {
-        return op(k.softplus(a.value), g -> List.of(mul(g, sigmoid(a))), a);
+        return op(k.softplus(a.value), g -> List.of(mul(g, sigmoid(a))), t -> mul(t.get(0), sigmoid(a)), a);
     }
 
     /** Rows of a matrix {@code [m, c]} (see {@link Kernels#gatherRows}). */
     public Var<A> gatherRows(Var<A> a, int[] index) {
         int m = (int) shape(a)[0];
-        return op(k.gatherRows(a.value, index), g -> List.of(scatterRows(g, index, m)), a);
+        return linearOp(k.gatherRows(a.value, index), g -> List.of(scatterRows(g, index, m)),
+                t -> gatherRows(t, index), a);
     }
 
     /** The adjoint of {@link #gatherRows}. */
     public Var<A> scatterRows(Var<A> g, int[] index, int m) {
-        return op(k.scatterRows(g.value, index, m), h -> List.of(gatherRows(h, index)), g);
+        return linearOp(k.scatterRows(g.value, index, m), h -> List.of(gatherRows(h, index)),
+                t -> scatterRows(t, index, m), g);
     }
 
     /**
@@ -257,7 +294,10 @@ public final class Autodiff<A> {
         }
         long[] full = shape(a);
         Var<A> mask = constant(k.argmaxMask(scores));
-        return op(k.maxLast(scores), g -> List.of(mul(expand(g, full), mask)), a);
+        long[] kept = full.clone();
+        kept[kept.length - 1] = 1;
+        return linearOp(k.maxLast(scores), g -> List.of(mul(expand(g, full), mask)), t -> sumTo(mul(t, mask), kept),
+                a);
     }
 
     /**
@@ -267,9 +307,11 @@ public final class Autodiff<A> {
      * @param value   the operation's value
      * @param input   its input
      * @param adjoint from the output adjoint, the input adjoint, written with recorded operations
+     * @param map     the operation itself, applied to a tangent of the input (forward mode)
      */
-    public Var<A> linear(A value, Var<A> input, java.util.function.UnaryOperator<Var<A>> adjoint) {
-        return op(value, g -> List.of(adjoint.apply(g)), input);
+    public Var<A> linear(A value, Var<A> input, java.util.function.UnaryOperator<Var<A>> adjoint,
+                         java.util.function.UnaryOperator<Var<A>> map) {
+        return linearOp(value, g -> List.of(adjoint.apply(g)), map, input);
     }
 
     /**
@@ -277,30 +319,36 @@ public final class Autodiff<A> {
      * the output adjoint to one adjoint per input (null for an input that needs none), written with
      * recorded operations, so second derivatives flow through it.
      *
-     * @param value  the operation's value
-     * @param inputs its inputs
+     * @param value   the operation's value
+     * @param inputs  its inputs
+     * @param tangent from the inputs' tangents (null where zero, at least one not), the output's
+     *                tangent (forward mode)
      */
-    public Var<A> custom(A value, List<Var<A>> inputs, java.util.function.Function<Var<A>, List<Var<A>>> adjoint) {
+    public Var<A> custom(A value, List<Var<A>> inputs, java.util.function.Function<Var<A>, List<Var<A>>> adjoint,
+                         java.util.function.Function<List<Var<A>>, Var<A>> tangent) {
         @SuppressWarnings("unchecked")
         Var<A>[] array = inputs.toArray(new Var[0]);
-        return op(value, adjoint::apply, array);
+        return op(value, adjoint::apply, tangent::apply, array);
     }
 
     /** Columns of a matrix with a zero column for index {@code c} (see {@link Kernels#gatherPaddedColumns}). */
     public Var<A> gatherPaddedColumns(Var<A> a, int[] index) {
         int c = (int) shape(a)[1];
-        return op(k.gatherPaddedColumns(a.value, index), g -> List.of(scatterPaddedColumns(g, index, c)), a);
+        return linearOp(k.gatherPaddedColumns(a.value, index), g -> List.of(scatterPaddedColumns(g, index, c)),
+                t -> gatherPaddedColumns(t, index), a);
     }
 
     /** The adjoint of {@link #gatherPaddedColumns}. */
     public Var<A> scatterPaddedColumns(Var<A> g, int[] index, int c) {
-        return op(k.scatterPaddedColumns(g.value, index, c), h -> List.of(gatherPaddedColumns(h, index)), g);
+        return linearOp(k.scatterPaddedColumns(g.value, index, c), h -> List.of(gatherPaddedColumns(h, index)),
+                t -> scatterPaddedColumns(t, index, c), g);
     }
 
     /** Rows {@code [from, to)} with zero rows outside the matrix (see {@link Kernels#slicePadRows}). */
     public Var<A> slicePadRows(Var<A> a, long from, long to) {
         long m = shape(a)[0];
-        return op(k.slicePadRows(a.value, from, to), g -> List.of(slicePadRows(g, -from, m - from)), a);
+        return linearOp(k.slicePadRows(a.value, from, to), g -> List.of(slicePadRows(g, -from, m - from)),
+                t -> slicePadRows(t, from, to), a);
     }
 
     /** The arrays joined along {@code axis}. */
@@ -332,6 +380,12 @@ public final class Autodiff<A> {
                 from += size;
             }
             return out;
+        }, t -> {
+            List<Var<A>> tangents = new ArrayList<>(t.size());
+            for (int i = 0; i < t.size(); i++) {
+                tangents.add(t.get(i) != null ? t.get(i) : constant(k.zeros(shape(parts.get(i)))));
+            }
+            return concat(tangents, axis);
         }, inputs);
     }
 
@@ -412,6 +466,52 @@ public final class Autodiff<A> {
                 out.add(create ? g : constant(g.value));
             }
             return out;
+        } finally {
+            recording = saved;
+        }
+    }
+
+    /**
+     * Forward mode: the derivative of {@code y} in the direction {@code tangents} of {@code wrt},
+     * {@code Σ_t ∂y/∂wrt_t · tangents_t}, in one sweep over the recorded operations from the inputs
+     * to {@code y}. The result is a constant (not recorded).
+     *
+     * @param y        a recorded value
+     * @param wrt      values {@code y} was computed from
+     * @param tangents one per entry of {@code wrt}, shaped like it
+     * @return shaped like {@code y}; zeros where {@code y} does not depend on {@code wrt}
+     */
+    public Var<A> jvp(Var<A> y, List<Var<A>> wrt, List<Var<A>> tangents) {
+        boolean saved = recording;
+        recording = false;
+        try {
+            Map<Var<A>, Var<A>> t = new IdentityHashMap<>();
+            for (int i = 0; i < wrt.size(); i++) {
+                t.put(wrt.get(i), tangents.get(i));
+            }
+            List<Var<A>> order = topologicalOrder(y);
+            for (int i = order.size() - 1; i >= 0; i--) {
+                Var<A> v = order.get(i);
+                if (v.inputs.isEmpty() || t.containsKey(v)) {
+                    continue;
+                }
+                List<Var<A>> in = new ArrayList<>(v.inputs.size());
+                boolean any = false;
+                for (Var<A> x : v.inputs) {
+                    Var<A> tx = t.get(x);
+                    in.add(tx);
+                    any |= tx != null;
+                }
+                if (any) {
+                    if (v.tangent == null) {
+                        throw new IllegalStateException("a recorded operation has no tangent rule: forward mode cannot"
+                                + " pass it; record it with one");
+                    }
+                    t.put(v, v.tangent.of(in));
+                }
+            }
+            Var<A> out = t.get(y);
+            return out != null ? out : constant(k.zeros(shape(y)));
         } finally {
             recording = saved;
         }

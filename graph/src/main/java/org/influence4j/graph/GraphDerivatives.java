@@ -27,9 +27,9 @@ import org.influence4j.graph.Autodiff.Var;
  * broadcast every parameter to a leading batch axis and take the gradient with respect to those
  * broadcast copies. Either way: one forward and one backward pass for the whole batch. HVPs take
  * the gradient of {@code ⟨∇θL, v⟩} through the recorded gradient (double backward).
- * Gauss-Newton products {@code (1/n) Σ_i J_iᵀ H_ℓ,i J_i v} get {@code J v} by the double-VJP trick
- * (the gradient of {@code ⟨Jᵀu, v⟩} with respect to a dummy u), apply the loss curvature in closed
- * form, and take one more VJP.
+ * Gauss-Newton products {@code (1/n) Σ_i J_iᵀ H_ℓ,i J_i v} get {@code J v} in forward mode
+ * ({@link Autodiff#jvp}: one sweep over the recorded forward pass, no backward pass), apply the loss
+ * curvature in closed form, and take one VJP.
  *
  * @param <A> the backend's array type
  */
@@ -449,13 +449,10 @@ public final class GraphDerivatives<A> {
         }
         List<Var<A>> leaves = leaves();
         Var<A> z = forward(batch, leaves, false);
-        long[] zs = ad.shape(z);
-        Var<A> u = ad.leaf(k.zeros(zs));
-        List<Var<A>> jtu = ad.grad(ad.sumAll(ad.mul(z, u)), null, leaves, true);
         List<Var<A>> rows = new ArrayList<>();
         for (List<Var<A>> v : directions(vs)) {
             rows.add(ad.scoped(() -> {
-                A jv = ad.grad(inner(jtu, v), null, List.of(u), false).get(0).value();
+                A jv = ad.jvp(z, leaves, v).value();
                 A w = ad.kernels().scale(evaluator.lossCurvatureTimes(z.value(), jv), 1.0 / n);
                 List<Var<A>> back = ad.grad(ad.sumAll(ad.mul(z, ad.constant(w))), null, leaves, false);
                 return ad.reshape(flatten(back, false), 1, graph.numParameters());
@@ -468,7 +465,8 @@ public final class GraphDerivatives<A> {
     //
     // c directions at once: the parameters get c copies (leaves [c, ...shape]), each copy is broadcast
     // over the n samples of a batch replicated c times (rows ordered (direction j, sample i)), and one
-    // forward, backward and double-backward pass over c·n rows yields all c products. The same
+    // forward pass with its backward pass (and a double-backward pass or forward-mode sweep) over c·n
+    // rows yields all c products. The same
     // arithmetic as c separate passes, in a few large operations instead of many small ones; memory
     // c·n·p for the broadcast parameters, so c is bounded by BATCHED_VALUES.
 
@@ -540,11 +538,8 @@ public final class GraphDerivatives<A> {
         Batch replicated = replicate(batch, c);
         List<Var<A>> copies = parameterCopies(c);
         Var<A> z = forward(replicated, broadcast(copies, c, n), true);
-        long[] zs = ad.shape(z);
-        Var<A> u = ad.leaf(kc.zeros(zs));
-        List<Var<A>> jtu = ad.grad(ad.sumAll(ad.mul(z, u)), null, copies, true);
         // row (j, i) of J v: J_i v_j
-        A jv = ad.grad(inner(jtu, stacked(vs, c)), null, List.of(u), false).get(0).value();
+        A jv = ad.jvp(z, copies, stacked(vs, c)).value();
         A w = kc.scale(evaluator.lossCurvatureTimes(z.value(), jv), 1.0 / n);
         return flatten(ad.grad(ad.sumAll(ad.mul(z, ad.constant(w))), null, copies, false), true);
     }

@@ -347,7 +347,26 @@ public final class GraphEvaluator<A> {
         Var<A> rows = w.requiresGrad() ? patchRows(x, c, s, os, index) : null;
         return ad.custom(value, List.of(x, w), g -> java.util.Arrays.asList(
                 x.requiresGrad() ? nativeConvTranspose(g, w, c, s, os, index) : null,
-                rows != null ? weightGradient(rows, g, c, s, os) : null));
+                rows != null ? weightGradient(rows, g, c, s, os) : null),
+                t -> bilinearTangent(t, x, w, (input, weight) -> ad.kernels().conv2dValue(input, weight, null, c)
+                        .orElseThrow()));
+    }
+
+    /**
+     * @param t the tangents of the two inputs of a bilinear operation {@code f(x, w)} (null where zero)
+     * @return {@code f(ẋ, w) + f(x, ẇ)}
+     */
+    private Var<A> bilinearTangent(List<Var<A>> t, Var<A> x, Var<A> w, java.util.function.BinaryOperator<A> f) {
+        Kernels<A> k = ad.kernels();
+        A sum = null;
+        if (t.get(0) != null) {
+            sum = f.apply(t.get(0).value(), w.value());
+        }
+        if (t.get(1) != null) {
+            A term = f.apply(x.value(), t.get(1).value());
+            sum = sum == null ? term : k.add(sum, term);
+        }
+        return ad.constant(sum);
     }
 
     /**
@@ -359,7 +378,8 @@ public final class GraphEvaluator<A> {
         A value = ad.kernels().conv2dInputGradient(g.value(), w.value(), c);
         return ad.custom(value, List.of(g, w), h -> java.util.Arrays.asList(
                 g.requiresGrad() ? nativeConv(h, w, null, c, s, os, index) : null,
-                w.requiresGrad() ? weightGradient(patchRows(h, c, s, os, index), g, c, s, os) : null));
+                w.requiresGrad() ? weightGradient(patchRows(h, c, s, os, index), g, c, s, os) : null),
+                t -> bilinearTangent(t, g, w, (output, weight) -> ad.kernels().conv2dInputGradient(output, weight, c)));
     }
 
     /** @return the im2col patches of {@code x [n, c, h, w]} as rows {@code [n·T, c·kh·kw]} (recorded) */
@@ -450,8 +470,11 @@ public final class GraphEvaluator<A> {
             return index;
         });
         Var<A> mask = ad.constant(ad.kernels().reshape(tiled.mask(), s[0] * s[1], s[2] * s[3]));
+        long tiles = os[2] * os[3];
         return ad.linear(tiled.maxima(), x, g -> ad.reshape(ad.mul(ad.gatherPaddedColumns(ad.reshape(g, s[0] * s[1],
-                os[2] * os[3]), window), mask), s));
+                tiles), window), mask), s),
+                t -> ad.reshape(ad.scatterPaddedColumns(ad.mul(ad.reshape(t, s[0] * s[1], s[2] * s[3]), mask), window,
+                        (int) tiles), os));
     }
 
     private Var<A> embedding(int[] ids, long[] s, GraphNode.Embedding e, Var<A> w, int n, boolean perSample,

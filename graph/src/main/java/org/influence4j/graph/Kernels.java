@@ -40,7 +40,7 @@ public interface Kernels<A> {
         return constant(values.doubles(), shape);
     }
 
-    /** @return the shape of {@code a} */
+    /** @return the shape of {@code a}, a new array the caller may change */
     long[] shape(A a);
 
     /** @return the values of {@code a}, row-major, as doubles */

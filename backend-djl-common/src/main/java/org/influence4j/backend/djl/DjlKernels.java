@@ -126,7 +126,7 @@ public final class DjlKernels implements Kernels<NDArray> {
 
     @Override
     public long[] shape(NDArray a) {
-        return a.getShape().getShape();
+        return a.getShape().getShape().clone();
     }
 
     @Override
