@@ -284,7 +284,7 @@ public final class DjlKernels implements Kernels<NDArray> {
         int kh = kernel.h();
         int kw = kernel.w();
         NDArray[] views = tileViews(x, kernel);
-        NDArray max = maxOf(views);
+        NDArray max = tileMaxima(x, kernel);
         NDArray[] first = firstMaxima(views, max);
         NDList rows = new NDList(kh);
         for (int dy = 0; dy < kh; dy++) {
@@ -305,6 +305,24 @@ public final class DjlKernels implements Kernels<NDArray> {
             views[j] = own(blocks.get(":, :, :, {}, :, {}", j / kw, j % kw));
         }
         return views;
+    }
+
+    /**
+     * The maxima of a tiling pool's windows, separably: first across the kernel's rows (slices of
+     * whole input rows, contiguous), then across its columns on the result, half the data for a
+     * 2x2 kernel; twice as fast as the maxima of the kh·kw strided views on PyTorch.
+     */
+    private NDArray tileMaxima(NDArray x, GraphNode.Pair kernel) {
+        long[] s = shape(x);
+        int kh = kernel.h();
+        int kw = kernel.w();
+        NDArray rows = own(x.reshape(s[0], s[1], s[2] / kh, kh, s[3]));
+        NDArray[] rowViews = new NDArray[kh];
+        for (int dy = 0; dy < kh; dy++) {
+            rowViews[dy] = own(rows.get(":, :, :, {}, :", dy));
+        }
+        NDArray columns = own(maxOf(rowViews).reshape(s[0], s[1], s[2] / kh, s[3] / kw, kw));
+        return own(maxOf(lastAxisSlices(columns, kw)).reshape(s[0], s[1], s[2] / kh, s[3] / kw));
     }
 
     private NDArray maxOf(NDArray[] views) {
@@ -404,8 +422,8 @@ public final class DjlKernels implements Kernels<NDArray> {
             return Optional.empty();
         }
         if (pool.max() && Kernels.tiles(pool, shape(x))) {
-            // libtorch's max_pool2d on NCHW is several times slower than the maxima of strided views
-            return Optional.of(maxOf(tileViews(x, pool.kernel())));
+            // libtorch's max_pool2d on NCHW is several times slower than the maxima of views
+            return Optional.of(tileMaxima(x, pool.kernel()));
         }
         Shape kernel = shape(pool.kernel());
         NDArray out = pool.max()
