@@ -69,6 +69,33 @@ public record LayerGradientFactors(Kind kind, int layerIndex, int parameterOffse
                 null, dense.outputGradients());
     }
 
+    /**
+     * @return these factors with the first {@code rows} rows of {@code inputs} (a new tensor of the
+     *     same scope) and of {@code ids}; the same output gradients
+     */
+    public LayerGradientFactors withFirstInputRows(long rows) {
+        return new LayerGradientFactors(kind, layerIndex, parameterOffset, inFeatures, outFeatures, bias, positions,
+                inputs == null ? null : inputs.rows(0, rows),
+                ids == null ? null : java.util.Arrays.copyOf(ids, Math.toIntExact(rows)), outputGradients);
+    }
+
+    /**
+     * Checks the class range of {@link TwiceDifferentiable#layerGradientFactorsPerClass}.
+     *
+     * @throws IllegalArgumentException if the loss of {@code spec} is not softmax cross-entropy or not
+     *     {@code 0 ≤ fromClass < toClass ≤ C}
+     */
+    public static void requireClasses(org.influence4j.api.model.ModelSpec spec, int fromClass, int toClass) {
+        if (spec.loss() != org.influence4j.api.model.Loss.SOFTMAX_CROSS_ENTROPY) {
+            throw new IllegalArgumentException("loss: per-class layer factors need softmax cross-entropy, not "
+                    + spec.loss() + "; use layerGradientFactors");
+        }
+        if (fromClass < 0 || fromClass >= toClass || toClass > spec.outputDim()) {
+            throw new IllegalArgumentException("fromClass, toClass: need 0 <= fromClass < toClass <= "
+                    + spec.outputDim() + " (the classes), got [" + fromClass + ", " + toClass + ")");
+        }
+    }
+
     /** @return the token ids (a copy), or null */
     @Override
     public int[] ids() {

@@ -135,6 +135,43 @@ public interface TwiceDifferentiable extends AutoCloseable {
     }
 
     /**
+     * The layer factors of a softmax cross-entropy model under the labels {@code [fromClass, toClass)}
+     * at once (the passes of Fisher curvature, which take every label, weighted by the model's own
+     * probabilities): what {@link #layerGradientFactors} gives for {@code batch} repeated once per
+     * class, every copy labelled with its class ({@code batch}'s own labels are not read).
+     * {@code outputGradients} has {@code (toClass − fromClass)·n·T} rows ordered (class c, sample i,
+     * position t), the gradients for label c; {@code inputs} and {@code ids}, the same under every
+     * label, have the first copy's {@code n·T} rows only.
+     *
+     * <p>The default calls {@link #layerGradientFactors} on the repeated batch; a backend may run one
+     * forward pass and back-propagate the stacked output gradients {@code p_i − e_c}.
+     *
+     * @return one entry per weight layer, in layer order, tensors owned by {@code scope}
+     * @throws IllegalArgumentException if the loss is not softmax cross-entropy or not
+     *     {@code 0 ≤ fromClass < toClass ≤ C}
+     */
+    default java.util.List<LayerGradientFactors> layerGradientFactorsPerClass(Batch batch, int fromClass, int toClass,
+                                                                              TensorScope scope) {
+        LayerGradientFactors.requireClasses(spec(), fromClass, toClass);
+        int n = batch.size();
+        int copies = toClass - fromClass;
+        double[] labels = new double[Math.multiplyExact(copies, n)];
+        for (int c = 0; c < copies; c++) {
+            java.util.Arrays.fill(labels, c * n, (c + 1) * n, fromClass + c);
+        }
+        Batch repeated = new Batch(copies == 1 ? batch.features() : batch.features().repeat(copies), labels, 1);
+        java.util.List<LayerGradientFactors> all = layerGradientFactors(repeated, scope);
+        if (copies == 1) {
+            return all;
+        }
+        java.util.List<LayerGradientFactors> out = new java.util.ArrayList<>(all.size());
+        for (LayerGradientFactors f : all) {
+            out.add(f.withFirstInputRows((long) n * f.positions()));
+        }
+        return java.util.List.copyOf(out);
+    }
+
+    /**
      * Mixed second derivatives ∇x∇θℓ contracted with parameter-space vectors, for
      * perturbation-mode influences.
      *

@@ -14,6 +14,7 @@ import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Set;
 import org.influence4j.api.DenseLayerFactors;
+import org.influence4j.api.LayerGradientFactors;
 import org.influence4j.api.Tensor;
 import org.influence4j.api.TensorScope;
 import org.influence4j.api.TwiceDifferentiable;
@@ -223,6 +224,40 @@ public final class PtModel extends AbstractSpecModel<PtBackend, PtTensorScope> {
             for (int j = 0; j < numDense(); j++) {
                 out.add(denseFactors(j, target.wrap(distinct(pass.denseInputs[j], wrapped)),
                         target.wrap(distinct(pass.denseDeltas[j], wrapped))));
+            }
+            return List.copyOf(out);
+        }
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>One forward pass; the output gradients {@code p_i − e_c} of the classes, stacked
+     * {@code [classes, n, C]}, go through one backward pass (the activations broadcast over the
+     * classes), with no repeated batch.
+     */
+    @Override
+    public List<LayerGradientFactors> layerGradientFactorsPerClass(Batch batch, int fromClass, int toClass,
+                                                                   TensorScope scope) {
+        LayerGradientFactors.requireClasses(spec(), fromClass, toClass);
+        PtTensorScope target = checkCall(batch, scope);
+        int copies = toClass - fromClass;
+        int c = spec().outputDim();
+        long n = batch.size();
+        try (NDManager m = manager.newSubManager(); PtGradMode g = PtGradMode.disabled()) {
+            Pass pass = forward(features(m, batch), params);
+            double[] labels = new double[copies * c];
+            for (int k = 0; k < copies; k++) {
+                labels[k * c + fromClass + k] = 1;
+            }
+            NDArray oneHot = PtArrays.owned(m, labels, new Shape(copies, 1, c), dataType);
+            backward(pass, pass.output.softmax(1).expandDims(0).sub(oneHot), params);
+            Set<NDArray> wrapped = Collections.newSetFromMap(new IdentityHashMap<>());
+            List<LayerGradientFactors> out = new ArrayList<>(numDense());
+            for (int j = 0; j < numDense(); j++) {
+                NDArray deltas = pass.denseDeltas[j];
+                out.add(LayerGradientFactors.of(denseFactors(j, target.wrap(distinct(pass.denseInputs[j], wrapped)),
+                        target.wrap(deltas.reshape(copies * n, deltas.getShape().get(2))))));
             }
             return List.copyOf(out);
         }

@@ -227,8 +227,8 @@ final class EkfacEstimator {
         int numBlocks = blocks.size();
         return forEachChunk(task, data, (chunk, scope, probs) -> {
             int n = chunk.size();
-            // classes share one backward pass over the chunk replicated with each class's label, as
-            // many as fit CLASS_GROUP_VALUES feature values (fewer, larger calls; same rows, same sums)
+            // classes share one model call (layerGradientFactorsPerClass), as many as fit
+            // CLASS_GROUP_VALUES feature values of a repeated batch (fewer, larger calls; same rows, same sums)
             int group = (int) Math.max(1, Math.min(classes, CLASS_GROUP_VALUES / ((long) n * chunk.numFeatures())));
             List<LayerGradientFactors> first = new ArrayList<>(Collections.nCopies(numBlocks, null));
             List<List<Tensor>> perClass = new ArrayList<>(numBlocks);
@@ -237,7 +237,7 @@ final class EkfacEstimator {
             }
             for (int c0 = 0; c0 < classes; c0 += group) {
                 int c1 = Math.min(classes, c0 + group);
-                Iterator<LayerGradientFactors> factors = model.layerGradientFactors(labelled(chunk, c0, c1), scope)
+                Iterator<LayerGradientFactors> factors = model.layerGradientFactorsPerClass(chunk, c0, c1, scope)
                         .iterator();
                 for (int l = 0; l < numBlocks; l++) {
                     Block b = blocks.get(l);
@@ -252,7 +252,7 @@ final class EkfacEstimator {
                     int t = f.positions();
                     int rows = n * t;
                     if (c0 == 0) {
-                        first.set(l, c1 == 1 ? f : firstRows(f, rows));
+                        first.set(l, f);
                     } else if (f.inputs() != null) {
                         f.inputs().close();
                     }
@@ -293,14 +293,6 @@ final class EkfacEstimator {
             }
             consumer.accept(chunk, scope, first, gradients);
         });
-    }
-
-    /** @return the factors of the first {@code rows} rows of {@code f} (the first class of a replicated batch) */
-    private static LayerGradientFactors firstRows(LayerGradientFactors f, int rows) {
-        int[] ids = f.ids();
-        return new LayerGradientFactors(f.kind(), f.layerIndex(), f.parameterOffset(), f.inFeatures(),
-                f.outFeatures(), f.bias(), f.positions(), f.inputs() == null ? null : f.inputs().rows(0, rows),
-                ids == null ? null : Arrays.copyOf(ids, rows), f.outputGradients());
     }
 
     /** What one chunk contributes with its predictive probabilities. */
@@ -349,22 +341,6 @@ final class EkfacEstimator {
         double[] labels = new double[chunk.size()];
         Arrays.fill(labels, c);
         return new Batch(chunk.features(), labels, 1);
-    }
-
-    /**
-     * @return {@code chunk} repeated for the classes {@code [c0, c1)}, rows ordered (class, sample), every
-     *     copy labelled with its class
-     */
-    private static Batch labelled(Batch chunk, int c0, int c1) {
-        if (c1 - c0 == 1) {
-            return labelled(chunk, c0);
-        }
-        int n = chunk.size();
-        double[] labels = new double[(c1 - c0) * n];
-        for (int c = c0; c < c1; c++) {
-            Arrays.fill(labels, (c - c0) * n, (c - c0 + 1) * n, c);
-        }
-        return new Batch(chunk.features().repeat(c1 - c0), labels, 1);
     }
 
     /** Adds {@code Σ ã ãᵀ} of the rows of {@code a} ({@code ã = [a, 1]} with a bias) to {@code target [sa²]}. */
