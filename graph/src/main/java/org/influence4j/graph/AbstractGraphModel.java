@@ -20,7 +20,7 @@ import org.influence4j.api.model.ModelSpec;
  * on any backend with {@link Kernels}: every method is {@link GraphDerivatives} run in a fresh memory
  * context of the backend, its result moved or copied into the caller's scope. Exact gradients, batched
  * per-sample gradients (one forward and one backward pass per batch), exact Hessian-vector products
- * by double backward, Gauss-Newton-vector products, mixed derivatives for float inputs, and the
+ * by double backward, Gauss-Newton-vector products (J v in forward mode), mixed derivatives for float inputs, and the
  * factors of the Dense heads ({@link ModelGraph#factorLayers()}).
  *
  * <p><b>What a backend supplies</b>: the parameter arrays (uploaded in its constructor, replaced by

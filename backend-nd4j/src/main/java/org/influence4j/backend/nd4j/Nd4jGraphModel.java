@@ -21,7 +21,7 @@ import org.nd4j.linalg.factory.Nd4j;
  * derivatives are those of {@link GraphDerivatives} (written once in the {@code graph} module) over
  * {@link Nd4jKernels}: exact gradients, batched per-sample gradients (one forward and one backward
  * pass per batch), exact Hessian-vector products by double backward, Gauss-Newton-vector products
- * and, for float inputs, mixed derivatives ∇x∇θ. ND4J's own automatic differentiation (SameDiff) is
+ * (J v in forward mode) and, for float inputs, mixed derivatives ∇x∇θ. ND4J's own automatic differentiation (SameDiff) is
  * not used.
  *
  * <p><b>Conventions</b> (those of {@link TwiceDifferentiable}): θ flat in
