@@ -264,31 +264,53 @@ public abstract class AbstractGraphModel<A, T extends Tensor, B extends Backend,
     @Override
     public final List<LayerGradientFactors> layerGradientFactors(Batch batch, TensorScope scope) {
         S target = checkCall(batch, scope);
+        return inCallContext(k -> exported(derivatives(k).layerFactors(batch), batch, 1, k, target));
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>For a layer graph: one forward pass, then one backward pass per class from the output
+     * gradients {@code p_i − e_c} ({@link GraphDerivatives#layerFactorsPerClass}).
+     */
+    @Override
+    public final List<LayerGradientFactors> layerGradientFactorsPerClass(Batch batch, int fromClass, int toClass,
+                                                                         TensorScope scope) {
+        LayerGradientFactors.requireClasses(spec(), fromClass, toClass);
+        S target = checkCall(batch, scope);
+        return inCallContext(k -> exported(derivatives(k).layerFactorsPerClass(batch, fromClass, toClass), batch,
+                toClass - fromClass, k, target));
+    }
+
+    /**
+     * @param copies the labels the δ rows hold ({@code copies·n·T} rows; inputs and ids {@code n·T})
+     * @return the factors as the api's, in {@code target}
+     */
+    private List<LayerGradientFactors> exported(List<GraphDerivatives.LayerFactors<A>> factors, Batch batch,
+                                                int copies, Kernels<A> k, S target) {
         ModelGraph graph = spec().graph();
-        return inCallContext(k -> {
-            List<LayerGradientFactors> out = new ArrayList<>();
-            for (GraphDerivatives.LayerFactors<A> f : derivatives(k).layerFactors(batch)) {
-                GraphNode node = graph.nodes().get(f.nodeIndex());
-                int rows = (int) k.shape(f.outputGradients())[0];
-                int positions = rows / batch.size();
-                T delta = export(target, f.outputGradients());
-                if (node instanceof GraphNode.Embedding e) {
-                    out.add(new LayerGradientFactors(LayerGradientFactors.Kind.EMBEDDING, f.nodeIndex(),
-                            f.weightOffset(), e.numEmbeddings(), e.embeddingDim(), false, positions, null,
-                            GraphDerivatives.ids(batch), delta));
-                } else if (node instanceof GraphNode.Conv2d c) {
-                    out.add(new LayerGradientFactors(LayerGradientFactors.Kind.CONV2D, f.nodeIndex(), f.weightOffset(),
-                            c.inChannels() * c.kernel().h() * c.kernel().w(), c.outChannels(), c.bias(), positions,
-                            export(target, f.inputs()), null, delta));
-                } else {
-                    GraphNode.Dense d = (GraphNode.Dense) node;
-                    out.add(new LayerGradientFactors(LayerGradientFactors.Kind.DENSE, f.nodeIndex(), f.weightOffset(),
-                            d.inFeatures(), d.outFeatures(), d.bias(), positions, export(target, f.inputs()), null,
-                            delta));
-                }
+        List<LayerGradientFactors> out = new ArrayList<>();
+        for (GraphDerivatives.LayerFactors<A> f : factors) {
+            GraphNode node = graph.nodes().get(f.nodeIndex());
+            int rows = (int) k.shape(f.outputGradients())[0];
+            int positions = rows / batch.size() / copies;
+            T delta = export(target, f.outputGradients());
+            if (node instanceof GraphNode.Embedding e) {
+                out.add(new LayerGradientFactors(LayerGradientFactors.Kind.EMBEDDING, f.nodeIndex(),
+                        f.weightOffset(), e.numEmbeddings(), e.embeddingDim(), false, positions, null,
+                        GraphDerivatives.ids(batch), delta));
+            } else if (node instanceof GraphNode.Conv2d c) {
+                out.add(new LayerGradientFactors(LayerGradientFactors.Kind.CONV2D, f.nodeIndex(), f.weightOffset(),
+                        c.inChannels() * c.kernel().h() * c.kernel().w(), c.outChannels(), c.bias(), positions,
+                        export(target, f.inputs()), null, delta));
+            } else {
+                GraphNode.Dense d = (GraphNode.Dense) node;
+                out.add(new LayerGradientFactors(LayerGradientFactors.Kind.DENSE, f.nodeIndex(), f.weightOffset(),
+                        d.inFeatures(), d.outFeatures(), d.bias(), positions, export(target, f.inputs()), null,
+                        delta));
             }
-            return List.copyOf(out);
-        });
+        }
+        return List.copyOf(out);
     }
 
     // ---------------------------------------------------------------------------------------------

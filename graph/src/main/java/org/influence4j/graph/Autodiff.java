@@ -164,7 +164,8 @@ public final class Autodiff<A> {
     public Var<A> mul(Var<A> a, Var<A> b) {
         return op(k.mul(a.value, b.value), g -> Arrays.asList(a.requiresGrad ? mul(g, b) : null,
                 b.requiresGrad ? mul(g, a) : null),
-                t -> plus(t.get(0) == null ? null : mul(t.get(0), b), t.get(1) == null ? null : mul(a, t.get(1))), a, b);
+                t -> plus(t.get(0) == null ? null : mul(t.get(0), b), t.get(1) == null ? null : mul(a, t.get(1))),
+                a, b);
     }
 
     public Var<A> div(Var<A> a, Var<A> b) {

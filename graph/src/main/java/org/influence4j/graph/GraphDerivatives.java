@@ -345,6 +345,43 @@ public final class GraphDerivatives<A> {
         return layerFactors(batch, name -> true);
     }
 
+    /**
+     * {@link #layerFactors(Batch)} of a softmax classifier under each label of {@code [from, to)}:
+     * one forward pass, then per class c one backward pass from the output gradient
+     * {@code p_i − e_c} (that of the per-sample loss with label c). The inputs are the one pass's;
+     * the δ of the classes are joined, rows ordered (class, sample, position).
+     */
+    public List<LayerFactors<A>> layerFactorsPerClass(Batch batch, int from, int to) {
+        Tapped<A> tapped = tapped(batch, name -> true);
+        Var<A> z = tapped.outputs();
+        long[] zs = ad.shape(z);
+        A p = GraphEvaluator.softmax(k, z.value());
+        Map<String, List<A>> deltas = new java.util.LinkedHashMap<>();
+        for (int c = from; c < to; c++) {
+            double[] oneHot = new double[(int) zs[1]];
+            oneHot[c] = 1;
+            A seed = k.sub(p, k.expand(k.constant(oneHot, 1, zs[1]), zs));
+            List<String> names = new ArrayList<>(tapped.taps().keySet());
+            List<A> rows = ad.scopedAll(() -> {
+                List<A> out = new ArrayList<>();
+                deltas(tapped, ad.sumAll(ad.mul(z, ad.constant(seed)))).forEach((name, d) ->
+                        out.add(tapped.taps().get(name).rows(ad.kernels(), d)));
+                return out;
+            });
+            for (int j = 0; j < names.size(); j++) {
+                deltas.computeIfAbsent(names.get(j), unused -> new ArrayList<>()).add(rows.get(j));
+            }
+        }
+        List<LayerFactors<A>> out = new ArrayList<>();
+        deltas.forEach((name, parts) -> {
+            GraphEvaluator.Tap<A> tap = tapped.taps().get(name);
+            out.add(new LayerFactors<>(graph.nodeIndex(name), weightOffset(name),
+                    tap.inputs() == null ? null : tap.inputs().value(),
+                    parts.size() == 1 ? parts.get(0) : k.concat(parts, 0)));
+        });
+        return out;
+    }
+
     /** {@link #layerFactors(Batch)} of the weight layers whose names {@code which} accepts. */
     private List<LayerFactors<A>> layerFactors(Batch batch, java.util.function.Predicate<String> which) {
         Tapped<A> tapped = tapped(batch, which);

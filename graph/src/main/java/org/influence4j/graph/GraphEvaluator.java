@@ -653,7 +653,7 @@ public final class GraphEvaluator<A> {
     }
 
     /** @return the row-wise softmax of {@code z [n, o]} */
-    private static <A> A softmax(Kernels<A> k, A z) {
+    static <A> A softmax(Kernels<A> k, A z) {
         long[] s = k.shape(z);
         A e = k.exp(k.sub(z, k.expand(k.maxLast(z), s)));
         return k.div(e, k.expand(k.sumTo(e, s[0], 1), s));

@@ -34,7 +34,8 @@ import org.junit.jupiter.params.provider.MethodSource;
  */
 class PtForwardModeTest {
 
-    private record Case(String name, long[][] shapes, BiFunction<Autodiff<NDArray>, List<Var<NDArray>>, Var<NDArray>> f) {
+    private record Case(String name, long[][] shapes,
+                        BiFunction<Autodiff<NDArray>, List<Var<NDArray>>, Var<NDArray>> f) {
         @Override
         public String toString() {
             return name;
@@ -51,7 +52,8 @@ class PtForwardModeTest {
                 new Case("div", shapes(3, 4, 3, 4), (ad, v) -> ad.div(v.get(0), ad.addScalar(ad.exp(v.get(1)), 1))),
                 new Case("scale", shapes(3, 4), (ad, v) -> ad.scale(v.get(0), -2.5)),
                 new Case("matmul", shapes(3, 4, 4, 2), (ad, v) -> ad.matmul(v.get(0), v.get(1))),
-                new Case("batched matmul", new long[][] {{2, 3, 4}, {2, 4, 2}}, (ad, v) -> ad.matmul(v.get(0), v.get(1))),
+                new Case("batched matmul", new long[][] {{2, 3, 4}, {2, 4, 2}},
+                        (ad, v) -> ad.matmul(v.get(0), v.get(1))),
                 new Case("permute", new long[][] {{2, 3, 4}}, (ad, v) -> ad.permute(v.get(0), 2, 0, 1)),
                 new Case("reshape, expand and sumTo", shapes(1, 4),
                         (ad, v) -> ad.sumTo(ad.reshape(ad.expand(v.get(0), 3, 4), 4, 3), 1, 3)),

@@ -408,6 +408,46 @@ public abstract class AbstractGraphFixtureTest {
         }
     }
 
+    /**
+     * A layer graph's per-class factors (one forward pass, a backward pass per class) equal those of
+     * the batch repeated per class, every copy labelled with its class: the first copy's inputs and
+     * ids, every copy's output gradients (float64, 1e-12), for classes {@code [1, C)}.
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("names")
+    void perClassLayerFactorsEqualThoseOfTheRepeatedBatch(String name) {
+        GraphFixture f = GraphFixture.load(name);
+        Batch b = f.batch();
+        int n = b.size();
+        int c = f.spec().outputDim();
+        double[] labels = new double[(c - 1) * n];
+        for (int k = 1; k < c; k++) {
+            java.util.Arrays.fill(labels, (k - 1) * n, k * n, k);
+        }
+        Batch repeated = new Batch(b.features().repeat(c - 1), labels, 1);
+        try (TwiceDifferentiable model = model(f, DType.FLOAT64); TensorScope scope = backend().newScope()) {
+            List<org.influence4j.api.LayerGradientFactors> expected = model.layerGradientFactors(repeated, scope);
+            List<org.influence4j.api.LayerGradientFactors> actual = model.layerGradientFactorsPerClass(b, 1, c, scope);
+            assertEquals(expected.size(), actual.size());
+            for (int l = 0; l < actual.size(); l++) {
+                org.influence4j.api.LayerGradientFactors e = expected.get(l);
+                org.influence4j.api.LayerGradientFactors a = actual.get(l);
+                String what = name + " layer " + e.layerIndex();
+                assertEquals(e.layerIndex(), a.layerIndex());
+                assertEquals(e.positions(), a.positions(), what);
+                int rows = n * e.positions();
+                if (e.inputs() == null) {
+                    assertArrayEquals(java.util.Arrays.copyOf(e.ids(), rows), a.ids(), what + " ids");
+                } else {
+                    assertClose(what + " inputs", java.util.Arrays.copyOf(e.inputs().toDoubleArray(),
+                            rows * e.inFeatures()), a.inputs().toDoubleArray(), 1e-12);
+                }
+                assertClose(what + " output gradients", e.outputGradients().toDoubleArray(),
+                        a.outputGradients().toDoubleArray(), 1e-12);
+            }
+        }
+    }
+
     static Stream<String> names() {
         return GraphFixture.NAMES.stream();
     }
