@@ -38,8 +38,8 @@ public final class Autodiff<A> {
     }
 
     /**
-     * A value in the recorded computation: an array, whether derivatives flow through it, and how
-     * to send an output adjoint to its inputs.
+     * A value in the recorded computation: an array, whether derivatives flow through it, how to
+     * send an output adjoint to its inputs and how to make its tangent from theirs.
      *
      * @param <A> the backend's array type
      */
@@ -133,7 +133,7 @@ public final class Autodiff<A> {
         return grad ? new Var<>(value, true, List.of(inputs), adjoint, tangent) : constant(value);
     }
 
-    /** An operation linear in each input: its tangent is the operation applied to the input's tangent. */
+    /** An operation of one input whose tangent is {@code map} of the input's (the operation itself if linear). */
     private Var<A> linearOp(A value, Adjoint<A> adjoint, java.util.function.UnaryOperator<Var<A>> map, Var<A> input) {
         return op(value, adjoint, t -> map.apply(t.get(0)), input);
     }

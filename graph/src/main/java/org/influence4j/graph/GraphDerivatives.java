@@ -356,12 +356,12 @@ public final class GraphDerivatives<A> {
         Var<A> z = tapped.outputs();
         long[] zs = ad.shape(z);
         A p = GraphEvaluator.softmax(k, z.value());
-        Map<String, List<A>> deltas = new java.util.LinkedHashMap<>();
+        List<String> names = new ArrayList<>(tapped.taps().keySet());
+        Map<String, List<A>> perLayer = new java.util.LinkedHashMap<>();
         for (int c = from; c < to; c++) {
             double[] oneHot = new double[(int) zs[1]];
             oneHot[c] = 1;
             A seed = k.sub(p, k.expand(k.constant(oneHot, 1, zs[1]), zs));
-            List<String> names = new ArrayList<>(tapped.taps().keySet());
             List<A> rows = ad.scopedAll(() -> {
                 List<A> out = new ArrayList<>();
                 deltas(tapped, ad.sumAll(ad.mul(z, ad.constant(seed)))).forEach((name, d) ->
@@ -369,11 +369,11 @@ public final class GraphDerivatives<A> {
                 return out;
             });
             for (int j = 0; j < names.size(); j++) {
-                deltas.computeIfAbsent(names.get(j), unused -> new ArrayList<>()).add(rows.get(j));
+                perLayer.computeIfAbsent(names.get(j), unused -> new ArrayList<>()).add(rows.get(j));
             }
         }
         List<LayerFactors<A>> out = new ArrayList<>();
-        deltas.forEach((name, parts) -> {
+        perLayer.forEach((name, parts) -> {
             GraphEvaluator.Tap<A> tap = tapped.taps().get(name);
             out.add(new LayerFactors<>(graph.nodeIndex(name), weightOffset(name),
                     tap.inputs() == null ? null : tap.inputs().value(),
@@ -502,10 +502,10 @@ public final class GraphDerivatives<A> {
     //
     // c directions at once: the parameters get c copies (leaves [c, ...shape]), each copy is broadcast
     // over the n samples of a batch replicated c times (rows ordered (direction j, sample i)), and one
-    // forward pass with its backward pass (and a double-backward pass or forward-mode sweep) over c·n
-    // rows yields all c products. The same
-    // arithmetic as c separate passes, in a few large operations instead of many small ones; memory
-    // c·n·p for the broadcast parameters, so c is bounded by BATCHED_VALUES.
+    // forward pass, backward pass and double-backward pass (or forward-mode sweep) over c·n rows
+    // yields all c products. The same arithmetic as c separate passes, in a few large operations
+    // instead of many small ones; memory c·n·p for the broadcast parameters, so c is bounded by
+    // BATCHED_VALUES.
 
     /**
      * At most this many values per pass in what the c·n rows hold: the broadcast parameter copies,

@@ -456,7 +456,8 @@ public final class GraphEvaluator<A> {
     /**
      * A tiling max pool from {@link Kernels#tiledMaxPool}: the gradient is the output gradient
      * repeated over each window (a column gather: input position → its window) times the
-     * first-maximum mask, recorded, so second derivatives flow.
+     * first-maximum mask, recorded, so second derivatives flow; the tangent is the transposed map,
+     * the masked input tangent summed over each window (the scatter of the same columns).
      */
     private Var<A> tiledMaxPool(Var<A> x, long[] s, long[] os, GraphNode.Pair kernel, Kernels.MaximaAndMask<A> tiled) {
         String key = "tiles " + s[2] + "x" + s[3] + " " + kernel;
