@@ -289,7 +289,7 @@ final class EkfacEstimator {
             }
             List<Tensor> gradients = new ArrayList<>(numBlocks);
             for (List<Tensor> list : perClass) {
-                gradients.add(list.isEmpty() ? null : InfluenceProducts.stack(list));
+                gradients.add(list.isEmpty() ? null : DenseLinalg.stackRows(list));
             }
             consumer.accept(chunk, scope, first, gradients);
         });

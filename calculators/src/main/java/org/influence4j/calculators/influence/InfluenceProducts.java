@@ -5,6 +5,7 @@ import java.util.Arrays;
 import java.util.List;
 import org.influence4j.api.BackendCapability;
 import org.influence4j.api.Tensor;
+import org.influence4j.calculators.internal.DenseLinalg;
 import org.influence4j.api.TensorScope;
 import org.influence4j.api.TwiceDifferentiable;
 import org.influence4j.api.data.Batch;
@@ -125,27 +126,9 @@ final class InfluenceProducts {
                     parts.add(mixed.reshape(m, (long) (to - from) * inputDim).transpose().moveTo(work));
                 }
             }
-            Tensor stacked = stack(parts);
+            Tensor stacked = DenseLinalg.stackRows(parts);
             Tensor result = stacked.transpose().reshape(m, n, inputDim);
             return result.moveTo(scope);
         }
-    }
-
-    /** The tensors stacked along dimension 0 (pairwise, so every value is copied O(log k) times); closes the parts. */
-    static Tensor stack(List<Tensor> parts) {
-        List<Tensor> level = parts;
-        while (level.size() > 1) {
-            List<Tensor> next = new ArrayList<>((level.size() + 1) / 2);
-            for (int k = 0; k + 1 < level.size(); k += 2) {
-                next.add(level.get(k).concat(level.get(k + 1)));
-                level.get(k).close();
-                level.get(k + 1).close();
-            }
-            if (level.size() % 2 == 1) {
-                next.add(level.get(level.size() - 1));
-            }
-            level = next;
-        }
-        return level.get(0);
     }
 }

@@ -1,7 +1,9 @@
 package org.influence4j.calculators.internal;
 
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
+import java.util.List;
 import org.ejml.data.DMatrixRMaj;
 import org.ejml.dense.row.CommonOps_DDRM;
 import org.ejml.dense.row.factory.DecompositionFactory_DDRM;
@@ -23,6 +25,27 @@ import org.influence4j.api.TensorScope;
 public final class DenseLinalg {
 
     private DenseLinalg() {
+    }
+
+    /**
+     * The tensors joined along dimension 0, pairwise, so every value is copied O(log k) times (a
+     * running join copies O(k)); closes the parts.
+     */
+    public static Tensor stackRows(List<Tensor> parts) {
+        List<Tensor> level = parts;
+        while (level.size() > 1) {
+            List<Tensor> next = new ArrayList<>((level.size() + 1) / 2);
+            for (int k = 0; k + 1 < level.size(); k += 2) {
+                next.add(level.get(k).concat(level.get(k + 1)));
+                level.get(k).close();
+                level.get(k + 1).close();
+            }
+            if (level.size() % 2 == 1) {
+                next.add(level.get(level.size() - 1));
+            }
+            level = next;
+        }
+        return level.get(0);
     }
 
     /**

@@ -1,6 +1,7 @@
 /**
  * Helpers shared by several packages of the calculators module: small dense linear algebra on the
- * host ({@code DenseLinalg}: symmetric eigendecomposition, Cholesky, Gram matrices), used by the
+ * host ({@code DenseLinalg}: symmetric eigendecomposition, Cholesky, Gram matrices; row joins of
+ * tensors), used by the
  * solvers, EK-FAC and TracIn's projections. Not an API: public only so that the module's packages
  * can share it; it may change without notice.
  */

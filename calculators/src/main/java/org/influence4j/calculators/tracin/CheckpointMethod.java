@@ -13,6 +13,7 @@ import org.influence4j.calculators.attribution.Attributions;
 import org.influence4j.calculators.attribution.TopK;
 import org.influence4j.calculators.attribution.TopKOrder;
 import org.influence4j.calculators.attribution.TrainingDataAttribution;
+import org.influence4j.calculators.internal.DenseLinalg;
 
 /**
  * Shared loop of the checkpoint methods: scores {@code Σ_c η_c · pair(rep_c(test), rep_c(train))}
@@ -100,28 +101,43 @@ abstract class CheckpointMethod implements TrainingDataAttribution {
 
     /**
      * {@link #pair} of the test representation with {@code train} represented chunk by chunk
-     * ({@link #batchSize} samples at a time): scores {@code [m, n]} in {@code scope}, while only one
-     * training chunk's representation is held at a time (per-sample gradients of a whole training
-     * set are p times its size).
+     * ({@link #batchSize} samples at a time): scores {@code [m, n]} in {@code scope}. Where a
+     * sample's representation has no more values than there are test rows (layer factors, a few
+     * columns), the chunks' representations are joined and paired once (one large product, no
+     * larger than the scores); otherwise (per-sample gradients: p values) only one chunk's
+     * representation is held at a time and its scores are joined.
      */
     private Tensor pairInChunks(List<Tensor> test, Batch train, TensorScope scope) {
         if (train.size() <= batchSize) {
             return pair(test, represent(train, scope), scope);
         }
-        Tensor rows = null; // the scores transposed, [n, m], joined chunk by chunk
+        long width = 0;
+        for (Tensor t : test) {
+            width += t.shape()[1];
+        }
+        if (width <= test.get(0).shape()[0]) {
+            List<List<Tensor>> pieces = new ArrayList<>(test.size());
+            for (int from = 0; from < train.size(); from += batchSize) {
+                List<Tensor> rep = represent(train.slice(from, Math.min(from + batchSize, train.size())), scope);
+                for (int t = 0; t < rep.size(); t++) {
+                    if (pieces.size() <= t) {
+                        pieces.add(new ArrayList<>());
+                    }
+                    pieces.get(t).add(rep.get(t));
+                }
+            }
+            List<Tensor> joined = pieces.stream().map(DenseLinalg::stackRows).toList();
+            return pair(test, joined, scope);
+        }
+        List<Tensor> blocks = new ArrayList<>(); // the scores transposed, [chunk, m]
         for (int from = 0; from < train.size(); from += batchSize) {
             try (TensorScope chunk = scope.newChild()) {
                 Tensor block = pair(test, represent(train.slice(from, Math.min(from + batchSize, train.size())), chunk),
                         chunk);
-                Tensor t = block.transpose();
-                Tensor next = rows == null ? t.moveTo(scope) : rows.concat(t).moveTo(scope);
-                if (rows != null) {
-                    rows.close();
-                }
-                rows = next;
+                blocks.add(block.transpose().moveTo(scope));
             }
         }
-        return rows.transpose().moveTo(scope);
+        return DenseLinalg.stackRows(blocks).transpose().moveTo(scope);
     }
 
     @Override

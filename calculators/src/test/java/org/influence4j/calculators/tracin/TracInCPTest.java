@@ -107,6 +107,22 @@ class TracInCPTest {
         assertTrue(e.getMessage().contains("3.weight"), e.getMessage());
     }
 
+    /**
+     * Training chunks of 8 (five, the last short): with 5 test rows a sample's gradient (5 values)
+     * is no wider than the test rows, so the chunks' gradients are joined and paired once; with 3
+     * test rows the chunks' scores are joined. Both equal the reference.
+     */
+    @Test
+    void chunkedInfluencesJoinRepresentationsOrScoresAlike() {
+        TracInCP t = tracin(new HostModel(spec, new double[P]), TracInOptions.defaults().withBatchSize(8));
+        try (HostScope scope = HostBackend.scope()) {
+            for (Batch queries : List.of(test, test.slice(0, 3))) {
+                assertArrayEquals(reference(queries, train, 0, P), t.influences(queries, train, scope).toDoubleArray(),
+                        1e-12, queries.size() + " test rows");
+            }
+        }
+    }
+
     @Test
     void streamingTopKEqualsTopKOfTheFullMatrix() {
         double[] full = reference(test, train, 0, P);
