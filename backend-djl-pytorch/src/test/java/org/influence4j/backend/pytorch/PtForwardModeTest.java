@@ -112,10 +112,10 @@ class PtForwardModeTest {
             double[] jvp = k.toDoubles(ad.jvp(y, leaves, tangents).value());
             double[] u = random(r, k.shape(y.value()));
             List<Var<NDArray>> vjp = ad.grad(y, ad.constant(u, k.shape(y.value())), leaves, false);
-            double left = dot(u, jvp);
+            double left = TestSupport.dot(u, jvp);
             double right = 0;
             for (int i = 0; i < leaves.size(); i++) {
-                right += dot(k.toDoubles(vjp.get(i).value()), t.get(i));
+                right += TestSupport.dot(k.toDoubles(vjp.get(i).value()), t.get(i));
             }
             assertEquals(right, left, 1e-12 * Math.max(1, Math.abs(right)), c + ": ⟨u, J t⟩ = ⟨Jᵀu, t⟩");
 
@@ -178,7 +178,7 @@ class PtForwardModeTest {
             List<Var<NDArray>> gradient = ad.grad(mean, null, leaves, true);
             List<Var<NDArray>> flat = new ArrayList<>();
             for (Var<NDArray> g : gradient) {
-                flat.add(ad.reshape(g, size(k.shape(g.value()))));
+                flat.add(ad.reshape(g, TestSupport.size(k.shape(g.value()))));
             }
             double[] hv = k.toDoubles(ad.jvp(ad.concat(flat, 0), leaves, directions).value());
             double scale = Math.max(1e-300, TestSupport.norm(f.hvp()));
@@ -197,26 +197,10 @@ class PtForwardModeTest {
     }
 
     private static double[] random(SplittableRandom r, long[] shape) {
-        double[] out = new double[(int) size(shape)];
+        double[] out = new double[(int) TestSupport.size(shape)];
         for (int i = 0; i < out.length; i++) {
             out[i] = r.nextDouble(-1, 1);
         }
         return out;
-    }
-
-    private static long size(long[] shape) {
-        long size = 1;
-        for (long d : shape) {
-            size *= d;
-        }
-        return size;
-    }
-
-    private static double dot(double[] a, double[] b) {
-        double s = 0;
-        for (int i = 0; i < a.length; i++) {
-            s += a[i] * b[i];
-        }
-        return s;
     }
 }

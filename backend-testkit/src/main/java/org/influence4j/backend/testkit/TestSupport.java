@@ -235,6 +235,23 @@ public final class TestSupport {
 
     // ---- numerics ------------------------------------------------------------------------------
 
+    public static double dot(double[] a, double[] b) {
+        double s = 0;
+        for (int i = 0; i < a.length; i++) {
+            s += a[i] * b[i];
+        }
+        return s;
+    }
+
+    /** @return the number of elements of an array of {@code shape} */
+    public static long size(long[] shape) {
+        long size = 1;
+        for (long d : shape) {
+            size *= d;
+        }
+        return size;
+    }
+
     public static double norm(double[] v) {
         double s = 0;
         for (double x : v) {
