@@ -20,8 +20,8 @@ import org.influence4j.api.model.ModelSpec;
  * on any backend with {@link Kernels}: every method is {@link GraphDerivatives} run in a fresh memory
  * context of the backend, its result moved or copied into the caller's scope. Exact gradients, batched
  * per-sample gradients (one forward and one backward pass per batch), exact Hessian-vector products
- * by double backward, Gauss-Newton-vector products (J v in forward mode), mixed derivatives for float inputs, and the
- * factors of the Dense heads ({@link ModelGraph#factorLayers()}).
+ * (forward over reverse), Gauss-Newton-vector products (J v in forward mode), mixed derivatives for
+ * float inputs, and the factors of the Dense heads ({@link ModelGraph#factorLayers()}).
  *
  * <p><b>What a backend supplies</b>: the parameter arrays (uploaded in its constructor, replaced by
  * {@link #replaceParameters}, freed by {@link #releaseNative}), a memory context per call
@@ -147,7 +147,7 @@ public abstract class AbstractGraphModel<A, T extends Tensor, B extends Backend,
     /**
      * {@inheritDoc}
      *
-     * <p>Exact (double backward).
+     * <p>Exact: the forward-mode derivative of the recorded gradient (forward over reverse).
      *
      * @throws IllegalArgumentException if {@code v} is not a vector {@code [p]} of this backend
      */
@@ -163,7 +163,8 @@ public abstract class AbstractGraphModel<A, T extends Tensor, B extends Backend,
     /**
      * {@inheritDoc}
      *
-     * <p>Exact (double backward): one forward pass and one backward pass per row.
+     * <p>Exact (forward over reverse): one forward pass and one recorded backward pass, then one
+     * forward-mode sweep over both per row.
      *
      * @throws IllegalArgumentException if {@code vs} is not a matrix {@code [k, p]} of this backend
      */

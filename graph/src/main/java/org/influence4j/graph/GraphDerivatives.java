@@ -25,8 +25,9 @@ import org.influence4j.graph.Autodiff.Var;
  * layers come from the layer factors (one forward pass with the shared parameters, one backward
  * pass to each layer's output gradients, then one batched {@code δᵀa} per layer); other graphs
  * broadcast every parameter to a leading batch axis and take the gradient with respect to those
- * broadcast copies. Either way: one forward and one backward pass for the whole batch. HVPs take
- * the gradient of {@code ⟨∇θL, v⟩} through the recorded gradient (double backward).
+ * broadcast copies. Either way: one forward and one backward pass for the whole batch. HVPs are
+ * the forward-mode derivative of the recorded gradient in the direction v ({@link Autodiff#jvp}
+ * over the forward and backward passes: forward over reverse).
  * Gauss-Newton products {@code (1/n) Σ_i J_iᵀ H_ℓ,i J_i v} get {@code J v} in forward mode
  * ({@link Autodiff#jvp}: one sweep over the recorded forward pass, no backward pass), apply the loss
  * curvature in closed form, and take one VJP.
@@ -467,8 +468,7 @@ public final class GraphDerivatives<A> {
         List<Var<A>> g = ad.grad(mean, null, leaves, true);
         List<Var<A>> rows = new ArrayList<>();
         for (List<Var<A>> v : directions(vs)) {
-            rows.add(ad.scoped(() -> ad.reshape(flatten(ad.grad(inner(g, v), null, leaves, false), false), 1,
-                    graph.numParameters())));
+            rows.add(ad.scoped(() -> ad.reshape(ad.jvp(flatten(g, false), leaves, v), 1, graph.numParameters())));
         }
         return ad.concat(rows, 0).value();
     }
@@ -564,7 +564,7 @@ public final class GraphDerivatives<A> {
         Var<A> z = forward(replicated, broadcast(copies, c, n), true);
         Var<A> mean = ad.scale(ad.sumAll(losses(replicated, z)), 1.0 / n);
         List<Var<A>> g = ad.grad(mean, null, copies, true);
-        return flatten(ad.grad(inner(g, stacked(vs, c)), null, copies, false), true);
+        return ad.jvp(flatten(g, true), copies, stacked(vs, c));
     }
 
     /** @return {@code [c, p]}: the Gauss-Newton matrix times each of the c rows of {@code vs} */

@@ -20,7 +20,7 @@ import org.nd4j.linalg.factory.Nd4j;
  * residual connections, GELU) on ND4J, as a {@link TwiceDifferentiable}, float32 or float64. The
  * derivatives are those of {@link GraphDerivatives} (written once in the {@code graph} module) over
  * {@link Nd4jKernels}: exact gradients, batched per-sample gradients (one forward and one backward
- * pass per batch), exact Hessian-vector products by double backward, Gauss-Newton-vector products
+ * pass per batch), exact Hessian-vector products (forward over reverse), Gauss-Newton-vector products
  * (J v in forward mode) and, for float inputs, mixed derivatives ∇x∇θ. ND4J's own automatic differentiation (SameDiff) is
  * not used.
  *

@@ -16,8 +16,8 @@
  *       ({@link org.influence4j.api.model.ModelSpec#isGraph()}: convolutions, pooling, embeddings,
  *       layer/batch norm, residual add, GELU) whose derivatives are those of the {@code graph}
  *       module's {@link org.influence4j.graph.GraphDerivatives}: exact gradients, batched
- *       per-sample gradients, Hessian-vector products by double backward, Gauss-Newton-vector
- *       products in forward mode, mixed
+ *       per-sample gradients, Hessian-vector products (forward over reverse), Gauss-Newton-vector
+ *       products (J v in forward mode), mixed
  *       derivatives;</li>
  *   <li>{@code Nd4jKernels} — the graph module's primitive array operations on {@code INDArray}s,
  *       every result freed with its call's {@code Nd4jArena}.</li>
