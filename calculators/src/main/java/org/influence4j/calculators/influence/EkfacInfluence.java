@@ -18,6 +18,7 @@ import org.influence4j.api.influence.InfluenceFunctionModel;
 import org.influence4j.api.influence.InfluenceMode;
 import org.influence4j.api.inversion.InversionException;
 import org.influence4j.api.model.Loss;
+import org.influence4j.calculators.internal.DenseLinalg;
 
 /**
  * Influence functions with the eigenvalue-corrected Kronecker-factored curvature (pyDVL's
@@ -267,7 +268,7 @@ public final class EkfacInfluence implements InfluenceFunctionModel {
                 Tensor result;
                 if (mode == InfluenceMode.UP) {
                     Tensor layerGradients = EkfacBasis.columns(gradients, b.offset(), b.numParameters());
-                    result = f.matmul(layerGradients.transpose());
+                    result = DenseLinalg.timesTransposed(f, layerGradients);
                 } else {
                     result = InfluenceProducts.perturbation(model, embed(f, b.offset(), m, work), train,
                             options.batchSize(), work);

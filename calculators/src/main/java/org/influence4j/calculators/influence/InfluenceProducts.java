@@ -5,12 +5,12 @@ import java.util.Arrays;
 import java.util.List;
 import org.influence4j.api.BackendCapability;
 import org.influence4j.api.Tensor;
-import org.influence4j.calculators.internal.DenseLinalg;
 import org.influence4j.api.TensorScope;
 import org.influence4j.api.TwiceDifferentiable;
 import org.influence4j.api.data.Batch;
 import org.influence4j.api.influence.InfluenceMode;
 import org.influence4j.api.model.ModelSpec;
+import org.influence4j.calculators.internal.DenseLinalg;
 
 /**
  * Products of influence factors with training-sample derivatives and the argument checks, shared by
@@ -67,12 +67,7 @@ final class InfluenceProducts {
             return perturbation(model, factors, train, chunk, scope);
         }
         try (TensorScope work = scope.newChild()) {
-            Tensor gradients = model.perSampleGradients(train, work);
-            Tensor result;
-            try (Tensor t = gradients.transpose()) {
-                result = factors.matmul(t);
-            }
-            return result.moveTo(scope);
+            return DenseLinalg.timesTransposed(factors, model.perSampleGradients(train, work)).moveTo(scope);
         }
     }
 

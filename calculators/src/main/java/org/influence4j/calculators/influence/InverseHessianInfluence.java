@@ -15,6 +15,7 @@ import org.influence4j.api.inversion.InverseHessian;
 import org.influence4j.api.inversion.InverseHvpResult;
 import org.influence4j.api.inversion.InverseHvpSolver;
 import org.influence4j.api.inversion.SolverInfo;
+import org.influence4j.calculators.internal.DenseLinalg;
 import org.influence4j.calculators.inversion.DataHessianOperator;
 import org.influence4j.calculators.inversion.LowRankInverse;
 import org.slf4j.Logger;
@@ -209,16 +210,10 @@ public class InverseHessianInfluence implements InfluenceFunctionModel {
                 result = scores.x();
             } else if (train != null && train.size() < test.size()) {
                 Tensor trainFactors = factors(train, work);
-                Tensor testGradients = model.perSampleGradients(test, work);
-                try (Tensor t = trainFactors.transpose()) {
-                    result = testGradients.matmul(t);
-                }
+                result = DenseLinalg.timesTransposed(model.perSampleGradients(test, work), trainFactors);
             } else {
                 Tensor testFactors = factors(test, work);
-                Tensor gradients = model.perSampleGradients(other, work);
-                try (Tensor t = gradients.transpose()) {
-                    result = testFactors.matmul(t);
-                }
+                result = DenseLinalg.timesTransposed(testFactors, model.perSampleGradients(other, work));
             }
             return result.moveTo(scope);
         }

@@ -28,6 +28,24 @@ public final class DenseLinalg {
     }
 
     /**
+     * {@code a bᵀ} for matrices {@code a [m, k]} and {@code b [n, k]}: {@code [m, n]}, owned by the
+     * operands' scope. With fewer rows in {@code a} than in {@code b} it is computed as
+     * {@code (b aᵀ)ᵀ}: BLAS runs the product faster with the longer side as its rows (the influence
+     * GEMM {@code [64, 19210]·[19210, 1024]}: 110 → 149 GFLOP/s on djl-pytorch). The same sums, up to
+     * float reassociation.
+     */
+    public static Tensor timesTransposed(Tensor a, Tensor b) {
+        if (a.shape()[0] < b.shape()[0]) {
+            try (Tensor at = a.transpose(); Tensor product = b.matmul(at)) {
+                return product.transpose();
+            }
+        }
+        try (Tensor bt = b.transpose()) {
+            return a.matmul(bt);
+        }
+    }
+
+    /**
      * The tensors joined along dimension 0, pairwise, so every value is copied O(log k) times (a
      * running join copies O(k)); closes the parts.
      */
@@ -166,7 +184,7 @@ public final class DenseLinalg {
 
     /** @return {@code a · bᵀ} of two row blocks {@code [m, p]} and {@code [n, p]}, as a host {@code m x n} matrix */
     public static double[][] gram(Tensor a, Tensor b) {
-        try (Tensor bt = b.transpose(); Tensor g = a.matmul(bt)) {
+        try (Tensor g = timesTransposed(a, b)) {
             return unflatten(g.toDoubleArray(), (int) a.shape()[0], (int) b.shape()[0]);
         }
     }

@@ -127,7 +127,7 @@ public final class LowRankInverse implements InverseHessian {
                 scores = weighted.matmul(rightProjectedT);
             }
             if (complement) {
-                try (Tensor rightT = right.transpose(); Tensor full = left.matmul(rightT)) {
+                try (Tensor full = DenseLinalg.timesTransposed(left, right)) {
                     Tensor sum = scores.axpy(1 / lambda, full);
                     scores.close();
                     scores = sum;

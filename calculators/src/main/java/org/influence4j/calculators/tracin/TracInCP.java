@@ -11,6 +11,7 @@ import org.influence4j.api.TensorScope;
 import org.influence4j.api.TwiceDifferentiable;
 import org.influence4j.api.data.Batch;
 import org.influence4j.api.model.ParameterInfo;
+import org.influence4j.calculators.internal.DenseLinalg;
 
 /**
  * TracInCP (Pruthi et al. 2020) with Captum's semantics: the score of training point z on test
@@ -203,18 +204,18 @@ public final class TracInCP extends CheckpointMethod {
     @Override
     Tensor pair(List<Tensor> test, List<Tensor> train, TensorScope scope) {
         if (test.size() == 1) {
-            return gram(test.get(0), train.get(0));
+            return DenseLinalg.timesTransposed(test.get(0), train.get(0));
         }
         // Σ over the pieces: columns G_test G_trainᵀ; a Dense layer (Δ_test Δ_trainᵀ) ⊙ (A_test A_trainᵀ [+ 1])
         Tensor sum = null;
         int j = 0;
         for (Form form : forms) {
             if (form.factored()) {
-                sum = accumulate(sum, layerScore(gram(test.get(j + 1), train.get(j + 1)), gram(test.get(j),
+                sum = accumulate(sum, layerScore(DenseLinalg.timesTransposed(test.get(j + 1), train.get(j + 1)), DenseLinalg.timesTransposed(test.get(j),
                         train.get(j)), form.bias()));
                 j += 2;
             } else {
-                sum = accumulate(sum, gram(test.get(j), train.get(j)));
+                sum = accumulate(sum, DenseLinalg.timesTransposed(test.get(j), train.get(j)));
                 j++;
             }
         }
@@ -255,12 +256,6 @@ public final class TracInCP extends CheckpointMethod {
         }
     }
 
-    /** @return {@code a bᵀ} */
-    private static Tensor gram(Tensor a, Tensor b) {
-        try (Tensor bt = b.transpose()) {
-            return a.matmul(bt);
-        }
-    }
 
     /** @return {@code sum + term} (closing both), or {@code term} when {@code sum} is null */
     private static Tensor accumulate(Tensor sum, Tensor term) {

@@ -7,6 +7,7 @@ import org.influence4j.api.Tensor;
 import org.influence4j.api.TensorScope;
 import org.influence4j.api.TwiceDifferentiable;
 import org.influence4j.api.data.Batch;
+import org.influence4j.calculators.internal.DenseLinalg;
 
 /**
  * TracInCPFast (Captum): TracInCP restricted to the weight of the model's last Dense layer, computed
@@ -73,14 +74,8 @@ public final class TracInCPFast extends CheckpointMethod {
 
     @Override
     Tensor pair(List<Tensor> test, List<Tensor> train, TensorScope scope) {
-        Tensor aa;
-        try (Tensor at = train.get(0).transpose()) {
-            aa = test.get(0).matmul(at).moveTo(scope);
-        }
-        Tensor dd;
-        try (Tensor dt = train.get(1).transpose()) {
-            dd = test.get(1).matmul(dt).moveTo(scope);
-        }
+        Tensor aa = DenseLinalg.timesTransposed(test.get(0), train.get(0)).moveTo(scope);
+        Tensor dd = DenseLinalg.timesTransposed(test.get(1), train.get(1)).moveTo(scope);
         if (includeBias) {
             long[] shape = aa.shape();
             double[] ones = new double[Math.toIntExact(shape[0] * shape[1])];
