@@ -211,8 +211,9 @@ public final class TracInCP extends CheckpointMethod {
         int j = 0;
         for (Form form : forms) {
             if (form.factored()) {
-                sum = accumulate(sum, layerScore(DenseLinalg.timesTransposed(test.get(j + 1), train.get(j + 1)), DenseLinalg.timesTransposed(test.get(j),
-                        train.get(j)), form.bias()));
+                Tensor deltas = DenseLinalg.timesTransposed(test.get(j + 1), train.get(j + 1));
+                Tensor inputs = DenseLinalg.timesTransposed(test.get(j), train.get(j));
+                sum = accumulate(sum, layerScore(deltas, inputs, form.bias()));
                 j += 2;
             } else {
                 sum = accumulate(sum, DenseLinalg.timesTransposed(test.get(j), train.get(j)));
