@@ -465,10 +465,10 @@ public final class GraphDerivatives<A> {
         }
         List<Var<A>> leaves = leaves();
         Var<A> mean = meanLoss(batch, leaves);
-        List<Var<A>> g = ad.grad(mean, null, leaves, true);
+        Var<A> g = flatten(ad.grad(mean, null, leaves, true), false);
         List<Var<A>> rows = new ArrayList<>();
         for (List<Var<A>> v : directions(vs)) {
-            rows.add(ad.scoped(() -> ad.reshape(ad.jvp(flatten(g, false), leaves, v), 1, graph.numParameters())));
+            rows.add(ad.scoped(() -> ad.reshape(ad.jvp(g, leaves, v), 1, graph.numParameters())));
         }
         return ad.concat(rows, 0).value();
     }
@@ -502,10 +502,9 @@ public final class GraphDerivatives<A> {
     //
     // c directions at once: the parameters get c copies (leaves [c, ...shape]), each copy is broadcast
     // over the n samples of a batch replicated c times (rows ordered (direction j, sample i)), and one
-    // forward pass, backward pass and double-backward pass (or forward-mode sweep) over c·n rows
-    // yields all c products. The same arithmetic as c separate passes, in a few large operations
-    // instead of many small ones; memory c·n·p for the broadcast parameters, so c is bounded by
-    // BATCHED_VALUES.
+    // forward pass, one backward pass and one forward-mode sweep over c·n rows yield all c products.
+    // The same arithmetic as c separate passes, in a few large operations instead of many small ones;
+    // memory c·n·p for the broadcast parameters, so c is bounded by BATCHED_VALUES.
 
     /**
      * At most this many values per pass in what the c·n rows hold: the broadcast parameter copies,

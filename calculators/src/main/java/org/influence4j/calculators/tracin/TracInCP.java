@@ -257,7 +257,6 @@ public final class TracInCP extends CheckpointMethod {
         }
     }
 
-
     /** @return {@code sum + term} (closing both), or {@code term} when {@code sum} is null */
     private static Tensor accumulate(Tensor sum, Tensor term) {
         if (sum == null) {
