@@ -83,7 +83,7 @@ class SettingsDocumentationTest {
         for (InversionMethod m : InversionMethod.values()) {
             assertTrue(methods.containsKey(m), m.configName() + " declares no settings list: " + methods.keySet());
         }
-        assertEquals(List.of("allow_indefinite"),
+        assertEquals(List.of("allow_indefinite", "exact_residuals"),
                 methods.get(InversionMethod.DIRECT).stream().map(Setting::key).toList());
         assertEquals(EkfacOptions.SETTINGS, methods.get(InversionMethod.EKFAC));
         assertEquals(List.of("rtol", "atol", "maxiter", "block", "preconditioner", "preconditioner_rank",

@@ -62,10 +62,16 @@ import org.slf4j.LoggerFactory;
  * memory (A and A⁻¹) until the inverse is closed; time {@code O(p³)}: for small p only. {@code solve}
  * takes right-hand sides of the operator's backend and computes, on the backend in float64, the
  * solutions {@code X = B·A⁻¹} (one matrix product) and their relative residuals
- * {@code ‖b − A x‖ / ‖b‖} (a second one, so that a wrong solution cannot look right); it returns the
- * solutions in the dtype of the right-hand sides. Details hold {@code "factorization"},
- * {@code "dimension"} and {@code "conditionEstimate"} (Cholesky) or {@code "smallestEigenvalue"}
- * (LU). The solver is immutable and thread-safe; the prepared inverse is not.
+ * {@code ‖b − A x‖ / ‖b‖}, so that a wrong solution cannot look right; it returns the solutions in the
+ * dtype of the right-hand sides. The residuals are measured by default through a fixed Gaussian sketch
+ * of {@value ResidualRows#COLUMNS} columns (two thin products; see {@link ResidualRows#sketched}: an
+ * unbiased estimate, below half the residual with probability 1.3e-10 per row), and exactly with
+ * {@link DirectOptions#exactResiduals()} or when {@code p ≤ }{@value ResidualRows#COLUMNS} (a second
+ * {@code [k, p]·[p, p]} product, as costly as the solve). The solutions are the same either way.
+ * Details hold {@code "factorization"}, {@code "dimension"}, {@code "residuals"} ({@code "sketched"}
+ * or {@code "exact"}) and {@code "conditionEstimate"} (Cholesky) or {@code "smallestEigenvalue"}
+ * (LU, whose residuals on the host are always exact). The solver is immutable and thread-safe; the
+ * prepared inverse is not.
  */
 public final class DirectSolver implements InverseHvpSolver {
 
@@ -175,7 +181,7 @@ public final class DirectSolver implements InverseHvpSolver {
 
     private DirectInverse factorise(Backend backend, DMatrixRMaj matrix, Conditioning c) {
         int p = matrix.numRows;
-        DirectInverse cholesky = invertOnBackend(backend, matrix, c);
+        DirectInverse cholesky = invertOnBackend(backend, matrix, c, options.exactResiduals());
         if (cholesky != null) {
             return cholesky;
         }
@@ -231,7 +237,8 @@ public final class DirectSolver implements InverseHvpSolver {
      * @return the inverse, or null if A is not positive definite
      * @throws InversionException of reason {@link Reason#SINGULAR} if it is numerically singular
      */
-    private static DirectInverse invertOnBackend(Backend backend, DMatrixRMaj matrix, Conditioning c) {
+    private static DirectInverse invertOnBackend(Backend backend, DMatrixRMaj matrix, Conditioning c,
+                                                 boolean exactResiduals) {
         int p = matrix.numRows;
         TensorScope own = backend.newScope();
         boolean kept = false;
@@ -251,8 +258,10 @@ public final class DirectSolver implements InverseHvpSolver {
                 throw c.singular("condition number estimate " + format(condition) + " (1-norm, from the Cholesky"
                         + " inverse)");
             }
+            ResidualRows residuals = exactResiduals || p <= ResidualRows.COLUMNS ? ResidualRows.exact(a)
+                    : ResidualRows.sketched(a);
             kept = true;
-            return new BackendInverse(own, a, inverse, condition);
+            return new BackendInverse(own, a, inverse, condition, residuals);
         } finally {
             if (!kept) {
                 own.close();
@@ -358,17 +367,21 @@ public final class DirectSolver implements InverseHvpSolver {
     private abstract static class DirectInverse implements InverseHessian {
         final int p;
         private final String factorization;
+        private final String residualMeasure;
         private final double diagnostic;
         private final List<String> warnings;
         private boolean closed;
 
         /**
-         * @param factorization {@code "cholesky"} or {@code "lu"}
-         * @param diagnostic    the condition number estimate (Cholesky) or the smallest eigenvalue (LU)
+         * @param factorization   {@code "cholesky"} or {@code "lu"}
+         * @param residualMeasure {@code "sketched"} or {@code "exact"}: how the residuals are measured
+         * @param diagnostic      the condition number estimate (Cholesky) or the smallest eigenvalue (LU)
          */
-        DirectInverse(int p, String factorization, double diagnostic, List<String> warnings) {
+        DirectInverse(int p, String factorization, String residualMeasure, double diagnostic,
+                      List<String> warnings) {
             this.p = p;
             this.factorization = factorization;
+            this.residualMeasure = residualMeasure;
             this.diagnostic = diagnostic;
             this.warnings = List.copyOf(warnings);
         }
@@ -388,6 +401,7 @@ public final class DirectSolver implements InverseHvpSolver {
             Map<String, Object> details = new LinkedHashMap<>();
             details.put("factorization", factorization);
             details.put("dimension", p);
+            details.put("residuals", residualMeasure);
             details.put(factorization.equals("lu") ? "smallestEigenvalue" : "conditionEstimate", diagnostic);
             SolverInfo info = new SolverInfo(InversionMethod.DIRECT, 0, residuals, true, warnings, details);
             return new InverseHvpResult(x, info);
@@ -413,18 +427,19 @@ public final class DirectSolver implements InverseHvpSolver {
 
     }
 
-    /** A and A⁻¹ in float64 on the backend; each solve is one matrix product, its residuals a second. */
+    /** A and A⁻¹ in float64 on the backend; each solve is one matrix product, its residuals {@link ResidualRows}. */
     private static final class BackendInverse extends DirectInverse {
         private final TensorScope scope;
-        private final Tensor matrix;
         private final Tensor inverse;
+        private final ResidualRows residualRows;
 
-        /** @param scope owns {@code matrix} and {@code inverse}; closed by {@link #close()} */
-        BackendInverse(TensorScope scope, Tensor matrix, Tensor inverse, double condition) {
-            super((int) matrix.shape()[0], "cholesky", condition, List.of());
+        /** @param scope owns A, {@code inverse} and the residuals' sketch; closed by {@link #close()} */
+        BackendInverse(TensorScope scope, Tensor matrix, Tensor inverse, double condition,
+                       ResidualRows residualRows) {
+            super((int) matrix.shape()[0], "cholesky", residualRows.kind(), condition, List.of());
             this.scope = scope;
-            this.matrix = matrix;
             this.inverse = inverse;
+            this.residualRows = residualRows;
         }
 
         @Override
@@ -432,10 +447,9 @@ public final class DirectSolver implements InverseHvpSolver {
             try (Tensor rows = rhs.reshape(k, p);
                  Tensor b = rows.toType(DType.FLOAT64)) {
                 double[] norms = InverseChecks.requireFiniteRows(b);
-                // A is symmetric: the rows of B·A⁻¹ are the solutions, those of B − X·A the residuals
+                // A is symmetric: the rows of B·A⁻¹ are the solutions
                 try (Tensor x = b.matmul(inverse);
-                     Tensor ax = x.matmul(matrix);
-                     Tensor d = b.sub(ax);
+                     Tensor d = residualRows.of(b, x);
                      Tensor dd = d.rowDots(d)) {
                     double[] squares = dd.toDoubleArray();
                     for (int r = 0; r < k; r++) {
@@ -461,7 +475,7 @@ public final class DirectSolver implements InverseHvpSolver {
 
         HostLuInverse(DMatrixRMaj matrix, LinearSolverDense<DMatrixRMaj> solver, double smallest,
                       List<String> warnings) {
-            super(matrix.numRows, "lu", smallest, warnings);
+            super(matrix.numRows, "lu", "exact", smallest, warnings);
             this.matrix = matrix;
             this.solver = solver;
         }

@@ -99,7 +99,7 @@ class DirectSolverTest {
                 && e.getMessage().contains("--curvature gauss-newton")
                 && e.getMessage().contains("allow_indefinite = true"), e.getMessage());
 
-        try (HostScope scope = HostBackend.scope(); InverseHessian inv = new DirectSolver(new DirectOptions(true))
+        try (HostScope scope = HostBackend.scope(); InverseHessian inv = new DirectSolver(new DirectOptions(true, false))
                 .prepare(MatrixOperators.of(a, 0.0))) {
             InverseHvpResult r = inv.solve(scope.fromArray(b, DType.FLOAT64, 3), scope);
             assertTrue(Fixtures.maxAbsDiff(Fixtures.gaussSolve(a, b), r.x().toDoubleArray()) < 1e-12);
@@ -219,6 +219,37 @@ class DirectSolverTest {
         assertTrue(e.getMessage().contains("smallest eigenvalue is -0.500"), e.getMessage());
     }
 
+    /**
+     * The residuals are sketched by default where p exceeds the sketch's columns, and measured exactly
+     * with {@code exact_residuals} or a small p ({@link ResidualRowsTest} checks the estimates); the
+     * solutions are the same either way.
+     */
+    @Test
+    void residualsAreSketchedByDefaultAndExactOnRequest() {
+        int p = 150;
+        double[] d = new double[p];
+        for (int i = 0; i < p; i++) {
+            d[i] = 1 + (i * 53) % p;
+        }
+        double[][] a = reflected(Fixtures.parameters(p, 31), d);
+        int k = 5;
+        double[] b = Fixtures.parameters(k * p, 32);
+        try (HostScope scope = HostBackend.scope();
+             InverseHessian sketched = new DirectSolver().prepare(MatrixOperators.of(a, 0.0));
+             InverseHessian exact = new DirectSolver(new DirectOptions(false, true)).prepare(MatrixOperators.of(a, 0.0));
+             InverseHessian small = new DirectSolver().prepare(MatrixOperators.of(new double[][] {{2, 1}, {1, 3}}, 0.0))) {
+            InverseHvpResult estimated = sketched.solve(scope.fromArray(b, DType.FLOAT64, k, p), scope);
+            InverseHvpResult measured = exact.solve(scope.fromArray(b, DType.FLOAT64, k, p), scope);
+            assertEquals("sketched", estimated.info().details().get("residuals"));
+            assertEquals("exact", measured.info().details().get("residuals"));
+            assertEquals("exact", small.solve(scope.fromArray(new double[] {1, 2}, DType.FLOAT64, 2), scope).info()
+                    .details().get("residuals"));
+            assertArrayEquals(measured.x().toDoubleArray(), estimated.x().toDoubleArray());
+            assertTrue(estimated.info().maxResidual() < 1e-13, "sketched " + estimated.info().maxResidual());
+            assertTrue(measured.info().maxResidual() < 1e-13, "exact " + measured.info().maxResidual());
+        }
+    }
+
     /** @return {@code Q diag(d) Q} with {@code Q = I − 2uuᵀ/‖u‖²} */
     private static double[][] reflected(double[] u, double[] d) {
         int p = d.length;
@@ -257,7 +288,7 @@ class DirectSolverTest {
         DirectSolverFactory f = new DirectSolverFactory();
         assertEquals(InversionMethod.DIRECT, f.method());
         assertEquals(InversionRegistry.GENERIC, f.modelType());
-        assertEquals(List.of("allow_indefinite"), f.settings().stream().map(s -> s.key()).toList());
+        assertEquals(List.of("allow_indefinite", "exact_residuals"), f.settings().stream().map(s -> s.key()).toList());
         assertEquals(DirectOptions.defaults(), ((DirectSolver) f.create(SolverSettings.empty())).options());
         assertTrue(((DirectSolver) f.create(SolverSettings.of(Map.of("allow_indefinite", "yes")))).options()
                 .allowIndefinite());
