@@ -1,5 +1,6 @@
 package org.influence4j.calculators.tracin;
 
+import java.util.Arrays;
 import java.util.List;
 import org.influence4j.api.BackendCapability;
 import org.influence4j.api.DenseLayerFactors;
@@ -67,47 +68,39 @@ public final class TracInCPFast extends CheckpointMethod {
         }
     }
 
+    /**
+     * @return a: {@code [n, in]}, or {@code [n, in + 1]} with a column of ones appended where the bias is
+     *     included (so that {@code a_t · a_z} is {@code a_t · a_z + 1}); δ: {@code [n, out]}
+     */
     @Override
     List<Tensor> represent(Batch batch, TensorScope scope) {
-        return lastLayerFactors(model, batch, scope);
+        List<Tensor> factors = lastLayerFactors(model, batch, scope);
+        if (!includeBias) {
+            return factors;
+        }
+        Tensor a = factors.get(0);
+        long n = a.shape()[0];
+        double[] ones = new double[Math.toIntExact(n)];
+        Arrays.fill(ones, 1.0);
+        try (a; Tensor columns = a.transpose(); Tensor one = scope.fromArray(ones, a.dtype(), 1, n);
+             Tensor joined = columns.concat(one)) {
+            return List.of(joined.transpose(), factors.get(1));
+        }
     }
 
     @Override
     Tensor pair(List<Tensor> test, List<Tensor> train, TensorScope scope) {
-        Tensor aa = DenseLinalg.timesTransposed(test.get(0), train.get(0)).moveTo(scope);
-        Tensor dd = DenseLinalg.timesTransposed(test.get(1), train.get(1)).moveTo(scope);
-        if (includeBias) {
-            long[] shape = aa.shape();
-            double[] ones = new double[Math.toIntExact(shape[0] * shape[1])];
-            java.util.Arrays.fill(ones, 1.0);
-            try (Tensor one = scope.fromArray(ones, aa.dtype(), shape)) {
-                Tensor plus = aa.add(one);
-                aa.close();
-                aa = plus;
-            }
+        try (Tensor aa = DenseLinalg.timesTransposed(test.get(0), train.get(0));
+             Tensor dd = DenseLinalg.timesTransposed(test.get(1), train.get(1))) {
+            return dd.mul(aa).moveTo(scope);
         }
-        Tensor out = dd.mul(aa);
-        aa.close();
-        dd.close();
-        return out;
     }
 
     @Override
     Tensor self(List<Tensor> rep, TensorScope scope) {
-        Tensor a2 = rep.get(0).rowDots(rep.get(0));
-        Tensor d2 = rep.get(1).rowDots(rep.get(1));
-        if (includeBias) {
-            double[] plus = a2.toDoubleArray();
-            for (int i = 0; i < plus.length; i++) {
-                plus[i] += 1;
-            }
-            a2.close();
-            a2 = scope.fromArray(plus, d2.dtype(), plus.length);
+        try (Tensor a2 = rep.get(0).rowDots(rep.get(0)); Tensor d2 = rep.get(1).rowDots(rep.get(1))) {
+            return d2.mul(a2).moveTo(scope);
         }
-        Tensor out = d2.mul(a2);
-        a2.close();
-        d2.close();
-        return out;
     }
 
     @Override
