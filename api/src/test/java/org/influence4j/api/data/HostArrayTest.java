@@ -24,6 +24,42 @@ class HostArrayTest {
         return new Batch(HostArray.ofFloats(x, 4, 2, 3), new double[] {0, 1, 2, 3}, 1);
     }
 
+    /**
+     * Against the element-by-element definition: several sizes, the first of two non-finite values
+     * wherever they are, and finite extremes (largest, subnormal, -0) passing.
+     */
+    @Test
+    void firstNonFiniteFindsTheFirstNaNOrInfinityInEveryStorage() {
+        java.util.SplittableRandom random = new java.util.SplittableRandom(7);
+        double[] extremes = {Double.MAX_VALUE, -Double.MAX_VALUE, Double.MIN_VALUE, Float.MAX_VALUE, Float.MIN_VALUE,
+            -0.0, 0.0};
+        double[] bad = {Double.NaN, Double.POSITIVE_INFINITY, Double.NEGATIVE_INFINITY};
+        for (int n : new int[] {0, 1, 4095, 4096, 4097, 9000}) {
+            for (int trial = 0; trial < 8; trial++) {
+                double[] d = new double[n];
+                for (int i = 0; i < n; i++) {
+                    d[i] = random.nextInt(4) == 0 ? extremes[random.nextInt(extremes.length)] : random.nextGaussian();
+                }
+                int expected = -1;
+                if (n > 0 && trial > 0) {
+                    int at = trial == 1 ? n - 1 : random.nextInt(n);
+                    d[at] = bad[trial % bad.length];
+                    int later = at + random.nextInt(n - at);
+                    d[later] = bad[(trial + 1) % bad.length];
+                    expected = at;
+                }
+                float[] f = new float[n];
+                for (int i = 0; i < n; i++) {
+                    // float32 has its own extremes: a double beyond them is an infinity there
+                    f[i] = Double.isFinite(d[i]) && Math.abs(d[i]) > Float.MAX_VALUE ? Float.MAX_VALUE : (float) d[i];
+                }
+                String where = "n = " + n + ", trial " + trial;
+                assertEquals(expected, new HostArray(d, new long[] {n}, DType.FLOAT64).firstNonFinite(), where);
+                assertEquals(expected, HostArray.ofFloats(f, n).firstNonFinite(), where);
+            }
+        }
+    }
+
     @Test
     void accessorsReturnTheStorageItselfAndConvertOtherwise() {
         float[] f = {0.1f, 2.5f};

@@ -154,7 +154,10 @@ abstract class CheckpointMethod implements TrainingDataAttribution {
                     Iterator<Batch> it = train.batches(batchSize);
                     while (it.hasNext()) {
                         Batch chunk = it.next();
-                        validate(chunk, "train");
+                        if (c == 0) {
+                            // later passes read the same chunks (DataSource), which the model checks again
+                            validate(chunk, "train");
+                        }
                         try (TensorScope step = scope.newChild()) {
                             double[] s = self(represent(chunk, step), step).toDoubleArray();
                             for (int i = 0; i < s.length; i++) {
