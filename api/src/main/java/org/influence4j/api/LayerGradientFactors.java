@@ -79,15 +79,21 @@ public record LayerGradientFactors(Kind kind, int layerIndex, int parameterOffse
                 ids == null ? null : java.util.Arrays.copyOf(ids, Math.toIntExact(rows)), outputGradients);
     }
 
+    /** @return these factors with {@code outputGradients} in place of δ (the same inputs and ids) */
+    public LayerGradientFactors withOutputGradients(Tensor outputGradients) {
+        return new LayerGradientFactors(kind, layerIndex, parameterOffset, inFeatures, outFeatures, bias, positions,
+                inputs, ids, outputGradients);
+    }
+
     /**
-     * Checks the class range of {@link TwiceDifferentiable#layerGradientFactorsPerClass}.
+     * Checks the class range of {@link TwiceDifferentiable#fisherLayerGradientFactors}.
      *
      * @throws IllegalArgumentException if the loss of {@code spec} is not softmax cross-entropy or not
      *     {@code 0 ≤ fromClass < toClass ≤ C}
      */
     public static void requireClasses(org.influence4j.api.model.ModelSpec spec, int fromClass, int toClass) {
         if (spec.loss() != org.influence4j.api.model.Loss.SOFTMAX_CROSS_ENTROPY) {
-            throw new IllegalArgumentException("loss: per-class layer factors need softmax cross-entropy, not "
+            throw new IllegalArgumentException("loss: Fisher layer factors need softmax cross-entropy, not "
                     + spec.loss() + "; use layerGradientFactors");
         }
         if (fromClass < 0 || fromClass >= toClass || toClass > spec.outputDim()) {

@@ -135,38 +135,52 @@ public interface TwiceDifferentiable extends AutoCloseable {
     }
 
     /**
-     * The layer factors of a softmax cross-entropy model under the labels {@code [fromClass, toClass)}
-     * at once (the passes of Fisher curvature, which take every label, weighted by the model's own
-     * probabilities): what {@link #layerGradientFactors} gives for {@code batch} repeated once per
-     * class, every copy labelled with its class ({@code batch}'s own labels are not read).
+     * The layer factors of the true Fisher of a softmax cross-entropy model under the labels
+     * {@code [fromClass, toClass)} at once: what {@link #layerGradientFactors} gives for {@code batch}
+     * repeated once per class, every copy labelled with its class ({@code batch}'s own labels are not
+     * read), with the output gradients of sample i under label c multiplied by {@code √p_c(x_i)}, the
+     * model's own probability of c. Then {@code Σ DᵀD} over the classes is n·T times the chunk's
+     * Fisher estimate {@code E_{c∼p}[δ_c δ_cᵀ]} of a layer's output-gradient factor (EK-FAC, KFAC).
      * {@code outputGradients} has {@code (toClass − fromClass)·n·T} rows ordered (class c, sample i,
-     * position t), the gradients for label c; {@code inputs} and {@code ids}, the same under every
-     * label, have the first copy's {@code n·T} rows only.
+     * position t); {@code inputs} and {@code ids}, the same under every label, have the first copy's
+     * {@code n·T} rows only.
      *
-     * <p>The default calls {@link #layerGradientFactors} on the repeated batch; a backend may run one
-     * forward pass and back-propagate the stacked output gradients {@code p_i − e_c}.
+     * <p>The default calls {@link #layerGradientFactors} on the repeated batch and {@link #forward} for
+     * the probabilities, and scales the rows; a backend may run one forward pass and back-propagate the
+     * stacked, weighted output gradients {@code √p_ic (p_i − e_c)} (back-propagation is linear in them).
      *
      * @return one entry per weight layer, in layer order, tensors owned by {@code scope}
      * @throws IllegalArgumentException if the loss is not softmax cross-entropy or not
      *     {@code 0 ≤ fromClass < toClass ≤ C}
      */
-    default java.util.List<LayerGradientFactors> layerGradientFactorsPerClass(Batch batch, int fromClass, int toClass,
-                                                                              TensorScope scope) {
+    default java.util.List<LayerGradientFactors> fisherLayerGradientFactors(Batch batch, int fromClass, int toClass,
+                                                                            TensorScope scope) {
         LayerGradientFactors.requireClasses(spec(), fromClass, toClass);
         int n = batch.size();
         int copies = toClass - fromClass;
+        int classes = spec().outputDim();
         double[] labels = new double[Math.multiplyExact(copies, n)];
         for (int c = 0; c < copies; c++) {
             java.util.Arrays.fill(labels, c * n, (c + 1) * n, fromClass + c);
         }
         Batch repeated = new Batch(copies == 1 ? batch.features() : batch.features().repeat(copies), labels, 1);
-        java.util.List<LayerGradientFactors> all = layerGradientFactors(repeated, scope);
-        if (copies == 1) {
-            return all;
+        double[] probabilities;
+        try (Tensor logits = forward(batch, scope)) {
+            probabilities = org.influence4j.api.model.Loss.softmaxRows(logits.toDoubleArray(), classes);
         }
-        java.util.List<LayerGradientFactors> out = new java.util.ArrayList<>(all.size());
-        for (LayerGradientFactors f : all) {
-            out.add(f.withFirstInputRows((long) n * f.positions()));
+        java.util.List<LayerGradientFactors> out = new java.util.ArrayList<>();
+        for (LayerGradientFactors f : layerGradientFactors(repeated, scope)) {
+            int t = f.positions();
+            int rows = n * t;
+            double[] w = new double[copies * rows];
+            for (int r = 0; r < w.length; r++) {
+                w[r] = Math.sqrt(probabilities[(r % rows / t) * classes + fromClass + r / rows]);
+            }
+            Tensor weighted;
+            try (Tensor weights = scope.fromArray(w, spec().dtype(), w.length); Tensor d = f.outputGradients()) {
+                weighted = d.scaleRows(weights);
+            }
+            out.add((copies == 1 ? f : f.withFirstInputRows(rows)).withOutputGradients(weighted));
         }
         return java.util.List.copyOf(out);
     }

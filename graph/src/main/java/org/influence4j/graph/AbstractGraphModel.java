@@ -271,15 +271,15 @@ public abstract class AbstractGraphModel<A, T extends Tensor, B extends Backend,
     /**
      * {@inheritDoc}
      *
-     * <p>For a layer graph: one forward pass, then one backward pass per class from the output
-     * gradients {@code p_i − e_c} ({@link GraphDerivatives#layerFactorsPerClass}).
+     * <p>For a layer graph: one forward pass, then one backward pass per class from the weighted output
+     * gradients {@code √p_ic (p_i − e_c)} ({@link GraphDerivatives#fisherLayerFactors}).
      */
     @Override
-    public final List<LayerGradientFactors> layerGradientFactorsPerClass(Batch batch, int fromClass, int toClass,
-                                                                         TensorScope scope) {
+    public final List<LayerGradientFactors> fisherLayerGradientFactors(Batch batch, int fromClass, int toClass,
+                                                                       TensorScope scope) {
         LayerGradientFactors.requireClasses(spec(), fromClass, toClass);
         S target = checkCall(batch, scope);
-        return inCallContext(k -> exported(derivatives(k).layerFactorsPerClass(batch, fromClass, toClass), batch,
+        return inCallContext(k -> exported(derivatives(k).fisherLayerFactors(batch, fromClass, toClass), batch,
                 toClass - fromClass, k, target));
     }
 

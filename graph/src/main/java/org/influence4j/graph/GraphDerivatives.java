@@ -347,22 +347,25 @@ public final class GraphDerivatives<A> {
     }
 
     /**
-     * {@link #layerFactors(Batch)} of a softmax classifier under each label of {@code [from, to)}:
-     * one forward pass, then per class c one backward pass from the output gradient
-     * {@code p_i − e_c} (that of the per-sample loss with label c). The inputs are the one pass's;
-     * the δ of the classes are joined, rows ordered (class, sample, position).
+     * {@link #layerFactors(Batch)} of a softmax classifier under each label of {@code [from, to)},
+     * weighted for the true Fisher: one forward pass, then per class c one backward pass from the
+     * output gradient {@code √p_ic (p_i − e_c)} (that of the per-sample loss with label c, times the
+     * square root of the model's probability of c; back-propagation is linear in it). The inputs are
+     * the one pass's; the δ of the classes are joined, rows ordered (class, sample, position).
      */
-    public List<LayerFactors<A>> layerFactorsPerClass(Batch batch, int from, int to) {
+    public List<LayerFactors<A>> fisherLayerFactors(Batch batch, int from, int to) {
         Tapped<A> tapped = tapped(batch, name -> true);
         Var<A> z = tapped.outputs();
         long[] zs = ad.shape(z);
         A p = GraphEvaluator.softmax(k, z.value());
+        A rootsByClass = k.permute(k.sqrt(p), 1, 0);
         List<String> names = new ArrayList<>(tapped.taps().keySet());
         Map<String, List<A>> perLayer = new java.util.LinkedHashMap<>();
         for (int c = from; c < to; c++) {
             double[] oneHot = new double[(int) zs[1]];
             oneHot[c] = 1;
-            A seed = k.sub(p, k.expand(k.constant(oneHot, 1, zs[1]), zs));
+            A root = k.expand(k.reshape(k.slicePadRows(rootsByClass, c, c + 1), zs[0], 1), zs);
+            A seed = k.mul(k.sub(p, k.expand(k.constant(oneHot, 1, zs[1]), zs)), root);
             List<A> rows = ad.scopedAll(() -> {
                 List<A> out = new ArrayList<>();
                 deltas(tapped, ad.sumAll(ad.mul(z, ad.constant(seed)))).forEach((name, d) ->

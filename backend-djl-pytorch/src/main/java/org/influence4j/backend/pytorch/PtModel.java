@@ -232,13 +232,13 @@ public final class PtModel extends AbstractSpecModel<PtBackend, PtTensorScope> {
     /**
      * {@inheritDoc}
      *
-     * <p>One forward pass; the output gradients {@code p_i − e_c} of the classes, stacked
-     * {@code [classes, n, C]}, go through one backward pass (the activations broadcast over the
+     * <p>One forward pass; the weighted output gradients {@code √p_ic (p_i − e_c)} of the classes,
+     * stacked {@code [classes, n, C]}, go through one backward pass (the activations broadcast over the
      * classes), with no repeated batch.
      */
     @Override
-    public List<LayerGradientFactors> layerGradientFactorsPerClass(Batch batch, int fromClass, int toClass,
-                                                                   TensorScope scope) {
+    public List<LayerGradientFactors> fisherLayerGradientFactors(Batch batch, int fromClass, int toClass,
+                                                                 TensorScope scope) {
         LayerGradientFactors.requireClasses(spec(), fromClass, toClass);
         PtTensorScope target = checkCall(batch, scope);
         int copies = toClass - fromClass;
@@ -251,7 +251,9 @@ public final class PtModel extends AbstractSpecModel<PtBackend, PtTensorScope> {
                 labels[k * c + fromClass + k] = 1;
             }
             NDArray oneHot = PtArrays.owned(m, labels, new Shape(copies, 1, c), dataType);
-            backward(pass, pass.output.softmax(1).expandDims(0).sub(oneHot), params);
+            NDArray p = pass.output.softmax(1);
+            NDArray weights = p.get(":, {}:{}", fromClass, toClass).sqrt().transpose().expandDims(2);
+            backward(pass, p.expandDims(0).sub(oneHot).mul(weights), params);
             Set<NDArray> wrapped = Collections.newSetFromMap(new IdentityHashMap<>());
             List<LayerGradientFactors> out = new ArrayList<>(numDense());
             for (int j = 0; j < numDense(); j++) {

@@ -409,13 +409,14 @@ public abstract class AbstractGraphFixtureTest {
     }
 
     /**
-     * A layer graph's per-class factors (one forward pass, a backward pass per class) equal those of
-     * the batch repeated per class, every copy labelled with its class: the first copy's inputs and
-     * ids, every copy's output gradients (float64, 1e-12), for classes {@code [1, C)}.
+     * A layer graph's Fisher factors (one forward pass, a backward pass per class) equal those of the
+     * batch repeated per class, every copy labelled with its class: the first copy's inputs and ids,
+     * every copy's output gradients times {@code √p_c(x_i)} of its sample (float64, 1e-12), for
+     * classes {@code [1, C)}.
      */
     @ParameterizedTest(name = "{0}")
     @MethodSource("names")
-    void perClassLayerFactorsEqualThoseOfTheRepeatedBatch(String name) {
+    void fisherLayerFactorsAreThoseOfTheRepeatedBatchWeightedByTheRootProbabilities(String name) {
         GraphFixture f = GraphFixture.load(name);
         Batch b = f.batch();
         int n = b.size();
@@ -426,8 +427,9 @@ public abstract class AbstractGraphFixtureTest {
         }
         Batch repeated = new Batch(b.features().repeat(c - 1), labels, 1);
         try (TwiceDifferentiable model = model(f, DType.FLOAT64); TensorScope scope = backend().newScope()) {
+            double[] p = TestSupport.softmaxRows(model.forward(b, scope).toDoubleArray(), c);
             List<org.influence4j.api.LayerGradientFactors> expected = model.layerGradientFactors(repeated, scope);
-            List<org.influence4j.api.LayerGradientFactors> actual = model.layerGradientFactorsPerClass(b, 1, c, scope);
+            List<org.influence4j.api.LayerGradientFactors> actual = model.fisherLayerGradientFactors(b, 1, c, scope);
             assertEquals(expected.size(), actual.size());
             for (int l = 0; l < actual.size(); l++) {
                 org.influence4j.api.LayerGradientFactors e = expected.get(l);
@@ -442,8 +444,15 @@ public abstract class AbstractGraphFixtureTest {
                     assertClose(what + " inputs", java.util.Arrays.copyOf(e.inputs().toDoubleArray(),
                             rows * e.inFeatures()), a.inputs().toDoubleArray(), 1e-12);
                 }
-                assertClose(what + " output gradients", e.outputGradients().toDoubleArray(),
-                        a.outputGradients().toDoubleArray(), 1e-12);
+                double[] weighted = e.outputGradients().toDoubleArray();
+                int out = e.outFeatures();
+                for (int r = 0; r < weighted.length / out; r++) {
+                    double root = Math.sqrt(p[(r % rows / e.positions()) * c + 1 + r / rows]);
+                    for (int o = 0; o < out; o++) {
+                        weighted[r * out + o] *= root;
+                    }
+                }
+                assertClose(what + " output gradients", weighted, a.outputGradients().toDoubleArray(), 1e-12);
             }
         }
     }

@@ -66,19 +66,21 @@ public abstract class AbstractModelLayerFactorsAndMixedTest {
     }
 
     /**
-     * Per-class factors equal those of the batch repeated once per class with every copy labelled by
-     * its class: inputs from the first copy, output gradients of every copy (float64, 1e-13); the
-     * last layer's are {@code p_i − e_c} in closed form. Bad class ranges and losses are refused.
+     * Fisher factors equal those of the batch repeated once per class with every copy labelled by its
+     * class, the output gradients of sample i under label c times {@code √p_c(x_i)} (the softmax of the
+     * model's logits, here in double precision): inputs from the first copy, output gradients of every
+     * copy (float64, 1e-13); the last layer's are {@code √p_ic (p_i − e_c)} in closed form. Bad class
+     * ranges and losses are refused.
      */
     @Test
-    public void perClassFactorsEqualThoseOfTheRepeatedBatch() {
+    public void fisherFactorsAreThoseOfTheRepeatedBatchWeightedByTheRootProbabilities() {
         ModelSpec spec = TestSupport.twoHiddenLayers(Loss.SOFTMAX_CROSS_ENTROPY, DType.FLOAT64);
         int n = 6;
         int c = spec.outputDim();
         Batch batch = TestSupport.randomBatch(spec, n, 23);
         try (TensorScope scope = backend().newScope();
              TwiceDifferentiable model = backend().createModel(spec, TestSupport.parameters(spec, 24, 2))) {
-            double[] logits = model.forward(batch, scope).toDoubleArray();
+            double[] p = TestSupport.softmaxRows(model.forward(batch, scope).toDoubleArray(), c);
             int from = 1;
             int to = c;
             int copies = to - from;
@@ -88,7 +90,7 @@ public abstract class AbstractModelLayerFactorsAndMixedTest {
             }
             Batch repeated = new Batch(batch.features().repeat(copies), labels, 1);
             List<LayerGradientFactors> expected = model.layerGradientFactors(repeated, scope);
-            List<LayerGradientFactors> actual = model.layerGradientFactorsPerClass(batch, from, to, scope);
+            List<LayerGradientFactors> actual = model.fisherLayerGradientFactors(batch, from, to, scope);
             assertEquals(expected.size(), actual.size());
             for (int l = 0; l < actual.size(); l++) {
                 LayerGradientFactors e = expected.get(l);
@@ -98,35 +100,34 @@ public abstract class AbstractModelLayerFactorsAndMixedTest {
                 assertArrayEquals(new long[] {n, e.inFeatures()}, a.inputs().shape());
                 assertArrayEquals(java.util.Arrays.copyOf(e.inputs().toDoubleArray(), n * e.inFeatures()),
                         a.inputs().toDoubleArray(), 1e-13, "inputs of layer " + l);
-                assertArrayEquals(e.outputGradients().toDoubleArray(), a.outputGradients().toDoubleArray(), 1e-13,
+                double[] weighted = e.outputGradients().toDoubleArray();
+                int out = e.outFeatures();
+                for (int r = 0; r < copies * n; r++) {
+                    for (int o = 0; o < out; o++) {
+                        weighted[r * out + o] *= Math.sqrt(p[(r % n) * c + from + r / n]);
+                    }
+                }
+                assertArrayEquals(weighted, a.outputGradients().toDoubleArray(), 1e-13,
                         "output gradients of layer " + l);
             }
             double[] last = actual.get(actual.size() - 1).outputGradients().toDoubleArray();
             for (int k = 0; k < copies; k++) {
                 for (int i = 0; i < n; i++) {
-                    double max = Double.NEGATIVE_INFINITY;
+                    double root = Math.sqrt(p[i * c + from + k]);
                     for (int j = 0; j < c; j++) {
-                        max = Math.max(max, logits[i * c + j]);
-                    }
-                    double sum = 0;
-                    for (int j = 0; j < c; j++) {
-                        sum += Math.exp(logits[i * c + j] - max);
-                    }
-                    for (int j = 0; j < c; j++) {
-                        double p = Math.exp(logits[i * c + j] - max) / sum;
-                        assertEquals(p - (j == from + k ? 1 : 0), last[(k * n + i) * c + j], 1e-13);
+                        assertEquals(root * (p[i * c + j] - (j == from + k ? 1 : 0)), last[(k * n + i) * c + j], 1e-13);
                     }
                 }
             }
-            assertThrows(IllegalArgumentException.class, () -> model.layerGradientFactorsPerClass(batch, 2, 2, scope));
-            assertThrows(IllegalArgumentException.class, () -> model.layerGradientFactorsPerClass(batch, 0, c + 1,
+            assertThrows(IllegalArgumentException.class, () -> model.fisherLayerGradientFactors(batch, 2, 2, scope));
+            assertThrows(IllegalArgumentException.class, () -> model.fisherLayerGradientFactors(batch, 0, c + 1,
                     scope));
         }
         ModelSpec mse = TestSupport.twoHiddenLayers(Loss.MSE, DType.FLOAT64);
         try (TensorScope scope = backend().newScope();
              TwiceDifferentiable model = backend().createModel(mse, TestSupport.parameters(mse, 24, 2))) {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                    () -> model.layerGradientFactorsPerClass(TestSupport.randomBatch(mse, 3, 1), 0, 1, scope));
+                    () -> model.fisherLayerGradientFactors(TestSupport.randomBatch(mse, 3, 1), 0, 1, scope));
             assertTrue(e.getMessage().startsWith("loss:"), e.getMessage());
         }
     }

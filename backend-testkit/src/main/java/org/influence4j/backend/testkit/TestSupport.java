@@ -218,6 +218,26 @@ public final class TestSupport {
         return s / b.size();
     }
 
+    /** @return the softmax of each row of the row-major logits {@code [n, classes]}, in double precision */
+    public static double[] softmaxRows(double[] logits, int classes) {
+        double[] p = new double[logits.length];
+        for (int i = 0; i < logits.length / classes; i++) {
+            double max = Double.NEGATIVE_INFINITY;
+            for (int j = 0; j < classes; j++) {
+                max = Math.max(max, logits[i * classes + j]);
+            }
+            double sum = 0;
+            for (int j = 0; j < classes; j++) {
+                p[i * classes + j] = Math.exp(logits[i * classes + j] - max);
+                sum += p[i * classes + j];
+            }
+            for (int j = 0; j < classes; j++) {
+                p[i * classes + j] /= sum;
+            }
+        }
+        return p;
+    }
+
     /** Central finite-difference gradient of the reference mean loss (step h). */
     public static double[] referenceGradientFd(ModelSpec spec, double[] theta, Batch b, double h) {
         double[] g = new double[theta.length];

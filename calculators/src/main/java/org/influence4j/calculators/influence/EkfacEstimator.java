@@ -214,8 +214,9 @@ final class EkfacEstimator {
     }
 
     /**
-     * One pass over the data with the layer factors. For each chunk and Kronecker block, the consumer
-     * receives the factors and the weighted output gradients D: for FISHER the blocks
+     * One pass over the data with the layer factors ({@link TwiceDifferentiable#fisherLayerGradientFactors}).
+     * For each chunk and Kronecker block, the consumer receives the factors and the weighted output
+     * gradients D: for FISHER the blocks
      * {@code √p_c ∘ δ_c} of all classes c stacked, {@code [C·n·T, out]} (rows ordered (c, i, t)), for
      * PYDVL the single {@code Σ_c √p_c ∘ δ_c}, {@code [n·T, out]}. Hence {@code DᵀD} is n·T times the
      * chunk's share of the G estimate of {@link EkfacCurvature}.
@@ -225,9 +226,9 @@ final class EkfacEstimator {
     private long factorPass(String task, DataSource data, ChunkConsumer consumer) {
         int classes = model.spec().outputDim();
         int numBlocks = blocks.size();
-        return forEachChunk(task, data, (chunk, scope, probs) -> {
+        return forEachChunk(task, data, (chunk, scope) -> {
             int n = chunk.size();
-            // classes share one model call (layerGradientFactorsPerClass), as many as fit
+            // classes share one model call (fisherLayerGradientFactors), as many as fit
             // CLASS_GROUP_VALUES feature values of a repeated batch (fewer, larger calls; same rows, same sums)
             int group = (int) Math.max(1, Math.min(classes, CLASS_GROUP_VALUES / ((long) n * chunk.numFeatures())));
             List<LayerGradientFactors> first = new ArrayList<>(Collections.nCopies(numBlocks, null));
@@ -237,7 +238,7 @@ final class EkfacEstimator {
             }
             for (int c0 = 0; c0 < classes; c0 += group) {
                 int c1 = Math.min(classes, c0 + group);
-                Iterator<LayerGradientFactors> factors = model.layerGradientFactorsPerClass(chunk, c0, c1, scope)
+                Iterator<LayerGradientFactors> factors = model.fisherLayerGradientFactors(chunk, c0, c1, scope)
                         .iterator();
                 for (int l = 0; l < numBlocks; l++) {
                     Block b = blocks.get(l);
@@ -249,23 +250,14 @@ final class EkfacEstimator {
                         throw new IllegalStateException("backend " + model.backend().name() + " returned the factors"
                                 + " of layer " + f.layerIndex() + " where layer " + b.layerIndex() + " was expected");
                     }
-                    int t = f.positions();
-                    int rows = n * t;
+                    int rows = n * f.positions();
                     if (c0 == 0) {
                         first.set(l, f);
                     } else if (f.inputs() != null) {
                         f.inputs().close();
                     }
-                    // rows ordered (class c, sample i, position): weight √p_ic
-                    double[] w = new double[(c1 - c0) * rows];
-                    for (int k = 0; k < w.length; k++) {
-                        w[k] = Math.sqrt(probs[(k % rows / t) * classes + c0 + k / rows]);
-                    }
-                    Tensor d;
-                    try (Tensor weights = scope.fromArray(w, model.spec().dtype(), w.length)) {
-                        d = f.outputGradients().scaleRows(weights);
-                    }
-                    f.outputGradients().close();
+                    // rows ordered (class c, sample i, position), weighted √p_ic by the model
+                    Tensor d = f.outputGradients();
                     List<Tensor> list = perClass.get(l);
                     if (options.curvature() == EkfacCurvature.FISHER) {
                         list.add(d);
@@ -295,6 +287,12 @@ final class EkfacEstimator {
         });
     }
 
+    /** What one chunk contributes. */
+    @FunctionalInterface
+    private interface BatchConsumer {
+        void accept(Batch chunk, TensorScope scope);
+    }
+
     /** What one chunk contributes with its predictive probabilities. */
     @FunctionalInterface
     private interface ProbabilityConsumer {
@@ -302,13 +300,25 @@ final class EkfacEstimator {
         void accept(Batch chunk, TensorScope scope, double[] probs);
     }
 
+    /** {@link #forEachChunk(String, DataSource, BatchConsumer)} with the softmax of each chunk's logits. */
+    private long forEachChunk(String task, DataSource data, ProbabilityConsumer consumer) {
+        int classes = model.spec().outputDim();
+        return forEachChunk(task, data, (chunk, scope) -> {
+            double[] z;
+            try (Tensor logits = model.forward(chunk, scope)) {
+                z = logits.toDoubleArray();
+            }
+            consumer.accept(chunk, scope, Loss.softmaxRows(z, classes));
+        });
+    }
+
     /**
      * One pass over the data, reported to the options' progress listener as {@code task}, one step
-     * per chunk.
+     * per chunk; each chunk is checked against the model and handed over with a scope of its own.
      *
      * @return the number of samples
      */
-    private long forEachChunk(String task, DataSource data, ProbabilityConsumer consumer) {
+    private long forEachChunk(String task, DataSource data, BatchConsumer consumer) {
         ModelSpec spec = model.spec();
         if (data.numFeatures() != spec.inputDim()) {
             throw new IllegalArgumentException("trainingData: has " + data.numFeatures() + " features but the model"
@@ -324,11 +334,7 @@ final class EkfacEstimator {
                 spec.validate(chunk, "trainingData");
                 count += chunk.size();
                 try (TensorScope scope = model.backend().newScope()) {
-                    double[] z;
-                    try (Tensor logits = model.forward(chunk, scope)) {
-                        z = logits.toDoubleArray();
-                    }
-                    consumer.accept(chunk, scope, Loss.softmaxRows(z, spec.outputDim()));
+                    consumer.accept(chunk, scope);
                 }
                 progress.step(1);
             }
