@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.pytorch.engine.PtNDArray;
@@ -362,8 +363,14 @@ public final class PtModel extends AbstractSpecModel<PtBackend, PtTensorScope> {
             NDList blocks = new NDList();
             for (int from = 0; from < k; from += DIRECTIONS_PER_PASS) {
                 int to = Math.min(k, from + DIRECTIONS_PER_PASS);
-                NDArray block = k <= DIRECTIONS_PER_PASS ? vs : vs.get(from + ":" + to);
-                blocks.add(rPass(m, pass, delta, weights, block, batch.size()));
+                // each pass's work arrays are freed before the next: without the scope they stay in m
+                // until the call returns, (k / DIRECTIONS_PER_PASS) times the [DIRECTIONS_PER_PASS, n, width] arrays
+                try (NDScope passArrays = new NDScope()) {
+                    NDArray block = k <= DIRECTIONS_PER_PASS ? vs : vs.get(from + ":" + to);
+                    NDArray rows = rPass(m, pass, delta, weights, block, batch.size());
+                    NDScope.unregister(rows);
+                    blocks.add(rows);
+                }
             }
             return blocks.size() == 1 ? blocks.get(0) : NDArrays.concat(blocks, 0);
         }

@@ -53,7 +53,7 @@ public abstract class AbstractModelNativeMemoryTest {
     }
 
     /** RSS after a full GC and G1's concurrent uncommit, so that Java-heap growth is not counted. */
-    static long settledRssKiB() throws IOException {
+    protected static long settledRssKiB() throws IOException {
         long min = Long.MAX_VALUE;
         for (int i = 0; i < 3; i++) {
             System.gc();
