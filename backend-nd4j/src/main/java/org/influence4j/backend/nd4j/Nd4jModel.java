@@ -40,7 +40,9 @@ import org.nd4j.linalg.ops.transforms.Transforms;
  *       loss's second derivative ({@code R{∂ℓ/∂f} = ∇²_f ℓ · R{f}}), and a backward R pass
  *       ({@code R{g_in} = R{g_out} σ'(z) + g_out σ''(z) R{z}}, {@code R{g_a} = R{δ} W + δ V_W}) give
  *       {@code H v = R_v{∇θ L}} exactly (up to rounding) in about three times the cost of a gradient.
- *       A block of k vectors reuses one forward and backward pass;</li>
+ *       A block of k vectors reuses one forward and backward pass, and its R passes take up to 128
+ *       directions at once, their R-quantities stacked as rows {@code [k·n, width]} so that each
+ *       product is one matrix product;</li>
  *   <li><em>mixed derivatives</em> {@code ∇_{x_s} ⟨v, ∇θ ℓ_s⟩} are the R pass continued to the input:
  *       {@code R_v{∂ℓ_s/∂x_s}} (the mixed partials commute).</li>
  * </ul>
@@ -186,9 +188,9 @@ public final class Nd4jModel extends AbstractSpecModel<Nd4jBackend, Nd4jTensorSc
     /**
      * {@inheritDoc}
      *
-     * <p>Computed as the p R-operator passes of the unit vectors on one forward/backward pass, then
-     * symmetrised ({@code (H + Hᵀ)/2}, a change at rounding level). Costs p R passes and {@code p²}
-     * memory: meant for small p.
+     * <p>Computed as the R-operator passes of the p unit vectors (128 directions per pass) on one
+     * forward/backward pass, then symmetrised ({@code (H + Hᵀ)/2}, a change at rounding level). Costs
+     * p/128 R passes and {@code p²} memory: meant for small p.
      */
     @Override
     public Nd4jTensor hessian(Batch batch, TensorScope scope) {
@@ -268,7 +270,7 @@ public final class Nd4jModel extends AbstractSpecModel<Nd4jBackend, Nd4jTensorSc
                     INDArray v = vt.array().dataType() == type ? vt.array() : ar.t(vt.array().castTo(type));
                     for (int r = 0; r < k; r++) {
                         try (Nd4jArena inner = new Nd4jArena()) {
-                            INDArray rInput = rPass(inner, pass, v.getRow(r), null, n, true);
+                            INDArray rInput = rPassToInput(inner, pass, v.getRow(r));
                             out.get(NDArrayIndex.point(r), NDArrayIndex.all(), NDArrayIndex.all()).assign(rInput);
                         }
                     }
@@ -318,7 +320,8 @@ public final class Nd4jModel extends AbstractSpecModel<Nd4jBackend, Nd4jTensorSc
 
     /**
      * @param shape {@code [p]} for a vector {@code vs}, {@code [k, p]} for a block
-     * @return H·vs (row by row for a block) in a new array of {@code shape} owned by {@code target}
+     * @return H·vs (a block's rows 128 directions per R pass) in a new array of {@code shape} owned by
+     *     {@code target}
      */
     private Nd4jTensor hvpResult(Nd4jTensorScope target, Batch batch, INDArray vs, long... shape) {
         INDArray out = outside(shape);
@@ -335,7 +338,8 @@ public final class Nd4jModel extends AbstractSpecModel<Nd4jBackend, Nd4jTensorSc
 
     /**
      * Writes H · vs[r,:] into row r of {@code out} ({@code [k,p]}, outside workspaces), or H · vs into
-     * {@code out} when both are vectors {@code [p]}.
+     * {@code out} when both are vectors {@code [p]}: one forward and backward pass, then an R pass per
+     * {@value #DIRECTIONS_PER_PASS} directions.
      */
     private void hvpRowsInto(Batch batch, INDArray vs, INDArray out) {
         int n = batch.size();
@@ -343,15 +347,136 @@ public final class Nd4jModel extends AbstractSpecModel<Nd4jBackend, Nd4jTensorSc
             Pass pass = forward(ar, features(ar, batch));
             backward(ar, pass, targets(ar, batch));
             INDArray v = vs.dataType() == type ? vs : ar.t(vs.castTo(type));
-            boolean matrix = v.rank() == 2;
-            long k = matrix ? v.size(0) : 1;
-            for (long r = 0; r < k; r++) {
+            if (v.rank() == 1) {
                 try (Nd4jArena inner = new Nd4jArena()) {
-                    INDArray row = matrix ? v.getRow(r) : v;
-                    rPass(inner, pass, row, matrix ? out.getRow(r) : out, n, false);
+                    INDArray row = rPassRows(inner, pass, v.reshape('c', new long[] {1, v.length()}), n);
+                    out.assign(row.reshape('c', new long[] {out.length()}));
+                }
+                return;
+            }
+            long k = v.size(0);
+            for (long from = 0; from < k; from += DIRECTIONS_PER_PASS) {
+                long to = Math.min(k, from + DIRECTIONS_PER_PASS);
+                try (Nd4jArena inner = new Nd4jArena()) {
+                    INDArray block = k <= DIRECTIONS_PER_PASS ? v
+                            : inner.t(v.get(NDArrayIndex.interval(from, to), NDArrayIndex.all()).dup('c'));
+                    out.get(NDArrayIndex.interval(from, to), NDArrayIndex.all())
+                            .assign(rPassRows(inner, pass, block, n));
                 }
             }
         }
+    }
+
+    /** Directions per R-pass of {@link #rPassRows}: bounds its {@code [k·n, width]} work arrays. */
+    private static final int DIRECTIONS_PER_PASS = 128;
+
+    /**
+     * One R-operator pass along the k parameter directions {@code v} ({@code [k, p]}) at once: the
+     * R-quantities of all directions are stacked as rows {@code [k·n, width]}, row {@code d·n + s} for
+     * direction d and sample s, so that every product is one matrix product.
+     *
+     * @return {@code H v_d} in row d, {@code [k, p]} (mean loss), an arena temporary
+     */
+    private INDArray rPassRows(Nd4jArena ar, Pass pass, INDArray v, int n) {
+        long k = v.size(0);
+        List<Layer> layers = spec().layers();
+        INDArray[] vw = new INDArray[numDense()];
+        INDArray[] vb = new INDArray[numDense()];
+        for (int j = 0; j < numDense(); j++) {
+            ParameterInfo wi = layout().get(2 * j);
+            ParameterInfo bi = layout().get(2 * j + 1);
+            vw[j] = ar.t(v.get(NDArrayIndex.all(), NDArrayIndex.interval(wi.offset(), wi.offset() + wi.size()))
+                    .dup('c')).reshape('c', new long[] {k, wi.shape()[0], wi.shape()[1]});
+            vb[j] = ar.t(v.get(NDArrayIndex.all(), NDArrayIndex.interval(bi.offset(), bi.offset() + bi.size()))
+                    .dup('c'));
+        }
+        // forward R pass: rIn[i] = R{input of layer i} (null means zero), [k·n, width]
+        INDArray[] rIn = new INDArray[layers.size()];
+        INDArray r = null;
+        for (int i = 0; i < layers.size(); i++) {
+            rIn[i] = r;
+            Layer layer = layers.get(i);
+            if (layer instanceof Layer.Dense) {
+                int j = denseOrdinal[i];
+                long out = vw[j].size(1);
+                long in = vw[j].size(2);
+                // row (d, s): a_s V_W[d]ᵀ + v_b[d], from one product with the directions side by side
+                INDArray sideBySide = ar.t(vw[j].reshape('c', new long[] {k * out, in}).transpose().dup('c'));
+                INDArray products = ar.t(pass.inputs[i].mmul(sideBySide));
+                INDArray rz = stackedByDirection(ar, products.reshape('c', new long[] {n, k, out}), k * n, out);
+                rz.reshape('c', new long[] {k, n, out}).addi(vb[j].reshape('c', new long[] {k, 1, out}));
+                if (r != null) {
+                    rz.addi(ar.t(r.mmul(weights[j].transpose())));
+                }
+                r = rz;
+            } else if (r != null) {
+                INDArray d = derivative(ar, ((Layer.Act) layer).activation(), pass.inputs[i], pass.outputs[i]);
+                r = d == null ? r : bySample(ar, r, d, k);
+            }
+        }
+        INDArray rg = outputGradR(ar, pass.output, r, k);
+        INDArray hv = ar.t(Nd4j.create(type, k, numParameters()));
+        for (int i = layers.size() - 1; i >= denseLayer[0]; i--) {
+            Layer layer = layers.get(i);
+            if (layer instanceof Layer.Dense) {
+                int j = denseOrdinal[i];
+                long out = vw[j].size(1);
+                long in = vw[j].size(2);
+                INDArray delta = pass.grads[i];
+                // R{∇W}[d] = Σ_s R{δ}_{d,s}ᵀ a_s + δ_sᵀ R{a}_{d,s}: rows (d, o) of [k·out, in]
+                INDArray rgByOutput = ar.t(rg.reshape('c', new long[] {k, n, out}).permute(0, 2, 1).dup('c'))
+                        .reshape('c', new long[] {k * out, n});
+                INDArray rw = ar.t(rgByOutput.mmul(pass.inputs[i]));
+                if (rIn[i] != null) {
+                    INDArray rInBySample = stackedByDirection(ar, rIn[i].reshape('c', new long[] {k, n, in}), n,
+                            k * in);
+                    INDArray dt = ar.t(delta.transpose().mmul(rInBySample));
+                    rw.addi(stackedByDirection(ar, dt.reshape('c', new long[] {out, k, in}), k * out, in));
+                }
+                INDArray rb = ar.t(rg.reshape('c', new long[] {k, n, out}).sum(1));
+                ParameterInfo wi = layout().get(2 * j);
+                ParameterInfo bi = layout().get(2 * j + 1);
+                hv.get(NDArrayIndex.all(), NDArrayIndex.interval(wi.offset(), wi.offset() + wi.size()))
+                        .assign(rw.reshape('c', new long[] {k, out * in}).muli(1.0 / n));
+                hv.get(NDArrayIndex.all(), NDArrayIndex.interval(bi.offset(), bi.offset() + bi.size()))
+                        .assign(rb.muli(1.0 / n));
+                if (i > denseLayer[0]) {
+                    // R{∂ℓ/∂a} = R{δ} W + δ V_W[d]
+                    INDArray directions = stackedByDirection(ar, vw[j], out, k * in);
+                    INDArray dv = ar.t(delta.mmul(directions));
+                    rg = ar.t(rg.mmul(weights[j]))
+                            .addi(stackedByDirection(ar, dv.reshape('c', new long[] {n, k, in}), k * n, in));
+                }
+            } else {
+                Activation act = ((Layer.Act) layer).activation();
+                INDArray d1 = derivative(ar, act, pass.inputs[i], pass.outputs[i]);
+                INDArray next = d1 == null ? ar.t(rg.dup()) : bySample(ar, rg, d1, k);
+                if (rIn[i] != null) {
+                    INDArray d2 = secondDerivative(ar, act, pass.inputs[i], pass.outputs[i]);
+                    if (d2 != null) {
+                        next.addi(bySample(ar, rIn[i], ar.t(pass.grads[i].mul(d2)), k));
+                    }
+                }
+                rg = next;
+            }
+        }
+        return hv;
+    }
+
+    /**
+     * @return {@code stacked [k·n, w]} times {@code x [n, w]} row by row within each direction's block
+     *     (broadcast over the k blocks, without copying x k times)
+     */
+    private static INDArray bySample(Nd4jArena ar, INDArray stacked, INDArray x, long k) {
+        long n = x.size(0);
+        long w = x.size(1);
+        return ar.t(stacked.reshape('c', new long[] {k, n, w}).mul(x)).reshape('c', new long[] {k * n, w});
+    }
+
+
+    /** @return {@code a [d0, d1, d2]} with its first two axes swapped, copied, as the matrix {@code [rows, cols]} */
+    private static INDArray stackedByDirection(Nd4jArena ar, INDArray a, long rows, long cols) {
+        return ar.t(a.permute(1, 0, 2).dup('c')).reshape('c', new long[] {rows, cols});
     }
 
     private Pass forward(Nd4jArena ar, INDArray x) {
@@ -412,13 +537,12 @@ public final class Nd4jModel extends AbstractSpecModel<Nd4jBackend, Nd4jTensorSc
     }
 
     /**
-     * One R-operator pass along the parameter direction {@code v} ({@code [p]}).
+     * One R-operator pass along the parameter direction {@code v} ({@code [p]}) down to the input
+     * (the mixed products; {@link #rPassRows} gives Hessian rows).
      *
-     * @param hvOut   if not null, receives {@code H v} = R{∇θ L} ({@code [p]}, mean loss)
-     * @param toInput whether to continue the backward R pass to the input
-     * @return R{∂ℓ_s/∂x_s} {@code [n, inputDim]} if {@code toInput}, else null
+     * @return R{∂ℓ_s/∂x_s} {@code [n, inputDim]}
      */
-    private INDArray rPass(Nd4jArena ar, Pass pass, INDArray v, INDArray hvOut, int n, boolean toInput) {
+    private INDArray rPassToInput(Nd4jArena ar, Pass pass, INDArray v) {
         List<Layer> layers = spec().layers();
         INDArray[] vw = new INDArray[numDense()];
         INDArray[] vb = new INDArray[numDense()];
@@ -449,24 +573,13 @@ public final class Nd4jModel extends AbstractSpecModel<Nd4jBackend, Nd4jTensorSc
             }
         }
         // R of the output gradient
-        INDArray rg = outputGradR(ar, pass.output, r);
-        int stop = toInput ? 0 : denseLayer[0];
-        for (int i = layers.size() - 1; i >= stop; i--) {
+        INDArray rg = outputGradR(ar, pass.output, r, 1);
+        for (int i = layers.size() - 1; i >= 0; i--) {
             Layer layer = layers.get(i);
             if (layer instanceof Layer.Dense) {
                 int j = denseOrdinal[i];
-                INDArray delta = pass.grads[i];
-                if (hvOut != null) {
-                    INDArray rw = ar.t(rg.transpose().mmul(pass.inputs[i]));
-                    if (rIn[i] != null) {
-                        rw.addi(ar.t(delta.transpose().mmul(rIn[i])));
-                    }
-                    putGradient(ar, hvOut, j, rw, ar.t(rg.sum(0)), 1.0 / n);
-                }
-                if (toInput || i > denseLayer[0]) {
-                    // R{∂ℓ/∂a} = R{δ} W + δ V_W
-                    rg = ar.t(rg.mmul(weights[j])).addi(ar.t(delta.mmul(vw[j])));
-                }
+                // R{∂ℓ/∂a} = R{δ} W + δ V_W
+                rg = ar.t(rg.mmul(weights[j])).addi(ar.t(pass.grads[i].mmul(vw[j])));
             } else {
                 Activation act = ((Layer.Act) layer).activation();
                 INDArray d1 = derivative(ar, act, pass.inputs[i], pass.outputs[i]);
@@ -481,7 +594,7 @@ public final class Nd4jModel extends AbstractSpecModel<Nd4jBackend, Nd4jTensorSc
                 rg = next;
             }
         }
-        return toInput ? rg : null;
+        return rg;
     }
 
     private static INDArray activate(Nd4jArena ar, Activation activation, INDArray z) {
@@ -562,21 +675,25 @@ public final class Nd4jModel extends AbstractSpecModel<Nd4jBackend, Nd4jTensorSc
         };
     }
 
-    /** @return R{∂ℓ/∂f} = ∇²_f ℓ · R{f} per sample */
-    private INDArray outputGradR(Nd4jArena ar, INDArray f, INDArray rf) {
+    /**
+     * @param f  the outputs {@code [n, K]}
+     * @param rf R{f} of k directions stacked, {@code [k·n, K]}
+     * @return R{∂ℓ/∂f} = ∇²_f ℓ · R{f} per sample and direction, {@code [k·n, K]}
+     */
+    private INDArray outputGradR(Nd4jArena ar, INDArray f, INDArray rf, long k) {
         long n = f.size(0);
         return switch (spec().loss()) {
             case MSE -> ar.t(rf.mul(2.0 / spec().outputDim()));
             case SOFTMAX_CROSS_ENTROPY -> {
                 // (diag(p) - p pᵀ) r = p ⊙ r - p (p · r)
                 INDArray p = softmax(ar, f);
-                INDArray pr = ar.t(p.mul(rf));
-                INDArray dots = ar.t(pr.sum(1));
-                yield pr.subi(ar.t(p.mulColumnVector(dots.reshape(n, 1))));
+                INDArray pr = bySample(ar, rf, p, k);
+                INDArray dots = ar.t(pr.sum(1)).reshape('c', new long[] {k * n, 1});
+                yield pr.subi(bySample(ar, ar.t(Nd4j.ones(type, k * n, f.size(1)).muliColumnVector(dots)), p, k));
             }
             case BINARY_LOGISTIC -> {
                 INDArray s = ar.t(Transforms.sigmoid(f, true));
-                yield ar.t(s.rsub(1.0)).muli(s).muli(rf);
+                yield bySample(ar, rf, ar.t(s.rsub(1.0)).muli(s), k);
             }
         };
     }

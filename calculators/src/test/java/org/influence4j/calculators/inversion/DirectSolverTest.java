@@ -236,8 +236,10 @@ class DirectSolverTest {
         double[] b = Fixtures.parameters(k * p, 32);
         try (HostScope scope = HostBackend.scope();
              InverseHessian sketched = new DirectSolver().prepare(MatrixOperators.of(a, 0.0));
-             InverseHessian exact = new DirectSolver(new DirectOptions(false, true)).prepare(MatrixOperators.of(a, 0.0));
-             InverseHessian small = new DirectSolver().prepare(MatrixOperators.of(new double[][] {{2, 1}, {1, 3}}, 0.0))) {
+             InverseHessian exact = new DirectSolver(new DirectOptions(false, true))
+                     .prepare(MatrixOperators.of(a, 0.0));
+             InverseHessian small = new DirectSolver()
+                     .prepare(MatrixOperators.of(new double[][] {{2, 1}, {1, 3}}, 0.0))) {
             InverseHvpResult estimated = sketched.solve(scope.fromArray(b, DType.FLOAT64, k, p), scope);
             InverseHvpResult measured = exact.solve(scope.fromArray(b, DType.FLOAT64, k, p), scope);
             assertEquals("sketched", estimated.info().details().get("residuals"));
