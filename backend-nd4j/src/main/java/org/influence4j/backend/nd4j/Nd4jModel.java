@@ -41,7 +41,7 @@ import org.nd4j.linalg.ops.transforms.Transforms;
  *       ({@code R{g_in} = R{g_out} σ'(z) + g_out σ''(z) R{z}}, {@code R{g_a} = R{δ} W + δ V_W}) give
  *       {@code H v = R_v{∇θ L}} exactly (up to rounding) in about three times the cost of a gradient.
  *       A block of k vectors reuses one forward and backward pass, and its R passes take up to 128
- *       directions at once, their R-quantities stacked as rows {@code [k·n, width]} so that each
+ *       directions at once, their R-quantities side by side {@code [n, k·width]} so that each
  *       product is one matrix product;</li>
  *   <li><em>mixed derivatives</em> {@code ∇_{x_s} ⟨v, ∇θ ℓ_s⟩} are the R pass continued to the input:
  *       {@code R_v{∂ℓ_s/∂x_s}} (the mixed partials commute).</li>
@@ -367,13 +367,15 @@ public final class Nd4jModel extends AbstractSpecModel<Nd4jBackend, Nd4jTensorSc
         }
     }
 
-    /** Directions per R-pass of {@link #rPassRows}: bounds its {@code [k·n, width]} work arrays. */
+    /** Directions per R-pass of {@link #rPassRows}: bounds its {@code [n, k·width]} work arrays. */
     private static final int DIRECTIONS_PER_PASS = 128;
 
     /**
-     * One R-operator pass along the k parameter directions {@code v} ({@code [k, p]}) at once: the
-     * R-quantities of all directions are stacked as rows {@code [k·n, width]}, row {@code d·n + s} for
-     * direction d and sample s, so that every product is one matrix product.
+     * One R-operator pass along the k parameter directions {@code v} ({@code [k, p]}) at once. The
+     * R-quantities of all directions sit side by side, {@code [n, k·width]} (sample s, direction d,
+     * unit u at column {@code d·width + u}), so that the layer products are single matrix products on
+     * the views {@code [n·k, width]} and the per-sample factors broadcast over the directions; only
+     * arrays of the size of the directions themselves are rearranged.
      *
      * @return {@code H v_d} in row d, {@code [k, p]} (mean loss), an arena temporary
      */
@@ -390,7 +392,7 @@ public final class Nd4jModel extends AbstractSpecModel<Nd4jBackend, Nd4jTensorSc
             vb[j] = ar.t(v.get(NDArrayIndex.all(), NDArrayIndex.interval(bi.offset(), bi.offset() + bi.size()))
                     .dup('c'));
         }
-        // forward R pass: rIn[i] = R{input of layer i} (null means zero), [k·n, width]
+        // forward R pass: rIn[i] = R{input of layer i} (null means zero), [n, k·width]
         INDArray[] rIn = new INDArray[layers.size()];
         INDArray r = null;
         for (int i = 0; i < layers.size(); i++) {
@@ -400,13 +402,12 @@ public final class Nd4jModel extends AbstractSpecModel<Nd4jBackend, Nd4jTensorSc
                 int j = denseOrdinal[i];
                 long out = vw[j].size(1);
                 long in = vw[j].size(2);
-                // row (d, s): a_s V_W[d]ᵀ + v_b[d], from one product with the directions side by side
-                INDArray sideBySide = ar.t(vw[j].reshape('c', new long[] {k * out, in}).transpose().dup('c'));
-                INDArray products = ar.t(pass.inputs[i].mmul(sideBySide));
-                INDArray rz = stackedByDirection(ar, products.reshape('c', new long[] {n, k, out}), k * n, out);
-                rz.reshape('c', new long[] {k, n, out}).addi(vb[j].reshape('c', new long[] {k, 1, out}));
+                // a_s V_W[d]ᵀ + v_b[d]: one product with the directions' weights side by side [in, k·out]
+                INDArray rz = ar.t(pass.inputs[i].mmul(vw[j].reshape('c', new long[] {k * out, in}).transpose()));
+                rz.addiRowVector(vb[j].reshape('c', new long[] {k * out}));
                 if (r != null) {
-                    rz.addi(ar.t(r.mmul(weights[j].transpose())));
+                    rz.addi(ar.t(r.reshape('c', new long[] {n * k, in}).mmul(weights[j].transpose()))
+                            .reshape('c', new long[] {n, k * out}));
                 }
                 r = rz;
             } else if (r != null) {
@@ -423,29 +424,25 @@ public final class Nd4jModel extends AbstractSpecModel<Nd4jBackend, Nd4jTensorSc
                 long out = vw[j].size(1);
                 long in = vw[j].size(2);
                 INDArray delta = pass.grads[i];
-                // R{∇W}[d] = Σ_s R{δ}_{d,s}ᵀ a_s + δ_sᵀ R{a}_{d,s}: rows (d, o) of [k·out, in]
-                INDArray rgByOutput = ar.t(rg.reshape('c', new long[] {k, n, out}).permute(0, 2, 1).dup('c'))
-                        .reshape('c', new long[] {k * out, n});
-                INDArray rw = ar.t(rgByOutput.mmul(pass.inputs[i]));
+                // R{∇W}[d] = Σ_s R{δ}_{s,d}ᵀ a_s + δ_sᵀ R{a}_{s,d}: rows (d, o) of [k·out, in]
+                INDArray rw = ar.t(rg.transpose().mmul(pass.inputs[i]));
                 if (rIn[i] != null) {
-                    INDArray rInBySample = stackedByDirection(ar, rIn[i].reshape('c', new long[] {k, n, in}), n,
-                            k * in);
-                    INDArray dt = ar.t(delta.transpose().mmul(rInBySample));
-                    rw.addi(stackedByDirection(ar, dt.reshape('c', new long[] {out, k, in}), k * out, in));
+                    INDArray dt = ar.t(delta.transpose().mmul(rIn[i]));
+                    rw.addi(directionMajor(ar, dt.reshape('c', new long[] {out, k, in}), k * out, in));
                 }
-                INDArray rb = ar.t(rg.reshape('c', new long[] {k, n, out}).sum(1));
+                INDArray rb = ar.t(rg.sum(0));
                 ParameterInfo wi = layout().get(2 * j);
                 ParameterInfo bi = layout().get(2 * j + 1);
                 hv.get(NDArrayIndex.all(), NDArrayIndex.interval(wi.offset(), wi.offset() + wi.size()))
                         .assign(rw.reshape('c', new long[] {k, out * in}).muli(1.0 / n));
                 hv.get(NDArrayIndex.all(), NDArrayIndex.interval(bi.offset(), bi.offset() + bi.size()))
-                        .assign(rb.muli(1.0 / n));
+                        .assign(rb.reshape('c', new long[] {k, out}).muli(1.0 / n));
                 if (i > denseLayer[0]) {
-                    // R{∂ℓ/∂a} = R{δ} W + δ V_W[d]
-                    INDArray directions = stackedByDirection(ar, vw[j], out, k * in);
-                    INDArray dv = ar.t(delta.mmul(directions));
-                    rg = ar.t(rg.mmul(weights[j]))
-                            .addi(stackedByDirection(ar, dv.reshape('c', new long[] {n, k, in}), k * n, in));
+                    // R{∂ℓ/∂a} = R{δ} W + δ V_W[d]; V_W side by side [out, k·in]
+                    INDArray directions = directionMajor(ar, vw[j], out, k * in);
+                    INDArray next = ar.t(rg.reshape('c', new long[] {n * k, out}).mmul(weights[j]))
+                            .reshape('c', new long[] {n, k * in});
+                    rg = next.addi(ar.t(delta.mmul(directions)));
                 }
             } else {
                 Activation act = ((Layer.Act) layer).activation();
@@ -464,18 +461,18 @@ public final class Nd4jModel extends AbstractSpecModel<Nd4jBackend, Nd4jTensorSc
     }
 
     /**
-     * @return {@code stacked [k·n, w]} times {@code x [n, w]} row by row within each direction's block
-     *     (broadcast over the k blocks, without copying x k times)
+     * @return {@code sideBySide [n, k·w]} times {@code x [n, w]} in every direction's columns
+     *     (broadcast over the k directions, without copying x k times)
      */
-    private static INDArray bySample(Nd4jArena ar, INDArray stacked, INDArray x, long k) {
+    private static INDArray bySample(Nd4jArena ar, INDArray sideBySide, INDArray x, long k) {
         long n = x.size(0);
         long w = x.size(1);
-        return ar.t(stacked.reshape('c', new long[] {k, n, w}).mul(x)).reshape('c', new long[] {k * n, w});
+        return ar.t(sideBySide.reshape('c', new long[] {n, k, w}).mul(x.reshape('c', new long[] {n, 1, w})))
+                .reshape('c', new long[] {n, k * w});
     }
 
-
     /** @return {@code a [d0, d1, d2]} with its first two axes swapped, copied, as the matrix {@code [rows, cols]} */
-    private static INDArray stackedByDirection(Nd4jArena ar, INDArray a, long rows, long cols) {
+    private static INDArray directionMajor(Nd4jArena ar, INDArray a, long rows, long cols) {
         return ar.t(a.permute(1, 0, 2).dup('c')).reshape('c', new long[] {rows, cols});
     }
 
@@ -677,19 +674,21 @@ public final class Nd4jModel extends AbstractSpecModel<Nd4jBackend, Nd4jTensorSc
 
     /**
      * @param f  the outputs {@code [n, K]}
-     * @param rf R{f} of k directions stacked, {@code [k·n, K]}
-     * @return R{∂ℓ/∂f} = ∇²_f ℓ · R{f} per sample and direction, {@code [k·n, K]}
+     * @param rf R{f} of k directions side by side, {@code [n, k·K]}
+     * @return R{∂ℓ/∂f} = ∇²_f ℓ · R{f} per sample and direction, {@code [n, k·K]}
      */
     private INDArray outputGradR(Nd4jArena ar, INDArray f, INDArray rf, long k) {
         long n = f.size(0);
+        long classes = f.size(1);
         return switch (spec().loss()) {
             case MSE -> ar.t(rf.mul(2.0 / spec().outputDim()));
             case SOFTMAX_CROSS_ENTROPY -> {
-                // (diag(p) - p pᵀ) r = p ⊙ r - p (p · r)
+                // (diag(p) - p pᵀ) r = p ⊙ r - p (p · r), the dots (p · r) [n, k, 1] times p [n, 1, K] per sample
                 INDArray p = softmax(ar, f);
                 INDArray pr = bySample(ar, rf, p, k);
-                INDArray dots = ar.t(pr.sum(1)).reshape('c', new long[] {k * n, 1});
-                yield pr.subi(bySample(ar, ar.t(Nd4j.ones(type, k * n, f.size(1)).muliColumnVector(dots)), p, k));
+                INDArray dots = ar.t(pr.reshape('c', new long[] {n, k, classes}).sum(true, 2));
+                INDArray scaled = ar.t(Nd4j.matmul(dots, p.reshape('c', new long[] {n, 1, classes})));
+                yield pr.subi(scaled.reshape('c', new long[] {n, k * classes}));
             }
             case BINARY_LOGISTIC -> {
                 INDArray s = ar.t(Transforms.sigmoid(f, true));
