@@ -270,7 +270,7 @@ public final class Nd4jModel extends AbstractSpecModel<Nd4jBackend, Nd4jTensorSc
                     INDArray v = vt.array().dataType() == type ? vt.array() : ar.t(vt.array().castTo(type));
                     for (int r = 0; r < k; r++) {
                         try (Nd4jArena inner = new Nd4jArena()) {
-                            INDArray rInput = rPassToInput(inner, pass, v.getRow(r));
+                            INDArray rInput = rPass(inner, pass, v.getRow(r).reshape('c', new long[] {1, v.size(1)}), n, true);
                             out.get(NDArrayIndex.point(r), NDArrayIndex.all(), NDArrayIndex.all()).assign(rInput);
                         }
                     }
@@ -349,7 +349,7 @@ public final class Nd4jModel extends AbstractSpecModel<Nd4jBackend, Nd4jTensorSc
             INDArray v = vs.dataType() == type ? vs : ar.t(vs.castTo(type));
             if (v.rank() == 1) {
                 try (Nd4jArena inner = new Nd4jArena()) {
-                    INDArray row = rPassRows(inner, pass, v.reshape('c', new long[] {1, v.length()}), n);
+                    INDArray row = rPass(inner, pass, v.reshape('c', new long[] {1, v.length()}), n, false);
                     out.assign(row.reshape('c', new long[] {out.length()}));
                 }
                 return;
@@ -361,13 +361,13 @@ public final class Nd4jModel extends AbstractSpecModel<Nd4jBackend, Nd4jTensorSc
                     INDArray block = k <= DIRECTIONS_PER_PASS ? v
                             : inner.t(v.get(NDArrayIndex.interval(from, to), NDArrayIndex.all()).dup('c'));
                     out.get(NDArrayIndex.interval(from, to), NDArrayIndex.all())
-                            .assign(rPassRows(inner, pass, block, n));
+                            .assign(rPass(inner, pass, block, n, false));
                 }
             }
         }
     }
 
-    /** Directions per R-pass of {@link #rPassRows}: bounds its {@code [n, k·width]} work arrays. */
+    /** Directions per R-pass of {@link #rPass}: bounds its {@code [n, k·width]} work arrays. */
     private static final int DIRECTIONS_PER_PASS = 128;
 
     /**
@@ -377,9 +377,11 @@ public final class Nd4jModel extends AbstractSpecModel<Nd4jBackend, Nd4jTensorSc
      * the views {@code [n·k, width]} and the per-sample factors broadcast over the directions; only
      * arrays of the size of the directions themselves are rearranged.
      *
-     * @return {@code H v_d} in row d, {@code [k, p]} (mean loss), an arena temporary
+     * @param toInput false: the Hessian rows; true: continue the backward R pass to the input instead
+     * @return {@code H v_d} in row d, {@code [k, p]} (mean loss), or with {@code toInput}
+     *     {@code R{∂ℓ_s/∂x_s}} {@code [n, k·inputDim]}; an arena temporary
      */
-    private INDArray rPassRows(Nd4jArena ar, Pass pass, INDArray v, int n) {
+    private INDArray rPass(Nd4jArena ar, Pass pass, INDArray v, int n, boolean toInput) {
         long k = v.size(0);
         List<Layer> layers = spec().layers();
         INDArray[] vw = new INDArray[numDense()];
@@ -416,28 +418,18 @@ public final class Nd4jModel extends AbstractSpecModel<Nd4jBackend, Nd4jTensorSc
             }
         }
         INDArray rg = outputGradR(ar, pass.output, r, k);
-        INDArray hv = ar.t(Nd4j.create(type, k, numParameters()));
-        for (int i = layers.size() - 1; i >= denseLayer[0]; i--) {
+        INDArray hv = toInput ? null : ar.t(Nd4j.create(type, k, numParameters()));
+        for (int i = layers.size() - 1; i >= (toInput ? 0 : denseLayer[0]); i--) {
             Layer layer = layers.get(i);
             if (layer instanceof Layer.Dense) {
                 int j = denseOrdinal[i];
                 long out = vw[j].size(1);
                 long in = vw[j].size(2);
                 INDArray delta = pass.grads[i];
-                // R{∇W}[d] = Σ_s R{δ}_{s,d}ᵀ a_s + δ_sᵀ R{a}_{s,d}: rows (d, o) of [k·out, in]
-                INDArray rw = ar.t(rg.transpose().mmul(pass.inputs[i]));
-                if (rIn[i] != null) {
-                    INDArray dt = ar.t(delta.transpose().mmul(rIn[i]));
-                    rw.addi(directionMajor(ar, dt.reshape('c', new long[] {out, k, in}), k * out, in));
+                if (!toInput) {
+                    addHessianRows(ar, hv, j, rg, pass.inputs[i], delta, rIn[i], vw[j], n);
                 }
-                INDArray rb = ar.t(rg.sum(0));
-                ParameterInfo wi = layout().get(2 * j);
-                ParameterInfo bi = layout().get(2 * j + 1);
-                hv.get(NDArrayIndex.all(), NDArrayIndex.interval(wi.offset(), wi.offset() + wi.size()))
-                        .assign(rw.reshape('c', new long[] {k, out * in}).muli(1.0 / n));
-                hv.get(NDArrayIndex.all(), NDArrayIndex.interval(bi.offset(), bi.offset() + bi.size()))
-                        .assign(rb.reshape('c', new long[] {k, out}).muli(1.0 / n));
-                if (i > denseLayer[0]) {
+                if (toInput || i > denseLayer[0]) {
                     // R{∂ℓ/∂a} = R{δ} W + δ V_W[d]; V_W side by side [out, k·in]
                     INDArray directions = directionMajor(ar, vw[j], out, k * in);
                     INDArray next = ar.t(rg.reshape('c', new long[] {n * k, out}).mmul(weights[j]))
@@ -457,7 +449,34 @@ public final class Nd4jModel extends AbstractSpecModel<Nd4jBackend, Nd4jTensorSc
                 rg = next;
             }
         }
-        return hv;
+        return toInput ? rg : hv;
+    }
+
+    /**
+     * Writes the mean-loss Hessian rows of Dense layer j into {@code hv [k, p]}:
+     * {@code R{∇W}[d] = Σ_s R{δ}_{s,d}ᵀ a_s + δ_sᵀ R{a}_{s,d}} (rows (d, o) of {@code [k·out, in]}) and
+     * {@code R{∇b}[d] = Σ_s R{δ}_{s,d}}, divided by n.
+     *
+     * @param rg  R{δ} {@code [n, k·out]}
+     * @param rIn R{a} {@code [n, k·in]}, or null (zero)
+     */
+    private void addHessianRows(Nd4jArena ar, INDArray hv, int j, INDArray rg, INDArray a, INDArray delta,
+                                INDArray rIn, INDArray vwj, int n) {
+        long k = vwj.size(0);
+        long out = vwj.size(1);
+        long in = vwj.size(2);
+        INDArray rw = ar.t(rg.transpose().mmul(a));
+        if (rIn != null) {
+            INDArray dt = ar.t(delta.transpose().mmul(rIn));
+            rw.addi(directionMajor(ar, dt.reshape('c', new long[] {out, k, in}), k * out, in));
+        }
+        INDArray rb = ar.t(rg.sum(0));
+        ParameterInfo wi = layout().get(2 * j);
+        ParameterInfo bi = layout().get(2 * j + 1);
+        hv.get(NDArrayIndex.all(), NDArrayIndex.interval(wi.offset(), wi.offset() + wi.size()))
+                .assign(rw.reshape('c', new long[] {k, out * in}).muli(1.0 / n));
+        hv.get(NDArrayIndex.all(), NDArrayIndex.interval(bi.offset(), bi.offset() + bi.size()))
+                .assign(rb.reshape('c', new long[] {k, out}).muli(1.0 / n));
     }
 
     /**
@@ -531,67 +550,6 @@ public final class Nd4jModel extends AbstractSpecModel<Nd4jBackend, Nd4jTensorSc
                 .assign(ar.t(Nd4jArrays.reshapedCopy(w, new long[] {wi.size()})).muli(scale));
         target.get(NDArrayIndex.interval(bi.offset(), bi.offset() + bi.size()))
                 .assign(ar.t(Nd4jArrays.reshapedCopy(b, new long[] {bi.size()})).muli(scale));
-    }
-
-    /**
-     * One R-operator pass along the parameter direction {@code v} ({@code [p]}) down to the input
-     * (the mixed products; {@link #rPassRows} gives Hessian rows).
-     *
-     * @return R{∂ℓ_s/∂x_s} {@code [n, inputDim]}
-     */
-    private INDArray rPassToInput(Nd4jArena ar, Pass pass, INDArray v) {
-        List<Layer> layers = spec().layers();
-        INDArray[] vw = new INDArray[numDense()];
-        INDArray[] vb = new INDArray[numDense()];
-        INDArray flat = v;
-        for (int j = 0; j < numDense(); j++) {
-            ParameterInfo wi = layout().get(2 * j);
-            ParameterInfo bi = layout().get(2 * j + 1);
-            vw[j] = ar.t(Nd4jArrays.reshapedCopy(flat.get(NDArrayIndex.interval(wi.offset(), wi.offset() + wi.size())),
-                    wi.shape()));
-            vb[j] = ar.t(flat.get(NDArrayIndex.interval(bi.offset(), bi.offset() + bi.size())).dup('c'));
-        }
-        // forward R pass: rIn[i] = R{input of layer i} (null means zero)
-        INDArray[] rIn = new INDArray[layers.size()];
-        INDArray r = null;
-        for (int i = 0; i < layers.size(); i++) {
-            rIn[i] = r;
-            Layer layer = layers.get(i);
-            if (layer instanceof Layer.Dense) {
-                int j = denseOrdinal[i];
-                INDArray rz = ar.t(pass.inputs[i].mmul(vw[j].transpose())).addiRowVector(vb[j]);
-                if (r != null) {
-                    rz.addi(ar.t(r.mmul(weights[j].transpose())));
-                }
-                r = rz;
-            } else if (r != null) {
-                INDArray d = derivative(ar, ((Layer.Act) layer).activation(), pass.inputs[i], pass.outputs[i]);
-                r = d == null ? r : ar.t(r.mul(d));
-            }
-        }
-        // R of the output gradient
-        INDArray rg = outputGradR(ar, pass.output, r, 1);
-        for (int i = layers.size() - 1; i >= 0; i--) {
-            Layer layer = layers.get(i);
-            if (layer instanceof Layer.Dense) {
-                int j = denseOrdinal[i];
-                // R{∂ℓ/∂a} = R{δ} W + δ V_W
-                rg = ar.t(rg.mmul(weights[j])).addi(ar.t(pass.grads[i].mmul(vw[j])));
-            } else {
-                Activation act = ((Layer.Act) layer).activation();
-                INDArray d1 = derivative(ar, act, pass.inputs[i], pass.outputs[i]);
-                INDArray next = ar.t(d1 == null ? rg.dup() : rg.mul(d1));
-                // below the first Dense layer R{input} is zero, so ∂ℓ/∂(output) is only needed above it
-                if (rIn[i] != null) {
-                    INDArray d2 = secondDerivative(ar, act, pass.inputs[i], pass.outputs[i]);
-                    if (d2 != null) {
-                        next.addi(ar.t(pass.grads[i].mul(d2)).muli(rIn[i]));
-                    }
-                }
-                rg = next;
-            }
-        }
-        return rg;
     }
 
     private static INDArray activate(Nd4jArena ar, Activation activation, INDArray z) {
