@@ -20,7 +20,7 @@ import org.influence4j.api.Tensor;
  * Either is computed in floating point: below about {@code ε·‖A‖·‖x‖} (ε of float64) a measured
  * residual is rounding, in both.
  */
-abstract class ResidualRows {
+final class ResidualRows {
 
     /** Columns of the Gaussian sketch. */
     static final int COLUMNS = 64;
@@ -28,35 +28,19 @@ abstract class ResidualRows {
     /** Seed of the sketch: the same estimates for the same solutions, run after run. */
     private static final long SEED = 0x5EED_D1EC7L;
 
-    private ResidualRows() {
+    private final Tensor matrix;
+    private final Tensor sketch;
+    private final Tensor matrixSketch;
+
+    private ResidualRows(Tensor matrix, Tensor sketch) {
+        this.matrix = matrix;
+        this.sketch = sketch;
+        this.matrixSketch = sketch == null ? null : matrix.matmul(sketch);
     }
-
-    /** @return {@code "exact"} or {@code "sketched"} */
-    abstract String kind();
-
-    /**
-     * @param b {@code [k, p]} right-hand sides, float64
-     * @param x {@code [k, p]} their solutions, float64
-     * @return {@code [k, p]} (exact) or {@code [k, }{@value #COLUMNS}{@code ]} (sketched) rows, in the scope
-     *     of {@code b}, whose norms are (estimate) {@code ‖b_i − A x_i‖}
-     */
-    abstract Tensor of(Tensor b, Tensor x);
 
     /** @param matrix the symmetric A; not owned */
     static ResidualRows exact(Tensor matrix) {
-        return new ResidualRows() {
-            @Override
-            String kind() {
-                return "exact";
-            }
-
-            @Override
-            Tensor of(Tensor b, Tensor x) {
-                try (Tensor ax = x.matmul(matrix)) {
-                    return b.sub(ax);
-                }
-            }
-        };
+        return new ResidualRows(matrix, null);
     }
 
     /**
@@ -70,20 +54,28 @@ abstract class ResidualRows {
         for (int i = 0; i < s.length; i++) {
             s[i] = scale * random.nextGaussian();
         }
-        Tensor sketch = matrix.scope().fromArray(s, DType.FLOAT64, p, COLUMNS);
-        Tensor matrixSketch = matrix.matmul(sketch);
-        return new ResidualRows() {
-            @Override
-            String kind() {
-                return "sketched";
-            }
+        return new ResidualRows(matrix, matrix.scope().fromArray(s, DType.FLOAT64, p, COLUMNS));
+    }
 
-            @Override
-            Tensor of(Tensor b, Tensor x) {
-                try (Tensor bs = b.matmul(sketch); Tensor axs = x.matmul(matrixSketch)) {
-                    return bs.sub(axs);
-                }
+    /** @return {@code "exact"} or {@code "sketched"} */
+    String kind() {
+        return sketch == null ? "exact" : "sketched";
+    }
+
+    /**
+     * @param b {@code [k, p]} right-hand sides, float64
+     * @param x {@code [k, p]} their solutions, float64
+     * @return {@code [k, p]} (exact) or {@code [k, }{@value #COLUMNS}{@code ]} (sketched) rows, in the scope
+     *     of {@code b}, whose norms are (estimate) {@code ‖b_i − A x_i‖}
+     */
+    Tensor of(Tensor b, Tensor x) {
+        if (sketch == null) {
+            try (Tensor ax = x.matmul(matrix)) {
+                return b.sub(ax);
             }
-        };
+        }
+        try (Tensor bs = b.matmul(sketch); Tensor axs = x.matmul(matrixSketch)) {
+            return bs.sub(axs);
+        }
     }
 }
