@@ -405,10 +405,10 @@ public final class Nd4jModel extends AbstractSpecModel<Nd4jBackend, Nd4jTensorSc
                 long out = vw[j].size(1);
                 long in = vw[j].size(2);
                 // a_s V_W[d]ᵀ + v_b[d]: one product with the directions' weights side by side [in, k·out]
-                INDArray rz = ar.t(pass.inputs[i].mmul(vw[j].reshape('c', new long[] {k * out, in}).transpose()));
+                INDArray rz = ar.t(Nd4j.gemm(pass.inputs[i], vw[j].reshape('c', new long[] {k * out, in}), false, true));
                 rz.addiRowVector(vb[j].reshape('c', new long[] {k * out}));
                 if (r != null) {
-                    rz.addi(ar.t(r.reshape('c', new long[] {n * k, in}).mmul(weights[j].transpose()))
+                    rz.addi(ar.t(Nd4j.gemm(r.reshape('c', new long[] {n * k, in}), weights[j], false, true))
                             .reshape('c', new long[] {n, k * out}));
                 }
                 r = rz;
@@ -465,9 +465,9 @@ public final class Nd4jModel extends AbstractSpecModel<Nd4jBackend, Nd4jTensorSc
         long k = vwj.size(0);
         long out = vwj.size(1);
         long in = vwj.size(2);
-        INDArray rw = ar.t(rg.transpose().mmul(a));
+        INDArray rw = ar.t(Nd4j.gemm(rg, a, true, false));
         if (rIn != null) {
-            INDArray dt = ar.t(delta.transpose().mmul(rIn));
+            INDArray dt = ar.t(Nd4j.gemm(delta, rIn, true, false));
             rw.addi(directionMajor(ar, dt.reshape('c', new long[] {out, k, in}), k * out, in));
         }
         INDArray rb = ar.t(rg.sum(0));
