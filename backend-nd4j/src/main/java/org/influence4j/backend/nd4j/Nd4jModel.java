@@ -250,7 +250,8 @@ public final class Nd4jModel extends AbstractSpecModel<Nd4jBackend, Nd4jTensorSc
      *
      * <p>Exact: {@code ⟨v, ∇θ ℓ_s⟩} is the R-operator {@code R_v{ℓ_s}}, and its gradient in x_s equals
      * {@code R_v{∂ℓ_s/∂x_s}} (mixed partials commute), which the backward R pass gives for all s at
-     * once when it is continued down to the input.
+     * once when it is continued down to the input, {@value #DIRECTIONS_PER_PASS} rows of {@code vs} per
+     * pass.
      *
      * @throws IllegalArgumentException if {@code vs} is not an nd4j matrix of shape {@code [k, p]}
      */
@@ -268,12 +269,10 @@ public final class Nd4jModel extends AbstractSpecModel<Nd4jBackend, Nd4jTensorSc
                     Pass pass = forward(ar, features(ar, batch));
                     backward(ar, pass, targets(ar, batch));
                     INDArray v = vt.array().dataType() == type ? vt.array() : ar.t(vt.array().castTo(type));
-                    for (int r = 0; r < k; r++) {
-                        try (Nd4jArena inner = new Nd4jArena()) {
-                            INDArray rInput = rPass(inner, pass, v.getRow(r).reshape('c', new long[] {1, v.size(1)}), n, true);
-                            out.get(NDArrayIndex.point(r), NDArrayIndex.all(), NDArrayIndex.all()).assign(rInput);
-                        }
-                    }
+                    // R{∂ℓ_s/∂x_s} of a block comes side by side, [n, rows·d]: out wants [rows, n, d]
+                    inDirectionBlocks(v, (inner, block, from, to) -> out.get(NDArrayIndex.interval(from, to),
+                            NDArrayIndex.all(), NDArrayIndex.all()).assign(rPass(inner, pass, block, n, true)
+                            .reshape('c', new long[] {n, to - from, d}).permute(1, 0, 2)));
                 }
             }
             return target.wrap(out);
@@ -354,21 +353,35 @@ public final class Nd4jModel extends AbstractSpecModel<Nd4jBackend, Nd4jTensorSc
                 }
                 return;
             }
-            long k = v.size(0);
-            for (long from = 0; from < k; from += DIRECTIONS_PER_PASS) {
-                long to = Math.min(k, from + DIRECTIONS_PER_PASS);
-                try (Nd4jArena inner = new Nd4jArena()) {
-                    INDArray block = k <= DIRECTIONS_PER_PASS ? v
-                            : inner.t(v.get(NDArrayIndex.interval(from, to), NDArrayIndex.all()).dup('c'));
-                    out.get(NDArrayIndex.interval(from, to), NDArrayIndex.all())
-                            .assign(rPass(inner, pass, block, n, false));
-                }
-            }
+            inDirectionBlocks(v, (inner, block, from, to) -> out.get(NDArrayIndex.interval(from, to),
+                    NDArrayIndex.all()).assign(rPass(inner, pass, block, n, false)));
         }
     }
 
     /** Directions per R-pass of {@link #rPass}: bounds its {@code [n, k·width]} work arrays. */
     private static final int DIRECTIONS_PER_PASS = 128;
+
+    /** What is done with one block of directions, rows {@code [from, to)} of {@code v}. */
+    @FunctionalInterface
+    private interface DirectionBlock {
+        void accept(Nd4jArena ar, INDArray block, long from, long to);
+    }
+
+    /**
+     * Hands the rows of {@code v [k, p]} over {@value #DIRECTIONS_PER_PASS} at a time, each block with an
+     * arena of its own (closed before the next block).
+     */
+    private static void inDirectionBlocks(INDArray v, DirectionBlock body) {
+        long k = v.size(0);
+        for (long from = 0; from < k; from += DIRECTIONS_PER_PASS) {
+            long to = Math.min(k, from + DIRECTIONS_PER_PASS);
+            try (Nd4jArena inner = new Nd4jArena()) {
+                INDArray block = k <= DIRECTIONS_PER_PASS ? v
+                        : inner.t(v.get(NDArrayIndex.interval(from, to), NDArrayIndex.all()).dup('c'));
+                body.accept(inner, block, from, to);
+            }
+        }
+    }
 
     /**
      * One R-operator pass along the k parameter directions {@code v} ({@code [k, p]}) at once. The
