@@ -53,7 +53,7 @@ final class InfluenceProducts {
      * {@link org.influence4j.api.influence.InfluenceFunctionModel#influencesFromFactors}, which needs
      * only the model: {@code factors · ∇θℓ(train)ᵀ} (UP) or {@link #perturbation} (PERTURBATION).
      *
-     * @param chunk       training samples per mixed-derivative call
+     * @param chunk       training samples per per-sample-gradient or mixed-derivative call
      * @param mixedAdvice the end of the message when the backend lacks mixed derivatives
      * @return {@code [m, n]} or {@code [m, n, inputDim]}, owned by {@code scope}
      */
@@ -66,8 +66,58 @@ final class InfluenceProducts {
             requireMixedDerivatives(model, mixedAdvice);
             return perturbation(model, factors, train, chunk, scope);
         }
+        return gradientProducts(model, factors, train, chunk, scope);
+    }
+
+    /**
+     * UP influences from factors: {@code factors · ∇θℓ(train)ᵀ}, the per-sample gradients taken in
+     * chunks of at most {@code chunk} samples ({@link #joinColumns}).
+     *
+     * @return {@code [m, n]}, owned by {@code scope}
+     */
+    static Tensor gradientProducts(TwiceDifferentiable model, Tensor factors, Batch train, int chunk,
+                                   TensorScope scope) {
+        return joinColumns(train, chunk, scope,
+                (part, step) -> DenseLinalg.timesTransposed(factors, model.perSampleGradients(part, step)));
+    }
+
+    /**
+     * A block of a product with training samples: one column (or {@code width} columns) per sample.
+     */
+    @FunctionalInterface
+    interface ChunkBlock {
+        /**
+         * @return {@code [m, part.size() · width]}, in {@code step} or an operand's scope (the caller
+         *     closes it once joined)
+         */
+        Tensor of(Batch part, TensorScope step);
+    }
+
+    /**
+     * The blocks of {@code train}'s chunks of at most {@code chunk} samples, joined along their columns
+     * on the backend: per-sample gradients and the other per-chunk work arrays never exceed
+     * {@code chunk} rows, which keeps them in cache and bounds memory. With one chunk it is the block
+     * itself ({@code train} is passed as is). Pairwise (balanced) joining copies every value
+     * O(log chunks) times.
+     *
+     * @return {@code [m, n · width]}, owned by {@code scope}
+     */
+    static Tensor joinColumns(Batch train, int chunk, TensorScope scope, ChunkBlock block) {
+        int n = train.size();
         try (TensorScope work = scope.newChild()) {
-            return DenseLinalg.timesTransposed(factors, model.perSampleGradients(train, work)).moveTo(scope);
+            if (n <= chunk) {
+                return block.of(train, work).moveTo(scope);
+            }
+            // the transposes of the blocks stack along dimension 0, the one concatenation the tensor
+            // contract offers
+            List<Tensor> parts = new ArrayList<>();
+            for (int from = 0; from < n; from += chunk) {
+                try (TensorScope step = work.newChild();
+                     Tensor part = block.of(train.slice(from, Math.min(n, from + chunk)), step)) {
+                    parts.add(part.transpose().moveTo(work));
+                }
+            }
+            return DenseLinalg.stackRows(parts).transpose().moveTo(scope);
         }
     }
 
@@ -103,27 +153,12 @@ final class InfluenceProducts {
      * @return {@code [m, n, inputDim]}, owned by {@code scope}
      */
     static Tensor perturbation(TwiceDifferentiable model, Tensor factors, Batch train, int chunk, TensorScope scope) {
-        int n = train.size();
         int m = Math.toIntExact(factors.shape()[0]);
         int inputDim = model.spec().inputDim();
-        if (n <= chunk) {
-            return model.mixedGradientProducts(train, factors, scope);
-        }
         try (TensorScope work = scope.newChild()) {
-            // Chunks [m, nc, d] are joined along n: as [m, nc*d] matrices their transposes stack
-            // along dimension 0, which is the one concatenation the tensor contract offers. Pairwise
-            // (balanced) joining copies every value O(log chunks) times.
-            List<Tensor> parts = new ArrayList<>();
-            for (int from = 0; from < n; from += chunk) {
-                int to = Math.min(n, from + chunk);
-                try (TensorScope step = work.newChild()) {
-                    Tensor mixed = model.mixedGradientProducts(train.slice(from, to), factors, step);
-                    parts.add(mixed.reshape(m, (long) (to - from) * inputDim).transpose().moveTo(work));
-                }
-            }
-            Tensor stacked = DenseLinalg.stackRows(parts);
-            Tensor result = stacked.transpose().reshape(m, n, inputDim);
-            return result.moveTo(scope);
+            Tensor joined = joinColumns(train, chunk, work, (part, step) ->
+                    model.mixedGradientProducts(part, factors, step).reshape(m, (long) part.size() * inputDim));
+            return joined.reshape(m, train.size(), inputDim).moveTo(scope);
         }
     }
 }

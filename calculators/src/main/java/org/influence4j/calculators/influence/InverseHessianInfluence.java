@@ -15,7 +15,6 @@ import org.influence4j.api.inversion.InverseHessian;
 import org.influence4j.api.inversion.InverseHvpResult;
 import org.influence4j.api.inversion.InverseHvpSolver;
 import org.influence4j.api.inversion.SolverInfo;
-import org.influence4j.calculators.internal.DenseLinalg;
 import org.influence4j.calculators.inversion.DataHessianOperator;
 import org.influence4j.calculators.inversion.LowRankInverse;
 import org.slf4j.Logger;
@@ -38,7 +37,11 @@ import org.slf4j.LoggerFactory;
  *
  * <p><b>Cost.</b> {@link #influenceFactors} is one batched solve of m right-hand sides;
  * {@link #influences} solves for whichever side (test or train) has fewer samples and takes one
- * matrix product, as pyDVL does (H is symmetric, so both give the same numbers).
+ * matrix product, as pyDVL does (H is symmetric, so both give the same numbers), with the other
+ * side's per-sample gradients taken in chunks of {@link InfluenceOptions#batchSize()} samples (one
+ * product per chunk, the blocks joined on the backend): work arrays of {@code batchSize × p} values
+ * stay in cache. A low-rank inverse (Arnoldi, Nyström) projects both sides on its basis instead
+ * ({@link LowRankInverse#leftFactors}, {@link LowRankInverse#scores}).
  *
  * <p>Not thread-safe (the prepared inverse keeps state); use one instance per thread.
  *
@@ -202,18 +205,23 @@ public class InverseHessianInfluence implements InfluenceFunctionModel {
                 Tensor testFactors = factors(test, work);
                 result = InfluenceProducts.perturbation(model, testFactors, other, options.batchSize(), work);
             } else if (inverse instanceof LowRankInverse lowRank) {
-                // through the factors V: never forms the [m, p] test factors (LowRankInverse#bilinear)
+                // through the factors V: never forms the [m, p] test factors (LowRankInverse#bilinear),
+                // the training gradients projected chunk by chunk
                 Tensor testGradients = model.perSampleGradients(test, work);
-                Tensor gradients = train == null ? testGradients : model.perSampleGradients(train, work);
-                InverseHvpResult scores = lowRank.bilinear(testGradients, gradients, work);
-                record(scores.info(), test.size());
-                result = scores.x();
+                Tensor left = lowRank.leftFactors(testGradients, work);
+                result = InfluenceProducts.joinColumns(other, options.batchSize(), work, (part, step) ->
+                        lowRank.scores(left, testGradients,
+                                part == test ? testGradients : model.perSampleGradients(part, step), step));
+                record(lowRank.info(), test.size());
             } else if (train != null && train.size() < test.size()) {
                 Tensor trainFactors = factors(train, work);
-                result = DenseLinalg.timesTransposed(model.perSampleGradients(test, work), trainFactors);
+                try (Tensor transposed = InfluenceProducts.gradientProducts(model, trainFactors, test,
+                        options.batchSize(), work)) {
+                    result = transposed.transpose();
+                }
             } else {
                 Tensor testFactors = factors(test, work);
-                result = DenseLinalg.timesTransposed(testFactors, model.perSampleGradients(other, work));
+                result = InfluenceProducts.gradientProducts(model, testFactors, other, options.batchSize(), work);
             }
             return result.moveTo(scope);
         }

@@ -88,8 +88,7 @@ public final class LowRankInverse implements InverseHessian {
                 x = full;
             }
             Tensor out = InverseChecks.toCallerLayout(x, rhs);
-            SolverInfo info = new SolverInfo(method, 0, null, converged, warnings, details);
-            return new InverseHvpResult(out.moveTo(target), info);
+            return new InverseHvpResult(out.moveTo(target), info());
         }
     }
 
@@ -98,33 +97,60 @@ public final class LowRankInverse implements InverseHessian {
      * {@code (L Vᵀ) diag(w) (R Vᵀ)ᵀ} with {@code w = 1/(θ + λ)} (with the complement,
      * {@code w − 1/λ} and {@code + (1/λ) L Rᵀ}). For influences {@code L} are test gradients and
      * {@code R} training gradients: {@code 2(m + n)pr + 2mnr} flops instead of {@code 4mpr + 2mnp}.
-     * Equals {@code solve(L) · Rᵀ} up to float rounding.
+     * Equals {@code solve(L) · Rᵀ} up to float rounding. The same as {@link #scores} of
+     * {@link #leftFactors}, which lets a caller take {@code R} in chunks.
      *
      * @param left  {@code [m, p]}, checked to be finite like {@link #solve}'s right-hand sides
      * @param right {@code [n, p]}
      * @return {@code [m, n]} owned by {@code target}, with this inverse's diagnostics
      */
     public InverseHvpResult bilinear(Tensor left, Tensor right, TensorScope target) {
-        InverseChecks.requireOpen(closed, method.configName());
-        int p = (int) basis.shape()[1];
-        int m = InverseChecks.requireRhsShape(left, p);
-        InverseChecks.requireRhsShape(right, p);
-        int r = eigenvalues.length;
         try (TensorScope work = target.newChild()) {
-            InverseChecks.requireFiniteRows(left);
-            double[] projected;
-            try (Tensor pl = left.matmul(basisT)) {
-                projected = pl.toDoubleArray();
-            }
-            for (int i = 0; i < projected.length; i++) {
-                double w = 1 / (eigenvalues[i % r] + lambda);
-                projected[i] *= complement ? w - 1 / lambda : w;
-            }
+            Tensor scores = scores(leftFactors(left, work), left, right, work);
+            return new InverseHvpResult(scores.moveTo(target), info());
+        }
+    }
+
+    /**
+     * The left half of {@link #bilinear}: {@code (L Vᵀ) diag(w)} ({@code w − 1/λ} with the complement).
+     *
+     * @param left {@code [m, p]}, checked to be finite like {@link #solve}'s right-hand sides
+     * @return {@code [m, r]} owned by {@code target}
+     * @throws IllegalArgumentException naming the row, index and value of a NaN or infinity in {@code left}
+     */
+    public Tensor leftFactors(Tensor left, TensorScope target) {
+        InverseChecks.requireOpen(closed, method.configName());
+        InverseChecks.requireRhsShape(left, (int) basis.shape()[1]);
+        InverseChecks.requireFiniteRows(left);
+        int m = (int) left.shape()[0];
+        int r = eigenvalues.length;
+        double[] projected;
+        try (Tensor pl = left.matmul(basisT)) {
+            projected = pl.toDoubleArray();
+        }
+        for (int i = 0; i < projected.length; i++) {
+            double w = 1 / (eigenvalues[i % r] + lambda);
+            projected[i] *= complement ? w - 1 / lambda : w;
+        }
+        return target.fromArray(projected, basis.dtype(), m, r);
+    }
+
+    /**
+     * The right half of {@link #bilinear}: {@code leftFactors (R Vᵀ)ᵀ}, plus {@code (1/λ) L Rᵀ} with the
+     * complement.
+     *
+     * @param leftFactors {@link #leftFactors} of {@code left}
+     * @param left        {@code [m, p]}; read only with the complement
+     * @param right       {@code [n, p]}
+     * @return {@code [m, n]} owned by {@code target}
+     */
+    public Tensor scores(Tensor leftFactors, Tensor left, Tensor right, TensorScope target) {
+        InverseChecks.requireOpen(closed, method.configName());
+        InverseChecks.requireRhsShape(right, (int) basis.shape()[1]);
+        try (TensorScope work = target.newChild()) {
             Tensor scores;
-            try (Tensor weighted = work.fromArray(projected, basis.dtype(), m, r);
-                 Tensor rightProjected = right.matmul(basisT);
-                 Tensor rightProjectedT = rightProjected.transpose()) {
-                scores = weighted.matmul(rightProjectedT);
+            try (Tensor rightProjected = right.matmul(basisT); Tensor rightProjectedT = rightProjected.transpose()) {
+                scores = leftFactors.matmul(rightProjectedT);
             }
             if (complement) {
                 try (Tensor full = DenseLinalg.timesTransposed(left, right)) {
@@ -133,9 +159,13 @@ public final class LowRankInverse implements InverseHessian {
                     scores = sum;
                 }
             }
-            SolverInfo info = new SolverInfo(method, 0, null, converged, warnings, details);
-            return new InverseHvpResult(scores.moveTo(target), info);
+            return scores.moveTo(target);
         }
+    }
+
+    /** @return the diagnostics every product of this inverse reports: no iterations, the fit's warnings */
+    public SolverInfo info() {
+        return new SolverInfo(method, 0, null, converged, warnings, details);
     }
 
     @Override

@@ -16,8 +16,12 @@ import org.influence4j.api.inversion.InversionMethod;
 import org.influence4j.api.model.Loss;
 import org.influence4j.api.model.ModelSpec;
 import org.influence4j.calculators.inversion.CgOptions;
+import org.influence4j.calculators.inversion.ArnoldiOptions;
+import org.influence4j.calculators.inversion.ArnoldiSolver;
 import org.influence4j.calculators.inversion.ConjugateGradientSolver;
 import org.influence4j.calculators.inversion.DirectSolver;
+import org.influence4j.calculators.inversion.NystroemOptions;
+import org.influence4j.calculators.inversion.NystroemSolver;
 import org.influence4j.calculators.testing.Fixtures;
 import org.influence4j.calculators.testing.HostBackend;
 import org.influence4j.calculators.testing.HostModel;
@@ -40,7 +44,7 @@ class InverseHessianInfluenceTest {
 
     static Stream<Arguments> models() {
         return Stream.of(Arguments.of("direct"), Arguments.of("cg"), Arguments.of("DirectInfluence"),
-                Arguments.of("CgInfluence"));
+                Arguments.of("CgInfluence"), Arguments.of("arnoldi"), Arguments.of("nystroem"));
     }
 
     private InfluenceFunctionModel model(String kind) {
@@ -51,6 +55,10 @@ class InverseHessianInfluenceTest {
             case "cg" -> new InverseHessianInfluence(m, new ConjugateGradientSolver(TIGHT), options);
             case "DirectInfluence" -> new DirectInfluence(m, options);
             case "CgInfluence" -> new CgInfluence(m, options, TIGHT);
+            // full rank (r = p): the low-rank inverses are exact, through their projected products
+            // (LowRankInverse#leftFactors, #scores), Nyström's with the complement term
+            case "arnoldi" -> new InverseHessianInfluence(m, new ArnoldiSolver(ArnoldiOptions.ofRank(P)), options);
+            case "nystroem" -> new InverseHessianInfluence(m, new NystroemSolver(new NystroemOptions(P, 5)), options);
             default -> throw new IllegalArgumentException(kind);
         };
     }
