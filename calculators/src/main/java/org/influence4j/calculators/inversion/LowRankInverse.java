@@ -120,9 +120,8 @@ public final class LowRankInverse implements InverseHessian {
      */
     public Tensor leftFactors(Tensor left, TensorScope target) {
         InverseChecks.requireOpen(closed, method.configName());
-        InverseChecks.requireRhsShape(left, (int) basis.shape()[1]);
+        int m = InverseChecks.requireRhsShape(left, (int) basis.shape()[1]);
         InverseChecks.requireFiniteRows(left);
-        int m = (int) left.shape()[0];
         int r = eigenvalues.length;
         double[] projected;
         try (Tensor pl = left.matmul(basisT)) {
