@@ -78,21 +78,12 @@ class PtModelNativeMemoryTest extends AbstractModelNativeMemoryTest {
             long before = settledRssKiB();
             Files.writeString(clearRefs, "5");
             try (Tensor h = model.hessian(batch, scope)) {
-                long peak = peakRssKiB();
+                long peak = statusKiB("VmHWM");
                 LOG.info("exact Hessian p = {}: peak RSS {} MB above the start", spec.numParameters(),
                         (peak - before) / 1024);
                 assertTrue(peak - before < 700 * 1024, "the Hessian raised the peak RSS by " + (peak - before) / 1024
                         + " MB");
             }
         }
-    }
-
-    private static long peakRssKiB() throws IOException {
-        for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
-            if (line.startsWith("VmHWM:")) {
-                return Long.parseLong(line.replaceAll("\\D", ""));
-            }
-        }
-        throw new IllegalStateException("no VmHWM in /proc/self/status");
     }
 }

@@ -44,12 +44,20 @@ public abstract class AbstractModelNativeMemoryTest {
     private static final Logger LOG = LoggerFactory.getLogger(AbstractModelNativeMemoryTest.class);
 
     static long rssKiB() throws IOException {
+        return statusKiB("VmRSS");
+    }
+
+    /**
+     * @param field a memory line of {@code /proc/self/status}, e.g. {@code VmRSS} or {@code VmHWM} (the peak)
+     * @return its value in KiB
+     */
+    protected static long statusKiB(String field) throws IOException {
         for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
-            if (line.startsWith("VmRSS:")) {
+            if (line.startsWith(field + ":")) {
                 return Long.parseLong(line.replaceAll("\\D", ""));
             }
         }
-        throw new IllegalStateException("no VmRSS in /proc/self/status");
+        throw new IllegalStateException("no " + field + " in /proc/self/status");
     }
 
     /** RSS after a full GC and G1's concurrent uncommit, so that Java-heap growth is not counted. */
