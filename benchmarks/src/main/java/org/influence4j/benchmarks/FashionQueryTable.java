@@ -6,6 +6,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
+import java.util.Optional;
 import org.influence4j.api.Backend;
 import org.influence4j.api.TwiceDifferentiable;
 import org.influence4j.api.data.Batch;
@@ -63,8 +64,12 @@ final class FashionQueryTable {
         return Files.isRegularFile(DATA.resolve("train-images-idx3-ubyte.gz"));
     }
 
-    /** Trains the CNN, fits the influence models once and prints the rows whose query contains {@code wanted}. */
-    static void run(Backend backend, int runs, String wanted, PrintStream out) throws Exception {
+    /**
+     * Trains the CNN, fits the influence models once and prints the rows whose query contains
+     * {@code wanted}, with ratios to {@code references} where given ({@link QueryTable#print}).
+     */
+    static void run(Backend backend, int runs, String wanted, Optional<ReferenceSeconds> references, PrintStream out)
+            throws Exception {
         ModelSpec spec = ModelSpec.fromJson(CnnBenchmarks.CNN);
         Batch train = images("train", TRAIN);
         Batch test = images("t10k", TEST);
@@ -113,7 +118,7 @@ final class FashionQueryTable {
                                         test, train, backend)));
                 out.printf(Locale.ROOT, "%nFashion-MNIST CNN, p = %d, %d train x %d test images, float32, λ = %s, "
                         + "median of %d after a warm-up%n", spec.numParameters(), TRAIN, TEST, LAMBDA, runs);
-                QueryTable.print(rows, runs, wanted, out);
+                QueryTable.print(rows, runs, wanted, references, out);
             }
         } finally {
             Workload.deleteTree(dir);

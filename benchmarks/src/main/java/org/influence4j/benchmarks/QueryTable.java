@@ -6,6 +6,7 @@ import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import org.influence4j.api.Backend;
 import org.influence4j.api.Tensor;
@@ -46,14 +47,18 @@ import org.influence4j.io.data.BundledDatasets;
  * SGD lr 0.1, batch 32, 30 epochs, a checkpoint every 5 epochs: 6; λ = 0.1) and each query of the
  * table, timed after one warm-up as the median (and range) of 3 runs, printed next to the
  * reference seconds of Captum and pyDVL and the issue's goal ratio. A sample of a query shorter
- * than a quarter second is the mean of as many runs as fill a quarter second.
+ * than a quarter second is the mean of as many runs as fill a quarter second. The reference
+ * seconds are the issue's, or, with {@code -Dinfluence4j.bench.reference=FILE}, those that
+ * {@code benchmarks/scripts/reference_table.py --out FILE} measured on this machine
+ * ({@link ReferenceSeconds}; {@code benchmarks/scripts/side-by-side.sh} runs both).
  *
  * <p>Usage: {@code java -cp "benchmarks/target/classes:benchmarks/target/lib/*"
  * org.influence4j.benchmarks.QueryTable [runs [filter]]}: {@code filter} keeps only the rows whose
  * query contains it (ignoring case, e.g. {@code exact} for the Direct rows; the Fashion-MNIST CNN
  * rows, {@link FashionQueryTable}, run when the filter is empty or contains {@code cnn}, the digits
  * rows when it does not contain {@code cnn});
- * {@code -Dinfluence4j.bench.backend=NAME} picks the backend. Time on an otherwise idle machine (see the README's Benchmarks section).
+ * {@code -Dinfluence4j.bench.backend=NAME} picks the backend. Time on an otherwise idle machine
+ * (see the README's Benchmarks section).
  */
 public final class QueryTable {
 
@@ -74,25 +79,36 @@ public final class QueryTable {
     /** Runs every row and prints the table to stdout. */
     public static void main(String[] args) throws Exception {
         int runs = args.length > 0 ? Integer.parseInt(args[0]) : 3;
-        run(runs, args.length > 1 ? args[1] : "", System.out);
+        Optional<ReferenceSeconds> references;
+        try {
+            references = ReferenceSeconds.fromSystemProperty();
+        } catch (IllegalArgumentException e) {
+            System.err.println("QueryTable: " + e.getMessage());
+            System.exit(2);
+            return;
+        }
+        run(runs, args.length > 1 ? args[1] : "", references, System.out);
     }
 
     /**
-     * @param filter only the rows whose query contains it (ignoring case) are timed; {@code ""} for all
+     * @param filter     only the rows whose query contains it (ignoring case) are timed; {@code ""} for all
+     * @param references reference seconds measured on this machine, or empty for the issue's
      */
-    static void run(int runs, String filter, PrintStream out) throws Exception {
+    static void run(int runs, String filter, Optional<ReferenceSeconds> references, PrintStream out)
+            throws Exception {
         String wanted = filter.toLowerCase(Locale.ROOT);
         Backend backend = Workload.backend();
         if (!wanted.contains("cnn")) {
-            digits(backend, runs, wanted, out);
+            digits(backend, runs, wanted, references, out);
         }
         if (FashionQueryTable.available() && (wanted.isEmpty() || wanted.contains("cnn"))) {
-            FashionQueryTable.run(backend, runs, wanted, out);
+            FashionQueryTable.run(backend, runs, wanted, references, out);
         }
     }
 
     /** The digits protocol's rows whose query contains {@code wanted}. */
-    private static void digits(Backend backend, int runs, String wanted, PrintStream out) throws Exception {
+    private static void digits(Backend backend, int runs, String wanted, Optional<ReferenceSeconds> references,
+                               PrintStream out) throws Exception {
         ModelSpec spec = ModelSpec.builder(64).dense(32).activation(Activation.TANH).dense(10)
                 .loss(Loss.SOFTMAX_CROSS_ENTROPY).dtype(DType.FLOAT32).build();
         Batch digits = BundledDatasets.digits();
@@ -166,31 +182,44 @@ public final class QueryTable {
                 out.printf(Locale.ROOT, "backend %s (%s); digits protocol, p = %d, %d train x %d test, float32, "
                         + "median of %d after a warm-up%n", backend.name(), backend.version(), spec.numParameters(),
                         TRAIN, TEST, runs);
-                print(rows, runs, wanted, out);
+                print(rows, runs, wanted, references, out);
             }
         } finally {
             Workload.deleteTree(dir);
         }
     }
 
-    /** Times the rows whose query contains {@code wanted} (lower case) and prints them as a Markdown table. */
-    static void print(List<Row> rows, int runs, String wanted, PrintStream out) throws Exception {
-        out.printf(Locale.ROOT, "| %-38s | %9s | %-22s | %7s | %5s |%n", "query", "reference", "influence4j s",
+    /**
+     * Times the rows whose query contains {@code wanted} (lower case) and prints them as a Markdown
+     * table, with the ratio to {@code references}' seconds of the same query where given (a query they
+     * lack gets no ratio), else to the issue's reference seconds.
+     */
+    static void print(List<Row> rows, int runs, String wanted, Optional<ReferenceSeconds> references,
+                      PrintStream out) throws Exception {
+        references.ifPresent(r -> out.println("reference seconds: measured on this machine (" + r.source() + ")"));
+        out.printf(Locale.ROOT, "| %-38s | %13s | %-22s | %7s | %5s |%n", "query", "reference", "influence4j s",
                 "ratio", "goal");
         out.println("|---|---|---|---|---|");
         for (Row row : rows) {
             if (!row.query().toLowerCase(Locale.ROOT).contains(wanted)) {
                 continue;
             }
+            double reference = row.reference();
+            String tool = row.tool();
+            if (references.isPresent()) {
+                Optional<ReferenceSeconds.Measured> measured = references.get().of(row.query());
+                reference = measured.map(ReferenceSeconds.Measured::seconds).orElse(Double.NaN);
+                tool = measured.map(ReferenceSeconds.Measured::tool).orElse("");
+            }
             double[] seconds = time(row.work(), runs);
             double median = seconds[seconds.length / 2];
-            if (Double.isNaN(row.reference())) {
-                out.printf(Locale.ROOT, "| %-38s | %9s | %.3f (%.3f-%.3f) | %7s | %5s |%n", row.query(), "-",
+            if (Double.isNaN(reference)) {
+                out.printf(Locale.ROOT, "| %-38s | %13s | %.3f (%.3f-%.3f) | %7s | %5s |%n", row.query(), "-",
                         median, seconds[0], seconds[seconds.length - 1], "-", "-");
             } else {
-                out.printf(Locale.ROOT, "| %-38s | %6.3f %s | %.3f (%.3f-%.3f) | %6.2fx | %4.0fx |%n", row.query(),
-                        row.reference(), row.tool(), median, seconds[0], seconds[seconds.length - 1],
-                        row.reference() / median, row.goal());
+                out.printf(Locale.ROOT, "| %-38s | %6.3f %-6s | %.3f (%.3f-%.3f) | %6.2fx | %4.0fx |%n", row.query(),
+                        reference, tool, median, seconds[0], seconds[seconds.length - 1], reference / median,
+                        row.goal());
             }
             out.flush();
         }
