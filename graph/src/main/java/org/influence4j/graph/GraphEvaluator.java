@@ -33,10 +33,11 @@ import org.influence4j.graph.Autodiff.Var;
  * them ({@link Kernels#conv2dValue}, {@link Kernels#pool2dValue}, {@link Kernels#relu}); there a
  * ReLU whose only consumer is a max pool runs after the pool, on a quarter of the values of a 2x2
  * pool (exact: the maximum commutes with ReLU). Where the backend also computes a convolution's
- * input gradient ({@link Kernels#conv2dInputGradient}: stride 1 on PyTorch), the convolution is
- * native whether or not a gradient flows: a recorded operation whose adjoints are the transposed
- * convolution and the weight gradient from the im2col patches, themselves recorded, so HVPs and
- * Gauss-Newton products use it too; a tap gathers the patches for the factors.
+ * input and weight gradients ({@link Kernels#conv2dGradientsAreNative}: stride 1 on PyTorch), the
+ * convolution is native whether or not a gradient flows: a recorded operation whose adjoints are
+ * the transposed convolution and the weight gradient (a convolution with the batch as channels),
+ * themselves recorded with native adjoints, so HVPs and Gauss-Newton products use them too and no
+ * im2col patches are gathered; a tap gathers the patches for the factors.
  *
  * @param <A> the backend's array type
  */
@@ -299,10 +300,10 @@ public final class GraphEvaluator<A> {
         int[] index = indexCache.computeIfAbsent(c.name(), key -> patchIndex(s, c.kernel(), c.stride(), c.padding(),
                 c.dilation(), c.inChannels()));
         Kernels<A> k = ad.kernels();
-        if (!perSample && k.conv2dInputGradientIsNative(c)) {
+        if (!perSample && k.conv2dGradientsAreNative(c)) {
             // a constant bias is added by the native convolution itself
             boolean fused = b != null && !b.requiresGrad();
-            Var<A> y = nativeConv(x, w, fused ? b.value() : null, c, s, os, index);
+            Var<A> y = nativeConv(x, w, fused ? b.value() : null, c);
             if (b != null && !fused) {
                 y = ad.add(y, ad.expand(ad.reshape(b, 1, c.outChannels(), 1, 1), os));
             }
@@ -338,16 +339,14 @@ public final class GraphEvaluator<A> {
      * A native convolution ({@link Kernels#conv2dValue}; {@code bias} a constant or null) as a
      * recorded operation of {@code x [n, c, h, w]} and the weight {@code [o, c, kh, kw]}: the input
      * adjoint is the native transposed convolution ({@link #nativeConvTranspose}), the weight adjoint
-     * {@link #weightGradient}, both recorded, so HVPs and Gauss-Newton products run through libtorch's
-     * convolutions too.
+     * the native weight gradient ({@link #nativeWeightGradient}), both recorded, so HVPs and
+     * Gauss-Newton products run through libtorch's convolutions too.
      */
-    private Var<A> nativeConv(Var<A> x, Var<A> w, A bias, GraphNode.Conv2d c, long[] s, long[] os, int[] index) {
+    private Var<A> nativeConv(Var<A> x, Var<A> w, A bias, GraphNode.Conv2d c) {
         A value = ad.kernels().conv2dValue(x.value(), w.value(), bias, c).orElseThrow();
-        // x's patches, gathered once with the value: every backward pass to the weight reuses them
-        Var<A> rows = w.requiresGrad() ? patchRows(x, c, s, os, index) : null;
         return ad.custom(value, List.of(x, w), g -> java.util.Arrays.asList(
-                x.requiresGrad() ? nativeConvTranspose(g, w, c, s, os, index) : null,
-                rows != null ? weightGradient(rows, g, c, s, os) : null),
+                x.requiresGrad() ? nativeConvTranspose(g, w, c) : null,
+                w.requiresGrad() ? nativeWeightGradient(x, g, c) : null),
                 t -> bilinearTangent(t, x, w, (input, weight) -> ad.kernels().conv2dValue(input, weight, null, c)
                         .orElseThrow()));
     }
@@ -372,33 +371,29 @@ public final class GraphEvaluator<A> {
     /**
      * The input adjoint of {@link #nativeConv}: {@code g [n, o, oh, ow]} to {@code [n, c, h, w]}
      * ({@link Kernels#conv2dInputGradient}), recorded: it is linear in g (adjoint: the convolution)
-     * and bilinear in the weight (adjoint: {@link #weightGradient}).
+     * and bilinear in the weight (adjoint: the weight gradient of the cotangent as the input).
      */
-    private Var<A> nativeConvTranspose(Var<A> g, Var<A> w, GraphNode.Conv2d c, long[] s, long[] os, int[] index) {
+    private Var<A> nativeConvTranspose(Var<A> g, Var<A> w, GraphNode.Conv2d c) {
         A value = ad.kernels().conv2dInputGradient(g.value(), w.value(), c);
         return ad.custom(value, List.of(g, w), h -> java.util.Arrays.asList(
-                g.requiresGrad() ? nativeConv(h, w, null, c, s, os, index) : null,
-                w.requiresGrad() ? weightGradient(patchRows(h, c, s, os, index), g, c, s, os) : null),
+                g.requiresGrad() ? nativeConv(h, w, null, c) : null,
+                w.requiresGrad() ? nativeWeightGradient(h, g, c) : null),
                 t -> bilinearTangent(t, g, w, (output, weight) -> ad.kernels().conv2dInputGradient(output, weight, c)));
     }
 
-    /** @return the im2col patches of {@code x [n, c, h, w]} as rows {@code [n·T, c·kh·kw]} (recorded) */
-    private Var<A> patchRows(Var<A> x, GraphNode.Conv2d c, long[] s, long[] os, int[] index) {
-        long positions = os[2] * os[3];
-        long patch = (long) c.inChannels() * c.kernel().h() * c.kernel().w();
-        return ad.reshape(patches(x, index, s[0], s[1] * s[2] * s[3], positions, patch), s[0] * positions, patch);
-    }
-
     /**
-     * @param rows the patches {@link #patchRows} of the convolution's input
-     * @return {@code Σ_{i,t} g[i, :, t] patches[i, t, :]} shaped like the weight {@code [o, c, kh, kw]}:
-     *     the gradient of {@code ⟨g, conv(x, W)⟩} in W (recorded)
+     * The weight adjoint of {@link #nativeConv}: {@code Σ_{i,t} g[i, :, t] ⊗ patch_t(x_i)} shaped like
+     * the weight {@code [o, c, kh, kw]}, the gradient of {@code ⟨g, conv(x, W)⟩} in W
+     * ({@link Kernels#conv2dWeightGradient}), recorded: bilinear in {@code x [n, c, h, w]} (adjoint of a
+     * cotangent H: the transposed convolution of g with H) and {@code g [n, o, oh, ow]} (adjoint: the
+     * convolution of x with H).
      */
-    private Var<A> weightGradient(Var<A> rows, Var<A> g, GraphNode.Conv2d c, long[] s, long[] os) {
-        long positions = os[2] * os[3];
-        long o = c.outChannels();
-        Var<A> outputs = ad.reshape(ad.permute(ad.reshape(g, s[0], o, positions), 1, 0, 2), o, s[0] * positions);
-        return ad.reshape(ad.matmul(outputs, rows), o, c.inChannels(), c.kernel().h(), c.kernel().w());
+    private Var<A> nativeWeightGradient(Var<A> x, Var<A> g, GraphNode.Conv2d c) {
+        A value = ad.kernels().conv2dWeightGradient(x.value(), g.value(), c);
+        return ad.custom(value, List.of(x, g), h -> java.util.Arrays.asList(
+                x.requiresGrad() ? nativeConvTranspose(g, h, c) : null,
+                g.requiresGrad() ? nativeConv(x, h, null, c) : null),
+                t -> bilinearTangent(t, x, g, (input, output) -> ad.kernels().conv2dWeightGradient(input, output, c)));
     }
 
     /**

@@ -170,7 +170,7 @@ public interface Kernels<A> {
     /**
      * A native 2-d convolution (NCHW input {@code [n, c, h, w]}, weight {@code [o, c, kh, kw]}, bias
      * {@code [o]} or null; PyTorch's {@code conv2d} with the node's stride, padding and dilation),
-     * for values that need no gradient and, where {@link #conv2dInputGradientIsNative}, inside a
+     * for values that need no gradient and, where {@link #conv2dGradientsAreNative}, inside a
      * recorded operation whose adjoints the graph writes. Empty (the default) where the backend has
      * none; the graph then uses im2col and a matrix product.
      */
@@ -208,10 +208,11 @@ public interface Kernels<A> {
     }
 
     /**
-     * @return whether {@link #conv2dInputGradient} computes the input gradient of {@code conv}
-     *     natively (the default: no; the graph then differentiates im2col and a matrix product)
+     * @return whether {@link #conv2dInputGradient} and {@link #conv2dWeightGradient} compute the
+     *     input and weight gradients of {@code conv} natively (the default: no; the graph then
+     *     differentiates im2col and a matrix product)
      */
-    default boolean conv2dInputGradientIsNative(GraphNode.Conv2d conv) {
+    default boolean conv2dGradientsAreNative(GraphNode.Conv2d conv) {
         return false;
     }
 
@@ -219,12 +220,24 @@ public interface Kernels<A> {
      * The gradient with respect to the input of {@link #conv2dValue}: for an output gradient
      * {@code dy [n, o, oh, ow]} the input gradient {@code [n, c, h, w]}, the adjoint of the
      * convolution (PyTorch's {@code conv_transpose2d} of dy with the same weight). Only where
-     * {@link #conv2dInputGradientIsNative}.
+     * {@link #conv2dGradientsAreNative}.
      *
      * @throws UnsupportedOperationException where it is not
      */
     default A conv2dInputGradient(A dy, A weight, GraphNode.Conv2d conv) {
         throw new UnsupportedOperationException("this backend has no native convolution input gradient");
+    }
+
+    /**
+     * The gradient with respect to the weight of {@link #conv2dValue}: for the input
+     * {@code x [n, c, h, w]} and an output gradient {@code dy [n, o, oh, ow]}, the weight-shaped
+     * {@code [o, c, kh, kw]} sum over samples and output positions of {@code dy ⊗ patch(x)} (what
+     * PyTorch's convolution backward gives the weight). Only where {@link #conv2dGradientsAreNative}.
+     *
+     * @throws UnsupportedOperationException where it is not
+     */
+    default A conv2dWeightGradient(A x, A dy, GraphNode.Conv2d conv) {
+        throw new UnsupportedOperationException("this backend has no native convolution weight gradient");
     }
 
     /**

@@ -391,7 +391,7 @@ public final class DjlKernels implements Kernels<NDArray> {
      * kernel size: the input gradient is then itself a convolution.
      */
     @Override
-    public boolean conv2dInputGradientIsNative(GraphNode.Conv2d conv) {
+    public boolean conv2dGradientsAreNative(GraphNode.Conv2d conv) {
         return engineOps.nativeLayers() && conv.stride().h() == 1 && conv.stride().w() == 1
                 && conv.dilation().h() == 1 && conv.dilation().w() == 1
                 && conv.padding().h() < conv.kernel().h() && conv.padding().w() < conv.kernel().w();
@@ -404,7 +404,7 @@ public final class DjlKernels implements Kernels<NDArray> {
      */
     @Override
     public NDArray conv2dInputGradient(NDArray dy, NDArray weight, GraphNode.Conv2d conv) {
-        if (!conv2dInputGradientIsNative(conv)) {
+        if (!conv2dGradientsAreNative(conv)) {
             throw new UnsupportedOperationException("no native input gradient for " + conv);
         }
         try (NDArray swapped = weight.transpose(1, 0, 2, 3); NDArray rotated = swapped.flip(2, 3)) {
@@ -412,6 +412,26 @@ public final class DjlKernels implements Kernels<NDArray> {
                     conv.kernel().w() - 1 - conv.padding().w());
             NDList out = Conv2d.conv2d(dy, rotated, null, new Shape(1, 1), padding, new Shape(1, 1), 1);
             return own(out.singletonOrThrow());
+        }
+    }
+
+    /**
+     * The weight gradient of a stride-1 convolution as a convolution with the batch as the channels:
+     * {@code x} and {@code dy} with their first two axes swapped ({@code [c, n, h, w]},
+     * {@code [o, n, oh, ow]}) convolved with the node's padding give {@code [c, o, kh, kw]}, whose first
+     * two axes are swapped back.
+     */
+    @Override
+    public NDArray conv2dWeightGradient(NDArray x, NDArray dy, GraphNode.Conv2d conv) {
+        if (!conv2dGradientsAreNative(conv)) {
+            throw new UnsupportedOperationException("no native weight gradient for " + conv);
+        }
+        try (NDArray channels = x.transpose(1, 0, 2, 3); NDArray kernels = dy.transpose(1, 0, 2, 3)) {
+            NDList out = Conv2d.conv2d(channels, kernels, null, new Shape(1, 1), shape(conv.padding()),
+                    new Shape(1, 1), 1);
+            try (NDArray swapped = out.singletonOrThrow()) {
+                return own(swapped.transpose(1, 0, 2, 3));
+            }
         }
     }
 

@@ -1,15 +1,19 @@
 package org.influence4j.backend.pytorch;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
+import java.util.List;
+import java.util.Random;
 import org.influence4j.api.model.GraphNode;
 import org.influence4j.backend.djl.DjlKernels;
 import org.influence4j.backend.testkit.TestSupport;
 import org.influence4j.graph.Kernels;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
@@ -17,6 +21,7 @@ import org.junit.jupiter.params.provider.EnumSource;
  * The PyTorch kernels that pool windows go through: the first-maximum mask and the maxima along a
  * short last axis, taken from its slices, keep argmax's tie rule (the first maximum wins) and skip
  * −∞ (padded positions), as {@code torch.argmax} and {@code max} do; a long axis takes the reduction.
+ * The native convolution adjoints equal their definitions written as loops.
  */
 class PtKernelsTest {
 
@@ -75,5 +80,64 @@ class PtKernelsTest {
             assertArrayEquals(new double[] {1, 0, 0, 1}, k.toDoubles(four.maxima()));
             assertArrayEquals(bigMask, k.toDoubles(four.mask()));
         }
+    }
+
+    /**
+     * A stride-1 convolution with a non-square kernel and padding: the native weight gradient equals
+     * {@code Σ_{i,y,x} dy[i,o,y,x] · x_pad[i,c,y+u,x+v]}, and the native input gradient is its adjoint,
+     * {@code ⟨dy, conv(x, W)⟩ = ⟨x, conv2dInputGradient(dy, W)⟩} (float64, 1e-12).
+     */
+    @Test
+    void nativeConvolutionGradientsEqualTheirDefinitions() {
+        int n = 2, c = 2, o = 3, h = 5, w = 4, kh = 3, kw = 2, ph = 1, pw = 1;
+        int oh = h + 2 * ph - kh + 1, ow = w + 2 * pw - kw + 1;
+        GraphNode.Conv2d conv = new GraphNode.Conv2d("conv", List.of("x"), c, o, new GraphNode.Pair(kh, kw),
+                GraphNode.Pair.of(1), new GraphNode.Pair(ph, pw), GraphNode.Pair.of(1), false);
+        Random random = new Random(7);
+        double[] x = random.doubles(n * c * h * w, -1, 1).toArray();
+        double[] dy = random.doubles(n * o * oh * ow, -1, 1).toArray();
+        double[] weight = random.doubles(o * c * kh * kw, -1, 1).toArray();
+        double[] expected = new double[o * c * kh * kw];
+        for (int i = 0; i < n; i++) {
+            for (int oc = 0; oc < o; oc++) {
+                for (int y = 0; y < oh; y++) {
+                    for (int xx = 0; xx < ow; xx++) {
+                        double g = dy[((i * o + oc) * oh + y) * ow + xx];
+                        for (int ic = 0; ic < c; ic++) {
+                            for (int u = 0; u < kh; u++) {
+                                for (int v = 0; v < kw; v++) {
+                                    int row = y + u - ph, col = xx + v - pw;
+                                    if (row >= 0 && row < h && col >= 0 && col < w) {
+                                        expected[((oc * c + ic) * kh + u) * kw + v] +=
+                                                g * x[((i * c + ic) * h + row) * w + col];
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        try (NDManager m = Engine.getEngine("PyTorch").newBaseManager()) {
+            DjlKernels k = new DjlKernels(m, DataType.FLOAT64, PtArrays::owned, PtBackend.INDEXING);
+            NDArray xs = k.constant(x, n, c, h, w);
+            NDArray dys = k.constant(dy, n, o, oh, ow);
+            NDArray ws = k.constant(weight, o, c, kh, kw);
+            NDArray gradient = k.conv2dWeightGradient(xs, dys, conv);
+            assertArrayEquals(new long[] {o, c, kh, kw}, k.shape(gradient));
+            assertArrayEquals(expected, k.toDoubles(gradient), 1e-12);
+            double forward = dot(dy, k.toDoubles(k.conv2dValue(xs, ws, null, conv).orElseThrow()));
+            double adjoint = dot(x, k.toDoubles(k.conv2dInputGradient(dys, ws, conv)));
+            assertEquals(forward, adjoint, 1e-12 * Math.abs(forward));
+            assertEquals(forward, dot(weight, expected), 1e-12 * Math.abs(forward), "⟨dy, conv(x, W)⟩ = ⟨W, ∇_W⟩");
+        }
+    }
+
+    private static double dot(double[] a, double[] b) {
+        double s = 0;
+        for (int i = 0; i < a.length; i++) {
+            s += a[i] * b[i];
+        }
+        return s;
     }
 }
