@@ -452,7 +452,7 @@ public final class GraphEvaluator<A> {
      * A tiling max pool from {@link Kernels#tiledMaxPool}: the gradient is the output gradient
      * repeated over each window (a column gather: input position → its window) times the
      * first-maximum mask, recorded, so second derivatives flow; the tangent is the transposed map,
-     * the masked input tangent summed over each window (the scatter of the same columns).
+     * the masked input tangent summed over each window ({@link #tileSums}).
      */
     private Var<A> tiledMaxPool(Var<A> x, long[] s, long[] os, GraphNode.Pair kernel, Kernels.MaximaAndMask<A> tiled) {
         String key = "tiles " + s[2] + "x" + s[3] + " " + kernel;
@@ -466,11 +466,24 @@ public final class GraphEvaluator<A> {
             return index;
         });
         Var<A> mask = ad.constant(ad.kernels().reshape(tiled.mask(), s[0] * s[1], s[2] * s[3]));
-        long tiles = os[2] * os[3];
-        return ad.linear(tiled.maxima(), x, g -> ad.reshape(ad.mul(ad.gatherPaddedColumns(ad.reshape(g, s[0] * s[1],
-                tiles), window), mask), s),
-                t -> ad.reshape(ad.scatterPaddedColumns(ad.mul(ad.reshape(t, s[0] * s[1], s[2] * s[3]), mask), window,
-                        (int) tiles), os));
+        return ad.linear(tiled.maxima(), x, g -> ad.reshape(ad.mul(repeatOverTiles(g, s, os, window), mask), s),
+                t -> tileSums(ad.reshape(ad.mul(ad.reshape(t, s[0] * s[1], s[2] * s[3]), mask), s), s, os, kernel,
+                        window));
+    }
+
+    /** @return {@code g [n, c, oh, ow]} repeated over each tile, {@code [n·c, h·w]} (recorded) */
+    private Var<A> repeatOverTiles(Var<A> g, long[] s, long[] os, int[] window) {
+        return ad.gatherPaddedColumns(ad.reshape(g, s[0] * s[1], os[2] * os[3]), window);
+    }
+
+    /**
+     * @return the sums of {@code v [n, c, h, w]} over the tiles of {@code kernel}, {@code [n, c, oh, ow]}
+     *     ({@link Kernels#tileSums}), recorded: the adjoint repeats the output gradient over each tile
+     */
+    private Var<A> tileSums(Var<A> v, long[] s, long[] os, GraphNode.Pair kernel, int[] window) {
+        return ad.linear(ad.kernels().tileSums(v.value(), kernel), v,
+                g -> ad.reshape(repeatOverTiles(g, s, os, window), s),
+                t -> tileSums(t, s, os, kernel, window));
     }
 
     private Var<A> embedding(int[] ids, long[] s, GraphNode.Embedding e, Var<A> w, int n, boolean perSample,

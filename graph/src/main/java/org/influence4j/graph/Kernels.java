@@ -189,6 +189,20 @@ public interface Kernels<A> {
     }
 
     /**
+     * @param x      {@code [n, c, h, w]}, h and w multiples of the kernel's
+     * @param kernel the tiles
+     * @return the sum of each tile, {@code [n, c, h/kh, w/kw]} (the default: one reduction over the
+     *     two in-tile axes; backends may add the tiles' strided views instead)
+     */
+    default A tileSums(A x, GraphNode.Pair kernel) {
+        long[] s = shape(x);
+        long oh = s[2] / kernel.h();
+        long ow = s[3] / kernel.w();
+        return reshape(sumTo(reshape(x, s[0], s[1], oh, kernel.h(), ow, kernel.w()), s[0], s[1], oh, 1, ow, 1),
+                s[0], s[1], oh, ow);
+    }
+
+    /**
      * @param pool       a 2-d pool
      * @param inputShape its input {@code [n, c, h, w]}
      * @return whether the pool's windows tile the input: kernel = stride, no padding, h and w

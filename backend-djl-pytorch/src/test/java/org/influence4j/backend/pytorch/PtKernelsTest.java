@@ -21,7 +21,7 @@ import org.junit.jupiter.params.provider.EnumSource;
  * The PyTorch kernels that pool windows go through: the first-maximum mask and the maxima along a
  * short last axis, taken from its slices, keep argmax's tie rule (the first maximum wins) and skip
  * −∞ (padded positions), as {@code torch.argmax} and {@code max} do; a long axis takes the reduction.
- * The native convolution adjoints equal their definitions written as loops.
+ * The native convolution adjoints and the tile sums equal their definitions written as loops.
  */
 class PtKernelsTest {
 
@@ -130,6 +130,31 @@ class PtKernelsTest {
             double adjoint = dot(x, k.toDoubles(k.conv2dInputGradient(dys, ws, conv)));
             assertEquals(forward, adjoint, 1e-12 * Math.abs(forward));
             assertEquals(forward, dot(weight, expected), 1e-12 * Math.abs(forward), "⟨dy, conv(x, W)⟩ = ⟨W, ∇_W⟩");
+        }
+    }
+
+    /** The separable tile sums equal the sums of each tile written as a loop (a 2x3 kernel; exact). */
+    @ParameterizedTest
+    @EnumSource(value = DataType.class, names = {"FLOAT32", "FLOAT64"})
+    void tileSumsAddEachTile(DataType type) {
+        int n = 2, c = 3, kh = 2, kw = 3, oh = 2, ow = 3, h = oh * kh, w = ow * kw;
+        double[] x = new double[n * c * h * w];
+        for (int i = 0; i < x.length; i++) {
+            x[i] = (i * 37 % 101) - 50;
+        }
+        double[] expected = new double[n * c * oh * ow];
+        for (int p = 0; p < n * c; p++) {
+            for (int y = 0; y < h; y++) {
+                for (int xx = 0; xx < w; xx++) {
+                    expected[(p * oh + y / kh) * ow + xx / kw] += x[(p * h + y) * w + xx];
+                }
+            }
+        }
+        try (NDManager m = Engine.getEngine("PyTorch").newBaseManager()) {
+            DjlKernels k = new DjlKernels(m, type, PtArrays::owned, PtBackend.INDEXING);
+            NDArray sums = k.tileSums(k.constant(x, n, c, h, w), new GraphNode.Pair(kh, kw));
+            assertArrayEquals(new long[] {n, c, oh, ow}, k.shape(sums));
+            assertArrayEquals(expected, k.toDoubles(sums));
         }
     }
 
