@@ -206,12 +206,12 @@ public class InverseHessianInfluence implements InfluenceFunctionModel {
                 result = InfluenceProducts.perturbation(model, testFactors, other, options.batchSize(), work);
             } else if (inverse instanceof LowRankInverse lowRank) {
                 // through the factors V: never forms the [m, p] test factors (LowRankInverse#bilinear),
-                // the training gradients projected chunk by chunk
+                // the training gradients projected chunk by chunk (test x test: the gradients at hand)
                 Tensor testGradients = model.perSampleGradients(test, work);
                 Tensor left = lowRank.leftFactors(testGradients, work);
-                result = InfluenceProducts.joinColumns(other, options.batchSize(), work, (part, step) ->
-                        lowRank.scores(left, testGradients,
-                                part == test ? testGradients : model.perSampleGradients(part, step), step));
+                result = train == null ? lowRank.scores(left, testGradients, testGradients, work)
+                        : InfluenceProducts.joinColumns(train, options.batchSize(), work, (part, step) ->
+                                lowRank.scores(left, testGradients, model.perSampleGradients(part, step), step));
                 record(lowRank.info(), test.size());
             } else if (train != null && train.size() < test.size()) {
                 Tensor trainFactors = factors(train, work);
