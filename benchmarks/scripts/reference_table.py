@@ -202,28 +202,22 @@ class Result:
     note: str
 
 
-def tracincp_self(w: Workload) -> Work:
-    return w.tracincp().self_influence
+TracInMethod = Callable[[Workload], "TracInCP | TracInCPFast"]
 
 
-def tracincp_influences(w: Workload) -> Work:
-    return partial(w.tracincp().influence, w.test_batch)
+def tracin_self_influence(method: TracInMethod) -> Callable[[Workload], Work]:
+    """The self-influence of every training sample under a Captum TracIn method."""
+    return lambda w: method(w).self_influence
 
 
-def tracincp_top5(w: Workload) -> Work:
-    return partial(w.tracincp().influence, w.test_batch, k=5, proponents=True)
+def tracin_influences(method: TracInMethod) -> Callable[[Workload], Work]:
+    """The test x train influence matrix under a Captum TracIn method."""
+    return lambda w: partial(method(w).influence, w.test_batch)
 
 
-def fast_self(w: Workload) -> Work:
-    return w.tracincp_fast().self_influence
-
-
-def fast_influences(w: Workload) -> Work:
-    return partial(w.tracincp_fast().influence, w.test_batch)
-
-
-def fast_top5(w: Workload) -> Work:
-    return partial(w.tracincp_fast().influence, w.test_batch, k=5, proponents=True)
+def tracin_top5(method: TracInMethod) -> Callable[[Workload], Work]:
+    """Each test sample's five strongest proponents under a Captum TracIn method."""
+    return lambda w: partial(method(w).influence, w.test_batch, k=5, proponents=True)
 
 
 def exact_fit(w: Workload) -> Work:
@@ -266,12 +260,12 @@ NAIVE_NOTE = "NaiveInfluenceFunction constructor; projection_dim = p, hessian_re
 NO_PRECOMPUTE = "pyDVL 0.10 cannot precompute the Gauss-Newton factors"
 
 DIGITS_ROWS = [
-    RowSpec("TracInCP self-influence", "Captum", tracincp_self),
-    RowSpec("TracInCP influences 360 x 1,437", "Captum", tracincp_influences),
-    RowSpec("TracInCP top-5 proponents", "Captum", tracincp_top5),
-    RowSpec("TracInCPFast self-influence", "Captum", fast_self),
-    RowSpec("TracInCPFast influences", "Captum", fast_influences),
-    RowSpec("TracInCPFast top-5", "Captum", fast_top5),
+    RowSpec("TracInCP self-influence", "Captum", tracin_self_influence(Workload.tracincp)),
+    RowSpec("TracInCP influences 360 x 1,437", "Captum", tracin_influences(Workload.tracincp)),
+    RowSpec("TracInCP top-5 proponents", "Captum", tracin_top5(Workload.tracincp)),
+    RowSpec("TracInCPFast self-influence", "Captum", tracin_self_influence(Workload.tracincp_fast)),
+    RowSpec("TracInCPFast influences", "Captum", tracin_influences(Workload.tracincp_fast)),
+    RowSpec("TracInCPFast top-5", "Captum", tracin_top5(Workload.tracincp_fast)),
     RowSpec("exact fit (Direct)", "Captum", exact_fit, NAIVE_NOTE),
     RowSpec("exact influences 360 x 1,437 (fitted)", "Captum", exact_influences),
     RowSpec("block CG influences (fit + scores)", "pyDVL", block_cg, "CgInfluence(solve_simultaneously=True)"),
@@ -282,10 +276,10 @@ DIGITS_ROWS = [
 ]
 
 CNN_ROWS = [
-    RowSpec("cnn tracincp self-influence 2,000", "Captum", tracincp_self),
-    RowSpec("cnn tracincp influences 500 x 2,000", "Captum", tracincp_influences),
-    RowSpec("cnn tracincpfast self-influence", "Captum", fast_self),
-    RowSpec("cnn tracincpfast influences", "Captum", fast_influences),
+    RowSpec("cnn tracincp self-influence 2,000", "Captum", tracin_self_influence(Workload.tracincp)),
+    RowSpec("cnn tracincp influences 500 x 2,000", "Captum", tracin_influences(Workload.tracincp)),
+    RowSpec("cnn tracincpfast self-influence", "Captum", tracin_self_influence(Workload.tracincp_fast)),
+    RowSpec("cnn tracincpfast influences", "Captum", tracin_influences(Workload.tracincp_fast)),
     RowSpec("cnn arnoldi rank 50 (gn) fit", "pyDVL", arnoldi_gn_fit, "second_order_mode=GAUSS_NEWTON"),
     RowSpec("cnn arnoldi rank 50 (gn, precompute) fit", "pyDVL", arnoldi_gn_fit,
             NO_PRECOMPUTE + ": the seconds of the (gn) fit row", same_as="cnn arnoldi rank 50 (gn) fit"),
