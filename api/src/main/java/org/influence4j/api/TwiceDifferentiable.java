@@ -217,6 +217,40 @@ public interface TwiceDifferentiable extends AutoCloseable {
     }
 
     /**
+     * Keeps what {@link #gaussNewtonBlock} recomputes on every call for {@code batch}
+     * ({@link KeptGaussNewton}), for operators that apply the Gauss-Newton matrix of the same batches
+     * many times at fixed θ. The default keeps nothing: each product is {@link #gaussNewtonBlock} of
+     * the batch at the model's current parameters; layer graphs on the DJL engines keep the forward
+     * pass.
+     *
+     * @throws IllegalArgumentException naming {@code batch} if it does not fit the model
+     * @throws UnsupportedOperationException if the model lacks {@link BackendCapability#GAUSS_NEWTON}
+     */
+    default KeptGaussNewton keepGaussNewton(Batch batch) {
+        if (!backend().capabilities().contains(BackendCapability.GAUSS_NEWTON)) {
+            throw new UnsupportedOperationException("model " + this + " on backend " + backend().name()
+                    + " does not provide Gauss-Newton products (capability GAUSS_NEWTON)");
+        }
+        spec().validate(batch, "batch");
+        TwiceDifferentiable model = this;
+        return new KeptGaussNewton() {
+            @Override
+            public Tensor gaussNewtonBlock(Tensor vs, TensorScope scope) {
+                return model.gaussNewtonBlock(batch, vs, scope);
+            }
+
+            @Override
+            public long keptBytes() {
+                return 0;
+            }
+
+            @Override
+            public void close() {
+            }
+        };
+    }
+
+    /**
      * The per-sample gradients in blocks that cover θ in order, each in its cheapest exact form
      * ({@link GradientBlock}): a Dense layer on vectors as its factors (the gradient is their outer
      * product, never formed), other parameters as gradient columns. For inner products of gradients

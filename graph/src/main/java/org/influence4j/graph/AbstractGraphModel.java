@@ -4,10 +4,13 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import org.influence4j.api.Backend;
+import org.influence4j.api.BackendCapability;
 import org.influence4j.api.DenseLayerFactors;
 import org.influence4j.api.GradientBlock;
+import org.influence4j.api.KeptGaussNewton;
 import org.influence4j.api.LayerGradientFactors;
 import org.influence4j.api.Tensor;
+import org.influence4j.api.TensorChecks;
 import org.influence4j.api.TensorScope;
 import org.influence4j.api.data.Batch;
 import org.influence4j.api.model.AbstractSpecModel;
@@ -73,6 +76,29 @@ public abstract class AbstractGraphModel<A, T extends Tensor, B extends Backend,
      * every array made in it is freed when this returns, also when the body throws.
      */
     protected abstract <R> R inCallContext(InContext<A, R> body);
+
+    /**
+     * A memory context that outlives a call, for state kept across calls ({@link #keepGaussNewton}):
+     * arrays made in it are freed when it is closed.
+     *
+     * @param <A> the backend's array type
+     */
+    protected interface KeptContext<A> extends AutoCloseable {
+        /** @return {@code body}'s result, computed with this context's kernels (the engine's autograd off) */
+        <R> R apply(InContext<A, R> body);
+
+        /** Frees every array made in this context. Idempotent. */
+        @Override
+        void close();
+    }
+
+    /**
+     * @return a new {@link KeptContext}, or null where the backend keeps nothing across calls (then
+     *     {@link #keepGaussNewton} keeps nothing); the default
+     */
+    protected KeptContext<A> openKeptContext() {
+        return null;
+    }
 
     /** @return the parameter arrays in layout order, with their own shapes */
     protected abstract List<A> parameterArrays();
@@ -312,6 +338,80 @@ public abstract class AbstractGraphModel<A, T extends Tensor, B extends Backend,
             }
         }
         return List.copyOf(out);
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>For a layer graph on a backend with a {@link KeptContext}: one forward pass over the batch,
+     * recorded with a copy of θ and kept in that context
+     * ({@link GraphDerivatives#keepGaussNewton}); each product sweeps the recorded pass forward (J v)
+     * and backward (Jᵀ w) only. Closing the model closes it.
+     */
+    @Override
+    public final KeptGaussNewton keepGaussNewton(Batch batch) {
+        checkBatch(batch);
+        if (!backend().capabilities().contains(BackendCapability.GAUSS_NEWTON)) {
+            return super.keepGaussNewton(batch); // names the missing capability
+        }
+        KeptContext<A> context = openKeptContext();
+        if (context == null) {
+            return super.keepGaussNewton(batch);
+        }
+        try {
+            GraphDerivatives.KeptGaussNewton<A> kept = context.apply(k -> {
+                List<A> copies = new ArrayList<>();
+                for (A p : parameterArrays()) {
+                    copies.add(k.scale(p, 1.0));
+                }
+                return new GraphDerivatives<>(graph, indexCache, k, copies).keepGaussNewton(batch);
+            });
+            return new KeptProducts(context, kept);
+        } catch (RuntimeException e) {
+            context.close();
+            throw e;
+        }
+    }
+
+    /** The {@link KeptGaussNewton} of a kept context. */
+    private final class KeptProducts implements KeptGaussNewton {
+        private final KeptContext<A> context;
+        private final GraphDerivatives.KeptGaussNewton<A> kept;
+        private boolean closed;
+
+        KeptProducts(KeptContext<A> context, GraphDerivatives.KeptGaussNewton<A> kept) {
+            this.context = context;
+            this.kept = kept;
+        }
+
+        @Override
+        public Tensor gaussNewtonBlock(Tensor vs, TensorScope scope) {
+            if (closed) {
+                throw new IllegalStateException("the kept Gauss-Newton state is closed; keep the batch again with"
+                        + " keepGaussNewton");
+            }
+            checkOpen();
+            S target = requireScope(scope);
+            TensorChecks.checkResultScopeOpen(isScopeClosed(target));
+            T vt = requireTensor(target, vs, "vs");
+            if (requireBlock(vt, "vs") == 0) {
+                return context.apply(k -> export(target, k.constant(new double[0], 0, numParameters())));
+            }
+            return context.apply(k -> export(target, kept.times(nested -> local(nested, vt))));
+        }
+
+        @Override
+        public long keptBytes() {
+            return closed ? 0 : kept.keptValues() * spec().dtype().bytes();
+        }
+
+        @Override
+        public void close() {
+            if (!closed) {
+                closed = true;
+                context.close();
+            }
+        }
     }
 
     // ---------------------------------------------------------------------------------------------

@@ -488,7 +488,16 @@ public final class GraphDerivatives<A> {
             return inPasses(vs, per, part -> batchedGaussNewton(batch, part));
         }
         List<Var<A>> leaves = leaves();
-        Var<A> z = forward(batch, leaves, false);
+        return gaussNewtonRows(forward(batch, leaves, false), leaves, n, vs);
+    }
+
+    /**
+     * @param z      the recorded outputs of a forward pass over n samples with {@code leaves} as θ
+     * @param vs     directions {@code [k, p]}
+     * @return {@code [k, p]}: the Gauss-Newton matrix of the mean loss times each row, one forward-mode
+     *     and one backward sweep over the recorded pass per direction
+     */
+    private A gaussNewtonRows(Var<A> z, List<Var<A>> leaves, int n, A vs) {
         List<Var<A>> rows = new ArrayList<>();
         for (List<Var<A>> v : directions(vs)) {
             rows.add(ad.scoped(() -> {
@@ -499,6 +508,55 @@ public final class GraphDerivatives<A> {
             }));
         }
         return ad.concat(rows, 0).value();
+    }
+
+    /**
+     * The Gauss-Newton products of one batch with its forward pass kept: what
+     * {@link #keepGaussNewton} returns.
+     *
+     * @param <A> the backend's array type
+     */
+    public interface KeptGaussNewton<A> {
+        /**
+         * @param directions makes the directions {@code [k, p]} with the kernels it is given (those of
+         *                   a nested memory context, freed on return)
+         * @return {@code [k, p]} as {@link #gaussNewtonBlock}, an array of the kept context's kernels
+         */
+        A times(java.util.function.Function<Kernels<A>, A> directions);
+
+        /** @return an estimate of the values kept: node outputs, masks and θ */
+        long keptValues();
+    }
+
+    /**
+     * Records one forward pass over {@code batch} and keeps it, with the parameters these derivatives
+     * were made with, for products of the Gauss-Newton matrix ({@link #gaussNewtonBlock}) that then
+     * sweep the recorded pass only. Every product runs in a nested memory context, so only its result
+     * is added to this context. Blocks of directions that {@link #gaussNewtonBlock} would batch (small
+     * batches) are computed that way, without the kept pass.
+     */
+    public KeptGaussNewton<A> keepGaussNewton(Batch batch) {
+        int n = batch.size();
+        List<Var<A>> leaves = leaves();
+        Var<A> z = forward(batch, leaves, false);
+        long kept = Math.addExact(Math.multiplyExact(2L * n, nodeValuesPerRow()), graph.numParameters());
+        return new KeptGaussNewton<>() {
+            @Override
+            public A times(java.util.function.Function<Kernels<A>, A> directions) {
+                return ad.scopedAll(() -> {
+                    A vs = directions.apply(ad.kernels());
+                    int c = (int) ad.kernels().shape(vs)[0];
+                    int per = directionsPerPass(n, c);
+                    return List.of(per > 1 ? inPasses(vs, per, part -> batchedGaussNewton(batch, part))
+                            : gaussNewtonRows(z, leaves, n, vs));
+                }).get(0);
+            }
+
+            @Override
+            public long keptValues() {
+                return kept;
+            }
+        };
     }
 
     // ---- block products with the directions batched ---------------------------------------------
@@ -523,18 +581,27 @@ public final class GraphDerivatives<A> {
 
     /** @return the values one row of a batched pass holds: p, the node outputs and the im2col patches */
     private long valuesPerRow() {
-        long values = graph.numParameters();
+        long values = graph.numParameters() + nodeValuesPerRow();
         Map<String, long[]> shapes = graph.shapes();
+        for (GraphNode node : graph.nodes()) {
+            if (node instanceof GraphNode.Conv2d c) {
+                long[] out = shapes.get(node.name());
+                values += out[1] * out[2] * c.inChannels() * c.kernel().h() * c.kernel().w();
+            }
+        }
+        return values;
+    }
+
+    /** @return the values of every node's output for one sample */
+    private long nodeValuesPerRow() {
+        Map<String, long[]> shapes = graph.shapes();
+        long values = 0;
         for (GraphNode node : graph.nodes()) {
             long size = 1;
             for (long d : shapes.get(node.name())) {
                 size *= d;
             }
             values += size;
-            if (node instanceof GraphNode.Conv2d c) {
-                long[] out = shapes.get(node.name());
-                values += out[1] * out[2] * c.inChannels() * c.kernel().h() * c.kernel().w();
-            }
         }
         return values;
     }
@@ -722,14 +789,15 @@ public final class GraphDerivatives<A> {
 
     /** Splits each row of {@code vs} {@code [k, p]} into constant pieces shaped like the parameters. */
     private List<List<Var<A>>> directions(A vs) {
-        long[] s = k.shape(vs);
+        Kernels<A> kc = ad.kernels();
+        long[] s = kc.shape(vs);
         List<List<Var<A>>> out = new ArrayList<>();
-        List<A> pieces = parameterColumns(k, vs);
+        List<A> pieces = parameterColumns(kc, vs);
         for (long j = 0; j < s[0]; j++) {
             List<Var<A>> row = new ArrayList<>(layout.size());
             for (int t = 0; t < layout.size(); t++) {
-                A piece = k.slicePadRows(pieces.get(t), j, j + 1);
-                row.add(ad.constant(k.reshape(piece, layout.get(t).shape())));
+                A piece = kc.slicePadRows(pieces.get(t), j, j + 1);
+                row.add(ad.constant(kc.reshape(piece, layout.get(t).shape())));
             }
             out.add(row);
         }

@@ -87,13 +87,40 @@ public final class DjlGraphModel<T extends DjlTensor<T, S>, S extends DjlTensorS
 
     @Override
     protected <R> R inCallContext(InContext<NDArray, R> body) {
-        try (NDManager m = manager.newSubManager(); AutoCloseable g = noGrad.get()) {
-            return body.apply(new DjlKernels(m, dataType, uploader, engineOps));
+        try (NDManager m = manager.newSubManager()) {
+            return withoutGrad(body, new DjlKernels(m, dataType, uploader, engineOps));
+        }
+    }
+
+    /** @return {@code body} applied to {@code kernels} with the engine's autograd recording off */
+    private <R> R withoutGrad(InContext<NDArray, R> body, DjlKernels kernels) {
+        try (AutoCloseable g = noGrad.get()) {
+            return body.apply(kernels);
         } catch (RuntimeException e) {
             throw e;
         } catch (Exception e) {
             throw new IllegalStateException("closing the engine's no-grad mode failed: " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * {@inheritDoc} Here: a sub-manager of the model's manager, so closing the model frees it too.
+     */
+    @Override
+    protected KeptContext<NDArray> openKeptContext() {
+        NDManager m = manager.newSubManager();
+        DjlKernels kernels = new DjlKernels(m, dataType, uploader, engineOps);
+        return new KeptContext<>() {
+            @Override
+            public <R> R apply(InContext<NDArray, R> body) {
+                return withoutGrad(body, kernels);
+            }
+
+            @Override
+            public void close() {
+                m.close();
+            }
+        };
     }
 
     @Override

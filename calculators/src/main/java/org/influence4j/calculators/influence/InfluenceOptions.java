@@ -1,6 +1,7 @@
 package org.influence4j.calculators.influence;
 
 import org.influence4j.api.inversion.Curvature;
+import org.influence4j.calculators.inversion.DataHessianOperator;
 
 /**
  * Settings shared by the influence function models.
@@ -10,12 +11,22 @@ import org.influence4j.api.inversion.Curvature;
  *                              exactly at a minimum or the Hessian is singular
  * @param batchSize             samples per chunk when passing over the training data, positive
  * @param curvature             the matrix inverted: the Hessian (default) or the Gauss-Newton matrix
+ * @param keptStateBytes        the most native memory the fit's data passes on the Gauss-Newton matrix
+ *                              keep their forward passes in (≥ 0; 0 keeps none; the default
+ *                              {@link DataHessianOperator#DEFAULT_KEPT_STATE_BYTES}): the same
+ *                              numbers, each pass after the first sweeping the kept passes only
  */
-public record InfluenceOptions(double hessianRegularization, int batchSize, Curvature curvature) {
+public record InfluenceOptions(double hessianRegularization, int batchSize, Curvature curvature,
+                               long keptStateBytes) {
 
     /** Options with the exact Hessian as curvature. */
     public InfluenceOptions(double hessianRegularization, int batchSize) {
         this(hessianRegularization, batchSize, Curvature.HESSIAN);
+    }
+
+    /** Options with the default memory for kept forward passes. */
+    public InfluenceOptions(double hessianRegularization, int batchSize, Curvature curvature) {
+        this(hessianRegularization, batchSize, curvature, DataHessianOperator.DEFAULT_KEPT_STATE_BYTES);
     }
 
     /** Default chunk size of the data passes. */
@@ -33,6 +44,10 @@ public record InfluenceOptions(double hessianRegularization, int batchSize, Curv
         if (curvature == null) {
             throw new IllegalArgumentException("curvature: must not be null; use hessian or gauss-newton");
         }
+        if (keptStateBytes < 0) {
+            throw new IllegalArgumentException("keptStateBytes: must be >= 0, got " + keptStateBytes
+                    + "; use 0 to keep no forward passes");
+        }
     }
 
     /** @return λ = 0 and batches of {@value #DEFAULT_BATCH_SIZE} */
@@ -47,16 +62,21 @@ public record InfluenceOptions(double hessianRegularization, int batchSize, Curv
 
     /** @return a copy with another λ */
     public InfluenceOptions withHessianRegularization(double lambda) {
-        return new InfluenceOptions(lambda, batchSize, curvature);
+        return new InfluenceOptions(lambda, batchSize, curvature, keptStateBytes);
     }
 
     /** @return a copy with another batch size */
     public InfluenceOptions withBatchSize(int value) {
-        return new InfluenceOptions(hessianRegularization, value, curvature);
+        return new InfluenceOptions(hessianRegularization, value, curvature, keptStateBytes);
     }
 
     /** @return a copy with another curvature */
     public InfluenceOptions withCurvature(Curvature value) {
-        return new InfluenceOptions(hessianRegularization, batchSize, value);
+        return new InfluenceOptions(hessianRegularization, batchSize, value, keptStateBytes);
+    }
+
+    /** @return a copy with another bound on the kept forward passes, in bytes */
+    public InfluenceOptions withKeptStateBytes(long value) {
+        return new InfluenceOptions(hessianRegularization, batchSize, curvature, value);
     }
 }

@@ -115,8 +115,15 @@ public class InverseHessianInfluence implements InfluenceFunctionModel {
         summary.clear();
         long start = System.nanoTime();
         DataHessianOperator op = new DataHessianOperator(model, trainingData, options.hessianRegularization(),
-                options.batchSize(), options.curvature());
-        InverseHessian prepared = solver.prepare(op);
+                options.batchSize(), options.curvature(), options.keptStateBytes());
+        InverseHessian prepared;
+        try {
+            prepared = solver.prepare(op);
+        } finally {
+            // kept forward passes serve the fit's many passes; a solver that applies the operator later
+            // (CG, LiSSA) keeps them again on its first pass
+            op.releaseKeptState();
+        }
         try {
             op.validateData();
         } catch (RuntimeException e) {
@@ -289,6 +296,7 @@ public class InverseHessianInfluence implements InfluenceFunctionModel {
     private void closeInverse() {
         if (inverse != null) {
             inverse.close();
+            operator.close();
             inverse = null;
             operator = null;
         }

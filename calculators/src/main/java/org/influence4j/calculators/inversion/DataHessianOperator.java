@@ -1,10 +1,13 @@
 package org.influence4j.calculators.inversion;
 
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Iterator;
+import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 import org.influence4j.api.BackendCapability;
 import org.influence4j.api.DType;
+import org.influence4j.api.KeptGaussNewton;
 import org.influence4j.api.inversion.Curvature;
 import org.influence4j.api.Tensor;
 import org.influence4j.api.TensorScope;
@@ -26,6 +29,13 @@ import org.influence4j.api.model.ModelSpec;
  * G the Gauss-Newton matrix of the mean loss ({@link TwiceDifferentiable#gaussNewtonBlock}),
  * positive semi-definite: the solvers converge where the Hessian has negative curvature.
  *
+ * <p><b>Kept forward passes.</b> On the Gauss-Newton matrix the operator keeps, for as many of the
+ * first batches as fit in {@link #keptStateBytes()}, what the model's products recompute on every
+ * pass ({@link TwiceDifferentiable#keepGaussNewton}: a layer graph's forward pass), so that each
+ * later product of those batches sweeps the recorded pass only. The numbers are the same as without
+ * it. The state is made on the first pass that needs it, freed by {@link #releaseKeptState()} and
+ * {@link #close()}, and made again when the model's parameters have changed since.
+ *
  * <p>Every {@link #apply} and {@link #toMatrix} call is one pass over the data and increments
  * {@link #passes()}. The batches of the first complete pass are checked against the model's
  * {@link ModelSpec} (feature count, label kind, finiteness); later passes skip the check.
@@ -33,7 +43,10 @@ import org.influence4j.api.model.ModelSpec;
  * <p>Thread safety: safe to use from several threads only if the model is
  * ({@link TwiceDifferentiable#isThreadSafe()}); the counters are atomic.
  */
-public final class DataHessianOperator implements HessianOperator {
+public final class DataHessianOperator implements HessianOperator, AutoCloseable {
+
+    /** The default of {@link #keptStateBytes()}: 256 MiB. */
+    public static final long DEFAULT_KEPT_STATE_BYTES = 256L << 20;
 
     private final TwiceDifferentiable model;
     private final DataSource data;
@@ -45,6 +58,15 @@ public final class DataHessianOperator implements HessianOperator {
     private final long numSamples;
     private final AtomicLong passes = new AtomicLong();
     private volatile boolean validated;
+    private final long keptStateBytes;
+    /** The kept state of the first batches, in pass order, and the sizes of those batches. */
+    private final List<KeptGaussNewton> kept = new ArrayList<>();
+    private final List<Integer> keptSizes = new ArrayList<>();
+    private long keptBytes;
+    /** Whether the next batch's state did not fit (or the model keeps nothing): no more are kept. */
+    private boolean keptFull;
+    /** The parameters the kept state was made at. */
+    private double[] keptParameters;
 
     /**
      * @param model          the model at the parameters θ whose Hessian is wanted
@@ -70,6 +92,28 @@ public final class DataHessianOperator implements HessianOperator {
      */
     public DataHessianOperator(TwiceDifferentiable model, DataSource data, double regularization, int batchSize,
                                Curvature curvature) {
+        this(model, data, regularization, batchSize, curvature, DEFAULT_KEPT_STATE_BYTES);
+    }
+
+    /**
+     * @param model          the model at the parameters θ whose curvature is wanted
+     * @param data           the training data the mean loss runs over (at least one sample)
+     * @param regularization λ ≥ 0, added on the diagonal
+     * @param batchSize      samples per data chunk in each pass, positive
+     * @param curvature      the Hessian or the Gauss-Newton matrix
+     * @param keptStateBytes the most native memory the kept forward passes of the Gauss-Newton matrix
+     *                       may take (≥ 0; 0 keeps none)
+     * @throws IllegalArgumentException naming the argument when one is null or out of range, or
+     *     when the data's feature count does not match the model, or the model lacks Gauss-Newton
+     *     products
+     */
+    public DataHessianOperator(TwiceDifferentiable model, DataSource data, double regularization, int batchSize,
+                               Curvature curvature, long keptStateBytes) {
+        if (keptStateBytes < 0) {
+            throw new IllegalArgumentException("keptStateBytes: must be >= 0, got " + keptStateBytes
+                    + "; use 0 to keep no forward passes");
+        }
+        this.keptStateBytes = keptStateBytes;
         if (curvature == null) {
             throw new IllegalArgumentException("curvature: must not be null; use hessian or gauss-newton");
         }
@@ -139,6 +183,40 @@ public final class DataHessianOperator implements HessianOperator {
         return data;
     }
 
+    /** @return the most native memory the kept forward passes may take, in bytes */
+    public long keptStateBytes() {
+        return keptStateBytes;
+    }
+
+    /** @return the estimated native memory the kept forward passes take now, in bytes */
+    public synchronized long keptBytes() {
+        return keptBytes;
+    }
+
+    /** @return how many of the first batches have their forward pass kept now */
+    public synchronized int keptBatches() {
+        return kept.size();
+    }
+
+    /**
+     * Frees the kept forward passes; a later pass on the Gauss-Newton matrix keeps them again. For
+     * callers done with the operator for a while (a solver after its fit).
+     */
+    public synchronized void releaseKeptState() {
+        kept.forEach(KeptGaussNewton::close);
+        kept.clear();
+        keptSizes.clear();
+        keptBytes = 0;
+        keptFull = false;
+        keptParameters = null;
+    }
+
+    /** {@link #releaseKeptState()}; the operator stays usable. */
+    @Override
+    public void close() {
+        releaseKeptState();
+    }
+
     /** @return the number of samples per data chunk */
     public int batchSize() {
         return batchSize;
@@ -181,7 +259,7 @@ public final class DataHessianOperator implements HessianOperator {
     public Tensor apply(Tensor vs, TensorScope scope) {
         boolean vector = requireVectorOrBlock(vs, dimension);
         try (TensorScope work = scope.newChild()) {
-            Tensor acc = accumulate(work, batch -> curvatureTimes(batch, vs, vector, work));
+            Tensor acc = accumulate(work, (batch, index) -> curvatureTimes(batch, index, vs, vector, work));
             Tensor result = acc;
             if (regularization != 0) {
                 result = acc.axpy(regularization, vs);
@@ -211,7 +289,7 @@ public final class DataHessianOperator implements HessianOperator {
     @Override
     public Tensor toMatrix(TensorScope scope) {
         try (TensorScope work = scope.newChild()) {
-            Tensor acc = curvature == Curvature.HESSIAN ? accumulate(work, batch -> model.hessian(batch, work))
+            Tensor acc = curvature == Curvature.HESSIAN ? accumulate(work, (batch, index) -> model.hessian(batch, work))
                     : gaussNewtonMatrix(work);
             Tensor result = acc;
             if (regularization != 0) {
@@ -229,22 +307,68 @@ public final class DataHessianOperator implements HessianOperator {
         return curvature;
     }
 
-    private Tensor curvatureTimes(Batch batch, Tensor vs, boolean vector, TensorScope work) {
+    private Tensor curvatureTimes(Batch batch, int index, Tensor vs, boolean vector, TensorScope work) {
         if (curvature == Curvature.HESSIAN) {
             return vector ? model.hvp(batch, vs, work) : model.hvpBlock(batch, vs, work);
         }
         if (!vector) {
-            return model.gaussNewtonBlock(batch, vs, work);
+            return gaussNewtonBlock(batch, index, vs, work);
         }
-        try (Tensor row = vs.reshape(1, dimension); Tensor g = model.gaussNewtonBlock(batch, row, work)) {
+        try (Tensor row = vs.reshape(1, dimension); Tensor g = gaussNewtonBlock(batch, index, row, work)) {
             return g.reshape(dimension);
         }
+    }
+
+    /** The Gauss-Newton products of the pass's batch {@code index}, from its kept state where there is one. */
+    private Tensor gaussNewtonBlock(Batch batch, int index, Tensor vs, TensorScope work) {
+        KeptGaussNewton state = keptState(batch, index);
+        return state == null ? model.gaussNewtonBlock(batch, vs, work) : state.gaussNewtonBlock(vs, work);
+    }
+
+    /**
+     * @return the kept state of the pass's batch {@code index}: kept before, or kept now where it is
+     *     the next batch and fits in the budget; else null
+     * @throws IllegalStateException naming {@code trainingData} if the batch differs in size from the
+     *     one kept at that index (the data source changed between passes)
+     */
+    private synchronized KeptGaussNewton keptState(Batch batch, int index) {
+        if (keptStateBytes == 0) {
+            return null;
+        }
+        if (index == 0 && !kept.isEmpty() && !Arrays.equals(keptParameters, model.parameters())) {
+            releaseKeptState();
+        }
+        if (index < kept.size()) {
+            if (keptSizes.get(index) != batch.size()) {
+                throw new IllegalStateException("trainingData: batch " + index + " holds " + batch.size()
+                        + " samples but held " + keptSizes.get(index) + " when its forward pass was kept; a data"
+                        + " source must return the same batches on every pass");
+            }
+            return kept.get(index);
+        }
+        if (index > kept.size() || keptFull) {
+            return null;
+        }
+        KeptGaussNewton state = model.keepGaussNewton(batch);
+        long bytes = state.keptBytes();
+        if (bytes == 0 || bytes > keptStateBytes - keptBytes) {
+            state.close();
+            keptFull = true;
+            return null;
+        }
+        if (kept.isEmpty()) {
+            keptParameters = model.parameters();
+        }
+        kept.add(state);
+        keptSizes.add(batch.size());
+        keptBytes += bytes;
+        return state;
     }
 
     /** G as the products with the unit vectors, symmetrised, in one pass. */
     private Tensor gaussNewtonMatrix(TensorScope work) {
         try (Tensor eye = work.eye(dtype, dimension)) {
-            Tensor g = accumulate(work, batch -> model.gaussNewtonBlock(batch, eye, work));
+            Tensor g = accumulate(work, (batch, index) -> gaussNewtonBlock(batch, index, eye, work));
             try (Tensor t = g.transpose(); Tensor sum = g.add(t)) {
                 g.close();
                 return sum.scale(0.5);
@@ -259,15 +383,16 @@ public final class DataHessianOperator implements HessianOperator {
 
     @FunctionalInterface
     private interface PerBatch {
-        Tensor compute(Batch batch);
+        Tensor compute(Batch batch, int index);
     }
 
     /** One pass: Σ_b (n_b/n)·f(b), owned by {@code work}. */
     private Tensor accumulate(TensorScope work, PerBatch f) {
         Tensor[] acc = new Tensor[1];
+        int[] index = new int[1];
         forEachBatch(batch -> {
             double weight = (double) batch.size() / numSamples;
-            Tensor h = f.compute(batch);
+            Tensor h = f.compute(batch, index[0]++);
             if (acc[0] == null) {
                 if (weight == 1.0) {
                     acc[0] = h;

@@ -1,0 +1,215 @@
+package org.influence4j.it;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.Iterator;
+import java.util.List;
+import java.util.SplittableRandom;
+import org.influence4j.api.Backend;
+import org.influence4j.api.DType;
+import org.influence4j.api.KeptGaussNewton;
+import org.influence4j.api.Tensor;
+import org.influence4j.api.TensorScope;
+import org.influence4j.api.TwiceDifferentiable;
+import org.influence4j.api.data.Batch;
+import org.influence4j.api.data.DataSource;
+import org.influence4j.api.data.InMemoryDataSource;
+import org.influence4j.api.inversion.Curvature;
+import org.influence4j.backend.testkit.GraphFixture;
+import org.influence4j.calculators.inversion.ArnoldiOptions;
+import org.influence4j.calculators.inversion.ArnoldiSolver;
+import org.influence4j.calculators.inversion.DataHessianOperator;
+import org.influence4j.calculators.inversion.LowRankInverse;
+import org.influence4j.registry.BackendDiscovery;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * Kept forward passes ({@link TwiceDifferentiable#keepGaussNewton}, used by
+ * {@link DataHessianOperator} within its memory bound) give the same Gauss-Newton products as the
+ * passes that recompute them: bit for bit, since the operations are the same, on the LeNet-style
+ * fixture on every backend (nd4j keeps nothing, the DJL engines keep the forward pass); the kept
+ * state belongs to the parameters it was made at, and the operator makes it again when they change.
+ */
+class KeptGaussNewtonTest {
+
+    static List<String> backends() {
+        return AvailableBackends.names();
+    }
+
+    private static double[] gaussian(int length, long seed) {
+        SplittableRandom random = new SplittableRandom(seed);
+        double[] out = new double[length];
+        for (int i = 0; i < length; i++) {
+            out[i] = random.nextGaussian();
+        }
+        return out;
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("backends")
+    void keptProductsEqualTheRecomputedOnesAndKeepTheirParameters(String backendName) {
+        GraphFixture f = GraphFixture.load("lenet");
+        Backend backend = BackendDiscovery.load().require(backendName);
+        int p = f.parameters().length;
+        try (TwiceDifferentiable model = backend.createModel(f.spec(), f.parameters());
+             TensorScope scope = backend.newScope()) {
+            // one direction sweeps the kept pass; a block this batch's size allows is batched (not kept)
+            Tensor vs = scope.fromArray(gaussian(p, 2), DType.FLOAT64, 1, p);
+            Tensor block = scope.fromArray(gaussian(3 * p, 4), DType.FLOAT64, 3, p);
+            double[] expected = model.gaussNewtonBlock(f.batch(), vs, scope).toDoubleArray();
+            double[] expectedBlock = model.gaussNewtonBlock(f.batch(), block, scope).toDoubleArray();
+            KeptGaussNewton kept = model.keepGaussNewton(f.batch());
+            assertEquals(backendName.equals("nd4j"), kept.keptBytes() == 0, "bytes " + kept.keptBytes());
+            for (int round = 0; round < 2; round++) {
+                assertArrayEquals(expected, kept.gaussNewtonBlock(vs, scope).toDoubleArray(), "round " + round);
+                assertArrayEquals(expectedBlock, kept.gaussNewtonBlock(block, scope).toDoubleArray(), "block");
+            }
+            assertArrayEquals(new long[] {0, p},
+                    kept.gaussNewtonBlock(scope.fromArray(new double[0], DType.FLOAT64, 0, p), scope).shape());
+            Tensor wrong = scope.fromArray(new double[p + 1], DType.FLOAT64, 1, p + 1);
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> kept.gaussNewtonBlock(wrong, scope));
+            assertTrue(e.getMessage().startsWith("vs: "), e.getMessage());
+
+            double[] moved = f.parameters().clone();
+            for (int i = 0; i < p; i++) {
+                moved[i] *= 1.5;
+            }
+            model.setParameters(moved);
+            if (kept.keptBytes() > 0) {
+                assertArrayEquals(expected, kept.gaussNewtonBlock(vs, scope).toDoubleArray(),
+                        "kept at the parameters it was made with");
+                kept.close();
+                assertEquals(0, kept.keptBytes());
+                IllegalStateException closed = assertThrows(IllegalStateException.class,
+                        () -> kept.gaussNewtonBlock(vs, scope));
+                assertTrue(closed.getMessage().contains("keepGaussNewton"), closed.getMessage());
+            }
+            KeptGaussNewton again = model.keepGaussNewton(f.batch());
+            assertArrayEquals(model.gaussNewtonBlock(f.batch(), vs, scope).toDoubleArray(),
+                    again.gaussNewtonBlock(vs, scope).toDoubleArray());
+            model.close();
+            assertThrows(IllegalStateException.class, () -> again.gaussNewtonBlock(vs, scope));
+            again.close();
+        }
+    }
+
+    /**
+     * The operator keeps the first batches that fit its bound: none, some or all, the same numbers
+     * each pass; it releases them on request and makes them again after the parameters change.
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("backends")
+    void theOperatorKeepsWhatFitsAndAppliesTheSameMatrix(String backendName) {
+        GraphFixture f = GraphFixture.load("lenet");
+        Backend backend = BackendDiscovery.load().require(backendName);
+        int p = f.parameters().length;
+        try (TwiceDifferentiable model = backend.createModel(f.spec(), f.parameters());
+             TensorScope scope = backend.newScope()) {
+            InMemoryDataSource data = new InMemoryDataSource(f.batch());
+            int batches = (f.batch().size() + 2) / 3;
+            long perBatch;
+            try (KeptGaussNewton one = model.keepGaussNewton(f.batch().slice(0, 3))) {
+                perBatch = one.keptBytes();
+            }
+            Tensor v = scope.fromArray(gaussian(p, 1), DType.FLOAT64, p);
+            Tensor vs = scope.fromArray(gaussian(2 * p, 3), DType.FLOAT64, 2, p);
+            DataHessianOperator recomputed = new DataHessianOperator(model, data, 0.25, 3, Curvature.GAUSS_NEWTON, 0);
+            double[] vector = recomputed.apply(v, scope).toDoubleArray();
+            double[] block = recomputed.apply(vs, scope).toDoubleArray();
+            assertEquals(0, recomputed.keptBatches());
+            for (long bound : new long[] {perBatch + perBatch / 2, DataHessianOperator.DEFAULT_KEPT_STATE_BYTES}) {
+                try (DataHessianOperator kept = new DataHessianOperator(model, data, 0.25, 3, Curvature.GAUSS_NEWTON,
+                        bound)) {
+                    for (int pass = 0; pass < 2; pass++) {
+                        assertArrayEquals(vector, kept.apply(v, scope).toDoubleArray(), "pass " + pass);
+                        assertArrayEquals(block, kept.apply(vs, scope).toDoubleArray(), "pass " + pass);
+                    }
+                    int expectedBatches = perBatch == 0 ? 0 : bound < 2 * perBatch ? 1 : batches;
+                    assertEquals(expectedBatches, kept.keptBatches(), "bound " + bound);
+                    assertTrue(kept.keptBytes() <= bound);
+                    assertEquals(4 + 0L, kept.passes());
+                    kept.releaseKeptState();
+                    assertEquals(0, kept.keptBatches());
+                    assertEquals(0, kept.keptBytes());
+                    assertArrayEquals(vector, kept.apply(v, scope).toDoubleArray(), "kept again");
+                    assertEquals(expectedBatches, kept.keptBatches());
+
+                    double[] moved = f.parameters().clone();
+                    moved[0] += 0.5;
+                    model.setParameters(moved);
+                    double[] movedExpected = recomputed.apply(v, scope).toDoubleArray();
+                    assertArrayEquals(movedExpected, kept.apply(v, scope).toDoubleArray(), "after a parameter change");
+                    model.setParameters(f.parameters());
+                }
+            }
+        }
+    }
+
+    /** A data source whose passes chunk differently breaks the kept batches' order: one line naming it. */
+    @Test
+    void aSourceThatChangesBetweenPassesIsRefused() {
+        GraphFixture f = GraphFixture.load("lenet");
+        Backend backend = BackendDiscovery.load().require(AvailableBackends.REFERENCE);
+        int p = f.parameters().length;
+        Batch all = f.batch();
+        DataSource shifting = new DataSource() {
+            private int pass;
+
+            @Override
+            public long size() {
+                return all.size();
+            }
+
+            @Override
+            public int numFeatures() {
+                return all.numFeatures();
+            }
+
+            @Override
+            public int labelWidth() {
+                return all.labelWidth();
+            }
+
+            @Override
+            public Iterator<Batch> batches(int batchSize) {
+                // the first pass as asked; later passes start with one sample
+                int first = pass++ == 0 ? batchSize : 1;
+                return List.of(all.slice(0, first), all.slice(first, all.size())).iterator();
+            }
+        };
+        try (TwiceDifferentiable model = backend.createModel(f.spec(), f.parameters());
+             TensorScope scope = backend.newScope();
+             DataHessianOperator op = new DataHessianOperator(model, shifting, 0.25, 3, Curvature.GAUSS_NEWTON,
+                     DataHessianOperator.DEFAULT_KEPT_STATE_BYTES)) {
+            Tensor v = scope.fromArray(gaussian(p, 1), DType.FLOAT64, p);
+            op.apply(v, scope);
+            IllegalStateException e = assertThrows(IllegalStateException.class, () -> op.apply(v, scope));
+            assertTrue(e.getMessage().startsWith("trainingData: batch 0 holds 1 samples but held 3"), e.getMessage());
+        }
+    }
+
+    /** Arnoldi on the Gauss-Newton matrix finds the same eigenpairs with and without kept passes. */
+    @Test
+    void arnoldiFindsTheSameEigenvaluesWithKeptPasses() {
+        GraphFixture f = GraphFixture.load("lenet");
+        Backend backend = BackendDiscovery.load().require(AvailableBackends.REFERENCE);
+        try (TwiceDifferentiable model = backend.createModel(f.spec(), f.parameters())) {
+            InMemoryDataSource data = new InMemoryDataSource(f.batch());
+            ArnoldiOptions options = new ArnoldiOptions(5, 0, 1e-10, 0, 7, false);
+            try (DataHessianOperator recomputed = new DataHessianOperator(model, data, 0.01, 4, Curvature.GAUSS_NEWTON,
+                    0);
+                 DataHessianOperator kept = new DataHessianOperator(model, data, 0.01, 4, Curvature.GAUSS_NEWTON);
+                 LowRankInverse a = new ArnoldiSolver(options).prepare(recomputed);
+                 LowRankInverse b = new ArnoldiSolver(options).prepare(kept)) {
+                assertTrue(kept.keptBatches() > 0);
+                assertArrayEquals(a.eigenvalues(), b.eigenvalues());
+            }
+        }
+    }
+}
