@@ -6,6 +6,7 @@ import org.influence4j.api.inversion.Curvature;
 import org.influence4j.api.inversion.InversionMethod;
 import org.influence4j.api.inversion.Setting;
 import org.influence4j.calculators.influence.InfluenceOptions;
+import org.influence4j.calculators.inversion.DataHessianOperator;
 
 /**
  * The configuration keys of influence4j's core, read by {@link InfluenceConfiguration} and turned
@@ -39,6 +40,12 @@ public final class ConfigKeys {
 
     /** Curvature the solvers invert: {@code hessian} (default) or {@code gauss-newton} (layer graphs). */
     public static final String CURVATURE = "influence.curvature";
+
+    /**
+     * Native memory (MiB, ≥ 0) in which the data passes on the Gauss-Newton matrix keep the forward
+     * passes of their first batches, so that later passes sweep them only (0: none).
+     */
+    public static final String KEPT_MEGABYTES = "influence.curvature.kept.megabytes";
 
     /** Number of samples per batch when gradients and Hessian-vector products are computed (≥ 1). */
     public static final String BATCH_SIZE = "influence.batch.size";
@@ -89,6 +96,11 @@ public final class ConfigKeys {
             InfluenceOptions.defaults().curvature(), Curvature::parse, Curvature::key,
             "the matrix inverted (+ lambda*I): hessian or gauss-newton");
 
+    /** {@value #KEPT_MEGABYTES}, declared: {@link DataHessianOperator#DEFAULT_KEPT_STATE_BYTES} in MiB (256). */
+    public static final Setting<Integer> KEPT_MEGABYTES_SETTING = Setting.ofInt(KEPT_MEGABYTES,
+            (int) (DataHessianOperator.DEFAULT_KEPT_STATE_BYTES >> 20),
+            "MiB in which Gauss-Newton data passes keep their forward passes (>= 0; 0 = none)");
+
     /** {@value #BATCH_SIZE}, declared: {@link InfluenceOptions#DEFAULT_BATCH_SIZE}. */
     public static final Setting<Integer> BATCH_SIZE_SETTING = Setting.ofInt(BATCH_SIZE,
             InfluenceOptions.DEFAULT_BATCH_SIZE, "samples per gradient / HVP pass (>= 1)");
@@ -99,7 +111,8 @@ public final class ConfigKeys {
      * ({@link InfluenceModelFactory#declaredSettings()}).
      */
     public static final List<Setting<?>> SETTINGS = List.of(BACKEND_SETTING, GUICE_MODULES_SETTING,
-            INVERSION_METHOD_SETTING, HESSIAN_REGULARIZATION_SETTING, CURVATURE_SETTING, BATCH_SIZE_SETTING);
+            INVERSION_METHOD_SETTING, HESSIAN_REGULARIZATION_SETTING, CURVATURE_SETTING, KEPT_MEGABYTES_SETTING,
+            BATCH_SIZE_SETTING);
 
     private ConfigKeys() {
     }

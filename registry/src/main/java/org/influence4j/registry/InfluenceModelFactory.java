@@ -110,7 +110,8 @@ public final class InfluenceModelFactory {
         }
         InverseHvpSolver solver = solver(model.backend().name(), method).withProgress(progress);
         return new InverseHessianInfluence(model, solver,
-                new InfluenceOptions(settings.hessianRegularization(), settings.batchSize(), settings.curvature()));
+                new InfluenceOptions(settings.hessianRegularization(), settings.batchSize(), settings.curvature(),
+                        settings.keptStateBytes()));
     }
 
     /**

@@ -25,10 +25,20 @@ import org.influence4j.api.inversion.SolverSettings;
  *                              {@code influence.inversion.<method>.*} (every method name found
  *                              there, built in or not); methods without settings may be absent
  * @param curvature             the matrix the solvers invert ({@code influence.curvature})
+ * @param keptMegabytes         the native memory (MiB, ≥ 0) in which the data passes on the
+ *                              Gauss-Newton matrix keep their forward passes
+ *                              ({@code influence.curvature.kept.megabytes}; 0: none)
  */
 public record InfluenceSettings(String backend, InversionMethod method, double hessianRegularization,
                                 int batchSize, Map<InversionMethod, SolverSettings> solverSettings,
-                                Curvature curvature) {
+                                Curvature curvature, int keptMegabytes) {
+
+    /** Settings with the default memory for kept forward passes ({@link ConfigKeys#KEPT_MEGABYTES_SETTING}). */
+    public InfluenceSettings(String backend, InversionMethod method, double hessianRegularization, int batchSize,
+                             Map<InversionMethod, SolverSettings> solverSettings, Curvature curvature) {
+        this(backend, method, hessianRegularization, batchSize, solverSettings, curvature,
+                ConfigKeys.KEPT_MEGABYTES_SETTING.defaultValue());
+    }
 
     /** Settings with the default curvature ({@link ConfigKeys#CURVATURE_SETTING}: the Hessian). */
     public InfluenceSettings(String backend, InversionMethod method, double hessianRegularization, int batchSize,
@@ -57,6 +67,10 @@ public record InfluenceSettings(String backend, InversionMethod method, double h
         }
         if (curvature == null) {
             throw new IllegalArgumentException(ConfigKeys.CURVATURE + " must not be null; use hessian or gauss-newton");
+        }
+        if (keptMegabytes < 0) {
+            throw new IllegalArgumentException(ConfigKeys.KEPT_MEGABYTES + " must be >= 0, got " + keptMegabytes
+                    + "; use 0 to keep no forward passes");
         }
         TreeMap<InversionMethod, SolverSettings> copy = new TreeMap<>();
         if (solverSettings != null) {
@@ -90,12 +104,12 @@ public record InfluenceSettings(String backend, InversionMethod method, double h
 
     /** @return a copy with another backend name (empty = best ranked) */
     public InfluenceSettings withBackend(String name) {
-        return new InfluenceSettings(name, method, hessianRegularization, batchSize, solverSettings, curvature);
+        return new InfluenceSettings(name, method, hessianRegularization, batchSize, solverSettings, curvature, keptMegabytes);
     }
 
     /** @return a copy with another inversion method (its solver settings are kept) */
     public InfluenceSettings withMethod(InversionMethod m) {
-        return new InfluenceSettings(backend, m, hessianRegularization, batchSize, solverSettings, curvature);
+        return new InfluenceSettings(backend, m, hessianRegularization, batchSize, solverSettings, curvature, keptMegabytes);
     }
 
     /**
@@ -109,12 +123,12 @@ public record InfluenceSettings(String backend, InversionMethod method, double h
         values.put(key, value);
         Map<InversionMethod, SolverSettings> all = new TreeMap<>(solverSettings);
         all.put(m, SolverSettings.of(values));
-        return new InfluenceSettings(backend, method, hessianRegularization, batchSize, all, curvature);
+        return new InfluenceSettings(backend, method, hessianRegularization, batchSize, all, curvature, keptMegabytes);
     }
 
     /** @return a copy with another curvature */
     public InfluenceSettings withCurvature(Curvature c) {
-        return new InfluenceSettings(backend, method, hessianRegularization, batchSize, solverSettings, c);
+        return new InfluenceSettings(backend, method, hessianRegularization, batchSize, solverSettings, c, keptMegabytes);
     }
 
     /**
@@ -174,7 +188,21 @@ public record InfluenceSettings(String backend, InversionMethod method, double h
             throw new IllegalArgumentException(ConfigKeys.CURVATURE + ": unknown value '" + curvatureText
                     + "'; use hessian or gauss-newton", e);
         }
-        return new InfluenceSettings(backend, method, reg, batch, solvers, curvature);
+        String keptText = string(config, ConfigKeys.KEPT_MEGABYTES, ConfigKeys.KEPT_MEGABYTES_SETTING.defaultText());
+        int kept;
+        try {
+            kept = Integer.parseInt(keptText);
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(ConfigKeys.KEPT_MEGABYTES + ": '" + keptText
+                    + "' is not an integer; give a value >= 0 such as "
+                    + ConfigKeys.KEPT_MEGABYTES_SETTING.defaultText(), e);
+        }
+        return new InfluenceSettings(backend, method, reg, batch, solvers, curvature, kept);
+    }
+
+    /** @return {@link #keptMegabytes()} in bytes */
+    public long keptStateBytes() {
+        return (long) keptMegabytes << 20;
     }
 
     /**

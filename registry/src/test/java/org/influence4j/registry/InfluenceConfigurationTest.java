@@ -14,6 +14,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import org.apache.commons.configuration2.CompositeConfiguration;
+import org.influence4j.api.inversion.Curvature;
 import org.influence4j.api.inversion.InversionMethod;
 import org.influence4j.api.inversion.InversionRegistry;
 import org.influence4j.api.inversion.SolverSettings;
@@ -223,6 +224,19 @@ class InfluenceConfigurationTest {
                 () -> settings(props(ConfigKeys.BATCH_SIZE, "1.5"), Map.of(), null));
         assertMessage(ConfigKeys.BATCH_SIZE, ">= 1",
                 () -> settings(props(ConfigKeys.BATCH_SIZE, "0"), Map.of(), null));
+        assertMessage(ConfigKeys.KEPT_MEGABYTES, "not an integer",
+                () -> settings(props(ConfigKeys.KEPT_MEGABYTES, "lots"), Map.of(), null));
+        assertMessage(ConfigKeys.KEPT_MEGABYTES, ">= 0",
+                () -> settings(props(ConfigKeys.KEPT_MEGABYTES, "-1"), Map.of(), null));
+    }
+
+    /** The kept forward passes' memory reaches the influence options, in bytes; 256 MiB by default. */
+    @Test
+    void keptMegabytesReachTheInfluenceOptions() {
+        assertEquals(256, settings(new Properties(), Map.of(), null).keptMegabytes());
+        InfluenceSettings s = settings(new Properties(), Map.of("INFLUENCE_CURVATURE_KEPT_MEGABYTES", "3"), null);
+        assertEquals(3L << 20, s.keptStateBytes());
+        assertEquals(3, s.withCurvature(Curvature.GAUSS_NEWTON).keptMegabytes());
     }
 
     @Test
