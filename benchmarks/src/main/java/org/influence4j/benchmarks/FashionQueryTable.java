@@ -39,7 +39,8 @@ import org.influence4j.io.Idx;
  * held as float32), trained with SGD (lr 0.05, batch 32, 8 epochs, seed 3, a checkpoint every 2
  * epochs: 4) from the initial parameters of seed 5; λ = 0.01. Rows: TracInCP and TracInCPFast
  * self-influence (2,000) and influences (500 × 2,000), Arnoldi rank 50 (Gauss-Newton) fit with and
- * without precomputed factors, and influences,
+ * without precomputed factors (without them, the data passes keep their forward passes within the
+ * default {@link InfluenceOptions#keptStateBytes()}: 208 MB here), and influences,
  * the EK-FAC fit and influences, next to the issue's Captum and pyDVL seconds where it gives them.
  * Run by {@link QueryTable} after the digits rows when the data set is installed.
  */
