@@ -8,7 +8,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.ArrayList;
 import java.util.List;
-import java.util.SplittableRandom;
 import java.util.stream.Stream;
 import org.influence4j.api.Backend;
 import org.influence4j.api.DType;
@@ -52,14 +51,6 @@ class FactoredGaussNewtonTest {
         return out.stream();
     }
 
-    private static double[] gaussian(int length, long seed) {
-        SplittableRandom random = new SplittableRandom(seed);
-        double[] out = new double[length];
-        for (int i = 0; i < length; i++) {
-            out[i] = random.nextGaussian();
-        }
-        return out;
-    }
 
     @ParameterizedTest(name = "{0} {1}")
     @MethodSource("backendsAndFixtures")
@@ -73,8 +64,8 @@ class FactoredGaussNewtonTest {
                     Curvature.GAUSS_NEWTON);
             assertTrue(FactoredGaussNewtonOperator.fits(passes));
             try (FactoredGaussNewtonOperator factored = new FactoredGaussNewtonOperator(passes)) {
-                Tensor v = scope.fromArray(gaussian(p, 1), DType.FLOAT64, p);
-                Tensor vs = scope.fromArray(gaussian(3 * p, 2), DType.FLOAT64, 3, p);
+                Tensor v = scope.fromArray(TestSupport.gaussians(p, 1), DType.FLOAT64, p);
+                Tensor vs = scope.fromArray(TestSupport.gaussians(3 * p, 2), DType.FLOAT64, 3, p);
                 long before = factored.passes();
                 double[] vector = factored.apply(v, scope).toDoubleArray();
                 assertEquals(before + 1, factored.passes(), "an apply counts as a pass");
@@ -117,7 +108,7 @@ class FactoredGaussNewtonTest {
             DataHessianOperator gn = new DataHessianOperator(model, data, 0.01, 4, Curvature.GAUSS_NEWTON);
             ArnoldiOptions plain = new ArnoldiOptions(5, 0, 1e-10, 0, 7, false);
             ArnoldiOptions precompute = new ArnoldiOptions(5, 0, 1e-10, 0, 7, true);
-            Tensor rhs = scope.fromArray(gaussian(p, 3), DType.FLOAT64, 1, p);
+            Tensor rhs = scope.fromArray(TestSupport.gaussians(p, 3), DType.FLOAT64, 1, p);
             try (LowRankInverse a = new ArnoldiSolver(plain).prepare(gn);
                  LowRankInverse b = new ArnoldiSolver(precompute).prepare(gn)) {
                 double[] expected = a.eigenvalues();

@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.Iterator;
 import java.util.List;
-import java.util.SplittableRandom;
 import org.influence4j.api.Backend;
 import org.influence4j.api.DType;
 import org.influence4j.api.KeptGaussNewton;
@@ -19,6 +18,7 @@ import org.influence4j.api.data.DataSource;
 import org.influence4j.api.data.InMemoryDataSource;
 import org.influence4j.api.inversion.Curvature;
 import org.influence4j.backend.testkit.GraphFixture;
+import org.influence4j.backend.testkit.TestSupport;
 import org.influence4j.calculators.inversion.ArnoldiOptions;
 import org.influence4j.calculators.inversion.ArnoldiSolver;
 import org.influence4j.calculators.inversion.DataHessianOperator;
@@ -41,14 +41,6 @@ class KeptGaussNewtonTest {
         return AvailableBackends.names();
     }
 
-    private static double[] gaussian(int length, long seed) {
-        SplittableRandom random = new SplittableRandom(seed);
-        double[] out = new double[length];
-        for (int i = 0; i < length; i++) {
-            out[i] = random.nextGaussian();
-        }
-        return out;
-    }
 
     @ParameterizedTest(name = "{0}")
     @MethodSource("backends")
@@ -59,8 +51,8 @@ class KeptGaussNewtonTest {
         try (TwiceDifferentiable model = backend.createModel(f.spec(), f.parameters());
              TensorScope scope = backend.newScope()) {
             // one direction sweeps the kept pass; a block this batch's size allows is batched (not kept)
-            Tensor vs = scope.fromArray(gaussian(p, 2), DType.FLOAT64, 1, p);
-            Tensor block = scope.fromArray(gaussian(3 * p, 4), DType.FLOAT64, 3, p);
+            Tensor vs = scope.fromArray(TestSupport.gaussians(p, 2), DType.FLOAT64, 1, p);
+            Tensor block = scope.fromArray(TestSupport.gaussians(3 * p, 4), DType.FLOAT64, 3, p);
             double[] expected = model.gaussNewtonBlock(f.batch(), vs, scope).toDoubleArray();
             double[] expectedBlock = model.gaussNewtonBlock(f.batch(), block, scope).toDoubleArray();
             KeptGaussNewton kept = model.keepGaussNewton(f.batch());
@@ -117,8 +109,8 @@ class KeptGaussNewtonTest {
             try (KeptGaussNewton one = model.keepGaussNewton(f.batch().slice(0, 3))) {
                 perBatch = one.keptBytes();
             }
-            Tensor v = scope.fromArray(gaussian(p, 1), DType.FLOAT64, p);
-            Tensor vs = scope.fromArray(gaussian(2 * p, 3), DType.FLOAT64, 2, p);
+            Tensor v = scope.fromArray(TestSupport.gaussians(p, 1), DType.FLOAT64, p);
+            Tensor vs = scope.fromArray(TestSupport.gaussians(2 * p, 3), DType.FLOAT64, 2, p);
             DataHessianOperator recomputed = new DataHessianOperator(model, data, 0.25, 3, Curvature.GAUSS_NEWTON, 0);
             double[] vector = recomputed.apply(v, scope).toDoubleArray();
             double[] block = recomputed.apply(vs, scope).toDoubleArray();
@@ -187,7 +179,7 @@ class KeptGaussNewtonTest {
              TensorScope scope = backend.newScope();
              DataHessianOperator op = new DataHessianOperator(model, shifting, 0.25, 3, Curvature.GAUSS_NEWTON,
                      DataHessianOperator.DEFAULT_KEPT_STATE_BYTES)) {
-            Tensor v = scope.fromArray(gaussian(p, 1), DType.FLOAT64, p);
+            Tensor v = scope.fromArray(TestSupport.gaussians(p, 1), DType.FLOAT64, p);
             op.apply(v, scope);
             IllegalStateException e = assertThrows(IllegalStateException.class, () -> op.apply(v, scope));
             assertTrue(e.getMessage().startsWith("trainingData: batch 0 holds 1 samples but held 3"), e.getMessage());

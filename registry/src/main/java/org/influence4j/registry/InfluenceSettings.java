@@ -7,6 +7,7 @@ import java.util.TreeMap;
 import org.apache.commons.configuration2.ImmutableConfiguration;
 import org.influence4j.api.inversion.Curvature;
 import org.influence4j.api.inversion.InversionMethod;
+import org.influence4j.api.inversion.Setting;
 import org.influence4j.api.inversion.SolverSettings;
 
 /**
@@ -165,14 +166,7 @@ public record InfluenceSettings(String backend, InversionMethod method, double h
             throw new IllegalArgumentException(ConfigKeys.HESSIAN_REGULARIZATION + ": '" + regText
                     + "' is not a number; give a value >= 0 such as 0.01", e);
         }
-        String batchText = string(config, ConfigKeys.BATCH_SIZE, ConfigKeys.BATCH_SIZE_SETTING.defaultText());
-        int batch;
-        try {
-            batch = Integer.parseInt(batchText);
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException(ConfigKeys.BATCH_SIZE + ": '" + batchText
-                    + "' is not an integer; give a value >= 1 such as " + ConfigKeys.BATCH_SIZE_SETTING.defaultText(), e);
-        }
+        int batch = integer(config, ConfigKeys.BATCH_SIZE_SETTING, ">= 1");
         TreeMap<InversionMethod, SolverSettings> solvers = new TreeMap<>();
         for (InversionMethod m : methodsWithSettings(config)) {
             SolverSettings s = solverSettings(config, m);
@@ -188,16 +182,23 @@ public record InfluenceSettings(String backend, InversionMethod method, double h
             throw new IllegalArgumentException(ConfigKeys.CURVATURE + ": unknown value '" + curvatureText
                     + "'; use hessian or gauss-newton", e);
         }
-        String keptText = string(config, ConfigKeys.KEPT_MEGABYTES, ConfigKeys.KEPT_MEGABYTES_SETTING.defaultText());
-        int kept;
-        try {
-            kept = Integer.parseInt(keptText);
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException(ConfigKeys.KEPT_MEGABYTES + ": '" + keptText
-                    + "' is not an integer; give a value >= 0 such as "
-                    + ConfigKeys.KEPT_MEGABYTES_SETTING.defaultText(), e);
-        }
+        int kept = integer(config, ConfigKeys.KEPT_MEGABYTES_SETTING, ">= 0");
         return new InfluenceSettings(backend, method, reg, batch, solvers, curvature, kept);
+    }
+
+    /**
+     * @param range the accepted values, for the message (the record's checks enforce them)
+     * @return the integer {@code setting} has in {@code config}, or its default
+     * @throws IllegalArgumentException naming the key if the value is not an integer
+     */
+    private static int integer(ImmutableConfiguration config, Setting<Integer> setting, String range) {
+        String text = string(config, setting.key(), setting.defaultText());
+        try {
+            return Integer.parseInt(text);
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(setting.key() + ": '" + text + "' is not an integer; give a value "
+                    + range + " such as " + setting.defaultText(), e);
+        }
     }
 
     /** @return {@link #keptMegabytes()} in bytes */

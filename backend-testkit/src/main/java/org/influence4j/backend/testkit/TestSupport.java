@@ -93,6 +93,16 @@ public final class TestSupport {
         return Math.sqrt(-2 * Math.log(1 - u)) * Math.cos(2 * Math.PI * v);
     }
 
+    /** @return {@code length} standard normal values from {@link SplittableRandom#nextGaussian()} seeded with {@code seed} */
+    public static double[] gaussians(int length, long seed) {
+        SplittableRandom random = new SplittableRandom(seed);
+        double[] out = new double[length];
+        for (int i = 0; i < length; i++) {
+            out[i] = random.nextGaussian();
+        }
+        return out;
+    }
+
     public static double[] randomUnitVector(int p, long seed) {
         SplittableRandom r = new SplittableRandom(seed);
         double[] v = new double[p];
