@@ -1,6 +1,7 @@
 package org.influence4j.api;
 
 import org.influence4j.api.data.Batch;
+import org.influence4j.api.inversion.Curvature;
 import org.influence4j.api.model.ModelSpec;
 
 /**
@@ -217,26 +218,37 @@ public interface TwiceDifferentiable extends AutoCloseable {
     }
 
     /**
-     * Keeps what {@link #gaussNewtonBlock} recomputes on every call for {@code batch}
-     * ({@link KeptGaussNewton}), for operators that apply the Gauss-Newton matrix of the same batches
-     * many times at fixed θ. The default keeps nothing: each product is {@link #gaussNewtonBlock} of
-     * the batch at the model's current parameters; layer graphs on the DJL engines keep the forward
-     * pass.
+     * Keeps what {@link #hvpBlock} or {@link #gaussNewtonBlock} recomputes on every call for
+     * {@code batch} ({@link KeptCurvature}), for operators that apply the curvature of the same
+     * batches many times at fixed θ. The default keeps nothing: each product is {@link #hvpBlock} or
+     * {@link #gaussNewtonBlock} of the batch at the model's current parameters; layer graphs on the
+     * DJL engines keep the recorded passes.
      *
-     * @throws IllegalArgumentException naming {@code batch} if it does not fit the model
-     * @throws UnsupportedOperationException if the model lacks {@link BackendCapability#GAUSS_NEWTON}
+     * @throws IllegalArgumentException naming {@code batch} if it does not fit the model, or
+     *     {@code curvature} if it is null
+     * @throws UnsupportedOperationException for the Gauss-Newton matrix if the model lacks
+     *     {@link BackendCapability#GAUSS_NEWTON}
      */
-    default KeptGaussNewton keepGaussNewton(Batch batch) {
-        if (!backend().capabilities().contains(BackendCapability.GAUSS_NEWTON)) {
+    default KeptCurvature keepCurvature(Batch batch, Curvature curvature) {
+        if (curvature == null) {
+            throw new IllegalArgumentException("curvature: must not be null; use hessian or gauss-newton");
+        }
+        if (curvature == Curvature.GAUSS_NEWTON && !backend().capabilities().contains(BackendCapability.GAUSS_NEWTON)) {
             throw new UnsupportedOperationException("model " + this + " on backend " + backend().name()
                     + " does not provide Gauss-Newton products (capability GAUSS_NEWTON)");
         }
         spec().validate(batch, "batch");
         TwiceDifferentiable model = this;
-        return new KeptGaussNewton() {
+        return new KeptCurvature() {
             @Override
-            public Tensor gaussNewtonBlock(Tensor vs, TensorScope scope) {
-                return model.gaussNewtonBlock(batch, vs, scope);
+            public Curvature curvature() {
+                return curvature;
+            }
+
+            @Override
+            public Tensor times(Tensor vs, TensorScope scope) {
+                return curvature == Curvature.HESSIAN ? model.hvpBlock(batch, vs, scope)
+                        : model.gaussNewtonBlock(batch, vs, scope);
             }
 
             @Override

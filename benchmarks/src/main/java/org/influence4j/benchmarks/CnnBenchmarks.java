@@ -3,11 +3,12 @@ package org.influence4j.benchmarks;
 import java.util.concurrent.TimeUnit;
 import org.influence4j.api.Backend;
 import org.influence4j.api.DType;
-import org.influence4j.api.KeptGaussNewton;
+import org.influence4j.api.KeptCurvature;
 import org.influence4j.api.Tensor;
 import org.influence4j.api.TensorScope;
 import org.influence4j.api.TwiceDifferentiable;
 import org.influence4j.api.data.Batch;
+import org.influence4j.api.inversion.Curvature;
 import org.influence4j.api.model.ModelSpec;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -28,7 +29,7 @@ import org.openjdk.jmh.annotations.Warmup;
  * 8→16 5×5, ReLU, MaxPool 2, Dense 256→32, Tanh, Dense 32→10; 11,978 parameters, float32) on a batch
  * of seeded random 28×28 images, on the backend named by {@code influence4j.bench.backend}: batched
  * per-sample gradients, one HVP and one Gauss-Newton product over the batch (recomputing the forward
- * pass, and from the kept one: {@link TwiceDifferentiable#keepGaussNewton}). Throughput in images
+ * pass, and from the kept one: {@link TwiceDifferentiable#keepCurvature}). Throughput in images
  * per second is {@code batch / (ms per op / 1000)}.
  */
 @State(Scope.Thread)
@@ -57,7 +58,7 @@ public class CnnBenchmarks {
     private TensorScope scope;
     private Batch data;
     private Tensor v;
-    private KeptGaussNewton kept;
+    private KeptCurvature kept;
 
     /** Builds the model, the images and a direction. */
     @Setup(Level.Trial)
@@ -69,7 +70,7 @@ public class CnnBenchmarks {
         data = Workload.data(batch, 784, 10, 2);
         int p = spec.numParameters();
         v = scope.fromArray(Workload.random(p, 3), DType.FLOAT32, 1, p);
-        kept = model.keepGaussNewton(data);
+        kept = model.keepCurvature(data, Curvature.GAUSS_NEWTON);
     }
 
     /** Frees the native memory. */
@@ -108,7 +109,7 @@ public class CnnBenchmarks {
     @Benchmark
     public long keptGaussNewton() {
         try (TensorScope s = scope.newChild()) {
-            return kept.gaussNewtonBlock(v, s).shape()[0];
+            return kept.times(v, s).shape()[0];
         }
     }
 }

@@ -7,12 +7,13 @@ import org.influence4j.api.Backend;
 import org.influence4j.api.BackendCapability;
 import org.influence4j.api.DenseLayerFactors;
 import org.influence4j.api.GradientBlock;
-import org.influence4j.api.KeptGaussNewton;
+import org.influence4j.api.KeptCurvature;
 import org.influence4j.api.LayerGradientFactors;
 import org.influence4j.api.Tensor;
 import org.influence4j.api.TensorChecks;
 import org.influence4j.api.TensorScope;
 import org.influence4j.api.data.Batch;
+import org.influence4j.api.inversion.Curvature;
 import org.influence4j.api.model.AbstractSpecModel;
 import org.influence4j.api.model.GraphNode;
 import org.influence4j.api.model.ModelGraph;
@@ -78,7 +79,7 @@ public abstract class AbstractGraphModel<A, T extends Tensor, B extends Backend,
     protected abstract <R> R inCallContext(InContext<A, R> body);
 
     /**
-     * A memory context that outlives a call, for state kept across calls ({@link #keepGaussNewton}):
+     * A memory context that outlives a call, for state kept across calls ({@link #keepCurvature}):
      * arrays made in it are freed when it is closed.
      *
      * @param <A> the backend's array type
@@ -94,7 +95,7 @@ public abstract class AbstractGraphModel<A, T extends Tensor, B extends Backend,
 
     /**
      * @return a new {@link KeptContext}, or null where the backend keeps nothing across calls (then
-     *     {@link #keepGaussNewton} keeps nothing); the default
+     *     {@link #keepCurvature} keeps nothing); the default
      */
     protected KeptContext<A> openKeptContext() {
         return null;
@@ -343,52 +344,60 @@ public abstract class AbstractGraphModel<A, T extends Tensor, B extends Backend,
     /**
      * {@inheritDoc}
      *
-     * <p>For a layer graph on a backend with a {@link KeptContext}: one forward pass over the batch,
-     * recorded with a copy of θ and kept in that context
-     * ({@link GraphDerivatives#keepGaussNewton}); each product sweeps the recorded pass forward (J v)
-     * and backward (Jᵀ w) only. Closing the model closes it.
+     * <p>For a layer graph on a backend with a {@link KeptContext}: the recorded passes over the batch
+     * (the forward pass; for the Hessian also the backward pass of the gradient) with a copy of θ,
+     * kept in that context ({@link GraphDerivatives#keepGaussNewton}, {@link GraphDerivatives#keepHessian});
+     * each product sweeps the record only. Closing the model closes it.
      */
     @Override
-    public final KeptGaussNewton keepGaussNewton(Batch batch) {
+    public final KeptCurvature keepCurvature(Batch batch, Curvature curvature) {
         checkBatch(batch);
-        if (!backend().capabilities().contains(BackendCapability.GAUSS_NEWTON)) {
-            return super.keepGaussNewton(batch); // names the missing capability
+        if (curvature == Curvature.GAUSS_NEWTON && !backend().capabilities().contains(BackendCapability.GAUSS_NEWTON)) {
+            return super.keepCurvature(batch, curvature); // names the missing capability
         }
-        KeptContext<A> context = openKeptContext();
+        KeptContext<A> context = curvature == null ? null : openKeptContext();
         if (context == null) {
-            return super.keepGaussNewton(batch);
+            return super.keepCurvature(batch, curvature);
         }
         try {
-            GraphDerivatives.KeptGaussNewton<A> kept = context.apply(k -> {
+            GraphDerivatives.KeptProducts<A> kept = context.apply(k -> {
                 List<A> copies = new ArrayList<>();
                 for (A p : parameterArrays()) {
                     copies.add(k.scale(p, 1.0));
                 }
-                return new GraphDerivatives<>(graph, indexCache, k, copies).keepGaussNewton(batch);
+                GraphDerivatives<A> d = new GraphDerivatives<>(graph, indexCache, k, copies);
+                return curvature == Curvature.HESSIAN ? d.keepHessian(batch) : d.keepGaussNewton(batch);
             });
-            return new KeptProducts(context, kept);
+            return new KeptProducts(context, kept, curvature);
         } catch (RuntimeException e) {
             context.close();
             throw e;
         }
     }
 
-    /** The {@link KeptGaussNewton} of a kept context. */
-    private final class KeptProducts implements KeptGaussNewton {
+    /** The {@link KeptCurvature} of a kept context. */
+    private final class KeptProducts implements KeptCurvature {
         private final KeptContext<A> context;
-        private final GraphDerivatives.KeptGaussNewton<A> kept;
+        private final GraphDerivatives.KeptProducts<A> kept;
+        private final Curvature curvature;
         private boolean closed;
 
-        KeptProducts(KeptContext<A> context, GraphDerivatives.KeptGaussNewton<A> kept) {
+        KeptProducts(KeptContext<A> context, GraphDerivatives.KeptProducts<A> kept, Curvature curvature) {
             this.context = context;
             this.kept = kept;
+            this.curvature = curvature;
         }
 
         @Override
-        public Tensor gaussNewtonBlock(Tensor vs, TensorScope scope) {
+        public Curvature curvature() {
+            return curvature;
+        }
+
+        @Override
+        public Tensor times(Tensor vs, TensorScope scope) {
             if (closed) {
-                throw new IllegalStateException("the kept Gauss-Newton state is closed; keep the batch again with"
-                        + " keepGaussNewton");
+                throw new IllegalStateException("the kept " + curvature.key() + " record is closed; keep the batch"
+                        + " again with keepCurvature");
             }
             checkOpen();
             S target = requireScope(scope);

@@ -467,8 +467,20 @@ public final class GraphDerivatives<A> {
             return inPasses(vs, per, part -> batchedHvp(batch, part));
         }
         List<Var<A>> leaves = leaves();
-        Var<A> mean = meanLoss(batch, leaves);
-        Var<A> g = flatten(ad.grad(mean, null, leaves, true), false);
+        return hvpRows(recordedGradient(batch, leaves), leaves, vs);
+    }
+
+    /** @return the gradient {@code [p]} of the mean loss, recorded (forward and backward) so it can be differentiated */
+    private Var<A> recordedGradient(Batch batch, List<Var<A>> leaves) {
+        return flatten(ad.grad(meanLoss(batch, leaves), null, leaves, true), false);
+    }
+
+    /**
+     * @param g  a recorded gradient of the mean loss with {@code leaves} as θ ({@link #recordedGradient})
+     * @param vs directions {@code [k, p]}
+     * @return {@code [k, p]}: the Hessian times each row, one forward-mode sweep over g's record per row
+     */
+    private A hvpRows(Var<A> g, List<Var<A>> leaves, A vs) {
         List<Var<A>> rows = new ArrayList<>();
         for (List<Var<A>> v : directions(vs)) {
             rows.add(ad.scoped(() -> ad.reshape(ad.jvp(g, leaves, v), 1, graph.numParameters())));
@@ -511,52 +523,79 @@ public final class GraphDerivatives<A> {
     }
 
     /**
-     * The Gauss-Newton products of one batch with its forward pass kept: what
-     * {@link #keepGaussNewton} returns.
+     * The curvature products of one batch from its kept record: what {@link #keepGaussNewton} and
+     * {@link #keepHessian} return.
      *
      * @param <A> the backend's array type
      */
-    public interface KeptGaussNewton<A> {
+    public interface KeptProducts<A> {
         /**
          * @param directions makes the directions {@code [k, p]} with the kernels it is given (those of
          *                   a nested memory context, freed on return)
-         * @return {@code [k, p]} as {@link #gaussNewtonBlock}, an array of the kept context's kernels
+         * @return {@code [k, p]} as the block product, an array of the kept context's kernels
          */
         A times(java.util.function.Function<Kernels<A>, A> directions);
 
-        /** @return an estimate of the values kept: node outputs, masks and θ */
+        /** @return an estimate of the values kept: the recorded passes and θ */
         long keptValues();
     }
 
+    /** The product of a kept record with directions {@code [k, p]} of the current kernels. */
+    @FunctionalInterface
+    private interface RecordedProduct<A> {
+        A apply(A vs);
+    }
+
     /**
-     * Records one forward pass over {@code batch} and keeps it, with the parameters these derivatives
-     * were made with, for products of the Gauss-Newton matrix ({@link #gaussNewtonBlock}) that then
-     * sweep the recorded pass only. Every product runs in a nested memory context, so only its result
-     * is added to this context. Blocks of directions that {@link #gaussNewtonBlock} would batch (small
-     * batches) are computed that way, without the kept pass.
+     * @param recordsPerRow how many arrays of the size of the node outputs the record holds per sample
+     * @param recorded      the product from the record, one direction at a time
+     * @param batched       the product of a block the batched path takes
      */
-    public KeptGaussNewton<A> keepGaussNewton(Batch batch) {
+    private KeptProducts<A> kept(Batch batch, int recordsPerRow, RecordedProduct<A> recorded,
+                                 BatchedProduct<A> batched) {
         int n = batch.size();
-        List<Var<A>> leaves = leaves();
-        Var<A> z = forward(batch, leaves, false);
-        long kept = Math.addExact(Math.multiplyExact(2L * n, nodeValuesPerRow()), graph.numParameters());
-        return new KeptGaussNewton<>() {
+        long values = Math.addExact(Math.multiplyExact((long) recordsPerRow * n, nodeValuesPerRow()),
+                graph.numParameters());
+        return new KeptProducts<>() {
             @Override
             public A times(java.util.function.Function<Kernels<A>, A> directions) {
                 return ad.scopedAll(() -> {
                     A vs = directions.apply(ad.kernels());
-                    int c = (int) ad.kernels().shape(vs)[0];
-                    int per = directionsPerPass(n, c);
-                    return List.of(per > 1 ? inPasses(vs, per, part -> batchedGaussNewton(batch, part))
-                            : gaussNewtonRows(z, leaves, n, vs));
+                    int per = directionsPerPass(n, (int) ad.kernels().shape(vs)[0]);
+                    return List.of(per > 1 ? inPasses(vs, per, batched) : recorded.apply(vs));
                 }).get(0);
             }
 
             @Override
             public long keptValues() {
-                return kept;
+                return values;
             }
         };
+    }
+
+    /**
+     * Records one forward pass over {@code batch} and keeps it, with the parameters these derivatives
+     * were made with, for products of the Gauss-Newton matrix ({@link #gaussNewtonBlock}) that then
+     * sweep the recorded pass only (forward mode for J v, reverse for Jᵀ w). Every product runs in a
+     * nested memory context, so only its result is added to this context. Blocks of directions that
+     * {@link #gaussNewtonBlock} would batch (small batches) are computed that way, without the record.
+     */
+    public KeptProducts<A> keepGaussNewton(Batch batch) {
+        List<Var<A>> leaves = leaves();
+        Var<A> z = forward(batch, leaves, false);
+        return kept(batch, 2, vs -> gaussNewtonRows(z, leaves, batch.size(), vs),
+                part -> batchedGaussNewton(batch, part));
+    }
+
+    /**
+     * Records the forward and backward passes of the mean loss's gradient over {@code batch} and keeps
+     * them, for Hessian-vector products ({@link #hvpBlock}) that then sweep the record in forward mode
+     * only. As {@link #keepGaussNewton} otherwise.
+     */
+    public KeptProducts<A> keepHessian(Batch batch) {
+        List<Var<A>> leaves = leaves();
+        Var<A> g = recordedGradient(batch, leaves);
+        return kept(batch, 4, vs -> hvpRows(g, leaves, vs), part -> batchedHvp(batch, part));
     }
 
     // ---- block products with the directions batched ---------------------------------------------

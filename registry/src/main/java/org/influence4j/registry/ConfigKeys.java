@@ -42,8 +42,8 @@ public final class ConfigKeys {
     public static final String CURVATURE = "influence.curvature";
 
     /**
-     * Native memory (MiB, ≥ 0) in which the data passes on the Gauss-Newton matrix keep the forward
-     * passes of their first batches, so that later passes sweep them only (0: none).
+     * Native memory (MiB, ≥ 0) in which the data passes over the curvature keep the recorded passes
+     * of their first batches, so that later passes sweep them only (0: none).
      */
     public static final String KEPT_MEGABYTES = "influence.curvature.kept.megabytes";
 
@@ -99,7 +99,7 @@ public final class ConfigKeys {
     /** {@value #KEPT_MEGABYTES}, declared: {@link DataHessianOperator#DEFAULT_KEPT_STATE_BYTES} in MiB (256). */
     public static final Setting<Integer> KEPT_MEGABYTES_SETTING = Setting.ofInt(KEPT_MEGABYTES,
             (int) (DataHessianOperator.DEFAULT_KEPT_STATE_BYTES >> 20),
-            "MiB in which Gauss-Newton data passes keep their forward passes (>= 0; 0 = none)");
+            "MiB in which curvature data passes keep their recorded passes (>= 0; 0 = none)");
 
     /** {@value #BATCH_SIZE}, declared: {@link InfluenceOptions#DEFAULT_BATCH_SIZE}. */
     public static final Setting<Integer> BATCH_SIZE_SETTING = Setting.ofInt(BATCH_SIZE,

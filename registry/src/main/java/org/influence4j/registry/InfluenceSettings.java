@@ -26,15 +26,15 @@ import org.influence4j.api.inversion.SolverSettings;
  *                              {@code influence.inversion.<method>.*} (every method name found
  *                              there, built in or not); methods without settings may be absent
  * @param curvature             the matrix the solvers invert ({@code influence.curvature})
- * @param keptMegabytes         the native memory (MiB, ≥ 0) in which the data passes on the
- *                              Gauss-Newton matrix keep their forward passes
+ * @param keptMegabytes         the native memory (MiB, ≥ 0) in which the data passes over the
+ *                              curvature keep their recorded passes
  *                              ({@code influence.curvature.kept.megabytes}; 0: none)
  */
 public record InfluenceSettings(String backend, InversionMethod method, double hessianRegularization,
                                 int batchSize, Map<InversionMethod, SolverSettings> solverSettings,
                                 Curvature curvature, int keptMegabytes) {
 
-    /** Settings with the default memory for kept forward passes ({@link ConfigKeys#KEPT_MEGABYTES_SETTING}). */
+    /** Settings with the default memory for kept passes ({@link ConfigKeys#KEPT_MEGABYTES_SETTING}). */
     public InfluenceSettings(String backend, InversionMethod method, double hessianRegularization, int batchSize,
                              Map<InversionMethod, SolverSettings> solverSettings, Curvature curvature) {
         this(backend, method, hessianRegularization, batchSize, solverSettings, curvature,

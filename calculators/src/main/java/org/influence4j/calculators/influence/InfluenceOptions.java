@@ -11,10 +11,10 @@ import org.influence4j.calculators.inversion.DataHessianOperator;
  *                              exactly at a minimum or the Hessian is singular
  * @param batchSize             samples per chunk when passing over the training data, positive
  * @param curvature             the matrix inverted: the Hessian (default) or the Gauss-Newton matrix
- * @param keptStateBytes        the most native memory the fit's data passes on the Gauss-Newton matrix
- *                              keep their forward passes in (≥ 0; 0 keeps none; the default
- *                              {@link DataHessianOperator#DEFAULT_KEPT_STATE_BYTES}): the same
- *                              numbers, each pass after the first sweeping the kept passes only
+ * @param keptStateBytes        the most native memory in which the data passes over the curvature
+ *                              keep the recorded passes of their first batches (≥ 0; 0 keeps none;
+ *                              the default {@link DataHessianOperator#DEFAULT_KEPT_STATE_BYTES}):
+ *                              the same numbers, each later pass sweeping the records only
  */
 public record InfluenceOptions(double hessianRegularization, int batchSize, Curvature curvature,
                                long keptStateBytes) {
@@ -24,7 +24,7 @@ public record InfluenceOptions(double hessianRegularization, int batchSize, Curv
         this(hessianRegularization, batchSize, Curvature.HESSIAN);
     }
 
-    /** Options with the default memory for kept forward passes. */
+    /** Options with the default memory for kept passes. */
     public InfluenceOptions(double hessianRegularization, int batchSize, Curvature curvature) {
         this(hessianRegularization, batchSize, curvature, DataHessianOperator.DEFAULT_KEPT_STATE_BYTES);
     }
@@ -46,7 +46,7 @@ public record InfluenceOptions(double hessianRegularization, int batchSize, Curv
         }
         if (keptStateBytes < 0) {
             throw new IllegalArgumentException("keptStateBytes: must be >= 0, got " + keptStateBytes
-                    + "; use 0 to keep no forward passes");
+                    + "; use 0 to keep no passes");
         }
     }
 
@@ -75,7 +75,7 @@ public record InfluenceOptions(double hessianRegularization, int batchSize, Curv
         return new InfluenceOptions(hessianRegularization, batchSize, value, keptStateBytes);
     }
 
-    /** @return a copy with another bound on the kept forward passes, in bytes */
+    /** @return a copy with another bound on the kept passes, in bytes */
     public InfluenceOptions withKeptStateBytes(long value) {
         return new InfluenceOptions(hessianRegularization, batchSize, curvature, value);
     }

@@ -120,8 +120,8 @@ public class InverseHessianInfluence implements InfluenceFunctionModel {
         try {
             prepared = solver.prepare(op);
         } finally {
-            // kept forward passes serve the fit's many passes; a solver that applies the operator later
-            // (CG, LiSSA) keeps them again on its first pass
+            // kept passes serve the fit's many passes; a solver that applies the operator later (CG,
+            // LiSSA) keeps them again on its first pass
             op.releaseKeptState();
         }
         try {

@@ -7,7 +7,7 @@ import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 import org.influence4j.api.BackendCapability;
 import org.influence4j.api.DType;
-import org.influence4j.api.KeptGaussNewton;
+import org.influence4j.api.KeptCurvature;
 import org.influence4j.api.inversion.Curvature;
 import org.influence4j.api.Tensor;
 import org.influence4j.api.TensorScope;
@@ -29,12 +29,13 @@ import org.influence4j.api.model.ModelSpec;
  * G the Gauss-Newton matrix of the mean loss ({@link TwiceDifferentiable#gaussNewtonBlock}),
  * positive semi-definite: the solvers converge where the Hessian has negative curvature.
  *
- * <p><b>Kept forward passes.</b> On the Gauss-Newton matrix the operator keeps, for as many of the
- * first batches as fit in {@link #keptStateBytes()}, what the model's products recompute on every
- * pass ({@link TwiceDifferentiable#keepGaussNewton}: a layer graph's forward pass), so that each
- * later product of those batches sweeps the recorded pass only. The numbers are the same as without
- * it. The state is made on the first pass that needs it, freed by {@link #releaseKeptState()} and
- * {@link #close()}, and made again when the model's parameters have changed since.
+ * <p><b>Kept passes.</b> The operator keeps, for as many of the first batches as fit in
+ * {@link #keptStateBytes()}, what the model's products recompute on every pass
+ * ({@link TwiceDifferentiable#keepCurvature}: a layer graph's recorded forward pass, and for the
+ * Hessian its backward pass), so that each later product of those batches sweeps the record only.
+ * The numbers are the same as without it. The state is made on the first pass that needs it, freed
+ * by {@link #releaseKeptState()} and {@link #close()}, and made again when the model's parameters
+ * have changed since. Models that keep nothing (the dense MLPs, nd4j) cost one call to find out.
  *
  * <p>Every {@link #apply} and {@link #toMatrix} call is one pass over the data and increments
  * {@link #passes()}. The batches of the first complete pass are checked against the model's
@@ -60,7 +61,7 @@ public final class DataHessianOperator implements HessianOperator, AutoCloseable
     private volatile boolean validated;
     private final long keptStateBytes;
     /** The kept state of the first batches, in pass order, and the sizes of those batches. */
-    private final List<KeptGaussNewton> kept = new ArrayList<>();
+    private final List<KeptCurvature> kept = new ArrayList<>();
     private final List<Integer> keptSizes = new ArrayList<>();
     private long keptBytes;
     /** Whether the next batch's state did not fit (or the model keeps nothing): no more are kept. */
@@ -101,7 +102,7 @@ public final class DataHessianOperator implements HessianOperator, AutoCloseable
      * @param regularization λ ≥ 0, added on the diagonal
      * @param batchSize      samples per data chunk in each pass, positive
      * @param curvature      the Hessian or the Gauss-Newton matrix
-     * @param keptStateBytes the most native memory the kept forward passes of the Gauss-Newton matrix
+     * @param keptStateBytes the most native memory the kept passes ({@link TwiceDifferentiable#keepCurvature})
      *                       may take (≥ 0; 0 keeps none)
      * @throws IllegalArgumentException naming the argument when one is null or out of range, or
      *     when the data's feature count does not match the model, or the model lacks Gauss-Newton
@@ -111,7 +112,7 @@ public final class DataHessianOperator implements HessianOperator, AutoCloseable
                                Curvature curvature, long keptStateBytes) {
         if (keptStateBytes < 0) {
             throw new IllegalArgumentException("keptStateBytes: must be >= 0, got " + keptStateBytes
-                    + "; use 0 to keep no forward passes");
+                    + "; use 0 to keep no passes");
         }
         this.keptStateBytes = keptStateBytes;
         if (curvature == null) {
@@ -183,27 +184,27 @@ public final class DataHessianOperator implements HessianOperator, AutoCloseable
         return data;
     }
 
-    /** @return the most native memory the kept forward passes may take, in bytes */
+    /** @return the most native memory the kept passes may take, in bytes */
     public long keptStateBytes() {
         return keptStateBytes;
     }
 
-    /** @return the estimated native memory the kept forward passes take now, in bytes */
+    /** @return the estimated native memory the kept passes take now, in bytes */
     public synchronized long keptBytes() {
         return keptBytes;
     }
 
-    /** @return how many of the first batches have their forward pass kept now */
+    /** @return how many of the first batches have their passes kept now */
     public synchronized int keptBatches() {
         return kept.size();
     }
 
     /**
-     * Frees the kept forward passes; a later pass on the Gauss-Newton matrix keeps them again. For
+     * Frees the kept passes; a later pass keeps them again. For
      * callers done with the operator for a while (a solver after its fit).
      */
     public synchronized void releaseKeptState() {
-        kept.forEach(KeptGaussNewton::close);
+        kept.forEach(KeptCurvature::close);
         kept.clear();
         keptSizes.clear();
         keptBytes = 0;
@@ -308,21 +309,24 @@ public final class DataHessianOperator implements HessianOperator, AutoCloseable
     }
 
     private Tensor curvatureTimes(Batch batch, int index, Tensor vs, boolean vector, TensorScope work) {
-        if (curvature == Curvature.HESSIAN) {
-            return vector ? model.hvp(batch, vs, work) : model.hvpBlock(batch, vs, work);
+        KeptCurvature state = keptState(batch, index);
+        if (state == null && curvature == Curvature.HESSIAN && vector) {
+            return model.hvp(batch, vs, work);
         }
         if (!vector) {
-            return gaussNewtonBlock(batch, index, vs, work);
+            return blockTimes(state, batch, vs, work);
         }
-        try (Tensor row = vs.reshape(1, dimension); Tensor g = gaussNewtonBlock(batch, index, row, work)) {
+        try (Tensor row = vs.reshape(1, dimension); Tensor g = blockTimes(state, batch, row, work)) {
             return g.reshape(dimension);
         }
     }
 
-    /** The Gauss-Newton products of the pass's batch {@code index}, from its kept state where there is one. */
-    private Tensor gaussNewtonBlock(Batch batch, int index, Tensor vs, TensorScope work) {
-        KeptGaussNewton state = keptState(batch, index);
-        return state == null ? model.gaussNewtonBlock(batch, vs, work) : state.gaussNewtonBlock(vs, work);
+    /** The curvature of {@code batch} times the rows of {@code vs}, from its kept state where there is one. */
+    private Tensor blockTimes(KeptCurvature state, Batch batch, Tensor vs, TensorScope work) {
+        if (state != null) {
+            return state.times(vs, work);
+        }
+        return curvature == Curvature.HESSIAN ? model.hvpBlock(batch, vs, work) : model.gaussNewtonBlock(batch, vs, work);
     }
 
     /**
@@ -331,7 +335,7 @@ public final class DataHessianOperator implements HessianOperator, AutoCloseable
      * @throws IllegalStateException naming {@code trainingData} if the batch differs in size from the
      *     one kept at that index (the data source changed between passes)
      */
-    private synchronized KeptGaussNewton keptState(Batch batch, int index) {
+    private synchronized KeptCurvature keptState(Batch batch, int index) {
         if (keptStateBytes == 0) {
             return null;
         }
@@ -341,7 +345,7 @@ public final class DataHessianOperator implements HessianOperator, AutoCloseable
         if (index < kept.size()) {
             if (keptSizes.get(index) != batch.size()) {
                 throw new IllegalStateException("trainingData: batch " + index + " holds " + batch.size()
-                        + " samples but held " + keptSizes.get(index) + " when its forward pass was kept; a data"
+                        + " samples but held " + keptSizes.get(index) + " when its passes were kept; a data"
                         + " source must return the same batches on every pass");
             }
             return kept.get(index);
@@ -349,7 +353,7 @@ public final class DataHessianOperator implements HessianOperator, AutoCloseable
         if (index > kept.size() || keptFull) {
             return null;
         }
-        KeptGaussNewton state = model.keepGaussNewton(batch);
+        KeptCurvature state = model.keepCurvature(batch, curvature);
         long bytes = state.keptBytes();
         if (bytes == 0 || bytes > keptStateBytes - keptBytes) {
             state.close();
@@ -368,7 +372,7 @@ public final class DataHessianOperator implements HessianOperator, AutoCloseable
     /** G as the products with the unit vectors, symmetrised, in one pass. */
     private Tensor gaussNewtonMatrix(TensorScope work) {
         try (Tensor eye = work.eye(dtype, dimension)) {
-            Tensor g = accumulate(work, (batch, index) -> gaussNewtonBlock(batch, index, eye, work));
+            Tensor g = accumulate(work, (batch, index) -> blockTimes(keptState(batch, index), batch, eye, work));
             try (Tensor t = g.transpose(); Tensor sum = g.add(t)) {
                 g.close();
                 return sum.scale(0.5);

@@ -5,11 +5,13 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
+import java.util.stream.Stream;
 import org.influence4j.api.Backend;
 import org.influence4j.api.DType;
-import org.influence4j.api.KeptGaussNewton;
+import org.influence4j.api.KeptCurvature;
 import org.influence4j.api.Tensor;
 import org.influence4j.api.TensorScope;
 import org.influence4j.api.TwiceDifferentiable;
@@ -26,46 +28,59 @@ import org.influence4j.calculators.inversion.LowRankInverse;
 import org.influence4j.registry.BackendDiscovery;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * Kept forward passes ({@link TwiceDifferentiable#keepGaussNewton}, used by
- * {@link DataHessianOperator} within its memory bound) give the same Gauss-Newton products as the
- * passes that recompute them: bit for bit, since the operations are the same, on the LeNet-style
- * fixture on every backend (nd4j keeps nothing, the DJL engines keep the forward pass); the kept
- * state belongs to the parameters it was made at, and the operator makes it again when they change.
+ * Kept passes ({@link TwiceDifferentiable#keepCurvature}, used by {@link DataHessianOperator} within
+ * its memory bound) give the same Hessian and Gauss-Newton products as the passes that recompute
+ * them: bit for bit, since the operations are the same, on the LeNet-style fixture on every backend
+ * (nd4j keeps nothing, the DJL engines keep the recorded passes); the kept state belongs to the
+ * parameters it was made at, and the operator makes it again when they change.
  */
-class KeptGaussNewtonTest {
+class KeptCurvatureTest {
 
-    static List<String> backends() {
-        return AvailableBackends.names();
+    static Stream<Arguments> backendsAndCurvatures() {
+        List<Arguments> out = new ArrayList<>();
+        for (String backend : AvailableBackends.names()) {
+            for (Curvature curvature : Curvature.values()) {
+                out.add(Arguments.of(backend, curvature));
+            }
+        }
+        return out.stream();
     }
 
+    private static Tensor block(TwiceDifferentiable model, Curvature curvature, Batch batch, Tensor vs,
+                                TensorScope scope) {
+        return curvature == Curvature.HESSIAN ? model.hvpBlock(batch, vs, scope)
+                : model.gaussNewtonBlock(batch, vs, scope);
+    }
 
-    @ParameterizedTest(name = "{0}")
-    @MethodSource("backends")
-    void keptProductsEqualTheRecomputedOnesAndKeepTheirParameters(String backendName) {
+    @ParameterizedTest(name = "{0} {1}")
+    @MethodSource("backendsAndCurvatures")
+    void keptProductsEqualTheRecomputedOnesAndKeepTheirParameters(String backendName, Curvature curvature) {
         GraphFixture f = GraphFixture.load("lenet");
         Backend backend = BackendDiscovery.load().require(backendName);
         int p = f.parameters().length;
         try (TwiceDifferentiable model = backend.createModel(f.spec(), f.parameters());
              TensorScope scope = backend.newScope()) {
-            // one direction sweeps the kept pass; a block this batch's size allows is batched (not kept)
+            // one direction sweeps the kept record; a block this batch's size allows is batched (not kept)
             Tensor vs = scope.fromArray(TestSupport.gaussians(p, 2), DType.FLOAT64, 1, p);
-            Tensor block = scope.fromArray(TestSupport.gaussians(3 * p, 4), DType.FLOAT64, 3, p);
-            double[] expected = model.gaussNewtonBlock(f.batch(), vs, scope).toDoubleArray();
-            double[] expectedBlock = model.gaussNewtonBlock(f.batch(), block, scope).toDoubleArray();
-            KeptGaussNewton kept = model.keepGaussNewton(f.batch());
+            Tensor many = scope.fromArray(TestSupport.gaussians(3 * p, 4), DType.FLOAT64, 3, p);
+            double[] expected = block(model, curvature, f.batch(), vs, scope).toDoubleArray();
+            double[] expectedMany = block(model, curvature, f.batch(), many, scope).toDoubleArray();
+            KeptCurvature kept = model.keepCurvature(f.batch(), curvature);
+            assertEquals(curvature, kept.curvature());
             assertEquals(backendName.equals("nd4j"), kept.keptBytes() == 0, "bytes " + kept.keptBytes());
             for (int round = 0; round < 2; round++) {
-                assertArrayEquals(expected, kept.gaussNewtonBlock(vs, scope).toDoubleArray(), "round " + round);
-                assertArrayEquals(expectedBlock, kept.gaussNewtonBlock(block, scope).toDoubleArray(), "block");
+                assertArrayEquals(expected, kept.times(vs, scope).toDoubleArray(), "round " + round);
+                assertArrayEquals(expectedMany, kept.times(many, scope).toDoubleArray(), "block");
             }
             assertArrayEquals(new long[] {0, p},
-                    kept.gaussNewtonBlock(scope.fromArray(new double[0], DType.FLOAT64, 0, p), scope).shape());
+                    kept.times(scope.fromArray(new double[0], DType.FLOAT64, 0, p), scope).shape());
             Tensor wrong = scope.fromArray(new double[p + 1], DType.FLOAT64, 1, p + 1);
-            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                    () -> kept.gaussNewtonBlock(wrong, scope));
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> kept.times(wrong, scope));
             assertTrue(e.getMessage().startsWith("vs: "), e.getMessage());
 
             double[] moved = f.parameters().clone();
@@ -74,19 +89,18 @@ class KeptGaussNewtonTest {
             }
             model.setParameters(moved);
             if (kept.keptBytes() > 0) {
-                assertArrayEquals(expected, kept.gaussNewtonBlock(vs, scope).toDoubleArray(),
+                assertArrayEquals(expected, kept.times(vs, scope).toDoubleArray(),
                         "kept at the parameters it was made with");
                 kept.close();
                 assertEquals(0, kept.keptBytes());
-                IllegalStateException closed = assertThrows(IllegalStateException.class,
-                        () -> kept.gaussNewtonBlock(vs, scope));
-                assertTrue(closed.getMessage().contains("keepGaussNewton"), closed.getMessage());
+                IllegalStateException closed = assertThrows(IllegalStateException.class, () -> kept.times(vs, scope));
+                assertTrue(closed.getMessage().contains("keepCurvature"), closed.getMessage());
             }
-            KeptGaussNewton again = model.keepGaussNewton(f.batch());
-            assertArrayEquals(model.gaussNewtonBlock(f.batch(), vs, scope).toDoubleArray(),
-                    again.gaussNewtonBlock(vs, scope).toDoubleArray());
+            KeptCurvature again = model.keepCurvature(f.batch(), curvature);
+            assertArrayEquals(block(model, curvature, f.batch(), vs, scope).toDoubleArray(),
+                    again.times(vs, scope).toDoubleArray());
             model.close();
-            assertThrows(IllegalStateException.class, () -> again.gaussNewtonBlock(vs, scope));
+            assertThrows(IllegalStateException.class, () -> again.times(vs, scope));
             again.close();
         }
     }
@@ -95,9 +109,9 @@ class KeptGaussNewtonTest {
      * The operator keeps the first batches that fit its bound: none, some or all, the same numbers
      * each pass; it releases them on request and makes them again after the parameters change.
      */
-    @ParameterizedTest(name = "{0}")
-    @MethodSource("backends")
-    void theOperatorKeepsWhatFitsAndAppliesTheSameMatrix(String backendName) {
+    @ParameterizedTest(name = "{0} {1}")
+    @MethodSource("backendsAndCurvatures")
+    void theOperatorKeepsWhatFitsAndAppliesTheSameMatrix(String backendName, Curvature curvature) {
         GraphFixture f = GraphFixture.load("lenet");
         Backend backend = BackendDiscovery.load().require(backendName);
         int p = f.parameters().length;
@@ -106,26 +120,25 @@ class KeptGaussNewtonTest {
             InMemoryDataSource data = new InMemoryDataSource(f.batch());
             int batches = (f.batch().size() + 2) / 3;
             long perBatch;
-            try (KeptGaussNewton one = model.keepGaussNewton(f.batch().slice(0, 3))) {
+            try (KeptCurvature one = model.keepCurvature(f.batch().slice(0, 3), curvature)) {
                 perBatch = one.keptBytes();
             }
             Tensor v = scope.fromArray(TestSupport.gaussians(p, 1), DType.FLOAT64, p);
             Tensor vs = scope.fromArray(TestSupport.gaussians(2 * p, 3), DType.FLOAT64, 2, p);
-            DataHessianOperator recomputed = new DataHessianOperator(model, data, 0.25, 3, Curvature.GAUSS_NEWTON, 0);
+            DataHessianOperator recomputed = new DataHessianOperator(model, data, 0.25, 3, curvature, 0);
             double[] vector = recomputed.apply(v, scope).toDoubleArray();
-            double[] block = recomputed.apply(vs, scope).toDoubleArray();
+            double[] twoRows = recomputed.apply(vs, scope).toDoubleArray();
             assertEquals(0, recomputed.keptBatches());
             for (long bound : new long[] {perBatch + perBatch / 2, DataHessianOperator.DEFAULT_KEPT_STATE_BYTES}) {
-                try (DataHessianOperator kept = new DataHessianOperator(model, data, 0.25, 3, Curvature.GAUSS_NEWTON,
-                        bound)) {
+                try (DataHessianOperator kept = new DataHessianOperator(model, data, 0.25, 3, curvature, bound)) {
                     for (int pass = 0; pass < 2; pass++) {
                         assertArrayEquals(vector, kept.apply(v, scope).toDoubleArray(), "pass " + pass);
-                        assertArrayEquals(block, kept.apply(vs, scope).toDoubleArray(), "pass " + pass);
+                        assertArrayEquals(twoRows, kept.apply(vs, scope).toDoubleArray(), "pass " + pass);
                     }
                     int expectedBatches = perBatch == 0 ? 0 : bound < 2 * perBatch ? 1 : batches;
                     assertEquals(expectedBatches, kept.keptBatches(), "bound " + bound);
                     assertTrue(kept.keptBytes() <= bound);
-                    assertEquals(4 + 0L, kept.passes());
+                    assertEquals(4, kept.passes());
                     kept.releaseKeptState();
                     assertEquals(0, kept.keptBatches());
                     assertEquals(0, kept.keptBytes());
@@ -177,8 +190,7 @@ class KeptGaussNewtonTest {
         };
         try (TwiceDifferentiable model = backend.createModel(f.spec(), f.parameters());
              TensorScope scope = backend.newScope();
-             DataHessianOperator op = new DataHessianOperator(model, shifting, 0.25, 3, Curvature.GAUSS_NEWTON,
-                     DataHessianOperator.DEFAULT_KEPT_STATE_BYTES)) {
+             DataHessianOperator op = new DataHessianOperator(model, shifting, 0.25, 3, Curvature.GAUSS_NEWTON)) {
             Tensor v = scope.fromArray(TestSupport.gaussians(p, 1), DType.FLOAT64, p);
             op.apply(v, scope);
             IllegalStateException e = assertThrows(IllegalStateException.class, () -> op.apply(v, scope));
@@ -186,17 +198,18 @@ class KeptGaussNewtonTest {
         }
     }
 
-    /** Arnoldi on the Gauss-Newton matrix finds the same eigenpairs with and without kept passes. */
-    @Test
-    void arnoldiFindsTheSameEigenvaluesWithKeptPasses() {
+    /** Arnoldi finds the same eigenvalues with and without kept passes. */
+    @ParameterizedTest
+    @EnumSource(Curvature.class)
+    void arnoldiFindsTheSameEigenvaluesWithKeptPasses(Curvature curvature) {
         GraphFixture f = GraphFixture.load("lenet");
         Backend backend = BackendDiscovery.load().require(AvailableBackends.REFERENCE);
+        double lambda = curvature == Curvature.HESSIAN ? 10.0 : 0.01; // H + λI positive definite
         try (TwiceDifferentiable model = backend.createModel(f.spec(), f.parameters())) {
             InMemoryDataSource data = new InMemoryDataSource(f.batch());
             ArnoldiOptions options = new ArnoldiOptions(5, 0, 1e-10, 0, 7, false);
-            try (DataHessianOperator recomputed = new DataHessianOperator(model, data, 0.01, 4, Curvature.GAUSS_NEWTON,
-                    0);
-                 DataHessianOperator kept = new DataHessianOperator(model, data, 0.01, 4, Curvature.GAUSS_NEWTON);
+            try (DataHessianOperator recomputed = new DataHessianOperator(model, data, lambda, 4, curvature, 0);
+                 DataHessianOperator kept = new DataHessianOperator(model, data, lambda, 4, curvature);
                  LowRankInverse a = new ArnoldiSolver(options).prepare(recomputed);
                  LowRankInverse b = new ArnoldiSolver(options).prepare(kept)) {
                 assertTrue(kept.keptBatches() > 0);
