@@ -200,8 +200,8 @@ public final class DataHessianOperator implements HessianOperator, AutoCloseable
     }
 
     /**
-     * Frees the kept passes; a later pass keeps them again. For
-     * callers done with the operator for a while (a solver after its fit).
+     * Frees the kept passes (a later pass keeps them again), for callers done with the operator for a
+     * while (a solver after its fit).
      */
     public synchronized void releaseKeptState() {
         kept.forEach(KeptCurvature::close);
