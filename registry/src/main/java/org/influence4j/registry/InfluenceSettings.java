@@ -71,7 +71,7 @@ public record InfluenceSettings(String backend, InversionMethod method, double h
         }
         if (keptMegabytes < 0) {
             throw new IllegalArgumentException(ConfigKeys.KEPT_MEGABYTES + " must be >= 0, got " + keptMegabytes
-                    + "; use 0 to keep no forward passes");
+                    + "; use 0 to keep no passes");
         }
         TreeMap<InversionMethod, SolverSettings> copy = new TreeMap<>();
         if (solverSettings != null) {
