@@ -28,8 +28,8 @@ import org.openjdk.jmh.annotations.Warmup;
  * The Fashion-MNIST CNN of {@code examples/fashion-mnist-cnn} (Conv 1→8 5×5, ReLU, MaxPool 2, Conv
  * 8→16 5×5, ReLU, MaxPool 2, Dense 256→32, Tanh, Dense 32→10; 11,978 parameters, float32) on a batch
  * of seeded random 28×28 images, on the backend named by {@code influence4j.bench.backend}: batched
- * per-sample gradients, one HVP and one Gauss-Newton product over the batch (recomputing the forward
- * pass, and from the kept one: {@link TwiceDifferentiable#keepCurvature}). Throughput in images
+ * per-sample gradients, one HVP and one Gauss-Newton product over the batch (recomputing the passes,
+ * and from the kept ones: {@link TwiceDifferentiable#keepCurvature}). Throughput in images
  * per second is {@code batch / (ms per op / 1000)}.
  */
 @State(Scope.Thread)
@@ -58,7 +58,8 @@ public class CnnBenchmarks {
     private TensorScope scope;
     private Batch data;
     private Tensor v;
-    private KeptCurvature kept;
+    private KeptCurvature keptHessian;
+    private KeptCurvature keptGaussNewton;
 
     /** Builds the model, the images and a direction. */
     @Setup(Level.Trial)
@@ -70,13 +71,15 @@ public class CnnBenchmarks {
         data = Workload.data(batch, 784, 10, 2);
         int p = spec.numParameters();
         v = scope.fromArray(Workload.random(p, 3), DType.FLOAT32, 1, p);
-        kept = model.keepCurvature(data, Curvature.GAUSS_NEWTON);
+        keptHessian = model.keepCurvature(data, Curvature.HESSIAN);
+        keptGaussNewton = model.keepCurvature(data, Curvature.GAUSS_NEWTON);
     }
 
     /** Frees the native memory. */
     @TearDown(Level.Trial)
     public void tearDown() {
-        kept.close();
+        keptHessian.close();
+        keptGaussNewton.close();
         scope.close();
         model.close();
     }
@@ -105,11 +108,19 @@ public class CnnBenchmarks {
         }
     }
 
+    /** @return a checksum: {@link #hvp} from the batch's kept forward and backward passes (made in the set-up) */
+    @Benchmark
+    public long keptHvp() {
+        try (TensorScope s = scope.newChild()) {
+            return keptHessian.times(v, s).shape()[0];
+        }
+    }
+
     /** @return a checksum: {@link #gaussNewton} from the batch's kept forward pass (made in the set-up) */
     @Benchmark
     public long keptGaussNewton() {
         try (TensorScope s = scope.newChild()) {
-            return kept.times(v, s).shape()[0];
+            return keptGaussNewton.times(v, s).shape()[0];
         }
     }
 }
