@@ -7,10 +7,12 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import org.influence4j.api.Backend;
 import org.influence4j.api.DType;
+import org.influence4j.api.KeptCurvature;
 import org.influence4j.api.Tensor;
 import org.influence4j.api.TensorScope;
 import org.influence4j.api.TwiceDifferentiable;
 import org.influence4j.api.data.Batch;
+import org.influence4j.api.inversion.Curvature;
 import org.influence4j.api.model.Activation;
 import org.influence4j.api.model.Loss;
 import org.influence4j.api.model.ModelSpec;
@@ -99,6 +101,44 @@ public abstract class AbstractModelNativeMemoryTest {
     }
 
     /**
+     * The same bar for products from kept records ({@link TwiceDifferentiable#keepCurvature}, the
+     * Hessian's forward and backward passes of the LeNet-style CNN fixture, its batch repeated to 64
+     * samples): each record serves 10 products, then is closed and kept again, so that neither the
+     * records (about 0.8 MB each: 250 per round of 2,500) nor a product's sweeps may leave native
+     * memory behind. Skipped where the backend keeps nothing.
+     */
+    @Test
+    public void keptCurvatureProductsOfACnnKeepRssFlat() throws IOException {
+        GraphFixture f = GraphFixture.load("lenet");
+        Batch batch = f.batch();
+        while (batch.size() < 64) {
+            batch = batch.concat(f.batch());
+        }
+        Batch samples = batch.slice(0, 64);
+        try (TwiceDifferentiable model = backend().createModel(f.spec(), f.parameters())) {
+            KeptCurvature[] kept = {model.keepCurvature(samples, Curvature.HESSIAN)};
+            try {
+                org.junit.jupiter.api.Assumptions.assumeTrue(kept[0].keptBytes() > 0,
+                        "backend " + backend().name() + " keeps nothing");
+                LOG.info("a kept Hessian record of 64 samples: {} bytes (estimate)", kept[0].keptBytes());
+                int[] uses = {0};
+                measure("products of kept Hessian records of the lenet CNN, batch 64, 10 per record",
+                        model.numParameters(), cnnHvpsPerRound(), (v, scope) -> {
+                            if (++uses[0] % 10 == 0) {
+                                kept[0].close();
+                                kept[0] = model.keepCurvature(samples, Curvature.HESSIAN);
+                            }
+                            try (Tensor row = v.reshape(1, v.shape()[0])) {
+                                return kept[0].times(row, scope);
+                            }
+                        });
+            } finally {
+                kept[0].close();
+            }
+        }
+    }
+
+    /**
      * HVPs per measured round of the CNN test (2,500: 5,000 counted). A backend whose layer-graph
      * HVPs are slow may count fewer in the build and document its full 5,000-HVP measurement.
      */
@@ -114,15 +154,29 @@ public abstract class AbstractModelNativeMemoryTest {
      * @param perRound HVPs per measured round (the bar counts two rounds)
      */
     protected void measure(TwiceDifferentiable model, Batch batch, String what, int perRound) throws IOException {
+        measure(what, model.numParameters(), perRound, (v, scope) -> model.hvp(batch, v, scope));
+    }
+
+    /** A curvature product with the measured direction {@code v [p]}, its result owned by {@code scope}. */
+    @FunctionalInterface
+    protected interface Product {
+        /** @return the product, owned by {@code scope} (closed by the caller) */
+        Tensor apply(Tensor v, TensorScope scope);
+    }
+
+    /**
+     * {@link #measure(TwiceDifferentiable, Batch, String, int)} for any product of a unit vector
+     * {@code [p]} (the same product every time).
+     */
+    protected void measure(String what, int p, int perRound, Product product) throws IOException {
         org.junit.jupiter.api.Assumptions.assumeTrue(Files.isReadable(Path.of("/proc/self/status")),
                 "needs Linux /proc");
-        int p = model.numParameters();
         double[] v = TestSupport.randomUnitVector(p, 78);
         try (TensorScope scope = backend().newScope()) {
             Tensor vt = scope.fromArray(v, DType.FLOAT64, p);
             double first = 0;
             for (int i = 0; i < Math.min(2000, perRound); i++) {
-                try (Tensor hv = model.hvp(batch, vt, scope)) {
+                try (Tensor hv = product.apply(vt, scope)) {
                     first = hv.norm();
                 }
             }
@@ -137,7 +191,7 @@ public abstract class AbstractModelNativeMemoryTest {
             double last = 0;
             for (int r = 1; r <= rounds; r++) {
                 for (int i = 0; i < perRound; i++) {
-                    try (Tensor hv = model.hvp(batch, vt, scope)) {
+                    try (Tensor hv = product.apply(vt, scope)) {
                         if (r == rounds && i == perRound - 1) {
                             last = hv.norm();
                         }
