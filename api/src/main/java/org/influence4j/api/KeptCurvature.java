@@ -10,10 +10,12 @@ import org.influence4j.api.inversion.Curvature;
  * batches many times at fixed θ (Lanczos, CG): each product then sweeps the recorded passes only.
  *
  * <p>Contract: {@link #times} equals {@link TwiceDifferentiable#hvpBlock} (Hessian) or
- * {@link TwiceDifferentiable#gaussNewtonBlock} (Gauss-Newton) of the batch at the parameters the
- * model had when this was made (the same operations, so the same numbers), also after the model's
- * parameters change. Holds native memory ({@link #keptBytes()}): close it; closing the model closes
- * it too. Not thread-safe.
+ * {@link TwiceDifferentiable#gaussNewtonBlock} (Gauss-Newton) of the batch (the same operations, so
+ * the same numbers): where something is kept ({@link #keptBytes()} &gt; 0), at the parameters the model
+ * had when this was made, also after they change; where nothing is (the default of
+ * {@link TwiceDifferentiable#keepCurvature}), at the model's current parameters. Callers that may
+ * change θ make it again (as {@code DataHessianOperator} does). Holds native memory: close it;
+ * closing the model closes it too. Not thread-safe.
  */
 public interface KeptCurvature extends AutoCloseable {
 
