@@ -213,7 +213,12 @@ public interface TwiceDifferentiable extends AutoCloseable {
      * @throws UnsupportedOperationException if the model lacks {@link BackendCapability#GAUSS_NEWTON}
      */
     default Tensor gaussNewtonBlock(Batch batch, Tensor vs, TensorScope scope) {
-        throw new UnsupportedOperationException("model " + this + " on backend " + backend().name()
+        throw withoutGaussNewton();
+    }
+
+    /** @return the exception of a model that lacks {@link BackendCapability#GAUSS_NEWTON} */
+    private UnsupportedOperationException withoutGaussNewton() {
+        return new UnsupportedOperationException("model " + this + " on backend " + backend().name()
                 + " does not provide Gauss-Newton products (capability GAUSS_NEWTON)");
     }
 
@@ -234,8 +239,7 @@ public interface TwiceDifferentiable extends AutoCloseable {
             throw new IllegalArgumentException("curvature: must not be null; use hessian or gauss-newton");
         }
         if (curvature == Curvature.GAUSS_NEWTON && !backend().capabilities().contains(BackendCapability.GAUSS_NEWTON)) {
-            throw new UnsupportedOperationException("model " + this + " on backend " + backend().name()
-                    + " does not provide Gauss-Newton products (capability GAUSS_NEWTON)");
+            throw withoutGaussNewton();
         }
         spec().validate(batch, "batch");
         TwiceDifferentiable model = this;

@@ -10,7 +10,6 @@ import org.influence4j.api.GradientBlock;
 import org.influence4j.api.KeptCurvature;
 import org.influence4j.api.LayerGradientFactors;
 import org.influence4j.api.Tensor;
-import org.influence4j.api.TensorChecks;
 import org.influence4j.api.TensorScope;
 import org.influence4j.api.data.Batch;
 import org.influence4j.api.inversion.Curvature;
@@ -399,14 +398,10 @@ public abstract class AbstractGraphModel<A, T extends Tensor, B extends Backend,
                 throw new IllegalStateException("the kept " + curvature.key() + " record is closed; keep the batch"
                         + " again with keepCurvature");
             }
-            checkOpen();
-            S target = requireScope(scope);
-            TensorChecks.checkResultScopeOpen(isScopeClosed(target));
+            S target = checkResultScope(scope);
             T vt = requireTensor(target, vs, "vs");
-            if (requireBlock(vt, "vs") == 0) {
-                return context.apply(k -> export(target, k.constant(new double[0], 0, numParameters())));
-            }
-            return context.apply(k -> export(target, kept.times(nested -> local(nested, vt))));
+            return context.apply(k -> export(target, requireBlock(vt, "vs") == 0 ? emptyBlock(k)
+                    : kept.times(nested -> local(nested, vt))));
         }
 
         @Override
@@ -441,9 +436,14 @@ public abstract class AbstractGraphModel<A, T extends Tensor, B extends Backend,
         S target = checkCall(batch, scope);
         T vt = requireTensor(target, vs, "vs");
         if (requireBlock(vt, "vs") == 0) {
-            return run(target, (d, k) -> k.constant(new double[0], 0, numParameters()));
+            return run(target, (d, k) -> emptyBlock(k));
         }
         return run(target, (d, k) -> product.apply(d, batch, local(k, vt)));
+    }
+
+    /** @return the product of no directions: {@code [0, p]} */
+    private A emptyBlock(Kernels<A> k) {
+        return k.constant(new double[0], 0, numParameters());
     }
 
     private T run(S target, Body<A> body) {

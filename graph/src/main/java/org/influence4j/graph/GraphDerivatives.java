@@ -462,12 +462,19 @@ public final class GraphDerivatives<A> {
      * @return {@code [k, p]}, row j the Hessian of the mean loss times {@code vs[j]}
      */
     public A hvpBlock(Batch batch, A vs) {
-        int per = directionsPerPass(batch.size(), (int) k.shape(vs)[0]);
-        if (per > 1) {
-            return inPasses(vs, per, part -> batchedHvp(batch, part));
-        }
-        List<Var<A>> leaves = leaves();
-        return hvpRows(recordedGradient(batch, leaves), leaves, vs);
+        return batchedOr(batch.size(), vs, part -> batchedHvp(batch, part), rows -> {
+            List<Var<A>> leaves = leaves();
+            return hvpRows(recordedGradient(batch, leaves), leaves, rows);
+        });
+    }
+
+    /**
+     * @return {@code vs [k, p]} through {@code batched} in passes of several directions where
+     *     {@link #directionsPerPass} allows it for n samples, else through {@code perDirection}
+     */
+    private A batchedOr(int n, A vs, BatchedProduct<A> batched, java.util.function.UnaryOperator<A> perDirection) {
+        int per = directionsPerPass(n, (int) ad.kernels().shape(vs)[0]);
+        return per > 1 ? inPasses(vs, per, batched) : perDirection.apply(vs);
     }
 
     /** @return the gradient {@code [p]} of the mean loss, recorded (forward and backward) so it can be differentiated */
@@ -494,13 +501,10 @@ public final class GraphDerivatives<A> {
      *     {@code vs[j]}
      */
     public A gaussNewtonBlock(Batch batch, A vs) {
-        int n = batch.size();
-        int per = directionsPerPass(n, (int) k.shape(vs)[0]);
-        if (per > 1) {
-            return inPasses(vs, per, part -> batchedGaussNewton(batch, part));
-        }
-        List<Var<A>> leaves = leaves();
-        return gaussNewtonRows(forward(batch, leaves, false), leaves, n, vs);
+        return batchedOr(batch.size(), vs, part -> batchedGaussNewton(batch, part), rows -> {
+            List<Var<A>> leaves = leaves();
+            return gaussNewtonRows(forward(batch, leaves, false), leaves, batch.size(), rows);
+        });
     }
 
     /**
@@ -540,18 +544,12 @@ public final class GraphDerivatives<A> {
         long keptValues();
     }
 
-    /** The product of a kept record with directions {@code [k, p]} of the current kernels. */
-    @FunctionalInterface
-    private interface RecordedProduct<A> {
-        A apply(A vs);
-    }
-
     /**
      * @param recordsPerRow how many arrays of the size of the node outputs the record holds per sample
      * @param recorded      the product from the record, one direction at a time
      * @param batched       the product of a block the batched path takes
      */
-    private KeptProducts<A> kept(Batch batch, int recordsPerRow, RecordedProduct<A> recorded,
+    private KeptProducts<A> kept(Batch batch, int recordsPerRow, java.util.function.UnaryOperator<A> recorded,
                                  BatchedProduct<A> batched) {
         int n = batch.size();
         long values = Math.addExact(Math.multiplyExact((long) recordsPerRow * n, nodeValuesPerRow()),
@@ -559,11 +557,8 @@ public final class GraphDerivatives<A> {
         return new KeptProducts<>() {
             @Override
             public A times(java.util.function.Function<Kernels<A>, A> directions) {
-                return ad.scopedAll(() -> {
-                    A vs = directions.apply(ad.kernels());
-                    int per = directionsPerPass(n, (int) ad.kernels().shape(vs)[0]);
-                    return List.of(per > 1 ? inPasses(vs, per, batched) : recorded.apply(vs));
-                }).get(0);
+                return ad.scopedAll(() -> List.of(batchedOr(n, directions.apply(ad.kernels()), batched, recorded)))
+                        .get(0);
             }
 
             @Override

@@ -179,6 +179,19 @@ public abstract class AbstractSpecModel<B extends Backend, S extends TensorScope
      */
     protected final S checkCall(Batch batch, TensorScope scope) {
         checkBatch(batch);
+        return checkResultScope(scope);
+    }
+
+    /**
+     * The checks of a call that returns tensors, without a batch (the model is open, the result scope
+     * belongs to the backend and is open).
+     *
+     * @return {@code scope} as the backend's open scope
+     * @throws IllegalStateException if the model or the scope is closed
+     * @throws IllegalArgumentException if the scope belongs to another backend
+     */
+    protected final S checkResultScope(TensorScope scope) {
+        checkOpen();
         S target = requireScope(scope);
         TensorChecks.checkResultScopeOpen(isScopeClosed(target));
         return target;

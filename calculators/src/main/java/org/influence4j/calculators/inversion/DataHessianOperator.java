@@ -60,10 +60,8 @@ public final class DataHessianOperator implements HessianOperator, AutoCloseable
     private final AtomicLong passes = new AtomicLong();
     private volatile boolean validated;
     private final long keptStateBytes;
-    /** The kept state of the first batches, in pass order, and the sizes of those batches. */
-    private final List<KeptCurvature> kept = new ArrayList<>();
-    private final List<Integer> keptSizes = new ArrayList<>();
-    private long keptBytes;
+    /** The kept state of the first batches, in pass order. */
+    private final List<Kept> kept = new ArrayList<>();
     /** Whether the next batch's state did not fit (or the model keeps nothing): no more are kept. */
     private boolean keptFull;
     /** The parameters the kept state was made at. */
@@ -191,7 +189,7 @@ public final class DataHessianOperator implements HessianOperator, AutoCloseable
 
     /** @return the estimated native memory the kept passes take now, in bytes */
     public synchronized long keptBytes() {
-        return keptBytes;
+        return kept.stream().mapToLong(k -> k.state().keptBytes()).sum();
     }
 
     /** @return how many of the first batches have their passes kept now */
@@ -204,10 +202,8 @@ public final class DataHessianOperator implements HessianOperator, AutoCloseable
      * while (a solver after its fit).
      */
     public synchronized void releaseKeptState() {
-        kept.forEach(KeptCurvature::close);
+        kept.forEach(k -> k.state().close());
         kept.clear();
-        keptSizes.clear();
-        keptBytes = 0;
         keptFull = false;
         keptParameters = null;
     }
@@ -343,19 +339,20 @@ public final class DataHessianOperator implements HessianOperator, AutoCloseable
             releaseKeptState();
         }
         if (index < kept.size()) {
-            if (keptSizes.get(index) != batch.size()) {
+            Kept k = kept.get(index);
+            if (k.samples() != batch.size()) {
                 throw new IllegalStateException("trainingData: batch " + index + " holds " + batch.size()
-                        + " samples but held " + keptSizes.get(index) + " when its passes were kept; a data"
+                        + " samples but held " + k.samples() + " when its passes were kept; a data"
                         + " source must return the same batches on every pass");
             }
-            return kept.get(index);
+            return k.state();
         }
         if (index > kept.size() || keptFull) {
             return null;
         }
         KeptCurvature state = model.keepCurvature(batch, curvature);
         long bytes = state.keptBytes();
-        if (bytes == 0 || bytes > keptStateBytes - keptBytes) {
+        if (bytes == 0 || bytes > keptStateBytes - keptBytes()) {
             state.close();
             keptFull = true;
             return null;
@@ -363,10 +360,12 @@ public final class DataHessianOperator implements HessianOperator, AutoCloseable
         if (kept.isEmpty()) {
             keptParameters = model.parameters();
         }
-        kept.add(state);
-        keptSizes.add(batch.size());
-        keptBytes += bytes;
+        kept.add(new Kept(state, batch.size()));
         return state;
+    }
+
+    /** A batch's kept state and its number of samples (checked on later passes). */
+    private record Kept(KeptCurvature state, int samples) {
     }
 
     /** G as the products with the unit vectors, symmetrised, in one pass. */
