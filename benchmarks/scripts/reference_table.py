@@ -23,7 +23,8 @@ dense 256-32, tanh, dense 32-10; SGD (lr 0.05, batch 32, 8 epochs), a checkpoint
 every 2 epochs: 4; lambda = 0.01; batches of 256; Arnoldi on the Gauss-Newton
 matrix; EK-FAC with the diagonal refit (as FashionQueryTable).
 
-Timing (QueryTable.time's rule): one warm-up call; a call shorter than 0.25 s is
+Timing (QueryTable.time's rule): calls, untimed, until 3 s have passed (at least one;
+the JVM side needs them to compile its code); a call shorter than 0.25 s is
 repeated within each sample to fill 0.25 s and the sample is their mean; ``runs``
 samples, sorted; the table shows the median (the upper one for an even count) and
 the range. The training and the fits that a row does not time happen before it.
@@ -84,6 +85,7 @@ REPOSITORY = Path(__file__).resolve().parents[2]
 DIGITS_CSV = REPOSITORY / "io/src/main/resources/org/influence4j/io/data/digits.csv.gz"
 FASHION = Path("/usr/share/datasets/fashion-mnist")
 MIN_SAMPLE_SECONDS = 0.25
+WARM_UP_SECONDS = 3.0
 MAX_REPEATS = 1000
 
 Work = Callable[[], object]
@@ -364,10 +366,15 @@ def load_checkpoint(model: "nn.Module", path: str) -> float:
 
 
 def measure(work: Work, runs: int) -> list[float]:
-    """QueryTable.time: a warm-up, then ``runs`` samples (each the mean of enough calls to fill 0.25 s), sorted."""
-    start = time.perf_counter()
-    work()
-    once = time.perf_counter() - start
+    """QueryTable.time: warm-up calls for WARM_UP_SECONDS (at least one), then ``runs`` samples (each the mean
+    of enough calls to fill 0.25 s), sorted."""
+    warm_up_start = time.perf_counter()
+    while True:
+        start = time.perf_counter()
+        work()
+        once = time.perf_counter() - start
+        if time.perf_counter() - warm_up_start >= WARM_UP_SECONDS:
+            break
     repeats = max(1, min(MAX_REPEATS, math.ceil(MIN_SAMPLE_SECONDS / max(once, 1e-6))))
     seconds = []
     for _ in range(runs):

@@ -45,8 +45,8 @@ import org.influence4j.io.data.BundledDatasets;
  * The query table of the performance issue, in process: the digits protocol (features / 16, the
  * first 1,437 samples to train, the next 360 to test; MLP 64-32 (tanh)-10, p = 2,410, float32;
  * SGD lr 0.1, batch 32, 30 epochs, a checkpoint every 5 epochs: 6; λ = 0.1) and each query of the
- * table, timed after one warm-up as the median (and range) of 3 runs, printed next to the
- * reference seconds of Captum and pyDVL and the issue's goal ratio. A sample of a query shorter
+ * table, timed after a warm-up of three seconds (at least one run) as the median (and range) of 3
+ * runs, printed next to the reference seconds of Captum and pyDVL and the issue's goal ratio. A sample of a query shorter
  * than a quarter second is the mean of as many runs as fill a quarter second. The reference
  * seconds are the issue's, or, with {@code -Dinfluence4j.bench.reference=FILE}, those that
  * {@code benchmarks/scripts/reference_table.py --out FILE} measured on this machine
@@ -247,15 +247,29 @@ public final class QueryTable {
     static final double MIN_SAMPLE_SECONDS = 0.25;
 
     /**
-     * @return the seconds of {@code runs} timed samples after one warm-up, sorted; a query faster
-     *     than {@link #MIN_SAMPLE_SECONDS} (by its warm-up) is run enough times per sample to fill
-     *     that, and the sample is the mean of those runs, so that one slow run on a noisy machine
-     *     does not decide a millisecond row
+     * A query is run, untimed, until this much time has passed (at least once) before its samples:
+     * the JVM compiles the calculators' and the engine bindings' Java code while the first seconds of
+     * calls run, and on 2 cores its compiler threads take the second core from libtorch's: the first
+     * 1.7 s of TracInCPFast self-influence calls on the digits ran 2-3x slower than the later ones,
+     * TracInCP's first 4 s. The warm-up is time-based as JMH's is; reference_table.py applies the
+     * same rule to the Python side.
+     */
+    static final double WARM_UP_SECONDS = 3.0;
+
+    /**
+     * @return the seconds of {@code runs} timed samples after a warm-up of {@link #WARM_UP_SECONDS}
+     *     (at least one call), sorted; a query faster than {@link #MIN_SAMPLE_SECONDS} (by the last
+     *     warm-up call) is run enough times per sample to fill that, and the sample is the mean of
+     *     those runs, so that one slow run on a noisy machine does not decide a millisecond row
      */
     private static double[] time(Callable<Object> work, int runs) throws Exception {
-        long warm = System.nanoTime();
-        work.call();
-        double once = (System.nanoTime() - warm) / 1e9;
+        long warmUpStart = System.nanoTime();
+        double once;
+        do {
+            long call = System.nanoTime();
+            work.call();
+            once = (System.nanoTime() - call) / 1e9;
+        } while ((System.nanoTime() - warmUpStart) / 1e9 < WARM_UP_SECONDS);
         int repeats = (int) Math.max(1, Math.min(1000, Math.ceil(MIN_SAMPLE_SECONDS / Math.max(once, 1e-6))));
         double[] seconds = new double[runs];
         for (int r = 0; r < runs; r++) {
