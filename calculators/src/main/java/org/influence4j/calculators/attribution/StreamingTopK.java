@@ -16,6 +16,8 @@ public final class StreamingTopK {
     private final int k;
     private final TopKOrder order;
     private final PriorityQueue<Entry>[] heaps;
+    /** Per row, the score of its heap's head once the heap holds k entries (NaN before). */
+    private final double[] evictionScore;
     private long seen;
 
     /**
@@ -39,6 +41,8 @@ public final class StreamingTopK {
         this.k = k;
         this.order = order;
         this.heaps = new PriorityQueue[m];
+        this.evictionScore = new double[m];
+        java.util.Arrays.fill(evictionScore, Double.NaN);
         for (int i = 0; i < m; i++) {
             // the head is the entry that ranks last, i.e. the first to evict
             heaps[i] = new PriorityQueue<>(k + 1, (a, b) -> a.index == b.index && Double.compare(a.score, b.score) == 0
@@ -77,22 +81,34 @@ public final class StreamingTopK {
         if (cols < 0 || block.length != (long) rows * cols) {
             throw new IllegalArgumentException("block: length " + block.length + " is not " + rows + " x " + cols);
         }
+        boolean proponents = order == TopKOrder.PROPONENTS;
         for (int i = 0; i < rows; i++) {
             PriorityQueue<Entry> heap = heaps[rowOffset + i];
             int base = i * cols;
+            double eviction = evictionScore[rowOffset + i];
             for (int j = 0; j < cols; j++) {
                 double s = block[base + j];
+                // a score strictly worse than the head's cannot enter a full heap (false for NaNs and
+                // before the heap is full, which take the exact test below)
+                if (proponents ? s < eviction : s > eviction) {
+                    continue;
+                }
                 long index = offset + j;
                 if (heap.size() < k) {
                     heap.add(new Entry(s, index));
                 } else {
                     Entry worst = heap.peek();
-                    if (order.ranksBefore(s, index, worst.score, worst.index)) {
-                        heap.poll();
-                        heap.add(new Entry(s, index));
+                    if (!order.ranksBefore(s, index, worst.score, worst.index)) {
+                        continue;
                     }
+                    heap.poll();
+                    heap.add(new Entry(s, index));
+                }
+                if (heap.size() == k) {
+                    eviction = heap.peek().score;
                 }
             }
+            evictionScore[rowOffset + i] = eviction;
         }
         seen = Math.max(seen, offset + cols);
     }
