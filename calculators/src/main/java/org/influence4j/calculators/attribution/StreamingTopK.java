@@ -1,5 +1,6 @@
 package org.influence4j.calculators.attribution;
 
+import java.util.Arrays;
 import java.util.PriorityQueue;
 
 /**
@@ -42,7 +43,7 @@ public final class StreamingTopK {
         this.order = order;
         this.heaps = new PriorityQueue[m];
         this.evictionScore = new double[m];
-        java.util.Arrays.fill(evictionScore, Double.NaN);
+        Arrays.fill(evictionScore, Double.NaN);
         for (int i = 0; i < m; i++) {
             // the head is the entry that ranks last, i.e. the first to evict
             heaps[i] = new PriorityQueue<>(k + 1, (a, b) -> a.index == b.index && Double.compare(a.score, b.score) == 0
