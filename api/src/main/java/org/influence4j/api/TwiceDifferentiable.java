@@ -216,6 +216,23 @@ public interface TwiceDifferentiable extends AutoCloseable {
         throw withoutGaussNewton();
     }
 
+    /**
+     * {@link #hvpBlock} or {@link #gaussNewtonBlock} of the batch, as {@code curvature} says.
+     *
+     * @param vs a matrix {@code [k, p]}
+     * @return a matrix {@code [k, p]} whose row i is {@code C · vs[i,:]}, C the curvature of the
+     *     batch's mean loss, owned by {@code scope}
+     * @throws IllegalArgumentException naming {@code curvature} if it is null
+     * @throws UnsupportedOperationException for the Gauss-Newton matrix if the model lacks
+     *     {@link BackendCapability#GAUSS_NEWTON}
+     */
+    default Tensor curvatureBlock(Batch batch, Curvature curvature, Tensor vs, TensorScope scope) {
+        if (curvature == null) {
+            throw new IllegalArgumentException("curvature: must not be null; use hessian or gauss-newton");
+        }
+        return curvature == Curvature.HESSIAN ? hvpBlock(batch, vs, scope) : gaussNewtonBlock(batch, vs, scope);
+    }
+
     /** @return the exception of a model that lacks {@link BackendCapability#GAUSS_NEWTON} */
     private UnsupportedOperationException withoutGaussNewton() {
         return new UnsupportedOperationException("model " + this + " on backend " + backend().name()
@@ -251,8 +268,7 @@ public interface TwiceDifferentiable extends AutoCloseable {
 
             @Override
             public Tensor times(Tensor vs, TensorScope scope) {
-                return curvature == Curvature.HESSIAN ? model.hvpBlock(batch, vs, scope)
-                        : model.gaussNewtonBlock(batch, vs, scope);
+                return model.curvatureBlock(batch, curvature, vs, scope);
             }
 
             @Override

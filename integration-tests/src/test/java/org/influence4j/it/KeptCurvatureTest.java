@@ -51,12 +51,6 @@ class KeptCurvatureTest {
         return out.stream();
     }
 
-    private static Tensor block(TwiceDifferentiable model, Curvature curvature, Batch batch, Tensor vs,
-                                TensorScope scope) {
-        return curvature == Curvature.HESSIAN ? model.hvpBlock(batch, vs, scope)
-                : model.gaussNewtonBlock(batch, vs, scope);
-    }
-
     @ParameterizedTest(name = "{0} {1}")
     @MethodSource("backendsAndCurvatures")
     void keptProductsEqualTheRecomputedOnesAndKeepTheirParameters(String backendName, Curvature curvature) {
@@ -68,8 +62,8 @@ class KeptCurvatureTest {
             // one direction sweeps the kept record; a block this batch's size allows is batched (not kept)
             Tensor vs = scope.fromArray(TestSupport.gaussians(p, 2), DType.FLOAT64, 1, p);
             Tensor many = scope.fromArray(TestSupport.gaussians(3 * p, 4), DType.FLOAT64, 3, p);
-            double[] expected = block(model, curvature, f.batch(), vs, scope).toDoubleArray();
-            double[] expectedMany = block(model, curvature, f.batch(), many, scope).toDoubleArray();
+            double[] expected = model.curvatureBlock(f.batch(), curvature, vs, scope).toDoubleArray();
+            double[] expectedMany = model.curvatureBlock(f.batch(), curvature, many, scope).toDoubleArray();
             KeptCurvature kept = model.keepCurvature(f.batch(), curvature);
             assertEquals(curvature, kept.curvature());
             assertEquals(backendName.equals("nd4j"), kept.keptBytes() == 0, "bytes " + kept.keptBytes());
@@ -82,6 +76,12 @@ class KeptCurvatureTest {
             Tensor wrong = scope.fromArray(new double[p + 1], DType.FLOAT64, 1, p + 1);
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> kept.times(wrong, scope));
             assertTrue(e.getMessage().startsWith("vs: "), e.getMessage());
+            for (IllegalArgumentException noCurvature : List.of(
+                    assertThrows(IllegalArgumentException.class, () -> model.keepCurvature(f.batch(), null)),
+                    assertThrows(IllegalArgumentException.class, () -> model.curvatureBlock(f.batch(), null, vs,
+                            scope)))) {
+                assertTrue(noCurvature.getMessage().startsWith("curvature: "), noCurvature.getMessage());
+            }
 
             double[] moved = f.parameters().clone();
             for (int i = 0; i < p; i++) {
@@ -97,7 +97,7 @@ class KeptCurvatureTest {
                 assertTrue(closed.getMessage().contains("keepCurvature"), closed.getMessage());
             }
             KeptCurvature again = model.keepCurvature(f.batch(), curvature);
-            assertArrayEquals(block(model, curvature, f.batch(), vs, scope).toDoubleArray(),
+            assertArrayEquals(model.curvatureBlock(f.batch(), curvature, vs, scope).toDoubleArray(),
                     again.times(vs, scope).toDoubleArray());
             model.close();
             assertThrows(IllegalStateException.class, () -> again.times(vs, scope));

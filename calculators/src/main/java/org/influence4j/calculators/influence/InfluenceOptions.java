@@ -44,10 +44,7 @@ public record InfluenceOptions(double hessianRegularization, int batchSize, Curv
         if (curvature == null) {
             throw new IllegalArgumentException("curvature: must not be null; use hessian or gauss-newton");
         }
-        if (keptStateBytes < 0) {
-            throw new IllegalArgumentException("keptStateBytes: must be >= 0, got " + keptStateBytes
-                    + "; use 0 to keep no passes");
-        }
+        DataHessianOperator.requireKeptStateBytes(keptStateBytes);
     }
 
     /** @return λ = 0 and batches of {@value #DEFAULT_BATCH_SIZE} */

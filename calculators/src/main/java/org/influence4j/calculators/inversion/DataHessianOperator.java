@@ -108,11 +108,7 @@ public final class DataHessianOperator implements HessianOperator, AutoCloseable
      */
     public DataHessianOperator(TwiceDifferentiable model, DataSource data, double regularization, int batchSize,
                                Curvature curvature, long keptStateBytes) {
-        if (keptStateBytes < 0) {
-            throw new IllegalArgumentException("keptStateBytes: must be >= 0, got " + keptStateBytes
-                    + "; use 0 to keep no passes");
-        }
-        this.keptStateBytes = keptStateBytes;
+        this.keptStateBytes = requireKeptStateBytes(keptStateBytes);
         if (curvature == null) {
             throw new IllegalArgumentException("curvature: must not be null; use hessian or gauss-newton");
         }
@@ -180,6 +176,18 @@ public final class DataHessianOperator implements HessianOperator, AutoCloseable
     @Override
     public DataSource data() {
         return data;
+    }
+
+    /**
+     * @return {@code bytes}, a bound on the kept passes' native memory
+     * @throws IllegalArgumentException naming {@code keptStateBytes} if it is negative
+     */
+    public static long requireKeptStateBytes(long bytes) {
+        if (bytes < 0) {
+            throw new IllegalArgumentException("keptStateBytes: must be >= 0, got " + bytes
+                    + "; use 0 to keep no passes");
+        }
+        return bytes;
     }
 
     /** @return the most native memory the kept passes may take, in bytes */
@@ -322,7 +330,7 @@ public final class DataHessianOperator implements HessianOperator, AutoCloseable
         if (state != null) {
             return state.times(vs, work);
         }
-        return curvature == Curvature.HESSIAN ? model.hvpBlock(batch, vs, work) : model.gaussNewtonBlock(batch, vs, work);
+        return model.curvatureBlock(batch, curvature, vs, work);
     }
 
     /**
