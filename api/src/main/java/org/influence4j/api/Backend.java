@@ -39,6 +39,33 @@ public interface Backend {
     TwiceDifferentiable createModel(ModelSpec spec, double[] parameters);
 
     /**
+     * How many threads the backend's native operations started from the calling thread use
+     * (intra-op parallelism), where the engine sets that per thread.
+     *
+     * @return the count, or 0 when the backend does not set it per calling thread (the default)
+     */
+    default int callingThreadOpThreads() {
+        return 0;
+    }
+
+    /**
+     * Sets {@link #callingThreadOpThreads()} for the calling thread, so that several Java threads,
+     * each with its own model, can share the cores without oversubscribing them. An engine may also
+     * take the value as the default of threads that have not yet used it (PyTorch does): a caller
+     * that lowers it on worker threads sets its own value again when they are done.
+     *
+     * @param threads at least 1
+     * @return whether it was set; false (the default) when the backend does not set it per thread
+     * @throws IllegalArgumentException if {@code threads < 1}
+     */
+    default boolean setCallingThreadOpThreads(int threads) {
+        if (threads < 1) {
+            throw new IllegalArgumentException("threads: must be >= 1, got " + threads);
+        }
+        return false;
+    }
+
+    /**
      * Loads a model saved in an engine's own format (e.g. a TorchScript module), so that callers
      * need no compile-time dependency on the backend that reads it. A backend reads a format exactly
      * when {@link #capabilities()} contains {@code options.format().capability()}; the default

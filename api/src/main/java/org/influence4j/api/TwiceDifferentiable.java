@@ -314,6 +314,19 @@ public interface TwiceDifferentiable extends AutoCloseable {
                 + " does not provide Gauss-Newton factors");
     }
 
+    /**
+     * A new model equal to this one (same spec, backend and current parameters) with its own native
+     * memory, for running work on another thread when this instance is not thread-safe: the two may
+     * be used by two threads at the same time. The caller must close it.
+     *
+     * @throws UnsupportedOperationException if this model cannot be rebuilt (the default; a model
+     *     read from an engine's own file format)
+     */
+    default TwiceDifferentiable replicate() {
+        throw new UnsupportedOperationException("model " + this + " on backend " + backend().name()
+                + " cannot be replicated; run it on one thread");
+    }
+
     /** @return whether several threads may use this instance at the same time */
     boolean isThreadSafe();
 

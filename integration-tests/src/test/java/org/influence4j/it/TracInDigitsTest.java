@@ -1,11 +1,14 @@
 package org.influence4j.it;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.Iterator;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.influence4j.api.Backend;
 import org.influence4j.api.TensorScope;
 import org.influence4j.api.TwiceDifferentiable;
@@ -17,6 +20,7 @@ import org.influence4j.calculators.attribution.FirstOrderInfluenceCalculator;
 import org.influence4j.calculators.attribution.FirstOrderOptions;
 import org.influence4j.calculators.attribution.TopK;
 import org.influence4j.calculators.attribution.TopKOrder;
+import org.influence4j.calculators.attribution.TrainingDataAttribution;
 import org.influence4j.calculators.inversion.DirectSolver;
 import org.influence4j.calculators.tracin.CheckpointLoader;
 import org.influence4j.calculators.tracin.RandProjOptions;
@@ -107,6 +111,71 @@ class TracInDigitsTest {
                 assertEquals(Arrays.deepToString(a.indices()), Arrays.deepToString(b.indices()));
             }
         }
+    }
+
+    /**
+     * TracInCP and TracInCPFast with checkpoints computed two at a time (each on its own thread, the
+     * second with a replica of the model and one libtorch intra-op thread each) equal one thread:
+     * self-influence, influences and top-k. The calling thread's intra-op threads and the model's
+     * parameters are restored, also after a failure on a pool thread.
+     */
+    @Test
+    void checkpointsOnTwoThreadsEqualOneThread() {
+        Batch test = data.test.slice(0, 25);
+        Batch train = data.train.slice(0, 300);
+        int opThreads = model.backend().callingThreadOpThreads();
+        double[] parameters = model.parameters();
+        TracInOptions one = TracInOptions.defaults().withBatchSize(128).withThreads(1);
+        List<TracInCP> cp = List.of(new TracInCP(model, checkpoints, one), new TracInCP(model, checkpoints, one
+                .withThreads(2)));
+        List<TracInCPFast> fast = List.of(new TracInCPFast(model, checkpoints, false, one),
+                new TracInCPFast(model, checkpoints, false, one.withThreads(2)));
+        try (TensorScope scope = model.backend().newScope()) {
+            for (List<? extends TrainingDataAttribution> pair : List.of(cp, fast)) {
+                double ds = maxRelDiff(pair.get(0).selfInfluence(trainSource), pair.get(1).selfInfluence(trainSource));
+                double d = maxRelDiff(pair.get(0).influences(test, train, scope).toDoubleArray(),
+                        pair.get(1).influences(test, train, scope).toDoubleArray());
+                LOG.info("{} on 2 threads vs 1: max relative difference {} (influences), {} (self)", pair.get(0), d, ds);
+                assertTrue(d <= 1e-12, "influences differ by " + d);
+                assertTrue(ds <= 1e-12, "self-influences differ by " + ds);
+                TopK a = pair.get(0).topK(test, trainSource, 10, TopKOrder.PROPONENTS);
+                TopK b = pair.get(1).topK(test, trainSource, 10, TopKOrder.PROPONENTS);
+                assertEquals(Arrays.deepToString(a.indices()), Arrays.deepToString(b.indices()));
+                assertEquals(opThreads, model.backend().callingThreadOpThreads(), "intra-op threads restored");
+                assertTrue(Arrays.equals(parameters, model.parameters()), "parameters restored");
+            }
+        }
+        DataSource failing = new DataSource() {
+            private final AtomicInteger passes = new AtomicInteger();
+
+            @Override
+            public long size() {
+                return trainSource.size();
+            }
+
+            @Override
+            public int numFeatures() {
+                return trainSource.numFeatures();
+            }
+
+            @Override
+            public int labelWidth() {
+                return trainSource.labelWidth();
+            }
+
+            @Override
+            public Iterator<Batch> batches(int batchSize) {
+                if (passes.incrementAndGet() == 2) {
+                    throw new IllegalStateException("checkpoint 1's pass refused");
+                }
+                return trainSource.batches(batchSize);
+            }
+        };
+        assertEquals("checkpoint 1's pass refused",
+                assertThrows(IllegalStateException.class,
+                        () -> cp.get(1).selfInfluence(failing)).getMessage());
+        assertEquals(opThreads, model.backend().callingThreadOpThreads(), "intra-op threads restored after a failure");
+        assertTrue(Arrays.equals(parameters, model.parameters()), "parameters restored after a failure");
     }
 
     @Test

@@ -133,6 +133,12 @@ public abstract class AbstractSpecModel<B extends Backend, S extends TensorScope
     protected abstract void replaceParameters(double[] parameters);
 
     /** @return false: one instance must be used by one thread at a time */
+    /** @return {@code backend().createModel(spec(), parameters())} */
+    @Override
+    public TwiceDifferentiable replicate() {
+        return backend().createModel(spec(), parameters());
+    }
+
     @Override
     public boolean isThreadSafe() {
         return false;

@@ -3,6 +3,7 @@ package org.influence4j.backend.pytorch;
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.pytorch.jni.JniUtils;
 import java.nio.file.Path;
 import java.util.EnumSet;
 import org.influence4j.api.BackendCapability;
@@ -40,6 +41,26 @@ public final class PtBackend extends DjlBackend<PtTensorScope> {
     @Override
     public PtTensorScope newScope() {
         return new PtTensorScope(this, engine().newBaseManager());
+    }
+
+    /** @return libtorch's intra-op threads of the calling thread ({@code at::get_num_threads}) */
+    @Override
+    public int callingThreadOpThreads() {
+        return JniUtils.getNumThreads();
+    }
+
+    /**
+     * Sets libtorch's intra-op threads of the calling thread ({@code at::set_num_threads}: the
+     * thread's OpenMP team size; it is also the default of threads that have not used libtorch yet,
+     * and MKL's).
+     */
+    @Override
+    public boolean setCallingThreadOpThreads(int threads) {
+        if (threads < 1) {
+            throw new IllegalArgumentException("threads: must be >= 1, got " + threads);
+        }
+        JniUtils.setNumThreads(threads);
+        return true;
     }
 
     /** Builds a {@link PtModel} for Dense layers, a {@link DjlGraphModel} for a layer graph. */

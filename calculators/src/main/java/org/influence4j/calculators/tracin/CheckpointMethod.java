@@ -17,8 +17,11 @@ import org.influence4j.calculators.internal.DenseLinalg;
 
 /**
  * Shared loop of the checkpoint methods: scores {@code Σ_c η_c · pair(rep_c(test), rep_c(train))}
- * where {@code rep_c} is a per-sample representation computed at checkpoint c. The model's
- * parameters are set to each checkpoint in turn and restored afterwards (also on failure).
+ * where {@code rep_c} is a per-sample representation computed at checkpoint c. Checkpoints are
+ * computed {@link TracInOptions#threads()} at a time ({@link CheckpointWorkers}): on one thread the
+ * model's parameters are set to each checkpoint in turn and restored afterwards (also on failure); on
+ * more, each thread has its own replica of the model. Either way the checkpoints' scores are added in
+ * checkpoint order.
  */
 abstract class CheckpointMethod implements TrainingDataAttribution {
 
@@ -27,9 +30,13 @@ abstract class CheckpointMethod implements TrainingDataAttribution {
     protected final int batchSize;
     /** Receives the self-influence and top-k tasks: one step per checkpoint and training chunk. */
     protected final ProgressListener progress;
+    /** {@link TracInOptions#threads()}. */
+    private final int threads;
+    /** Serializes the progress steps of checkpoints computed at once. */
+    private final Object progressLock = new Object();
 
     CheckpointMethod(TwiceDifferentiable model, TracInCheckpoints checkpoints, int batchSize,
-                     ProgressListener progress) {
+                     ProgressListener progress, int threads) {
         if (model == null) {
             throw new IllegalArgumentException("model: must not be null");
         }
@@ -44,14 +51,20 @@ abstract class CheckpointMethod implements TrainingDataAttribution {
         this.checkpoints = checkpoints;
         this.batchSize = batchSize;
         this.progress = progress == null ? ProgressListener.NONE : progress;
+        this.threads = threads;
     }
 
     private long steps(DataSource train) {
         return checkpoints.size() * ((train.size() + batchSize - 1) / batchSize);
     }
 
-    /** The per-sample representation of a batch at the model's current parameters. */
-    abstract List<Tensor> represent(Batch batch, TensorScope scope);
+    /**
+     * The per-sample representation of a batch at {@code model}'s current parameters.
+     *
+     * @param model the method's model or a replica of it ({@link CheckpointWorkers}); implementations
+     *              may be called by several threads at once, each with its own model
+     */
+    abstract List<Tensor> represent(TwiceDifferentiable model, Batch batch, TensorScope scope);
 
     /** Scores {@code [m, n]} of two representations (without the learning rate). */
     abstract Tensor pair(List<Tensor> test, List<Tensor> train, TensorScope scope);
@@ -78,25 +91,30 @@ abstract class CheckpointMethod implements TrainingDataAttribution {
     public Tensor influences(Batch test, Batch train, TensorScope scope) {
         validate(test, "test");
         validate(train, "train");
-        double[] original = model.parameters();
-        try (TensorScope work = scope.newChild()) {
-            Tensor acc = null;
-            for (int c = 0; c < checkpoints.size(); c++) {
-                model.setParameters(checkpoints.parametersView(c));
-                try (TensorScope step = work.newChild()) {
-                    Tensor s = pairInChunks(represent(test, step), train, step);
-                    Tensor next = acc == null ? s.scale(checkpoints.learningRate(c)) : acc.axpy(checkpoints.learningRate(c), s);
-                    next.moveTo(work);
-                    if (acc != null) {
-                        acc.close();
-                    }
-                    acc = next;
+        Tensor[] acc = {null};
+        try (TensorScope work = scope.newChild(); CheckpointWorkers workers = workers()) {
+            workers.forEach((on, c, own) -> {
+                try (TensorScope step = own.newChild()) {
+                    return pairInChunks(on, represent(on, test, step), train, step).moveTo(own);
                 }
-            }
-            return acc.moveTo(scope);
-        } finally {
-            model.setParameters(original);
+            }, (c, s) -> {
+                try (s) {
+                    Tensor next = acc[0] == null ? s.scale(checkpoints.learningRate(c))
+                            : acc[0].axpy(checkpoints.learningRate(c), s);
+                    next.moveTo(work);
+                    if (acc[0] != null) {
+                        acc[0].close();
+                    }
+                    acc[0] = next;
+                }
+            });
+            return acc[0].moveTo(scope);
         }
+    }
+
+    /** @return the workers of one call ({@link TracInOptions#threads()}); the caller closes them */
+    private CheckpointWorkers workers() {
+        return new CheckpointWorkers(model, checkpoints, threads);
     }
 
     /**
@@ -107,9 +125,9 @@ abstract class CheckpointMethod implements TrainingDataAttribution {
      * larger than the scores); otherwise (per-sample gradients: p values) only one chunk's
      * representation is held at a time and its scores are joined.
      */
-    private Tensor pairInChunks(List<Tensor> test, Batch train, TensorScope scope) {
+    private Tensor pairInChunks(TwiceDifferentiable on, List<Tensor> test, Batch train, TensorScope scope) {
         if (train.size() <= batchSize) {
-            return pair(test, represent(train, scope), scope);
+            return pair(test, represent(on, train, scope), scope);
         }
         long width = 0;
         for (Tensor t : test) {
@@ -118,7 +136,7 @@ abstract class CheckpointMethod implements TrainingDataAttribution {
         if (width <= test.get(0).shape()[0]) {
             List<List<Tensor>> pieces = new ArrayList<>(test.size());
             for (int from = 0; from < train.size(); from += batchSize) {
-                List<Tensor> rep = represent(train.slice(from, Math.min(from + batchSize, train.size())), scope);
+                List<Tensor> rep = represent(on, train.slice(from, Math.min(from + batchSize, train.size())), scope);
                 for (int t = 0; t < rep.size(); t++) {
                     if (pieces.size() <= t) {
                         pieces.add(new ArrayList<>());
@@ -132,7 +150,7 @@ abstract class CheckpointMethod implements TrainingDataAttribution {
         List<Tensor> blocks = new ArrayList<>(); // the scores transposed, [chunk, m]
         for (int from = 0; from < train.size(); from += batchSize) {
             try (TensorScope chunk = scope.newChild()) {
-                Tensor block = pair(test, represent(train.slice(from, Math.min(from + batchSize, train.size())), chunk),
+                Tensor block = pair(test, represent(on, train.slice(from, Math.min(from + batchSize, train.size())), chunk),
                         chunk);
                 blocks.add(block.transpose().moveTo(scope));
             }
@@ -143,33 +161,36 @@ abstract class CheckpointMethod implements TrainingDataAttribution {
     @Override
     public double[] selfInfluence(DataSource train) {
         Attributions.requireNonEmpty(train, "train");
+        int n = Math.toIntExact(train.size());
         return progress.task("TracIn self-influence", steps(train), () -> {
-            double[] out = new double[Math.toIntExact(train.size())];
-            double[] original = model.parameters();
-            try (TensorScope scope = model.backend().newScope()) {
-                for (int c = 0; c < checkpoints.size(); c++) {
-                    model.setParameters(checkpoints.parametersView(c));
-                    double lr = checkpoints.learningRate(c);
+            double[] out = new double[n];
+            try (CheckpointWorkers workers = workers()) {
+                workers.forEach((on, c, own) -> {
+                    double[] scores = new double[n];
                     int offset = 0;
                     Iterator<Batch> it = train.batches(batchSize);
                     while (it.hasNext()) {
                         Batch chunk = it.next();
                         if (c == 0) {
-                            // later passes read the same chunks (DataSource), which the model checks again
+                            // the other checkpoints read the same chunks (DataSource), which the model checks again
                             validate(chunk, "train");
                         }
-                        try (TensorScope step = scope.newChild()) {
-                            double[] s = self(represent(chunk, step), step).toDoubleArray();
-                            for (int i = 0; i < s.length; i++) {
-                                out[offset + i] += lr * s[i];
-                            }
+                        try (TensorScope step = own.newChild()) {
+                            double[] s = self(represent(on, chunk, step), step).toDoubleArray();
+                            System.arraycopy(s, 0, scores, offset, s.length);
                         }
                         offset += chunk.size();
-                        progress.step(1);
+                        synchronized (progressLock) {
+                            progress.step(1);
+                        }
                     }
-                }
-            } finally {
-                model.setParameters(original);
+                    return scores;
+                }, (c, scores) -> {
+                    double lr = checkpoints.learningRate(c);
+                    for (int i = 0; i < n; i++) {
+                        out[i] += lr * scores[i];
+                    }
+                });
             }
             return out;
         });
@@ -180,34 +201,33 @@ abstract class CheckpointMethod implements TrainingDataAttribution {
         validate(test, "test");
         Attributions.requireNonEmpty(train, "train");
         Attributions.requireK(k, train.size());
-        double[] original = model.parameters();
         progress.started("TracIn top-k", steps(train));
-        try (TensorScope scope = model.backend().newScope()) {
+        try (TensorScope scope = model.backend().newScope(); CheckpointWorkers workers = workers()) {
             List<List<Tensor>> testReps = new ArrayList<>();
-            for (int c = 0; c < checkpoints.size(); c++) {
-                model.setParameters(checkpoints.parametersView(c));
-                testReps.add(represent(test, scope));
-            }
+            workers.forEach((on, c, own) -> represent(on, test, own), (c, rep) -> testReps.add(rep));
             return Attributions.streamTopK(test.size(), train, k, order, batchSize, scope, (chunk, offset, work) -> {
                 validate(chunk, "train");
-                Tensor acc = null;
-                for (int c = 0; c < checkpoints.size(); c++) {
-                    model.setParameters(checkpoints.parametersView(c));
-                    // results belong to the receiver's (test) scope: move them into the chunk's scope
-                    Tensor s = pair(testReps.get(c), represent(chunk, work), work).moveTo(work);
-                    Tensor next = acc == null ? s.scale(checkpoints.learningRate(c))
-                            : acc.axpy(checkpoints.learningRate(c), s);
-                    s.close();
-                    if (acc != null) {
-                        acc.close();
+                Tensor[] acc = {null};
+                workers.forEach((on, c, own) -> {
+                    try (TensorScope step = own.newChild()) {
+                        // the scores belong to the test representation's scope (own): step frees the rest
+                        return pair(testReps.get(c), represent(on, chunk, step), step).moveTo(own);
                     }
-                    acc = next;
-                    progress.step(1);
-                }
-                return acc;
+                }, (c, s) -> {
+                    try (s) {
+                        s.moveTo(work);
+                        Tensor next = acc[0] == null ? s.scale(checkpoints.learningRate(c))
+                                : acc[0].axpy(checkpoints.learningRate(c), s);
+                        if (acc[0] != null) {
+                            acc[0].close();
+                        }
+                        acc[0] = next;
+                        progress.step(1);
+                    }
+                });
+                return acc[0];
             });
         } finally {
-            model.setParameters(original);
             progress.finished();
         }
     }

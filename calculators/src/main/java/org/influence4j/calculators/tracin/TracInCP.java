@@ -39,8 +39,11 @@ public final class TracInCP extends CheckpointMethod {
 
     private final TracInOptions options;
     private final int[][] ranges;
-    /** How the pieces of a representation are held; null until the first batch. */
-    private List<Form> forms;
+    /**
+     * How the pieces of a representation are held; null until the first batch (threads computing
+     * checkpoints at once may each decide it: they decide the same).
+     */
+    private volatile List<Form> forms;
 
     /**
      * @param model       the model (any parameters; they are restored after every call)
@@ -50,7 +53,7 @@ public final class TracInCP extends CheckpointMethod {
      */
     public TracInCP(TwiceDifferentiable model, TracInCheckpoints checkpoints, TracInOptions options) {
         super(model, checkpoints, options == null ? 1 : options.batchSize(),
-                options == null ? null : options.progress());
+                options == null ? null : options.progress(), options == null ? 1 : options.threads());
         if (options == null) {
             throw new IllegalArgumentException("options: must not be null; use TracInOptions.defaults()");
         }
@@ -106,6 +109,10 @@ public final class TracInCP extends CheckpointMethod {
      * @return {@code [n, q]} owned by {@code scope}
      */
     public Tensor gradients(Batch batch, TensorScope scope) {
+        return gradients(model, batch, scope);
+    }
+
+    private Tensor gradients(TwiceDifferentiable model, Batch batch, TensorScope scope) {
         try (TensorScope work = scope.newChild()) {
             Tensor g = model.perSampleGradients(batch, work);
             if (ranges == null) {
@@ -122,20 +129,20 @@ public final class TracInCP extends CheckpointMethod {
     }
 
     @Override
-    List<Tensor> represent(Batch batch, TensorScope scope) {
+    List<Tensor> represent(TwiceDifferentiable model, Batch batch, TensorScope scope) {
         if (ranges != null) {
-            return List.of(gradients(batch, scope));
+            return List.of(gradients(model, batch, scope));
         }
         if (forms == null && !model.spec().isGraph()) {
-            List<Tensor> factors = denseFactors(batch, scope);
+            List<Tensor> factors = denseFactors(model, batch, scope);
             if (factors != null) {
                 return factors;
             }
         }
         if (forms == null || !forms.get(0).fromLayerFactors()) {
-            return blocks(batch, scope);
+            return blocks(model, batch, scope);
         }
-        return denseFactors(batch, scope);
+        return denseFactors(model, batch, scope);
     }
 
     /**
@@ -146,7 +153,7 @@ public final class TracInCP extends CheckpointMethod {
     }
 
     /** @return the model's {@link TwiceDifferentiable#perSampleGradientBlocks}, deciding {@link #forms} on the first call */
-    private List<Tensor> blocks(Batch batch, TensorScope scope) {
+    private List<Tensor> blocks(TwiceDifferentiable model, Batch batch, TensorScope scope) {
         List<GradientBlock> blocks = model.perSampleGradientBlocks(batch, scope);
         if (forms == null) {
             forms = blocks.stream().map(b -> new Form(b.isFactored(), b.bias(), false)).toList();
@@ -168,7 +175,7 @@ public final class TracInCP extends CheckpointMethod {
      *     layer order, or null (on the first call, leaving {@link #forms} undecided) when the model's
      *     gradients are not all Dense-layer outer products
      */
-    private List<Tensor> denseFactors(Batch batch, TensorScope scope) {
+    private List<Tensor> denseFactors(TwiceDifferentiable model, Batch batch, TensorScope scope) {
         List<LayerGradientFactors> layers;
         try {
             layers = model.layerGradientFactors(batch, scope);

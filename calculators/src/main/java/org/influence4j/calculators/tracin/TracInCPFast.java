@@ -27,6 +27,8 @@ public final class TracInCPFast extends CheckpointMethod {
     private final boolean includeBias;
 
     /**
+     * The method with {@link TracInOptions#defaults()}'s other settings: no progress, automatic threads.
+     *
      * @param model       the model; its backend must provide per-layer factors
      * @param checkpoints the loaded checkpoints with learning rates
      * @param batchSize   samples per factor pass, positive
@@ -35,9 +37,28 @@ public final class TracInCPFast extends CheckpointMethod {
      * @throws UnsupportedOperationException if the backend lacks {@link BackendCapability#DENSE_LAYER_FACTORS}
      */
     public TracInCPFast(TwiceDifferentiable model, TracInCheckpoints checkpoints, int batchSize, boolean includeBias) {
-        super(model, checkpoints, batchSize, null);
-        if (batchSize <= 0) {
-            throw new IllegalArgumentException("batchSize: must be > 0, got " + batchSize);
+        this(model, checkpoints, includeBias, TracInOptions.defaults().withBatchSize(batchSize));
+    }
+
+    /**
+     * @param model       the model; its backend must provide per-layer factors
+     * @param checkpoints the loaded checkpoints with learning rates
+     * @param includeBias whether the last layer's bias gradient is included
+     * @param options     batch size, progress and threads; no layers (the method takes the last Dense layer's)
+     * @throws IllegalArgumentException naming {@code options} when it names layers, or if the model has no
+     *     Dense layer
+     * @throws UnsupportedOperationException if the backend lacks {@link BackendCapability#DENSE_LAYER_FACTORS}
+     */
+    public TracInCPFast(TwiceDifferentiable model, TracInCheckpoints checkpoints, boolean includeBias,
+                        TracInOptions options) {
+        super(model, checkpoints, options == null ? 1 : options.batchSize(),
+                options == null ? null : options.progress(), options == null ? 1 : options.threads());
+        if (options == null) {
+            throw new IllegalArgumentException("options: must not be null; use TracInOptions.defaults()");
+        }
+        if (!options.layers().isEmpty()) {
+            throw new IllegalArgumentException("options: TracInCPFast takes the last Dense layer's gradients, not the "
+                    + "layers " + options.layers() + "; use TracInCP for a restriction to layers");
         }
         if (model.spec().denseLayers().isEmpty()) {
             throw new IllegalArgumentException("model: has no Dense layer for TracInCPFast");
@@ -73,7 +94,7 @@ public final class TracInCPFast extends CheckpointMethod {
      *     included (so that {@code a_t · a_z} is {@code a_t · a_z + 1}); δ: {@code [n, out]}
      */
     @Override
-    List<Tensor> represent(Batch batch, TensorScope scope) {
+    List<Tensor> represent(TwiceDifferentiable model, Batch batch, TensorScope scope) {
         List<Tensor> factors = lastLayerFactors(model, batch, scope);
         if (!includeBias) {
             return factors;

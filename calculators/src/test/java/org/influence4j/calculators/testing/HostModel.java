@@ -34,11 +34,19 @@ public final class HostModel implements TwiceDifferentiable {
     private double[] theta;
     private final AtomicInteger hvpCalls = new AtomicInteger();
     private final AtomicInteger hessianCalls = new AtomicInteger();
+    private final boolean replicable;
+    private final List<HostModel> replicas = new java.util.concurrent.CopyOnWriteArrayList<>();
+    private volatile boolean closed;
 
     /**
      * @throws IllegalArgumentException if the spec is not a single Dense layer
      */
     public HostModel(ModelSpec spec, double[] parameters) {
+        this(spec, parameters, true);
+    }
+
+    private HostModel(ModelSpec spec, double[] parameters, boolean replicable) {
+        this.replicable = replicable;
         if (spec.layers().size() != 1 || !(spec.layers().get(0) instanceof Layer.Dense dense)) {
             throw new IllegalArgumentException("HostModel supports exactly one Dense layer, got " + spec.layers());
         }
@@ -47,6 +55,32 @@ public final class HostModel implements TwiceDifferentiable {
         this.c = dense.outFeatures();
         this.p = spec.numParameters();
         setParameters(parameters);
+    }
+
+    /** @return a model like {@link #HostModel(ModelSpec, double[])} whose {@link #replicate()} is unsupported */
+    public static HostModel withoutReplicas(ModelSpec spec, double[] parameters) {
+        return new HostModel(spec, parameters, false);
+    }
+
+    /** @return a new HostModel with this one's parameters (unless made {@link #withoutReplicas}) */
+    @Override
+    public HostModel replicate() {
+        if (!replicable) {
+            throw new UnsupportedOperationException("this HostModel cannot be replicated");
+        }
+        HostModel replica = new HostModel(spec, theta);
+        replicas.add(replica);
+        return replica;
+    }
+
+    /** @return the replicas made so far */
+    public List<HostModel> replicas() {
+        return List.copyOf(replicas);
+    }
+
+    /** @return whether {@link #close()} was called */
+    public boolean isClosed() {
+        return closed;
     }
 
     /** @return the number of hvp/hvpBlock calls (one per batch) */
@@ -442,5 +476,6 @@ public final class HostModel implements TwiceDifferentiable {
 
     @Override
     public void close() {
+        closed = true;
     }
 }

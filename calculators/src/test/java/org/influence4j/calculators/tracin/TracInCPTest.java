@@ -137,6 +137,88 @@ class TracInCPTest {
         }
     }
 
+    /**
+     * Checkpoints computed at once (2 threads: waves of checkpoints {0, 1} and {2}; 3 threads: one
+     * wave) give the reference's scores for self-influence, influences and top-k, with the model's
+     * parameters restored and every replica closed.
+     */
+    @Test
+    void checkpointsOnSeveralThreadsEqualTheReference() {
+        double[] full = reference(test, train, 0, P);
+        for (int threads : new int[] {2, 3}) {
+            HostModel model = new HostModel(spec, new double[P]);
+            TracInCP t = tracin(model, TracInOptions.defaults().withBatchSize(8).withThreads(threads));
+            double[] self = t.selfInfluence(trainSource);
+            double[] one = tracin(new HostModel(spec, new double[P]), TracInOptions.defaults().withBatchSize(8)
+                    .withThreads(1)).selfInfluence(trainSource);
+            assertArrayEquals(one, self, 0.0, threads + " threads: self-influence added in checkpoint order");
+            try (HostScope scope = HostBackend.scope()) {
+                assertArrayEquals(full, t.influences(test, train, scope).toDoubleArray(), 1e-12, threads + " threads");
+            }
+            TopK expected = TopK.ofMatrix(full, test.size(), train.size(), 7, TopKOrder.PROPONENTS);
+            TopK actual = t.topK(test, trainSource, 7, TopKOrder.PROPONENTS);
+            assertArrayEquals(expected.indices(), actual.indices());
+            assertArrayEquals(new double[P], model.parameters(), "parameters restored");
+            assertEquals(3 * (threads - 1), model.replicas().size(), "threads - 1 replicas per call");
+            assertTrue(model.replicas().stream().allMatch(HostModel::isClosed), "replicas closed");
+        }
+    }
+
+    /**
+     * A failure on a pool thread (the data's second pass, checkpoint 1's) reaches the caller as it is,
+     * after the wave, with the parameters restored and the replicas closed.
+     */
+    @Test
+    void aFailureOnAPoolThreadReachesTheCaller() {
+        java.util.concurrent.atomic.AtomicInteger passes = new java.util.concurrent.atomic.AtomicInteger();
+        DataSource failingSecondPass = new DataSource() {
+            @Override
+            public long size() {
+                return trainSource.size();
+            }
+
+            @Override
+            public int numFeatures() {
+                return trainSource.numFeatures();
+            }
+
+            @Override
+            public int labelWidth() {
+                return trainSource.labelWidth();
+            }
+
+            @Override
+            public java.util.Iterator<Batch> batches(int batchSize) {
+                if (passes.incrementAndGet() == 2) {
+                    throw new IllegalStateException("second pass refused");
+                }
+                return trainSource.batches(batchSize);
+            }
+        };
+        HostModel model = new HostModel(spec, new double[P]);
+        TracInCP t = tracin(model, TracInOptions.defaults().withThreads(3));
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> t.selfInfluence(failingSecondPass));
+        assertEquals("second pass refused", e.getMessage());
+        assertEquals(3, passes.get(), "the whole wave ran");
+        assertArrayEquals(new double[P], model.parameters(), "parameters restored");
+        assertTrue(model.replicas().stream().allMatch(HostModel::isClosed), "replicas closed");
+    }
+
+    @Test
+    void threadsNeedAModelThatCanBeReplicatedUnlessChosenAutomatically() {
+        HostModel single = HostModel.withoutReplicas(spec, new double[P]);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> tracin(single, TracInOptions.defaults().withThreads(2)).selfInfluence(trainSource));
+        assertTrue(e.getMessage().startsWith("threads: 2 needs replicas of the model"), e.getMessage());
+        assertTrue(e.getMessage().contains("withThreads(1)"), e.getMessage());
+        // automatic: this backend does not set intra-op threads per thread, so one thread and no replica
+        HostModel model = new HostModel(spec, new double[P]);
+        tracin(model, TracInOptions.defaults()).selfInfluence(trainSource);
+        assertEquals(List.of(), model.replicas());
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> TracInOptions.defaults().withThreads(-1))
+                .getMessage().startsWith("threads:"));
+    }
+
     @Test
     void checkpointsFromFilesAndIteratorsEqualTheDirectory() {
         List<Path> files = written.stream().map(Checkpoint::file).toList();
