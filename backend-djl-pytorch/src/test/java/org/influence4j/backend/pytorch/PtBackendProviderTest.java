@@ -66,6 +66,31 @@ class PtBackendProviderTest extends AbstractBackendProviderTest {
         }
     }
 
+    /**
+     * Intra-op threads are set per calling thread: another thread's value is its own, and the
+     * caller's stays as it was.
+     */
+    @Test
+    void intraOpThreadsAreSetPerCallingThread() throws Exception {
+        org.influence4j.api.Backend backend = newProvider().create();
+        int mine = backend.callingThreadOpThreads();
+        assertTrue(mine >= 1, "libtorch reports " + mine);
+        int[] seen = new int[2];
+        Thread worker = new Thread(() -> {
+            seen[0] = backend.setCallingThreadOpThreads(1) ? 1 : 0;
+            seen[1] = backend.callingThreadOpThreads();
+        });
+        worker.start();
+        worker.join();
+        assertEquals(1, seen[0], "set");
+        assertEquals(1, seen[1], "the worker's own value");
+        assertEquals(mine, backend.callingThreadOpThreads(), "the caller's value");
+        backend.setCallingThreadOpThreads(mine); // the engine's default for new threads, as TracIn's callers do
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> backend.setCallingThreadOpThreads(0));
+        assertTrue(e.getMessage().startsWith("threads:"), e.getMessage());
+    }
+
     @Test
     void platformClassifierMatchesDjlNaming() {
         String p = PtBackendProvider.platform();

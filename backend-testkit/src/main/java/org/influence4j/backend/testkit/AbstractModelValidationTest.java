@@ -1,5 +1,6 @@
 package org.influence4j.backend.testkit;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -95,5 +96,31 @@ public abstract class AbstractModelValidationTest {
         IllegalStateException e = assertThrows(IllegalStateException.class, () -> model.loss(batch));
         assertTrue(e.getMessage().contains("closed"), e.getMessage());
         model.close();
+    }
+
+    /**
+     * A replica has the model's parameters and losses, and its own parameters: setting either leaves
+     * the other as it was; closing the replica leaves the model working.
+     */
+    @Test
+    public void aReplicaIsAnEqualAndIndependentModel() {
+        Batch batch = TestSupport.randomBatch(SPEC, 4, 1);
+        double[] other = SPEC.initialParameters(2);
+        try (TwiceDifferentiable model = backend().createModel(SPEC, SPEC.initialParameters(1))) {
+            double loss = model.loss(batch);
+            double otherLoss;
+            try (TwiceDifferentiable replica = model.replicate()) {
+                assertArrayEquals(model.parameters(), replica.parameters());
+                assertEquals(loss, replica.loss(batch), 0.0);
+                replica.setParameters(other);
+                assertArrayEquals(SPEC.initialParameters(1), model.parameters());
+                assertEquals(loss, model.loss(batch), 0.0);
+                otherLoss = replica.loss(batch);
+                assertTrue(otherLoss != loss, "the replica's own parameters are used");
+                model.setParameters(other);
+                assertEquals(otherLoss, model.loss(batch), 0.0);
+            }
+            assertEquals(otherLoss, model.loss(batch), 0.0);
+        }
     }
 }
