@@ -124,6 +124,11 @@ final class TracInCommand implements Callable<Integer> {
     @Option(names = "--include-bias", description = "fast and randproj: include the last dense layer's bias gradient.")
     boolean includeBias;
 
+    @Option(names = "--checkpoint-threads", description = "cp and fast: checkpoints computed at once, each on its own"
+            + " thread with its own copy of the model and a share of the backend's --threads; 1 = one after another;"
+            + " default: as many as the backend's threads (at most one per checkpoint).")
+    Integer checkpointThreads;
+
     @Option(names = "--allow-mixed-runs", description = "Sum over checkpoints of different training runs (their run"
             + " ids differ); without it such a folder is refused.")
     boolean allowMixedRuns;
@@ -255,6 +260,14 @@ final class TracInCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--projection-dim: must be >= 0 (0 = no projection), got "
                     + projectionDim);
         }
+        if (checkpointThreads != null && variant == Variant.randproj) {
+            throw new IllegalArgumentException("--checkpoint-threads: applies to --variant cp and fast (randproj"
+                    + " indexes the training data once)");
+        }
+        if (checkpointThreads != null && checkpointThreads < 1) {
+            throw new IllegalArgumentException("--checkpoint-threads: must be >= 1 (leave it out for the automatic"
+                    + " choice), got " + checkpointThreads);
+        }
         if (includeBias && variant == Variant.cp) {
             throw new IllegalArgumentException("--include-bias: applies to --variant fast and randproj (cp includes"
                     + " every parameter named by --layers)");
@@ -274,20 +287,40 @@ final class TracInCommand implements Callable<Integer> {
 
     private TrainingDataAttribution create(TwiceDifferentiable model, TracInCheckpoints loaded,
                                            InMemoryDataSource train, int batchSize, ProgressBars bars) {
+        TracInOptions options = new TracInOptions(layers == null ? List.of() : layers, batchSize, bars,
+                checkpointThreads == null ? TracInOptions.AUTOMATIC_THREADS : checkpointThreads);
         return switch (variant) {
             case cp -> {
                 try {
-                    yield new TracInCP(model, loaded, new TracInOptions(layers == null ? List.of() : layers,
-                            batchSize, bars));
+                    yield new TracInCP(model, loaded, options);
                 } catch (IllegalArgumentException e) {
-                    throw new IllegalArgumentException("--layers: " + e.getMessage().replaceFirst("^options: ", ""), e);
+                    throw cliMessage(e, "--layers: ");
                 }
             }
-            case fast -> new TracInCPFast(model, loaded, batchSize, includeBias);
+            case fast -> {
+                try {
+                    yield new TracInCPFast(model, loaded, includeBias, options);
+                } catch (IllegalArgumentException e) {
+                    throw cliMessage(e, "");
+                }
+            }
             case randproj -> new TracInCPFastRandProj(model, loaded, train,
                     RandProjOptions.of(projectionDim).withProjection(projectionKind())
                             .withSeed(seed == null ? 0 : seed).withBatchSize(batchSize).withBias(includeBias));
         };
+    }
+
+    /**
+     * @return {@code e} in the command line's terms: a refused {@code threads} names {@code --checkpoint-threads},
+     *     any other message gets {@code prefix} in place of {@code options: }
+     */
+    private static IllegalArgumentException cliMessage(IllegalArgumentException e, String prefix) {
+        String message = e.getMessage();
+        if (message.startsWith("threads: ")) {
+            return new IllegalArgumentException("--checkpoint-threads: " + message.substring("threads: ".length())
+                    .replace("TracInOptions.withThreads(1)", "--checkpoint-threads 1"), e);
+        }
+        return prefix.isEmpty() ? e : new IllegalArgumentException(prefix + message.replaceFirst("^options: ", ""), e);
     }
 
     /**

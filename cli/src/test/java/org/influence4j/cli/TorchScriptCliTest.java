@@ -124,6 +124,44 @@ class TorchScriptCliTest {
         }
     }
 
+    /**
+     * {@code --checkpoint-threads}: on the ONNX model, checkpoints on two threads give one thread's scores; a
+     * TorchScript module has no replicas, so {@code --checkpoint-threads 2} is refused by name (its default runs on
+     * one thread, above), as are a count below 1 and {@code --variant randproj}; nothing is written.
+     */
+    @Test
+    void threadsGiveTheSameScoresOrAreRefusedByName() throws Exception {
+        Path checkpoints = fashionCheckpoints();
+        Path pt = GraphFixture.torchScriptFile("fashion_cnn/model.pt", dir);
+        Path onnx = GraphFixture.onnxFile("fashion_cnn/model.onnx", dir);
+        String x = GraphFixture.onnxFile("fashion_cnn/x.npy", dir).toString();
+        String y = GraphFixture.onnxFile("fashion_cnn/y.npy", dir).toString();
+        List<String> data = List.of("tracin", "--loss", "softmax_cross_entropy", "--dtype", "float64", "--train", x,
+                "--train-labels", y, "--checkpoints", checkpoints.toString(), "--what", "influences", "--test", x,
+                "--test-labels", y);
+        Path one = dir.resolve("one.npy");
+        Path two = dir.resolve("two.npy");
+        run(data, "--onnx", onnx.toString(), "--checkpoint-threads", "1", "-o", one.toString());
+        run(data, "--onnx", onnx.toString(), "--checkpoint-threads", "2", "-o", two.toString());
+        double err = TestSupport.relErr(Npy.read(two).data(), Npy.read(one).data());
+        assertTrue(err < 1e-12, "2 threads and 1 differ by " + err);
+        Path never = dir.resolve("never.npy");
+        Influence4jCommandTest.Run script = Influence4jCommandTest.run(concat(data.toArray(new String[0]),
+                "--torchscript", pt.toString(), "--checkpoint-threads", "2", "-o", never.toString()));
+        assertEquals(1, script.exitCode(), script.err());
+        assertOneLine(script.err(), "--checkpoint-threads: 2 needs replicas of the model", "--checkpoint-threads 1");
+        Influence4jCommandTest.Run zero = Influence4jCommandTest.run(concat(data.toArray(new String[0]),
+                "--onnx", onnx.toString(), "--checkpoint-threads", "0", "-o", never.toString()));
+        assertEquals(1, zero.exitCode(), zero.err());
+        assertOneLine(zero.err(), "--checkpoint-threads: must be >= 1", "got 0");
+        Influence4jCommandTest.Run randproj = Influence4jCommandTest.run(concat(data.toArray(new String[0]),
+                "--onnx", onnx.toString(), "--variant", "randproj", "--projection-dim", "4", "--checkpoint-threads", "2", "-o",
+                never.toString()));
+        assertEquals(1, randproj.exitCode(), randproj.err());
+        assertOneLine(randproj.err(), "--checkpoint-threads: applies to --variant cp and fast");
+        assertFalse(Files.exists(never), "nothing written");
+    }
+
     @Test
     void aCheckpointWithoutAParameterOrOfAnotherShapeIsNamedWithTheParameter() throws Exception {
         Path pt = GraphFixture.torchScriptFile("fashion_cnn/model.pt", dir);

@@ -51,6 +51,7 @@ abstract class CheckpointMethod implements TrainingDataAttribution {
         this.checkpoints = checkpoints;
         this.batchSize = batchSize;
         this.progress = progress == null ? ProgressListener.NONE : progress;
+        CheckpointWorkers.requireReplicas(model, threads);
         this.threads = threads;
     }
 

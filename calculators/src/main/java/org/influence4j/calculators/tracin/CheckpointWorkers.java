@@ -106,13 +106,33 @@ final class CheckpointWorkers implements AutoCloseable {
             closeReplicas(1);
             if (requested != TracInOptions.AUTOMATIC_THREADS) {
                 closeReplicas(0);
-                throw new IllegalArgumentException("threads: " + requested + " needs replicas of the model, but "
-                        + e.getMessage() + "; use TracInOptions.withThreads(1)", e);
+                throw notReplicable(requested, e);
             }
         } catch (RuntimeException | Error e) {
             closeReplicas(0);
             throw e;
         }
+    }
+
+    /**
+     * Checks, by making one, that {@code model} has replicas where {@code requested} asks for more than
+     * one thread.
+     *
+     * @throws IllegalArgumentException naming {@code threads} if it has none
+     */
+    static void requireReplicas(TwiceDifferentiable model, int requested) {
+        if (requested > 1) {
+            try (TwiceDifferentiable replica = model.replicate()) {
+                replica.numParameters();
+            } catch (UnsupportedOperationException e) {
+                throw notReplicable(requested, e);
+            }
+        }
+    }
+
+    private static IllegalArgumentException notReplicable(int requested, UnsupportedOperationException e) {
+        return new IllegalArgumentException("threads: " + requested + " needs replicas of the model, but "
+                + e.getMessage() + "; use TracInOptions.withThreads(1)", e);
     }
 
     /** @return how many checkpoints are computed at once */
