@@ -20,6 +20,9 @@ import org.influence4j.api.progress.ProgressListener;
  *                  checkpoint, and 1 where the backend does not set them per thread or the model
  *                  cannot be replicated. The scores are the same up to the reassociation of the
  *                  backend's reductions: every checkpoint's scores are added in checkpoint order.
+ *                  Each extra thread holds its own working set (a replica and a chunk's
+ *                  representations): on the Fashion-MNIST CNN, 2 threads raise the peak RSS from
+ *                  650 to 755 MB (self-influence) and from 643 to 780 MB (influences 500 × 2,000)
  */
 public record TracInOptions(List<String> layers, int batchSize, ProgressListener progress, int threads) {
 
