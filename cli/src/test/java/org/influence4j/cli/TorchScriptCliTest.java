@@ -103,15 +103,8 @@ class TorchScriptCliTest {
         Path checkpoints = fashionCheckpoints();
         Path pt = GraphFixture.torchScriptFile("fashion_cnn/model.pt", dir);
         Path onnx = GraphFixture.onnxFile("fashion_cnn/model.onnx", dir);
-        String x = GraphFixture.onnxFile("fashion_cnn/x.npy", dir).toString();
-        String y = GraphFixture.onnxFile("fashion_cnn/y.npy", dir).toString();
         for (String what : List.of("self-influence", "influences")) {
-            List<String> data = new ArrayList<>(List.of("tracin", "--loss", "softmax_cross_entropy", "--dtype",
-                    "float64", "--train", x, "--train-labels", y, "--checkpoints", checkpoints.toString(), "--what",
-                    what));
-            if (what.equals("influences")) {
-                data.addAll(List.of("--test", x, "--test-labels", y));
-            }
+            List<String> data = fashionTracin(checkpoints, what);
             Path fromScript = dir.resolve("script-" + what + ".npy");
             Path fromOnnx = dir.resolve("onnx-" + what + ".npy");
             run(data, "--torchscript", pt.toString(), "-o", fromScript.toString());
@@ -131,14 +124,9 @@ class TorchScriptCliTest {
      */
     @Test
     void threadsGiveTheSameScoresOrAreRefusedByName() throws Exception {
-        Path checkpoints = fashionCheckpoints();
         Path pt = GraphFixture.torchScriptFile("fashion_cnn/model.pt", dir);
         Path onnx = GraphFixture.onnxFile("fashion_cnn/model.onnx", dir);
-        String x = GraphFixture.onnxFile("fashion_cnn/x.npy", dir).toString();
-        String y = GraphFixture.onnxFile("fashion_cnn/y.npy", dir).toString();
-        List<String> data = List.of("tracin", "--loss", "softmax_cross_entropy", "--dtype", "float64", "--train", x,
-                "--train-labels", y, "--checkpoints", checkpoints.toString(), "--what", "influences", "--test", x,
-                "--test-labels", y);
+        List<String> data = fashionTracin(fashionCheckpoints(), "influences");
         Path one = dir.resolve("one.npy");
         Path two = dir.resolve("two.npy");
         run(data, "--onnx", onnx.toString(), "--checkpoint-threads", "1", "-o", one.toString());
@@ -225,6 +213,21 @@ class TorchScriptCliTest {
                 GraphFixture.torchScriptFile("cnn/y.npy", dir).toString(), "--lambda", "0.1", "--check", "lds");
         assertEquals(1, validate.exitCode(), validate.err());
         assertOneLine(validate.err(), "--torchscript", "--onnx");
+    }
+
+    /**
+     * @return {@code tracin} in float64 on the six images of onnx/fashion_cnn as the training data (and
+     *     the test data for {@code influences}) with {@code checkpoints}, without the model
+     */
+    private List<String> fashionTracin(Path checkpoints, String what) throws IOException {
+        String x = GraphFixture.onnxFile("fashion_cnn/x.npy", dir).toString();
+        String y = GraphFixture.onnxFile("fashion_cnn/y.npy", dir).toString();
+        List<String> args = new ArrayList<>(List.of("tracin", "--loss", "softmax_cross_entropy", "--dtype", "float64",
+                "--train", x, "--train-labels", y, "--checkpoints", checkpoints.toString(), "--what", what));
+        if (what.equals("influences")) {
+            args.addAll(List.of("--test", x, "--test-labels", y));
+        }
+        return args;
     }
 
     private Path fashionCheckpoints() throws IOException {
