@@ -73,6 +73,9 @@ final class CheckpointWorkers implements AutoCloseable {
         }
     });
 
+    /** The most parameter memory that the automatic choice gives the replicas together: 256 MiB. */
+    static final long AUTOMATIC_REPLICA_BYTES = 256L << 20;
+
     private final TwiceDifferentiable model;
     private final TracInCheckpoints checkpoints;
     private final double[] original;
@@ -93,8 +96,9 @@ final class CheckpointWorkers implements AutoCloseable {
         this.original = model.parameters();
         Backend backend = model.backend();
         this.callerOpThreads = backend.callingThreadOpThreads();
-        int threads = Math.min(requested == TracInOptions.AUTOMATIC_THREADS ? callerOpThreads : requested,
-                checkpoints.size());
+        int threads = Math.min(requested == TracInOptions.AUTOMATIC_THREADS
+                ? automaticThreads((long) model.numParameters() * model.spec().dtype().bytes(), callerOpThreads)
+                : requested, checkpoints.size());
         models.add(model);
         scopes.add(backend.newScope());
         try {
@@ -112,6 +116,17 @@ final class CheckpointWorkers implements AutoCloseable {
             closeReplicas(0);
             throw e;
         }
+    }
+
+    /**
+     * @param bytesPerReplica the model's parameter memory
+     * @return the automatic choice: the caller's intra-op threads, fewer where the replicas (one per
+     *     thread after the first) would hold more than {@link #AUTOMATIC_REPLICA_BYTES} of parameters,
+     *     at least 1
+     */
+    static int automaticThreads(long bytesPerReplica, int callerOpThreads) {
+        long affordable = 1 + AUTOMATIC_REPLICA_BYTES / Math.max(1, bytesPerReplica);
+        return (int) Math.max(1, Math.min(callerOpThreads, affordable));
     }
 
     /**

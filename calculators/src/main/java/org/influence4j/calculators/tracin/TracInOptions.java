@@ -17,8 +17,8 @@ import org.influence4j.api.progress.ProgressListener;
  *                  on the calling thread; {@link #AUTOMATIC_THREADS} (the default) takes as many as
  *                  the backend's intra-op threads of the calling thread
  *                  ({@link org.influence4j.api.Backend#callingThreadOpThreads}), at most one per
- *                  checkpoint, and 1 where the backend does not set them per thread or the model
- *                  cannot be replicated. The scores are the same up to the reassociation of the
+ *                  checkpoint and as many as keep the replicas' parameters within 256 MiB, and 1
+ *                  where the backend does not set them per thread or the model cannot be replicated. The scores are the same up to the reassociation of the
  *                  backend's reductions: every checkpoint's scores are added in checkpoint order.
  *                  Each extra thread holds its own working set (a replica and a chunk's
  *                  representations): on the Fashion-MNIST CNN, 2 threads raise the peak RSS from

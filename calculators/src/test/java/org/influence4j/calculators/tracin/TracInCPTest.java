@@ -217,6 +217,11 @@ class TracInCPTest {
         assertEquals(List.of(), model.replicas());
         assertTrue(assertThrows(IllegalArgumentException.class, () -> TracInOptions.defaults().withThreads(-1))
                 .getMessage().startsWith("threads:"));
+        // the automatic choice keeps the replicas' parameters within 256 MiB
+        assertEquals(2, CheckpointWorkers.automaticThreads(48_000, 2), "a CNN's 12k float32 parameters");
+        assertEquals(3, CheckpointWorkers.automaticThreads(128L << 20, 8), "two replicas of 128 MiB");
+        assertEquals(1, CheckpointWorkers.automaticThreads(257L << 20, 2), "no replica over 256 MiB");
+        assertEquals(1, CheckpointWorkers.automaticThreads(48_000, 0), "a backend that does not set threads");
     }
 
     @Test
