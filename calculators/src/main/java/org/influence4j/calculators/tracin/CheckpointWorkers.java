@@ -13,8 +13,8 @@ import org.influence4j.api.TensorScope;
 import org.influence4j.api.TwiceDifferentiable;
 
 /**
- * The checkpoints of one call of a {@link CheckpointMethod}, computed {@link #threads()} at a time
- * ({@link TracInOptions#threads()}).
+ * The checkpoints of one call of a {@link CheckpointMethod}, computed {@link TracInOptions#threads()}
+ * at a time.
  *
  * <p>With one thread, checkpoint c's task runs on the calling thread with the method's own model set
  * to c's parameters. With more, the checkpoints run in waves of {@code threads}: the first
@@ -148,11 +148,6 @@ final class CheckpointWorkers implements AutoCloseable {
     private static IllegalArgumentException notReplicable(int requested, UnsupportedOperationException e) {
         return new IllegalArgumentException("threads: " + requested + " needs replicas of the model, but "
                 + e.getMessage() + "; use TracInOptions.withThreads(1)", e);
-    }
-
-    /** @return how many checkpoints are computed at once */
-    int threads() {
-        return models.size();
     }
 
     /**

@@ -14,15 +14,16 @@ import org.influence4j.api.progress.ProgressListener;
  * @param threads   how many checkpoints are computed at once, each on its own thread with its own
  *                  replica of the model ({@link org.influence4j.api.TwiceDifferentiable#replicate})
  *                  and its share of the backend's intra-op threads; 1 computes them one after another
- *                  on the calling thread; {@link #AUTOMATIC_THREADS} (the default) takes as many as
- *                  the backend's intra-op threads of the calling thread
+ *                  on the calling thread. {@link #AUTOMATIC_THREADS} (the default) takes the backend's
+ *                  intra-op threads of the calling thread
  *                  ({@link org.influence4j.api.Backend#callingThreadOpThreads}), at most one per
- *                  checkpoint and as many as keep the replicas' parameters within 256 MiB, and 1
- *                  where the backend does not set them per thread or the model cannot be replicated. The scores are the same up to the reassociation of the
- *                  backend's reductions: every checkpoint's scores are added in checkpoint order.
- *                  Each extra thread holds its own working set (a replica and a chunk's
- *                  representations): on the Fashion-MNIST CNN, 2 threads raise the peak RSS from
- *                  650 to 755 MB (self-influence) and from 643 to 780 MB (influences 500 × 2,000)
+ *                  checkpoint and no more than keep the replicas' parameters within 256 MiB; 1 where
+ *                  the backend does not set them per thread or the model cannot be replicated. The
+ *                  scores are the same up to the reassociation of the backend's reductions: every
+ *                  checkpoint's scores are added in checkpoint order. Each extra thread holds its own
+ *                  working set (a replica and a chunk's representations): on the Fashion-MNIST CNN,
+ *                  2 threads raise the peak RSS from 650 to 755 MB (self-influence) and from 643 to
+ *                  780 MB (influences 500 × 2,000)
  */
 public record TracInOptions(List<String> layers, int batchSize, ProgressListener progress, int threads) {
 
