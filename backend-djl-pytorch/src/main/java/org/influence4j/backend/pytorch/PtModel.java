@@ -400,8 +400,8 @@ public final class PtModel extends AbstractSpecModel<PtBackend, PtTensorScope> {
             Layer layer = layers.get(i);
             if (layer instanceof Layer.Dense) {
                 rDenseInput[j] = ra;
-                NDArray rz = pass.denseInputs[j].matMul(vw[j].transpose(0, 2, 1)).add(vb[j]);
-                ra = ra == null ? rz : rz.add(ra.matMul(weights[j].transpose()));
+                NDArray rz = pass.denseInputs[j].matMul(vw[j].transpose(0, 2, 1)).addi(vb[j]);
+                ra = ra == null ? rz : rz.addi(ra.matMul(weights[j].transpose()));
                 j++;
             } else {
                 rActInput[i] = ra;
@@ -416,7 +416,7 @@ public final class PtModel extends AbstractSpecModel<PtBackend, PtTensorScope> {
             case MSE -> ra.mul(scalar(m, 2.0 / spec().outputDim()));
             case SOFTMAX_CROSS_ENTROPY -> {
                 NDArray prob = f.softmax(1);
-                yield ra.sub(ra.mul(prob).sum(new int[] {2}, true)).mul(prob);
+                yield ra.sub(ra.mul(prob).sum(new int[] {2}, true)).muli(prob);
             }
             case BINARY_LOGISTIC -> {
                 NDArray s = JniUtils.sigmoid((PtNDArray) f);
@@ -435,9 +435,10 @@ public final class PtModel extends AbstractSpecModel<PtBackend, PtTensorScope> {
                 NDArray h = pass.layerOutputs[i];
                 NDArray d1 = activationDerivative(act.activation(), z, h);
                 NDArray d2 = activationSecondDerivative(act.activation(), z, h);
-                NDArray next = d1 == null ? rDelta : rDelta.mul(d1);
+                // in place: R{δ} and R{z} at this activation are not read again
+                NDArray next = d1 == null ? rDelta : rDelta.muli(d1);
                 if (d2 != null && rActInput[i] != null) {
-                    next = next.add(rActInput[i].mul(delta.mul(d2)));
+                    next = next.addi(rActInput[i].muli(delta.mul(d2)));
                 }
                 rDelta = next;
                 delta = d1 == null ? delta : delta.mul(d1);
@@ -445,12 +446,12 @@ public final class PtModel extends AbstractSpecModel<PtBackend, PtTensorScope> {
                 NDArray a = pass.denseInputs[j];
                 NDArray rw = rDelta.transpose(0, 2, 1).matMul(a);
                 if (rDenseInput[j] != null) {
-                    rw = rw.add(delta.transpose().matMul(rDenseInput[j]));
+                    rw = rw.addi(delta.transpose().matMul(rDenseInput[j]));
                 }
-                rows[2 * j] = rw.mul(inverseN).reshape(k, -1);
-                rows[2 * j + 1] = rDelta.sum(new int[] {1}).mul(inverseN);
+                rows[2 * j] = rw.muli(inverseN).reshape(k, -1);
+                rows[2 * j + 1] = rDelta.sum(new int[] {1}).muli(inverseN);
                 if (j > 0) {
-                    rDelta = rDelta.matMul(weights[j]).add(delta.matMul(vw[j]));
+                    rDelta = rDelta.matMul(weights[j]).addi(delta.matMul(vw[j]));
                     delta = delta.matMul(weights[j]);
                 }
                 j--;
