@@ -35,8 +35,8 @@ abstract class CheckpointMethod implements TrainingDataAttribution {
     /** Serializes the progress steps of checkpoints computed at once. */
     private final Object progressLock = new Object();
 
-    CheckpointMethod(TwiceDifferentiable model, TracInCheckpoints checkpoints, int batchSize,
-                     ProgressListener progress, int threads) {
+    /** @throws IllegalArgumentException naming the argument that is null or does not fit the model */
+    CheckpointMethod(TwiceDifferentiable model, TracInCheckpoints checkpoints, TracInOptions options) {
         if (model == null) {
             throw new IllegalArgumentException("model: must not be null");
         }
@@ -47,12 +47,15 @@ abstract class CheckpointMethod implements TrainingDataAttribution {
             throw new IllegalArgumentException("checkpoints: hold " + checkpoints.parametersView(0).length
                     + " parameters but the model has " + model.numParameters());
         }
+        if (options == null) {
+            throw new IllegalArgumentException("options: must not be null; use TracInOptions.defaults()");
+        }
         this.model = model;
         this.checkpoints = checkpoints;
-        this.batchSize = batchSize;
-        this.progress = progress == null ? ProgressListener.NONE : progress;
-        CheckpointWorkers.requireReplicas(model, threads);
-        this.threads = threads;
+        this.batchSize = options.batchSize();
+        this.progress = options.progress();
+        CheckpointWorkers.requireReplicas(model, options.threads());
+        this.threads = options.threads();
     }
 
     private long steps(DataSource train) {

@@ -52,11 +52,7 @@ public final class TracInCP extends CheckpointMethod {
      * @throws IllegalArgumentException naming {@code options} for an unknown or repeated layer name
      */
     public TracInCP(TwiceDifferentiable model, TracInCheckpoints checkpoints, TracInOptions options) {
-        super(model, checkpoints, options == null ? 1 : options.batchSize(),
-                options == null ? null : options.progress(), options == null ? 1 : options.threads());
-        if (options == null) {
-            throw new IllegalArgumentException("options: must not be null; use TracInOptions.defaults()");
-        }
+        super(model, checkpoints, options);
         this.options = options;
         this.ranges = ranges(model, options.layers());
     }

@@ -51,11 +51,7 @@ public final class TracInCPFast extends CheckpointMethod {
      */
     public TracInCPFast(TwiceDifferentiable model, TracInCheckpoints checkpoints, boolean includeBias,
                         TracInOptions options) {
-        super(model, checkpoints, options == null ? 1 : options.batchSize(),
-                options == null ? null : options.progress(), options == null ? 1 : options.threads());
-        if (options == null) {
-            throw new IllegalArgumentException("options: must not be null; use TracInOptions.defaults()");
-        }
+        super(model, checkpoints, options);
         if (!options.layers().isEmpty()) {
             throw new IllegalArgumentException("options: TracInCPFast takes the last Dense layer's gradients, not the "
                     + "layers " + options.layers() + "; use TracInCP for a restriction to layers");
