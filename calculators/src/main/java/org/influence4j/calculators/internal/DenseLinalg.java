@@ -6,6 +6,7 @@ import java.util.Comparator;
 import java.util.List;
 import org.ejml.data.DMatrixRMaj;
 import org.ejml.dense.row.CommonOps_DDRM;
+import org.ejml.dense.row.decomposition.TriangularSolver_DDRM;
 import org.ejml.dense.row.factory.DecompositionFactory_DDRM;
 import org.ejml.interfaces.decomposition.CholeskyDecomposition_F64;
 import org.ejml.interfaces.decomposition.EigenDecomposition_F64;
@@ -232,43 +233,108 @@ public final class DenseLinalg {
     }
 
     /**
-     * Orthonormalises the rows of {@code block} ({@code [k, p]}) through the eigendecomposition of
-     * its Gram matrix, dropping directions whose squared length is below {@code dropTolerance}
-     * times the largest (numerical rank deficiency); applied twice for stability.
+     * Orthonormalises the rows of {@code block} ({@code [k, p]}) by Cholesky QR with diagonal
+     * pivoting, applied twice for stability: each pass factors the Gram matrix {@code G = B Bᵀ}
+     * (on the host, in float64) as {@code Πᵀ G Π = L Lᵀ} and replaces the kept rows by
+     * {@code L⁻¹ (Πᵀ B)}. A row is dropped (numerical rank deficiency) when the squared length of
+     * its part orthogonal to the rows kept before it falls to {@code dropTolerance} times the
+     * largest squared row length or below; the second pass drops only rows that have no positive
+     * length left. No eigendecomposition: a 360-row block costs two k³/2 factorisations and two
+     * triangular inverses on the host instead of two symmetric eigendecompositions (about 10x).
      *
-     * @return orthonormal rows spanning (numerically) the same space, or {@code null} if none is left
+     * @return orthonormal rows spanning (numerically) the same space as the kept rows, or
+     *     {@code null} if none is left
      */
     public static Tensor orthonormalRows(Tensor block, double dropTolerance, TensorScope scope) {
         Tensor current = block;
         for (int pass = 0; pass < 2; pass++) {
-            double[][] g = gram(current, current);
-            Eigen e = symmetricEigen(g, DESCENDING);
-            double max = e.values().length == 0 ? 0 : e.values()[0];
-            int keep = 0;
-            while (keep < e.values().length && e.values()[keep] > dropTolerance * max && e.values()[keep] > 0) {
-                keep++;
-            }
-            if (keep == 0) {
+            double[][] t = pivotedCholeskyInverse(gram(current, current), pass == 0 ? dropTolerance : 0);
+            if (t == null) {
                 if (current != block) {
                     current.close();
                 }
                 return null;
-            }
-            double[][] t = new double[keep][g.length];
-            for (int q = 0; q < keep; q++) {
-                double s = 1 / Math.sqrt(e.values()[q]);
-                for (int i = 0; i < g.length; i++) {
-                    t[q][i] = e.vectors()[q][i] * s;
-                }
             }
             Tensor next = combine(t, current, scope);
             if (current != block) {
                 current.close();
             }
             current = next;
-            dropTolerance = 0;
         }
         return current;
+    }
+
+    /**
+     * The rows {@code T (r x k)} with {@code T G Tᵀ = I} of the pivoted Cholesky factorisation of
+     * the symmetric part of {@code g (k x k)}: {@code T = L⁻¹ Πᵀ} over the r pivots whose Schur
+     * complement diagonal exceeds {@code tolerance} times the largest diagonal of {@code g} (and
+     * 0). Right-looking, so the inner loop is a contiguous axpy.
+     *
+     * @return {@code T}, or {@code null} if no pivot is kept
+     */
+    public static double[][] pivotedCholeskyInverse(double[][] g, double tolerance) {
+        int n = g.length;
+        double[][] a = new double[n][n];
+        double maxDiagonal = 0;
+        for (int i = 0; i < n; i++) {
+            for (int j = 0; j < n; j++) {
+                a[i][j] = 0.5 * (g[i][j] + g[j][i]);
+            }
+            maxDiagonal = Math.max(maxDiagonal, a[i][i]);
+        }
+        double threshold = tolerance * maxDiagonal;
+        boolean[] pivoted = new boolean[n];
+        int[] pivots = new int[n];
+        double[][] columns = new double[n][];
+        int rank = 0;
+        while (rank < n) {
+            int pivot = -1;
+            for (int i = 0; i < n; i++) {
+                if (!pivoted[i] && (pivot < 0 || a[i][i] > a[pivot][pivot])) {
+                    pivot = i;
+                }
+            }
+            double d = a[pivot][pivot];
+            if (!(d > threshold) || !(d > 0)) {
+                break;
+            }
+            double s = Math.sqrt(d);
+            double[] column = new double[n];
+            for (int i = 0; i < n; i++) {
+                if (!pivoted[i]) {
+                    column[i] = a[i][pivot] / s;
+                }
+            }
+            pivoted[pivot] = true;
+            for (int i = 0; i < n; i++) {
+                double c = column[i];
+                if (!pivoted[i] && c != 0) {
+                    double[] row = a[i];
+                    for (int j = 0; j < n; j++) {
+                        row[j] -= c * column[j];
+                    }
+                }
+            }
+            pivots[rank] = pivot;
+            columns[rank++] = column;
+        }
+        if (rank == 0) {
+            return null;
+        }
+        double[] lower = new double[rank * rank];
+        for (int q = 0; q < rank; q++) {
+            for (int c = 0; c <= q; c++) {
+                lower[q * rank + c] = columns[c][pivots[q]];
+            }
+        }
+        TriangularSolver_DDRM.invertLower(lower, rank);
+        double[][] t = new double[rank][n];
+        for (int q = 0; q < rank; q++) {
+            for (int c = 0; c <= q; c++) {
+                t[q][pivots[c]] = lower[q * rank + c];
+            }
+        }
+        return t;
     }
 
     /** @return a tensor {@code [rows, cols]} of independent standard normal values from {@code random} */

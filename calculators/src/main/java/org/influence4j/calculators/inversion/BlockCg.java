@@ -12,15 +12,21 @@ import org.influence4j.calculators.internal.DenseLinalg;
 /**
  * True block (preconditioned) conjugate gradient (O'Leary 1980, in the stabilised form of pyDVL's
  * {@code use_block_cg}): all active right-hand sides share one block of search directions P,
- * kept orthonormal (rank-revealing, dependent directions are dropped) to stabilise the small
- * systems {@code (PᵀAP)⁻¹}:
+ * kept orthonormal (rank-revealing, dependent directions are dropped; see
+ * {@link DenseLinalg#orthonormalRows}) and then made A-orthonormal, so that the small systems
+ * {@code (PᵀAP)⁻¹} become identities:
  * <pre>
- *   Q = A P;  α = (PᵀQ)⁻¹ PᵀR;  X += Pα;  R −= Qα
- *   Z = M⁻¹R;  β = −(PᵀQ)⁻¹ QᵀZ;  P = orth(Z + Pβ)
+ *   Q = A P;  Πᵀ(PᵀQ)Π = LLᵀ;  P ← L⁻¹ΠᵀP;  Q ← L⁻¹ΠᵀQ      (now PᵀAP = I)
+ *   α = PᵀR;  X += Pα;  R −= Qα
+ *   Z = M⁻¹R;  β = −QᵀZ;  P = orth(Z + Pβ)
  * </pre>
- * (written here with vectors as rows). One block data pass per iteration; converged right-hand
- * sides leave the block. {@code PᵀAP} with a non-positive eigenvalue is a direction of
- * non-positive curvature: an {@link InversionException} advising a larger λ.
+ * (written here with vectors as rows; Π the pivoting of a Cholesky factorisation). This is
+ * O'Leary's {@code α = (PᵀAP)⁻¹PᵀR}, {@code β = −(PᵀAP)⁻¹QᵀZ} in another basis of the same
+ * directions, without an eigendecomposition or an inverse on the host. One block data pass per
+ * iteration; converged right-hand sides leave the block. A {@code PᵀAP} that is not positive
+ * definite (its Cholesky factorisation stops at a non-positive pivot) holds a direction of
+ * non-positive curvature: an {@link InversionException} advising a larger λ, stating the smallest
+ * eigenvalue.
  * Package-private: used by {@link ConjugateGradientSolver} when {@link CgOptions#block()}.
  */
 final class BlockCg {
@@ -70,10 +76,12 @@ final class BlockCg {
         while (s.active.length > 0 && iteration < maxIterations && dirs != null) {
             iteration++;
             Tensor q = operator.apply(dirs, work);
+            // A-orthonormal directions: with Πᵀ(PᵀAP)Π = LLᵀ and T = L⁻¹Πᵀ, P' = TP and Q' = AP' = TQ give
+            // P'ᵀAP' = I, so α = P'ᵀR and β = −Q'ᵀZ need no k x k solves
             double[][] ptq = DenseLinalg.gram(dirs, q);
-            DenseLinalg.Eigen e = DenseLinalg.symmetricEigen(ptq, DenseLinalg.DESCENDING);
-            double min = e.values()[e.values().length - 1];
-            if (!(min > 0)) {
+            double[][] whiten = DenseLinalg.pivotedCholeskyInverse(ptq, 0);
+            if (whiten == null || whiten.length < ptq.length) {
+                double min = smallestEigenvalue(ptq);
                 q.close();
                 dirs.close();
                 s.close();
@@ -83,12 +91,15 @@ final class BlockCg {
                         + " H + λI (λ = " + operator.regularization() + ") is not positive definite (the parameters"
                         + " are not at a minimum of the training loss); increase the hessian regularization λ");
             }
-            double[][] inv = inverseFromEigen(e);
-            double[][] alphaT = DenseLinalg.transpose(DenseLinalg.times(inv, DenseLinalg.gram(dirs, s.r)));
+            Tensor dirsA = DenseLinalg.combine(whiten, dirs, work);
+            Tensor qA = DenseLinalg.combine(whiten, q, work);
+            q.close();
+            dirs.close();
+            double[][] alphaT = DenseLinalg.gram(s.r, dirsA);
             Tensor xNew;
             Tensor rNew;
-            try (Tensor dx = DenseLinalg.combine(alphaT, dirs, work);
-                 Tensor dr = DenseLinalg.combine(alphaT, q, work)) {
+            try (Tensor dx = DenseLinalg.combine(alphaT, dirsA, work);
+                 Tensor dr = DenseLinalg.combine(alphaT, qA, work)) {
                 xNew = s.x.add(dx);
                 rNew = s.r.sub(dr);
             }
@@ -106,26 +117,20 @@ final class BlockCg {
             s = tracker.retire(new Block(s.active, xNew, rNew, rrNew));
             progress.step(1);
             if (s.active.length == 0) {
-                q.close();
-                dirs.close();
+                dirsA.close();
+                qA.close();
                 dirs = null;
                 break;
             }
-            Tensor next;
             try (Tensor z = precondition(s.r)) {
-                double[][] betaT = DenseLinalg.transpose(DenseLinalg.times(inv, DenseLinalg.gram(q, z)));
-                for (double[] row : betaT) {
-                    for (int i = 0; i < row.length; i++) {
-                        row[i] = -row[i];
-                    }
+                double[][] betaT = DenseLinalg.gram(z, qA);
+                try (Tensor pb = DenseLinalg.combine(betaT, dirsA, work); Tensor zn = z.sub(pb)) {
+                    dirs = DenseLinalg.orthonormalRows(zn, dropTolerance, work);
                 }
-                try (Tensor pb = DenseLinalg.combine(betaT, dirs, work); Tensor zn = z.add(pb)) {
-                    next = DenseLinalg.orthonormalRows(zn, dropTolerance, work);
-                }
+            } finally {
+                dirsA.close();
+                qA.close();
             }
-            q.close();
-            dirs.close();
-            dirs = next;
             if (dirs == null) {
                 stagnated = true;
             }
@@ -146,19 +151,9 @@ final class BlockCg {
         return preconditioner == null ? r.scale(1.0) : preconditioner.apply(r, work);
     }
 
-    private static double[][] inverseFromEigen(DenseLinalg.Eigen e) {
-        int n = e.values().length;
-        double[][] inv = new double[n][n];
-        for (int q = 0; q < n; q++) {
-            double[] v = e.vectors()[q];
-            double w = 1 / e.values()[q];
-            for (int i = 0; i < n; i++) {
-                for (int j = 0; j < n; j++) {
-                    inv[i][j] += w * v[i] * v[j];
-                }
-            }
-        }
-        return inv;
+    private static double smallestEigenvalue(double[][] symmetric) {
+        double[] values = DenseLinalg.symmetricEigen(symmetric, DenseLinalg.DESCENDING).values();
+        return values[values.length - 1];
     }
 
     /** Active right-hand sides (original indices) with their solutions and residuals as rows. */

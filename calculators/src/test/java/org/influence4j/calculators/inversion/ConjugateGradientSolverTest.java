@@ -228,25 +228,26 @@ class ConjugateGradientSolverTest {
     }
 
     /**
-     * At rtol = 1e-7 the float32 recursion stops on 2.6e-8 while the true residual is 1.8e-7; one
-     * restart from the true residual brings it under 1e-7, in lockstep and in block CG.
+     * At rtol = 8e-8 the float32 recursion stops on 2.6e-8 while the true residual is above 8e-8 (block
+     * CG: 9.1e-8); one restart from the true residual brings it under 8e-8, in lockstep and in block CG.
      */
     @Test
     void float32RecursionThatStopsEarlyIsRestartedFromTheTrueResidual() {
         double[] b = rhs()[0];
+        CgOptions options = new CgOptions(8e-8, 0, 10 * P);
         try (HostScope scope = HostBackend.scope()) {
-            InverseHvpResult r = new ConjugateGradientSolver(new CgOptions(1e-7, 0, 10 * P))
+            InverseHvpResult r = new ConjugateGradientSolver(options)
                     .prepare(float32Operator()).solve(scope.fromArray(b, DType.FLOAT32, P), scope);
             SolverInfo info = r.info();
             @SuppressWarnings("unchecked")
             List<Double> recursive = (List<Double>) info.details().get("recursiveResiduals");
-            assertTrue(recursive.get(0) <= 1e-7, recursive.toString());
-            assertTrue(info.converged() && info.maxResidual() <= 1e-7, info.toString());
+            assertTrue(recursive.get(0) <= 8e-8, recursive.toString());
+            assertTrue(info.converged() && info.maxResidual() <= 8e-8, info.toString());
             assertEquals(1, info.details().get("restarts"), info.details().toString());
 
-            SolverInfo block = new ConjugateGradientSolver(new CgOptions(1e-7, 0, 10 * P).withBlock(true))
+            SolverInfo block = new ConjugateGradientSolver(options.withBlock(true))
                     .prepare(float32Operator()).solve(scope.fromArray(b, DType.FLOAT32, P), scope).info();
-            assertTrue(block.converged() && block.maxResidual() <= 1e-7, block.toString());
+            assertTrue(block.converged() && block.maxResidual() <= 8e-8, block.toString());
             assertEquals(1, block.details().get("restarts"), "block CG restarts the same way: " + block.details());
         }
     }
