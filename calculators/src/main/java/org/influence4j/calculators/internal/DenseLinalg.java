@@ -16,8 +16,9 @@ import org.influence4j.api.TensorScope;
 
 /**
  * Small dense linear algebra on the Java heap for the iterative solvers (k x k projected matrices,
- * Gram matrices of blocks of k vectors), delegated to EJML: the {@link Tensor} contract has no
- * factorisations, and these matrices are tiny next to the data passes. Block-vector products stay
+ * Gram matrices of blocks of k vectors), delegated to EJML (but for a pivoted Cholesky
+ * factorisation, which EJML lacks): the {@link Tensor} contract has no factorisations, and these
+ * matrices are small next to the data passes. Block-vector products stay
  * on the backend; only k x k (or k x s) coefficient matrices cross to the host.
  *
  * <p>Matrices are {@code double[rows][cols]}. Internal to the calculators module (see the package
