@@ -6,7 +6,6 @@ import java.util.Comparator;
 import java.util.List;
 import org.ejml.data.DMatrixRMaj;
 import org.ejml.dense.row.CommonOps_DDRM;
-import org.ejml.dense.row.decomposition.TriangularSolver_DDRM;
 import org.ejml.dense.row.factory.DecompositionFactory_DDRM;
 import org.ejml.interfaces.decomposition.CholeskyDecomposition_F64;
 import org.ejml.interfaces.decomposition.EigenDecomposition_F64;
@@ -269,7 +268,9 @@ public final class DenseLinalg {
      * The rows {@code T (r x k)} with {@code T G Tᵀ = I} of the pivoted Cholesky factorisation of
      * the symmetric part of {@code g (k x k)}: {@code T = L⁻¹ Πᵀ} over the r pivots whose Schur
      * complement diagonal exceeds {@code tolerance} times the largest diagonal of {@code g} (and
-     * 0). Right-looking, so the inner loop is a contiguous axpy.
+     * 0). LAPACK's {@code dpstrf} in outline (rows and columns swapped in place, right-looking
+     * updates of the trailing block) and a row-oriented triangular inverse, so that the inner loops
+     * are contiguous axpys: about {@code k³/3 + r³/6} multiply-adds.
      *
      * @return {@code T}, or {@code null} if no pivot is kept
      */
@@ -284,14 +285,16 @@ public final class DenseLinalg {
             maxDiagonal = Math.max(maxDiagonal, a[i][i]);
         }
         double threshold = tolerance * maxDiagonal;
-        boolean[] pivoted = new boolean[n];
-        int[] pivots = new int[n];
-        double[][] columns = new double[n][];
+        int[] order = new int[n];
+        for (int i = 0; i < n; i++) {
+            order[i] = i;
+        }
+        double[] column = new double[n];
         int rank = 0;
-        while (rank < n) {
-            int pivot = -1;
-            for (int i = 0; i < n; i++) {
-                if (!pivoted[i] && (pivot < 0 || a[i][i] > a[pivot][pivot])) {
+        for (; rank < n; rank++) {
+            int pivot = rank;
+            for (int i = rank + 1; i < n; i++) {
+                if (a[i][i] > a[pivot][pivot]) {
                     pivot = i;
                 }
             }
@@ -299,43 +302,70 @@ public final class DenseLinalg {
             if (!(d > threshold) || !(d > 0)) {
                 break;
             }
+            swapSymmetric(a, order, rank, pivot);
             double s = Math.sqrt(d);
-            double[] column = new double[n];
-            for (int i = 0; i < n; i++) {
-                if (!pivoted[i]) {
-                    column[i] = a[i][pivot] / s;
-                }
+            a[rank][rank] = s;
+            for (int i = rank + 1; i < n; i++) {
+                a[i][rank] /= s;
+                column[i] = a[i][rank];
             }
-            pivoted[pivot] = true;
-            for (int i = 0; i < n; i++) {
+            for (int i = rank + 1; i < n; i++) {
                 double c = column[i];
-                if (!pivoted[i] && c != 0) {
+                if (c != 0) {
                     double[] row = a[i];
-                    for (int j = 0; j < n; j++) {
+                    for (int j = rank + 1; j < n; j++) {
                         row[j] -= c * column[j];
                     }
                 }
             }
-            pivots[rank] = pivot;
-            columns[rank++] = column;
         }
         if (rank == 0) {
             return null;
         }
-        double[] lower = new double[rank * rank];
-        for (int q = 0; q < rank; q++) {
-            for (int c = 0; c <= q; c++) {
-                lower[q * rank + c] = columns[c][pivots[q]];
+        // X = L⁻¹ row by row: X_i = (e_i − Σ_{c<i} L_ic X_c) / L_ii, where X_c is zero beyond column c
+        double[][] inverse = new double[rank][rank];
+        for (int i = 0; i < rank; i++) {
+            double[] x = inverse[i];
+            for (int c = 0; c < i; c++) {
+                double l = a[i][c];
+                if (l != 0) {
+                    double[] xc = inverse[c];
+                    for (int j = 0; j <= c; j++) {
+                        x[j] -= l * xc[j];
+                    }
+                }
+            }
+            x[i] = 1;
+            double scale = 1 / a[i][i];
+            for (int j = 0; j <= i; j++) {
+                x[j] *= scale;
             }
         }
-        TriangularSolver_DDRM.invertLower(lower, rank);
         double[][] t = new double[rank][n];
         for (int q = 0; q < rank; q++) {
             for (int c = 0; c <= q; c++) {
-                t[q][pivots[c]] = lower[q * rank + c];
+                t[q][order[c]] = inverse[q][c];
             }
         }
         return t;
+    }
+
+    /** Swaps rows and columns {@code i} and {@code j} of the symmetric {@code a}, and their labels. */
+    private static void swapSymmetric(double[][] a, int[] order, int i, int j) {
+        if (i == j) {
+            return;
+        }
+        double[] row = a[i];
+        a[i] = a[j];
+        a[j] = row;
+        for (double[] r : a) {
+            double v = r[i];
+            r[i] = r[j];
+            r[j] = v;
+        }
+        int label = order[i];
+        order[i] = order[j];
+        order[j] = label;
     }
 
     /** @return a tensor {@code [rows, cols]} of independent standard normal values from {@code random} */
