@@ -74,6 +74,34 @@ class BlockCgAndPreconditionersTest {
         }
     }
 
+    /**
+     * Dependent right-hand sides (a duplicate, a sum of two others, a zero row) make the first block
+     * of directions rank 3 of 6: every right-hand side still gets Direct's solution (the zero row:
+     * zero). That the orthonormalisation keeps 3 directions is {@code DenseLinalgTest}'s.
+     */
+    @Test
+    void blockCgSolvesDependentRightHandSidesFromTheDirectionsItKeeps() {
+        double[][] g = rhs(3);
+        double[] sum = new double[P];
+        for (int q = 0; q < P; q++) {
+            sum[q] = g[0][q] + g[1][q];
+        }
+        double[][] b = {g[0], g[1], g[0].clone(), sum, g[2], new double[P]};
+        try (HostScope scope = HostBackend.scope()) {
+            DataHessianOperator op = operator(data);
+            InverseHvpResult r = new ConjugateGradientSolver(TIGHT.withBlock(true)).prepare(op)
+                    .solve(scope.fromArray(Fixtures.flatten(b), DType.FLOAT64, b.length, P), scope);
+            assertTrue(r.info().converged(), r.info().toString());
+            double[] x = r.x().toDoubleArray();
+            for (int k = 0; k < b.length; k++) {
+                double[] exact = Fixtures.gaussSolve(a, b[k]);
+                double[] got = java.util.Arrays.copyOfRange(x, k * P, (k + 1) * P);
+                assertTrue(Fixtures.maxAbsDiff(exact, got) <= 1e-6 * Math.sqrt(Fixtures.dot(exact, exact)),
+                        "rhs " + k + ": " + Fixtures.maxAbsDiff(exact, got));
+            }
+        }
+    }
+
     @Test
     void blockCgDetectsNegativeCurvature() {
         double[][] m = {{1, 0, 0}, {0, 2, 0}, {0, 0, -4}};
