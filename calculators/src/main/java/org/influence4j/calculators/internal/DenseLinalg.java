@@ -165,24 +165,6 @@ public final class DenseLinalg {
         return toArray(m);
     }
 
-    /** @return {@code a·b} */
-    public static double[][] times(double[][] a, double[][] b) {
-        DMatrixRMaj c = new DMatrixRMaj(a.length, b[0].length);
-        CommonOps_DDRM.mult(toMatrix(a), toMatrix(b), c);
-        return toArray(c);
-    }
-
-    /** @return {@code aᵀ} */
-    public static double[][] transpose(double[][] a) {
-        double[][] t = new double[a[0].length][a.length];
-        for (int i = 0; i < a.length; i++) {
-            for (int j = 0; j < a[0].length; j++) {
-                t[j][i] = a[i][j];
-            }
-        }
-        return t;
-    }
-
     /** @return {@code a · bᵀ} of two row blocks {@code [m, p]} and {@code [n, p]}, as a host {@code m x n} matrix */
     public static double[][] gram(Tensor a, Tensor b) {
         try (Tensor g = timesTransposed(a, b)) {

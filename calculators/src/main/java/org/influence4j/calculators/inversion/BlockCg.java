@@ -86,8 +86,9 @@ final class BlockCg {
                 dirs.close();
                 s.close();
                 throw new InversionException(Reason.NEGATIVE_CURVATURE,
-                        "block conjugate gradient met curvature " + min + " <= 0 (smallest"
-                        + " eigenvalue of PᵀAP) at iteration " + iteration + ": the Hessian plus regularization"
+                        "block conjugate gradient met non-positive curvature at iteration " + iteration + " (the"
+                        + " Cholesky factorisation of PᵀAP stopped at a pivot <= 0; its smallest eigenvalue is "
+                        + min + "): the Hessian plus regularization"
                         + " H + λI (λ = " + operator.regularization() + ") is not positive definite (the parameters"
                         + " are not at a minimum of the training loss); increase the hessian regularization λ");
             }
