@@ -136,6 +136,8 @@ public final class DirectSolver implements InverseHvpSolver {
      * @throws InversionException if A has non-finite entries ({@link Reason#NON_FINITE}), is
      *     numerically singular ({@link Reason#SINGULAR}) or, unless allowed, indefinite
      *     ({@link Reason#NEGATIVE_CURVATURE})
+     * @throws IllegalStateException before any data pass, if two dense p x p matrices of doubles (the
+     *     least this method holds at once) exceed the JVM's maximum heap, naming the methods that need none
      */
     @Override
     public InverseHessian prepare(HessianOperator operator) {
@@ -143,9 +145,20 @@ public final class DirectSolver implements InverseHvpSolver {
             throw new IllegalArgumentException("operator: must not be null");
         }
         int p = operator.dimension();
+        long heapBytes = 3L * p * p * Double.BYTES;
+        long leastHeapBytes = 2L * p * p * Double.BYTES;
+        long maxHeap = Runtime.getRuntime().maxMemory();
+        if (maxHeap != Long.MAX_VALUE && leastHeapBytes > maxHeap) {
+            // refused before the data pass, not left to an OutOfMemoryError after it: the Hessian's values and
+            // their symmetrised copy are two p x p arrays on the heap at once
+            throw new IllegalStateException("method direct: p = " + p + " parameters need at least "
+                    + (leastHeapBytes >> 20) + " MB of heap for the dense Hessian, more than this JVM's maximum heap ("
+                    + (maxHeap >> 20) + " MB); use the cg, arnoldi or ekfac method, or a larger -Xmx"
+                    + " (bin/influence4j reads it from INFLUENCE4J_JAVA_OPTS)");
+        }
         if (p > LARGE) {
             LOG.warn("direct inversion of p = {} parameters needs {} MB of heap for the dense Hessian and O(p³)"
-                    + " time; consider the cg method", p, 3L * p * p * Double.BYTES / (1 << 20));
+                    + " time; consider the cg method", p, heapBytes >> 20);
         }
         return progress.task("Direct (p = " + p + ")", 2, () -> prepare(operator, p));
     }

@@ -38,6 +38,19 @@ class DirectSolverTest {
     private final double[] theta = Fixtures.parameters(P, 4);
     private final ModelSpec spec = Fixtures.dense(D, 1, Loss.BINARY_LOGISTIC);
 
+    /** A Hessian whose dense matrices cannot fit the heap is refused in one line before the data pass. */
+    @Test
+    void aHessianLargerThanTheHeapIsRefusedBeforeTheDataPass() {
+        int d = 39_999;
+        DataHessianOperator op = new DataHessianOperator(new HostModel(Fixtures.dense(d, 1, Loss.BINARY_LOGISTIC),
+                new double[d + 1]), new InMemoryDataSource(Fixtures.logisticData(4, d, 1)), 0.1, 4);
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> new DirectSolver().prepare(op));
+        assertTrue(e.getMessage().startsWith("method direct: p = 40000 parameters need at least 24414 MB of heap")
+                && e.getMessage().contains("use the cg, arnoldi or ekfac method, or a larger -Xmx"), e.getMessage());
+        assertEquals(1, e.getMessage().lines().count());
+        assertEquals(0, op.passes(), "no data pass");
+    }
+
     @Test
     void solvesEqualGaussianElimination() {
         double lambda = 0.01;
