@@ -156,6 +156,62 @@ class KeptCurvatureTest {
         }
     }
 
+    /**
+     * With two intra-op threads on the calling thread, djl-pytorch's kept batches run in waves on two
+     * threads (the model and a replica, one intra-op thread each) and give the products of one thread
+     * (the caller's intra-op threads set to 1), summed in the same batch order; the caller's intra-op
+     * threads are restored after each pass. Batches of three, three and two samples: a full wave, then
+     * the last batch alone.
+     */
+    @ParameterizedTest
+    @EnumSource(Curvature.class)
+    void keptBatchesRunOnAsManyThreadsAsTheCallerHasIntraOpThreads(Curvature curvature) {
+        GraphFixture f = GraphFixture.load("lenet");
+        Backend backend = BackendDiscovery.load().require(AvailableBackends.REFERENCE);
+        int p = f.parameters().length;
+        int before = backend.callingThreadOpThreads();
+        try (TwiceDifferentiable model = backend.createModel(f.spec(), f.parameters());
+             TensorScope scope = backend.newScope()) {
+            InMemoryDataSource data = new InMemoryDataSource(f.batch());
+            Tensor v = scope.fromArray(TestSupport.gaussians(p, 1), DType.FLOAT64, p);
+            Tensor vs = scope.fromArray(TestSupport.gaussians(2 * p, 3), DType.FLOAT64, 2, p);
+            backend.setCallingThreadOpThreads(1);
+            double[] vector;
+            double[] twoRows;
+            try (DataHessianOperator one = new DataHessianOperator(model, data, 0.25, 3, curvature)) {
+                vector = one.apply(v, scope).toDoubleArray();
+                twoRows = one.apply(vs, scope).toDoubleArray();
+                assertEquals(1, one.keptThreads());
+                assertEquals(3, one.keptBatches());
+            }
+            backend.setCallingThreadOpThreads(2);
+            try (DataHessianOperator two = new DataHessianOperator(model, data, 0.25, 3, curvature)) {
+                for (int pass = 0; pass < 2; pass++) {
+                    assertClose(vector, two.apply(v, scope).toDoubleArray(), "vector, pass " + pass);
+                    assertClose(twoRows, two.apply(vs, scope).toDoubleArray(), "two rows, pass " + pass);
+                    assertEquals(2, two.keptThreads());
+                    assertEquals(3, two.keptBatches());
+                    assertEquals(2, backend.callingThreadOpThreads(), "the caller's intra-op threads");
+                }
+                two.releaseKeptState();
+                assertEquals(1, two.keptThreads());
+                assertClose(vector, two.apply(v, scope).toDoubleArray(), "kept again");
+                assertEquals(2, two.keptThreads());
+            }
+        } finally {
+            backend.setCallingThreadOpThreads(Math.max(1, before));
+        }
+    }
+
+    /** Equal up to a float64 reduction order inside the engine's kernels: 1e-12 of the largest value. */
+    private static void assertClose(double[] expected, double[] actual, String what) {
+        double scale = 0;
+        for (double e : expected) {
+            scale = Math.max(scale, Math.abs(e));
+        }
+        assertArrayEquals(expected, actual, 1e-12 * scale, what);
+    }
+
     /** A data source whose passes chunk differently breaks the kept batches' order: one line naming it. */
     @Test
     void aSourceThatChangesBetweenPassesIsRefused() {

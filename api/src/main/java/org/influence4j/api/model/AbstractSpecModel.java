@@ -132,13 +132,13 @@ public abstract class AbstractSpecModel<B extends Backend, S extends TensorScope
      */
     protected abstract void replaceParameters(double[] parameters);
 
-    /** @return false: one instance must be used by one thread at a time */
     /** @return {@code backend().createModel(spec(), parameters())} */
     @Override
     public TwiceDifferentiable replicate() {
         return backend().createModel(spec(), parameters());
     }
 
+    /** @return false: one instance must be used by one thread at a time */
     @Override
     public boolean isThreadSafe() {
         return false;

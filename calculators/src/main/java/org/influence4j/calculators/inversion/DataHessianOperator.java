@@ -4,7 +4,9 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Iterator;
 import java.util.List;
+import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicLong;
+import org.influence4j.api.Backend;
 import org.influence4j.api.BackendCapability;
 import org.influence4j.api.DType;
 import org.influence4j.api.KeptCurvature;
@@ -16,6 +18,7 @@ import org.influence4j.api.data.Batch;
 import org.influence4j.api.data.DataSource;
 import org.influence4j.api.inversion.HessianOperator;
 import org.influence4j.api.model.ModelSpec;
+import org.influence4j.calculators.internal.Waves;
 
 /**
  * The regularized Hessian of the <em>mean</em> training loss, {@code A = ∇²θ L(θ) + λI} with
@@ -36,6 +39,18 @@ import org.influence4j.api.model.ModelSpec;
  * The numbers are the same as without it. The state is made on the first pass that needs it, freed
  * by {@link #releaseKeptState()} and {@link #close()}, and made again when the model's parameters
  * have changed since. Models that keep nothing (the dense MLPs, nd4j) cost one call to find out.
+ *
+ * <p><b>Kept batches on several threads.</b> Where the calling thread's backend runs several intra-op
+ * threads ({@link Backend#callingThreadOpThreads()}, e.g. djl-pytorch) and the
+ * model has replicas ({@link TwiceDifferentiable#replicate}), {@link #apply} computes the kept
+ * batches' products in waves, as many at a time as the caller has intra-op threads (fewer where the
+ * replicas' parameters would exceed {@link Waves#AUTOMATIC_REPLICA_BYTES}): kept batch i belongs to
+ * slot {@code i mod T}, slot 0 runs on the calling thread with the model, slot s on a pool thread
+ * with replica s, each with its share of the intra-op threads. A small model's products leave
+ * intra-op threads idle much of the time (small operations run on one), which this fills. The
+ * products are summed in batch order, as on one thread; only an engine's own reductions inside a
+ * product may round differently with fewer intra-op threads. A caller that wants the products on
+ * its own thread sets its intra-op threads to 1 ({@link Backend#setCallingThreadOpThreads}).
  *
  * <p>Every {@link #apply} and {@link #toMatrix} call is one pass over the data and increments
  * {@link #passes()}. The batches of the first complete pass are checked against the model's
@@ -66,6 +81,13 @@ public final class DataHessianOperator implements HessianOperator, AutoCloseable
     private boolean keptFull;
     /** The parameters the kept state was made at. */
     private double[] keptParameters;
+    /**
+     * The models of the kept batches' slots while state is kept: slot 0 is {@link #model}, each later
+     * slot a replica; kept batch i belongs to slot {@code i mod slots}.
+     */
+    private final List<TwiceDifferentiable> slotModels = new ArrayList<>();
+    /** The root scope of each slot after the first, for its products' results (index slot − 1). */
+    private final List<TensorScope> slotScopes = new ArrayList<>();
 
     /**
      * @param model          the model at the parameters θ whose Hessian is wanted
@@ -206,14 +228,30 @@ public final class DataHessianOperator implements HessianOperator, AutoCloseable
     }
 
     /**
+     * @return how many threads compute the kept batches' products in {@link #apply}: the model's and
+     *     one per replica; 1 while nothing is kept, and where the caller's backend runs one intra-op
+     *     thread or the model has no replicas
+     */
+    public synchronized int keptThreads() {
+        return Math.max(1, slotModels.size());
+    }
+
+    /**
      * Frees the kept passes (a later pass keeps them again), for callers done with the operator for a
      * while (a solver after its fit).
      */
     public synchronized void releaseKeptState() {
-        kept.forEach(k -> k.state().close());
-        kept.clear();
-        keptFull = false;
-        keptParameters = null;
+        try {
+            kept.forEach(k -> k.state().close());
+        } finally {
+            kept.clear();
+            keptFull = false;
+            keptParameters = null;
+            slotScopes.forEach(TensorScope::close);
+            slotScopes.clear();
+            slotModels.subList(Math.min(1, slotModels.size()), slotModels.size()).forEach(TwiceDifferentiable::close);
+            slotModels.clear();
+        }
     }
 
     /** {@link #releaseKeptState()}; the operator stays usable. */
@@ -264,7 +302,7 @@ public final class DataHessianOperator implements HessianOperator, AutoCloseable
     public Tensor apply(Tensor vs, TensorScope scope) {
         boolean vector = requireVectorOrBlock(vs, dimension);
         try (TensorScope work = scope.newChild()) {
-            Tensor acc = accumulate(work, (batch, index) -> curvatureTimes(batch, index, vs, vector, work));
+            Tensor acc = productPass(work, vs, vector);
             Tensor result = acc;
             if (regularization != 0) {
                 result = acc.axpy(regularization, vs);
@@ -294,7 +332,7 @@ public final class DataHessianOperator implements HessianOperator, AutoCloseable
     @Override
     public Tensor toMatrix(TensorScope scope) {
         try (TensorScope work = scope.newChild()) {
-            Tensor acc = curvature == Curvature.HESSIAN ? accumulate(work, (batch, index) -> model.hessian(batch, work))
+            Tensor acc = curvature == Curvature.HESSIAN ? accumulate((batch, index) -> model.hessian(batch, work))
                     : gaussNewtonMatrix(work);
             Tensor result = acc;
             if (regularization != 0) {
@@ -358,7 +396,8 @@ public final class DataHessianOperator implements HessianOperator, AutoCloseable
         if (index > kept.size() || keptFull) {
             return null;
         }
-        KeptCurvature state = model.keepCurvature(batch, curvature);
+        int slot = kept.isEmpty() ? 0 : index % slotModels.size();
+        KeptCurvature state = (slot == 0 ? model : slotModels.get(slot)).keepCurvature(batch, curvature);
         long bytes = state.keptBytes();
         if (bytes == 0 || bytes > keptStateBytes - keptBytes()) {
             state.close();
@@ -367,19 +406,190 @@ public final class DataHessianOperator implements HessianOperator, AutoCloseable
         }
         if (kept.isEmpty()) {
             keptParameters = model.parameters();
+            openSlots();
         }
         kept.add(new Kept(state, batch.size()));
         return state;
+    }
+
+    /** Makes the slots of the kept batches: the model, then the replicas of the automatic choice. */
+    private void openSlots() {
+        int wanted = Waves.automaticThreads((long) dimension * dtype.bytes(), model.backend().callingThreadOpThreads());
+        slotModels.add(model);
+        try {
+            while (slotModels.size() < wanted) {
+                TwiceDifferentiable replica = model.replicate();
+                slotModels.add(replica);
+                slotScopes.add(model.backend().newScope());
+            }
+        } catch (UnsupportedOperationException e) {
+            // a model without replicas computes every product on the calling thread
+        }
     }
 
     /** A batch's kept state and its number of samples (checked on later passes). */
     private record Kept(KeptCurvature state, int samples) {
     }
 
+    /**
+     * One pass of products with {@code vs}: the kept batches in waves over their slots (one wave per
+     * {@code slots} batches, the caller computing slot 0's), the others on the calling thread; summed in
+     * batch order.
+     */
+    private Tensor productPass(TensorScope work, Tensor vs, boolean vector) {
+        WeightedSum sum = new WeightedSum();
+        List<KeptProduct> wave = new ArrayList<>();
+        int[] next = new int[1];
+        try (SlotDirections directions = new SlotDirections(vs, vector)) {
+            forEachBatch(batch -> {
+                int index = next[0]++;
+                double weight = (double) batch.size() / numSamples;
+                KeptCurvature state = keptState(batch, index);
+                int slots = slotModels.size();
+                if (state == null || slots < 2) {
+                    flush(wave, directions, work, sum);
+                    sum.add(weight, curvatureTimes(batch, index, vs, vector, work));
+                    return;
+                }
+                wave.add(new KeptProduct(state, index % slots, weight));
+                if (wave.size() == slots) {
+                    flush(wave, directions, work, sum);
+                }
+            });
+            flush(wave, directions, work, sum);
+            return sum.value();
+        }
+    }
+
+    /** A kept batch's product to compute: its state, slot and weight {@code n_b / n}. */
+    private record KeptProduct(KeptCurvature state, int slot, double weight) {
+    }
+
+    /**
+     * Computes a wave of kept products, the first (slot 0) on the calling thread and each other on a
+     * pool thread with its slot's replica and scope, each with its share of the caller's intra-op
+     * threads, adds them to {@code sum} in order and empties {@code wave}.
+     */
+    private void flush(List<KeptProduct> wave, SlotDirections directions, TensorScope work, WeightedSum sum) {
+        if (wave.isEmpty()) {
+            return;
+        }
+        Backend backend = model.backend();
+        int callerOpThreads = backend.callingThreadOpThreads();
+        int share = Math.max(1, callerOpThreads / wave.size());
+        List<Future<Tensor>> others = new ArrayList<>(wave.size() - 1);
+        for (KeptProduct p : wave.subList(1, wave.size())) {
+            TensorScope slotScope = slotScopes.get(p.slot() - 1);
+            Tensor rows = directions.of(p.slot());
+            others.add(Waves.submit(() -> {
+                backend.setCallingThreadOpThreads(share);
+                return directions.shaped(p.state().times(rows, slotScope));
+            }));
+        }
+        Tensor first = null;
+        Throwable failure = null;
+        try {
+            backend.setCallingThreadOpThreads(share);
+            first = directions.shaped(wave.get(0).state().times(directions.of(0), work));
+        } catch (RuntimeException | Error e) {
+            failure = e;
+        } finally {
+            if (callerOpThreads > 0) {
+                backend.setCallingThreadOpThreads(callerOpThreads);
+            }
+        }
+        List<Tensor> results = Waves.await(others, failure, "a kept curvature product");
+        sum.add(wave.get(0).weight(), first);
+        for (int j = 1; j < wave.size(); j++) {
+            sum.add(wave.get(j).weight(), results.get(j - 1));
+        }
+        wave.clear();
+    }
+
+    /**
+     * The directions of one pass as each slot reads them, as rows {@code [k, p]}: slot 0 reads the
+     * caller's, each later slot a copy in its own scope, so that no thread makes arrays in another's
+     * scope (an engine may put an operation's result beside its input). Made on the calling thread
+     * when first needed; {@link #close} frees what was made.
+     */
+    private final class SlotDirections implements AutoCloseable {
+        private final Tensor vs;
+        private final boolean vector;
+        private final List<Tensor> made = new ArrayList<>();
+        private Tensor[] bySlot;
+
+        SlotDirections(Tensor vs, boolean vector) {
+            this.vs = vs;
+            this.vector = vector;
+        }
+
+        /** @return the directions for {@code slot}'s thread */
+        Tensor of(int slot) {
+            if (bySlot == null) {
+                bySlot = new Tensor[slotModels.size()];
+            }
+            if (bySlot[slot] == null) {
+                Tensor rows = vector ? vs.reshape(1, dimension) : vs;
+                if (slot > 0) {
+                    Tensor copy = rows.scale(1.0).moveTo(slotScopes.get(slot - 1));
+                    if (vector) {
+                        rows.close();
+                    }
+                    rows = copy;
+                }
+                if (rows != vs) {
+                    made.add(rows);
+                }
+                bySlot[slot] = rows;
+            }
+            return bySlot[slot];
+        }
+
+        /** @return a product {@code [k, p]} in the shape of the directions: {@code [p]} for a vector */
+        Tensor shaped(Tensor product) {
+            if (!vector) {
+                return product;
+            }
+            try (product) {
+                return product.reshape(dimension);
+            }
+        }
+
+        @Override
+        public void close() {
+            made.forEach(Tensor::close);
+        }
+    }
+
+    /** Σ_b (n_b/n)·f(b) as the products arrive, each freed once added. */
+    private static final class WeightedSum {
+        private Tensor acc;
+
+        void add(double weight, Tensor h) {
+            if (acc == null) {
+                if (weight == 1.0) {
+                    acc = h;
+                } else {
+                    acc = h.scale(weight);
+                    h.close();
+                }
+            } else {
+                Tensor next = acc.axpy(weight, h);
+                acc.close();
+                h.close();
+                acc = next;
+            }
+        }
+
+        Tensor value() {
+            return acc;
+        }
+    }
+
     /** G as the products with the unit vectors, symmetrised, in one pass. */
     private Tensor gaussNewtonMatrix(TensorScope work) {
         try (Tensor eye = work.eye(dtype, dimension)) {
-            Tensor g = accumulate(work, (batch, index) -> blockTimes(keptState(batch, index), batch, eye, work));
+            Tensor g = accumulate((batch, index) -> blockTimes(keptState(batch, index), batch, eye, work));
             try (Tensor t = g.transpose(); Tensor sum = g.add(t)) {
                 g.close();
                 return sum.scale(0.5);
@@ -397,28 +607,12 @@ public final class DataHessianOperator implements HessianOperator, AutoCloseable
         Tensor compute(Batch batch, int index);
     }
 
-    /** One pass: Σ_b (n_b/n)·f(b), owned by {@code work}. */
-    private Tensor accumulate(TensorScope work, PerBatch f) {
-        Tensor[] acc = new Tensor[1];
+    /** One pass: Σ_b (n_b/n)·f(b). */
+    private Tensor accumulate(PerBatch f) {
+        WeightedSum sum = new WeightedSum();
         int[] index = new int[1];
-        forEachBatch(batch -> {
-            double weight = (double) batch.size() / numSamples;
-            Tensor h = f.compute(batch, index[0]++);
-            if (acc[0] == null) {
-                if (weight == 1.0) {
-                    acc[0] = h;
-                } else {
-                    acc[0] = h.scale(weight);
-                    h.close();
-                }
-            } else {
-                Tensor next = acc[0].axpy(weight, h);
-                acc[0].close();
-                h.close();
-                acc[0] = next;
-            }
-        });
-        return acc[0];
+        forEachBatch(batch -> sum.add((double) batch.size() / numSamples, f.compute(batch, index[0]++)));
+        return sum.value();
     }
 
     /**

@@ -2,15 +2,11 @@ package org.influence4j.calculators.tracin;
 
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import java.util.concurrent.ThreadFactory;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.influence4j.api.Backend;
 import org.influence4j.api.TensorScope;
 import org.influence4j.api.TwiceDifferentiable;
+import org.influence4j.calculators.internal.Waves;
 
 /**
  * The checkpoints of one call of a {@link CheckpointMethod}, computed {@link TracInOptions#threads()}
@@ -58,24 +54,6 @@ final class CheckpointWorkers implements AutoCloseable {
         void accept(int checkpoint, R result);
     }
 
-    /**
-     * The threads of every call, kept for a minute after their last task: a thread that has run
-     * before keeps its native allocator's arenas and the backend's per-thread state warm.
-     */
-    private static final ExecutorService POOL = Executors.newCachedThreadPool(new ThreadFactory() {
-        private final AtomicInteger count = new AtomicInteger();
-
-        @Override
-        public Thread newThread(Runnable task) {
-            Thread t = new Thread(task, "influence4j-checkpoints-" + count.incrementAndGet());
-            t.setDaemon(true);
-            return t;
-        }
-    });
-
-    /** The most parameter memory that the automatic choice gives the replicas together: 256 MiB. */
-    static final long AUTOMATIC_REPLICA_BYTES = 256L << 20;
-
     private final TwiceDifferentiable model;
     private final TracInCheckpoints checkpoints;
     private final double[] original;
@@ -97,7 +75,7 @@ final class CheckpointWorkers implements AutoCloseable {
         Backend backend = model.backend();
         this.callerOpThreads = backend.callingThreadOpThreads();
         int threads = Math.min(requested == TracInOptions.AUTOMATIC_THREADS
-                ? automaticThreads((long) model.numParameters() * model.spec().dtype().bytes(), callerOpThreads)
+                ? Waves.automaticThreads((long) model.numParameters() * model.spec().dtype().bytes(), callerOpThreads)
                 : requested, checkpoints.size());
         models.add(model);
         scopes.add(backend.newScope());
@@ -116,17 +94,6 @@ final class CheckpointWorkers implements AutoCloseable {
             closeReplicas(0);
             throw e;
         }
-    }
-
-    /**
-     * @param bytesPerReplica the model's parameter memory
-     * @return the automatic choice: the caller's intra-op threads, fewer where the replicas (one per
-     *     thread after the first) would hold more than {@link #AUTOMATIC_REPLICA_BYTES} of parameters,
-     *     at least 1
-     */
-    static int automaticThreads(long bytesPerReplica, int callerOpThreads) {
-        long affordable = 1 + AUTOMATIC_REPLICA_BYTES / Math.max(1, bytesPerReplica);
-        return (int) Math.max(1, Math.min(callerOpThreads, affordable));
     }
 
     /**
@@ -167,7 +134,7 @@ final class CheckpointWorkers implements AutoCloseable {
             List<Future<R>> others = new ArrayList<>(to - from - 1);
             for (int c = from + 1; c < to; c++) {
                 int checkpoint = c;
-                others.add(POOL.submit(() -> {
+                others.add(Waves.submit(() -> {
                     backend.setCallingThreadOpThreads(share);
                     return run(task, checkpoint);
                 }));
@@ -182,7 +149,7 @@ final class CheckpointWorkers implements AutoCloseable {
             } catch (RuntimeException | Error e) {
                 failure = e;
             }
-            List<R> results = await(others, failure);
+            List<R> results = Waves.await(others, failure, "a checkpoint's task");
             reduction.accept(from, first);
             for (int c = from + 1; c < to; c++) {
                 reduction.accept(c, results.get(c - from - 1));
@@ -195,42 +162,6 @@ final class CheckpointWorkers implements AutoCloseable {
         TwiceDifferentiable on = models.get(slot);
         on.setParameters(checkpoints.parametersView(checkpoint));
         return task.run(on, checkpoint, scopes.get(slot));
-    }
-
-    /**
-     * Waits for every task of a wave; once none of them runs, rethrows {@code failure} (the calling
-     * thread's) or else the first failure among them.
-     */
-    private static <R> List<R> await(List<Future<R>> wave, Throwable failure) {
-        List<R> results = new ArrayList<>(wave.size());
-        boolean interrupted = false;
-        for (Future<R> f : wave) {
-            while (true) {
-                try {
-                    results.add(f.get());
-                    break;
-                } catch (InterruptedException e) {
-                    interrupted = true; // the tasks use native memory of this call: let them finish
-                } catch (ExecutionException e) {
-                    failure = failure == null ? e.getCause() : failure;
-                    results.add(null);
-                    break;
-                }
-            }
-        }
-        if (interrupted) {
-            Thread.currentThread().interrupt();
-        }
-        if (failure instanceof RuntimeException r) {
-            throw r;
-        }
-        if (failure instanceof Error err) {
-            throw err;
-        }
-        if (failure != null) {
-            throw new IllegalStateException("a checkpoint's task failed: " + failure, failure);
-        }
-        return results;
     }
 
     /**

@@ -18,6 +18,7 @@ import org.influence4j.api.model.Loss;
 import org.influence4j.api.model.ModelSpec;
 import org.influence4j.calculators.attribution.TopK;
 import org.influence4j.calculators.attribution.TopKOrder;
+import org.influence4j.calculators.internal.Waves;
 import org.influence4j.calculators.testing.Fixtures;
 import org.influence4j.calculators.testing.HostBackend;
 import org.influence4j.calculators.testing.HostModel;
@@ -218,10 +219,10 @@ class TracInCPTest {
         assertTrue(assertThrows(IllegalArgumentException.class, () -> TracInOptions.defaults().withThreads(-1))
                 .getMessage().startsWith("threads:"));
         // the automatic choice keeps the replicas' parameters within 256 MiB
-        assertEquals(2, CheckpointWorkers.automaticThreads(48_000, 2), "a CNN's 12k float32 parameters");
-        assertEquals(3, CheckpointWorkers.automaticThreads(128L << 20, 8), "two replicas of 128 MiB");
-        assertEquals(1, CheckpointWorkers.automaticThreads(257L << 20, 2), "no replica over 256 MiB");
-        assertEquals(1, CheckpointWorkers.automaticThreads(48_000, 0), "a backend that does not set threads");
+        assertEquals(2, Waves.automaticThreads(48_000, 2), "a CNN's 12k float32 parameters");
+        assertEquals(3, Waves.automaticThreads(128L << 20, 8), "two replicas of 128 MiB");
+        assertEquals(1, Waves.automaticThreads(257L << 20, 2), "no replica over 256 MiB");
+        assertEquals(1, Waves.automaticThreads(48_000, 0), "a backend that does not set threads");
     }
 
     @Test
