@@ -83,7 +83,7 @@ public final class DataHessianOperator implements HessianOperator, AutoCloseable
     private double[] keptParameters;
     /**
      * The models of the kept batches' slots while state is kept: slot 0 is {@link #model}, each later
-     * slot a replica; kept batch i belongs to slot {@code i mod slots}.
+     * slot a replica (made when a second batch is kept); kept batch i belongs to slot {@code i mod slots}.
      */
     private final List<TwiceDifferentiable> slotModels = new ArrayList<>();
     /** The root scope of each slot after the first, for its products' results (index slot − 1). */
@@ -396,6 +396,9 @@ public final class DataHessianOperator implements HessianOperator, AutoCloseable
         if (index > kept.size() || keptFull) {
             return null;
         }
+        if (kept.size() == 1 && slotModels.size() == 1) {
+            addReplicas();
+        }
         int slot = kept.isEmpty() ? 0 : index % slotModels.size();
         KeptCurvature state = (slot == 0 ? model : slotModels.get(slot)).keepCurvature(batch, curvature);
         long bytes = state.keptBytes();
@@ -406,16 +409,18 @@ public final class DataHessianOperator implements HessianOperator, AutoCloseable
         }
         if (kept.isEmpty()) {
             keptParameters = model.parameters();
-            openSlots();
+            slotModels.add(model);
         }
         kept.add(new Kept(state, batch.size()));
         return state;
     }
 
-    /** Makes the slots of the kept batches: the model, then the replicas of the automatic choice. */
-    private void openSlots() {
+    /**
+     * Adds the replicas of the automatic choice to the slots, once a second batch is to be kept (a
+     * single kept batch runs on the calling thread with all its intra-op threads).
+     */
+    private void addReplicas() {
         int wanted = Waves.automaticThreads((long) dimension * dtype.bytes(), model.backend().callingThreadOpThreads());
-        slotModels.add(model);
         try {
             while (slotModels.size() < wanted) {
                 TwiceDifferentiable replica = model.replicate();
@@ -446,8 +451,10 @@ public final class DataHessianOperator implements HessianOperator, AutoCloseable
                 double weight = (double) batch.size() / numSamples;
                 KeptCurvature state = keptState(batch, index);
                 int slots = slotModels.size();
-                if (state == null || slots < 2) {
+                // a wave starts at slot 0; the first pass keeps batch 1 before its slot has a thread
+                if (state == null || slots < 2 || wave.isEmpty() && index % slots != 0) {
                     flush(wave, directions, work, sum);
+                    directions.restoreCallerThreads();
                     sum.add(weight, curvatureTimes(batch, index, vs, vector, work));
                     return;
                 }
@@ -468,35 +475,39 @@ public final class DataHessianOperator implements HessianOperator, AutoCloseable
     /**
      * Computes a wave of kept products, the first (slot 0) on the calling thread and each other on a
      * pool thread with its slot's replica and scope, each with its share of the caller's intra-op
-     * threads, adds them to {@code sum} in order and empties {@code wave}.
+     * threads (set once per pass: changing them makes an engine rebuild per-thread state), adds them
+     * to {@code sum} in order and empties {@code wave}.
      */
     private void flush(List<KeptProduct> wave, SlotDirections directions, TensorScope work, WeightedSum sum) {
         if (wave.isEmpty()) {
             return;
         }
+        if (wave.size() == 1) {
+            // the pass's last kept batch alone: on the calling thread with all its intra-op threads
+            directions.restoreCallerThreads();
+            KeptProduct p = wave.remove(0);
+            sum.add(p.weight(), directions.shaped(p.state().times(directions.of(0), work)));
+            return;
+        }
         Backend backend = model.backend();
-        int callerOpThreads = backend.callingThreadOpThreads();
-        int share = Math.max(1, callerOpThreads / wave.size());
+        int share = directions.lowerCallerThreads();
         List<Future<Tensor>> others = new ArrayList<>(wave.size() - 1);
         for (KeptProduct p : wave.subList(1, wave.size())) {
             TensorScope slotScope = slotScopes.get(p.slot() - 1);
             Tensor rows = directions.of(p.slot());
             others.add(Waves.submit(() -> {
-                backend.setCallingThreadOpThreads(share);
+                if (backend.callingThreadOpThreads() != share) {
+                    backend.setCallingThreadOpThreads(share);
+                }
                 return directions.shaped(p.state().times(rows, slotScope));
             }));
         }
         Tensor first = null;
         Throwable failure = null;
         try {
-            backend.setCallingThreadOpThreads(share);
             first = directions.shaped(wave.get(0).state().times(directions.of(0), work));
         } catch (RuntimeException | Error e) {
             failure = e;
-        } finally {
-            if (callerOpThreads > 0) {
-                backend.setCallingThreadOpThreads(callerOpThreads);
-            }
         }
         List<Tensor> results = Waves.await(others, failure, "a kept curvature product");
         sum.add(wave.get(0).weight(), first);
@@ -510,13 +521,17 @@ public final class DataHessianOperator implements HessianOperator, AutoCloseable
      * The directions of one pass as each slot reads them, as rows {@code [k, p]}: slot 0 reads the
      * caller's, each later slot a copy in its own scope, so that no thread makes arrays in another's
      * scope (an engine may put an operation's result beside its input). Made on the calling thread
-     * when first needed; {@link #close} frees what was made.
+     * when first needed; {@link #close} frees what was made and gives the calling thread back its
+     * intra-op threads, which the pass's waves share ({@link #lowerCallerThreads}).
      */
     private final class SlotDirections implements AutoCloseable {
         private final Tensor vs;
         private final boolean vector;
         private final List<Tensor> made = new ArrayList<>();
         private Tensor[] bySlot;
+        /** The caller's intra-op threads while the waves run with a share of them; 0 otherwise. */
+        private int callerOpThreads;
+        private int share;
 
         SlotDirections(Tensor vs, boolean vector) {
             this.vs = vs;
@@ -555,9 +570,34 @@ public final class DataHessianOperator implements HessianOperator, AutoCloseable
             }
         }
 
+        /** @return each slot's share of the caller's intra-op threads, now the calling thread's own */
+        int lowerCallerThreads() {
+            if (callerOpThreads == 0) {
+                Backend backend = model.backend();
+                callerOpThreads = Math.max(1, backend.callingThreadOpThreads());
+                share = Math.max(1, callerOpThreads / slotModels.size());
+                if (share != callerOpThreads) {
+                    backend.setCallingThreadOpThreads(share);
+                }
+            }
+            return share;
+        }
+
+        /** Gives the calling thread back the intra-op threads it had before the waves. */
+        void restoreCallerThreads() {
+            if (callerOpThreads != 0 && share != callerOpThreads) {
+                model.backend().setCallingThreadOpThreads(callerOpThreads);
+            }
+            callerOpThreads = 0;
+        }
+
         @Override
         public void close() {
-            made.forEach(Tensor::close);
+            try {
+                restoreCallerThreads();
+            } finally {
+                made.forEach(Tensor::close);
+            }
         }
     }
 
