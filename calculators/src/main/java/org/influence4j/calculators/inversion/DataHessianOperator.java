@@ -491,10 +491,11 @@ public final class DataHessianOperator implements HessianOperator, AutoCloseable
         }
         Backend backend = model.backend();
         int share = directions.lowerCallerThreads();
+        List<Tensor> rowsBySlot = wave.stream().map(p -> directions.of(p.slot())).toList();
         List<Future<Tensor>> others = new ArrayList<>(wave.size() - 1);
         for (KeptProduct p : wave.subList(1, wave.size())) {
             TensorScope slotScope = slotScopes.get(p.slot() - 1);
-            Tensor rows = directions.of(p.slot());
+            Tensor rows = rowsBySlot.get(p.slot());
             others.add(Waves.submit(() -> {
                 if (backend.callingThreadOpThreads() != share) {
                     backend.setCallingThreadOpThreads(share);
@@ -505,7 +506,7 @@ public final class DataHessianOperator implements HessianOperator, AutoCloseable
         Tensor first = null;
         Throwable failure = null;
         try {
-            first = directions.shaped(wave.get(0).state().times(directions.of(0), work));
+            first = directions.shaped(wave.get(0).state().times(rowsBySlot.get(0), work));
         } catch (RuntimeException | Error e) {
             failure = e;
         }
