@@ -159,7 +159,7 @@ public abstract class AbstractModelNativeMemoryTest {
 
     /** A curvature product with the measured direction {@code v [p]}, its result owned by {@code scope}. */
     @FunctionalInterface
-    protected interface Product {
+    public interface Product {
         /** @return the product, owned by {@code scope} (closed by the caller) */
         Tensor apply(Tensor v, TensorScope scope);
     }
@@ -169,10 +169,23 @@ public abstract class AbstractModelNativeMemoryTest {
      * {@code [p]} (the same product every time).
      */
     protected void measure(String what, int p, int perRound, Product product) throws IOException {
+        measure(backend(), what, p, perRound, product);
+    }
+
+    /**
+     * The measurement of the class comment for any product of a unit vector {@code [p]} on
+     * {@code backend} (the same product every time), for tests of what runs on top of a model (e.g. a
+     * curvature operator); asserts the bar and logs the numbers.
+     *
+     * @param what     the product, for the log
+     * @param perRound products per measured round (the bar counts two rounds)
+     */
+    public static void measure(Backend backend, String what, int p, int perRound, Product product)
+            throws IOException {
         org.junit.jupiter.api.Assumptions.assumeTrue(Files.isReadable(Path.of("/proc/self/status")),
                 "needs Linux /proc");
         double[] v = TestSupport.randomUnitVector(p, 78);
-        try (TensorScope scope = backend().newScope()) {
+        try (TensorScope scope = backend.newScope()) {
             Tensor vt = scope.fromArray(v, DType.FLOAT64, p);
             double first = 0;
             for (int i = 0; i < Math.min(2000, perRound); i++) {
