@@ -49,7 +49,8 @@ class BackendOptions {
     @Option(names = "--batch-size", description = "Samples per gradient / curvature-vector-product pass (default: influence.batch.size).")
     Integer batchSize;
 
-    @Option(names = "--threads", description = "Native intra-op threads of the backend (djl-pytorch honours it); set before the backend loads.")
+    @Option(names = "--threads", description = "Native intra-op threads of the backend (djl-pytorch honours it); set before the backend loads."
+            + " By default also how many TracIn checkpoints and kept curvature batches run at once (1: one at a time).")
     Integer threads;
 
     @Option(names = "--config", description = "An influence4j .properties or .yaml file.")
