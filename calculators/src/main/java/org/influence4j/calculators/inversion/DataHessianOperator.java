@@ -350,8 +350,8 @@ public final class DataHessianOperator implements HessianOperator, AutoCloseable
         return curvature;
     }
 
-    private Tensor curvatureTimes(Batch batch, int index, Tensor vs, boolean vector, TensorScope work) {
-        KeptCurvature state = keptState(batch, index);
+    /** The curvature of {@code batch} (from its kept state where there is one) times {@code vs}, on the calling thread. */
+    private Tensor curvatureTimes(KeptCurvature state, Batch batch, Tensor vs, boolean vector, TensorScope work) {
         if (state == null && curvature == Curvature.HESSIAN && vector) {
             return model.hvp(batch, vs, work);
         }
@@ -445,7 +445,7 @@ public final class DataHessianOperator implements HessianOperator, AutoCloseable
         WeightedSum sum = new WeightedSum();
         List<KeptProduct> wave = new ArrayList<>();
         int[] next = new int[1];
-        try (SlotDirections directions = new SlotDirections(vs, vector)) {
+        try (WavePass pass = new WavePass(vs, vector)) {
             forEachBatch(batch -> {
                 int index = next[0]++;
                 double weight = (double) batch.size() / numSamples;
@@ -453,65 +453,68 @@ public final class DataHessianOperator implements HessianOperator, AutoCloseable
                 int slots = slotModels.size();
                 // a wave starts at slot 0; the first pass keeps batch 1 before its slot has a thread
                 if (state == null || slots < 2 || wave.isEmpty() && index % slots != 0) {
-                    flush(wave, directions, work, sum);
-                    directions.restoreCallerThreads();
-                    sum.add(weight, curvatureTimes(batch, index, vs, vector, work));
+                    flush(wave, pass, work, sum);
+                    pass.restoreCallerThreads();
+                    sum.add(weight, curvatureTimes(state, batch, vs, vector, work));
                     return;
                 }
-                wave.add(new KeptProduct(state, index % slots, weight));
+                wave.add(new KeptProduct(state, batch, index % slots, weight));
                 if (wave.size() == slots) {
-                    flush(wave, directions, work, sum);
+                    flush(wave, pass, work, sum);
                 }
             });
-            flush(wave, directions, work, sum);
+            flush(wave, pass, work, sum);
             return sum.value();
         }
     }
 
-    /** A kept batch's product to compute: its state, slot and weight {@code n_b / n}. */
-    private record KeptProduct(KeptCurvature state, int slot, double weight) {
+    /** A kept batch's product to compute: its state, batch, slot and weight {@code n_b / n}. */
+    private record KeptProduct(KeptCurvature state, Batch batch, int slot, double weight) {
     }
 
     /**
      * Computes a wave of kept products, the first (slot 0) on the calling thread and each other on a
      * pool thread with its slot's replica and scope, each with its share of the caller's intra-op
-     * threads (set once per pass: changing them makes an engine rebuild per-thread state), adds them
-     * to {@code sum} in order and empties {@code wave}.
+     * threads (set once per pass, not per wave), adds them to {@code sum} in order and empties
+     * {@code wave}; a last wave of one product runs on the calling thread with all its threads.
      */
-    private void flush(List<KeptProduct> wave, SlotDirections directions, TensorScope work, WeightedSum sum) {
+    private void flush(List<KeptProduct> wave, WavePass pass, TensorScope work, WeightedSum sum) {
         if (wave.isEmpty()) {
             return;
         }
+        KeptProduct head = wave.get(0);
         if (wave.size() == 1) {
             // the pass's last kept batch alone: on the calling thread with all its intra-op threads
-            directions.restoreCallerThreads();
-            KeptProduct p = wave.remove(0);
-            sum.add(p.weight(), directions.shaped(p.state().times(directions.of(0), work)));
+            pass.restoreCallerThreads();
+            sum.add(head.weight(), curvatureTimes(head.state(), head.batch(), pass.vs, pass.vector, work));
+            wave.clear();
             return;
         }
         Backend backend = model.backend();
-        int share = directions.lowerCallerThreads();
-        List<Tensor> rowsBySlot = wave.stream().map(p -> directions.of(p.slot())).toList();
-        List<Future<Tensor>> others = new ArrayList<>(wave.size() - 1);
-        for (KeptProduct p : wave.subList(1, wave.size())) {
+        int share = pass.lowerCallerThreads();
+        List<KeptProduct> tail = wave.subList(1, wave.size());
+        List<Tensor> rowsBySlot = tail.stream().map(p -> pass.directions(p.slot())).toList();
+        List<Future<Tensor>> others = new ArrayList<>(tail.size());
+        for (int j = 0; j < tail.size(); j++) {
+            KeptProduct p = tail.get(j);
             TensorScope slotScope = slotScopes.get(p.slot() - 1);
-            Tensor rows = rowsBySlot.get(p.slot());
+            Tensor rows = rowsBySlot.get(j);
             others.add(Waves.submit(() -> {
                 if (backend.callingThreadOpThreads() != share) {
                     backend.setCallingThreadOpThreads(share);
                 }
-                return directions.shaped(p.state().times(rows, slotScope));
+                return pass.shaped(p.state().times(rows, slotScope));
             }));
         }
         Tensor first = null;
         Throwable failure = null;
         try {
-            first = directions.shaped(wave.get(0).state().times(rowsBySlot.get(0), work));
+            first = curvatureTimes(head.state(), head.batch(), pass.vs, pass.vector, work);
         } catch (RuntimeException | Error e) {
             failure = e;
         }
         List<Tensor> results = Waves.await(others, failure, "a kept curvature product");
-        sum.add(wave.get(0).weight(), first);
+        sum.add(head.weight(), first);
         for (int j = 1; j < wave.size(); j++) {
             sum.add(wave.get(j).weight(), results.get(j - 1));
         }
@@ -519,44 +522,39 @@ public final class DataHessianOperator implements HessianOperator, AutoCloseable
     }
 
     /**
-     * The directions of one pass as each slot reads them, as rows {@code [k, p]}: slot 0 reads the
-     * caller's, each later slot a copy in its own scope, so that no thread makes arrays in another's
-     * scope (an engine may put an operation's result beside its input). Made on the calling thread
-     * when first needed; {@link #close} frees what was made and gives the calling thread back its
-     * intra-op threads, which the pass's waves share ({@link #lowerCallerThreads}).
+     * What one pass's waves share: the directions as each pool thread's slot reads them, as rows
+     * {@code [k, p]} copied into the slot's own scope, so that no thread makes arrays in another's
+     * scope (an engine may put an operation's result beside its input), made on the calling thread
+     * when first needed; and the calling thread's intra-op threads, lowered to its share while the
+     * waves run ({@link #lowerCallerThreads}). {@link #close} frees the copies and gives the calling
+     * thread back its intra-op threads.
      */
-    private final class SlotDirections implements AutoCloseable {
+    private final class WavePass implements AutoCloseable {
         private final Tensor vs;
         private final boolean vector;
-        private final List<Tensor> made = new ArrayList<>();
+        /** The copies of the directions by slot; null before the first wave. */
         private Tensor[] bySlot;
         /** The caller's intra-op threads while the waves run with a share of them; 0 otherwise. */
         private int callerOpThreads;
         private int share;
 
-        SlotDirections(Tensor vs, boolean vector) {
+        WavePass(Tensor vs, boolean vector) {
             this.vs = vs;
             this.vector = vector;
         }
 
-        /** @return the directions for {@code slot}'s thread */
-        Tensor of(int slot) {
+        /** @return the directions for the thread of {@code slot} (≥ 1), a copy in its scope */
+        Tensor directions(int slot) {
             if (bySlot == null) {
                 bySlot = new Tensor[slotModels.size()];
             }
             if (bySlot[slot] == null) {
                 Tensor rows = vector ? vs.reshape(1, dimension) : vs;
-                if (slot > 0) {
-                    Tensor copy = rows.scale(1.0).moveTo(slotScopes.get(slot - 1));
-                    if (vector) {
-                        rows.close();
-                    }
-                    rows = copy;
+                Tensor copy = rows.scale(1.0).moveTo(slotScopes.get(slot - 1));
+                if (vector) {
+                    rows.close();
                 }
-                if (rows != vs) {
-                    made.add(rows);
-                }
-                bySlot[slot] = rows;
+                bySlot[slot] = copy;
             }
             return bySlot[slot];
         }
@@ -597,7 +595,13 @@ public final class DataHessianOperator implements HessianOperator, AutoCloseable
             try {
                 restoreCallerThreads();
             } finally {
-                made.forEach(Tensor::close);
+                if (bySlot != null) {
+                    for (Tensor copy : bySlot) {
+                        if (copy != null) {
+                            copy.close();
+                        }
+                    }
+                }
             }
         }
     }
