@@ -17,6 +17,7 @@ import org.influence4j.api.data.Batch;
 import org.influence4j.api.data.InMemoryDataSource;
 import org.influence4j.api.influence.InfluenceMode;
 import org.influence4j.backend.pytorch.PtBackendProvider;
+import org.influence4j.backend.testkit.TestSupport;
 import org.influence4j.calculators.influence.EkfacCurvature;
 import org.influence4j.calculators.influence.EkfacInfluence;
 import org.influence4j.calculators.influence.EkfacLayer;
@@ -105,11 +106,12 @@ class EkfacGaussNewtonTest {
                 sum[k] += v[k];
             }
         }
-        assertClose(total, sum, 1e-10);
+        TestSupport.assertCloseToScale(total, sum, 1e-10, "the layers' sum");
         Map<Double, Map<Integer, Tensor>> explored = ek.exploreHessianRegularization(test, train,
                 new double[] {0.5, LAMBDA}, scope);
         for (int layer : byLayer.keySet()) {
-            assertClose(byLayer.get(layer).toDoubleArray(), explored.get(LAMBDA).get(layer).toDoubleArray(), 1e-10);
+            TestSupport.assertCloseToScale(byLayer.get(layer).toDoubleArray(), explored.get(LAMBDA).get(layer).toDoubleArray(),
+                    1e-10, "layer " + layer);
         }
         EkfacLayer first = ek.representation().orElseThrow().get(0);
         int d = 64;
@@ -123,7 +125,7 @@ class EkfacGaussNewtonTest {
                 }
             }
         }
-        assertClose(a, first.inputFactor(), 1e-12);
+        TestSupport.assertCloseToScale(a, first.inputFactor(), 1e-12, "the input factor");
     }
 
     /** {@code H_GN} of the mean loss, row-major {@code [p, p]}. */
@@ -232,16 +234,5 @@ class EkfacGaussNewtonTest {
                     Arrays.copyOfRange(b, t * n, (t + 1) * n));
         }
         return s / m;
-    }
-
-    private static void assertClose(double[] expected, double[] actual, double tol) {
-        assertEquals(expected.length, actual.length);
-        double scale = 0;
-        double worst = 0;
-        for (int k = 0; k < expected.length; k++) {
-            scale = Math.max(scale, Math.abs(expected[k]));
-            worst = Math.max(worst, Math.abs(expected[k] - actual[k]));
-        }
-        assertTrue(worst <= tol * scale, "max diff " + worst + " at scale " + scale);
     }
 }

@@ -1,5 +1,6 @@
 package org.influence4j.it;
 
+import static org.influence4j.backend.testkit.TestSupport.assertCloseToScale;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -189,15 +190,15 @@ class KeptCurvatureTest {
             backend.setCallingThreadOpThreads(2);
             try (DataHessianOperator two = new DataHessianOperator(model, data, 0.25, 3, curvature)) {
                 for (int pass = 0; pass < 2; pass++) {
-                    assertClose(vector, two.apply(v, scope).toDoubleArray(), "vector, pass " + pass);
-                    assertClose(twoRows, two.apply(vs, scope).toDoubleArray(), "two rows, pass " + pass);
+                    assertCloseToScale(vector, two.apply(v, scope).toDoubleArray(), 1e-12, "vector, pass " + pass);
+                    assertCloseToScale(twoRows, two.apply(vs, scope).toDoubleArray(), 1e-12, "two rows, pass " + pass);
                     assertEquals(2, two.keptThreads());
                     assertEquals(3, two.keptBatches());
                     assertEquals(2, backend.callingThreadOpThreads(), "the caller's intra-op threads");
                 }
                 two.releaseKeptState();
                 assertEquals(1, two.keptThreads());
-                assertClose(vector, two.apply(v, scope).toDoubleArray(), "kept again");
+                assertCloseToScale(vector, two.apply(v, scope).toDoubleArray(), 1e-12, "kept again");
                 assertEquals(2, two.keptThreads());
             }
         } finally {
@@ -240,15 +241,6 @@ class KeptCurvatureTest {
         } finally {
             backend.setCallingThreadOpThreads(Math.max(1, before));
         }
-    }
-
-    /** Equal up to a float64 reduction order inside the engine's kernels: 1e-12 of the largest value. */
-    private static void assertClose(double[] expected, double[] actual, String what) {
-        double scale = 0;
-        for (double e : expected) {
-            scale = Math.max(scale, Math.abs(e));
-        }
-        assertArrayEquals(expected, actual, 1e-12 * scale, what);
     }
 
     /** A data source whose passes chunk differently breaks the kept batches' order: one line naming it. */

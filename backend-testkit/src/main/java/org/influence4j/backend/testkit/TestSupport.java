@@ -290,6 +290,27 @@ public final class TestSupport {
         return Math.sqrt(s);
     }
 
+    /**
+     * Asserts that {@code actual} equals {@code expected} elementwise within {@code tol} times the
+     * largest magnitude in {@code expected} (a bound for values that differ by rounding only).
+     *
+     * @param what names the values in the failure message
+     */
+    public static void assertCloseToScale(double[] expected, double[] actual, double tol, String what) {
+        if (expected.length != actual.length) {
+            throw new AssertionError(what + ": length " + actual.length + ", expected " + expected.length);
+        }
+        double scale = 0;
+        double worst = 0;
+        for (int k = 0; k < expected.length; k++) {
+            scale = Math.max(scale, Math.abs(expected[k]));
+            worst = Math.max(worst, Math.abs(expected[k] - actual[k]));
+        }
+        if (!(worst <= tol * scale)) {
+            throw new AssertionError(what + ": max diff " + worst + " at scale " + scale + " (tolerance " + tol + ")");
+        }
+    }
+
     /** ‖a − ref‖ / ‖ref‖ */
     public static double relErr(double[] a, double[] ref) {
         if (a.length != ref.length) {
