@@ -30,9 +30,12 @@ import org.influence4j.graph.Autodiff.Var;
  * piece has an exact adjoint, so second derivatives are exact. Where no gradient flows through a
  * convolution, pool or ReLU (the inputs and parameters are constants: plain outputs and losses, the
  * layers before the first tapped Dense head) the backend's native kernels compute it when it has
- * them ({@link Kernels#conv2dValue}, {@link Kernels#pool2dValue}, {@link Kernels#relu}); there a
- * ReLU whose only consumer is a max pool runs after the pool, on a quarter of the values of a 2x2
- * pool (exact: the maximum commutes with ReLU). Where the backend also computes a convolution's
+ * them ({@link Kernels#conv2dValue}, {@link Kernels#pool2dValue}, {@link Kernels#relu}). A ReLU
+ * whose only consumer is a max pool runs after the pool, on a quarter of the values of a 2x2 pool,
+ * whether or not a gradient flows. This is exact for values and derivatives: the maximum commutes
+ * with ReLU, and where a window's maximum is positive its first maximum is the same before and after
+ * the ReLU, so the gradient reaches the same input; where it is not, both orders give the window
+ * a zero gradient (PyTorch's ReLU derivative at 0 is 0). Where the backend also computes a convolution's
  * input and weight gradients ({@link Kernels#conv2dGradientsAreNative}: stride 1 on PyTorch), the
  * convolution is native whether or not a gradient flows: a recorded operation whose adjoints are
  * the transposed convolution and the weight gradient (a convolution with the batch as channels),
@@ -116,8 +119,9 @@ public final class GraphEvaluator<A> {
             for (String name : inputNames) {
                 in.add(values.get(name));
             }
-            if (reluBeforeItsMaxPool(nodes, i) && !in.get(0).requiresGrad()) {
-                // max(relu(x)) = relu(max(x)) exactly: the ReLU runs on the pooled values, a quarter of them
+            if (reluBeforeItsMaxPool(nodes, i)) {
+                // max(relu(x)) = relu(max(x)), derivatives included (class comment): the ReLU runs on the
+                // pooled values, a quarter of them
                 values.put(node.name(), in.get(0));
                 reluDeferred = true;
                 continue;
@@ -128,7 +132,7 @@ public final class GraphEvaluator<A> {
             out = apply(node, in, inShape, ids, n, w, b, perSample,
                     perSample || !which.test(node.name()) ? null : taps);
             if (reluDeferred) {
-                out = ad.constant(ad.kernels().relu(out.value()));
+                out = relu(out);
                 reluDeferred = false;
             }
             values.put(node.name(), out);
@@ -237,12 +241,17 @@ public final class GraphEvaluator<A> {
         throw new IllegalStateException("unknown node " + node);
     }
 
+    /** @return ReLU of {@code x}: times its positive mask where a gradient flows, else the native kernel */
+    private Var<A> relu(Var<A> x) {
+        return x.requiresGrad() ? ad.mul(x, ad.constant(ad.kernels().greaterMask(x.value(), 0)))
+                : ad.constant(ad.kernels().relu(x.value()));
+    }
+
     private Var<A> activation(Var<A> x, GraphNode.Act a) {
         Kernels<A> k = ad.kernels();
         switch (a.activation()) {
             case RELU:
-                return x.requiresGrad() ? ad.mul(x, ad.constant(k.greaterMask(x.value(), 0)))
-                        : ad.constant(k.relu(x.value()));
+                return relu(x);
             case TANH:
                 return ad.tanh(x);
             case SIGMOID:
