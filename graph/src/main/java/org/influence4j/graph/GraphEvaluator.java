@@ -88,8 +88,8 @@ public final class GraphEvaluator<A> {
 
     /**
      * The model outputs, with every weight layer tapped (Dense, Conv2d, Embedding; shared
-     * parameters only): a zero probe leaf is added to the layer's pre-activation output in its row
-     * form {@code [n·T, out]} (rows ordered (sample, position): T = 1 for a Dense layer on vectors,
+     * parameters only): the layer's pre-activation output in its row form {@code [n·T, out]} is
+     * its probe (rows ordered (sample, position): T = 1 for a Dense layer on vectors,
      * the leading positions for Dense on the last axis, the output positions of a Conv2d, the
      * tokens of an Embedding), and {@code taps} receives, by node name in node order, that probe
      * and the layer's input rows {@code [n·T, in]} (the im2col patches of a Conv2d; null for an
@@ -160,9 +160,10 @@ public final class GraphEvaluator<A> {
      * The tap of one weight layer ({@link #outputs(Var, int[], int, List, boolean, Map)}).
      *
      * @param inputs the layer's input rows {@code [n·T, in]}; null for an Embedding
-     * @param probe  the zero leaf added to the output rows {@code [n·T, out]}, or to the output
-     *               {@code [n, out, oh, ow]} of a native convolution (T = oh·ow): {@link #rows} turns
-     *               a gradient of either shape into rows
+     * @param probe  the output rows {@code [n·T, out]}, or the output {@code [n, out, oh, ow]} of a
+     *               native convolution (T = oh·ow), as recorded, or as a leaf holding its value where
+     *               nothing before it is differentiated: {@link #rows} turns a gradient of either
+     *               shape into rows
      * @param <A>    the backend's array type
      */
     public record Tap<A>(Var<A> inputs, Var<A> probe) {
@@ -178,15 +179,18 @@ public final class GraphEvaluator<A> {
         }
     }
 
-    /** @return {@code rows} with a zero probe added and recorded in {@code taps}, or {@code rows} when not tapping */
+    /**
+     * @return {@code rows}, recorded in {@code taps} as the layer's probe (as a leaf of the same value
+     *     where nothing before it is differentiated, so that the backward pass reaches it), or
+     *     {@code rows} when not tapping
+     */
     private Var<A> tapped(String name, Var<A> inputs, Var<A> rows, Map<String, Tap<A>> taps) {
         if (taps == null) {
             return rows;
         }
-        long[] s = ad.shape(rows);
-        Var<A> probe = ad.leaf(ad.kernels().zeros(s));
+        Var<A> probe = rows.requiresGrad() ? rows : ad.leaf(rows.value());
         taps.put(name, new Tap<>(inputs, probe));
-        return ad.add(rows, probe);
+        return probe;
     }
 
     private Var<A> apply(GraphNode node, List<Var<A>> in, long[] s, int[] ids, int n, Var<A> w, Var<A> b,
@@ -321,9 +325,7 @@ public final class GraphEvaluator<A> {
             }
             A inputs = k.reshape(k.gatherPaddedColumns(k.reshape(x.value(), n, s[1] * s[2] * s[3]), index),
                     n * positions, patch);
-            Var<A> probe = ad.leaf(k.zeros(os));
-            taps.put(c.name(), new Tap<>(ad.constant(inputs), probe));
-            return ad.add(y, probe);
+            return tapped(c.name(), ad.constant(inputs), y, taps);
         }
         Var<A> patches = patches(x, index, n, s[1] * s[2] * s[3], positions, patch);
         long o = c.outChannels();
