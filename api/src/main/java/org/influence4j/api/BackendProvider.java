@@ -19,6 +19,15 @@ public interface BackendProvider {
      */
     String THREADS_PROPERTY = "influence4j.backend.threads";
 
+    /**
+     * System property, {@code true} (unset: the default) or {@code false}: whether a backend whose
+     * engine allocates its arrays with the C library's {@code malloc} may set that allocator to keep
+     * freed blocks for reuse (on glibc: {@code mallopt} thresholds), read when the backend's engine
+     * is first loaded in this JVM. The setting is process-wide; a provider that applies it documents
+     * what it sets and leaves an allocator that the process's environment already tunes as it is.
+     */
+    String RETAIN_FREED_MEMORY_PROPERTY = "influence4j.backend.retainFreedMemory";
+
     /** @return the backend name, e.g. {@code djl-pytorch} */
     String name();
 

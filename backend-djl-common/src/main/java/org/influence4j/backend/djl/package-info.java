@@ -14,6 +14,8 @@
  *       of a backend over a loaded DJL engine;</li>
  *   <li>{@link org.influence4j.backend.djl.DjlClassPath} — the class-path checks of the backends'
  *       service providers (no native code loaded);</li>
+ *   <li>{@link org.influence4j.backend.djl.NativeAllocator} — the policy for glibc's {@code malloc}
+ *       that a backend applies before its engine loads (freed blocks kept for reuse);</li>
  *   <li>{@link org.influence4j.backend.djl.DjlKernels} and
  *       {@link org.influence4j.backend.djl.DjlGraphModel} — layer graphs on any DJL engine: the
  *       graph module's primitive kernels over {@code NDArray}s (results attached to the call's

@@ -10,6 +10,7 @@ import java.util.Properties;
 import org.influence4j.api.Backend;
 import org.influence4j.api.BackendProvider;
 import org.influence4j.backend.djl.DjlClassPath;
+import org.influence4j.backend.djl.NativeAllocator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -27,7 +28,9 @@ import org.slf4j.LoggerFactory;
  * per JVM and returns one shared {@link PtBackend}. When the system property
  * {@value org.influence4j.api.BackendProvider#THREADS_PROPERTY} is set (to a count of at least 1),
  * the engine is loaded with that many intra-op threads and one inter-op thread (DJL's
- * {@code ai.djl.pytorch.num_threads} and {@code ai.djl.pytorch.num_interop_threads}).
+ * {@code ai.djl.pytorch.num_threads} and {@code ai.djl.pytorch.num_interop_threads}). Before the
+ * engine loads it applies {@link NativeAllocator}'s policy for glibc's {@code malloc} unless
+ * {@value org.influence4j.api.BackendProvider#RETAIN_FREED_MEMORY_PROPERTY} is {@code false}.
  */
 public final class PtBackendProvider implements BackendProvider {
 
@@ -124,6 +127,7 @@ public final class PtBackendProvider implements BackendProvider {
                     System.setProperty(OFFLINE_PROPERTY, "true");
                 }
                 applyThreads();
+                NativeAllocator.Outcome allocator = NativeAllocator.retainFreedMemory();
                 Engine engine;
                 try {
                     engine = Engine.getEngine("PyTorch");
@@ -138,7 +142,7 @@ public final class PtBackendProvider implements BackendProvider {
                             + " ai.djl.pytorch:pytorch-engine on the class path");
                 }
                 shared = new PtBackend(engine);
-                LOG.info("djl-pytorch backend ready: {}", shared.version());
+                LOG.info("djl-pytorch backend ready: {}; native memory: {}", shared.version(), allocator.description());
             }
             return shared;
         }
