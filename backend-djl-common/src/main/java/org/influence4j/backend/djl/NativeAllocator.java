@@ -46,7 +46,7 @@ public final class NativeAllocator {
         /** The environment sets glibc's malloc thresholds itself. */
         ENVIRONMENT("left to the environment's malloc settings"),
         /** Not Linux with glibc, or the C library could not be reached. */
-        UNAVAILABLE("left as it is (not glibc)");
+        UNAVAILABLE("left as it is (no glibc mallopt here)");
 
         private final String description;
 
@@ -54,7 +54,7 @@ public final class NativeAllocator {
             this.description = description;
         }
 
-        /** @return a phrase for a log line, e.g. {@code "left as it is (not glibc)"} */
+        /** @return a phrase for a log line, e.g. {@code "left as it is (no glibc mallopt here)"} */
         public String description() {
             return description;
         }
