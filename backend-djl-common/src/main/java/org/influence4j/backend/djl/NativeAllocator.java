@@ -1,6 +1,7 @@
 package org.influence4j.backend.djl;
 
 import com.sun.jna.Function;
+import com.sun.jna.Structure;
 import java.util.Locale;
 import java.util.Map;
 import org.influence4j.api.BackendProvider;
@@ -71,6 +72,37 @@ public final class NativeAllocator {
      */
     public static synchronized Outcome retainFreedMemory() {
         return retainFreedMemory(System.getProperty(BackendProvider.RETAIN_FREED_MEMORY_PROPERTY), System.getenv());
+    }
+
+    /**
+     * glibc's count of bytes in blocks it has mapped on their own ({@code mallinfo2().hblkhd}): blocks
+     * at or above the mmap threshold, so that a block's effect on it shows which side of the
+     * threshold it fell on (used to check that the policy is in force).
+     *
+     * @return the bytes, or -1 where there is no glibc 2.33 or later
+     */
+    public static long mappedBytes() {
+        try {
+            return ((MallInfo2) Function.getFunction("c", "mallinfo2").invoke(MallInfo2.class, new Object[0])).hblkhd;
+        } catch (UnsatisfiedLinkError | RuntimeException e) {
+            return -1;
+        }
+    }
+
+    /** glibc's {@code struct mallinfo2}: ten {@code size_t} fields. */
+    @Structure.FieldOrder({"arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks",
+        "fordblks", "keepcost"})
+    public static final class MallInfo2 extends Structure implements Structure.ByValue {
+        public long arena;
+        public long ordblks;
+        public long smblks;
+        public long hblks;
+        public long hblkhd;
+        public long usmblks;
+        public long fsmblks;
+        public long uordblks;
+        public long fordblks;
+        public long keepcost;
     }
 
     static Outcome retainFreedMemory(String property, Map<String, String> environment) {

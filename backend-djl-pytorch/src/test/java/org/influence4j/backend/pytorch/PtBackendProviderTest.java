@@ -3,10 +3,15 @@ package org.influence4j.backend.pytorch;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.util.Map;
 
 import org.influence4j.api.BackendProvider;
+import org.influence4j.api.DType;
+import org.influence4j.api.Tensor;
+import org.influence4j.api.TensorScope;
+import org.influence4j.backend.djl.NativeAllocator;
 import org.influence4j.backend.testkit.AbstractBackendProviderTest;
 import org.junit.jupiter.api.Test;
 
@@ -36,6 +41,25 @@ class PtBackendProviderTest extends AbstractBackendProviderTest {
     @Override
     protected void assertEnvironmentPrepared() {
         assertEquals("true", System.getProperty("ai.djl.offline"));
+    }
+
+    /**
+     * With the backend loaded, glibc serves libtorch a 24 MiB array from its heaps instead of a fresh
+     * mapping ({@link NativeAllocator}; glibc's own threshold starts at 128 KiB).
+     */
+    @Test
+    void loadingTheBackendSetsGlibcToServeBlocksBelow32MiBFromItsHeaps() {
+        assumeTrue(NativeAllocator.mappedBytes() >= 0, "needs glibc 2.33 or later");
+        assumeTrue(System.getProperty(BackendProvider.RETAIN_FREED_MEMORY_PROPERTY) == null
+                && !System.getenv().getOrDefault("GLIBC_TUNABLES", "").contains("glibc.malloc.")
+                && System.getenv().keySet().stream().noneMatch(k -> k.startsWith("MALLOC_")),
+                "the allocator is configured from outside");
+        org.influence4j.api.Backend backend = newProvider().create();
+        try (TensorScope scope = backend.newScope()) {
+            long before = NativeAllocator.mappedBytes();
+            Tensor array = scope.zeros(DType.FLOAT32, 6L << 20);
+            assertEquals(before, NativeAllocator.mappedBytes(), "a 24 MiB array of " + array.numel() + " floats was mapped");
+        }
     }
 
     @Test
