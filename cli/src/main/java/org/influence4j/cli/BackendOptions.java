@@ -182,6 +182,9 @@ class BackendOptions {
             if (batchSize != null && batchSize < 1) {
                 throw new IllegalArgumentException("--batch-size: must be >= 1, got " + batchSize);
             }
+            if (lambda != null && !(Double.isFinite(lambda) && lambda >= 0)) {
+                throw new IllegalArgumentException("--lambda: must be a finite number >= 0, got " + lambda);
+            }
             s = new InfluenceSettings(s.backend(), s.method(), lambda == null ? s.hessianRegularization() : lambda,
                     batchSize == null ? s.batchSize() : batchSize, s.solverSettings(), s.curvature());
         }

@@ -2,6 +2,7 @@ package org.influence4j.cli;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
@@ -140,6 +141,20 @@ class SubcommandsTest {
                 store.toString()));
         assertEquals(1, run.exitCode());
         assertTrue(run.err().contains("--chunk-size"), run.err());
+    }
+
+    /** A λ below 0 or not finite is refused in one line naming {@code --lambda}, before anything is written. */
+    @Test
+    void aNegativeOrNonFiniteLambdaNamesTheOption() {
+        Path out = dir.resolve("refused-lambda.npy");
+        for (String lambda : new String[] {"-1", "NaN", "Infinity"}) {
+            Influence4jCommandTest.Run run = Influence4jCommandTest.run(query("self-influence", "--lambda", lambda, "-o",
+                    out.toString()));
+            assertEquals(1, run.exitCode(), run.err());
+            assertEquals("influence4j: --lambda: must be a finite number >= 0, got " + Double.parseDouble(lambda),
+                    run.err().strip());
+            assertFalse(Files.exists(out), "nothing is written");
+        }
     }
 
     @Test
