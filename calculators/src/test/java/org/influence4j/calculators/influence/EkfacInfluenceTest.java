@@ -193,17 +193,17 @@ class EkfacInfluenceTest {
                 double[] exact = direct.influences(test, trainPart, InfluenceMode.UP, scope).toDoubleArray();
                 Tensor values = ek.influences(test, trainPart, InfluenceMode.UP, scope);
                 assertArrayEquals(new long[] {6, 12}, values.shape());
-                assertClose(exact, values.toDoubleArray(), 1e-10);
-                assertClose(direct.influenceFactors(test, scope).toDoubleArray(),
+                Fixtures.assertCloseToScale(exact, values.toDoubleArray(), 1e-10);
+                Fixtures.assertCloseToScale(direct.influenceFactors(test, scope).toDoubleArray(),
                         ek.influenceFactors(test, scope).toDoubleArray(), 1e-10);
-                assertClose(direct.influences(test, trainPart, InfluenceMode.PERTURBATION, scope).toDoubleArray(),
+                Fixtures.assertCloseToScale(direct.influences(test, trainPart, InfluenceMode.PERTURBATION, scope).toDoubleArray(),
                         ek.influences(test, trainPart, InfluenceMode.PERTURBATION, scope).toDoubleArray(), 1e-10);
                 Map<Integer, Tensor> byLayer = ek.influencesByLayer(test, trainPart, InfluenceMode.UP, scope);
                 assertEquals(java.util.Set.of(0), byLayer.keySet());
-                assertClose(exact, byLayer.get(0).toDoubleArray(), 1e-10);
+                Fixtures.assertCloseToScale(exact, byLayer.get(0).toDoubleArray(), 1e-10);
                 Map<Integer, Tensor> factorsByLayer = ek.influenceFactorsByLayer(test, scope);
                 assertArrayEquals(new long[] {6, P}, factorsByLayer.get(0).shape());
-                assertClose(exact, ek.influencesFromFactorsByLayer(factorsByLayer, trainPart, InfluenceMode.UP, scope)
+                Fixtures.assertCloseToScale(exact, ek.influencesFromFactorsByLayer(factorsByLayer, trainPart, InfluenceMode.UP, scope)
                         .get(0).toDoubleArray(), 1e-10);
 
                 double[] lambdas = {0.01, 0.3};
@@ -213,13 +213,13 @@ class EkfacInfluenceTest {
                 for (double lambda : lambdas) {
                     try (DirectInfluence d = new DirectInfluence(new HostModel(spec, zero), lambda)) {
                         d.fit(new InMemoryDataSource(train));
-                        assertClose(d.influences(test, trainPart, InfluenceMode.UP, scope).toDoubleArray(),
+                        Fixtures.assertCloseToScale(d.influences(test, trainPart, InfluenceMode.UP, scope).toDoubleArray(),
                                 explored.get(lambda).get(0).toDoubleArray(), 1e-10);
                     }
                 }
                 double[] self = ek.exploreHessianRegularization(test, null, new double[] {0.05}, scope).get(0.05)
                         .get(0).toDoubleArray();
-                assertClose(direct.influences(test, null, InfluenceMode.UP, scope).toDoubleArray(), self, 1e-10);
+                Fixtures.assertCloseToScale(direct.influences(test, null, InfluenceMode.UP, scope).toDoubleArray(), self, 1e-10);
             }
         }
     }
@@ -351,16 +351,6 @@ class EkfacInfluenceTest {
             den += exact[k] * exact[k];
         }
         return Math.sqrt(num / den);
-    }
-
-    private static void assertClose(double[] expected, double[] actual, double tol) {
-        assertEquals(expected.length, actual.length);
-        double scale = 0;
-        for (double v : expected) {
-            scale = Math.max(scale, Math.abs(v));
-        }
-        assertTrue(Fixtures.maxAbsDiff(expected, actual) <= tol * scale,
-                "max diff " + Fixtures.maxAbsDiff(expected, actual) + " at scale " + scale);
     }
 
     /** The fit and the adapter's self-influence report their tasks and one step per chunk of 16. */

@@ -78,16 +78,6 @@ class InverseHessianInfluenceTest {
         return out;
     }
 
-    private static void assertClose(double[] expected, double[] actual, double tol) {
-        assertEquals(expected.length, actual.length);
-        double scale = 0;
-        for (double e : expected) {
-            scale = Math.max(scale, Math.abs(e));
-        }
-        assertTrue(Fixtures.maxAbsDiff(expected, actual) <= tol * scale,
-                "max diff " + Fixtures.maxAbsDiff(expected, actual) + " at scale " + scale);
-    }
-
     @ParameterizedTest
     @MethodSource("models")
     void influencesEqualPlainJavaReference(String kind) {
@@ -97,11 +87,11 @@ class InverseHessianInfluenceTest {
             Batch trainPart = train.slice(0, 20);
             Tensor inf = m.influences(test, trainPart, InfluenceMode.UP, scope);
             assertArrayEquals(new long[] {7, 20}, inf.shape());
-            assertClose(reference(test, trainPart), inf.toDoubleArray(), 1e-9);
+            Fixtures.assertCloseToScale(reference(test, trainPart), inf.toDoubleArray(), 1e-9);
 
             Tensor factors = m.influenceFactors(test, scope);
             assertArrayEquals(new long[] {7, P}, factors.shape());
-            assertClose(inf.toDoubleArray(),
+            Fixtures.assertCloseToScale(inf.toDoubleArray(),
                     m.influencesFromFactors(factors, trainPart, InfluenceMode.UP, scope).toDoubleArray(), 1e-12);
             assertEquals(3, scope.liveTensors(), "only the returned tensors live in the caller's scope");
         }
@@ -115,7 +105,7 @@ class InverseHessianInfluenceTest {
             double[] self = m.influences(test, null, InfluenceMode.UP, scope).toDoubleArray();
             double[] explicit = m.influences(test, test, InfluenceMode.UP, scope).toDoubleArray();
             assertArrayEquals(explicit, self, 0.0);
-            assertClose(reference(test, test), self, 1e-9);
+            Fixtures.assertCloseToScale(reference(test, test), self, 1e-9);
             for (int i = 0; i < 7; i++) {
                 assertTrue(self[i * 7 + i] > 0, "self-influence is positive for a positive definite H");
             }
@@ -131,8 +121,8 @@ class InverseHessianInfluenceTest {
              HostScope scope = HostBackend.scope()) {
             double[] nLessThanM = m.influences(big, small, InfluenceMode.UP, scope).toDoubleArray();
             double[] mLessThanN = m.influences(small, big, InfluenceMode.UP, scope).toDoubleArray();
-            assertClose(reference(big, small), nLessThanM, 1e-9);
-            assertClose(reference(small, big), mLessThanN, 1e-9);
+            Fixtures.assertCloseToScale(reference(big, small), nLessThanM, 1e-9);
+            Fixtures.assertCloseToScale(reference(small, big), mLessThanN, 1e-9);
             for (int i = 0; i < 30; i++) {
                 for (int j = 0; j < 3; j++) {
                     assertEquals(nLessThanM[i * 3 + j], mLessThanN[j * 30 + i],

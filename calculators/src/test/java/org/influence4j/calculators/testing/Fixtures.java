@@ -220,6 +220,24 @@ public final class Fixtures {
     }
 
     /**
+     * Asserts that {@code actual} equals {@code expected} to {@code relTol} times the largest
+     * magnitude in {@code expected} (elementwise, the same length).
+     */
+    public static void assertCloseToScale(double[] expected, double[] actual, double relTol) {
+        if (expected.length != actual.length) {
+            throw new AssertionError("lengths differ: " + expected.length + " vs " + actual.length);
+        }
+        double scale = 0;
+        for (double e : expected) {
+            scale = Math.max(scale, Math.abs(e));
+        }
+        double diff = maxAbsDiff(expected, actual);
+        if (!(diff <= relTol * scale)) {
+            throw new AssertionError("max diff " + diff + " at scale " + scale + " (relative tolerance " + relTol + ")");
+        }
+    }
+
+    /**
      * Eigendecomposition of a symmetric matrix by the cyclic Jacobi method (plain Java, independent
      * of the code under test).
      *
