@@ -14,13 +14,14 @@ import org.influence4j.api.BackendProvider;
  * {@code M_MMAP_THRESHOLD} and {@code M_TRIM_THRESHOLD}, as {@code GLIBC_TUNABLES} would set them).
  *
  * <p>Why: a pass over a batch allocates and frees tensors of a few megabytes each. With glibc's
- * defaults these often come from fresh mappings (the dynamic threshold starts at 128 KiB) or from
- * heap memory returned to the kernel after the previous pass, so every page is faulted in and
- * zeroed again: on the Fashion-MNIST CNN's TracInCPFast self-influence (2,000 images, 4
- * checkpoints, 2 vCPUs) 0.9 million page faults and 230-290 ms per query in most processes,
- * against 0.11-0.14 million and 130-180 ms with this policy; peak RSS was the same (0.54-0.75 GB
- * either way). The values are glibc's own ceilings for its dynamic thresholds (32 MiB on 64-bit,
- * trim at twice that), applied from the start instead of after the first large frees.
+ * defaults a process that queries before it has freed large blocks (the command line, a service
+ * that loads checkpoints) often gets them from fresh mappings (the moving threshold starts at
+ * 128 KiB) or from heap memory returned to the kernel after the previous pass, so every page is
+ * faulted in and zeroed again. On the Fashion-MNIST CNN's TracInCPFast self-influence (2,000
+ * images, 4 checkpoints loaded from files, 2 vCPUs): 0.8-0.9 million page faults in most such
+ * processes, and 0.11-0.14 million with this policy. The values are glibc's own ceilings for its
+ * moving thresholds (32 MiB on 64-bit, trim at twice that), applied from the start instead of
+ * after the first large frees; the retained heap raises peak RSS by tens of megabytes.
  *
  * <p>Process-wide; a provider calls it once, before its engine loads. Not applied (and said so by
  * {@link Outcome}) off Linux, without glibc (musl has no such thresholds; a preloaded jemalloc or
@@ -74,6 +75,36 @@ public final class NativeAllocator {
         return retainFreedMemory(System.getProperty(BackendProvider.RETAIN_FREED_MEMORY_PROPERTY), System.getenv());
     }
 
+    static Outcome retainFreedMemory(String property, Map<String, String> environment) {
+        if (property != null && !property.isBlank()) {
+            String value = property.trim().toLowerCase(Locale.ROOT);
+            if (value.equals("false")) {
+                return Outcome.DISABLED;
+            }
+            if (!value.equals("true")) {
+                throw new IllegalStateException(BackendProvider.RETAIN_FREED_MEMORY_PROPERTY
+                        + ": must be true or false, got '" + property + "'");
+            }
+        }
+        String tunables = environment.getOrDefault("GLIBC_TUNABLES", "");
+        if (tunables.contains("glibc.malloc.mmap_threshold") || tunables.contains("glibc.malloc.trim_threshold")
+                || environment.containsKey("MALLOC_MMAP_THRESHOLD_") || environment.containsKey("MALLOC_TRIM_THRESHOLD_")) {
+            return Outcome.ENVIRONMENT;
+        }
+        if (!System.getProperty("os.name", "").toLowerCase(Locale.ROOT).startsWith("linux")) {
+            return Outcome.UNAVAILABLE;
+        }
+        try {
+            Function.getFunction("c", "gnu_get_libc_version"); // glibc only
+            Function mallopt = Function.getFunction("c", "mallopt");
+            boolean set = mallopt.invokeInt(new Object[] {M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES}) == 1
+                    & mallopt.invokeInt(new Object[] {M_TRIM_THRESHOLD, TRIM_THRESHOLD_BYTES}) == 1;
+            return set ? Outcome.APPLIED : Outcome.UNAVAILABLE;
+        } catch (UnsatisfiedLinkError | RuntimeException e) {
+            return Outcome.UNAVAILABLE;
+        }
+    }
+
     /**
      * glibc's count of bytes in blocks it has mapped on their own ({@code mallinfo2().hblkhd}): blocks
      * at or above the mmap threshold, so that a block's effect on it shows which side of the
@@ -103,35 +134,5 @@ public final class NativeAllocator {
         public long uordblks;
         public long fordblks;
         public long keepcost;
-    }
-
-    static Outcome retainFreedMemory(String property, Map<String, String> environment) {
-        if (property != null && !property.isBlank()) {
-            String value = property.trim().toLowerCase(Locale.ROOT);
-            if (value.equals("false")) {
-                return Outcome.DISABLED;
-            }
-            if (!value.equals("true")) {
-                throw new IllegalStateException(BackendProvider.RETAIN_FREED_MEMORY_PROPERTY
-                        + ": must be true or false, got '" + property + "'");
-            }
-        }
-        String tunables = environment.getOrDefault("GLIBC_TUNABLES", "");
-        if (tunables.contains("glibc.malloc.mmap_threshold") || tunables.contains("glibc.malloc.trim_threshold")
-                || environment.containsKey("MALLOC_MMAP_THRESHOLD_") || environment.containsKey("MALLOC_TRIM_THRESHOLD_")) {
-            return Outcome.ENVIRONMENT;
-        }
-        if (!System.getProperty("os.name", "").toLowerCase(Locale.ROOT).startsWith("linux")) {
-            return Outcome.UNAVAILABLE;
-        }
-        try {
-            Function.getFunction("c", "gnu_get_libc_version"); // glibc only
-            Function mallopt = Function.getFunction("c", "mallopt");
-            boolean set = mallopt.invokeInt(new Object[] {M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES}) == 1
-                    & mallopt.invokeInt(new Object[] {M_TRIM_THRESHOLD, TRIM_THRESHOLD_BYTES}) == 1;
-            return set ? Outcome.APPLIED : Outcome.UNAVAILABLE;
-        } catch (UnsatisfiedLinkError | RuntimeException e) {
-            return Outcome.UNAVAILABLE;
-        }
     }
 }
