@@ -42,7 +42,7 @@ public final class NativeAllocator {
     /** What {@link #retainFreedMemory} did. */
     public enum Outcome {
         /** glibc's thresholds are set. */
-        APPLIED("glibc malloc keeps freed blocks below 32 MiB for reuse"),
+        APPLIED("glibc malloc keeps freed blocks below " + (MMAP_THRESHOLD_BYTES >> 20) + " MiB for reuse"),
         /** {@link BackendProvider#RETAIN_FREED_MEMORY_PROPERTY} is {@code false}. */
         DISABLED("left as it is (" + BackendProvider.RETAIN_FREED_MEMORY_PROPERTY + "=false)"),
         /** The environment sets glibc's malloc thresholds itself. */
@@ -86,9 +86,7 @@ public final class NativeAllocator {
                         + ": must be true or false, got '" + property + "'");
             }
         }
-        String tunables = environment.getOrDefault("GLIBC_TUNABLES", "");
-        if (tunables.contains("glibc.malloc.mmap_threshold") || tunables.contains("glibc.malloc.trim_threshold")
-                || environment.containsKey("MALLOC_MMAP_THRESHOLD_") || environment.containsKey("MALLOC_TRIM_THRESHOLD_")) {
+        if (environmentSetsThresholds(environment)) {
             return Outcome.ENVIRONMENT;
         }
         if (!System.getProperty("os.name", "").toLowerCase(Locale.ROOT).startsWith("linux")) {
@@ -103,6 +101,18 @@ public final class NativeAllocator {
         } catch (UnsatisfiedLinkError | RuntimeException e) {
             return Outcome.UNAVAILABLE;
         }
+    }
+
+    /**
+     * @param environment a process environment, e.g. {@code System.getenv()}
+     * @return whether it sets glibc's malloc thresholds itself ({@code GLIBC_TUNABLES} with
+     *     {@code glibc.malloc.mmap_threshold} or {@code glibc.malloc.trim_threshold},
+     *     {@code MALLOC_MMAP_THRESHOLD_}, {@code MALLOC_TRIM_THRESHOLD_}), which the policy then leaves as they are
+     */
+    public static boolean environmentSetsThresholds(Map<String, String> environment) {
+        String tunables = environment.getOrDefault("GLIBC_TUNABLES", "");
+        return tunables.contains("glibc.malloc.mmap_threshold") || tunables.contains("glibc.malloc.trim_threshold")
+                || environment.containsKey("MALLOC_MMAP_THRESHOLD_") || environment.containsKey("MALLOC_TRIM_THRESHOLD_");
     }
 
     /**
