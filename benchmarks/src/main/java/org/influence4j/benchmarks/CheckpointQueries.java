@@ -14,9 +14,6 @@ import org.influence4j.calculators.tracin.TracInCP;
 import org.influence4j.calculators.tracin.TracInCPFast;
 import org.influence4j.calculators.tracin.TracInCheckpoints;
 import org.influence4j.calculators.tracin.TracInOptions;
-import org.influence4j.calculators.training.MinibatchOptions;
-import org.influence4j.calculators.training.MinibatchTrainer;
-import org.influence4j.calculators.training.Optimizer;
 
 /**
  * TracIn self-influence of the Fashion-MNIST CNN ({@link FashionQueryTable}'s data, model and
@@ -45,8 +42,7 @@ public final class CheckpointQueries {
         try (TwiceDifferentiable model = backend.createModel(spec, spec.initialParameters(5))) {
             if (args[0].equals("write")) {
                 Files.createDirectory(dir);
-                new MinibatchTrainer(MinibatchOptions.of(Optimizer.sgd(0.05), 8, 32, 3).withCheckpoints(dir, 2))
-                        .train(model, train);
+                FashionQueryTable.trainWithCheckpoints(model, train, dir);
                 return;
             }
             TracInCheckpoints checkpoints = TracInCheckpoints.fromDirectory(dir, spec, CheckpointLoader.DEFAULT);

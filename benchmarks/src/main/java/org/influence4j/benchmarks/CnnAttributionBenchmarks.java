@@ -23,9 +23,6 @@ import org.influence4j.calculators.tracin.TracInCP;
 import org.influence4j.calculators.tracin.TracInCPFast;
 import org.influence4j.calculators.tracin.TracInCheckpoints;
 import org.influence4j.calculators.tracin.TracInOptions;
-import org.influence4j.calculators.training.MinibatchOptions;
-import org.influence4j.calculators.training.MinibatchTrainer;
-import org.influence4j.calculators.training.Optimizer;
 import org.influence4j.io.Idx;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -82,8 +79,7 @@ public class CnnAttributionBenchmarks {
         train = new InMemoryDataSource(trainBatch);
         model = backend.createModel(spec, spec.initialParameters(5));
         checkpointDir = Files.createTempDirectory("influence4j-cnn-bench");
-        new MinibatchTrainer(MinibatchOptions.of(Optimizer.sgd(0.05), 8, 32, 3).withCheckpoints(checkpointDir, 2))
-                .train(model, train);
+        FashionQueryTable.trainWithCheckpoints(model, train, checkpointDir);
         checkpoints = TracInCheckpoints.fromDirectory(checkpointDir, spec, CheckpointLoader.DEFAULT);
         fittedEkfac = new EkfacInfluence(model, ekfacOptions());
         fittedEkfac.fit(train);

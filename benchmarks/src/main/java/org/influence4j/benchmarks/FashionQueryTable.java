@@ -10,6 +10,7 @@ import java.util.Optional;
 import org.influence4j.api.Backend;
 import org.influence4j.api.TwiceDifferentiable;
 import org.influence4j.api.data.Batch;
+import org.influence4j.api.data.DataSource;
 import org.influence4j.api.data.HostArray;
 import org.influence4j.api.data.InMemoryDataSource;
 import org.influence4j.api.inversion.Curvature;
@@ -77,8 +78,7 @@ final class FashionQueryTable {
         InMemoryDataSource trainSource = new InMemoryDataSource(train);
         Path dir = Files.createTempDirectory("influence4j-fashion-table");
         try (TwiceDifferentiable model = backend.createModel(spec, spec.initialParameters(5))) {
-            new MinibatchTrainer(MinibatchOptions.of(Optimizer.sgd(0.05), 8, 32, 3).withCheckpoints(dir, 2))
-                    .train(model, trainSource);
+            trainWithCheckpoints(model, trainSource, dir);
             TracInCheckpoints checkpoints = TracInCheckpoints.fromDirectory(dir, spec, CheckpointLoader.DEFAULT);
             TracInCP cp = new TracInCP(model, checkpoints, TracInOptions.defaults());
             TracInCPFast fast = new TracInCPFast(model, checkpoints, 256, false);
@@ -124,6 +124,15 @@ final class FashionQueryTable {
         } finally {
             Workload.deleteTree(dir);
         }
+    }
+
+    /**
+     * The table's training of the CNN: SGD (lr 0.05, batch 32, 8 epochs, seed 3), a checkpoint every
+     * 2 epochs (4) written to {@code dir}.
+     */
+    static void trainWithCheckpoints(TwiceDifferentiable model, DataSource train, Path dir) {
+        new MinibatchTrainer(MinibatchOptions.of(Optimizer.sgd(0.05), 8, 32, 3).withCheckpoints(dir, 2))
+                .train(model, train);
     }
 
     /**
