@@ -246,7 +246,20 @@ public final class DjlKernels implements Kernels<NDArray> {
 
     @Override
     public NDArray greaterMask(NDArray a, double threshold) {
-        return own(own(a.gt(scalar(threshold))).toType(type, false));
+        return own(maskValues(own(a.gt(scalar(threshold))), type));
+    }
+
+    /**
+     * A boolean mask as the values 0 and 1 of {@code type}, converted through uint8: libtorch
+     * converts bool to floating point in a scalar loop and uint8 in a vectorised one (a mask of 1.2 M
+     * values, one thread: 0.8-1.1 ms directly, 0.2 ms in both steps). The values are the same.
+     *
+     * @return a new array, owned by the caller ({@code mask} is left open)
+     */
+    public static NDArray maskValues(NDArray mask, DataType type) {
+        try (NDArray bytes = mask.toType(DataType.UINT8, false)) {
+            return bytes.toType(type, false);
+        }
     }
 
     @Override
@@ -259,7 +272,7 @@ public final class DjlKernels implements Kernels<NDArray> {
         }
         NDArray[] slices = lastAxisSlices(a, width);
         NDList masks = new NDList(firstMaxima(slices, maxOf(slices)));
-        return own(own(NDArrays.stack(masks, s.length - 1)).toType(type, false));
+        return own(maskValues(own(NDArrays.stack(masks, s.length - 1)), type));
     }
 
     @Override
@@ -290,7 +303,7 @@ public final class DjlKernels implements Kernels<NDArray> {
         for (int dy = 0; dy < kh; dy++) {
             rows.add(own(NDArrays.stack(new NDList(java.util.Arrays.copyOfRange(first, dy * kw, (dy + 1) * kw)), 4)));
         }
-        NDArray mask = own(own(own(NDArrays.stack(rows, 3)).reshape(s)).toType(type, false));
+        NDArray mask = own(maskValues(own(own(NDArrays.stack(rows, 3)).reshape(s)), type));
         return Optional.of(new MaximaAndMask<>(max, mask));
     }
 

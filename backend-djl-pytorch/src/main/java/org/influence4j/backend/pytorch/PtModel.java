@@ -25,6 +25,7 @@ import org.influence4j.api.model.Activation;
 import org.influence4j.api.model.Layer;
 import org.influence4j.api.model.ModelSpec;
 import org.influence4j.backend.djl.DjlDTypes;
+import org.influence4j.backend.djl.DjlKernels;
 
 /**
  * A {@link ModelSpec} (Dense layers and elementwise activations, MSE / softmax cross-entropy /
@@ -543,7 +544,7 @@ public final class PtModel extends AbstractSpecModel<PtBackend, PtTensorScope> {
     private NDArray activationDerivative(Activation activation, NDArray z, NDArray h) {
         NDManager m = z.getManager();
         return switch (activation) {
-            case RELU -> z.gt(scalar(m, 0)).toType(dataType, false);
+            case RELU -> DjlKernels.maskValues(z.gt(scalar(m, 0)), dataType);
             case TANH -> scalar(m, 1).sub(h.square());
             case SIGMOID -> h.sub(h.square());
             case IDENTITY -> null;

@@ -47,6 +47,18 @@ class PtKernelsTest {
         }
     }
 
+    /** The masks go from bool through uint8 ({@link DjlKernels#maskValues}): 0 and 1 of the kernels' type. */
+    @ParameterizedTest
+    @EnumSource(value = DataType.class, names = {"FLOAT32", "FLOAT64"})
+    void greaterMasksAreZerosAndOnesOfTheKernelsType(DataType type) {
+        try (NDManager m = Engine.getEngine("PyTorch").newBaseManager()) {
+            DjlKernels k = new DjlKernels(m, type, PtArrays::owned, PtBackend.INDEXING);
+            NDArray mask = k.greaterMask(k.constant(new double[] {-1, 0, 0.5, 2, Double.NaN}, 5), 0);
+            assertEquals(type, mask.getDataType());
+            assertArrayEquals(new double[] {0, 0, 1, 1, 0}, k.toDoubles(mask));
+        }
+    }
+
     /**
      * A tiling 2x2 max pool over a 2x4 (and 4x4) input: each window's maximum, and its first maximum
      * in row-major order marked in the input's own layout, ties included.
