@@ -214,11 +214,20 @@ public class InverseHessianInfluence implements InfluenceFunctionModel {
             } else if (inverse instanceof LowRankInverse lowRank) {
                 // through the factors V: never forms the [m, p] test factors (LowRankInverse#bilinear),
                 // the training gradients projected chunk by chunk (test x test: the gradients at hand)
+                // without the complement the training side is only V Rᵀ [r, n]: joined first, one product
                 Tensor testGradients = model.perSampleGradients(test, work);
                 Tensor left = lowRank.leftFactors(testGradients, work);
-                result = train == null ? lowRank.scores(left, testGradients, testGradients, work)
-                        : InfluenceProducts.joinColumns(train, options.batchSize(), work, (part, step) ->
-                                lowRank.scores(left, testGradients, model.perSampleGradients(part, step), step));
+                if (train == null) {
+                    result = lowRank.scores(left, testGradients, testGradients, work);
+                } else if (lowRank.hasComplement()) {
+                    result = InfluenceProducts.joinColumns(train, options.batchSize(), work, (part, step) ->
+                            lowRank.scores(left, testGradients, model.perSampleGradients(part, step), step));
+                } else {
+                    try (Tensor right = InfluenceProducts.joinColumns(train, options.batchSize(), work,
+                            (part, step) -> lowRank.rightFactors(model.perSampleGradients(part, step)))) {
+                        result = left.matmul(right);
+                    }
+                }
                 record(lowRank.info(), test.size());
             } else if (train != null && train.size() < test.size()) {
                 Tensor trainFactors = factors(train, work);

@@ -148,8 +148,8 @@ public final class LowRankInverse implements InverseHessian {
         InverseChecks.requireRhsShape(right, (int) basis.shape()[1]);
         try (TensorScope work = target.newChild()) {
             Tensor scores;
-            try (Tensor rightProjected = right.matmul(basisT); Tensor rightProjectedT = rightProjected.transpose()) {
-                scores = leftFactors.matmul(rightProjectedT);
+            try (Tensor projected = rightFactors(right)) {
+                scores = leftFactors.matmul(projected);
             }
             if (complement) {
                 try (Tensor full = DenseLinalg.timesTransposed(left, right)) {
@@ -160,6 +160,25 @@ public final class LowRankInverse implements InverseHessian {
             }
             return scores.moveTo(target);
         }
+    }
+
+    /**
+     * The right factors of {@link #scores}: {@code V Rᵀ}, so that {@code scores = leftFactors · V Rᵀ}
+     * when there is no {@link #hasComplement complement}; a caller may join them over chunks of R
+     * first and multiply once.
+     *
+     * @param right {@code [n, p]}
+     * @return {@code [r, n]}, owned by the operands' scope
+     */
+    public Tensor rightFactors(Tensor right) {
+        InverseChecks.requireOpen(closed, method.configName());
+        InverseChecks.requireRhsShape(right, (int) basis.shape()[1]);
+        return DenseLinalg.timesTransposed(basis, right);
+    }
+
+    /** @return whether {@link #scores} adds the complement term {@code (1/λ) L Rᵀ} to the factors' product */
+    public boolean hasComplement() {
+        return complement;
     }
 
     /** @return the diagnostics every product of this inverse reports: no iterations, the fit's warnings */
