@@ -56,7 +56,8 @@ class InverseHessianInfluenceTest {
             case "DirectInfluence" -> new DirectInfluence(m, options);
             case "CgInfluence" -> new CgInfluence(m, options, TIGHT);
             // full rank (r = p): the low-rank inverses are exact, through their projected products
-            // (LowRankInverse#leftFactors, #scores), Nyström's with the complement term
+            // (LowRankInverse#leftFactors): Arnoldi's with the training side joined over chunks
+            // (#rightFactors), Nyström's chunk by chunk with the complement term (#scores)
             case "arnoldi" -> new InverseHessianInfluence(m, new ArnoldiSolver(ArnoldiOptions.ofRank(P)), options);
             case "nystroem" -> new InverseHessianInfluence(m, new NystroemSolver(new NystroemOptions(P, 5)), options);
             default -> throw new IllegalArgumentException(kind);
