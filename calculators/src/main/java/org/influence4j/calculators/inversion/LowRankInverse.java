@@ -144,8 +144,6 @@ public final class LowRankInverse implements InverseHessian {
      * @return {@code [m, n]} owned by {@code target}
      */
     public Tensor scores(Tensor leftFactors, Tensor left, Tensor right, TensorScope target) {
-        InverseChecks.requireOpen(closed, method.configName());
-        InverseChecks.requireRhsShape(right, (int) basis.shape()[1]);
         try (TensorScope work = target.newChild()) {
             Tensor scores;
             try (Tensor projected = rightFactors(right)) {
