@@ -45,7 +45,9 @@ class PtBackendProviderTest extends AbstractBackendProviderTest {
 
     /**
      * With the backend loaded, glibc serves libtorch a 24 MiB array from its heaps instead of a fresh
-     * mapping ({@link NativeAllocator}; glibc's own threshold starts at 128 KiB).
+     * mapping ({@link NativeAllocator}; glibc's own threshold starts at 128 KiB). glibc's mapped bytes
+     * are process-wide and other threads map and unmap blocks of their own meanwhile (a CI run saw
+     * them fall by 528 KiB), so the check is that they did not grow by the array's size.
      */
     @Test
     void loadingTheBackendSetsGlibcToServeBlocksBelow32MiBFromItsHeaps() {
@@ -57,7 +59,9 @@ class PtBackendProviderTest extends AbstractBackendProviderTest {
         try (TensorScope scope = backend.newScope()) {
             long before = NativeAllocator.mappedBytes();
             Tensor array = scope.zeros(DType.FLOAT32, 6L << 20);
-            assertEquals(before, NativeAllocator.mappedBytes(), "a 24 MiB array of " + array.numel() + " floats was mapped");
+            long grown = NativeAllocator.mappedBytes() - before;
+            assertTrue(grown < 6L << 22, "a 24 MiB array of " + array.numel() + " floats was mapped (mapped bytes grew by "
+                    + grown + ")");
         }
     }
 
