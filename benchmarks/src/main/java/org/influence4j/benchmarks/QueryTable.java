@@ -214,10 +214,10 @@ public final class QueryTable {
             double[] seconds = time(row.work(), runs);
             double median = seconds[seconds.length / 2];
             if (Double.isNaN(reference)) {
-                out.printf(Locale.ROOT, "| %-38s | %13s | %.3f (%.3f-%.3f) | %7s | %5s |%n", row.query(), "-",
+                out.printf(Locale.ROOT, "| %-38s | %13s | %.4f (%.4f-%.4f) | %7s | %5s |%n", row.query(), "-",
                         median, seconds[0], seconds[seconds.length - 1], "-", "-");
             } else {
-                out.printf(Locale.ROOT, "| %-38s | %6.3f %-6s | %.3f (%.3f-%.3f) | %6.2fx | %4.0fx |%n", row.query(),
+                out.printf(Locale.ROOT, "| %-38s | %6.3f %-6s | %.4f (%.4f-%.4f) | %6.2fx | %4.0fx |%n", row.query(),
                         reference, tool, median, seconds[0], seconds[seconds.length - 1], reference / median,
                         row.goal());
             }
