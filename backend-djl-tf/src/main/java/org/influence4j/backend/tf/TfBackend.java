@@ -8,7 +8,10 @@ import org.influence4j.api.model.ModelSpec;
 import org.influence4j.backend.djl.DjlBackend;
 import org.influence4j.backend.djl.DjlGraphModel;
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
+import java.util.Arrays;
 
 /**
  * The {@code djl-tf} backend: {@link TfTensorScope scopes} over DJL {@code NDManager}s of the
@@ -51,11 +54,38 @@ public final class TfBackend extends DjlBackend<TfTensorScope> {
     }
 
     /**
+     * At most this many entries (32 MiB of float64) in one one-hot selection of {@link #gatherRows}.
+     */
+    static final long SELECTION_ENTRIES = 1L << 22;
+
+    /**
      * Rows of a matrix as the product of a one-hot selection matrix {@code [len, m]} with it: DJL's
      * TensorFlow arrays have neither array indexing nor gather, and its op executor is not public.
-     * Exact (each row of the selection holds one 1); costs {@code len·m·c} multiply-adds.
+     * Exact (each row of the selection holds one 1); costs {@code len·m·c} multiply-adds. The
+     * selection is made and multiplied for at most {@link #SELECTION_ENTRIES} / m rows of the index
+     * at a time and the blocks joined, so that its memory stays bounded: an im2col gather and its
+     * adjoint have an index of (positions × patch) entries into as many rows, whose whole selection
+     * took gigabytes (the test suite's LeNet-style fixture reached 6 GB of RSS).
      */
-    private static NDArray gatherRows(NDManager m, NDArray a, int[] index) {
+    static NDArray gatherRows(NDManager m, NDArray a, int[] index) {
+        long rows = a.getShape().get(0);
+        int block = (int) Math.max(1, Math.min(index.length, SELECTION_ENTRIES / Math.max(1, rows)));
+        if (block >= index.length) {
+            return selected(m, a, index);
+        }
+        NDList blocks = new NDList();
+        try {
+            for (int from = 0; from < index.length; from += block) {
+                blocks.add(selected(m, a, Arrays.copyOfRange(index, from, Math.min(from + block, index.length))));
+            }
+            return NDArrays.concat(blocks, 0);
+        } finally {
+            blocks.close();
+        }
+    }
+
+    /** @return {@code a}'s rows {@code index} as the product of their one-hot selection with {@code a} */
+    private static NDArray selected(NDManager m, NDArray a, int[] index) {
         try (NDArray rows = m.create(index); NDArray selection = rows.oneHot((int) a.getShape().get(0),
                 a.getDataType())) {
             return selection.matMul(a);
