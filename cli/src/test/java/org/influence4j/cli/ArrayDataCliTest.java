@@ -50,9 +50,10 @@ class ArrayDataCliTest {
     @TempDir
     Path dir;
 
-    private static String[] args(GraphFixture f, String command, String... extra) {
-        List<String> args = new ArrayList<>(List.of(command, "--spec", f.folder().resolve("model.json").toString(),
-                "--parameters", f.folder().resolve("state.safetensors").toString()));
+    /** The command with the fixture's {@code --spec} and {@code --parameters} from its copied files. */
+    private static String[] args(Path files, String command, String... extra) {
+        List<String> args = new ArrayList<>(List.of(command, "--spec", files.resolve("model.json").toString(),
+                "--parameters", files.resolve("state.safetensors").toString()));
         args.addAll(List.of(extra));
         return args.toArray(String[]::new);
     }
@@ -293,21 +294,22 @@ class ArrayDataCliTest {
     @Test
     void lenetWithConjugateGradientsOnTheGaussNewtonMatrixEqualsAnExplicitSolve() throws IOException {
         GraphFixture f = GraphFixture.load("lenet");
-        String x = f.folder().resolve("x.npy").toString();
-        String y = f.folder().resolve("y.npy").toString();
+        Path files = GraphFixture.copyFiles("lenet", dir);
+        String x = files.resolve("x.npy").toString();
+        String y = files.resolve("y.npy").toString();
         String[] inversion = {"--method", "cg", "--curvature", "gauss-newton", "--lambda", Double.toString(LAMBDA),
                 "-Dinfluence.inversion.cg.rtol=1e-12", "-Dinfluence.inversion.cg.atol=1e-14"};
         Path self = dir.resolve("self.npy");
         List<String> a = new ArrayList<>(List.of("--train", x, "--train-labels", y));
         a.addAll(List.of(inversion));
         a.addAll(List.of("-o", self.toString()));
-        Influence4jCommandTest.Run run = ok(args(f, "self-influence", a.toArray(String[]::new)));
+        Influence4jCommandTest.Run run = ok(args(files, "self-influence", a.toArray(String[]::new)));
         assertTrue(run.out().contains("wrote self-influence [8]"), run.out());
         Path influences = dir.resolve("influences.npy");
         a = new ArrayList<>(List.of("--train", x, "--train-labels", y, "--test", x, "--test-labels", y));
         a.addAll(List.of(inversion));
         a.addAll(List.of("-o", influences.toString()));
-        ok(args(f, "influences", a.toArray(String[]::new)));
+        ok(args(files, "influences", a.toArray(String[]::new)));
 
         Reference ref = Reference.of(f);
         assertSelfInfluences(ref, self);
@@ -322,19 +324,20 @@ class ArrayDataCliTest {
     @Test
     void ekfacSelfInfluenceAndTopKOnLenet() throws IOException {
         GraphFixture f = GraphFixture.load("lenet");
-        String x = f.folder().resolve("x.npy").toString();
-        String y = f.folder().resolve("y.npy").toString();
+        Path files = GraphFixture.copyFiles("lenet", dir);
+        String x = files.resolve("x.npy").toString();
+        String y = files.resolve("y.npy").toString();
         String[] inversion = {"--method", "ekfac", "--lambda", Double.toString(LAMBDA),
                 "-Dinfluence.inversion.ekfac.update_diagonal=true"};
         Path self = dir.resolve("ekfac-self.npy");
         List<String> a = new ArrayList<>(List.of("--train", x, "--train-labels", y, "-o", self.toString()));
         a.addAll(List.of(inversion));
-        ok(args(f, "self-influence", a.toArray(String[]::new)));
+        ok(args(files, "self-influence", a.toArray(String[]::new)));
         Path top = dir.resolve("ekfac-top.csv");
         a = new ArrayList<>(List.of("--train", x, "--train-labels", y, "--test", x, "--test-labels", y, "-k", "2",
                 "-o", top.toString()));
         a.addAll(List.of(inversion));
-        ok(args(f, "top-k", a.toArray(String[]::new)));
+        ok(args(files, "top-k", a.toArray(String[]::new)));
 
         int n = f.batch().size();
         double[] expected;
@@ -372,18 +375,19 @@ class ArrayDataCliTest {
     @Test
     void embedMeanTokenIdsFromNpyNpzAndSafetensors() throws IOException {
         GraphFixture f = GraphFixture.load("embed_mean");
-        Path x = f.folder().resolve("x.npy");
-        Path y = f.folder().resolve("y.npy");
+        Path files = GraphFixture.copyFiles("embed_mean", dir);
+        Path x = files.resolve("x.npy");
+        Path y = files.resolve("y.npy");
         assertTrue(new String(Files.readAllBytes(x), java.nio.charset.StandardCharsets.ISO_8859_1)
                 .contains("'descr': '<i8'"), "the fixture's ids are int64");
         Path self = dir.resolve("self.npy");
-        ok(args(f, "self-influence", "--train", x.toString(), "--train-labels", y.toString(), "--method", "direct",
+        ok(args(files, "self-influence", "--train", x.toString(), "--train-labels", y.toString(), "--method", "direct",
                 "--curvature", "gauss-newton", "--lambda", Double.toString(LAMBDA), "-o", self.toString()));
         Reference ref = Reference.of(f);
         assertSelfInfluences(ref, self);
         // the curvature from the configuration (influence.curvature) survives --lambda
         Path configured = dir.resolve("configured.npy");
-        ok(args(f, "self-influence", "--train", x.toString(), "--train-labels", y.toString(), "--method", "direct",
+        ok(args(files, "self-influence", "--train", x.toString(), "--train-labels", y.toString(), "--method", "direct",
                 "-Dinfluence.curvature=gauss-newton", "--lambda", Double.toString(LAMBDA), "--batch-size", "3",
                 "-o", configured.toString()));
         assertArrayEquals(Npy.read(self).data(), Npy.read(configured).data(), 1e-12 * Npy.read(self).data()[0]);
@@ -402,7 +406,7 @@ class ArrayDataCliTest {
         tensors.put("labels", labels);
         SafeTensors.write(st, tensors, Map.of());
         Path influences = dir.resolve("influences.npy");
-        ok(args(f, "influences", "--train", st + ":ids", "--train-labels", st + ":labels", "--test", npz.toString(),
+        ok(args(files, "influences", "--train", st + ":ids", "--train-labels", st + ":labels", "--test", npz.toString(),
                 "--method", "direct", "--curvature", "gauss-newton", "--lambda", Double.toString(LAMBDA),
                 "-o", influences.toString()));
         assertInfluences(ref, influences);
@@ -413,19 +417,20 @@ class ArrayDataCliTest {
         // resnet: eval-mode batch norm with running statistics that only the state_dict holds; the
         // reference gradients are PyTorch's with those statistics
         GraphFixture f = GraphFixture.load("resnet");
+        Path files = GraphFixture.copyFiles("resnet", dir);
         Path self = dir.resolve("self.npy");
-        ok(args(f, "self-influence", "--train", f.folder().resolve("x.npy").toString(), "--train-labels",
-                f.folder().resolve("y.npy").toString(), "--method", "cg", "-Dinfluence.inversion.cg.block=true",
+        ok(args(files, "self-influence", "--train", files.resolve("x.npy").toString(), "--train-labels",
+                files.resolve("y.npy").toString(), "--method", "cg", "-Dinfluence.inversion.cg.block=true",
                 "-Dinfluence.inversion.cg.rtol=1e-12", "-Dinfluence.inversion.cg.atol=1e-14", "--curvature",
                 "gauss-newton", "--lambda", Double.toString(LAMBDA), "-o", self.toString()));
         assertSelfInfluences(Reference.ofKrylov(f), self);
 
         // train keeps them: the buffers come back unchanged in its output, the parameters move
         Path trained = dir.resolve("trained.safetensors");
-        ok(args(f, "train", "--train", f.folder().resolve("x.npy").toString(), "--train-labels",
-                f.folder().resolve("y.npy").toString(), "--optimizer", "sgd", "--lr", "0.1", "--epochs", "1",
+        ok(args(files, "train", "--train", files.resolve("x.npy").toString(), "--train-labels",
+                files.resolve("y.npy").toString(), "--optimizer", "sgd", "--lr", "0.1", "--epochs", "1",
                 "-o", trained.toString()));
-        Map<String, HostArray> before = SafeTensors.read(f.folder().resolve("state.safetensors"));
+        Map<String, HostArray> before = SafeTensors.read(files.resolve("state.safetensors"));
         Map<String, HostArray> after = SafeTensors.read(trained);
         assertEquals(before.keySet(), after.keySet());
         assertArrayEquals(before.get("bn1.running_var").data(), after.get("bn1.running_var").data());
@@ -435,30 +440,30 @@ class ArrayDataCliTest {
 
     @Test
     void everyComputingCommandTakesArrayData() throws IOException {
-        GraphFixture f = GraphFixture.load("embed_mean");
-        String x = f.folder().resolve("x.npy").toString();
-        String y = f.folder().resolve("y.npy").toString();
+        Path files = GraphFixture.copyFiles("embed_mean", dir);
+        String x = files.resolve("x.npy").toString();
+        String y = files.resolve("y.npy").toString();
         String[] train = {"--train", x, "--train-labels", y};
         String[] test = {"--test", x, "--test-labels", y};
         String[] gn = {"--method", "direct", "--curvature", "gauss-newton", "--lambda", "0.01"};
 
         Path topK = dir.resolve("top.csv");
-        ok(args(f, "top-k", concat(train, test, gn, new String[] {"-k", "2", "-o", topK.toString()})));
+        ok(args(files, "top-k", concat(train, test, gn, new String[] {"-k", "2", "-o", topK.toString()})));
         assertEquals(1 + 8 * 4, Files.readAllLines(topK).size());
 
-        Influence4jCommandTest.Run run = ok(args(f, "compare", concat(train, test, gn,
+        Influence4jCommandTest.Run run = ok(args(files, "compare", concat(train, test, gn,
                 new String[] {"--backends", "djl-pytorch"})));
         assertTrue(run.out().contains("(reference)"), run.out());
 
-        run = ok(args(f, "validate", concat(train, test, gn, new String[] {"--check", "lds", "--subsets", "3",
+        run = ok(args(files, "validate", concat(train, test, gn, new String[] {"--check", "lds", "--subsets", "3",
                 "--epochs", "1", "--minibatch", "4"})));
         assertTrue(run.out().contains("LDS = "), run.out());
 
         Path checkpoints = dir.resolve("ckpt");
-        ok(args(f, "train", concat(train, new String[] {"--optimizer", "sgd", "--epochs", "2", "--minibatch", "4",
+        ok(args(files, "train", concat(train, new String[] {"--optimizer", "sgd", "--epochs", "2", "--minibatch", "4",
                 "--checkpoints", checkpoints.toString(), "-o", dir.resolve("sgd.safetensors").toString()})));
         Path tracin = dir.resolve("tracin.npy");
-        ok("tracin", "--spec", f.folder().resolve("model.json").toString(), "--checkpoints", checkpoints.toString(),
+        ok("tracin", "--spec", files.resolve("model.json").toString(), "--checkpoints", checkpoints.toString(),
                 "--what", "influences", "--train", x, "--train-labels", y, "--test", x, "--test-labels", y,
                 "-o", tracin.toString());
         assertArrayEquals(new long[] {8, 8}, Npy.read(tracin).shape());
@@ -467,36 +472,37 @@ class ArrayDataCliTest {
     @Test
     void badArrayInputEndsWithOneLineNamingTheFileAndTheFix() throws IOException {
         GraphFixture lenet = GraphFixture.load("lenet");
-        GraphFixture embed = GraphFixture.load("embed_mean");
-        String x = lenet.folder().resolve("x.npy").toString();
-        String y = lenet.folder().resolve("y.npy").toString();
+        Path lenetFiles = GraphFixture.copyFiles("lenet", dir);
+        Path embedFiles = GraphFixture.copyFiles("embed_mean", dir);
+        String x = lenetFiles.resolve("x.npy").toString();
+        String y = lenetFiles.resolve("y.npy").toString();
         String out = dir.resolve("x.npy").toString();
 
         String m = SubcommandsTest.expectFailure(1, "per-sample feature shape [6] does not equal the model's input"
-                + " shape [1, 12, 12]", args(lenet, "self-influence", "--train",
-                embed.folder().resolve("x.npy").toString(), "--train-labels", y, "-o", out));
-        assertTrue(m.contains("--train " + embed.folder().resolve("x.npy")), m);
+                + " shape [1, 12, 12]", args(lenetFiles, "self-influence", "--train",
+                embedFiles.resolve("x.npy").toString(), "--train-labels", y, "-o", out));
+        assertTrue(m.contains("--train " + embedFiles.resolve("x.npy")), m);
 
         Path fewer = dir.resolve("y5.npy");
         Npy.write(fewer, new HostArray(new double[] {0, 1, 2, 0, 1}, new long[] {5}, DType.FLOAT64));
         SubcommandsTest.expectFailure(1, "--test-labels " + fewer + ": 5 labels but --test " + x + " has 8 samples",
-                args(lenet, "influences", "--train", x, "--train-labels", y, "--test", x, "--test-labels",
+                args(lenetFiles, "influences", "--train", x, "--train-labels", y, "--test", x, "--test-labels",
                         fewer.toString(), "-o", out));
         SubcommandsTest.expectFailure(1, "--train-labels: missing; the features " + x + " need their labels",
-                args(lenet, "self-influence", "--train", x, "-o", out));
+                args(lenetFiles, "self-influence", "--train", x, "-o", out));
         SubcommandsTest.expectFailure(1, "--train: file " + dir.resolve("missing.npy") + " does not exist",
-                args(lenet, "self-influence", "--train", dir.resolve("missing.npy").toString(), "--train-labels", y,
+                args(lenetFiles, "self-influence", "--train", dir.resolve("missing.npy").toString(), "--train-labels", y,
                         "-o", out));
         Path text = dir.resolve("x.txt");
         Files.writeString(text, "1,2\n");
-        SubcommandsTest.expectFailure(1, "unsupported file type", args(lenet, "self-influence", "--train",
+        SubcommandsTest.expectFailure(1, "unsupported file type", args(lenetFiles, "self-influence", "--train",
                 text.toString(), "--train-labels", y, "-o", out));
         Path csv = dir.resolve("x.csv");
         Files.writeString(csv, "1,2\n");
-        SubcommandsTest.expectFailure(1, "--train-labels: --train " + csv + " is CSV", args(lenet, "self-influence",
+        SubcommandsTest.expectFailure(1, "--train-labels: --train " + csv + " is CSV", args(lenetFiles, "self-influence",
                 "--train", csv.toString(), "--train-labels", y, "-o", out));
         SubcommandsTest.expectFailure(1, "--curvature: unknown value 'fisher'; use hessian or gauss-newton",
-                args(lenet, "self-influence", "--train", x, "--train-labels", y, "--curvature", "fisher", "-o", out));
+                args(lenetFiles, "self-influence", "--train", x, "--train-labels", y, "--curvature", "fisher", "-o", out));
     }
 
     private static String[] concat(String[]... parts) {

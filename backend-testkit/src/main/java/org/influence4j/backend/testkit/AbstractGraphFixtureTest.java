@@ -573,7 +573,8 @@ public abstract class AbstractGraphFixtureTest {
     @Test
     void stateDictsThatDoNotFitAreRefusedNamingTheFile(@TempDir Path dir) throws Exception {
         GraphFixture f = GraphFixture.load("resnet");
-        Map<String, HostArray> tensors = new LinkedHashMap<>(SafeTensors.read(f.folder().resolve("state.safetensors")));
+        Path files = GraphFixture.copyFiles("resnet", dir);
+        Map<String, HostArray> tensors = new LinkedHashMap<>(SafeTensors.read(files.resolve("state.safetensors")));
         Map<String, HostArray> missing = new LinkedHashMap<>(tensors);
         missing.remove("conv1.weight");
         Path file = dir.resolve("missing.safetensors");
@@ -589,7 +590,7 @@ public abstract class AbstractGraphFixtureTest {
         assertTrue(e.getMessage().contains("'fc.bias' has shape [4]") && e.getMessage().contains("[3]"),
                 e.getMessage());
         assertTrue(f.spec().equals(ModelSpec.fromJson(f.spec().toJson())), "the JSON form keeps the buffers");
-        ModelSpec withoutState = ModelSpec.read(f.folder().resolve("model.json"));
+        ModelSpec withoutState = ModelSpec.read(files.resolve("model.json"));
         assertTrue(!withoutState.equals(f.spec()), "the buffers of the state_dict are part of the spec");
     }
 }

@@ -19,7 +19,6 @@ import org.influence4j.io.ParameterFiles;
  * a layer graph, its state_dict, eight samples and PyTorch's float64 outputs for them.
  *
  * @param name       the fixture's folder name
- * @param folder     where its files were copied
  * @param spec       the model (float64), with the state_dict's buffers
  * @param parameters θ from the state_dict
  * @param batch      the samples and labels
@@ -30,7 +29,7 @@ import org.influence4j.io.ParameterFiles;
  * @param hvp        the mean-loss Hessian times v
  * @param gnvp       the Gauss-Newton matrix times v
  */
-public record GraphFixture(String name, Path folder, ModelSpec spec, double[] parameters, Batch batch,
+public record GraphFixture(String name, ModelSpec spec, double[] parameters, Batch batch,
                            double[] logits, double[] losses, double[] grads, double[] v, double[] hvp,
                            double[] gnvp) {
 
@@ -40,24 +39,46 @@ public record GraphFixture(String name, Path folder, ModelSpec spec, double[] pa
     private static final List<String> FILES = List.of("model.json", "state.safetensors", "x.npy", "y.npy",
             "logits.npy", "losses.npy", "grads.npy", "v.npy", "hvp.npy", "gnvp.npy");
 
-    /** Copies the fixture's files from the class path into a temporary folder and reads them. */
+    /**
+     * Reads a fixture through a temporary copy of its files, which it deletes before returning (tests
+     * that need the files themselves copy them with {@link #copyFiles}).
+     */
     public static GraphFixture load(String name) {
         try {
             Path folder = Files.createTempDirectory("influence4j-fixture-" + name);
-            for (String file : FILES) {
-                copy("fixtures/" + name + "/" + file, folder.resolve(file));
+            try {
+                return readFolder(name, copyFiles(name, folder));
+            } finally {
+                TempFolders.delete(folder);
             }
-            ModelSpec spec = ModelSpec.read(folder.resolve("model.json"));
-            ParameterFiles.State state = ParameterFiles.readState(folder.resolve("state.safetensors"), spec);
-            HostArray x = Npy.read(folder.resolve("x.npy"));
-            double[] y = Npy.read(folder.resolve("y.npy")).data();
-            Batch batch = new Batch(x, y, 1); // features in the file's storage: float32, float64 or int64
-            return new GraphFixture(name, folder, state.spec(), state.parameters(), batch, read(folder, "logits.npy"),
-                    read(folder, "losses.npy"), read(folder, "grads.npy"), read(folder, "v.npy"),
-                    read(folder, "hvp.npy"), read(folder, "gnvp.npy"));
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+    }
+
+    /**
+     * Copies the fixture's files from the class path into {@code folder/name}, which the caller owns.
+     *
+     * @return that folder, holding {@code model.json}, {@code state.safetensors}, {@code x.npy},
+     *         {@code y.npy} and PyTorch's outputs
+     */
+    public static Path copyFiles(String name, Path folder) throws IOException {
+        Path files = Files.createDirectories(folder.resolve(name));
+        for (String file : FILES) {
+            copy("fixtures/" + name + "/" + file, files.resolve(file));
+        }
+        return files;
+    }
+
+    private static GraphFixture readFolder(String name, Path folder) throws IOException {
+        ModelSpec spec = ModelSpec.read(folder.resolve("model.json"));
+        ParameterFiles.State state = ParameterFiles.readState(folder.resolve("state.safetensors"), spec);
+        HostArray x = Npy.read(folder.resolve("x.npy"));
+        double[] y = Npy.read(folder.resolve("y.npy")).data();
+        Batch batch = new Batch(x, y, 1); // features in the file's storage: float32, float64 or int64
+        return new GraphFixture(name, state.spec(), state.parameters(), batch, read(folder, "logits.npy"),
+                read(folder, "losses.npy"), read(folder, "grads.npy"), read(folder, "v.npy"),
+                read(folder, "hvp.npy"), read(folder, "gnvp.npy"));
     }
 
     /**

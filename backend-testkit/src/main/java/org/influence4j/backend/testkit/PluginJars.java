@@ -8,7 +8,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.jar.JarEntry;
@@ -46,11 +45,7 @@ public final class PluginJars {
         try {
             compileAndPack(jar, work, sources, services, classPath);
         } finally {
-            try (Stream<Path> files = Files.walk(work)) {
-                for (Path f : files.sorted(Comparator.reverseOrder()).toList()) {
-                    Files.deleteIfExists(f);
-                }
-            }
+            TempFolders.delete(work);
         }
         return jar;
     }
