@@ -38,6 +38,9 @@ package org.influence4j.api;
 public record LayerGradientFactors(Kind kind, int layerIndex, int parameterOffset, int inFeatures, int outFeatures,
                                    boolean bias, int positions, Tensor inputs, int[] ids, Tensor outputGradients) {
 
+    /** Feature values of a batch repeated over classes for one {@link #classGroup} call (2 MiB as float32). */
+    private static final long CLASS_GROUP_VALUES = 1 << 19;
+
     /** What a factored layer is. */
     public enum Kind {
         /** {@code z = W a + b} on the last axis. */
@@ -83,6 +86,15 @@ public record LayerGradientFactors(Kind kind, int layerIndex, int parameterOffse
     public LayerGradientFactors withOutputGradients(Tensor outputGradients) {
         return new LayerGradientFactors(kind, layerIndex, parameterOffset, inFeatures, outFeatures, bias, positions,
                 inputs, ids, outputGradients);
+    }
+
+    /**
+     * How many classes one call of {@link TwiceDifferentiable#fisherLayerGradientFactors} should take
+     * for a batch: as many as keep the batch repeated once per class within 2¹⁹ feature values (2 MiB
+     * as float32), at least one. Fewer, larger calls give the same rows and sums.
+     */
+    public static int classGroup(org.influence4j.api.data.Batch batch, int classes) {
+        return (int) Math.max(1, Math.min(classes, CLASS_GROUP_VALUES / ((long) batch.size() * batch.numFeatures())));
     }
 
     /**

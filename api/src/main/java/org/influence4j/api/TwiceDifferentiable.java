@@ -187,6 +187,62 @@ public interface TwiceDifferentiable extends AutoCloseable {
     }
 
     /**
+     * The layer factors of pyDVL's pooled estimate of the output-gradient factor of a softmax
+     * cross-entropy model: one output-gradient row per sample and position,
+     * {@code d_i = Σ_c √p_c(x_i) δ_ic} over all C classes, δ_ic the output gradient under label c
+     * ({@code batch}'s own labels are not read). That is the sum of the class blocks of
+     * {@link #fisherLayerGradientFactors} over {@code [0, C)}, and {@code −d_i} is the gradient of
+     * {@code Σ_c √p_c log p_c} with the weights √p held constant (pyDVL's
+     * {@code empirical_cross_entropy_loss_fn}). {@code d_i d_iᵀ} holds the cross terms of different
+     * classes, so {@code Σ DᵀD} is not the Fisher estimate. {@code inputs}, {@code ids} and
+     * {@code outputGradients} have {@code n·T} rows ordered (sample i, position t).
+     *
+     * <p>The default sums the class blocks of {@link #fisherLayerGradientFactors}, taking the classes
+     * in groups of {@link LayerGradientFactors#classGroup}; a backend may back-propagate the pooled
+     * output gradient {@code Σ_c √p_ic (p_i − e_c) = (Σ_c √p_ic) p_i − √p_i} once (back-propagation is
+     * linear in it), the cost of one backward pass instead of C.
+     *
+     * @return one entry per weight layer, in layer order, tensors owned by {@code scope}
+     * @throws IllegalArgumentException if the loss is not softmax cross-entropy
+     */
+    default java.util.List<LayerGradientFactors> pooledFisherLayerGradientFactors(Batch batch, TensorScope scope) {
+        int classes = spec().outputDim();
+        LayerGradientFactors.requireClasses(spec(), 0, classes);
+        int group = LayerGradientFactors.classGroup(batch, classes);
+        int n = batch.size();
+        java.util.List<LayerGradientFactors> out = new java.util.ArrayList<>();
+        for (int c0 = 0; c0 < classes; c0 += group) {
+            int c1 = Math.min(classes, c0 + group);
+            java.util.List<LayerGradientFactors> factors = fisherLayerGradientFactors(batch, c0, c1, scope);
+            for (int l = 0; l < factors.size(); l++) {
+                LayerGradientFactors f = factors.get(l);
+                long rows = (long) n * f.positions();
+                Tensor sum = c0 == 0 ? null : out.get(l).outputGradients();
+                try (Tensor d = f.outputGradients()) {
+                    for (int k = 0; k < c1 - c0; k++) {
+                        try (Tensor block = d.rows(k * rows, (k + 1) * rows)) {
+                            Tensor next = sum == null ? block.scale(1) : sum.add(block);
+                            if (sum != null) {
+                                sum.close();
+                            }
+                            sum = next;
+                        }
+                    }
+                }
+                if (c0 == 0) {
+                    out.add(f.withOutputGradients(sum));
+                } else {
+                    if (f.inputs() != null) {
+                        f.inputs().close();
+                    }
+                    out.set(l, out.get(l).withOutputGradients(sum));
+                }
+            }
+        }
+        return java.util.List.copyOf(out);
+    }
+
+    /**
      * Mixed second derivatives ∇x∇θℓ contracted with parameter-space vectors, for
      * perturbation-mode influences.
      *

@@ -310,6 +310,19 @@ public abstract class AbstractGraphModel<A, T extends Tensor, B extends Backend,
     }
 
     /**
+     * {@inheritDoc}
+     *
+     * <p>For a layer graph: one forward pass and one backward pass
+     * ({@link GraphDerivatives#pooledFisherLayerFactors}).
+     */
+    @Override
+    public final List<LayerGradientFactors> pooledFisherLayerGradientFactors(Batch batch, TensorScope scope) {
+        LayerGradientFactors.requireClasses(spec(), 0, spec().outputDim());
+        S target = checkCall(batch, scope);
+        return inCallContext(k -> exported(derivatives(k).pooledFisherLayerFactors(batch), batch, 1, k, target));
+    }
+
+    /**
      * @param copies the labels the δ rows hold ({@code copies·n·T} rows; inputs and ids {@code n·T})
      * @return the factors as the api's, in {@code target}
      */

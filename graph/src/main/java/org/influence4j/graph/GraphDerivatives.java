@@ -386,6 +386,22 @@ public final class GraphDerivatives<A> {
         return out;
     }
 
+    /**
+     * {@link #layerFactors(Batch)} of a softmax classifier for pyDVL's pooled estimate: one forward
+     * pass and one backward pass from the output gradient {@code (Σ_c √p_ic) p_i − √p_i}, which is
+     * {@code Σ_c √p_ic (p_i − e_c)}, the sum of {@link #fisherLayerFactors}' class seeds
+     * (back-propagation is linear in it). Rows ordered (sample, position).
+     */
+    public List<LayerFactors<A>> pooledFisherLayerFactors(Batch batch) {
+        Tapped<A> tapped = tapped(batch, name -> true);
+        Var<A> z = tapped.outputs();
+        long[] zs = ad.shape(z);
+        A p = GraphEvaluator.softmax(k, z.value());
+        A roots = k.sqrt(p);
+        A seed = k.sub(k.mul(p, k.expand(k.sumTo(roots, zs[0], 1), zs)), roots);
+        return factors(tapped, ad.sumAll(ad.mul(z, ad.constant(seed))));
+    }
+
     /** {@link #layerFactors(Batch)} of the weight layers whose names {@code which} accepts. */
     private List<LayerFactors<A>> layerFactors(Batch batch, java.util.function.Predicate<String> which) {
         Tapped<A> tapped = tapped(batch, which);

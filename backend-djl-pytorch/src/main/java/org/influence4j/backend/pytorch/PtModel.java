@@ -220,15 +220,39 @@ public final class PtModel extends AbstractSpecModel<PtBackend, PtTensorScope> {
         PtTensorScope target = checkCall(batch, scope);
         try (NDManager m = manager.newSubManager(); PtGradMode g = PtGradMode.disabled()) {
             Pass pass = forward(features(m, batch), params);
-            backward(pass, outputDelta(pass.output, targets(m, batch)), params);
-            Set<NDArray> wrapped = Collections.newSetFromMap(new IdentityHashMap<>());
-            List<DenseLayerFactors> out = new ArrayList<>(numDense());
-            for (int j = 0; j < numDense(); j++) {
-                out.add(denseFactors(j, target.wrap(distinct(pass.denseInputs[j], wrapped)),
-                        target.wrap(distinct(pass.denseDeltas[j], wrapped))));
-            }
-            return List.copyOf(out);
+            return factorsOf(pass, outputDelta(pass.output, targets(m, batch)), target);
         }
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>One forward pass and one backward pass of the pooled output gradient
+     * {@code (Σ_c √p_ic) p_i − √p_i}.
+     */
+    @Override
+    public List<LayerGradientFactors> pooledFisherLayerGradientFactors(Batch batch, TensorScope scope) {
+        LayerGradientFactors.requireClasses(spec(), 0, spec().outputDim());
+        PtTensorScope target = checkCall(batch, scope);
+        try (NDManager m = manager.newSubManager(); PtGradMode g = PtGradMode.disabled()) {
+            Pass pass = forward(features(m, batch), params);
+            NDArray p = pass.output.softmax(1);
+            NDArray roots = p.sqrt();
+            return factorsOf(pass, p.mul(roots.sum(new int[] {1}, true)).sub(roots), target).stream()
+                    .map(LayerGradientFactors::of).toList();
+        }
+    }
+
+    /** The layer inputs and output errors of the backward pass of {@code outputGradient} through {@code pass}. */
+    private List<DenseLayerFactors> factorsOf(Pass pass, NDArray outputGradient, PtTensorScope target) {
+        backward(pass, outputGradient, params);
+        Set<NDArray> wrapped = Collections.newSetFromMap(new IdentityHashMap<>());
+        List<DenseLayerFactors> out = new ArrayList<>(numDense());
+        for (int j = 0; j < numDense(); j++) {
+            out.add(denseFactors(j, target.wrap(distinct(pass.denseInputs[j], wrapped)),
+                    target.wrap(distinct(pass.denseDeltas[j], wrapped))));
+        }
+        return List.copyOf(out);
     }
 
     /**

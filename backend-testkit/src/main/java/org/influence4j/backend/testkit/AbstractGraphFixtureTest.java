@@ -457,6 +457,42 @@ public abstract class AbstractGraphFixtureTest {
         }
     }
 
+    /**
+     * pyDVL's pooled factors ({@link TwiceDifferentiable#pooledFisherLayerGradientFactors}): one δ row
+     * per sample and position, the sum over all classes of the root-probability-weighted class blocks
+     * of {@link TwiceDifferentiable#fisherLayerGradientFactors}.
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("names")
+    void pooledFisherLayerFactorsSumTheClassBlocksOfTheFisherFactors(String name) {
+        GraphFixture f = GraphFixture.load(name);
+        Batch b = f.batch();
+        int c = f.spec().outputDim();
+        try (TwiceDifferentiable model = model(f, DType.FLOAT64); TensorScope scope = backend().newScope()) {
+            List<org.influence4j.api.LayerGradientFactors> classes = model.fisherLayerGradientFactors(b, 0, c, scope);
+            List<org.influence4j.api.LayerGradientFactors> pooled = model.pooledFisherLayerGradientFactors(b, scope);
+            assertEquals(classes.size(), pooled.size());
+            for (int l = 0; l < pooled.size(); l++) {
+                org.influence4j.api.LayerGradientFactors e = classes.get(l);
+                org.influence4j.api.LayerGradientFactors a = pooled.get(l);
+                String what = name + " layer " + e.layerIndex();
+                assertEquals(e.layerIndex(), a.layerIndex());
+                assertEquals(e.positions(), a.positions(), what);
+                if (e.inputs() == null) {
+                    assertArrayEquals(e.ids(), a.ids(), what + " ids");
+                } else {
+                    assertClose(what + " inputs", e.inputs().toDoubleArray(), a.inputs().toDoubleArray(), 1e-12);
+                }
+                double[] blocks = e.outputGradients().toDoubleArray();
+                double[] sum = new double[blocks.length / c];
+                for (int r = 0; r < blocks.length; r++) {
+                    sum[r % sum.length] += blocks[r];
+                }
+                assertClose(what + " output gradients", sum, a.outputGradients().toDoubleArray(), 1e-12);
+            }
+        }
+    }
+
     static Stream<String> names() {
         return GraphFixture.NAMES.stream();
     }

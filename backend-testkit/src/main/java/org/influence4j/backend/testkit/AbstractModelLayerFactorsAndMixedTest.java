@@ -133,6 +133,53 @@ public abstract class AbstractModelLayerFactorsAndMixedTest {
     }
 
     @Test
+    public void pooledFisherFactorsSumTheRootProbabilityWeightedOutputGradientsOfAllClasses() {
+        ModelSpec spec = TestSupport.twoHiddenLayers(Loss.SOFTMAX_CROSS_ENTROPY, DType.FLOAT64);
+        int n = 6;
+        int c = spec.outputDim();
+        Batch batch = TestSupport.randomBatch(spec, n, 29);
+        try (TensorScope scope = backend().newScope();
+             TwiceDifferentiable model = backend().createModel(spec, TestSupport.parameters(spec, 24, 2))) {
+            double[] p = TestSupport.softmaxRows(model.forward(batch, scope).toDoubleArray(), c);
+            List<LayerGradientFactors> actual = model.pooledFisherLayerGradientFactors(batch, scope);
+            List<LayerGradientFactors> plain = model.layerGradientFactors(batch, scope);
+            assertEquals(plain.size(), actual.size());
+            // the expected d_i = Σ_c √p_ic δ_ic from one plain call per label
+            double[][] expected = new double[actual.size()][];
+            for (int k = 0; k < c; k++) {
+                double[] labels = new double[n];
+                java.util.Arrays.fill(labels, k);
+                List<LayerGradientFactors> under = model.layerGradientFactors(
+                        new Batch(batch.features(), labels, 1), scope);
+                for (int l = 0; l < actual.size(); l++) {
+                    double[] d = under.get(l).outputGradients().toDoubleArray();
+                    int out = under.get(l).outFeatures();
+                    expected[l] = expected[l] == null ? new double[d.length] : expected[l];
+                    for (int r = 0; r < d.length; r++) {
+                        expected[l][r] += Math.sqrt(p[(r / out) * c + k]) * d[r];
+                    }
+                }
+            }
+            for (int l = 0; l < actual.size(); l++) {
+                LayerGradientFactors a = actual.get(l);
+                assertEquals(plain.get(l).layerIndex(), a.layerIndex());
+                assertArrayEquals(new long[] {n, a.outFeatures()}, a.outputGradients().shape());
+                assertArrayEquals(plain.get(l).inputs().toDoubleArray(), a.inputs().toDoubleArray(), 1e-13,
+                        "inputs of layer " + l);
+                assertArrayEquals(expected[l], a.outputGradients().toDoubleArray(), 1e-12,
+                        "output gradients of layer " + l);
+            }
+        }
+        ModelSpec mse = TestSupport.twoHiddenLayers(Loss.MSE, DType.FLOAT64);
+        try (TensorScope scope = backend().newScope();
+             TwiceDifferentiable model = backend().createModel(mse, TestSupport.parameters(mse, 24, 2))) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> model.pooledFisherLayerGradientFactors(TestSupport.randomBatch(mse, 3, 1), scope));
+            assertTrue(e.getMessage().startsWith("loss:"), e.getMessage());
+        }
+    }
+
+    @Test
     public void mixedDerivativesOfLogisticRegressionEqualTheClosedForm() {
         int d = 3;
         int n = 12;

@@ -23,8 +23,10 @@ public enum EkfacCurvature {
     /**
      * pyDVL's estimate ({@code empirical_cross_entropy_loss_fn}): one vector per sample,
      * {@code d_i = Σ_c √p_ic δ_ic} (the gradient of {@code Σ_c √p_c log p_c} with the weights √p
-     * held constant), and {@code G = (1/n) Σ_i d_i d_iᵀ}. Matches pyDVL's numbers; it contains the
-     * cross terms {@code √(p_c p_c') δ_c δ_c'ᵀ} of different classes, so it is not the Fisher.
+     * held constant), and {@code G = (1/n) Σ_i d_i d_iᵀ}, from one backward pass per batch as in pyDVL
+     * ({@link org.influence4j.api.TwiceDifferentiable#pooledFisherLayerGradientFactors}). Matches
+     * pyDVL's numbers; it contains the cross terms {@code √(p_c p_c') δ_c δ_c'ᵀ} of different classes,
+     * so it is not the Fisher.
      */
     PYDVL
 }

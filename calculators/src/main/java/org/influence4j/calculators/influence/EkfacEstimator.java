@@ -33,8 +33,6 @@ final class EkfacEstimator {
 
     private static final Logger LOG = LoggerFactory.getLogger(EkfacEstimator.class);
     private static final Comparator<Double> ASCENDING = Comparator.naturalOrder();
-    /** Feature values of a chunk replicated over classes for one factor pass (2 MiB as float32). */
-    private static final long CLASS_GROUP_VALUES = 1 << 19;
 
     private final TwiceDifferentiable model;
     private final EkfacOptions options;
@@ -214,12 +212,13 @@ final class EkfacEstimator {
     }
 
     /**
-     * One pass over the data with the layer factors ({@link TwiceDifferentiable#fisherLayerGradientFactors}).
-     * For each chunk and Kronecker block, the consumer receives the factors and the weighted output
-     * gradients D: for FISHER the blocks
-     * {@code √p_c ∘ δ_c} of all classes c stacked, {@code [C·n·T, out]} (rows ordered (c, i, t)), for
-     * PYDVL the single {@code Σ_c √p_c ∘ δ_c}, {@code [n·T, out]}. Hence {@code DᵀD} is n·T times the
-     * chunk's share of the G estimate of {@link EkfacCurvature}.
+     * One pass over the data with the layer factors: for FISHER
+     * {@link TwiceDifferentiable#fisherLayerGradientFactors} of all classes, for PYDVL
+     * {@link TwiceDifferentiable#pooledFisherLayerGradientFactors}. For each chunk and Kronecker
+     * block, the consumer receives the factors and the weighted output gradients D: for FISHER the
+     * blocks {@code √p_c ∘ δ_c} of all classes c stacked, {@code [C·n·T, out]} (rows ordered (c, i, t)),
+     * for PYDVL the single {@code Σ_c √p_c ∘ δ_c}, {@code [n·T, out]}. Hence {@code DᵀD} is n·T times
+     * the chunk's share of the G estimate of {@link EkfacCurvature}.
      *
      * @return the number of samples
      */
@@ -227,19 +226,19 @@ final class EkfacEstimator {
         int classes = model.spec().outputDim();
         int numBlocks = blocks.size();
         return forEachChunk(task, data, (chunk, scope) -> {
-            int n = chunk.size();
-            // classes share one model call (fisherLayerGradientFactors), as many as fit
-            // CLASS_GROUP_VALUES feature values of a repeated batch (fewer, larger calls; same rows, same sums)
-            int group = (int) Math.max(1, Math.min(classes, CLASS_GROUP_VALUES / ((long) n * chunk.numFeatures())));
             List<LayerGradientFactors> first = new ArrayList<>(Collections.nCopies(numBlocks, null));
             List<List<Tensor>> perClass = new ArrayList<>(numBlocks);
             for (int l = 0; l < numBlocks; l++) {
                 perClass.add(new ArrayList<>());
             }
+            // FISHER: classes share one model call, as many as classGroup allows (fewer, larger calls;
+            // same rows, same sums)
+            boolean pooled = options.curvature() == EkfacCurvature.PYDVL;
+            int group = pooled ? classes : LayerGradientFactors.classGroup(chunk, classes);
             for (int c0 = 0; c0 < classes; c0 += group) {
                 int c1 = Math.min(classes, c0 + group);
-                Iterator<LayerGradientFactors> factors = model.fisherLayerGradientFactors(chunk, c0, c1, scope)
-                        .iterator();
+                Iterator<LayerGradientFactors> factors = (pooled ? model.pooledFisherLayerGradientFactors(chunk, scope)
+                        : model.fisherLayerGradientFactors(chunk, c0, c1, scope)).iterator();
                 for (int l = 0; l < numBlocks; l++) {
                     Block b = blocks.get(l);
                     if (b.kind() == EkfacLayer.Kind.DIAGONAL) {
@@ -250,33 +249,12 @@ final class EkfacEstimator {
                         throw new IllegalStateException("backend " + model.backend().name() + " returned the factors"
                                 + " of layer " + f.layerIndex() + " where layer " + b.layerIndex() + " was expected");
                     }
-                    int rows = n * f.positions();
                     if (c0 == 0) {
                         first.set(l, f);
                     } else if (f.inputs() != null) {
                         f.inputs().close();
                     }
-                    // rows ordered (class c, sample i, position), weighted √p_ic by the model
-                    Tensor d = f.outputGradients();
-                    List<Tensor> list = perClass.get(l);
-                    if (options.curvature() == EkfacCurvature.FISHER) {
-                        list.add(d);
-                    } else {
-                        for (int k = 0; k < c1 - c0; k++) {
-                            Tensor block = c1 - c0 == 1 ? d : d.rows((long) k * rows, (long) (k + 1) * rows);
-                            if (list.isEmpty()) {
-                                list.add(block);
-                            } else {
-                                Tensor sum = list.get(0).add(block);
-                                list.get(0).close();
-                                block.close();
-                                list.set(0, sum);
-                            }
-                        }
-                        if (c1 - c0 > 1) {
-                            d.close();
-                        }
-                    }
+                    perClass.get(l).add(f.outputGradients());
                 }
             }
             List<Tensor> gradients = new ArrayList<>(numBlocks);
