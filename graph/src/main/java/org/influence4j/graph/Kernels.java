@@ -284,16 +284,31 @@ public interface Kernels<A> {
      * native scatter-add may override it.
      */
     default A scatterRows(A g, int[] index, int m) {
-        ScatterTable table = ScatterTable.of(index, m);
-        long c = shape(g)[1];
-        A padded = slicePadRows(g, 0, index.length + 1L); // the last row is zero
-        A gathered = gatherRows(padded, table.positions());
-        A blocks = reshape(gathered, table.rows(), table.width(), c);
-        A sums = sumTo(blocks, table.rows(), 1, c);
-        A compact = reshape(sums, table.rows(), c);
+        return scatterByTable(this, g, ScatterTable.of(index, m));
+    }
+
+    /**
+     * {@link #scatterPaddedColumns} as {@link #scatterRows}' gathers and sum on the transpose, with the
+     * entries that point to the zero column left out of the table: a padded im2col gather reads that
+     * column once per padded position, so with it the table would be as wide as all of them together
+     * (the whole gradient gathered again per target). For engines without a native scatter or column
+     * gather.
+     */
+    static <A> A scatterPaddedColumnsByRowTable(Kernels<A> k, A g, int[] index, int c) {
+        return k.permute(scatterByTable(k, k.permute(g, 1, 0), ScatterTable.ofPadded(index, c)), 1, 0);
+    }
+
+    /** The rows of {@code g [len, c]} summed per target of {@code table} by one gather and one sum. */
+    private static <A> A scatterByTable(Kernels<A> k, A g, ScatterTable table) {
+        long[] s = k.shape(g);
+        A padded = k.slicePadRows(g, 0, s[0] + 1); // the last row is zero
+        A gathered = k.gatherRows(padded, table.positions());
+        A blocks = k.reshape(gathered, table.rows(), table.width(), s[1]);
+        A sums = k.sumTo(blocks, table.rows(), 1, s[1]);
+        A compact = k.reshape(sums, table.rows(), s[1]);
         if (table.targets() == null) {
             return compact;
         }
-        return gatherRows(slicePadRows(compact, 0, table.rows() + 1L), table.targets());
+        return k.gatherRows(k.slicePadRows(compact, 0, table.rows() + 1L), table.targets());
     }
 }

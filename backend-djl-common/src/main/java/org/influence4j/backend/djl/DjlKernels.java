@@ -504,11 +504,15 @@ public final class DjlKernels implements Kernels<NDArray> {
         }
     }
 
-    /** Gathers and one sum where the engine gathers columns ({@link Kernels#scatterPaddedColumnsByGather}). */
+    /**
+     * Gathers and one sum: of columns where the engine gathers columns
+     * ({@link Kernels#scatterPaddedColumnsByGather}), else of rows of the transpose
+     * ({@link Kernels#scatterPaddedColumnsByRowTable}).
+     */
     @Override
     public NDArray scatterPaddedColumns(NDArray g, int[] index, int c) {
         if (!engineOps.gathersColumns()) {
-            return Kernels.super.scatterPaddedColumns(g, index, c);
+            return Kernels.scatterPaddedColumnsByRowTable(this, g, index, c);
         }
         return Kernels.scatterPaddedColumnsByGather(this, g, index, c);
     }

@@ -6,13 +6,16 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import org.influence4j.backend.djl.DjlKernels;
 import org.junit.jupiter.api.Test;
 
 /**
  * The one-hot gather of the TensorFlow backend ({@link TfBackend#gatherRows}), whose selection is
  * made in blocks of at most {@link TfBackend#SELECTION_ENTRIES} entries: the rows come back exact and
- * in order whether the index takes one block or several.
+ * in order whether the index takes one block or several. And the adjoint of a padded column gather
+ * built on it ({@link DjlKernels#scatterPaddedColumns}), whose table leaves the padding out.
  */
 class TfBackendGatherTest {
 
@@ -43,6 +46,45 @@ class TfBackendGatherTest {
                 assertArrayEquals(new long[] {length, 2}, gathered.getShape().getShape());
                 assertArrayEquals(expected, gathered.toDoubleArray(), 0.0, "an index of " + length);
             }
+        }
+    }
+
+    /**
+     * A padded im2col index reads the zero column once per padded position (here 4,000 of 4,096
+     * entries): each column's sum holds exactly its own entries, and the padding feeds none.
+     */
+    @Test
+    void scatterOfAPaddedColumnGatherSumsEachColumnsEntriesAndDropsThePadding() {
+        TfBackendProvider.backend();
+        int columns = 12;
+        int rows = 3;
+        int[] index = new int[4096];
+        for (int j = 0; j < index.length; j++) {
+            index[j] = j % 43 == 0 ? j % columns : columns; // mostly the zero column
+        }
+        double[] g = new double[rows * index.length];
+        for (int q = 0; q < g.length; q++) {
+            g[q] = (q % 17) - 8 + q / 4096.0;
+        }
+        double[] expected = new double[rows * columns];
+        for (int r = 0; r < rows; r++) {
+            for (int j = 0; j < index.length; j++) {
+                if (index[j] < columns) {
+                    expected[r * columns + index[j]] += g[r * index.length + j];
+                }
+            }
+        }
+        try (NDManager m = Engine.getEngine("TensorFlow").newBaseManager()) {
+            long[] gathered = {0};
+            DjlKernels k = new DjlKernels(m, DataType.FLOAT64, TfDTypes::create, (manager, a, rowIndex) -> {
+                gathered[0] += rowIndex.length;
+                return TfBackend.gatherRows(manager, a, rowIndex);
+            });
+            NDArray scattered = k.scatterPaddedColumns(k.constant(g, rows, index.length), index, columns);
+            assertArrayEquals(new long[] {rows, columns}, scattered.getShape().getShape());
+            assertArrayEquals(expected, scattered.toDoubleArray(), 1e-12);
+            // with the padding in the table, its 4,000 entries would make every column's row of it as wide
+            assertTrue(gathered[0] < 200, "rows gathered for the table: " + gathered[0]);
         }
     }
 }
