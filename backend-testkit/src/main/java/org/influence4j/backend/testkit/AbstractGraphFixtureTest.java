@@ -435,15 +435,8 @@ public abstract class AbstractGraphFixtureTest {
                 org.influence4j.api.LayerGradientFactors e = expected.get(l);
                 org.influence4j.api.LayerGradientFactors a = actual.get(l);
                 String what = name + " layer " + e.layerIndex();
-                assertEquals(e.layerIndex(), a.layerIndex());
-                assertEquals(e.positions(), a.positions(), what);
                 int rows = n * e.positions();
-                if (e.inputs() == null) {
-                    assertArrayEquals(java.util.Arrays.copyOf(e.ids(), rows), a.ids(), what + " ids");
-                } else {
-                    assertClose(what + " inputs", java.util.Arrays.copyOf(e.inputs().toDoubleArray(),
-                            rows * e.inFeatures()), a.inputs().toDoubleArray(), 1e-12);
-                }
+                assertSameLayerAndFirstInputs(what, e, a, rows);
                 double[] weighted = e.outputGradients().toDoubleArray();
                 int out = e.outFeatures();
                 for (int r = 0; r < weighted.length / out; r++) {
@@ -476,13 +469,7 @@ public abstract class AbstractGraphFixtureTest {
                 org.influence4j.api.LayerGradientFactors e = classes.get(l);
                 org.influence4j.api.LayerGradientFactors a = pooled.get(l);
                 String what = name + " layer " + e.layerIndex();
-                assertEquals(e.layerIndex(), a.layerIndex());
-                assertEquals(e.positions(), a.positions(), what);
-                if (e.inputs() == null) {
-                    assertArrayEquals(e.ids(), a.ids(), what + " ids");
-                } else {
-                    assertClose(what + " inputs", e.inputs().toDoubleArray(), a.inputs().toDoubleArray(), 1e-12);
-                }
+                assertSameLayerAndFirstInputs(what, e, a, b.size() * e.positions());
                 double[] blocks = e.outputGradients().toDoubleArray();
                 double[] sum = new double[blocks.length / c];
                 for (int r = 0; r < blocks.length; r++) {
@@ -490,6 +477,22 @@ public abstract class AbstractGraphFixtureTest {
                 }
                 assertClose(what + " output gradients", sum, a.outputGradients().toDoubleArray(), 1e-12);
             }
+        }
+    }
+
+    /**
+     * Asserts that {@code a} is {@code e}'s layer with the same positions, its inputs (or ids)
+     * {@code e}'s first {@code rows} rows.
+     */
+    private static void assertSameLayerAndFirstInputs(String what, org.influence4j.api.LayerGradientFactors e,
+                                                      org.influence4j.api.LayerGradientFactors a, int rows) {
+        assertEquals(e.layerIndex(), a.layerIndex(), what);
+        assertEquals(e.positions(), a.positions(), what);
+        if (e.inputs() == null) {
+            assertArrayEquals(java.util.Arrays.copyOf(e.ids(), rows), a.ids(), what + " ids");
+        } else {
+            assertClose(what + " inputs", java.util.Arrays.copyOf(e.inputs().toDoubleArray(), rows * e.inFeatures()),
+                    a.inputs().toDoubleArray(), 1e-12);
         }
     }
 
