@@ -14,6 +14,7 @@ import org.influence4j.api.Tensor;
 import org.influence4j.api.TensorScope;
 import org.influence4j.api.TwiceDifferentiable;
 import org.influence4j.api.data.Batch;
+import org.influence4j.api.model.Activation;
 import org.influence4j.api.model.Loss;
 import org.influence4j.api.model.ModelSpec;
 import org.influence4j.api.model.ParameterInfo;
@@ -132,10 +133,28 @@ public abstract class AbstractModelLayerFactorsAndMixedTest {
         }
     }
 
+    /**
+     * The pooled factors ({@link TwiceDifferentiable#pooledFisherLayerGradientFactors}) of a small
+     * batch and of a wide one (8,192 features × 40 samples: one class per call of the default's class
+     * groups) equal {@code Σ_c √p_ic δ_ic} formed from one plain call per label (float64, 1e-12).
+     */
     @Test
     public void pooledFisherFactorsSumTheRootProbabilityWeightedOutputGradientsOfAllClasses() {
-        ModelSpec spec = TestSupport.twoHiddenLayers(Loss.SOFTMAX_CROSS_ENTROPY, DType.FLOAT64);
-        int n = 6;
+        assertPooledFactors(TestSupport.twoHiddenLayers(Loss.SOFTMAX_CROSS_ENTROPY, DType.FLOAT64), 6);
+        ModelSpec wide = TestSupport.mlp(8192, 4, Activation.TANH, 3, Loss.SOFTMAX_CROSS_ENTROPY, DType.FLOAT64);
+        Batch batch = TestSupport.randomBatch(wide, 40, 29);
+        assertEquals(1, LayerGradientFactors.classGroup(batch, wide.outputDim()), "one class per group");
+        assertPooledFactors(wide, 40);
+        ModelSpec mse = TestSupport.twoHiddenLayers(Loss.MSE, DType.FLOAT64);
+        try (TensorScope scope = backend().newScope();
+             TwiceDifferentiable model = backend().createModel(mse, TestSupport.parameters(mse, 24, 2))) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> model.pooledFisherLayerGradientFactors(TestSupport.randomBatch(mse, 3, 1), scope));
+            assertTrue(e.getMessage().startsWith("loss:"), e.getMessage());
+        }
+    }
+
+    private void assertPooledFactors(ModelSpec spec, int n) {
         int c = spec.outputDim();
         Batch batch = TestSupport.randomBatch(spec, n, 29);
         try (TensorScope scope = backend().newScope();
@@ -144,7 +163,6 @@ public abstract class AbstractModelLayerFactorsAndMixedTest {
             List<LayerGradientFactors> actual = model.pooledFisherLayerGradientFactors(batch, scope);
             List<LayerGradientFactors> plain = model.layerGradientFactors(batch, scope);
             assertEquals(plain.size(), actual.size());
-            // the expected d_i = Σ_c √p_ic δ_ic from one plain call per label
             double[][] expected = new double[actual.size()][];
             for (int k = 0; k < c; k++) {
                 double[] labels = new double[n];
@@ -169,13 +187,6 @@ public abstract class AbstractModelLayerFactorsAndMixedTest {
                 assertArrayEquals(expected[l], a.outputGradients().toDoubleArray(), 1e-12,
                         "output gradients of layer " + l);
             }
-        }
-        ModelSpec mse = TestSupport.twoHiddenLayers(Loss.MSE, DType.FLOAT64);
-        try (TensorScope scope = backend().newScope();
-             TwiceDifferentiable model = backend().createModel(mse, TestSupport.parameters(mse, 24, 2))) {
-            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                    () -> model.pooledFisherLayerGradientFactors(TestSupport.randomBatch(mse, 3, 1), scope));
-            assertTrue(e.getMessage().startsWith("loss:"), e.getMessage());
         }
     }
 
