@@ -293,8 +293,8 @@ class ArrayDataCliTest {
 
     @Test
     void lenetWithConjugateGradientsOnTheGaussNewtonMatrixEqualsAnExplicitSolve() throws IOException {
-        GraphFixture f = GraphFixture.load("lenet");
         Path files = GraphFixture.copyFiles("lenet", dir);
+        GraphFixture f = GraphFixture.read("lenet", files);
         String x = files.resolve("x.npy").toString();
         String y = files.resolve("y.npy").toString();
         String[] inversion = {"--method", "cg", "--curvature", "gauss-newton", "--lambda", Double.toString(LAMBDA),
@@ -323,8 +323,8 @@ class ArrayDataCliTest {
      */
     @Test
     void ekfacSelfInfluenceAndTopKOnLenet() throws IOException {
-        GraphFixture f = GraphFixture.load("lenet");
         Path files = GraphFixture.copyFiles("lenet", dir);
+        GraphFixture f = GraphFixture.read("lenet", files);
         String x = files.resolve("x.npy").toString();
         String y = files.resolve("y.npy").toString();
         String[] inversion = {"--method", "ekfac", "--lambda", Double.toString(LAMBDA),
@@ -374,8 +374,8 @@ class ArrayDataCliTest {
 
     @Test
     void embedMeanTokenIdsFromNpyNpzAndSafetensors() throws IOException {
-        GraphFixture f = GraphFixture.load("embed_mean");
         Path files = GraphFixture.copyFiles("embed_mean", dir);
+        GraphFixture f = GraphFixture.read("embed_mean", files);
         Path x = files.resolve("x.npy");
         Path y = files.resolve("y.npy");
         assertTrue(new String(Files.readAllBytes(x), java.nio.charset.StandardCharsets.ISO_8859_1)
@@ -416,8 +416,8 @@ class ArrayDataCliTest {
     void theBatchNormBuffersOfTheStateDictAreUsed() throws IOException {
         // resnet: eval-mode batch norm with running statistics that only the state_dict holds; the
         // reference gradients are PyTorch's with those statistics
-        GraphFixture f = GraphFixture.load("resnet");
         Path files = GraphFixture.copyFiles("resnet", dir);
+        GraphFixture f = GraphFixture.read("resnet", files);
         Path self = dir.resolve("self.npy");
         ok(args(files, "self-influence", "--train", files.resolve("x.npy").toString(), "--train-labels",
                 files.resolve("y.npy").toString(), "--method", "cg", "-Dinfluence.inversion.cg.block=true",
@@ -471,8 +471,8 @@ class ArrayDataCliTest {
 
     @Test
     void badArrayInputEndsWithOneLineNamingTheFileAndTheFix() throws IOException {
-        GraphFixture lenet = GraphFixture.load("lenet");
         Path lenetFiles = GraphFixture.copyFiles("lenet", dir);
+        GraphFixture lenet = GraphFixture.read("lenet", lenetFiles);
         Path embedFiles = GraphFixture.copyFiles("embed_mean", dir);
         String x = lenetFiles.resolve("x.npy").toString();
         String y = lenetFiles.resolve("y.npy").toString();

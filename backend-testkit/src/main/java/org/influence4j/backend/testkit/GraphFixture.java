@@ -41,13 +41,14 @@ public record GraphFixture(String name, ModelSpec spec, double[] parameters, Bat
 
     /**
      * Reads a fixture through a temporary copy of its files, which it deletes before returning (tests
-     * that need the files themselves copy them with {@link #copyFiles}).
+     * that need the files themselves copy them with {@link #copyFiles} and read that copy with
+     * {@link #read(String, Path)}).
      */
     public static GraphFixture load(String name) {
         try {
             Path folder = Files.createTempDirectory("influence4j-fixture-" + name);
             try {
-                return readFolder(name, copyFiles(name, folder));
+                return read(name, copyFiles(name, folder));
             } finally {
                 TempFolders.delete(folder);
             }
@@ -70,15 +71,20 @@ public record GraphFixture(String name, ModelSpec spec, double[] parameters, Bat
         return files;
     }
 
-    private static GraphFixture readFolder(String name, Path folder) throws IOException {
+    /**
+     * Reads a fixture from its files.
+     *
+     * @param folder a folder that {@link #copyFiles} filled
+     */
+    public static GraphFixture read(String name, Path folder) throws IOException {
         ModelSpec spec = ModelSpec.read(folder.resolve("model.json"));
         ParameterFiles.State state = ParameterFiles.readState(folder.resolve("state.safetensors"), spec);
         HostArray x = Npy.read(folder.resolve("x.npy"));
         double[] y = Npy.read(folder.resolve("y.npy")).data();
         Batch batch = new Batch(x, y, 1); // features in the file's storage: float32, float64 or int64
-        return new GraphFixture(name, state.spec(), state.parameters(), batch, read(folder, "logits.npy"),
-                read(folder, "losses.npy"), read(folder, "grads.npy"), read(folder, "v.npy"),
-                read(folder, "hvp.npy"), read(folder, "gnvp.npy"));
+        return new GraphFixture(name, state.spec(), state.parameters(), batch, values(folder, "logits.npy"),
+                values(folder, "losses.npy"), values(folder, "grads.npy"), values(folder, "v.npy"),
+                values(folder, "hvp.npy"), values(folder, "gnvp.npy"));
     }
 
     /**
@@ -120,7 +126,7 @@ public record GraphFixture(String name, ModelSpec spec, double[] parameters, Bat
         }
     }
 
-    private static double[] read(Path folder, String file) throws IOException {
+    private static double[] values(Path folder, String file) throws IOException {
         return Npy.read(folder.resolve(file)).data();
     }
 
