@@ -193,9 +193,8 @@ public final class QueryTable {
 
     /** A fresh EK-FAC fit without the diagonal refit, as in pyDVL's {@code update_diagonal=False}. */
     private static boolean ekfacFit(TwiceDifferentiable model, InMemoryDataSource train, EkfacCurvature curvature) {
-        EkfacOptions defaults = EkfacOptions.of(LAMBDA, false);
-        try (EkfacInfluence fresh = new EkfacInfluence(model, new EkfacOptions(defaults.hessianRegularization(),
-                false, curvature, defaults.batchSize()))) {
+        EkfacOptions options = EkfacOptions.of(LAMBDA, false).withCurvature(curvature);
+        try (EkfacInfluence fresh = new EkfacInfluence(model, options)) {
             return fresh.fit(train).isFitted();
         }
     }

@@ -227,9 +227,9 @@ final class EkfacEstimator {
         int numBlocks = blocks.size();
         return forEachChunk(task, data, (chunk, scope) -> {
             List<LayerGradientFactors> first = new ArrayList<>(Collections.nCopies(numBlocks, null));
-            List<List<Tensor>> perClass = new ArrayList<>(numBlocks);
+            List<List<Tensor>> weighted = new ArrayList<>(numBlocks); // per block, the parts of D
             for (int l = 0; l < numBlocks; l++) {
-                perClass.add(new ArrayList<>());
+                weighted.add(new ArrayList<>());
             }
             // FISHER: classes share one model call, as many as classGroup allows (fewer, larger calls;
             // same rows, same sums)
@@ -254,11 +254,11 @@ final class EkfacEstimator {
                     } else if (f.inputs() != null) {
                         f.inputs().close();
                     }
-                    perClass.get(l).add(f.outputGradients());
+                    weighted.get(l).add(f.outputGradients());
                 }
             }
             List<Tensor> gradients = new ArrayList<>(numBlocks);
-            for (List<Tensor> list : perClass) {
+            for (List<Tensor> list : weighted) {
                 gradients.add(list.isEmpty() ? null : DenseLinalg.stackRows(list));
             }
             consumer.accept(chunk, scope, first, gradients);
