@@ -345,6 +345,19 @@ public final class Autodiff<A> {
                 t -> scatterPaddedColumns(t, index, c), g);
     }
 
+    /** im2col (see {@link Kernels#windows}); the adjoint is {@link #windowSums}. */
+    public Var<A> windows(Var<A> x, Kernels.Windows windows) {
+        long[] s = shape(x);
+        return linearOp(k.windows(x.value, windows), g -> List.of(windowSums(g, windows, s)),
+                t -> windows(t, windows), x);
+    }
+
+    /** The adjoint of {@link #windows} (see {@link Kernels#windowSums}). */
+    public Var<A> windowSums(Var<A> g, Kernels.Windows windows, long[] inputShape) {
+        return linearOp(k.windowSums(g.value, windows, inputShape), h -> List.of(windows(h, windows)),
+                t -> windowSums(t, windows, inputShape), g);
+    }
+
     /** Rows {@code [from, to)} with zero rows outside the matrix (see {@link Kernels#slicePadRows}). */
     public Var<A> slicePadRows(Var<A> a, long from, long to) {
         long m = shape(a)[0];

@@ -20,8 +20,7 @@ import org.influence4j.graph.Autodiff.Var;
  * gradient, from one batched pass.
  *
  * <p><b>How the nodes are written.</b> Dense is a matrix product on the last axis; Conv2d is im2col
- * (a column gather of the input with a zero column, {@link Kernels#gatherPaddedColumns}, one row
- * per sample, index computed once per graph) followed by a matrix product; max pooling takes each
+ * ({@link Kernels#windows}, gather index computed once per graph) followed by a matrix product; max pooling takes each
  * window's maximum, and its gradient flows to the first maximum through a one-hot mask made with
  * the value when a gradient will be taken (padded positions never win), average pooling sums each window and
  * divides by its full size (PyTorch's {@code count_include_pad=True}); Embedding gathers rows; the
@@ -40,7 +39,7 @@ import org.influence4j.graph.Autodiff.Var;
  * convolution is native whether or not a gradient flows: a recorded operation whose adjoints are
  * the transposed convolution and the weight gradient (a convolution with the batch as channels),
  * themselves recorded with native adjoints, so HVPs and Gauss-Newton products use them too and no
- * im2col patches are gathered; a tap gathers the patches for the factors.
+ * im2col patches are made; a tap makes the patches for the factors ({@link Kernels#windows}).
  *
  * @param <A> the backend's array type
  */
@@ -310,8 +309,9 @@ public final class GraphEvaluator<A> {
         long[] os = batched(n, shapes.get(c.name()));
         long positions = os[2] * os[3];
         long patch = (long) c.inChannels() * c.kernel().h() * c.kernel().w();
-        int[] index = indexCache.computeIfAbsent(c.name(), key -> patchIndex(s, c.kernel(), c.stride(), c.padding(),
-                c.dilation(), c.inChannels()));
+        Kernels.Windows windows = new Kernels.Windows(c.kernel(), c.stride(), c.padding(), c.dilation(),
+                indexCache.computeIfAbsent(c.name(), key -> patchIndex(s, c.kernel(), c.stride(), c.padding(),
+                        c.dilation(), c.inChannels())));
         Kernels<A> k = ad.kernels();
         if (!perSample && k.conv2dGradientsAreNative(c)) {
             // a constant bias is added by the native convolution itself
@@ -323,11 +323,9 @@ public final class GraphEvaluator<A> {
             if (taps == null) {
                 return y;
             }
-            A inputs = k.reshape(k.gatherPaddedColumns(k.reshape(x.value(), n, s[1] * s[2] * s[3]), index),
-                    n * positions, patch);
-            return tapped(c.name(), ad.constant(inputs), y, taps);
+            return tapped(c.name(), ad.constant(k.windows(x.value(), windows)), y, taps);
         }
-        Var<A> patches = patches(x, index, n, s[1] * s[2] * s[3], positions, patch);
+        Var<A> patches = ad.reshape(ad.windows(x, windows), n, positions, patch);
         long o = c.outChannels();
         Var<A> y;
         if (perSample) {
@@ -407,14 +405,6 @@ public final class GraphEvaluator<A> {
                 t -> bilinearTangent(t, x, g, (input, output) -> ad.kernels().conv2dWeightGradient(input, output, c)));
     }
 
-    /**
-     * Gathers windows: {@code x} viewed as {@code [rows, width]} per batch row, the result
-     * {@code [rows, positions, patch]} with zeros where the index points past the input.
-     */
-    private Var<A> patches(Var<A> x, int[] index, long rows, long width, long positions, long patch) {
-        return ad.reshape(ad.gatherPaddedColumns(ad.reshape(x, rows, width), index), rows, positions, patch);
-    }
-
     private Var<A> pool2d(Var<A> x, long[] s, GraphNode.Pool2d p, int n) {
         if (!x.requiresGrad()) {
             java.util.Optional<A> value = ad.kernels().pool2dValue(x.value(), p);
@@ -434,9 +424,9 @@ public final class GraphEvaluator<A> {
         long[] single = {n, 1, s[2], s[3]};
         int[] index = indexCache.computeIfAbsent(p.name(), key -> patchIndex(single, p.kernel(), p.stride(),
                 p.padding(), GraphNode.Pair.of(1), 1));
-        long rows = (long) n * s[1];
-        Var<A> patches = ad.reshape(patches(x, index, rows, s[2] * s[3], positions, window), n, s[1], positions,
-                window);
+        Kernels.Windows windows = new Kernels.Windows(p.kernel(), p.stride(), p.padding(), GraphNode.Pair.of(1), index);
+        Var<A> patches = ad.reshape(ad.windows(ad.reshape(x, (long) n * s[1], 1, s[2], s[3]), windows), n, s[1],
+                positions, window);
         long[] kept = {n, s[1], positions, 1};
         Var<A> pooled;
         if (p.max()) {

@@ -155,6 +155,51 @@ public interface Kernels<A> {
     }
 
     /**
+     * im2col: the windows of {@code x [n, c, h, w]} as rows {@code [n·oh·ow, c·kh·kw]}, row
+     * {@code (i, y, x)} the window of sample i at output position {@code (y, x)} (row-major), columns
+     * {@code (channel, kernel row, kernel column)} row-major, zero where the window lies in the
+     * padding. The default gathers {@link Windows#index()} from x seen as {@code [n, c·h·w]}
+     * ({@link #gatherPaddedColumns}); a backend without a native column gather copies the kh·kw
+     * strided views of x instead.
+     */
+    default A windows(A x, Windows windows) {
+        long[] s = shape(x);
+        long patch = s[1] * windows.kernel().h() * windows.kernel().w();
+        return reshape(gatherPaddedColumns(reshape(x, s[0], s[1] * s[2] * s[3]), windows.index()),
+                s[0] * (windows.index().length / patch), patch);
+    }
+
+    /**
+     * The adjoint of {@link #windows}: {@code g [n·oh·ow, c·kh·kw]} to the input's shape
+     * {@code [n, c, h, w]}, each input entry the sum of the entries of g that hold it in some window
+     * (what fell in the padding is dropped). The default scatters ({@link #scatterPaddedColumns}).
+     *
+     * @param inputShape {@code [n, c, h, w]}
+     */
+    default A windowSums(A g, Windows windows, long[] inputShape) {
+        long n = inputShape[0];
+        long width = inputShape[1] * inputShape[2] * inputShape[3];
+        return reshape(scatterPaddedColumns(reshape(g, n, windows.index().length), windows.index(), (int) width),
+                inputShape);
+    }
+
+    /**
+     * The windows of a 2-d convolution or pool ({@link #windows}) over inputs {@code [n, c, h, w]}:
+     * PyTorch's geometry and the im2col gather index for one sample, the flat input position
+     * {@code c·H·W + h·W + w} of each window entry in the layout of {@link #windows}, {@code c·H·W}
+     * for the padding. The index is shared, not copied: nobody modifies it.
+     *
+     * @param kernel   the window's size
+     * @param stride   the step between windows
+     * @param padding  zeros on each side
+     * @param dilation the step between a window's entries
+     * @param index    the gather index ({@code oh·ow·c·kh·kw} entries)
+     */
+    record Windows(GraphNode.Pair kernel, GraphNode.Pair stride, GraphNode.Pair padding, GraphNode.Pair dilation,
+                   int[] index) {
+    }
+
+    /**
      * {@link #scatterPaddedColumns} as gathers and one sum ({@link ScatterTable}), for backends
      * whose {@link #gatherPaddedColumns} is native: no transposes, exact in floating point.
      */

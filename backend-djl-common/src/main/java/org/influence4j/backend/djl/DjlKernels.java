@@ -493,6 +493,130 @@ public final class DjlKernels implements Kernels<NDArray> {
         return new Shape(pair.h(), pair.w());
     }
 
+    /**
+     * Where the engine gathers columns, its gather (the default); elsewhere (TensorFlow, whose gathers
+     * are one-hot products costing index length × rows × columns) the kh·kw strided views
+     * {@code x[:, :, ky·dh :: sh, kx·dw :: sw]} of the zero-padded input, each {@code [n, c, oh, ow]}
+     * seen as {@code [n, oh, ow, c]}, stacked on a last axis: one copy of the windows, no index.
+     */
+    @Override
+    public NDArray windows(NDArray x, Kernels.Windows windows) {
+        if (engineOps.gathersColumns()) {
+            return Kernels.super.windows(x, windows);
+        }
+        long[] s = shape(x);
+        GraphNode.Pair k = windows.kernel();
+        GraphNode.Pair stride = windows.stride();
+        GraphNode.Pair d = windows.dilation();
+        NDArray padded = padSpatial(x, windows.padding().h(), windows.padding().h(), windows.padding().w(),
+                windows.padding().w(), 2);
+        long[] p = shape(padded);
+        long oh = (p[2] - (long) d.h() * (k.h() - 1) - 1) / stride.h() + 1;
+        long ow = (p[3] - (long) d.w() * (k.w() - 1) - 1) / stride.w() + 1;
+        NDList views = new NDList(k.h() * k.w());
+        for (int ky = 0; ky < k.h(); ky++) {
+            for (int kx = 0; kx < k.w(); kx++) {
+                long y0 = (long) ky * d.h();
+                long x0 = (long) kx * d.w();
+                NDArray view = own(padded.get(":, :, {}:{}:{}, {}:{}:{}", y0, y0 + (oh - 1) * stride.h() + 1,
+                        stride.h(), x0, x0 + (ow - 1) * stride.w() + 1, stride.w()));
+                views.add(own(view.transpose(0, 2, 3, 1)));
+            }
+        }
+        return own(own(NDArrays.stack(views, 4)).reshape(s[0] * oh * ow, s[1] * k.h() * k.w()));
+    }
+
+    /**
+     * Where the engine gathers columns, the default; elsewhere without an index: g seen as
+     * {@code [n, oh, ow, c, kh·kw]}, each window entry's slice {@code [n, oh, ow, c]} spread by the
+     * stride (zeros between its rows and columns) and placed at its offset in the zero-padded input
+     * (concatenated zeros), the kh·kw of them summed, the padding cut off and the result transposed to
+     * {@code [n, c, h, w]} once.
+     */
+    @Override
+    public NDArray windowSums(NDArray g, Kernels.Windows windows, long[] inputShape) {
+        if (engineOps.gathersColumns()) {
+            return Kernels.super.windowSums(g, windows, inputShape);
+        }
+        GraphNode.Pair k = windows.kernel();
+        GraphNode.Pair stride = windows.stride();
+        GraphNode.Pair d = windows.dilation();
+        GraphNode.Pair pad = windows.padding();
+        long n = inputShape[0];
+        long c = inputShape[1];
+        long hp = inputShape[2] + 2L * pad.h();
+        long wp = inputShape[3] + 2L * pad.w();
+        long oh = (hp - (long) d.h() * (k.h() - 1) - 1) / stride.h() + 1;
+        long ow = (wp - (long) d.w() * (k.w() - 1) - 1) / stride.w() + 1;
+        long rows = (oh - 1) * stride.h() + 1;
+        long columns = (ow - 1) * stride.w() + 1;
+        NDArray entries = own(g.reshape(n, oh, ow, c, (long) k.h() * k.w()));
+        NDArray sum = null;
+        for (int ky = 0; ky < k.h(); ky++) {
+            for (int kx = 0; kx < k.w(); kx++) {
+                NDArray spread = spread(own(entries.get(":, :, :, :, {}", ky * k.w() + kx)), stride, rows, columns);
+                long top = (long) ky * d.h();
+                long left = (long) kx * d.w();
+                NDArray placed = padSpatial(spread, top, hp - top - rows, left, wp - left - columns, 1);
+                sum = sum == null ? placed : own(sum.add(placed));
+            }
+        }
+        NDArray inside = own(sum.get(":, {}:{}, {}:{}, :", pad.h(), pad.h() + inputShape[2], pad.w(),
+                pad.w() + inputShape[3]));
+        return own(inside.transpose(0, 3, 1, 2));
+    }
+
+    /**
+     * @param a       {@code [n, oh, ow, c]}
+     * @param rows    {@code (oh − 1)·sh + 1}
+     * @param columns {@code (ow − 1)·sw + 1}
+     * @return {@code [n, rows, columns, c]}: a's rows and columns {@code stride} apart, zeros between
+     */
+    private NDArray spread(NDArray a, GraphNode.Pair stride, long rows, long columns) {
+        if (stride.h() == 1 && stride.w() == 1) {
+            return a;
+        }
+        long[] s = shape(a);
+        NDArray cells = own(a.reshape(s[0], s[1], 1, s[2], 1, s[3]));
+        if (stride.h() > 1) {
+            cells = concat(List.of(cells, zerosLike(cells, 2, stride.h() - 1)), 2);
+        }
+        if (stride.w() > 1) {
+            cells = concat(List.of(cells, zerosLike(cells, 4, stride.w() - 1)), 4);
+        }
+        NDArray grid = own(cells.reshape(s[0], s[1] * stride.h(), s[2] * stride.w(), s[3]));
+        return own(grid.get(":, :{}, :{}, :", rows, columns));
+    }
+
+    /**
+     * @param a     an array whose spatial axes are {@code axis} and {@code axis + 1}
+     * @return {@code a} with zero rows above and below and zero columns left and right of the given
+     *     counts ({@code a} itself where all are 0)
+     */
+    private NDArray padSpatial(NDArray a, long top, long bottom, long left, long right, int axis) {
+        NDArray padded = a;
+        long[][] sides = {{top, bottom}, {left, right}};
+        for (int i = 0; i < 2; i++) {
+            List<NDArray> parts = new ArrayList<>(3);
+            if (sides[i][0] > 0) {
+                parts.add(zerosLike(padded, axis + i, sides[i][0]));
+            }
+            parts.add(padded);
+            if (sides[i][1] > 0) {
+                parts.add(zerosLike(padded, axis + i, sides[i][1]));
+            }
+            padded = concat(parts, axis + i);
+        }
+        return padded;
+    }
+
+    /** @return zeros shaped like {@code a} except {@code count} along {@code axis} */
+    private NDArray zerosLike(NDArray a, int axis, long count) {
+        long[] s = shape(a);
+        s[axis] = count;
+        return manager.zeros(new Shape(s), type);
+    }
+
     /** With the engine's column indexing where it has one: one gather, no transposes. */
     @Override
     public NDArray gatherPaddedColumns(NDArray a, int[] index) {
@@ -519,28 +643,21 @@ public final class DjlKernels implements Kernels<NDArray> {
 
     @Override
     public NDArray slicePadRows(NDArray a, long from, long to) {
-        long[] s = shape(a);
-        long rows = s[0];
+        long rows = shape(a)[0];
         long lo = Math.max(from, 0);
         long hi = Math.min(to, rows);
         List<NDArray> parts = new ArrayList<>(3);
         if (lo > from) {
-            parts.add(zeros(Math.min(lo, to) - from, s));
+            parts.add(zerosLike(a, 0, Math.min(lo, to) - from));
         }
         if (hi > lo) {
             parts.add(own(a.get(new NDIndex("{}:{}", lo, hi))));
         }
         if (to > Math.max(hi, lo) && to > from) {
             long start = Math.max(Math.max(hi, lo), from);
-            parts.add(zeros(to - start, s));
+            parts.add(zerosLike(a, 0, to - start));
         }
         return parts.size() == 1 ? parts.get(0) : concat(parts, 0);
-    }
-
-    private NDArray zeros(long rows, long[] like) {
-        long[] s = like.clone();
-        s[0] = rows;
-        return manager.zeros(new Shape(s), type);
     }
 
     @Override
