@@ -94,6 +94,8 @@ public final class DjlKernels implements Kernels<NDArray> {
     private final DataType type;
     private final Uploader uploader;
     private final EngineOps engineOps;
+    /** {@link #zeroBlock}'s arrays by shape. */
+    private final java.util.Map<Shape, NDArray> zeroBlocks = new java.util.HashMap<>();
 
     /**
      * @param manager  where every result is created (the caller closes it)
@@ -495,32 +497,34 @@ public final class DjlKernels implements Kernels<NDArray> {
 
     /**
      * Where the engine gathers columns, its gather (the default); elsewhere (TensorFlow, whose gathers
-     * are one-hot products costing index length × rows × columns) the kh·kw strided views
-     * {@code x[:, :, ky·dh :: sh, kx·dw :: sw]} of the zero-padded input, each {@code [n, c, oh, ow]}
-     * seen as {@code [n, oh, ow, c]}, stacked on a last axis: one copy of the windows, no index.
+     * are one-hot products costing index length × rows × columns) without an index: the input
+     * transposed once to {@code [n, h, w, c]} and zero-padded, its kh·kw strided views
+     * {@code [:, ky·dh :: sh, kx·dw :: sw, :]} (each {@code [n, oh, ow, c]}) stacked on a last axis.
      */
     @Override
     public NDArray windows(NDArray x, Kernels.Windows windows) {
         if (engineOps.gathersColumns()) {
             return Kernels.super.windows(x, windows);
         }
+        if (tiling(windows)) {
+            return tiles(x, windows);
+        }
         long[] s = shape(x);
         GraphNode.Pair k = windows.kernel();
         GraphNode.Pair stride = windows.stride();
         GraphNode.Pair d = windows.dilation();
-        NDArray padded = padSpatial(x, windows.padding().h(), windows.padding().h(), windows.padding().w(),
-                windows.padding().w(), 2);
+        GraphNode.Pair pad = windows.padding();
+        NDArray padded = padSpatial(own(x.transpose(0, 2, 3, 1)), 1, pad.h(), pad.h(), pad.w(), pad.w());
         long[] p = shape(padded);
-        long oh = (p[2] - (long) d.h() * (k.h() - 1) - 1) / stride.h() + 1;
-        long ow = (p[3] - (long) d.w() * (k.w() - 1) - 1) / stride.w() + 1;
+        long oh = (p[1] - (long) d.h() * (k.h() - 1) - 1) / stride.h() + 1;
+        long ow = (p[2] - (long) d.w() * (k.w() - 1) - 1) / stride.w() + 1;
         NDList views = new NDList(k.h() * k.w());
         for (int ky = 0; ky < k.h(); ky++) {
             for (int kx = 0; kx < k.w(); kx++) {
                 long y0 = (long) ky * d.h();
                 long x0 = (long) kx * d.w();
-                NDArray view = own(padded.get(":, :, {}:{}:{}, {}:{}:{}", y0, y0 + (oh - 1) * stride.h() + 1,
-                        stride.h(), x0, x0 + (ow - 1) * stride.w() + 1, stride.w()));
-                views.add(own(view.transpose(0, 2, 3, 1)));
+                views.add(own(padded.get(":, {}:{}:{}, {}:{}:{}, :", y0, y0 + (oh - 1) * stride.h() + 1, stride.h(),
+                        x0, x0 + (ow - 1) * stride.w() + 1, stride.w())));
             }
         }
         return own(own(NDArrays.stack(views, 4)).reshape(s[0] * oh * ow, s[1] * k.h() * k.w()));
@@ -530,40 +534,91 @@ public final class DjlKernels implements Kernels<NDArray> {
      * Where the engine gathers columns, the default; elsewhere without an index: g seen as
      * {@code [n, oh, ow, c, kh·kw]}, each window entry's slice {@code [n, oh, ow, c]} spread by the
      * stride (zeros between its rows and columns) and placed at its offset in the zero-padded input
-     * (concatenated zeros), the kh·kw of them summed, the padding cut off and the result transposed to
-     * {@code [n, c, h, w]} once.
+     * {@code [n, h + 2ph, w + 2pw, c]} by concatenated zeros, first along the columns for one kernel
+     * row, then that row's sum along the rows; the kh sums added, the padding cut off and the result
+     * transposed to {@code [n, c, h, w]} once.
      */
     @Override
     public NDArray windowSums(NDArray g, Kernels.Windows windows, long[] inputShape) {
         if (engineOps.gathersColumns()) {
             return Kernels.super.windowSums(g, windows, inputShape);
         }
+        if (tiling(windows)) {
+            return untiled(g, windows, inputShape);
+        }
         GraphNode.Pair k = windows.kernel();
         GraphNode.Pair stride = windows.stride();
         GraphNode.Pair d = windows.dilation();
         GraphNode.Pair pad = windows.padding();
-        long n = inputShape[0];
-        long c = inputShape[1];
         long hp = inputShape[2] + 2L * pad.h();
         long wp = inputShape[3] + 2L * pad.w();
         long oh = (hp - (long) d.h() * (k.h() - 1) - 1) / stride.h() + 1;
         long ow = (wp - (long) d.w() * (k.w() - 1) - 1) / stride.w() + 1;
         long rows = (oh - 1) * stride.h() + 1;
         long columns = (ow - 1) * stride.w() + 1;
-        NDArray entries = own(g.reshape(n, oh, ow, c, (long) k.h() * k.w()));
+        NDArray entries = own(g.reshape(inputShape[0], oh, ow, inputShape[1], (long) k.h() * k.w()));
         NDArray sum = null;
         for (int ky = 0; ky < k.h(); ky++) {
+            NDArray row = null;
             for (int kx = 0; kx < k.w(); kx++) {
                 NDArray spread = spread(own(entries.get(":, :, :, :, {}", ky * k.w() + kx)), stride, rows, columns);
-                long top = (long) ky * d.h();
                 long left = (long) kx * d.w();
-                NDArray placed = padSpatial(spread, top, hp - top - rows, left, wp - left - columns, 1);
-                sum = sum == null ? placed : own(sum.add(placed));
+                NDArray placed = padSpatial(spread, 1, 0, 0, left, wp - left - columns);
+                row = row == null ? placed : own(row.add(placed));
             }
+            long top = (long) ky * d.h();
+            NDArray placed = padSpatial(row, 1, top, hp - top - rows, 0, 0);
+            sum = sum == null ? placed : own(sum.add(placed));
         }
         NDArray inside = own(sum.get(":, {}:{}, {}:{}, :", pad.h(), pad.h() + inputShape[2], pad.w(),
                 pad.w() + inputShape[3]));
         return own(inside.transpose(0, 3, 1, 2));
+    }
+
+    /** @return whether the windows do not overlap and leave no gaps: stride = kernel, no dilation */
+    private static boolean tiling(Kernels.Windows windows) {
+        return windows.stride().equals(windows.kernel()) && windows.dilation().equals(GraphNode.Pair.of(1));
+    }
+
+    /**
+     * {@link #windows} of {@link #tiling} windows as one transpose: the padded input's first
+     * {@code oh·kh} rows and {@code ow·kw} columns seen as {@code [n, c, oh, kh, ow, kw]}, transposed
+     * to {@code [n, oh, ow, c, kh, kw]}.
+     */
+    private NDArray tiles(NDArray x, Kernels.Windows windows) {
+        long[] s = shape(x);
+        GraphNode.Pair k = windows.kernel();
+        GraphNode.Pair pad = windows.padding();
+        long oh = (s[2] + 2L * pad.h()) / k.h();
+        long ow = (s[3] + 2L * pad.w()) / k.w();
+        NDArray padded = padSpatial(x, 2, pad.h(), pad.h(), pad.w(), pad.w());
+        long[] p = shape(padded);
+        if (p[2] != oh * k.h() || p[3] != ow * k.w()) {
+            padded = own(padded.get(":, :, :{}, :{}", oh * k.h(), ow * k.w()));
+        }
+        NDArray blocks = own(padded.reshape(s[0], s[1], oh, k.h(), ow, k.w()));
+        return own(own(blocks.transpose(0, 2, 4, 1, 3, 5)).reshape(s[0] * oh * ow, s[1] * k.h() * k.w()));
+    }
+
+    /**
+     * {@link #windowSums} of {@link #tiling} windows, the transpose of {@link #tiles}: each input entry
+     * lies in at most one window; rows and columns past the last window get zeros.
+     */
+    private NDArray untiled(NDArray g, Kernels.Windows windows, long[] inputShape) {
+        GraphNode.Pair k = windows.kernel();
+        GraphNode.Pair pad = windows.padding();
+        long n = inputShape[0];
+        long c = inputShape[1];
+        long hp = inputShape[2] + 2L * pad.h();
+        long wp = inputShape[3] + 2L * pad.w();
+        long oh = hp / k.h();
+        long ow = wp / k.w();
+        NDArray blocks = own(own(g.reshape(n, oh, ow, c, k.h(), k.w())).transpose(0, 3, 1, 4, 2, 5));
+        NDArray covered = own(blocks.reshape(n, c, oh * k.h(), ow * k.w()));
+        NDArray padded = padSpatial(covered, 2, 0, hp - oh * k.h(), 0, wp - ow * k.w());
+        return pad.h() == 0 && pad.w() == 0 ? padded
+                : own(padded.get(":, :, {}:{}, {}:{}", pad.h(), pad.h() + inputShape[2], pad.w(),
+                        pad.w() + inputShape[3]));
     }
 
     /**
@@ -579,42 +634,48 @@ public final class DjlKernels implements Kernels<NDArray> {
         long[] s = shape(a);
         NDArray cells = own(a.reshape(s[0], s[1], 1, s[2], 1, s[3]));
         if (stride.h() > 1) {
-            cells = concat(List.of(cells, zerosLike(cells, 2, stride.h() - 1)), 2);
+            cells = concat(List.of(cells, zeroBlock(cells, 2, stride.h() - 1)), 2);
         }
         if (stride.w() > 1) {
-            cells = concat(List.of(cells, zerosLike(cells, 4, stride.w() - 1)), 4);
+            cells = concat(List.of(cells, zeroBlock(cells, 4, stride.w() - 1)), 4);
         }
         NDArray grid = own(cells.reshape(s[0], s[1] * stride.h(), s[2] * stride.w(), s[3]));
         return own(grid.get(":, :{}, :{}, :", rows, columns));
     }
 
     /**
-     * @param a     an array whose spatial axes are {@code axis} and {@code axis + 1}
+     * @param a    an array whose rows and columns are the axes {@code axis} and {@code axis + 1}
      * @return {@code a} with zero rows above and below and zero columns left and right of the given
      *     counts ({@code a} itself where all are 0)
      */
-    private NDArray padSpatial(NDArray a, long top, long bottom, long left, long right, int axis) {
+    private NDArray padSpatial(NDArray a, int axis, long top, long bottom, long left, long right) {
         NDArray padded = a;
         long[][] sides = {{top, bottom}, {left, right}};
         for (int i = 0; i < 2; i++) {
+            if (sides[i][0] == 0 && sides[i][1] == 0) {
+                continue;
+            }
             List<NDArray> parts = new ArrayList<>(3);
             if (sides[i][0] > 0) {
-                parts.add(zerosLike(padded, axis + i, sides[i][0]));
+                parts.add(zeroBlock(padded, axis + i, sides[i][0]));
             }
             parts.add(padded);
             if (sides[i][1] > 0) {
-                parts.add(zerosLike(padded, axis + i, sides[i][1]));
+                parts.add(zeroBlock(padded, axis + i, sides[i][1]));
             }
             padded = concat(parts, axis + i);
         }
         return padded;
     }
 
-    /** @return zeros shaped like {@code a} except {@code count} along {@code axis} */
-    private NDArray zerosLike(NDArray a, int axis, long count) {
+    /**
+     * @return zeros shaped like {@code a} except {@code count} along {@code axis}, made once per shape
+     *     in these kernels' lifetime and only ever concatenated (copied), never returned
+     */
+    private NDArray zeroBlock(NDArray a, int axis, long count) {
         long[] s = shape(a);
         s[axis] = count;
-        return manager.zeros(new Shape(s), type);
+        return zeroBlocks.computeIfAbsent(new Shape(s), shape -> manager.zeros(shape, type));
     }
 
     /** With the engine's column indexing where it has one: one gather, no transposes. */
@@ -648,16 +709,23 @@ public final class DjlKernels implements Kernels<NDArray> {
         long hi = Math.min(to, rows);
         List<NDArray> parts = new ArrayList<>(3);
         if (lo > from) {
-            parts.add(zerosLike(a, 0, Math.min(lo, to) - from));
+            parts.add(zeros(Math.min(lo, to) - from, a));
         }
         if (hi > lo) {
             parts.add(own(a.get(new NDIndex("{}:{}", lo, hi))));
         }
         if (to > Math.max(hi, lo) && to > from) {
             long start = Math.max(Math.max(hi, lo), from);
-            parts.add(zerosLike(a, 0, to - start));
+            parts.add(zeros(to - start, a));
         }
         return parts.size() == 1 ? parts.get(0) : concat(parts, 0);
+    }
+
+    /** @return zeros shaped like {@code a} but with {@code rows} rows */
+    private NDArray zeros(long rows, NDArray a) {
+        long[] s = shape(a);
+        s[0] = rows;
+        return zeros(s);
     }
 
     @Override

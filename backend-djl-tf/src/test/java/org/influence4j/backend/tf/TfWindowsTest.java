@@ -17,9 +17,10 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * im2col and its adjoint on an engine without a column gather ({@link DjlKernels#windows},
- * {@link DjlKernels#windowSums} on TensorFlow: strided views, spreads and zero padding, no one-hot
- * gather), against the definition written out on the host in float64, for kernels with strides,
- * padding, dilation and inputs the windows do not cover to the last row.
+ * {@link DjlKernels#windowSums} on TensorFlow: strided views, spreads and zero padding, or one
+ * transpose for tiles; no one-hot gather), against the definition written out on the host in float64,
+ * for kernels with strides, padding, dilation, tiles, and inputs the windows do not cover to the
+ * last row.
  */
 class TfWindowsTest {
 
@@ -33,8 +34,10 @@ class TfWindowsTest {
                         new Pair(3, 2), new Pair(1, 2), new Pair(1, 0), new Pair(2, 1)),
                 Arguments.of("2x2 tiles (a pool's windows, one channel per row)", new long[] {3, 1, 4, 6}, Pair.of(2),
                         Pair.of(2), Pair.of(0), Pair.of(1)),
-                Arguments.of("3x3 stride 3 padding 2 on 5x5: windows mostly padding", new long[] {1, 2, 5, 5},
-                        Pair.of(3), Pair.of(3), Pair.of(2), Pair.of(1)));
+                Arguments.of("3x3 stride 2 padding 2 on 5x5: windows mostly padding", new long[] {1, 2, 5, 5},
+                        Pair.of(3), Pair.of(2), Pair.of(2), Pair.of(1)),
+                Arguments.of("3x2 tiles, padding (1, 0), on 7x7: the last rows and column in no window",
+                        new long[] {2, 2, 7, 7}, new Pair(3, 2), new Pair(3, 2), new Pair(1, 0), Pair.of(1)));
     }
 
     @ParameterizedTest(name = "{0}")
