@@ -125,6 +125,41 @@ class Nd4jKernelsTest {
         }
     }
 
+    /**
+     * Ties everywhere (windows of zeros after a ReLU) in narrow rows, counted by a product with a
+     * triangle of ones, and ties in rows wider than that bound, counted by {@code cumsum}: the first
+     * maximum of each row wins either way.
+     */
+    @ParameterizedTest
+    @EnumSource(value = DataType.class, names = {"FLOAT", "DOUBLE"})
+    void argmaxMaskTakesTheFirstOfTiedMaximaInNarrowAndWideRows(DataType type) {
+        try (Nd4jArena ar = new Nd4jArena()) {
+            Nd4jKernels k = new Nd4jKernels(ar, type, true);
+            for (int width : new int[] {4, 64, 65, 70}) {
+                int rows = 500;
+                double[] values = new double[rows * width];
+                double[] expected = new double[rows * width];
+                for (int r = 0; r < rows; r++) {
+                    int first = r % width;
+                    if (r % 3 != 0) {
+                        // the maximum 2 at first and at every later multiple of 5 columns away
+                        for (int j = first; j < width; j += 5) {
+                            values[r * width + j] = 2;
+                        }
+                        for (int j = 0; j < first; j++) {
+                            values[r * width + j] = 1;
+                        }
+                    } else {
+                        first = 0; // a row of zeros
+                    }
+                    expected[r * width + first] = 1;
+                }
+                assertArrayEquals(expected, k.toDoubles(k.argmaxMask(k.constant(values, rows, 1, width))),
+                        "width " + width);
+            }
+        }
+    }
+
     @ParameterizedTest
     @EnumSource(value = DataType.class, names = {"FLOAT", "DOUBLE"})
     void rowsAreGatheredSlicedWithZeroPaddingAndScatteredBack(DataType type) {
