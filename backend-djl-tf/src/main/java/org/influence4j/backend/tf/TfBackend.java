@@ -47,7 +47,7 @@ public final class TfBackend extends DjlBackend<TfTensorScope> {
     @Override
     protected TwiceDifferentiable newModel(ModelSpec spec, double[] parameters) {
         if (spec.isGraph()) {
-            return new DjlGraphModel<>(this, spec, parameters, TfDTypes::create, TfBackend::gatherRows,
+            return new DjlGraphModel<>(this, spec, parameters, TfDTypes::create, TfIndexing.INSTANCE,
                     () -> () -> { });
         }
         return new TfModel(this, spec, parameters);
@@ -59,15 +59,17 @@ public final class TfBackend extends DjlBackend<TfTensorScope> {
     static final long SELECTION_ENTRIES = 1L << 22;
 
     /**
-     * Rows of a matrix as the product of a one-hot selection matrix {@code [len, m]} with it: DJL's
-     * TensorFlow arrays have neither array indexing nor gather, and its op executor is not public.
+     * Rows of a matrix as the product of a one-hot selection matrix {@code [len, m]} with it, where
+     * TensorFlow's own gather is not reachable ({@link TfIndexing}): DJL's TensorFlow arrays have
+     * neither array indexing nor gather.
      * Exact (each row of the selection holds one 1); costs {@code len·m·c} multiply-adds. The
      * selection is made and multiplied for at most {@link #SELECTION_ENTRIES} / m rows of the index
      * at a time and the blocks joined, so that its memory stays bounded for long indices (an
-     * Embedding's tokens, the tables of a scatter). Convolutions and pools do not come here: their
-     * windows are strided views ({@link org.influence4j.backend.djl.DjlKernels#windows}), since an
-     * im2col index of positions × patch entries into as many rows made these products most of a CNN's
-     * time (14 s for the per-sample gradients of 64 images of a 32×32×3 BatchNorm CNN, now 0.2 s).
+     * Embedding's tokens, the tables of a scatter). Convolutions and pools do not come here: without
+     * the native gather their windows are strided views
+     * ({@link org.influence4j.backend.djl.DjlKernels#windows}), since an im2col index of positions ×
+     * patch entries into as many rows made these products most of a CNN's time (14 s for the
+     * per-sample gradients of 64 images of a 32×32×3 BatchNorm CNN, 0.2 s with the views).
      */
     static NDArray gatherRows(NDManager m, NDArray a, int[] index) {
         long rows = a.getShape().get(0);

@@ -12,10 +12,11 @@ import org.influence4j.backend.djl.DjlKernels;
 import org.junit.jupiter.api.Test;
 
 /**
- * The one-hot gather of the TensorFlow backend ({@link TfBackend#gatherRows}), whose selection is
- * made in blocks of at most {@link TfBackend#SELECTION_ENTRIES} entries: the rows come back exact and
- * in order whether the index takes one block or several. And the adjoint of a padded column gather
- * built on it ({@link DjlKernels#scatterPaddedColumns}), whose table leaves the padding out.
+ * The gathers of the TensorFlow backend: TensorFlow's own ({@link TfIndexing}) and the one-hot
+ * fallback ({@link TfBackend#gatherRows}), whose selection is made in blocks of at most
+ * {@link TfBackend#SELECTION_ENTRIES} entries: the rows come back exact and in order whether the index
+ * takes one block or several. And the adjoint of a padded column gather built on the one-hot rows
+ * ({@link DjlKernels#scatterPaddedColumns}), whose table leaves the padding out.
  */
 class TfBackendGatherTest {
 
@@ -45,6 +46,37 @@ class TfBackendGatherTest {
                 }
                 assertArrayEquals(new long[] {length, 2}, gathered.getShape().getShape());
                 assertArrayEquals(expected, gathered.toDoubleArray(), 0.0, "an index of " + length);
+            }
+        }
+    }
+
+    /**
+     * TensorFlow's own GatherV2, reached through DJL's op executor ({@link TfIndexing}), on this DJL
+     * version (a DJL upgrade that hides it fails here instead of falling back to one-hot products
+     * unnoticed): rows in index order, repeats included, equal to the one-hot fallback's.
+     */
+    @Test
+    void nativeGatherIsReachableAndEqualsTheOneHotGather() {
+        TfBackendProvider.backend();
+        assertTrue(TfIndexing.INSTANCE.isNative(), "GatherV2 through DJL's op executor");
+        assertTrue(!TfIndexing.withoutNativeGather().isNative());
+        int rows = 50;
+        double[] values = new double[rows * 3];
+        for (int q = 0; q < values.length; q++) {
+            values[q] = q - Math.scalb(1.0, -45) * q;
+        }
+        int[] index = {49, 0, 7, 7, 49, 13, 0};
+        double[] expected = new double[index.length * 3];
+        for (int j = 0; j < index.length; j++) {
+            System.arraycopy(values, 3 * index[j], expected, 3 * j, 3);
+        }
+        try (NDManager m = Engine.getEngine("TensorFlow").newBaseManager();
+             NDArray a = m.create(values, new Shape(rows, 3))) {
+            for (TfIndexing indexing : new TfIndexing[] {TfIndexing.INSTANCE, TfIndexing.withoutNativeGather()}) {
+                try (NDArray gathered = indexing.gather(m, a, index)) {
+                    assertArrayEquals(new long[] {index.length, 3}, gathered.getShape().getShape());
+                    assertArrayEquals(expected, gathered.toDoubleArray(), 0.0, "native: " + indexing.isNative());
+                }
             }
         }
     }
