@@ -261,11 +261,12 @@ public record ModelSpec(int inputDim, List<Layer> layers, Loss loss, DType dtype
                     throw new IllegalArgumentException(argument + ": y must hold one class index per sample"
                             + " for softmax_cross_entropy, got " + yWidth + " values per sample");
                 }
+                int classes = outputDim(); // a layer graph's is a look-up that hashes the graph
                 for (int i = 0; i < n; i++) {
                     double c = y[i];
-                    if (c != Math.rint(c) || c < 0 || c >= outputDim()) {
+                    if (c != Math.rint(c) || c < 0 || c >= classes) {
                         throw new IllegalArgumentException(argument + ": y[" + i + "]=" + c
-                                + " is not a class index in [0, " + outputDim() + ")");
+                                + " is not a class index in [0, " + classes + ")");
                     }
                 }
             }
