@@ -13,6 +13,7 @@ import org.influence4j.api.data.Batch;
 import org.influence4j.api.data.DataSource;
 import org.influence4j.api.data.HostArray;
 import org.influence4j.api.data.InMemoryDataSource;
+import org.influence4j.api.internal.FileTrees;
 import org.influence4j.api.model.ModelSpec;
 import org.influence4j.calculators.attribution.InfluenceFunctionAttribution;
 import org.influence4j.calculators.influence.EkfacCurvature;
@@ -105,7 +106,7 @@ public class CnnAttributionBenchmarks {
     public void tearDown() throws IOException {
         fittedEkfac.close();
         model.close();
-        Workload.deleteTree(checkpointDir);
+        FileTrees.delete(checkpointDir);
     }
 
     /** @return a checksum: TracInCP self-influence of the 2,000 training images */

@@ -13,6 +13,7 @@ import org.influence4j.api.data.Batch;
 import org.influence4j.api.data.DataSource;
 import org.influence4j.api.data.HostArray;
 import org.influence4j.api.data.InMemoryDataSource;
+import org.influence4j.api.internal.FileTrees;
 import org.influence4j.api.inversion.Curvature;
 import org.influence4j.api.model.ModelSpec;
 import org.influence4j.calculators.attribution.InfluenceFunctionAttribution;
@@ -122,7 +123,7 @@ final class FashionQueryTable {
                 QueryTable.print(rows, runs, wanted, references, out);
             }
         } finally {
-            Workload.deleteTree(dir);
+            FileTrees.delete(dir);
         }
     }
 

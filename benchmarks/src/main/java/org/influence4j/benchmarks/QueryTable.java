@@ -9,16 +9,17 @@ import java.util.Locale;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import org.influence4j.api.Backend;
+import org.influence4j.api.DType;
 import org.influence4j.api.Tensor;
 import org.influence4j.api.TensorScope;
 import org.influence4j.api.TwiceDifferentiable;
 import org.influence4j.api.data.Batch;
 import org.influence4j.api.data.InMemoryDataSource;
 import org.influence4j.api.influence.InfluenceFunctionModel;
+import org.influence4j.api.internal.FileTrees;
 import org.influence4j.api.model.Activation;
 import org.influence4j.api.model.Loss;
 import org.influence4j.api.model.ModelSpec;
-import org.influence4j.api.DType;
 import org.influence4j.calculators.attribution.InfluenceFunctionAttribution;
 import org.influence4j.calculators.attribution.TopKOrder;
 import org.influence4j.calculators.attribution.TrainingDataAttribution;
@@ -187,7 +188,7 @@ public final class QueryTable {
                 print(rows, runs, wanted, references, out);
             }
         } finally {
-            Workload.deleteTree(dir);
+            FileTrees.delete(dir);
         }
     }
 

@@ -9,9 +9,9 @@ import org.influence4j.api.Backend;
 import org.influence4j.api.DType;
 import org.influence4j.api.TwiceDifferentiable;
 import org.influence4j.api.data.Batch;
-import org.influence4j.io.data.BundledDatasets;
 import org.influence4j.api.data.DataSource;
 import org.influence4j.api.data.InMemoryDataSource;
+import org.influence4j.api.internal.FileTrees;
 import org.influence4j.api.model.Activation;
 import org.influence4j.api.model.Loss;
 import org.influence4j.api.model.ModelSpec;
@@ -27,6 +27,7 @@ import org.influence4j.calculators.tracin.TracInOptions;
 import org.influence4j.calculators.training.MinibatchOptions;
 import org.influence4j.calculators.training.MinibatchTrainer;
 import org.influence4j.calculators.training.Optimizer;
+import org.influence4j.io.data.BundledDatasets;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -105,7 +106,7 @@ public class TracInBenchmarks {
     @TearDown(Level.Trial)
     public void tearDown() throws IOException {
         model.close();
-        Workload.deleteTree(directory);
+        FileTrees.delete(directory);
     }
 
     /** @return a checksum so the work is not eliminated */

@@ -1,11 +1,5 @@
 package org.influence4j.benchmarks;
 
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.util.Comparator;
-import java.util.stream.Stream;
-
 import java.util.SplittableRandom;
 import org.influence4j.api.Backend;
 import org.influence4j.api.DType;
@@ -55,14 +49,5 @@ final class Workload {
             v[i] = r.nextDouble(-1, 1);
         }
         return v;
-    }
-
-    /** Deletes {@code dir} and everything below it (the benchmarks' temporary checkpoint folders). */
-    static void deleteTree(Path dir) throws IOException {
-        try (Stream<Path> files = Files.walk(dir)) {
-            for (Path p : (Iterable<Path>) files.sorted(Comparator.reverseOrder())::iterator) {
-                Files.delete(p);
-            }
-        }
     }
 }

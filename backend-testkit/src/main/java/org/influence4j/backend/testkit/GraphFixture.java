@@ -9,8 +9,9 @@ import java.nio.file.StandardCopyOption;
 import java.util.List;
 import org.influence4j.api.data.Batch;
 import org.influence4j.api.data.HostArray;
-import org.influence4j.io.Npy;
+import org.influence4j.api.internal.FileTrees;
 import org.influence4j.api.model.ModelSpec;
+import org.influence4j.io.Npy;
 import org.influence4j.io.ParameterFiles;
 
 /**
@@ -50,7 +51,7 @@ public record GraphFixture(String name, ModelSpec spec, double[] parameters, Bat
             try {
                 return read(name, copyFiles(name, folder));
             } finally {
-                TempFolders.delete(folder);
+                FileTrees.delete(folder);
             }
         } catch (IOException e) {
             throw new UncheckedIOException(e);

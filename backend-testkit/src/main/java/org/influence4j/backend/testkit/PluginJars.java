@@ -15,6 +15,7 @@ import java.util.jar.JarOutputStream;
 import java.util.stream.Stream;
 import javax.tools.JavaCompiler;
 import javax.tools.ToolProvider;
+import org.influence4j.api.internal.FileTrees;
 
 /**
  * Builds plugin jars in tests: Java sources compiled at test time (so that their classes are on no
@@ -45,7 +46,7 @@ public final class PluginJars {
         try {
             compileAndPack(jar, work, sources, services, classPath);
         } finally {
-            TempFolders.delete(work);
+            FileTrees.delete(work);
         }
         return jar;
     }

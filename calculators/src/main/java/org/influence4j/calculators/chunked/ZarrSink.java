@@ -13,7 +13,6 @@ import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -24,6 +23,7 @@ import java.util.zip.Deflater;
 import java.util.zip.DeflaterOutputStream;
 import org.influence4j.api.DType;
 import org.influence4j.api.internal.AtomicFiles;
+import org.influence4j.api.internal.FileTrees;
 import org.influence4j.api.internal.Json;
 import org.influence4j.api.provenance.Provenance;
 import org.influence4j.api.provenance.ProvenanceMismatchException;
@@ -396,11 +396,7 @@ public final class ZarrSink implements ChunkSink {
         if (!empty && !Files.isRegularFile(dir.resolve(".zarray"))) {
             throw new IllegalStateException("zarr sink: " + dir + " is not a Zarr array (no .zarray); not deleting it");
         }
-        try (Stream<Path> s = Files.walk(dir)) {
-            for (Path p : (Iterable<Path>) s.sorted(Comparator.reverseOrder())::iterator) {
-                Files.delete(p);
-            }
-        }
+        FileTrees.delete(dir);
     }
 
     private static boolean jsonEquals(Object a, Object b) {

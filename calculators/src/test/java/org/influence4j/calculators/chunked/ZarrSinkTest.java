@@ -24,13 +24,13 @@ import java.util.zip.DataFormatException;
 import java.util.zip.Inflater;
 import org.influence4j.api.DType;
 import org.influence4j.api.influence.InfluenceMode;
-import org.influence4j.api.internal.Json;
-import org.influence4j.calculators.testing.HostBackend;
-import org.junit.jupiter.api.Assumptions;
+import org.influence4j.api.internal.FileTrees;
 import org.influence4j.api.internal.Json;
 import org.influence4j.api.provenance.Provenance;
 import org.influence4j.api.provenance.ProvenanceMismatchException;
+import org.influence4j.calculators.testing.HostBackend;
 import org.influence4j.calculators.testing.RecordingProgress;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -342,21 +342,13 @@ class ZarrSinkTest {
         try (Stream<Path> blocks = Files.list(dir)) {
             for (Path p : (Iterable<Path>) blocks::iterator) {
                 if (!p.getFileName().toString().equals(".zarray")) {
-                    deleteTree(p);
+                    FileTrees.delete(p);
                 }
             }
         }
         upInfluences(new SequentialInfluenceCalculator(worker(new CoordinateModel(false))))
                 .writeTo(ZarrSink.create(dir, ZarrSink.Options.defaults(), record));
         assertEquals(record, ZarrSink.readProvenance(dir).orElseThrow());
-    }
-
-    private static void deleteTree(Path p) throws IOException {
-        try (Stream<Path> s = Files.walk(p)) {
-            for (Path q : (Iterable<Path>) s.sorted(java.util.Comparator.reverseOrder())::iterator) {
-                Files.delete(q);
-            }
-        }
     }
 
     @Test
