@@ -704,28 +704,28 @@ public final class DjlKernels implements Kernels<NDArray> {
 
     @Override
     public NDArray slicePadRows(NDArray a, long from, long to) {
-        long rows = shape(a)[0];
+        long[] s = shape(a);
+        long rows = s[0];
         long lo = Math.max(from, 0);
         long hi = Math.min(to, rows);
         List<NDArray> parts = new ArrayList<>(3);
         if (lo > from) {
-            parts.add(zeros(Math.min(lo, to) - from, a));
+            parts.add(zeros(Math.min(lo, to) - from, s));
         }
         if (hi > lo) {
             parts.add(own(a.get(new NDIndex("{}:{}", lo, hi))));
         }
         if (to > Math.max(hi, lo) && to > from) {
             long start = Math.max(Math.max(hi, lo), from);
-            parts.add(zeros(to - start, a));
+            parts.add(zeros(to - start, s));
         }
         return parts.size() == 1 ? parts.get(0) : concat(parts, 0);
     }
 
-    /** @return zeros shaped like {@code a} but with {@code rows} rows */
-    private NDArray zeros(long rows, NDArray a) {
-        long[] s = shape(a);
+    private NDArray zeros(long rows, long[] like) {
+        long[] s = like.clone();
         s[0] = rows;
-        return zeros(s);
+        return manager.zeros(new Shape(s), type);
     }
 
     @Override

@@ -44,6 +44,9 @@ final class Nd4jKernels implements Kernels<INDArray> {
     /** Below this |x|, ND4J's tanh loses relative accuracy (it is within 3 ulps above). */
     private static final double TANH_SERIES_LIMIT = 0.5;
 
+    /** {@link #argmaxMask} counts ties in rows up to this wide by a product with a triangle of ones. */
+    private static final long TRIANGLE_WIDTH = 64;
+
     private final Nd4jArena arena;
     private final DataType type;
     private final boolean nativeScatter;
@@ -347,7 +350,7 @@ final class Nd4jKernels implements Kernels<INDArray> {
             return keep(Nd4j.zeros(type, s));
         }
         if (s[last] == 1) {
-            return keep(Nd4j.ones(type, s)); // (ND4J's broadcast below would return the array itself)
+            return keep(Nd4j.ones(type, s)); // one entry per row: it is the row's first maximum
         }
         try (Nd4jArena tmp = new Nd4jArena()) {
             INDArray max = tmp.t(broadcastTo(tmp.t(a.max(true, last)), s));
@@ -357,9 +360,6 @@ final class Nd4jKernels implements Kernels<INDArray> {
             return keep(isMax.mul(first));
         }
     }
-
-    /** Widths up to this count along the last axis by a product with a triangle of ones. */
-    private static final long TRIANGLE_WIDTH = 64;
 
     /**
      * @return the running sums of the 0/1 entries of {@code flags} along its last axis, exact: for
