@@ -353,6 +353,16 @@ public interface TwiceDifferentiable extends AutoCloseable {
     }
 
     /**
+     * @return how many of θ's entries {@link #perSampleGradientBlocks} returns as gradient columns
+     *     (materialized blocks, {@code [n, ·]} per batch); the others come as Dense factors. Callers
+     *     size their batches by it: one sample's columns take this many entries of the dtype. The
+     *     default is p (one materialized block).
+     */
+    default long perSampleGradientColumns() {
+        return numParameters();
+    }
+
+    /**
      * Square-root factors of the Gauss-Newton matrix of a batch, for operators that apply G many
      * times at fixed θ (Lanczos, CG): a matrix M {@code [n·c, p]}, c = {@link ModelSpec#outputDim()},
      * with {@code Σ_i J_iᵀ H_ℓ,i J_i = Mᵀ M} (the <em>summed</em> loss; divide by n for

@@ -150,6 +150,12 @@ public abstract class AbstractGraphModel<A, T extends Tensor, B extends Backend,
         return run(checkCall(batch, scope), (d, k) -> d.perSampleGradients(batch));
     }
 
+    /** {@inheritDoc} ({@link GraphDerivatives#gradientColumns}) */
+    @Override
+    public final long perSampleGradientColumns() {
+        return GraphDerivatives.gradientColumns(graph);
+    }
+
     /**
      * {@inheritDoc}
      *

@@ -187,7 +187,32 @@ public final class GraphDerivatives<A> {
     }
 
     private boolean onlyDenseAndConvParameters() {
-        for (ParameterInfo info : layout) {
+        return onlyDenseAndConvParameters(graph);
+    }
+
+    /**
+     * @return how many of θ's entries {@link #perSampleGradientBlocks} gives as gradient columns: all
+     *     of them when some parameter lies outside Dense and Conv2d layers, else all but those of the
+     *     Dense layers on vectors (whose blocks are factors)
+     */
+    public static long gradientColumns(ModelGraph graph) {
+        if (!onlyDenseAndConvParameters(graph)) {
+            return graph.numParameters();
+        }
+        Map<String, long[]> shapes = graph.shapes();
+        long columns = 0;
+        for (ParameterInfo info : graph.parameterLayout()) {
+            GraphNode node = graph.nodes().get(info.layerIndex());
+            boolean onVectors = shapes.get(ModelGraph.inputsOf(graph.nodes(), info.layerIndex()).get(0)).length == 1;
+            if (!(node instanceof GraphNode.Dense && onVectors)) {
+                columns += info.size();
+            }
+        }
+        return columns;
+    }
+
+    private static boolean onlyDenseAndConvParameters(ModelGraph graph) {
+        for (ParameterInfo info : graph.parameterLayout()) {
             GraphNode node = graph.nodes().get(info.layerIndex());
             if (!(node instanceof GraphNode.Dense || node instanceof GraphNode.Conv2d)) {
                 return false;

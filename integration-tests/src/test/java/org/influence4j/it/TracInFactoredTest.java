@@ -1,5 +1,6 @@
 package org.influence4j.it;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
@@ -49,6 +50,40 @@ class TracInFactoredTest {
         for (String name : List.of("lenet", "embed_mean")) {
             GraphFixture f = GraphFixture.load(name);
             check(f.spec().withDType(DType.FLOAT64), f.parameters(), f.batch());
+        }
+    }
+
+    /**
+     * The batch size follows the per-sample gradient columns: an embedding table of 4,096 × 64
+     * (float64, 2 MiB of gradient per sample) lowers it from 256 to what fits in
+     * {@code TracInCP.BATCH_COLUMN_BYTES} (256 MiB); the LeNet-style CNN (262 columns, its Dense layers
+     * factored) and a format-1 MLP (all factored) keep it; naming a layer counts that layer's columns.
+     */
+    @Test
+    void batchesShrinkOnlyForWideGradientColumns() throws IOException {
+        ModelSpec embedding = ModelSpec.fromJson("{\"format\": 2, \"input\": {\"shape\": [8], \"dtype\": \"int64\"},"
+                + " \"nodes\": [{\"name\": \"emb\", \"op\": \"embedding\", \"inputs\": [\"input\"], \"num_embeddings\": 4096,"
+                + " \"embedding_dim\": 64}, {\"name\": \"mean0\", \"op\": \"mean\", \"axis\": 0},"
+                + " {\"name\": \"fc\", \"op\": \"dense\", \"in_features\": 64, \"out_features\": 3, \"bias\": true}],"
+                + " \"loss\": \"softmax_cross_entropy\", \"dtype\": \"float64\"}");
+        GraphFixture lenet = GraphFixture.load("lenet");
+        ModelSpec mlp = TestSupport.twoHiddenLayers(org.influence4j.api.model.Loss.SOFTMAX_CROSS_ENTROPY, DType.FLOAT64);
+        long perSample = (4096L * 64 + 64 * 3 + 3) * Double.BYTES;
+        assertBatch(embedding, embedding.initialParameters(1), TracInOptions.defaults(), (int) ((256L << 20) / perSample));
+        assertBatch(lenet.spec(), lenet.parameters(), TracInOptions.defaults(), 256);
+        assertBatch(mlp, TestSupport.parameters(mlp, 3, 1), TracInOptions.defaults(), 256);
+        assertBatch(embedding, embedding.initialParameters(1), TracInOptions.defaults().withLayers("fc.weight"), 256);
+        assertBatch(embedding, embedding.initialParameters(1), TracInOptions.defaults().withBatchSize(16), 16);
+    }
+
+    private void assertBatch(ModelSpec spec, double[] theta, TracInOptions options, int expected) throws IOException {
+        Path file = dir.resolve("batch-" + spec.numParameters() + ".safetensors");
+        ParameterFiles.write(file, spec, theta, Map.of());
+        TracInCheckpoints checkpoints = TracInCheckpoints.fromFiles(List.of(file), new double[] {0.1}, spec,
+                CheckpointLoader.DEFAULT);
+        try (TwiceDifferentiable model = PtBackendProvider.backend().createModel(spec, theta)) {
+            assertEquals(expected, new TracInCP(model, checkpoints, options).options().batchSize(),
+                    spec.numParameters() + " parameters, " + model.perSampleGradientColumns() + " gradient columns");
         }
     }
 

@@ -356,7 +356,8 @@ public abstract class AbstractGraphFixtureTest {
      * The per-sample gradient blocks cover θ in order and rebuild the per-sample gradients: columns
      * as they are, a factored Dense layer as the outer products {@code δ_i (a_i, 1)ᵀ}; on a batch of
      * the fixture and on 300 rows (chunks joined), float64, 1e-12. The LeNet-style fixture has both
-     * kinds; the others (norms, embeddings) give one block of columns.
+     * kinds; the others (norms, embeddings) give one block of columns. The columns are as many as
+     * {@link TwiceDifferentiable#perSampleGradientColumns} says.
      */
     @ParameterizedTest(name = "{0}")
     @MethodSource("names")
@@ -374,9 +375,11 @@ public abstract class AbstractGraphFixtureTest {
                 double[] rebuilt = new double[n * p];
                 int next = 0;
                 boolean factored = false;
+                long columns = 0;
                 for (org.influence4j.api.GradientBlock block : model.perSampleGradientBlocks(b, scope)) {
                     assertEquals(next, block.offset(), name + " blocks cover θ in order");
                     if (!block.isFactored()) {
+                        columns += block.size();
                         double[] g = block.gradients().toDoubleArray();
                         for (int i = 0; i < n; i++) {
                             System.arraycopy(g, i * block.size(), rebuilt, i * p + block.offset(), block.size());
@@ -402,6 +405,7 @@ public abstract class AbstractGraphFixtureTest {
                     next += block.size();
                 }
                 assertEquals(p, next, name + " blocks cover θ");
+                assertEquals(columns, model.perSampleGradientColumns(), name + ": the columns the model announces");
                 assertEquals(name.equals("lenet"), factored, name + ": Dense layers on vectors are factored");
                 assertClose(name + " rebuilt from " + n + " rows", expected, rebuilt, 1e-12);
             }

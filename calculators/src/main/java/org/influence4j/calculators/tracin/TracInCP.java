@@ -32,10 +32,18 @@ import org.influence4j.calculators.internal.DenseLinalg;
  * parameters). The result is the same sum reassociated (float rounding only). Other models
  * (TorchScript) use the per-sample gradients.
  *
+ * <p><b>Memory.</b> A batch's per-sample gradient columns (the named layers, or what a layer graph
+ * does not give as Dense factors: convolutions, embeddings) are held at once, and the m test gradients
+ * of every checkpoint for {@link #influences} and {@link #topK}; the batch size is lowered so that a
+ * batch's columns take at most {@link #BATCH_COLUMN_BYTES}.
+ *
  * <p>The model's parameters are switched to each checkpoint during a call and restored afterwards.
  * Not thread-safe (it mutates the model).
  */
 public final class TracInCP extends CheckpointMethod {
+
+    /** {@link #bounded}'s limit on one batch's per-sample gradient columns. */
+    static final long BATCH_COLUMN_BYTES = 256L << 20;
 
     private final TracInOptions options;
     private final int[][] ranges;
@@ -48,13 +56,41 @@ public final class TracInCP extends CheckpointMethod {
     /**
      * @param model       the model (any parameters; they are restored after every call)
      * @param checkpoints the loaded checkpoints with learning rates
-     * @param options     layer restriction and batch size
+     * @param options     layer restriction and batch size (lowered where a batch's gradient columns
+     *                    would take more than {@link #BATCH_COLUMN_BYTES}; {@link #options()} says so)
      * @throws IllegalArgumentException naming {@code options} for an unknown or repeated layer name
      */
     public TracInCP(TwiceDifferentiable model, TracInCheckpoints checkpoints, TracInOptions options) {
-        super(model, checkpoints, options);
-        this.options = options;
+        super(model, checkpoints, bounded(model, options));
+        this.options = bounded(model, options);
         this.ranges = ranges(model, options.layers());
+    }
+
+    /**
+     * {@code options} with the batch size lowered, where needed, so that one batch's per-sample
+     * gradient columns take at most {@link #BATCH_COLUMN_BYTES}: the columns of the named layers,
+     * or, for a layer graph, those it does not give as Dense factors
+     * ({@link TwiceDifferentiable#perSampleGradientColumns}). An embedding table of 30,000 × 64 has
+     * 7.7 MB of float32 gradient per sample: 256 samples took 12 GB of peak RSS and 31-40 s for the
+     * self-influence of 1,024 samples at two checkpoints, 32 samples 2 GB and 18 s. Other models
+     * (Dense factors, TorchScript) keep the given size.
+     */
+    private static TracInOptions bounded(TwiceDifferentiable model, TracInOptions options) {
+        if (model == null || options == null) {
+            return options; // the superclass names the argument
+        }
+        long columns;
+        int[][] ranges = ranges(model, options.layers());
+        if (ranges != null) {
+            columns = dimension(ranges);
+        } else if (model.spec().isGraph()) {
+            columns = model.perSampleGradientColumns();
+        } else {
+            return options;
+        }
+        long perSample = Math.max(1, columns * model.spec().dtype().bytes());
+        long fits = Math.max(1, BATCH_COLUMN_BYTES / perSample);
+        return fits >= options.batchSize() ? options : options.withBatchSize((int) fits);
     }
 
     private static int[][] ranges(TwiceDifferentiable model, List<String> layers) {
@@ -89,9 +125,11 @@ public final class TracInCP extends CheckpointMethod {
 
     /** @return q, the number of parameters the gradients are restricted to (p without restriction) */
     public int gradientDimension() {
-        if (ranges == null) {
-            return model.numParameters();
-        }
+        return ranges == null ? model.numParameters() : dimension(ranges);
+    }
+
+    /** @return the number of parameters in {@code ranges} */
+    private static int dimension(int[][] ranges) {
         int q = 0;
         for (int[] r : ranges) {
             q += r[1] - r[0];
