@@ -57,7 +57,8 @@ class TracInFactoredTest {
      * The batch size follows the per-sample gradient columns: an embedding table of 4,096 × 64
      * (float64, 2 MiB of gradient per sample) lowers it from 256 to what fits in
      * {@code TracInCP.BATCH_COLUMN_BYTES} (256 MiB); the LeNet-style CNN (262 columns, its Dense layers
-     * factored) and a format-1 MLP (all factored) keep it; naming a layer counts that layer's columns.
+     * factored) and a format-1 MLP (all factored) keep it; naming layers counts all p columns (the
+     * per-sample gradients are formed whole, then restricted).
      */
     @Test
     void batchesShrinkOnlyForWideGradientColumns() throws IOException {
@@ -72,7 +73,8 @@ class TracInFactoredTest {
         assertBatch(embedding, embedding.initialParameters(1), TracInOptions.defaults(), (int) ((256L << 20) / perSample));
         assertBatch(lenet.spec(), lenet.parameters(), TracInOptions.defaults(), 256);
         assertBatch(mlp, TestSupport.parameters(mlp, 3, 1), TracInOptions.defaults(), 256);
-        assertBatch(embedding, embedding.initialParameters(1), TracInOptions.defaults().withLayers("fc.weight"), 256);
+        assertBatch(embedding, embedding.initialParameters(1), TracInOptions.defaults().withLayers("fc.weight"),
+                (int) ((256L << 20) / perSample));
         assertBatch(embedding, embedding.initialParameters(1), TracInOptions.defaults().withBatchSize(16), 16);
     }
 

@@ -91,10 +91,35 @@ abstract class CheckpointMethod implements TrainingDataAttribution {
         model.spec().validate(batch, argument);
     }
 
+    /**
+     * @param m the number of test points
+     * @return how many test points a query holds the representations of at once (default: all);
+     *     a query over more takes them in slices of this many and computes the training
+     *     representations again for each slice
+     */
+    int testSlice(int m) {
+        return m;
+    }
+
     @Override
     public Tensor influences(Batch test, Batch train, TensorScope scope) {
         validate(test, "test");
         validate(train, "train");
+        int rows = testSlice(test.size());
+        if (rows >= test.size()) {
+            return influencesOfSlice(test, train, scope);
+        }
+        List<Tensor> slices = new ArrayList<>();
+        try (TensorScope work = scope.newChild()) {
+            for (int from = 0; from < test.size(); from += rows) {
+                slices.add(influencesOfSlice(test.slice(from, Math.min(from + rows, test.size())), train, work));
+            }
+            return DenseLinalg.stackRows(slices).moveTo(scope);
+        }
+    }
+
+    /** {@link #influences} of test points whose representations are held at once. */
+    private Tensor influencesOfSlice(Batch test, Batch train, TensorScope scope) {
         Tensor[] acc = {null};
         try (TensorScope work = scope.newChild(); CheckpointWorkers workers = workers()) {
             workers.forEach((on, c, own) -> {
@@ -205,7 +230,30 @@ abstract class CheckpointMethod implements TrainingDataAttribution {
         validate(test, "test");
         Attributions.requireNonEmpty(train, "train");
         Attributions.requireK(k, train.size());
-        progress.started("TracIn top-k", steps(train));
+        int m = test.size();
+        int rows = testSlice(m);
+        progress.started("TracIn top-k", steps(train) * ((m + rows - 1) / rows));
+        try {
+            if (rows >= m) {
+                return topKOfSlice(test, train, k, order);
+            }
+            long[][] indices = new long[m][];
+            double[][] scores = new double[m][];
+            for (int from = 0; from < m; from += rows) {
+                TopK slice = topKOfSlice(test.slice(from, Math.min(from + rows, m)), train, k, order);
+                for (int i = 0; i < slice.numRows(); i++) {
+                    indices[from + i] = slice.indices(i);
+                    scores[from + i] = slice.scores(i);
+                }
+            }
+            return new TopK(indices, scores, order);
+        } finally {
+            progress.finished();
+        }
+    }
+
+    /** {@link #topK} of test points whose representations are held at once (progress steps only). */
+    private TopK topKOfSlice(Batch test, DataSource train, int k, TopKOrder order) {
         try (TensorScope scope = model.backend().newScope(); CheckpointWorkers workers = workers()) {
             List<List<Tensor>> testReps = new ArrayList<>();
             workers.forEach((on, c, own) -> represent(on, test, own), (c, rep) -> testReps.add(rep));
@@ -231,8 +279,6 @@ abstract class CheckpointMethod implements TrainingDataAttribution {
                 });
                 return acc[0];
             });
-        } finally {
-            progress.finished();
         }
     }
 }

@@ -33,20 +33,33 @@ import org.influence4j.calculators.internal.DenseLinalg;
  * (TorchScript) use the per-sample gradients.
  *
  * <p><b>Memory.</b> A batch's per-sample gradient columns (the named layers, or what a layer graph
- * does not give as Dense factors: convolutions, embeddings) are held at once, and the m test gradients
- * of every checkpoint for {@link #influences} and {@link #topK}; the batch size is lowered so that a
- * batch's columns take at most {@link #BATCH_COLUMN_BYTES}.
+ * does not give as Dense factors: convolutions, embeddings) are held at once, and for
+ * {@link #influences} and {@link #topK} those of the test points at every checkpoint. The batch size
+ * is lowered so that a batch's columns take at most {@link #BATCH_COLUMN_BYTES}, and the test points
+ * are taken in slices whose columns at all checkpoints take at most {@link #TEST_COLUMN_BYTES} (each
+ * slice computes the training gradients again).
  *
  * <p>The model's parameters are switched to each checkpoint during a call and restored afterwards.
  * Not thread-safe (it mutates the model).
  */
 public final class TracInCP extends CheckpointMethod {
 
-    /** {@link #bounded}'s limit on one batch's per-sample gradient columns. */
+    /** At most this many bytes of per-sample gradient columns per training batch ({@link #bounded}). */
     static final long BATCH_COLUMN_BYTES = 256L << 20;
+
+    /**
+     * At most this many bytes of per-sample gradient columns of the test points held at all
+     * checkpoints ({@link #testSlice}): more than a batch's, since each further slice of test points
+     * computes the training gradients again.
+     */
+    static final long TEST_COLUMN_BYTES = 1L << 30;
 
     private final TracInOptions options;
     private final int[][] ranges;
+    /** {@link #columnBytes}. */
+    private final long columnBytes;
+    /** {@link #TEST_COLUMN_BYTES} or a test's. */
+    private final long testBudget;
     /**
      * How the pieces of a representation are held; null until the first batch (threads computing
      * checkpoints at once may each decide it: they decide the same).
@@ -61,36 +74,63 @@ public final class TracInCP extends CheckpointMethod {
      * @throws IllegalArgumentException naming {@code options} for an unknown or repeated layer name
      */
     public TracInCP(TwiceDifferentiable model, TracInCheckpoints checkpoints, TracInOptions options) {
-        super(model, checkpoints, bounded(model, options));
-        this.options = bounded(model, options);
+        this(model, checkpoints, options, BATCH_COLUMN_BYTES, TEST_COLUMN_BYTES);
+    }
+
+    /**
+     * @param batchBudget at most this many bytes of per-sample gradient columns per training batch
+     * @param testBudget  at most this many of the test points' at all checkpoints (tests lower both)
+     */
+    TracInCP(TwiceDifferentiable model, TracInCheckpoints checkpoints, TracInOptions options, long batchBudget,
+             long testBudget) {
+        super(model, checkpoints, bounded(model, options, batchBudget));
+        this.options = bounded(model, options, batchBudget);
         this.ranges = ranges(model, options.layers());
+        this.columnBytes = columnBytes(model, options);
+        this.testBudget = testBudget;
     }
 
     /**
      * {@code options} with the batch size lowered, where needed, so that one batch's per-sample
-     * gradient columns take at most {@link #BATCH_COLUMN_BYTES}: the columns of the named layers,
-     * or, for a layer graph, those it does not give as Dense factors
-     * ({@link TwiceDifferentiable#perSampleGradientColumns}). An embedding table of 30,000 × 64 has
-     * 7.7 MB of float32 gradient per sample: 256 samples took 12 GB of peak RSS and 31-40 s for the
-     * self-influence of 1,024 samples at two checkpoints, 32 samples 2 GB and 18 s. Other models
-     * (Dense factors, TorchScript) keep the given size.
+     * gradient columns ({@link #columnBytes}) take at most {@code budget} bytes. An embedding table of
+     * 30,000 × 64 has 7.7 MB of float32 gradient per sample: 256 samples took 12 GB of peak RSS and
+     * 31-40 s for the self-influence of 1,024 samples at two checkpoints, 32 samples 2 GB and 18 s.
      */
-    private static TracInOptions bounded(TwiceDifferentiable model, TracInOptions options) {
+    private static TracInOptions bounded(TwiceDifferentiable model, TracInOptions options, long budget) {
         if (model == null || options == null) {
             return options; // the superclass names the argument
         }
-        long columns;
-        int[][] ranges = ranges(model, options.layers());
-        if (ranges != null) {
-            columns = dimension(ranges);
-        } else if (model.spec().isGraph()) {
-            columns = model.perSampleGradientColumns();
-        } else {
+        long perSample = columnBytes(model, options);
+        if (perSample == 0) {
             return options;
         }
-        long perSample = Math.max(1, columns * model.spec().dtype().bytes());
-        long fits = Math.max(1, BATCH_COLUMN_BYTES / perSample);
+        long fits = Math.max(1, budget / perSample);
         return fits >= options.batchSize() ? options : options.withBatchSize((int) fits);
+    }
+
+    /**
+     * @return the bytes of one sample's per-sample gradient columns: with named layers all p (the
+     *     gradients are formed whole, then restricted), else, for a layer graph, those it does not give
+     *     as Dense factors ({@link TwiceDifferentiable#perSampleGradientColumns}); 0 for the other
+     *     models (Dense factors; TorchScript, whose size is not known ahead)
+     */
+    private static long columnBytes(TwiceDifferentiable model, TracInOptions options) {
+        long columns = !options.layers().isEmpty() ? model.numParameters()
+                : model.spec().isGraph() ? model.perSampleGradientColumns() : 0;
+        return columns * model.spec().dtype().bytes();
+    }
+
+    /**
+     * Test points at once for {@link #influences} and {@link #topK}: their gradient columns at every
+     * checkpoint (which top-k keeps while it streams the training data) within {@link #TEST_COLUMN_BYTES}.
+     */
+    @Override
+    int testSlice(int m) {
+        if (columnBytes == 0) {
+            return m;
+        }
+        long fits = testBudget / (columnBytes * Math.max(1, checkpoints.size()));
+        return (int) Math.max(1, Math.min(m, fits));
     }
 
     private static int[][] ranges(TwiceDifferentiable model, List<String> layers) {
@@ -125,11 +165,9 @@ public final class TracInCP extends CheckpointMethod {
 
     /** @return q, the number of parameters the gradients are restricted to (p without restriction) */
     public int gradientDimension() {
-        return ranges == null ? model.numParameters() : dimension(ranges);
-    }
-
-    /** @return the number of parameters in {@code ranges} */
-    private static int dimension(int[][] ranges) {
+        if (ranges == null) {
+            return model.numParameters();
+        }
         int q = 0;
         for (int[] r : ranges) {
             q += r[1] - r[0];

@@ -139,6 +139,43 @@ class TracInCPTest {
     }
 
     /**
+     * A budget of gradient columns (here 5 float64 values a sample with a layer named: 40 bytes)
+     * lowers the batch size to what fits (200 bytes: 5 samples), and the test points go in slices
+     * whose columns at all 3 checkpoints fit their budget (200 bytes: 1 of the 5; 240: 2):
+     * influences, top-k and self-influence still equal the reference.
+     */
+    @Test
+    void aColumnBudgetShrinksBatchesAndSlicesTheTestPointsWithTheSameScores() {
+        double[] full = reference(test, train, 0, P);
+        HostModel model = new HostModel(spec, new double[P]);
+        TracInCP t = new TracInCP(model, TracInCheckpoints.fromDirectory(dir, spec, CheckpointLoader.DEFAULT),
+                TracInOptions.defaults().withLayers("0.weight", "0.bias"), 200, 200);
+        assertEquals(5, t.options().batchSize());
+        assertEquals(1, t.testSlice(test.size()), "3 checkpoints x 40 bytes: one test point in 200 bytes");
+        TracInCP two = new TracInCP(model, TracInCheckpoints.fromDirectory(dir, spec, CheckpointLoader.DEFAULT),
+                TracInOptions.defaults().withLayers("0.weight", "0.bias"), 200, 240);
+        assertEquals(2, two.testSlice(test.size()));
+        for (TracInCP sliced : List.of(t, two)) {
+            try (HostScope scope = HostBackend.scope()) {
+                assertArrayEquals(full, sliced.influences(test, train, scope).toDoubleArray(), 1e-12);
+            }
+            for (TopKOrder order : TopKOrder.values()) {
+                TopK expected = TopK.ofMatrix(full, test.size(), train.size(), 7, order);
+                TopK actual = sliced.topK(test, trainSource, 7, order);
+                assertArrayEquals(expected.indices(), actual.indices());
+                for (int i = 0; i < test.size(); i++) {
+                    assertArrayEquals(expected.scores(i), actual.scores(i), 1e-12);
+                }
+            }
+            double[] self = sliced.selfInfluence(trainSource);
+            for (int j = 0; j < train.size(); j++) {
+                assertEquals(reference(train.slice(j, j + 1), train.slice(j, j + 1), 0, P)[0], self[j], 1e-12);
+            }
+        }
+        assertArrayEquals(new double[P], model.parameters(), "parameters restored");
+    }
+
+    /**
      * Checkpoints computed at once (2 threads: waves of checkpoints {0, 1} and {2}; 3 threads: one
      * wave) give the reference's scores for self-influence, influences and top-k, with the model's
      * parameters restored and every replica closed.
