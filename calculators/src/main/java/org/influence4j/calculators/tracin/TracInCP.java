@@ -58,7 +58,8 @@ public final class TracInCP extends CheckpointMethod {
     private final int[][] ranges;
     /** {@link #columnBytes}. */
     private final long columnBytes;
-    /** {@link #TEST_COLUMN_BYTES} or a test's. */
+    /** {@link #BATCH_COLUMN_BYTES} and {@link #TEST_COLUMN_BYTES}, or a test's. */
+    private final long batchBudget;
     private final long testBudget;
     /**
      * How the pieces of a representation are held; null until the first batch (threads computing
@@ -87,6 +88,7 @@ public final class TracInCP extends CheckpointMethod {
         this.options = bounded(model, options, batchBudget);
         this.ranges = ranges(model, options.layers());
         this.columnBytes = columnBytes(model, options);
+        this.batchBudget = batchBudget;
         this.testBudget = testBudget;
     }
 
@@ -200,8 +202,30 @@ public final class TracInCP extends CheckpointMethod {
         }
     }
 
+    /**
+     * {@inheritDoc} A batch whose gradient columns exceed the batch budget (a slice of test points) is
+     * represented batch by batch and the pieces joined, so that the pass itself stays within it.
+     */
     @Override
     List<Tensor> represent(TwiceDifferentiable model, Batch batch, TensorScope scope) {
+        int n = batch.size();
+        if (n <= batchSize || n * columnBytes <= batchBudget) {
+            return representBatch(model, batch, scope);
+        }
+        List<List<Tensor>> pieces = new ArrayList<>();
+        for (int from = 0; from < n; from += batchSize) {
+            List<Tensor> piece = representBatch(model, batch.slice(from, Math.min(from + batchSize, n)), scope);
+            for (int t = 0; t < piece.size(); t++) {
+                if (pieces.size() <= t) {
+                    pieces.add(new ArrayList<>());
+                }
+                pieces.get(t).add(piece.get(t));
+            }
+        }
+        return pieces.stream().map(DenseLinalg::stackRows).toList();
+    }
+
+    private List<Tensor> representBatch(TwiceDifferentiable model, Batch batch, TensorScope scope) {
         if (ranges != null) {
             return List.of(gradients(model, batch, scope));
         }

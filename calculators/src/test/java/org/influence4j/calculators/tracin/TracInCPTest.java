@@ -141,7 +141,8 @@ class TracInCPTest {
     /**
      * A budget of gradient columns (here 5 float64 values a sample with a layer named: 40 bytes)
      * lowers the batch size to what fits (200 bytes: 5 samples), and the test points go in slices
-     * whose columns at all 3 checkpoints fit their budget (200 bytes: 1 of the 5; 240: 2):
+     * whose columns at all 3 checkpoints fit their budget (200 bytes: 1 of the 5; 240: 2), each slice
+     * represented batch by batch where it exceeds the batch budget (40 bytes: batches of 1):
      * influences, top-k and self-influence still equal the reference.
      */
     @Test
@@ -155,7 +156,10 @@ class TracInCPTest {
         TracInCP two = new TracInCP(model, TracInCheckpoints.fromDirectory(dir, spec, CheckpointLoader.DEFAULT),
                 TracInOptions.defaults().withLayers("0.weight", "0.bias"), 200, 240);
         assertEquals(2, two.testSlice(test.size()));
-        for (TracInCP sliced : List.of(t, two)) {
+        TracInCP pieces = new TracInCP(model, TracInCheckpoints.fromDirectory(dir, spec, CheckpointLoader.DEFAULT),
+                TracInOptions.defaults().withLayers("0.weight", "0.bias"), 40, 240);
+        assertEquals(1, pieces.options().batchSize());
+        for (TracInCP sliced : List.of(t, two, pieces)) {
             try (HostScope scope = HostBackend.scope()) {
                 assertArrayEquals(full, sliced.influences(test, train, scope).toDoubleArray(), 1e-12);
             }
