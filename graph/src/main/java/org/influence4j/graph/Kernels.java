@@ -197,6 +197,16 @@ public interface Kernels<A> {
      */
     record Windows(GraphNode.Pair kernel, GraphNode.Pair stride, GraphNode.Pair padding, GraphNode.Pair dilation,
                    int[] index) {
+
+        /** @return oh, the output rows of an input of {@code height} rows (PyTorch's formula) */
+        public long outputHeight(long height) {
+            return (height + 2L * padding.h() - (long) dilation.h() * (kernel.h() - 1) - 1) / stride.h() + 1;
+        }
+
+        /** @return ow, the output columns of an input of {@code width} columns */
+        public long outputWidth(long width) {
+            return (width + 2L * padding.w() - (long) dilation.w() * (kernel.w() - 1) - 1) / stride.w() + 1;
+        }
     }
 
     /**

@@ -515,9 +515,8 @@ public final class DjlKernels implements Kernels<NDArray> {
         GraphNode.Pair d = windows.dilation();
         GraphNode.Pair pad = windows.padding();
         NDArray padded = padSpatial(own(x.transpose(0, 2, 3, 1)), 1, pad.h(), pad.h(), pad.w(), pad.w());
-        long[] p = shape(padded);
-        long oh = (p[1] - (long) d.h() * (k.h() - 1) - 1) / stride.h() + 1;
-        long ow = (p[2] - (long) d.w() * (k.w() - 1) - 1) / stride.w() + 1;
+        long oh = windows.outputHeight(s[2]);
+        long ow = windows.outputWidth(s[3]);
         NDList views = new NDList(k.h() * k.w());
         for (int ky = 0; ky < k.h(); ky++) {
             for (int kx = 0; kx < k.w(); kx++) {
@@ -552,8 +551,8 @@ public final class DjlKernels implements Kernels<NDArray> {
         GraphNode.Pair pad = windows.padding();
         long hp = inputShape[2] + 2L * pad.h();
         long wp = inputShape[3] + 2L * pad.w();
-        long oh = (hp - (long) d.h() * (k.h() - 1) - 1) / stride.h() + 1;
-        long ow = (wp - (long) d.w() * (k.w() - 1) - 1) / stride.w() + 1;
+        long oh = windows.outputHeight(inputShape[2]);
+        long ow = windows.outputWidth(inputShape[3]);
         long rows = (oh - 1) * stride.h() + 1;
         long columns = (ow - 1) * stride.w() + 1;
         NDArray entries = own(g.reshape(inputShape[0], oh, ow, inputShape[1], (long) k.h() * k.w()));
@@ -589,8 +588,8 @@ public final class DjlKernels implements Kernels<NDArray> {
         long[] s = shape(x);
         GraphNode.Pair k = windows.kernel();
         GraphNode.Pair pad = windows.padding();
-        long oh = (s[2] + 2L * pad.h()) / k.h();
-        long ow = (s[3] + 2L * pad.w()) / k.w();
+        long oh = windows.outputHeight(s[2]);
+        long ow = windows.outputWidth(s[3]);
         NDArray padded = padSpatial(x, 2, pad.h(), pad.h(), pad.w(), pad.w());
         long[] p = shape(padded);
         if (p[2] != oh * k.h() || p[3] != ow * k.w()) {
@@ -611,8 +610,8 @@ public final class DjlKernels implements Kernels<NDArray> {
         long c = inputShape[1];
         long hp = inputShape[2] + 2L * pad.h();
         long wp = inputShape[3] + 2L * pad.w();
-        long oh = hp / k.h();
-        long ow = wp / k.w();
+        long oh = windows.outputHeight(inputShape[2]);
+        long ow = windows.outputWidth(inputShape[3]);
         NDArray blocks = own(own(g.reshape(n, oh, ow, c, k.h(), k.w())).transpose(0, 3, 1, 4, 2, 5));
         NDArray covered = own(blocks.reshape(n, c, oh * k.h(), ow * k.w()));
         NDArray padded = padSpatial(covered, 2, 0, hp - oh * k.h(), 0, wp - ow * k.w());
