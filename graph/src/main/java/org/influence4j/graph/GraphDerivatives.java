@@ -202,13 +202,27 @@ public final class GraphDerivatives<A> {
         Map<String, long[]> shapes = graph.shapes();
         long columns = 0;
         for (ParameterInfo info : graph.parameterLayout()) {
-            GraphNode node = graph.nodes().get(info.layerIndex());
-            boolean onVectors = shapes.get(ModelGraph.inputsOf(graph.nodes(), info.layerIndex()).get(0)).length == 1;
-            if (!(node instanceof GraphNode.Dense && onVectors)) {
+            if (!factoredDense(graph, shapes, info.layerIndex())) {
                 columns += info.size();
             }
         }
         return columns;
+    }
+
+    /**
+     * @param shapes the graph's per-sample shapes ({@link ModelGraph#shapes()})
+     * @return whether node {@code layerIndex} is a Dense layer applied to one row per sample, whose
+     *     per-sample gradient {@link #perSampleGradientBlocks} gives as its factors
+     */
+    private static boolean factoredDense(ModelGraph graph, Map<String, long[]> shapes, int layerIndex) {
+        if (!(graph.nodes().get(layerIndex) instanceof GraphNode.Dense d)) {
+            return false;
+        }
+        long size = 1;
+        for (long extent : shapes.get(ModelGraph.inputsOf(graph.nodes(), layerIndex).get(0))) {
+            size *= extent;
+        }
+        return size == d.inFeatures();
     }
 
     private static boolean onlyDenseAndConvParameters(ModelGraph graph) {
@@ -322,10 +336,10 @@ public final class GraphDerivatives<A> {
     }
 
     private List<Block<A>> blocksOfChunk(Batch batch) {
-        Kernels<A> k = ad.kernels();
         long n = batch.size();
         Tapped<A> tapped = tapped(batch, name -> true);
         Map<String, A> deltas = deltas(tapped, ad.sumAll(losses(batch, tapped.outputs())));
+        Map<String, long[]> shapes = graph.shapes();
         List<Block<A>> out = new ArrayList<>();
         List<A> run = new ArrayList<>();
         int runOffset = 0;
@@ -333,8 +347,7 @@ public final class GraphDerivatives<A> {
         for (int t = 0; t < layout.size(); t++) {
             ParameterInfo info = layout.get(t);
             GraphNode node = graph.nodes().get(info.layerIndex());
-            long[] ds = k.shape(deltas.get(node.name()));
-            if (node instanceof GraphNode.Dense && ds.length == 2 && ds[0] == n && info.name().endsWith(".weight")) {
+            if (factoredDense(graph, shapes, info.layerIndex()) && info.name().endsWith(".weight")) {
                 if (!run.isEmpty()) {
                     out.add(new Block<>(runOffset, runSize, columns(run), null, null, false));
                     run = new ArrayList<>();
