@@ -163,18 +163,7 @@ abstract class CheckpointMethod implements TrainingDataAttribution {
             width += t.shape()[1];
         }
         if (width <= test.get(0).shape()[0]) {
-            List<List<Tensor>> pieces = new ArrayList<>(test.size());
-            for (int from = 0; from < train.size(); from += batchSize) {
-                List<Tensor> rep = represent(on, train.slice(from, Math.min(from + batchSize, train.size())), scope);
-                for (int t = 0; t < rep.size(); t++) {
-                    if (pieces.size() <= t) {
-                        pieces.add(new ArrayList<>());
-                    }
-                    pieces.get(t).add(rep.get(t));
-                }
-            }
-            List<Tensor> joined = pieces.stream().map(DenseLinalg::stackRows).toList();
-            return pair(test, joined, scope);
+            return pair(test, joinedInBatches(train, chunk -> represent(on, chunk, scope)), scope);
         }
         List<Tensor> blocks = new ArrayList<>(); // the scores transposed, [chunk, m]
         for (int from = 0; from < train.size(); from += batchSize) {
@@ -185,6 +174,24 @@ abstract class CheckpointMethod implements TrainingDataAttribution {
             }
         }
         return DenseLinalg.stackRows(blocks).transpose().moveTo(scope);
+    }
+
+    /**
+     * @return the representations of {@code batch} made {@link #batchSize} samples at a time by
+     *     {@code represent}, each piece's tensors joined along the rows
+     */
+    final List<Tensor> joinedInBatches(Batch batch, java.util.function.Function<Batch, List<Tensor>> represent) {
+        List<List<Tensor>> pieces = new ArrayList<>();
+        for (int from = 0; from < batch.size(); from += batchSize) {
+            List<Tensor> rep = represent.apply(batch.slice(from, Math.min(from + batchSize, batch.size())));
+            for (int t = 0; t < rep.size(); t++) {
+                if (pieces.size() <= t) {
+                    pieces.add(new ArrayList<>());
+                }
+                pieces.get(t).add(rep.get(t));
+            }
+        }
+        return pieces.stream().map(DenseLinalg::stackRows).toList();
     }
 
     @Override

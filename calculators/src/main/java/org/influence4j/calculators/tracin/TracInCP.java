@@ -85,7 +85,7 @@ public final class TracInCP extends CheckpointMethod {
     TracInCP(TwiceDifferentiable model, TracInCheckpoints checkpoints, TracInOptions options, long batchBudget,
              long testBudget) {
         super(model, checkpoints, bounded(model, options, batchBudget));
-        this.options = bounded(model, options, batchBudget);
+        this.options = options.withBatchSize(batchSize);
         this.ranges = ranges(model, options.layers());
         this.columnBytes = columnBytes(model, options);
         this.batchBudget = batchBudget;
@@ -212,17 +212,7 @@ public final class TracInCP extends CheckpointMethod {
         if (n <= batchSize || n * columnBytes <= batchBudget) {
             return representBatch(model, batch, scope);
         }
-        List<List<Tensor>> pieces = new ArrayList<>();
-        for (int from = 0; from < n; from += batchSize) {
-            List<Tensor> piece = representBatch(model, batch.slice(from, Math.min(from + batchSize, n)), scope);
-            for (int t = 0; t < piece.size(); t++) {
-                if (pieces.size() <= t) {
-                    pieces.add(new ArrayList<>());
-                }
-                pieces.get(t).add(piece.get(t));
-            }
-        }
-        return pieces.stream().map(DenseLinalg::stackRows).toList();
+        return joinedInBatches(batch, piece -> representBatch(model, piece, scope));
     }
 
     private List<Tensor> representBatch(TwiceDifferentiable model, Batch batch, TensorScope scope) {
