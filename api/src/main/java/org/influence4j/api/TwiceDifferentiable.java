@@ -341,8 +341,9 @@ public interface TwiceDifferentiable extends AutoCloseable {
     /**
      * The per-sample gradients in blocks that cover θ in order, each in its cheapest exact form
      * ({@link GradientBlock}): a Dense layer on vectors as its factors (the gradient is their outer
-     * product, never formed), other parameters as gradient columns. For inner products of gradients
-     * (TracInCP) this replaces a GEMM of inner size out·in by two of inner sizes out and in.
+     * product, never formed), an Embedding table as the rows its ids look up, other parameters as
+     * gradient columns. For inner products of gradients (TracInCP) this replaces a GEMM of inner size
+     * out·in by two of inner sizes out and in, and one of inner size V·d by at most T² products of d.
      *
      * <p>The default is one materialized block, {@link #perSampleGradients}.
      *
@@ -354,7 +355,8 @@ public interface TwiceDifferentiable extends AutoCloseable {
 
     /**
      * @return how many of θ's entries {@link #perSampleGradientBlocks} returns as gradient columns
-     *     (materialized blocks, {@code [n, ·]} per batch); the others come as Dense factors. Callers
+     *     (materialized blocks, {@code [n, ·]} per batch); the others come as Dense factors or
+     *     Embedding rows. Callers
      *     size their batches by it: one sample's columns take this many entries of the dtype. The
      *     default is p (one materialized block).
      */

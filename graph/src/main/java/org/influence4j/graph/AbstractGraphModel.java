@@ -160,7 +160,8 @@ public abstract class AbstractGraphModel<A, T extends Tensor, B extends Backend,
      * {@inheritDoc}
      *
      * <p>From the pass of {@link #perSampleGradients}: the Dense layers on vectors as their factors,
-     * the runs of Conv2d parameters between them as columns ({@link GraphDerivatives#perSampleGradientBlocks}).
+     * the Embedding tables as their looked-up rows, the runs of Conv2d parameters between them as
+     * columns ({@link GraphDerivatives#perSampleGradientBlocks}).
      */
     @Override
     public final List<GradientBlock> perSampleGradientBlocks(Batch batch, TensorScope scope) {
@@ -169,6 +170,9 @@ public abstract class AbstractGraphModel<A, T extends Tensor, B extends Backend,
             List<GradientBlock> out = new ArrayList<>();
             for (GraphDerivatives.Block<A> b : derivatives(k).perSampleGradientBlocks(batch)) {
                 out.add(b.gradients() != null ? GradientBlock.materialized(b.offset(), export(target, b.gradients()))
+                        : b.embeddingRows() ? GradientBlock.embeddingRows(b.offset(),
+                                Math.toIntExact(b.size() / k.shape(b.deltas())[2]), GraphDerivatives.ids(batch),
+                                export(target, b.deltas()))
                         : GradientBlock.factored(b.offset(), export(target, b.inputs()), export(target, b.deltas()),
                         b.bias()));
             }

@@ -164,10 +164,10 @@ public final class GraphDerivatives<A> {
      */
     private List<A> perSampleRowsOfChunk(Batch batch, java.util.function.Function<Var<A>, List<Var<A>>> objectives) {
         List<A> out = new ArrayList<>();
-        if (onlyDenseAndConvParameters()) {
+        if (onlyTappedParameters(graph)) {
             Tapped<A> tapped = tapped(batch, name -> true);
             for (Var<A> total : objectives.apply(tapped.outputs())) {
-                out.add(perSampleGradientsFromFactors(batch.size(), tapped, deltas(tapped, total)));
+                out.add(perSampleGradientsFromFactors(batch, tapped, deltas(tapped, total)));
             }
             return out;
         }
@@ -186,23 +186,21 @@ public final class GraphDerivatives<A> {
         return out;
     }
 
-    private boolean onlyDenseAndConvParameters() {
-        return onlyDenseAndConvParameters(graph);
-    }
-
     /**
      * @return how many of θ's entries {@link #perSampleGradientBlocks} gives as gradient columns: all
-     *     of them when some parameter lies outside Dense and Conv2d layers, else all but those of the
-     *     Dense layers on vectors (whose blocks are factors)
+     *     of them when some parameter lies outside Dense, Conv2d and Embedding layers, else all but
+     *     those of the Dense layers on vectors (whose blocks are factors) and of the Embedding tables
+     *     (whose blocks are the looked-up rows)
      */
     public static long gradientColumns(ModelGraph graph) {
-        if (!onlyDenseAndConvParameters(graph)) {
+        if (!onlyTappedParameters(graph)) {
             return graph.numParameters();
         }
         Map<String, long[]> shapes = graph.shapes();
         long columns = 0;
         for (ParameterInfo info : graph.parameterLayout()) {
-            if (!factoredDense(graph, shapes, info.layerIndex())) {
+            if (!factoredDense(graph, shapes, info.layerIndex())
+                    && !(graph.nodes().get(info.layerIndex()) instanceof GraphNode.Embedding)) {
                 columns += info.size();
             }
         }
@@ -225,10 +223,12 @@ public final class GraphDerivatives<A> {
         return size == d.inFeatures();
     }
 
-    private static boolean onlyDenseAndConvParameters(ModelGraph graph) {
+    /** @return whether every parameter belongs to a layer the forward pass taps: Dense, Conv2d, Embedding */
+    private static boolean onlyTappedParameters(ModelGraph graph) {
         for (ParameterInfo info : graph.parameterLayout()) {
             GraphNode node = graph.nodes().get(info.layerIndex());
-            if (!(node instanceof GraphNode.Dense || node instanceof GraphNode.Conv2d)) {
+            if (!(node instanceof GraphNode.Dense || node instanceof GraphNode.Conv2d
+                    || node instanceof GraphNode.Embedding)) {
                 return false;
             }
         }
@@ -241,15 +241,15 @@ public final class GraphDerivatives<A> {
      * backward pass to the layers' output gradients δ): per layer the batched product
      * {@code Σ_t δ_{i,t} a_{i,t}ᵀ} ({@code [n, out, T]·[n, T, in]}) for the weight ({@code [out, in]},
      * or {@code [out, c·kh·kw]} for a Conv2d, in the weight's row-major order) and
-     * {@code Σ_t δ_{i,t}} for the bias, as per-sample autograd hooks do (Opacus, Captum's sample-wise
-     * gradients).
+     * {@code Σ_t δ_{i,t}} for the bias, and for an Embedding table the rows δ added at their ids, as
+     * per-sample autograd hooks do (Opacus, Captum's sample-wise gradients).
      *
      * @param deltas by tapped layer, the gradient with respect to its probe (shaped like the probe)
      */
-    private A perSampleGradientsFromFactors(long n, Tapped<A> tapped, Map<String, A> deltas) {
+    private A perSampleGradientsFromFactors(Batch batch, Tapped<A> tapped, Map<String, A> deltas) {
         List<A> parts = new ArrayList<>(layout.size());
         for (ParameterInfo info : layout) {
-            parts.add(perSampleGradientOf(info, n, tapped, deltas));
+            parts.add(perSampleGradientOf(info, batch, tapped, deltas));
         }
         return columns(parts);
     }
@@ -259,11 +259,21 @@ public final class GraphDerivatives<A> {
         return parts.size() == 1 ? parts.get(0) : ad.kernels().concat(parts, 1);
     }
 
-    /** @return the per-sample gradients {@code [n, size]} of one parameter of a tapped Dense or Conv2d layer */
-    private A perSampleGradientOf(ParameterInfo info, long n, Tapped<A> tapped, Map<String, A> deltas) {
+    /**
+     * @return the per-sample gradients {@code [n, size]} of one parameter of a tapped layer (Dense,
+     *     Conv2d, Embedding)
+     */
+    private A perSampleGradientOf(ParameterInfo info, Batch batch, Tapped<A> tapped, Map<String, A> deltas) {
         Kernels<A> k = ad.kernels();
-        String layer = graph.nodes().get(info.layerIndex()).name();
+        int n = batch.size();
+        GraphNode node = graph.nodes().get(info.layerIndex());
+        String layer = node.name();
         A delta = deltas.get(layer);
+        if (node instanceof GraphNode.Embedding e) {
+            int rows = n * e.numEmbeddings();
+            return k.reshape(k.scatterRows(delta, GraphEvaluator.perSampleIds(ids(batch), n, e.numEmbeddings()), rows),
+                    n, (long) e.numEmbeddings() * e.embeddingDim());
+        }
         long[] ds = k.shape(delta);
         // [n, out, T]: a native convolution's gradient as it is, rows [n·T, out] transposed per sample
         long out = ds[1];
@@ -279,40 +289,49 @@ public final class GraphDerivatives<A> {
     }
 
     /**
-     * A block of {@link #perSampleGradientBlocks}: gradient columns {@code [n, size]}, or the inputs
-     * {@code [n, in]} and output gradients {@code [n, out]} of a Dense layer on vectors, whose
-     * per-sample gradient (weight, then the bias when {@code bias}) is their outer product.
+     * A block of {@link #perSampleGradientBlocks} ({@link org.influence4j.api.GradientBlock}): gradient
+     * columns {@code [n, size]}; or the inputs {@code [n, in]} and output gradients {@code [n, out]}
+     * of a Dense layer on vectors, whose per-sample gradient (weight, then the bias when
+     * {@code bias}) is their outer product; or the output gradients {@code [n, T, d]} of an
+     * Embedding's looked-up rows, the ids being the batch's.
      *
      * @param offset    the block's first parameter in θ
      * @param size      its number of parameters
-     * @param gradients the columns, or null for a factored block
-     * @param inputs    a factored block's inputs, else null
-     * @param deltas    a factored block's output gradients, else null
-     * @param bias      whether a factored block ends with the bias
+     * @param gradients the columns, or null
+     * @param inputs    a Dense block's inputs, else null
+     * @param deltas    a Dense or Embedding block's output gradients, else null
+     * @param bias      whether a Dense block ends with the bias
      * @param <A>       the backend's array type
      */
     public record Block<A>(int offset, int size, A gradients, A inputs, A deltas, boolean bias) {
 
-        /** @return the block's arrays: the gradients, or the inputs and the output gradients */
+        /** @return the block's arrays: the gradients, the inputs and the output gradients, or the latter */
         List<A> arrays() {
-            return gradients != null ? List.of(gradients) : List.of(inputs, deltas);
+            return gradients != null ? List.of(gradients) : inputs != null ? List.of(inputs, deltas) : List.of(deltas);
         }
 
         /** @return a block of the same form holding {@code arrays} (as {@link #arrays()} lists them) */
         Block<A> with(List<A> arrays) {
             return gradients != null ? new Block<>(offset, size, arrays.get(0), null, null, false)
-                    : new Block<>(offset, size, null, arrays.get(0), arrays.get(1), bias);
+                    : inputs != null ? new Block<>(offset, size, null, arrays.get(0), arrays.get(1), bias)
+                    : new Block<>(offset, size, null, null, arrays.get(0), false);
+        }
+
+        /** @return whether the block is an Embedding's looked-up rows */
+        public boolean embeddingRows() {
+            return gradients == null && inputs == null;
         }
     }
 
     /**
      * The per-sample gradients in blocks covering θ in order: each Dense layer on vectors (one
-     * position) as its factors, the runs of other parameters between them as gradient columns; from
-     * the same pass as {@link #perSampleGradients}, in chunks of {@link #PER_SAMPLE_CHUNK}. A graph
-     * with parameters outside Dense and Conv2d layers gives one block of columns.
+     * position) as its factors, each Embedding as its looked-up rows, the runs of other parameters
+     * between them as gradient columns; from the same pass as {@link #perSampleGradients}, in chunks
+     * of {@link #PER_SAMPLE_CHUNK}. A graph with parameters outside Dense, Conv2d and Embedding layers
+     * gives one block of columns.
      */
     public List<Block<A>> perSampleGradientBlocks(Batch batch) {
-        if (!onlyDenseAndConvParameters()) {
+        if (!onlyTappedParameters(graph)) {
             return List.of(new Block<>(0, graph.numParameters(), perSampleGradients(batch), null, null, false));
         }
         // every chunk's blocks have the same form: the last chunk's (its arrays freed) lays out the joined arrays
@@ -347,10 +366,18 @@ public final class GraphDerivatives<A> {
         for (int t = 0; t < layout.size(); t++) {
             ParameterInfo info = layout.get(t);
             GraphNode node = graph.nodes().get(info.layerIndex());
-            if (factoredDense(graph, shapes, info.layerIndex()) && info.name().endsWith(".weight")) {
+            boolean embedding = node instanceof GraphNode.Embedding;
+            if (embedding || factoredDense(graph, shapes, info.layerIndex()) && info.name().endsWith(".weight")) {
                 if (!run.isEmpty()) {
                     out.add(new Block<>(runOffset, runSize, columns(run), null, null, false));
                     run = new ArrayList<>();
+                }
+                if (embedding) {
+                    A rows = deltas.get(node.name());
+                    long[] rs = ad.kernels().shape(rows);
+                    out.add(new Block<>(info.offset(), info.size(), null, null,
+                            ad.kernels().reshape(rows, n, rs[0] / n, rs[1]), false));
+                    continue;
                 }
                 boolean bias = t + 1 < layout.size() && layout.get(t + 1).name().equals(node.name() + ".bias");
                 out.add(new Block<>(info.offset(), info.size() + (bias ? layout.get(t + 1).size() : 0), null,
@@ -362,7 +389,7 @@ public final class GraphDerivatives<A> {
                 runOffset = info.offset();
                 runSize = 0;
             }
-            run.add(perSampleGradientOf(info, n, tapped, deltas));
+            run.add(perSampleGradientOf(info, batch, tapped, deltas));
             runSize += info.size();
         }
         if (!run.isEmpty()) {

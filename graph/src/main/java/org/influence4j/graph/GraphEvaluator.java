@@ -495,12 +495,22 @@ public final class GraphEvaluator<A> {
         if (!perSample) {
             return ad.reshape(tapped(e.name(), null, ad.gatherRows(w, ids), taps), outShape);
         }
-        int perRow = ids.length / n;
+        return ad.reshape(ad.gatherRows(ad.reshape(w, (long) n * e.numEmbeddings(), dim),
+                perSampleIds(ids, n, e.numEmbeddings())), outShape);
+    }
+
+    /**
+     * @param ids        the batch's {@code n·T} token ids, sample-major
+     * @param vocabulary V
+     * @return the ids as rows of the n tables stacked {@code [n·V, d]}: sample i's ids plus {@code i·V}
+     */
+    static int[] perSampleIds(int[] ids, int n, int vocabulary) {
+        int perSample = ids.length / n;
         int[] shifted = new int[ids.length];
         for (int i = 0; i < ids.length; i++) {
-            shifted[i] = ids[i] + (i / perRow) * e.numEmbeddings();
+            shifted[i] = ids[i] + (i / perSample) * vocabulary;
         }
-        return ad.reshape(ad.gatherRows(ad.reshape(w, (long) n * e.numEmbeddings(), dim), shifted), outShape);
+        return shifted;
     }
 
     private Var<A> layerNorm(Var<A> x, long[] s, GraphNode.LayerNorm l, Var<A> w, Var<A> b, int n,

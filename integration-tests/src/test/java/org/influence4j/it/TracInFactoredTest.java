@@ -27,9 +27,11 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * TracInCP through Dense-layer factors (a format-1 MLP, {@code (δ_i·δ_j)(a_i·a_j + 1)} per layer),
- * through gradient blocks (a CNN: its Dense layers as factors, its convolutions as columns) and
- * through per-sample gradients (an embedding model) equals {@code Σ_c η_c G_test G_trainᵀ} built
- * from the model's own per-sample gradients, in float64 to 1e-12, on djl-pytorch.
+ * through gradient blocks (a CNN: its Dense layers as factors, its convolutions as columns; an
+ * embedding model: its table as the rows the samples look up, ids repeated within and across
+ * samples) and through per-sample gradients (a graph with a LayerNorm) equals
+ * {@code Σ_c η_c G_test G_trainᵀ} built from the model's own per-sample gradients, in float64 to
+ * 1e-12, on djl-pytorch.
  */
 class TracInFactoredTest {
 
@@ -47,18 +49,18 @@ class TracInFactoredTest {
 
     @Test
     void convolutionsAndEmbeddingsThroughGradientsEqualTheGradientProducts() throws IOException {
-        for (String name : List.of("lenet", "embed_mean")) {
+        for (String name : List.of("lenet", "embed_mean", "embed_layernorm")) {
             GraphFixture f = GraphFixture.load(name);
             check(f.spec().withDType(DType.FLOAT64), f.parameters(), f.batch());
         }
     }
 
     /**
-     * The batch size follows the per-sample gradient columns: an embedding table of 4,096 × 64
-     * (float64, 2 MiB of gradient per sample) lowers it from 256 to what fits in
-     * {@code TracInCP.BATCH_COLUMN_BYTES} (256 MiB); the LeNet-style CNN (262 columns, its Dense layers
-     * factored) and a format-1 MLP (all factored) keep it; naming layers counts all p columns (the
-     * per-sample gradients are formed whole, then restricted).
+     * The batch size follows the per-sample gradient columns: an embedding table of 4,096 × 64 (its
+     * rows looked up, no columns), the LeNet-style CNN (262 columns, its Dense layers factored) and a
+     * format-1 MLP (all factored) keep 256; naming layers counts all p columns (the per-sample
+     * gradients are formed whole, then restricted: 2 MiB a sample in float64) and lowers it to what
+     * fits in {@code TracInCP.BATCH_COLUMN_BYTES} (256 MiB).
      */
     @Test
     void batchesShrinkOnlyForWideGradientColumns() throws IOException {
@@ -70,7 +72,7 @@ class TracInFactoredTest {
         GraphFixture lenet = GraphFixture.load("lenet");
         ModelSpec mlp = TestSupport.twoHiddenLayers(org.influence4j.api.model.Loss.SOFTMAX_CROSS_ENTROPY, DType.FLOAT64);
         long perSample = (4096L * 64 + 64 * 3 + 3) * Double.BYTES;
-        assertBatch(embedding, embedding.initialParameters(1), TracInOptions.defaults(), (int) ((256L << 20) / perSample));
+        assertBatch(embedding, embedding.initialParameters(1), TracInOptions.defaults(), 256);
         assertBatch(lenet.spec(), lenet.parameters(), TracInOptions.defaults(), 256);
         assertBatch(mlp, TestSupport.parameters(mlp, 3, 1), TracInOptions.defaults(), 256);
         assertBatch(embedding, embedding.initialParameters(1), TracInOptions.defaults().withLayers("fc.weight"),

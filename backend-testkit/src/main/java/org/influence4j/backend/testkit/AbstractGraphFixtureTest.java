@@ -354,10 +354,11 @@ public abstract class AbstractGraphFixtureTest {
 
     /**
      * The per-sample gradient blocks cover θ in order and rebuild the per-sample gradients: columns
-     * as they are, a factored Dense layer as the outer products {@code δ_i (a_i, 1)ᵀ}; on a batch of
-     * the fixture and on 300 rows (chunks joined), float64, 1e-12. The LeNet-style fixture has both
-     * kinds; the others (norms, embeddings) give one block of columns. The columns are as many as
-     * {@link TwiceDifferentiable#perSampleGradientColumns} says.
+     * as they are, a factored Dense layer as the outer products {@code δ_i (a_i, 1)ᵀ}, an Embedding's
+     * rows as δ added at the ids (the fixture's samples repeat ids, within and across samples); on a batch of the fixture and on
+     * 300 rows (chunks joined), float64, 1e-12. The LeNet-style fixture has columns and Dense factors,
+     * the embedding fixture rows and Dense factors; those with norms give one block of columns. The
+     * columns are as many as {@link TwiceDifferentiable#perSampleGradientColumns} says.
      */
     @ParameterizedTest(name = "{0}")
     @MethodSource("names")
@@ -374,18 +375,29 @@ public abstract class AbstractGraphFixtureTest {
                 double[] expected = model.perSampleGradients(b, scope).toDoubleArray();
                 double[] rebuilt = new double[n * p];
                 int next = 0;
-                boolean factored = false;
+                java.util.Set<org.influence4j.api.GradientBlock.Kind> kinds = new java.util.TreeSet<>();
                 long columns = 0;
                 for (org.influence4j.api.GradientBlock block : model.perSampleGradientBlocks(b, scope)) {
                     assertEquals(next, block.offset(), name + " blocks cover θ in order");
-                    if (!block.isFactored()) {
+                    kinds.add(block.kind());
+                    if (block.kind() == org.influence4j.api.GradientBlock.Kind.COLUMNS) {
                         columns += block.size();
                         double[] g = block.gradients().toDoubleArray();
                         for (int i = 0; i < n; i++) {
                             System.arraycopy(g, i * block.size(), rebuilt, i * p + block.offset(), block.size());
                         }
+                    } else if (block.kind() == org.influence4j.api.GradientBlock.Kind.EMBEDDING_ROWS) {
+                        int[] ids = block.ids();
+                        int dim = (int) block.outputGradients().shape()[2];
+                        double[] d = block.outputGradients().toDoubleArray();
+                        assertEquals(n * dim * (long) ids.length / n, d.length, name + ": δ [n, T, d] for n·T ids");
+                        for (int r = 0; r < ids.length; r++) {
+                            int sample = r / (ids.length / n);
+                            for (int c = 0; c < dim; c++) {
+                                rebuilt[sample * p + block.offset() + ids[r] * dim + c] += d[r * dim + c];
+                            }
+                        }
                     } else {
-                        factored = true;
                         int in = (int) block.inputs().shape()[1];
                         int out = (int) block.outputGradients().shape()[1];
                         double[] a = block.inputs().toDoubleArray();
@@ -406,7 +418,11 @@ public abstract class AbstractGraphFixtureTest {
                 }
                 assertEquals(p, next, name + " blocks cover θ");
                 assertEquals(columns, model.perSampleGradientColumns(), name + ": the columns the model announces");
-                assertEquals(name.equals("lenet"), factored, name + ": Dense layers on vectors are factored");
+                assertEquals(switch (name) {
+                    case "lenet" -> "[COLUMNS, DENSE_FACTORS]";
+                    case "embed_mean" -> "[DENSE_FACTORS, EMBEDDING_ROWS]";
+                    default -> "[COLUMNS]";
+                }, kinds.toString(), name + ": the blocks' kinds");
                 assertClose(name + " rebuilt from " + n + " rows", expected, rebuilt, 1e-12);
             }
         }

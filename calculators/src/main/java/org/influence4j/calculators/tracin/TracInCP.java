@@ -27,13 +27,16 @@ import org.influence4j.calculators.internal.DenseLinalg;
  * {@code (δ_i·δ_j)(a_i·a_j + 1)}: two GEMMs of inner size {@code out} and {@code in} instead of one
  * of inner size {@code out·in}, and its part of self-influence {@code ‖δ_i‖²(‖a_i‖² + 1)}. A format-1
  * MLP is all such layers ({@link TwiceDifferentiable#layerGradientFactors}); a layer graph gives its
- * Dense layers so and the convolutions between them as gradient columns
+ * Dense layers so, its Embedding tables as the rows the samples look up
+ * ({@link EmbeddingRowProducts}: at most T of the V rows per sample, multiplied on the host in double
+ * precision) and the convolutions between them as gradient columns
  * ({@link TwiceDifferentiable#perSampleGradientBlocks}: on the Fashion-MNIST CNN, 3,424 of its 11,978
  * parameters). The result is the same sum reassociated (float rounding only). Other models
  * (TorchScript) use the per-sample gradients.
  *
  * <p><b>Memory.</b> A batch's per-sample gradient columns (the named layers, or what a layer graph
- * does not give as Dense factors: convolutions, embeddings) are held at once, and for
+ * gives as columns: convolutions; every parameter of a graph with layers other than Dense, Conv2d and
+ * Embedding, e.g. a LayerNorm) are held at once, and for
  * {@link #influences} and {@link #topK} those of the test points at every checkpoint. The batch size
  * is lowered so that a batch's columns take at most {@link #BATCH_COLUMN_BYTES}, and the test points
  * are taken in slices whose columns at all checkpoints take at most {@link #TEST_COLUMN_BYTES} (each
@@ -95,8 +98,9 @@ public final class TracInCP extends CheckpointMethod {
     /**
      * {@code options} with the batch size lowered, where needed, so that one batch's per-sample
      * gradient columns ({@link #columnBytes}) take at most {@code budget} bytes. An embedding table of
-     * 30,000 × 64 has 7.7 MB of float32 gradient per sample: 256 samples took 12 GB of peak RSS and
-     * 31-40 s for the self-influence of 1,024 samples at two checkpoints, 32 samples 2 GB and 18 s.
+     * 30,000 × 64 as columns (named layers, or a LayerNorm in the graph) has 7.7 MB of float32 gradient
+     * per sample: 256 samples took 12 GB of peak RSS and 31-40 s for the self-influence of 1,024
+     * samples at two checkpoints, 32 samples 2 GB and 18 s (as rows: 0.5 GB and 0.14-0.3 s).
      */
     private static TracInOptions bounded(TwiceDifferentiable model, TracInOptions options, long budget) {
         if (model == null || options == null) {
@@ -232,25 +236,33 @@ public final class TracInCP extends CheckpointMethod {
     }
 
     /**
-     * How one piece of a representation is held: gradient columns (one tensor), or a Dense layer's
-     * inputs and output gradients (two tensors), with or without its bias.
+     * How one piece of a representation is held ({@link GradientBlock.Kind}): gradient columns (one
+     * tensor); a Dense layer's inputs and output gradients (two tensors), with or without its bias; or
+     * an Embedding's ids {@code [n, T]} and rows' gradients {@code [n, T·d]} (two tensors).
      */
-    private record Form(boolean factored, boolean bias, boolean fromLayerFactors) {
+    private record Form(GradientBlock.Kind kind, boolean bias, boolean fromLayerFactors) {
     }
 
     /** @return the model's {@link TwiceDifferentiable#perSampleGradientBlocks}, deciding {@link #forms} on the first call */
     private List<Tensor> blocks(TwiceDifferentiable model, Batch batch, TensorScope scope) {
         List<GradientBlock> blocks = model.perSampleGradientBlocks(batch, scope);
         if (forms == null) {
-            forms = blocks.stream().map(b -> new Form(b.isFactored(), b.bias(), false)).toList();
+            forms = blocks.stream().map(b -> new Form(b.kind(), b.bias(), false)).toList();
         }
         List<Tensor> out = new ArrayList<>();
         for (GradientBlock b : blocks) {
-            if (b.isFactored()) {
-                out.add(b.inputs());
-                out.add(b.outputGradients());
-            } else {
-                out.add(b.gradients());
+            switch (b.kind()) {
+                case COLUMNS -> out.add(b.gradients());
+                case DENSE_FACTORS -> {
+                    out.add(b.inputs());
+                    out.add(b.outputGradients());
+                }
+                case EMBEDDING_ROWS -> {
+                    long[] s = b.outputGradients().shape();
+                    out.add(EmbeddingRowProducts.idTensor(b.ids(), batch.size(), scope));
+                    out.add(b.outputGradients().reshape(s[0], s[1] * s[2]));
+                }
+                default -> throw new IllegalStateException("unknown block kind " + b.kind());
             }
         }
         return out;
@@ -284,7 +296,7 @@ public final class TracInCP extends CheckpointMethod {
                 }
                 return null;
             }
-            forms = layers.stream().map(f -> new Form(true, f.bias(), true)).toList();
+            forms = layers.stream().map(f -> new Form(GradientBlock.Kind.DENSE_FACTORS, f.bias(), true)).toList();
         }
         List<Tensor> out = new ArrayList<>(2 * layers.size());
         for (LayerGradientFactors f : layers) {
@@ -299,19 +311,23 @@ public final class TracInCP extends CheckpointMethod {
         if (test.size() == 1) {
             return DenseLinalg.timesTransposed(test.get(0), train.get(0));
         }
-        // Σ over the pieces: columns G_test G_trainᵀ; a Dense layer (Δ_test Δ_trainᵀ) ⊙ (A_test A_trainᵀ [+ 1])
+        // Σ over the pieces: columns G_test G_trainᵀ; a Dense layer (Δ_test Δ_trainᵀ) ⊙ (A_test A_trainᵀ [+ 1]);
+        // an Embedding the products of the rows both samples look up
         Tensor sum = null;
         int j = 0;
         for (Form form : forms) {
-            if (form.factored()) {
-                Tensor deltas = DenseLinalg.timesTransposed(test.get(j + 1), train.get(j + 1));
-                Tensor inputs = DenseLinalg.timesTransposed(test.get(j), train.get(j));
-                sum = accumulate(sum, layerScore(deltas, inputs, form.bias()));
-                j += 2;
-            } else {
-                sum = accumulate(sum, DenseLinalg.timesTransposed(test.get(j), train.get(j)));
-                j++;
+            switch (form.kind()) {
+                case COLUMNS -> sum = accumulate(sum, DenseLinalg.timesTransposed(test.get(j), train.get(j)));
+                case DENSE_FACTORS -> {
+                    Tensor deltas = DenseLinalg.timesTransposed(test.get(j + 1), train.get(j + 1));
+                    Tensor inputs = DenseLinalg.timesTransposed(test.get(j), train.get(j));
+                    sum = accumulate(sum, layerScore(deltas, inputs, form.bias()));
+                }
+                case EMBEDDING_ROWS -> sum = accumulate(sum, EmbeddingRowProducts.pair(test.get(j), test.get(j + 1),
+                        train.get(j), train.get(j + 1), scope));
+                default -> throw new IllegalStateException("unknown block kind " + form.kind());
             }
+            j += form.kind() == GradientBlock.Kind.COLUMNS ? 1 : 2;
         }
         return sum;
     }
@@ -324,15 +340,17 @@ public final class TracInCP extends CheckpointMethod {
         Tensor sum = null;
         int j = 0;
         for (Form form : forms) {
-            if (form.factored()) {
-                Tensor a = rep.get(j);
-                Tensor d = rep.get(j + 1);
-                sum = accumulate(sum, layerScore(d.rowDots(d), a.rowDots(a), form.bias()));
-                j += 2;
-            } else {
-                sum = accumulate(sum, rep.get(j).rowDots(rep.get(j)));
-                j++;
+            Tensor first = rep.get(j);
+            switch (form.kind()) {
+                case COLUMNS -> sum = accumulate(sum, first.rowDots(first));
+                case DENSE_FACTORS -> {
+                    Tensor d = rep.get(j + 1);
+                    sum = accumulate(sum, layerScore(d.rowDots(d), first.rowDots(first), form.bias()));
+                }
+                case EMBEDDING_ROWS -> sum = accumulate(sum, EmbeddingRowProducts.self(first, rep.get(j + 1), scope));
+                default -> throw new IllegalStateException("unknown block kind " + form.kind());
             }
+            j += form.kind() == GradientBlock.Kind.COLUMNS ? 1 : 2;
         }
         return sum;
     }
