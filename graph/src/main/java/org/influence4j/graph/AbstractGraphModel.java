@@ -143,7 +143,7 @@ public abstract class AbstractGraphModel<A, T extends Tensor, B extends Backend,
      * {@inheritDoc}
      *
      * <p>From one batched forward and backward pass ({@link GraphDerivatives#perSampleGradients}: from
-     * the layer factors for Dense/Conv2d graphs, else with the parameters broadcast to the batch).
+     * the taps of the parameterized layers).
      */
     @Override
     public final T perSampleGradients(Batch batch, TensorScope scope) {

@@ -76,9 +76,8 @@ public final class GraphDerivatives<A> {
     }
 
     /**
-     * @return the per-sample gradients {@code [n, p]} from one batched pass: from the layer factors
-     *     when every parameter is the weight or bias of a Dense or Conv2d layer
-     *     ({@link #perSampleGradientsFromFactors}), else with the parameters broadcast to the batch
+     * @return the per-sample gradients {@code [n, p]} from one batched pass, assembled from every
+     *     parameterized layer's tap ({@link #perSampleGradientsFromFactors})
      */
     public A perSampleGradients(Batch batch) {
         return inChunks(batch, chunk -> perSampleRowsOfChunk(chunk, z -> List.of(ad.sumAll(losses(chunk, z)))).get(0));
@@ -164,38 +163,19 @@ public final class GraphDerivatives<A> {
      */
     private List<A> perSampleRowsOfChunk(Batch batch, java.util.function.Function<Var<A>, List<Var<A>>> objectives) {
         List<A> out = new ArrayList<>();
-        if (onlyTappedParameters(graph)) {
-            Tapped<A> tapped = tapped(batch, name -> true);
-            for (Var<A> total : objectives.apply(tapped.outputs())) {
-                out.add(perSampleGradientsFromFactors(batch, tapped, deltas(tapped, total)));
-            }
-            return out;
-        }
-        Kernels<A> k = ad.kernels();
-        int n = batch.size();
-        List<Var<A>> leaves = new ArrayList<>(parameters.size());
-        for (int i = 0; i < parameters.size(); i++) {
-            long[] s = k.shape(parameters.get(i));
-            long[] one = prepend(1, s);
-            leaves.add(ad.leaf(k.expand(k.reshape(parameters.get(i), one), prepend(n, s))));
-        }
-        Var<A> z = forward(batch, leaves, true);
-        for (Var<A> total : objectives.apply(z)) {
-            out.add(flatten(ad.grad(total, null, leaves, false), true).value());
+        Tapped<A> tapped = tapped(batch, name -> true);
+        for (Var<A> total : objectives.apply(tapped.outputs())) {
+            out.add(perSampleGradientsFromFactors(batch, tapped, deltas(tapped, total)));
         }
         return out;
     }
 
     /**
      * @return how many of θ's entries {@link #perSampleGradientBlocks} gives as gradient columns: all
-     *     of them when some parameter lies outside Dense, Conv2d and Embedding layers, else all but
-     *     those of the Dense layers on vectors (whose blocks are factors) and of the Embedding tables
-     *     (whose blocks are the looked-up rows)
+     *     but those of the Dense layers on vectors (whose blocks are factors) and of the Embedding
+     *     tables (whose blocks are the looked-up rows)
      */
     public static long gradientColumns(ModelGraph graph) {
-        if (!onlyTappedParameters(graph)) {
-            return graph.numParameters();
-        }
         Map<String, long[]> shapes = graph.shapes();
         long columns = 0;
         for (ParameterInfo info : graph.parameterLayout()) {
@@ -223,26 +203,26 @@ public final class GraphDerivatives<A> {
         return size == d.inFeatures();
     }
 
-    /** @return whether every parameter belongs to a layer the forward pass taps: Dense, Conv2d, Embedding */
-    private static boolean onlyTappedParameters(ModelGraph graph) {
-        for (ParameterInfo info : graph.parameterLayout()) {
-            GraphNode node = graph.nodes().get(info.layerIndex());
-            if (!(node instanceof GraphNode.Dense || node instanceof GraphNode.Conv2d
-                    || node instanceof GraphNode.Embedding)) {
-                return false;
-            }
-        }
-        return true;
+    /**
+     * @return whether node {@code name} is a layer whose weight's per-sample gradient is a sum of
+     *     outer products over positions (Dense, Conv2d, Embedding): what the layer factors cover,
+     *     unlike the normalisations, which are tapped for the per-sample gradients only
+     */
+    private boolean weightLayer(String name) {
+        GraphNode node = graph.nodes().get(graph.nodeIndex(name));
+        return node instanceof GraphNode.Dense || node instanceof GraphNode.Conv2d
+                || node instanceof GraphNode.Embedding;
     }
 
     /**
-     * Per-sample gradients {@code [n, p]} assembled from the factors of every weight layer (one
+     * Per-sample gradients {@code [n, p]} assembled from the taps of every parameterized layer (one
      * forward pass with the shared parameters, one GEMM per layer for the whole batch, and one
      * backward pass to the layers' output gradients δ): per layer the batched product
      * {@code Σ_t δ_{i,t} a_{i,t}ᵀ} ({@code [n, out, T]·[n, T, in]}) for the weight ({@code [out, in]},
      * or {@code [out, c·kh·kw]} for a Conv2d, in the weight's row-major order) and
-     * {@code Σ_t δ_{i,t}} for the bias, and for an Embedding table the rows δ added at their ids, as
-     * per-sample autograd hooks do (Opacus, Captum's sample-wise gradients).
+     * {@code Σ_t δ_{i,t}} for the bias; for an Embedding table the rows δ added at their ids; for a
+     * LayerNorm or BatchNorm {@code Σ δ ⊙ x̂} and {@code Σ δ} over the positions of each feature or
+     * channel; as per-sample autograd hooks do (Opacus, Captum's sample-wise gradients).
      *
      * @param deltas by tapped layer, the gradient with respect to its probe (shaped like the probe)
      */
@@ -261,7 +241,7 @@ public final class GraphDerivatives<A> {
 
     /**
      * @return the per-sample gradients {@code [n, size]} of one parameter of a tapped layer (Dense,
-     *     Conv2d, Embedding)
+     *     Conv2d, Embedding, LayerNorm, BatchNorm)
      */
     private A perSampleGradientOf(ParameterInfo info, Batch batch, Tapped<A> tapped, Map<String, A> deltas) {
         Kernels<A> k = ad.kernels();
@@ -273,6 +253,16 @@ public final class GraphDerivatives<A> {
             int rows = n * e.numEmbeddings();
             return k.reshape(k.scatterRows(delta, GraphEvaluator.perSampleIds(ids(batch), n, e.numEmbeddings()), rows),
                     n, (long) e.numEmbeddings() * e.embeddingDim());
+        }
+        if (node instanceof GraphNode.LayerNorm || node instanceof GraphNode.BatchNorm) {
+            // weight: Σ δ ⊙ x̂, bias: Σ δ, over the positions of each feature (last axis) or channel (axis 1)
+            A terms = info.name().endsWith(".weight") ? k.mul(delta, tapped.taps().get(layer).inputs().value()) : delta;
+            long features = info.size();
+            long positions = GraphEvaluator.size(k.shape(terms)) / n / features;
+            A sums = node instanceof GraphNode.LayerNorm
+                    ? k.sumTo(k.reshape(terms, n, positions, features), n, 1, features)
+                    : k.sumTo(k.reshape(terms, n, features, positions), n, features, 1);
+            return k.reshape(sums, n, features);
         }
         long[] ds = k.shape(delta);
         // [n, out, T]: a native convolution's gradient as it is, rows [n·T, out] transposed per sample
@@ -327,13 +317,9 @@ public final class GraphDerivatives<A> {
      * The per-sample gradients in blocks covering θ in order: each Dense layer on vectors (one
      * position) as its factors, each Embedding as its looked-up rows, the runs of other parameters
      * between them as gradient columns; from the same pass as {@link #perSampleGradients}, in chunks
-     * of {@link #PER_SAMPLE_CHUNK}. A graph with parameters outside Dense, Conv2d and Embedding layers
-     * gives one block of columns.
+     * of {@link #PER_SAMPLE_CHUNK}.
      */
     public List<Block<A>> perSampleGradientBlocks(Batch batch) {
-        if (!onlyTappedParameters(graph)) {
-            return List.of(new Block<>(0, graph.numParameters(), perSampleGradients(batch), null, null, false));
-        }
         // every chunk's blocks have the same form: the last chunk's (its arrays freed) lays out the joined arrays
         List<Block<A>> form = new ArrayList<>();
         List<A> joined = inChunksAll(batch, chunk -> {
@@ -408,7 +394,7 @@ public final class GraphDerivatives<A> {
      * @return per layer: the node index, the θ offset of its weight, the inputs and δ
      */
     public List<LayerFactors<A>> layerFactors(Batch batch) {
-        return layerFactors(batch, name -> true);
+        return layerFactors(batch, this::weightLayer);
     }
 
     /**
@@ -419,7 +405,7 @@ public final class GraphDerivatives<A> {
      * the one pass's; the δ of the classes are joined, rows ordered (class, sample, position).
      */
     public List<LayerFactors<A>> fisherLayerFactors(Batch batch, int from, int to) {
-        Tapped<A> tapped = tapped(batch, name -> true);
+        Tapped<A> tapped = tapped(batch, this::weightLayer);
         Var<A> z = tapped.outputs();
         long[] zs = ad.shape(z);
         A p = GraphEvaluator.softmax(k, z.value());
@@ -458,7 +444,7 @@ public final class GraphDerivatives<A> {
      * (back-propagation is linear in it). Rows ordered (sample, position).
      */
     public List<LayerFactors<A>> pooledFisherLayerFactors(Batch batch) {
-        Tapped<A> tapped = tapped(batch, name -> true);
+        Tapped<A> tapped = tapped(batch, this::weightLayer);
         Var<A> z = tapped.outputs();
         long[] zs = ad.shape(z);
         A p = GraphEvaluator.softmax(k, z.value());

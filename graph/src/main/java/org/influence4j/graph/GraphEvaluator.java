@@ -15,9 +15,10 @@ import org.influence4j.graph.Autodiff.Var;
  * operations on a batch (batch axis first).
  *
  * <p><b>Parameters.</b> One value per entry of {@link ModelGraph#parameterLayout()}. In shared mode
- * they have their own shapes; in per-sample mode each has a leading batch axis {@code [n, ...]}
- * (the parameters broadcast to the batch), so the gradient with respect to them is the per-sample
- * gradient, from one batched pass.
+ * they have their own shapes; in per-sample mode each has a leading batch axis {@code [n, ...]}, a
+ * copy per sample (the batched Hessian-vector products give the batch repeated for each direction
+ * its own copy). Per-sample gradients do not need it: they are assembled from the shared pass's
+ * taps ({@link #outputs(Var, int[], int, List, boolean, Map, java.util.function.Predicate)}).
  *
  * <p><b>How the nodes are written.</b> Dense is a matrix product on the last axis; Conv2d is im2col
  * ({@link Kernels#windows}, gather index computed once per graph) followed by a matrix product; max pooling takes each
@@ -93,7 +94,9 @@ public final class GraphEvaluator<A> {
      * tokens of an Embedding), and {@code taps} receives, by node name in node order, that probe
      * and the layer's input rows {@code [n·T, in]} (the im2col patches of a Conv2d; null for an
      * Embedding, whose inputs are the ids). The gradient with respect to a probe is the layer's
-     * output gradient δ per row.
+     * output gradient δ per row. An affine normalisation (LayerNorm, BatchNorm) is tapped too: its
+     * output, shaped as it is, is the probe, and the normalized input x̂ (the output is
+     * {@code x̂·w + b} on the normalized axis) the tap's inputs.
      *
      * @param taps  receives the {@link Tap} of every weight layer {@code tapped} accepts; null for none
      * @param which the names of the weight layers to tap: the backward pass to the probes then stops
@@ -158,11 +161,12 @@ public final class GraphEvaluator<A> {
     /**
      * The tap of one weight layer ({@link #outputs(Var, int[], int, List, boolean, Map)}).
      *
-     * @param inputs the layer's input rows {@code [n·T, in]}; null for an Embedding
+     * @param inputs the layer's input rows {@code [n·T, in]}; null for an Embedding; the normalized
+     *               input x̂, shaped like the output, for a LayerNorm or BatchNorm
      * @param probe  the output rows {@code [n·T, out]}, or the output {@code [n, out, oh, ow]} of a
-     *               native convolution (T = oh·ow), as recorded, or as a leaf holding its value where
-     *               nothing before it is differentiated: {@link #rows} turns a gradient of either
-     *               shape into rows
+     *               native convolution (T = oh·ow), or a normalisation's output, as recorded, or as a
+     *               leaf holding its value where nothing before it is differentiated: {@link #rows}
+     *               turns a gradient of a weight layer's probe into rows
      * @param <A>    the backend's array type
      */
     public record Tap<A>(Var<A> inputs, Var<A> probe) {
@@ -215,10 +219,10 @@ public final class GraphEvaluator<A> {
             return embedding(ids, s, e, w, n, perSample, taps);
         }
         if (node instanceof GraphNode.LayerNorm l) {
-            return layerNorm(x, s, l, w, b, n, perSample);
+            return layerNorm(x, s, l, w, b, n, perSample, taps);
         }
         if (node instanceof GraphNode.BatchNorm bn) {
-            return batchNorm(x, s, bn, w, b, n, perSample);
+            return batchNorm(x, s, bn, w, b, n, perSample, taps);
         }
         if (node instanceof GraphNode.Add) {
             return ad.add(x, in.get(1));
@@ -514,7 +518,7 @@ public final class GraphEvaluator<A> {
     }
 
     private Var<A> layerNorm(Var<A> x, long[] s, GraphNode.LayerNorm l, Var<A> w, Var<A> b, int n,
-                             boolean perSample) {
+                             boolean perSample, Map<String, Tap<A>> taps) {
         long d = l.normalizedShape();
         long[] kept = s.clone();
         kept[s.length - 1] = 1;
@@ -530,11 +534,12 @@ public final class GraphEvaluator<A> {
         if (perSample) {
             affine[0] = n;
         }
-        return ad.add(ad.mul(y, ad.expand(ad.reshape(w, affine), s)), ad.expand(ad.reshape(b, affine), s));
+        return tapped(l.name(), y, ad.add(ad.mul(y, ad.expand(ad.reshape(w, affine), s)),
+                ad.expand(ad.reshape(b, affine), s)), taps);
     }
 
     private Var<A> batchNorm(Var<A> x, long[] s, GraphNode.BatchNorm bn, Var<A> w, Var<A> b, int n,
-                             boolean perSample) {
+                             boolean perSample, Map<String, Tap<A>> taps) {
         int c = bn.numFeatures();
         double[] mean = graph.buffer(bn.name() + ".running_mean");
         double[] variance = graph.buffer(bn.name() + ".running_var");
@@ -563,7 +568,15 @@ public final class GraphEvaluator<A> {
             scale = ad.mul(wv, invv);
             offset = ad.add(ad.mul(wv, shiftv), ad.reshape(b, param));
         }
-        return ad.add(ad.mul(x, ad.expand(scale, s)), ad.expand(offset, s));
+        Var<A> out = ad.add(ad.mul(x, ad.expand(scale, s)), ad.expand(offset, s));
+        if (w == null || taps == null) {
+            return out;
+        }
+        // the tap's inputs: the normalized x̂ = x·inv + shift, of which the output is x̂·w + b
+        Kernels<A> k = ad.kernels();
+        A normalized = k.add(k.mul(x.value(), k.expand(k.constant(inv, channel), s)),
+                k.expand(k.constant(shift, channel), s));
+        return tapped(bn.name(), ad.constant(normalized), out, taps);
     }
 
     // ---------------------------------------------------------------------------------------------
@@ -725,7 +738,7 @@ public final class GraphEvaluator<A> {
         return s;
     }
 
-    private static long size(long[] s) {
+    static long size(long[] s) {
         long p = 1;
         for (long d : s) {
             p *= d;

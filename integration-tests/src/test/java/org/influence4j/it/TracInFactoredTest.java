@@ -27,9 +27,9 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * TracInCP through Dense-layer factors (a format-1 MLP, {@code (δ_i·δ_j)(a_i·a_j + 1)} per layer),
- * through gradient blocks (a CNN: its Dense layers as factors, its convolutions as columns; an
- * embedding model: its table as the rows the samples look up, ids repeated within and across
- * samples) and through per-sample gradients (a graph with a LayerNorm) equals
+ * and through gradient blocks (a CNN: its Dense layers as factors, its convolutions as columns;
+ * embedding models: the table as the rows the samples look up, ids repeated within and across
+ * samples, and a LayerNorm as columns) equals
  * {@code Σ_c η_c G_test G_trainᵀ} built from the model's own per-sample gradients, in float64 to
  * 1e-12, on djl-pytorch.
  */

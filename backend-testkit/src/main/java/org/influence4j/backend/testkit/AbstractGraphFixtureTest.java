@@ -356,8 +356,8 @@ public abstract class AbstractGraphFixtureTest {
      * The per-sample gradient blocks cover θ in order and rebuild the per-sample gradients: columns
      * as they are, a factored Dense layer as the outer products {@code δ_i (a_i, 1)ᵀ}, an Embedding's
      * rows as δ added at the ids (the fixture's samples repeat ids, within and across samples); on a batch of the fixture and on
-     * 300 rows (chunks joined), float64, 1e-12. The LeNet-style fixture has columns and Dense factors,
-     * the embedding fixture rows and Dense factors; those with norms give one block of columns. The
+     * 300 rows (chunks joined), float64, 1e-12. The CNNs have columns (convolutions, BatchNorm) and
+     * Dense factors, the embedding fixtures rows and Dense factors, and columns for a LayerNorm. The
      * columns are as many as {@link TwiceDifferentiable#perSampleGradientColumns} says.
      */
     @ParameterizedTest(name = "{0}")
@@ -419,9 +419,9 @@ public abstract class AbstractGraphFixtureTest {
                 assertEquals(p, next, name + " blocks cover θ");
                 assertEquals(columns, model.perSampleGradientColumns(), name + ": the columns the model announces");
                 assertEquals(switch (name) {
-                    case "lenet" -> "[COLUMNS, DENSE_FACTORS]";
+                    case "lenet", "resnet" -> "[COLUMNS, DENSE_FACTORS]";
                     case "embed_mean" -> "[DENSE_FACTORS, EMBEDDING_ROWS]";
-                    default -> "[COLUMNS]";
+                    default -> "[COLUMNS, DENSE_FACTORS, EMBEDDING_ROWS]";
                 }, kinds.toString(), name + ": the blocks' kinds");
                 assertClose(name + " rebuilt from " + n + " rows", expected, rebuilt, 1e-12);
             }

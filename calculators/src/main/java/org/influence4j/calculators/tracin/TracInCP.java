@@ -35,8 +35,7 @@ import org.influence4j.calculators.internal.DenseLinalg;
  * (TorchScript) use the per-sample gradients.
  *
  * <p><b>Memory.</b> A batch's per-sample gradient columns (the named layers, or what a layer graph
- * gives as columns: convolutions; every parameter of a graph with layers other than Dense, Conv2d and
- * Embedding, e.g. a LayerNorm) are held at once, and for
+ * gives as columns: convolutions and normalisations) are held at once, and for
  * {@link #influences} and {@link #topK} those of the test points at every checkpoint. The batch size
  * is lowered so that a batch's columns take at most {@link #BATCH_COLUMN_BYTES}, and the test points
  * are taken in slices whose columns at all checkpoints take at most {@link #TEST_COLUMN_BYTES} (each
@@ -98,7 +97,7 @@ public final class TracInCP extends CheckpointMethod {
     /**
      * {@code options} with the batch size lowered, where needed, so that one batch's per-sample
      * gradient columns ({@link #columnBytes}) take at most {@code budget} bytes. An embedding table of
-     * 30,000 × 64 as columns (named layers, or a LayerNorm in the graph) has 7.7 MB of float32 gradient
+     * 30,000 × 64 as columns (with named layers) has 7.7 MB of float32 gradient
      * per sample: 256 samples took 12 GB of peak RSS and 31-40 s for the self-influence of 1,024
      * samples at two checkpoints, 32 samples 2 GB and 18 s (as rows: 0.5 GB and 0.14-0.3 s).
      */
