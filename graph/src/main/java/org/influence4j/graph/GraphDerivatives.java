@@ -264,6 +264,10 @@ public final class GraphDerivatives<A> {
                     : k.sumTo(k.reshape(terms, n, features, positions), n, features, 1);
             return k.reshape(sums, n, features);
         }
+        if (!(node instanceof GraphNode.Dense || node instanceof GraphNode.Conv2d)) {
+            throw new IllegalStateException("node " + layer + " (" + node.op() + ") has parameters but no per-sample"
+                    + " gradient rule: tap it in GraphEvaluator and add it to GraphDerivatives.perSampleGradientOf");
+        }
         long[] ds = k.shape(delta);
         // [n, out, T]: a native convolution's gradient as it is, rows [n·T, out] transposed per sample
         long out = ds[1];
