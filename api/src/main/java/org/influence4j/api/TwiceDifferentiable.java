@@ -354,6 +354,41 @@ public interface TwiceDifferentiable extends AutoCloseable {
     }
 
     /**
+     * {@link #perSampleGradientBlocks} of the named parameters only (Captum's {@code layers}): blocks
+     * covering exactly them in θ order, each named parameter in one block, computing only what they
+     * need. A Dense layer on vectors whose weight is named stays its factors (with the bias when that
+     * is named too), its bias alone gives columns (δ); a named Embedding table gives its rows; other
+     * parameters give columns.
+     *
+     * <p>The default slices {@link #perSampleGradients}: a block of columns per named parameter.
+     *
+     * @param parameters names of {@link #parameterLayout()}
+     * @return the blocks in θ order, their tensors owned by {@code scope}
+     * @throws IllegalArgumentException naming {@code parameters} for a name the model does not have
+     */
+    default java.util.List<GradientBlock> perSampleGradientBlocks(Batch batch, TensorScope scope,
+                                                                 java.util.Set<String> parameters) {
+        java.util.List<org.influence4j.api.model.ParameterInfo> named = org.influence4j.api.model.ParameterInfo.named(parameterLayout(), parameters);
+        Tensor columns = perSampleGradients(batch, scope).transpose();
+        java.util.List<GradientBlock> out = new java.util.ArrayList<>(named.size());
+        for (org.influence4j.api.model.ParameterInfo info : named) {
+            out.add(GradientBlock.materialized(info.offset(),
+                    columns.rows(info.offset(), info.offset() + info.size()).transpose()));
+        }
+        return out;
+    }
+
+    /**
+     * @param parameters names of {@link #parameterLayout()}
+     * @return the entries of a sample's gradient that {@link #perSampleGradientBlocks(Batch, TensorScope,
+     *     java.util.Set)} forms as columns for these parameters; the default p (it forms the whole
+     *     gradient, then slices it)
+     */
+    default long perSampleGradientColumns(java.util.Set<String> parameters) {
+        return numParameters();
+    }
+
+    /**
      * @return how many of θ's entries {@link #perSampleGradientBlocks} returns as gradient columns
      *     (materialized blocks, {@code [n, ·]} per batch); the others come as Dense factors or
      *     Embedding rows. Callers

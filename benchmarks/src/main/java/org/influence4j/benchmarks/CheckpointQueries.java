@@ -19,9 +19,10 @@ import org.influence4j.calculators.tracin.TracInOptions;
  * TracIn self-influence of the Fashion-MNIST CNN ({@link FashionQueryTable}'s data, model and
  * training) in a process that only loads checkpoints and queries, as the command line and a
  * service do, unlike {@link QueryTable}, whose process trains first. {@code write DIR} trains the
- * CNN and writes its 4 checkpoints to DIR (a new folder); {@code time DIR cp|fast [runs]} loads them
+ * CNN and writes its 4 checkpoints to DIR (a new folder); {@code time DIR cp|fast [runs [layer,...]]} loads them
  * and prints the median, minimum and maximum milliseconds of {@code runs} (default 10)
- * self-influence queries over the 2,000 images after 5 untimed ones. Compare settings in separate
+ * self-influence queries over the 2,000 images after 5 untimed ones (cp: restricted to the named
+ * parameters when given, Captum's {@code layers}). Compare settings in separate
  * processes, alternating, with {@code perf stat -e page-faults}: e.g. the djl-pytorch backend's
  * {@code -Dinfluence4j.backend.retainFreedMemory=false} against its default.
  */
@@ -32,7 +33,7 @@ public final class CheckpointQueries {
 
     public static void main(String[] args) throws Exception {
         if (args.length < 2 || !(args[0].equals("write") || args[0].equals("time") && args.length >= 3)) {
-            System.err.println("usage: CheckpointQueries write DIR | time DIR cp|fast [runs]");
+            System.err.println("usage: CheckpointQueries write DIR | time DIR cp|fast [runs [layer,...]]");
             System.exit(2);
         }
         Path dir = Path.of(args[1]);
@@ -47,7 +48,8 @@ public final class CheckpointQueries {
             }
             TracInCheckpoints checkpoints = TracInCheckpoints.fromDirectory(dir, spec, CheckpointLoader.DEFAULT);
             TrainingDataAttribution method = switch (args[2]) {
-                case "cp" -> new TracInCP(model, checkpoints, TracInOptions.defaults());
+                case "cp" -> new TracInCP(model, checkpoints, args.length > 4
+                        ? TracInOptions.defaults().withLayers(args[4].split(",")) : TracInOptions.defaults());
                 case "fast" -> new TracInCPFast(model, checkpoints, TracInOptions.DEFAULT_BATCH_SIZE, false);
                 default -> throw new IllegalArgumentException("method: cp or fast, not " + args[2]);
             };
@@ -61,8 +63,8 @@ public final class CheckpointQueries {
                 }
             }
             Arrays.sort(ms);
-            System.out.printf(Locale.ROOT, "cnn %s self-influence 2,000: median %.1f ms (%.1f-%.1f), %d runs%n", args[2],
-                    ms[runs / 2], ms[0], ms[runs - 1], runs);
+            System.out.printf(Locale.ROOT, "cnn %s%s self-influence 2,000: median %.1f ms (%.1f-%.1f), %d runs%n",
+                    args[2], args.length > 4 ? " [" + args[4] + "]" : "", ms[runs / 2], ms[0], ms[runs - 1], runs);
         }
     }
 }

@@ -3,6 +3,7 @@ package org.influence4j.graph;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import org.influence4j.api.Backend;
 import org.influence4j.api.BackendCapability;
 import org.influence4j.api.DenseLayerFactors;
@@ -17,6 +18,7 @@ import org.influence4j.api.model.AbstractSpecModel;
 import org.influence4j.api.model.GraphNode;
 import org.influence4j.api.model.ModelGraph;
 import org.influence4j.api.model.ModelSpec;
+import org.influence4j.api.model.ParameterInfo;
 
 /**
  * A layer graph ({@link ModelSpec#isGraph()}) as a {@link org.influence4j.api.TwiceDifferentiable}
@@ -153,7 +155,14 @@ public abstract class AbstractGraphModel<A, T extends Tensor, B extends Backend,
     /** {@inheritDoc} ({@link GraphDerivatives#gradientColumns}) */
     @Override
     public final long perSampleGradientColumns() {
-        return GraphDerivatives.gradientColumns(graph);
+        return GraphDerivatives.gradientColumns(graph, null);
+    }
+
+    /** {@inheritDoc} ({@link GraphDerivatives#gradientColumns}) */
+    @Override
+    public final long perSampleGradientColumns(Set<String> parameters) {
+        ParameterInfo.named(graph.parameterLayout(), parameters);
+        return GraphDerivatives.gradientColumns(graph, parameters);
     }
 
     /**
@@ -165,10 +174,28 @@ public abstract class AbstractGraphModel<A, T extends Tensor, B extends Backend,
      */
     @Override
     public final List<GradientBlock> perSampleGradientBlocks(Batch batch, TensorScope scope) {
+        return blocks(batch, scope, null);
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>One forward and one backward pass that taps only the layers of the named parameters and
+     * stops at the earliest of them ({@link GraphDerivatives#perSampleGradientBlocks}): naming the last
+     * layers costs little more than the output gradients.
+     */
+    @Override
+    public final List<GradientBlock> perSampleGradientBlocks(Batch batch, TensorScope scope, Set<String> parameters) {
+        ParameterInfo.named(graph.parameterLayout(), parameters);
+        return blocks(batch, scope, Set.copyOf(parameters));
+    }
+
+    /** @param named the parameters' names, or null for all */
+    private List<GradientBlock> blocks(Batch batch, TensorScope scope, Set<String> named) {
         S target = checkCall(batch, scope);
         return inCallContext(k -> {
             List<GradientBlock> out = new ArrayList<>();
-            for (GraphDerivatives.Block<A> b : derivatives(k).perSampleGradientBlocks(batch)) {
+            for (GraphDerivatives.Block<A> b : derivatives(k).perSampleGradientBlocks(batch, named)) {
                 out.add(b.gradients() != null ? GradientBlock.materialized(b.offset(), export(target, b.gradients()))
                         : b.embeddingRows() ? GradientBlock.embeddingRows(b.offset(),
                                 Math.toIntExact(b.size() / k.shape(b.deltas())[2]), GraphDerivatives.ids(batch),

@@ -171,20 +171,33 @@ public final class GraphDerivatives<A> {
     }
 
     /**
-     * @return how many of θ's entries {@link #perSampleGradientBlocks} gives as gradient columns: all
-     *     but those of the Dense layers on vectors (whose blocks are factors) and of the Embedding
-     *     tables (whose blocks are the looked-up rows)
+     * @param named the parameters' names, or null for all
+     * @return how many of their entries {@link #perSampleGradientBlocks} gives as gradient columns: all
+     *     but those of the Dense layers on vectors (whose blocks are factors, unless only the bias is
+     *     named) and of the Embedding tables (whose blocks are the looked-up rows)
      */
-    public static long gradientColumns(ModelGraph graph) {
+    public static long gradientColumns(ModelGraph graph, java.util.Set<String> named) {
         Map<String, long[]> shapes = graph.shapes();
         long columns = 0;
         for (ParameterInfo info : graph.parameterLayout()) {
-            if (!factoredDense(graph, shapes, info.layerIndex())
-                    && !(graph.nodes().get(info.layerIndex()) instanceof GraphNode.Embedding)) {
+            GraphNode node = graph.nodes().get(info.layerIndex());
+            boolean factored = factoredDense(graph, shapes, info.layerIndex())
+                    && (info.name().endsWith(".weight") || isNamed(named, node.name() + ".weight"));
+            if (isNamed(named, info.name()) && !factored && !(node instanceof GraphNode.Embedding)) {
                 columns += info.size();
             }
         }
         return columns;
+    }
+
+    /** @return whether {@code named} (null: all) holds {@code parameter} */
+    private static boolean isNamed(java.util.Set<String> named, String parameter) {
+        return named == null || named.contains(parameter);
+    }
+
+    /** @return whether a parameter of layer {@code node} is in {@code named} (null: all) */
+    private static boolean hasNamed(java.util.Set<String> named, String node) {
+        return named == null || isNamed(named, node + ".weight") || isNamed(named, node + ".bias");
     }
 
     /**
@@ -318,16 +331,19 @@ public final class GraphDerivatives<A> {
     }
 
     /**
-     * The per-sample gradients in blocks covering θ in order: each Dense layer on vectors (one
-     * position) as its factors, each Embedding as its looked-up rows, the runs of other parameters
-     * between them as gradient columns; from the same pass as {@link #perSampleGradients}, in chunks
-     * of {@link #PER_SAMPLE_CHUNK}.
+     * The per-sample gradients of the named parameters in blocks covering them in θ order: each
+     * Dense layer on vectors (one position) as its factors (weight named; with the bias if named), each
+     * Embedding as its looked-up rows, the runs of other named parameters as gradient columns; in
+     * chunks of {@link #PER_SAMPLE_CHUNK}. One forward pass and one backward pass, which taps only the
+     * layers of named parameters and stops at the earliest of them.
+     *
+     * @param named the parameters' names ({@link ModelGraph#parameterLayout()}), or null for all
      */
-    public List<Block<A>> perSampleGradientBlocks(Batch batch) {
+    public List<Block<A>> perSampleGradientBlocks(Batch batch, java.util.Set<String> named) {
         // every chunk's blocks have the same form: the last chunk's (its arrays freed) lays out the joined arrays
         List<Block<A>> form = new ArrayList<>();
         List<A> joined = inChunksAll(batch, chunk -> {
-            List<Block<A>> blocks = blocksOfChunk(chunk);
+            List<Block<A>> blocks = blocksOfChunk(chunk, named);
             form.clear();
             form.addAll(blocks);
             List<A> arrays = new ArrayList<>();
@@ -344,9 +360,9 @@ public final class GraphDerivatives<A> {
         return out;
     }
 
-    private List<Block<A>> blocksOfChunk(Batch batch) {
+    private List<Block<A>> blocksOfChunk(Batch batch, java.util.Set<String> named) {
         long n = batch.size();
-        Tapped<A> tapped = tapped(batch, name -> true);
+        Tapped<A> tapped = tapped(batch, layer -> hasNamed(named, layer));
         Map<String, A> deltas = deltas(tapped, ad.sumAll(losses(batch, tapped.outputs())));
         Map<String, long[]> shapes = graph.shapes();
         List<Block<A>> out = new ArrayList<>();
@@ -357,10 +373,14 @@ public final class GraphDerivatives<A> {
             ParameterInfo info = layout.get(t);
             GraphNode node = graph.nodes().get(info.layerIndex());
             boolean embedding = node instanceof GraphNode.Embedding;
-            if (embedding || factoredDense(graph, shapes, info.layerIndex()) && info.name().endsWith(".weight")) {
+            boolean kept = isNamed(named, info.name());
+            if (!kept || embedding || factoredDense(graph, shapes, info.layerIndex()) && info.name().endsWith(".weight")) {
                 if (!run.isEmpty()) {
                     out.add(new Block<>(runOffset, runSize, columns(run), null, null, false));
                     run = new ArrayList<>();
+                }
+                if (!kept) {
+                    continue;
                 }
                 if (embedding) {
                     A rows = deltas.get(node.name());
@@ -369,7 +389,8 @@ public final class GraphDerivatives<A> {
                             ad.kernels().reshape(rows, n, rs[0] / n, rs[1]), false));
                     continue;
                 }
-                boolean bias = t + 1 < layout.size() && layout.get(t + 1).name().equals(node.name() + ".bias");
+                boolean bias = t + 1 < layout.size() && layout.get(t + 1).name().equals(node.name() + ".bias")
+                        && isNamed(named, node.name() + ".bias");
                 out.add(new Block<>(info.offset(), info.size() + (bias ? layout.get(t + 1).size() : 0), null,
                         tapped.taps().get(node.name()).inputs().value(), deltas.get(node.name()), bias));
                 t += bias ? 1 : 0;

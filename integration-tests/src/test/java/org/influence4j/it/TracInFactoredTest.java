@@ -44,23 +44,45 @@ class TracInFactoredTest {
     void denseStackThroughFactorsEqualsTheGradientProducts() throws IOException {
         ModelSpec spec = TestSupport.twoHiddenLayers(org.influence4j.api.model.Loss.SOFTMAX_CROSS_ENTROPY,
                 DType.FLOAT64);
-        check(spec, TestSupport.parameters(spec, 3, 1), TestSupport.randomBatch(spec, 23, 4));
+        check(spec, TestSupport.parameters(spec, 3, 1), TestSupport.randomBatch(spec, 23, 4), List.of());
     }
 
     @Test
     void convolutionsAndEmbeddingsThroughGradientsEqualTheGradientProducts() throws IOException {
         for (String name : List.of("lenet", "embed_mean", "embed_layernorm")) {
             GraphFixture f = GraphFixture.load(name);
-            check(f.spec().withDType(DType.FLOAT64), f.parameters(), f.batch());
+            check(f.spec().withDType(DType.FLOAT64), f.parameters(), f.batch(), List.of());
         }
+    }
+
+    /**
+     * Named layers restrict the blocks, not gradients formed whole: a convolution's columns, a Dense
+     * layer's weight without its bias (factors), a Dense bias without its weight (columns δ), an
+     * Embedding table (rows), a LayerNorm's bias, a BatchNorm's weight; against the products of the
+     * named parameters' gradients, named out of θ's order.
+     */
+    @Test
+    void namedLayersThroughRestrictedBlocksEqualTheirGradientProducts() throws IOException {
+        Map<String, List<String>> named = Map.of(
+                "lenet", List.of("3.weight", "9.bias", "7.weight", "0.bias"),
+                "embed_layernorm", List.of("proj.weight", "emb.weight", "norm.bias", "head.bias"),
+                "resnet", List.of("bn1.weight", "fc.weight", "fc.bias", "stem.weight"));
+        for (Map.Entry<String, List<String>> e : named.entrySet()) {
+            GraphFixture f = GraphFixture.load(e.getKey());
+            check(f.spec().withDType(DType.FLOAT64), f.parameters(), f.batch(), e.getValue());
+        }
+        ModelSpec mlp = TestSupport.twoHiddenLayers(org.influence4j.api.model.Loss.SOFTMAX_CROSS_ENTROPY, DType.FLOAT64);
+        check(mlp, TestSupport.parameters(mlp, 3, 1), TestSupport.randomBatch(mlp, 23, 4),
+                List.of(mlp.parameterLayout().get(2).name(), mlp.parameterLayout().get(1).name()));
     }
 
     /**
      * The batch size follows the per-sample gradient columns: an embedding table of 4,096 × 64 (its
      * rows looked up, no columns), the LeNet-style CNN (262 columns, its Dense layers factored) and a
-     * format-1 MLP (all factored) keep 256; naming layers counts all p columns (the per-sample
-     * gradients are formed whole, then restricted: 2 MiB a sample in float64) and lowers it to what
-     * fits in {@code TracInCP.BATCH_COLUMN_BYTES} (256 MiB).
+     * format-1 MLP (all factored) keep 256, also with named layers (a layer graph's blocks are
+     * restricted); a format-1 MLP of 526,851 parameters with named layers has its gradients formed
+     * whole (4 MiB a sample in float64), which lowers the batch to what fits in
+     * {@code TracInCP.BATCH_COLUMN_BYTES} (256 MiB).
      */
     @Test
     void batchesShrinkOnlyForWideGradientColumns() throws IOException {
@@ -71,12 +93,16 @@ class TracInFactoredTest {
                 + " \"loss\": \"softmax_cross_entropy\", \"dtype\": \"float64\"}");
         GraphFixture lenet = GraphFixture.load("lenet");
         ModelSpec mlp = TestSupport.twoHiddenLayers(org.influence4j.api.model.Loss.SOFTMAX_CROSS_ENTROPY, DType.FLOAT64);
-        long perSample = (4096L * 64 + 64 * 3 + 3) * Double.BYTES;
         assertBatch(embedding, embedding.initialParameters(1), TracInOptions.defaults(), 256);
         assertBatch(lenet.spec(), lenet.parameters(), TracInOptions.defaults(), 256);
         assertBatch(mlp, TestSupport.parameters(mlp, 3, 1), TracInOptions.defaults(), 256);
-        assertBatch(embedding, embedding.initialParameters(1), TracInOptions.defaults().withLayers("fc.weight"),
-                (int) ((256L << 20) / perSample));
+        assertBatch(embedding, embedding.initialParameters(1), TracInOptions.defaults().withLayers("emb.weight"), 256);
+        ModelSpec wide = ModelSpec.builder(1024).dense(512).activation(org.influence4j.api.model.Activation.TANH)
+                .dense(3).loss(org.influence4j.api.model.Loss.SOFTMAX_CROSS_ENTROPY).dtype(DType.FLOAT64).build();
+        assertBatch(wide, TestSupport.parameters(wide, 3, 1), TracInOptions.defaults(), 256);
+        assertBatch(wide, TestSupport.parameters(wide, 3, 1),
+                TracInOptions.defaults().withLayers(wide.parameterLayout().get(0).name()),
+                (int) ((256L << 20) / (wide.numParameters() * (long) Double.BYTES)));
         assertBatch(embedding, embedding.initialParameters(1), TracInOptions.defaults().withBatchSize(16), 16);
     }
 
@@ -91,7 +117,8 @@ class TracInFactoredTest {
         }
     }
 
-    private void check(ModelSpec spec, double[] theta, Batch train) throws IOException {
+    /** TracInCP's influences and self-influence against the products of the {@code layers}' (all when empty) gradients. */
+    private void check(ModelSpec spec, double[] theta, Batch train, List<String> layers) throws IOException {
         List<Path> files = new ArrayList<>();
         List<double[]> thetas = new ArrayList<>();
         for (int c = 0; c < RATES.length; c++) {
@@ -111,6 +138,12 @@ class TracInFactoredTest {
         try (TwiceDifferentiable model = PtBackendProvider.backend().createModel(spec, theta);
              TensorScope scope = model.backend().newScope()) {
             int p = model.numParameters();
+            boolean[] kept = new boolean[p];
+            for (org.influence4j.api.model.ParameterInfo info : model.parameterLayout()) {
+                if (layers.isEmpty() || layers.contains(info.name())) {
+                    java.util.Arrays.fill(kept, info.offset(), info.offset() + info.size(), true);
+                }
+            }
             double[] expected = new double[m * n];
             double[] expectedSelf = new double[n];
             for (int c = 0; c < RATES.length; c++) {
@@ -121,7 +154,7 @@ class TracInFactoredTest {
                     for (int j = 0; j < n; j++) {
                         double dot = 0;
                         for (int k = 0; k < p; k++) {
-                            dot += gt[i * p + k] * g[j * p + k];
+                            dot += kept[k] ? gt[i * p + k] * g[j * p + k] : 0;
                         }
                         expected[i * n + j] += RATES[c] * dot;
                     }
@@ -129,18 +162,19 @@ class TracInFactoredTest {
                 for (int j = 0; j < n; j++) {
                     double dot = 0;
                     for (int k = 0; k < p; k++) {
-                        dot += g[j * p + k] * g[j * p + k];
+                        dot += kept[k] ? g[j * p + k] * g[j * p + k] : 0;
                     }
                     expectedSelf[j] += RATES[c] * dot;
                 }
             }
-            TracInCP tracin = new TracInCP(model, checkpoints, TracInOptions.defaults().withBatchSize(7));
+            TracInCP tracin = new TracInCP(model, checkpoints, TracInOptions.defaults().withBatchSize(7)
+                    .withLayers(layers.toArray(new String[0])));
             double[] got = tracin.influences(test, train, scope).toDoubleArray();
             double[] self = tracin.selfInfluence(new InMemoryDataSource(train));
             double err = TestSupport.relErr(got, expected);
             double selfErr = TestSupport.relErr(self, expectedSelf);
-            assertTrue(err < 1e-12, spec.isGraph() + " influences relative error " + err);
-            assertTrue(selfErr < 1e-12, spec.isGraph() + " self-influence relative error " + selfErr);
+            assertTrue(err < 1e-12, spec.isGraph() + " " + layers + " influences relative error " + err);
+            assertTrue(selfErr < 1e-12, spec.isGraph() + " " + layers + " self-influence relative error " + selfErr);
         }
     }
 }

@@ -21,4 +21,27 @@ public record ParameterInfo(String name, long[] shape, int offset, int layerInde
         }
         return Math.toIntExact(n);
     }
+
+    /**
+     * @param layout a model's parameter layout
+     * @param names  some of its parameters' names
+     * @return the named parameters, in layout order
+     * @throws IllegalArgumentException naming {@code parameters} for a name the layout does not have
+     */
+    public static java.util.List<ParameterInfo> named(java.util.List<ParameterInfo> layout,
+                                                      java.util.Set<String> names) {
+        java.util.List<ParameterInfo> out = new java.util.ArrayList<>(names.size());
+        for (ParameterInfo info : layout) {
+            if (names.contains(info.name())) {
+                out.add(info);
+            }
+        }
+        if (out.size() != names.size()) {
+            java.util.Set<String> unknown = new java.util.TreeSet<>(names);
+            out.forEach(info -> unknown.remove(info.name()));
+            throw new IllegalArgumentException("parameters: unknown " + unknown + "; the model has "
+                    + layout.stream().map(ParameterInfo::name).toList());
+        }
+        return out;
+    }
 }

@@ -21,6 +21,7 @@ import org.influence4j.api.data.Batch;
 import org.influence4j.api.data.HostArray;
 import org.influence4j.io.SafeTensors;
 import org.influence4j.api.model.ModelSpec;
+import org.influence4j.api.model.ParameterInfo;
 import org.influence4j.io.ParameterFiles;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -355,77 +356,148 @@ public abstract class AbstractGraphFixtureTest {
     /**
      * The per-sample gradient blocks cover θ in order and rebuild the per-sample gradients: columns
      * as they are, a factored Dense layer as the outer products {@code δ_i (a_i, 1)ᵀ}, an Embedding's
-     * rows as δ added at the ids (the fixture's samples repeat ids, within and across samples); on a batch of the fixture and on
-     * 300 rows (chunks joined), float64, 1e-12. The CNNs have columns (convolutions, BatchNorm) and
-     * Dense factors, the embedding fixtures rows and Dense factors, and columns for a LayerNorm. The
-     * columns are as many as {@link TwiceDifferentiable#perSampleGradientColumns} says.
+     * rows as δ added at the ids (the fixture's samples repeat ids, within and across samples); on a
+     * batch of the fixture and on 300 rows (chunks joined), float64, 1e-12. The CNNs have columns
+     * (convolutions, BatchNorm) and Dense factors, the embedding fixtures rows and Dense factors, and
+     * columns for a LayerNorm. The columns are as many as
+     * {@link TwiceDifferentiable#perSampleGradientColumns} says.
      */
     @ParameterizedTest(name = "{0}")
     @MethodSource("names")
     void perSampleGradientBlocksRebuildThePerSampleGradients(String name) {
         GraphFixture f = GraphFixture.load(name);
-        int[] index = new int[300];
-        for (int i = 0; i < index.length; i++) {
-            index[i] = (i * 7) % f.batch().size();
-        }
         try (TwiceDifferentiable model = model(f, DType.FLOAT64); TensorScope scope = backend().newScope()) {
-            for (Batch b : List.of(f.batch(), f.batch().select(index))) {
-                int n = b.size();
-                int p = model.numParameters();
+            for (Batch b : List.of(f.batch(), repeated(f.batch()))) {
                 double[] expected = model.perSampleGradients(b, scope).toDoubleArray();
-                double[] rebuilt = new double[n * p];
-                int next = 0;
-                java.util.Set<org.influence4j.api.GradientBlock.Kind> kinds = new java.util.TreeSet<>();
-                long columns = 0;
-                for (org.influence4j.api.GradientBlock block : model.perSampleGradientBlocks(b, scope)) {
-                    assertEquals(next, block.offset(), name + " blocks cover θ in order");
-                    kinds.add(block.kind());
-                    if (block.kind() == org.influence4j.api.GradientBlock.Kind.COLUMNS) {
-                        columns += block.size();
-                        double[] g = block.gradients().toDoubleArray();
-                        for (int i = 0; i < n; i++) {
-                            System.arraycopy(g, i * block.size(), rebuilt, i * p + block.offset(), block.size());
-                        }
-                    } else if (block.kind() == org.influence4j.api.GradientBlock.Kind.EMBEDDING_ROWS) {
-                        int[] ids = block.ids();
-                        int dim = (int) block.outputGradients().shape()[2];
-                        double[] d = block.outputGradients().toDoubleArray();
-                        assertEquals(n * dim * (long) ids.length / n, d.length, name + ": δ [n, T, d] for n·T ids");
-                        for (int r = 0; r < ids.length; r++) {
-                            int sample = r / (ids.length / n);
-                            for (int c = 0; c < dim; c++) {
-                                rebuilt[sample * p + block.offset() + ids[r] * dim + c] += d[r * dim + c];
-                            }
-                        }
-                    } else {
-                        int in = (int) block.inputs().shape()[1];
-                        int out = (int) block.outputGradients().shape()[1];
-                        double[] a = block.inputs().toDoubleArray();
-                        double[] d = block.outputGradients().toDoubleArray();
-                        for (int i = 0; i < n; i++) {
-                            for (int o = 0; o < out; o++) {
-                                for (int c = 0; c <= in; c++) {
-                                    if (c < in || block.bias()) {
-                                        int column = c < in ? o * in + c : out * in + o;
-                                        rebuilt[i * p + block.offset() + column] = d[i * out + o]
-                                                * (c < in ? a[i * in + c] : 1);
-                                    }
-                                }
-                            }
-                        }
-                    }
-                    next += block.size();
-                }
-                assertEquals(p, next, name + " blocks cover θ");
-                assertEquals(columns, model.perSampleGradientColumns(), name + ": the columns the model announces");
+                Rebuilt rebuilt = rebuild(model.perSampleGradientBlocks(b, scope), b.size(), model.parameterLayout());
+                assertEquals(model.parameterLayout().stream().map(ParameterInfo::offset).toList(), rebuilt.parameters(),
+                        name + " blocks cover θ in order");
+                assertEquals(rebuilt.columns(), model.perSampleGradientColumns(), name + ": the columns the model announces");
                 assertEquals(switch (name) {
                     case "lenet", "resnet" -> "[COLUMNS, DENSE_FACTORS]";
                     case "embed_mean" -> "[DENSE_FACTORS, EMBEDDING_ROWS]";
                     default -> "[COLUMNS, DENSE_FACTORS, EMBEDDING_ROWS]";
-                }, kinds.toString(), name + ": the blocks' kinds");
-                assertClose(name + " rebuilt from " + n + " rows", expected, rebuilt, 1e-12);
+                }, rebuilt.kinds().toString(), name + ": the blocks' kinds");
+                assertClose(name + " rebuilt from " + b.size() + " rows", expected, rebuilt.gradients(), 1e-12);
             }
         }
+    }
+
+    /**
+     * The blocks of every other parameter (Captum's {@code layers}; so Dense weights without their
+     * bias and biases without their weight) cover exactly those parameters in θ order and rebuild
+     * their columns of the per-sample gradients, zero elsewhere (float64, 1e-12), on the fixture's
+     * batch and on 300 rows; their columns are as many as the model announces for them; an unknown
+     * name is refused naming the argument.
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("names")
+    void namedParametersBlocksRebuildTheirColumns(String name) {
+        GraphFixture f = GraphFixture.load(name);
+        try (TwiceDifferentiable model = model(f, DType.FLOAT64); TensorScope scope = backend().newScope()) {
+            int p = model.numParameters();
+            java.util.Set<String> named = new java.util.HashSet<>();
+            List<Integer> offsets = new java.util.ArrayList<>();
+            boolean[] kept = new boolean[p];
+            List<ParameterInfo> layout = model.parameterLayout();
+            for (int j = 1; j < layout.size(); j += 2) {
+                ParameterInfo info = layout.get(j);
+                named.add(info.name());
+                offsets.add(info.offset());
+                java.util.Arrays.fill(kept, info.offset(), info.offset() + info.size(), true);
+            }
+            for (Batch b : List.of(f.batch(), repeated(f.batch()))) {
+                double[] expected = model.perSampleGradients(b, scope).toDoubleArray();
+                for (int e = 0; e < expected.length; e++) {
+                    expected[e] = kept[e % p] ? expected[e] : 0;
+                }
+                Rebuilt rebuilt = rebuild(model.perSampleGradientBlocks(b, scope, named), b.size(), layout);
+                assertEquals(offsets, rebuilt.parameters(), name + " blocks cover the named parameters in θ order");
+                assertEquals(rebuilt.columns(), model.perSampleGradientColumns(named),
+                        name + ": the columns the model announces for " + named);
+                assertClose(name + " " + named + " rebuilt from " + b.size() + " rows", expected, rebuilt.gradients(),
+                        1e-12);
+            }
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> model.perSampleGradientBlocks(f.batch(), scope, java.util.Set.of("nope.weight")));
+            assertTrue(e.getMessage().startsWith("parameters: unknown [nope.weight]"), e.getMessage());
+        }
+    }
+
+    /** @return 300 rows of {@code batch}, repeating its samples (more than a chunk of the per-sample passes) */
+    private static Batch repeated(Batch batch) {
+        int[] index = new int[300];
+        for (int i = 0; i < index.length; i++) {
+            index[i] = (i * 7) % batch.size();
+        }
+        return batch.select(index);
+    }
+
+    /**
+     * Per-sample gradients rebuilt from blocks.
+     *
+     * @param gradients  {@code [n, p]}, zero where no block is
+     * @param parameters the offsets of the parameters the blocks cover, in their order
+     * @param kinds      the blocks' kinds
+     * @param columns    the entries held as columns
+     */
+    private record Rebuilt(double[] gradients, List<Integer> parameters,
+                           java.util.Set<org.influence4j.api.GradientBlock.Kind> kinds, long columns) {
+    }
+
+    /** @param layout the model's parameters, which the blocks' ranges must consist of */
+    private static Rebuilt rebuild(List<org.influence4j.api.GradientBlock> blocks, int n, List<ParameterInfo> layout) {
+        ParameterInfo last = layout.get(layout.size() - 1);
+        int p = last.offset() + last.size();
+        double[] rebuilt = new double[n * p];
+        List<Integer> covered = new java.util.ArrayList<>();
+        java.util.Set<org.influence4j.api.GradientBlock.Kind> kinds = new java.util.TreeSet<>();
+        long columns = 0;
+        for (org.influence4j.api.GradientBlock block : blocks) {
+            kinds.add(block.kind());
+            int size = 0;
+            for (ParameterInfo info : layout) {
+                if (info.offset() >= block.offset() && info.offset() < block.offset() + block.size()) {
+                    covered.add(info.offset());
+                    size += info.size();
+                }
+            }
+            assertEquals(block.size(), size, "a block of whole parameters at " + block.offset());
+            if (block.kind() == org.influence4j.api.GradientBlock.Kind.COLUMNS) {
+                columns += block.size();
+                double[] g = block.gradients().toDoubleArray();
+                for (int i = 0; i < n; i++) {
+                    System.arraycopy(g, i * block.size(), rebuilt, i * p + block.offset(), block.size());
+                }
+            } else if (block.kind() == org.influence4j.api.GradientBlock.Kind.EMBEDDING_ROWS) {
+                int[] ids = block.ids();
+                int dim = (int) block.outputGradients().shape()[2];
+                double[] d = block.outputGradients().toDoubleArray();
+                assertEquals((long) ids.length * dim, d.length, "δ [n, T, d] for n·T ids");
+                for (int r = 0; r < ids.length; r++) {
+                    int sample = r / (ids.length / n);
+                    for (int c = 0; c < dim; c++) {
+                        rebuilt[sample * p + block.offset() + ids[r] * dim + c] += d[r * dim + c];
+                    }
+                }
+            } else {
+                int in = (int) block.inputs().shape()[1];
+                int out = (int) block.outputGradients().shape()[1];
+                double[] a = block.inputs().toDoubleArray();
+                double[] d = block.outputGradients().toDoubleArray();
+                for (int i = 0; i < n; i++) {
+                    for (int o = 0; o < out; o++) {
+                        for (int c = 0; c <= in; c++) {
+                            if (c < in || block.bias()) {
+                                int column = c < in ? o * in + c : out * in + o;
+                                rebuilt[i * p + block.offset() + column] = d[i * out + o] * (c < in ? a[i * in + c] : 1);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return new Rebuilt(rebuilt, covered, kinds, columns);
     }
 
     /**

@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import org.influence4j.api.GradientBlock;
 import org.influence4j.api.LayerGradientFactors;
 import org.influence4j.api.Tensor;
@@ -21,8 +22,7 @@ import org.influence4j.calculators.internal.DenseLinalg;
  * {@code Σ_c η_c ‖∇θℓ(z; θ_c)‖²}; {@link #topK} streams training chunks through a bounded
  * selection and never builds the m×n matrix (the m test gradients of every checkpoint are kept).
  *
- * <p><b>Dense layers are never formed.</b> When no layers are named, the per-sample gradient of a
- * Dense layer on vectors stays the outer product {@code δ_i ãᵢᵀ} of the output gradient and the
+ * <p><b>Dense layers are never formed.</b> The per-sample gradient of a Dense layer on vectors stays the outer product {@code δ_i ãᵢᵀ} of the output gradient and the
  * input (with a 1 for the bias), so its part of {@code ⟨∇ℓ_i, ∇ℓ_j⟩} is
  * {@code (δ_i·δ_j)(a_i·a_j + 1)}: two GEMMs of inner size {@code out} and {@code in} instead of one
  * of inner size {@code out·in}, and its part of self-influence {@code ‖δ_i‖²(‖a_i‖² + 1)}. A format-1
@@ -31,11 +31,15 @@ import org.influence4j.calculators.internal.DenseLinalg;
  * ({@link EmbeddingRowProducts}: at most T of the V rows per sample, multiplied on the host in double
  * precision) and the convolutions between them as gradient columns
  * ({@link TwiceDifferentiable#perSampleGradientBlocks}: on the Fashion-MNIST CNN, 3,424 of its 11,978
- * parameters). The result is the same sum reassociated (float rounding only). Other models
- * (TorchScript) use the per-sample gradients.
+ * parameters). Named layers keep these forms: a layer graph computes the blocks of the named
+ * parameters only ({@link TwiceDifferentiable#perSampleGradientBlocks(Batch, TensorScope, java.util.Set)}),
+ * its backward pass stopping at the earliest named layer. The result is the same sum reassociated (float
+ * rounding only). Other models (TorchScript; format-1 models with named layers) use the per-sample
+ * gradients.
  *
- * <p><b>Memory.</b> A batch's per-sample gradient columns (the named layers, or what a layer graph
- * gives as columns: convolutions and normalisations) are held at once, and for
+ * <p><b>Memory.</b> A batch's per-sample gradient columns (what a layer graph gives as columns:
+ * convolutions and normalisations; all of θ for the other models with named layers) are held at
+ * once, and for
  * {@link #influences} and {@link #topK} those of the test points at every checkpoint. The batch size
  * is lowered so that a batch's columns take at most {@link #BATCH_COLUMN_BYTES}, and the test points
  * are taken in slices whose columns at all checkpoints take at most {@link #TEST_COLUMN_BYTES} (each
@@ -97,9 +101,9 @@ public final class TracInCP extends CheckpointMethod {
     /**
      * {@code options} with the batch size lowered, where needed, so that one batch's per-sample
      * gradient columns ({@link #columnBytes}) take at most {@code budget} bytes. An embedding table of
-     * 30,000 × 64 as columns (with named layers) has 7.7 MB of float32 gradient
-     * per sample: 256 samples took 12 GB of peak RSS and 31-40 s for the self-influence of 1,024
-     * samples at two checkpoints, 32 samples 2 GB and 18 s (as rows: 0.5 GB and 0.14-0.3 s).
+     * 30,000 × 64 as columns had 7.7 MB of float32 gradient per sample: 256 samples took 12 GB of peak
+     * RSS and 31-40 s for the self-influence of 1,024 samples at two checkpoints, 32 samples 2 GB and
+     * 18 s (as rows, {@link EmbeddingRowProducts}: 0.5 GB and 0.14-0.3 s).
      */
     private static TracInOptions bounded(TwiceDifferentiable model, TracInOptions options, long budget) {
         if (model == null || options == null) {
@@ -114,14 +118,21 @@ public final class TracInCP extends CheckpointMethod {
     }
 
     /**
-     * @return the bytes of one sample's per-sample gradient columns: with named layers all p (the
-     *     gradients are formed whole, then restricted), else, for a layer graph, those it does not give
-     *     as Dense factors ({@link TwiceDifferentiable#perSampleGradientColumns}); 0 for the other
-     *     models (Dense factors; TorchScript, whose size is not known ahead)
+     * @return the bytes of one sample's per-sample gradient columns
+     *     ({@link TwiceDifferentiable#perSampleGradientColumns}): of the named layers' blocks (all p
+     *     for models that form the gradients whole, then slice them), or for a layer graph what it
+     *     does not give as Dense factors or Embedding rows; else 0 (Dense factors; TorchScript, whose
+     *     size is not known ahead)
+     * @throws IllegalArgumentException naming {@code options} for an unknown or repeated layer name
      */
     private static long columnBytes(TwiceDifferentiable model, TracInOptions options) {
-        long columns = !options.layers().isEmpty() ? model.numParameters()
-                : model.spec().isGraph() ? model.perSampleGradientColumns() : 0;
+        long columns;
+        if (!options.layers().isEmpty()) {
+            ranges(model, options.layers());
+            columns = model.perSampleGradientColumns(Set.copyOf(options.layers()));
+        } else {
+            columns = model.spec().isGraph() ? model.perSampleGradientColumns() : 0;
+        }
         return columns * model.spec().dtype().bytes();
     }
 
@@ -186,10 +197,6 @@ public final class TracInCP extends CheckpointMethod {
      * @return {@code [n, q]} owned by {@code scope}
      */
     public Tensor gradients(Batch batch, TensorScope scope) {
-        return gradients(model, batch, scope);
-    }
-
-    private Tensor gradients(TwiceDifferentiable model, Batch batch, TensorScope scope) {
         try (TensorScope work = scope.newChild()) {
             Tensor g = model.perSampleGradients(batch, work);
             if (ranges == null) {
@@ -219,10 +226,7 @@ public final class TracInCP extends CheckpointMethod {
     }
 
     private List<Tensor> representBatch(TwiceDifferentiable model, Batch batch, TensorScope scope) {
-        if (ranges != null) {
-            return List.of(gradients(model, batch, scope));
-        }
-        if (forms == null && !model.spec().isGraph()) {
+        if (ranges == null && forms == null && !model.spec().isGraph()) {
             List<Tensor> factors = denseFactors(model, batch, scope);
             if (factors != null) {
                 return factors;
@@ -242,9 +246,13 @@ public final class TracInCP extends CheckpointMethod {
     private record Form(GradientBlock.Kind kind, boolean bias, boolean fromLayerFactors) {
     }
 
-    /** @return the model's {@link TwiceDifferentiable#perSampleGradientBlocks}, deciding {@link #forms} on the first call */
+    /**
+     * @return the model's {@link TwiceDifferentiable#perSampleGradientBlocks} (of the named layers,
+     *     when named), deciding {@link #forms} on the first call
+     */
     private List<Tensor> blocks(TwiceDifferentiable model, Batch batch, TensorScope scope) {
-        List<GradientBlock> blocks = model.perSampleGradientBlocks(batch, scope);
+        List<GradientBlock> blocks = ranges == null ? model.perSampleGradientBlocks(batch, scope)
+                : model.perSampleGradientBlocks(batch, scope, Set.copyOf(options.layers()));
         if (forms == null) {
             forms = blocks.stream().map(b -> new Form(b.kind(), b.bias(), false)).toList();
         }
