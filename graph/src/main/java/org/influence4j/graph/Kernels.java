@@ -335,11 +335,17 @@ public interface Kernels<A> {
     /**
      * The adjoint of {@link #gatherRows}: {@code out[r, :] = Σ_{j : index[j] = r} g[j, :]}, shape
      * {@code [m, c]}. The default gathers through a table of the positions that feed each row
-     * ({@link ScatterTable}) and sums them, so it needs only the kernels above; a backend with a
-     * native scatter-add may override it.
+     * ({@link ScatterTable}) and sums them, so it needs only the kernels above; where a few targets
+     * have far more sources than the rest (the frequent tokens of an Embedding's gradient) it sums
+     * them in levels ({@link ScatterTable.Split}), so that no table is much larger than the index. A
+     * backend with a native scatter-add may override it.
      */
     default A scatterRows(A g, int[] index, int m) {
-        return scatterByTable(this, g, ScatterTable.of(index, m));
+        ScatterTable.Split split = ScatterTable.Split.of(index, m);
+        if (split == null) {
+            return scatterByTable(this, g, ScatterTable.of(index, m));
+        }
+        return scatterRows(scatterByTable(this, g, ScatterTable.of(split.index(), split.rows())), split.targets(), m);
     }
 
     /**

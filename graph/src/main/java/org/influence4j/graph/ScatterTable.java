@@ -35,6 +35,65 @@ record ScatterTable(int[] positions, int rows, int width, int[] targets) {
         return of(index, m, true);
     }
 
+    /**
+     * A first level of a scatter whose table would be much larger than the index: when one target has
+     * far more sources than the average, the rectangular table pads every other target to that many.
+     * Each target's sources are then grouped in virtual rows of at most {@code w} sources (w about
+     * twice the average sources of a target), so that the table of {@code index} (this level) holds
+     * at most about three times the sources, and the virtual rows are scattered to their targets by
+     * {@code targets} (the next level, w times fewer sources a target).
+     *
+     * @param index   this level's index into the virtual rows
+     * @param rows    the number of virtual rows
+     * @param targets each virtual row's target
+     */
+    record Split(int[] index, int rows, int[] targets) {
+
+        /**
+         * @param index the gather index, values in {@code [0, m)}
+         * @return the split, or null when the table of {@code index} holds at most twice its length plus
+         *     a row per target (one level is cheapest)
+         */
+        static Split of(int[] index, int m) {
+            int[] count = new int[m];
+            for (int r : index) {
+                if (r < 0 || r >= m) {
+                    throw new IllegalArgumentException("index: row " + r + " is outside [0, " + m + ")");
+                }
+                count[r]++;
+            }
+            int targets = 0;
+            int width = 0;
+            for (int c : count) {
+                targets += c > 0 ? 1 : 0;
+                width = Math.max(width, c);
+            }
+            if ((long) targets * width <= 2L * index.length + targets) {
+                return null;
+            }
+            int w = (int) Math.max(2, Math.min(width - 1, (2L * index.length + targets - 1) / Math.max(targets, 1)));
+            int[] first = new int[m];
+            int rows = 0;
+            for (int r = 0; r < m; r++) {
+                first[r] = rows;
+                rows += (count[r] + w - 1) / w;
+            }
+            int[] virtual = new int[index.length];
+            int[] seen = new int[m];
+            for (int j = 0; j < index.length; j++) {
+                int r = index[j];
+                virtual[j] = first[r] + seen[r]++ / w;
+            }
+            int[] rowTargets = new int[rows];
+            for (int r = 0; r < m; r++) {
+                for (int v = first[r]; v < first[r] + (count[r] + w - 1) / w; v++) {
+                    rowTargets[v] = r;
+                }
+            }
+            return new Split(virtual, rows, rowTargets);
+        }
+    }
+
     private static ScatterTable of(int[] index, int m, boolean padded) {
         int[] count = new int[m];
         for (int r : index) {

@@ -170,6 +170,47 @@ class PtKernelsTest {
         }
     }
 
+    /**
+     * The scatter-add of skewed indices (one target with most of the sources, as the frequent tokens of
+     * an Embedding's gradient; a target with 2, 3 or no sources) equals its definition, in levels
+     * ({@code ScatterTable.Split}) whose tables stay near the index's length; a uniform index (each
+     * target twice) takes one level.
+     */
+    @Test
+    void skewedScattersAddEverySourceOnce() {
+        Random random = new Random(5);
+        int len = 20_000;
+        int m = 60;
+        int c = 3;
+        int[] skewed = new int[len];
+        for (int j = 0; j < len; j++) {
+            skewed[j] = random.nextInt(10) == 0 ? random.nextInt(m - 1) : 3;
+        }
+        int[] uniform = new int[2 * m];
+        for (int j = 0; j < uniform.length; j++) {
+            uniform[j] = j % m;
+        }
+        try (NDManager manager = Engine.getEngine("PyTorch").newBaseManager()) {
+            DjlKernels k = new DjlKernels(manager, DataType.FLOAT64, PtArrays::owned, PtBackend.INDEXING);
+            for (int[] index : List.of(skewed, uniform, new int[] {7, 7, 7, 1, 1, 0})) {
+                double[] g = new double[index.length * c];
+                for (int i = 0; i < g.length; i++) {
+                    g[i] = random.nextGaussian();
+                }
+                double[] expected = new double[m * c];
+                for (int j = 0; j < index.length; j++) {
+                    for (int q = 0; q < c; q++) {
+                        expected[index[j] * c + q] += g[j * c + q];
+                    }
+                }
+                double[] got = k.toDoubles(k.scatterRows(k.constant(g, index.length, c), index, m));
+                for (int i = 0; i < expected.length; i++) {
+                    assertEquals(expected[i], got[i], 1e-12 * (1 + Math.abs(expected[i])), "row " + i / c);
+                }
+            }
+        }
+    }
+
     private static double dot(double[] a, double[] b) {
         double s = 0;
         for (int i = 0; i < a.length; i++) {
