@@ -220,10 +220,12 @@ public class InverseHessianInfluence implements InfluenceFunctionModel {
                 if (train == null) {
                     result = lowRank.scores(left, testGradients, testGradients, work);
                 } else if (lowRank.hasComplement()) {
-                    result = InfluenceProducts.joinColumns(train, options.batchSize(), work, (part, step) ->
+                    result = InfluenceProducts.joinColumns(train, InfluenceProducts.gradientChunk(model,
+                            options.batchSize()), work, (part, step) ->
                             lowRank.scores(left, testGradients, model.perSampleGradients(part, step), step));
                 } else {
-                    try (Tensor right = InfluenceProducts.joinColumns(train, options.batchSize(), work,
+                    try (Tensor right = InfluenceProducts.joinColumns(train,
+                            InfluenceProducts.gradientChunk(model, options.batchSize()), work,
                             (part, step) -> lowRank.rightFactors(model.perSampleGradients(part, step)))) {
                         result = left.matmul(right);
                     }
