@@ -10,6 +10,7 @@ import org.influence4j.api.data.DataSource;
 import org.influence4j.api.influence.InfluenceFunctionModel;
 import org.influence4j.api.influence.InfluenceMode;
 import org.influence4j.api.progress.ProgressListener;
+import org.influence4j.calculators.internal.GradientChunks;
 
 /**
  * Any fitted influence-function method ({@link InfluenceFunctionModel}: Direct, CG, LiSSA, Arnoldi,
@@ -38,7 +39,8 @@ public final class InfluenceFunctionAttribution implements TrainingDataAttributi
      *
      * @param model     the model {@code influence} was built on
      * @param influence a fitted influence model
-     * @param chunkSize training points per chunk (memory: chunkSize × p values per chunk)
+     * @param chunkSize training points per self-influence chunk (memory: chunkSize × p values per chunk;
+     *                  fewer points for wide models, {@link GradientChunks#bounded})
      * @throws IllegalArgumentException naming the argument that is null, unfitted or out of range
      */
     public InfluenceFunctionAttribution(TwiceDifferentiable model, InfluenceFunctionModel influence, int chunkSize) {
@@ -66,7 +68,7 @@ public final class InfluenceFunctionAttribution implements TrainingDataAttributi
         }
         this.model = model;
         this.influence = influence;
-        this.chunkSize = chunkSize;
+        this.chunkSize = GradientChunks.bounded(model, chunkSize);
         this.progress = progress;
     }
 

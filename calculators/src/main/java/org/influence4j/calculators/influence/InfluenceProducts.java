@@ -11,6 +11,7 @@ import org.influence4j.api.data.Batch;
 import org.influence4j.api.influence.InfluenceMode;
 import org.influence4j.api.model.ModelSpec;
 import org.influence4j.calculators.internal.DenseLinalg;
+import org.influence4j.calculators.internal.GradientChunks;
 
 /**
  * Products of influence factors with training-sample derivatives and the argument checks, shared by
@@ -72,31 +73,14 @@ final class InfluenceProducts {
     /**
      * UP influences from factors: {@code factors · ∇θℓ(train)ᵀ}, the per-sample gradients taken in
      * chunks of at most {@code chunk} samples ({@link #joinColumns}), fewer for wide models
-     * ({@link #gradientChunk}).
+     * ({@link GradientChunks#bounded}).
      *
      * @return {@code [m, n]}, owned by {@code scope}
      */
     static Tensor gradientProducts(TwiceDifferentiable model, Tensor factors, Batch train, int chunk,
                                    TensorScope scope) {
-        return joinColumns(train, gradientChunk(model, chunk), scope,
+        return joinColumns(train, GradientChunks.bounded(model, chunk), scope,
                 (part, step) -> DenseLinalg.timesTransposed(factors, model.perSampleGradients(part, step)));
-    }
-
-    /**
-     * At most this many bytes of per-sample gradients {@code [chunk, p]} per chunk of training
-     * samples ({@link #gradientChunk}).
-     */
-    static final long GRADIENT_CHUNK_BYTES = 256L << 20;
-
-    /**
-     * @return {@code chunk}, lowered where its per-sample gradients would take more than
-     *     {@link #GRADIENT_CHUNK_BYTES}: an embedding model with a 30,000 × 64 table has 7.7 MB of
-     *     float32 gradient per sample, so 512 samples took 9 GB of peak RSS in influences by EK-FAC or
-     *     CG; the digits MLP and the Fashion-MNIST CNN keep any chunk up to 5,000
-     */
-    static int gradientChunk(TwiceDifferentiable model, int chunk) {
-        long perSample = (long) model.numParameters() * model.spec().dtype().bytes();
-        return (int) Math.max(1, Math.min(chunk, GRADIENT_CHUNK_BYTES / perSample));
     }
 
     /**

@@ -15,6 +15,7 @@ import org.influence4j.api.inversion.InverseHessian;
 import org.influence4j.api.inversion.InverseHvpResult;
 import org.influence4j.api.inversion.InverseHvpSolver;
 import org.influence4j.api.inversion.SolverInfo;
+import org.influence4j.calculators.internal.GradientChunks;
 import org.influence4j.calculators.inversion.DataHessianOperator;
 import org.influence4j.calculators.inversion.LowRankInverse;
 import org.slf4j.Logger;
@@ -220,12 +221,12 @@ public class InverseHessianInfluence implements InfluenceFunctionModel {
                 if (train == null) {
                     result = lowRank.scores(left, testGradients, testGradients, work);
                 } else if (lowRank.hasComplement()) {
-                    result = InfluenceProducts.joinColumns(train, InfluenceProducts.gradientChunk(model,
+                    result = InfluenceProducts.joinColumns(train, GradientChunks.bounded(model,
                             options.batchSize()), work, (part, step) ->
                             lowRank.scores(left, testGradients, model.perSampleGradients(part, step), step));
                 } else {
                     try (Tensor right = InfluenceProducts.joinColumns(train,
-                            InfluenceProducts.gradientChunk(model, options.batchSize()), work,
+                            GradientChunks.bounded(model, options.batchSize()), work,
                             (part, step) -> lowRank.rightFactors(model.perSampleGradients(part, step)))) {
                         result = left.matmul(right);
                     }

@@ -1,4 +1,4 @@
-package org.influence4j.calculators.influence;
+package org.influence4j.calculators.internal;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
@@ -8,8 +8,8 @@ import org.influence4j.calculators.testing.Fixtures;
 import org.influence4j.calculators.testing.HostModel;
 import org.junit.jupiter.api.Test;
 
-/** The training chunks of the per-sample gradient products shrink only for wide models. */
-class InfluenceProductsTest {
+/** Chunks of per-sample gradients shrink only for wide models. */
+class GradientChunksTest {
 
     @Test
     void gradientChunksKeepTheirSizeUnlessTheGradientsWouldPassTheBudget() {
@@ -18,9 +18,9 @@ class InfluenceProductsTest {
         try (HostModel w = new HostModel(wide, new double[wide.numParameters()]);
              HostModel n = new HostModel(narrow, new double[narrow.numParameters()])) {
             long perSample = 70_001L * Double.BYTES;
-            assertEquals((int) (InfluenceProducts.GRADIENT_CHUNK_BYTES / perSample), InfluenceProducts.gradientChunk(w, 512));
-            assertEquals(100, InfluenceProducts.gradientChunk(w, 100));
-            assertEquals(512, InfluenceProducts.gradientChunk(n, 512));
+            assertEquals((int) (GradientChunks.GRADIENT_CHUNK_BYTES / perSample), GradientChunks.bounded(w, 512));
+            assertEquals(100, GradientChunks.bounded(w, 100));
+            assertEquals(512, GradientChunks.bounded(n, 512));
         }
     }
 }
