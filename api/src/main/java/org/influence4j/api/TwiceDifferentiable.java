@@ -368,7 +368,8 @@ public interface TwiceDifferentiable extends AutoCloseable {
      */
     default java.util.List<GradientBlock> perSampleGradientBlocks(Batch batch, TensorScope scope,
                                                                  java.util.Set<String> parameters) {
-        java.util.List<org.influence4j.api.model.ParameterInfo> named = org.influence4j.api.model.ParameterInfo.named(parameterLayout(), parameters);
+        java.util.List<org.influence4j.api.model.ParameterInfo> named =
+                org.influence4j.api.model.ParameterInfo.named(parameterLayout(), parameters);
         Tensor columns = perSampleGradients(batch, scope).transpose();
         java.util.List<GradientBlock> out = new java.util.ArrayList<>(named.size());
         for (org.influence4j.api.model.ParameterInfo info : named) {

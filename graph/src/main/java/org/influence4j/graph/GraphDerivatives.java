@@ -374,7 +374,8 @@ public final class GraphDerivatives<A> {
             GraphNode node = graph.nodes().get(info.layerIndex());
             boolean embedding = node instanceof GraphNode.Embedding;
             boolean kept = isNamed(named, info.name());
-            if (!kept || embedding || factoredDense(graph, shapes, info.layerIndex()) && info.name().endsWith(".weight")) {
+            boolean denseWeight = factoredDense(graph, shapes, info.layerIndex()) && info.name().endsWith(".weight");
+            if (!kept || embedding || denseWeight) {
                 if (!run.isEmpty()) {
                     out.add(new Block<>(runOffset, runSize, columns(run), null, null, false));
                     run = new ArrayList<>();

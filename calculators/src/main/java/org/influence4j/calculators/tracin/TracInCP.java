@@ -22,8 +22,9 @@ import org.influence4j.calculators.internal.DenseLinalg;
  * {@code Σ_c η_c ‖∇θℓ(z; θ_c)‖²}; {@link #topK} streams training chunks through a bounded
  * selection and never builds the m×n matrix (the m test gradients of every checkpoint are kept).
  *
- * <p><b>Dense layers are never formed.</b> The per-sample gradient of a Dense layer on vectors stays the outer product {@code δ_i ãᵢᵀ} of the output gradient and the
- * input (with a 1 for the bias), so its part of {@code ⟨∇ℓ_i, ∇ℓ_j⟩} is
+ * <p><b>Dense layers are never formed.</b> The per-sample gradient of a Dense layer on vectors
+ * stays the outer product {@code δ_i ãᵢᵀ} of the output gradient and the input (with a 1 for the
+ * bias), so its part of {@code ⟨∇ℓ_i, ∇ℓ_j⟩} is
  * {@code (δ_i·δ_j)(a_i·a_j + 1)}: two GEMMs of inner size {@code out} and {@code in} instead of one
  * of inner size {@code out·in}, and its part of self-influence {@code ‖δ_i‖²(‖a_i‖² + 1)}. A format-1
  * MLP is all such layers ({@link TwiceDifferentiable#layerGradientFactors}); a layer graph gives its
