@@ -117,7 +117,10 @@ class TracInFactoredTest {
         }
     }
 
-    /** TracInCP's influences and self-influence against the products of the {@code layers}' (all when empty) gradients. */
+    /**
+     * TracInCP's influences, top-3 proponents' scores and self-influence against the products of the
+     * {@code layers}' (all when empty) gradients.
+     */
     private void check(ModelSpec spec, double[] theta, Batch train, List<String> layers) throws IOException {
         List<Path> files = new ArrayList<>();
         List<double[]> thetas = new ArrayList<>();
@@ -174,6 +177,13 @@ class TracInFactoredTest {
             double err = TestSupport.relErr(got, expected);
             double selfErr = TestSupport.relErr(self, expectedSelf);
             assertTrue(err < 1e-12, spec.isGraph() + " " + layers + " influences relative error " + err);
+            org.influence4j.calculators.attribution.TopK top = tracin.topK(test, new InMemoryDataSource(train), 3,
+                    org.influence4j.calculators.attribution.TopKOrder.PROPONENTS);
+            org.influence4j.calculators.attribution.TopK reference = org.influence4j.calculators.attribution.TopK
+                    .ofMatrix(expected, m, n, 3, org.influence4j.calculators.attribution.TopKOrder.PROPONENTS);
+            for (int i = 0; i < m; i++) {
+                assertTrue(TestSupport.relErr(top.scores(i), reference.scores(i)) < 1e-12, layers + " top-3 of " + i);
+            }
             assertTrue(selfErr < 1e-12, spec.isGraph() + " " + layers + " self-influence relative error " + selfErr);
         }
     }
