@@ -116,6 +116,25 @@ public interface Tensor extends AutoCloseable {
     /** @return rows {@code [from, to)} along dimension 0 */
     Tensor rows(long from, long to);
 
+    /**
+     * Rows of a matrix by index: {@code [r, c] -> [len, c]}, row j of the result is row
+     * {@code index[j]} (indices may repeat). The default copies through the host; backends gather
+     * natively.
+     *
+     * @throws IllegalArgumentException if this is not a matrix or an index is outside {@code [0, r)}
+     */
+    default Tensor gatherRows(int[] index) {
+        long[] s = shape();
+        TensorChecks.checkGatherRows(s, index);
+        int columns = Math.toIntExact(s[1]);
+        double[] values = toDoubleArray();
+        double[] out = new double[Math.multiplyExact(index.length, columns)];
+        for (int j = 0; j < index.length; j++) {
+            System.arraycopy(values, index[j] * columns, out, j * columns, columns);
+        }
+        return scope().fromArray(out, dtype(), index.length, columns);
+    }
+
     /** @return the same data with another shape of equal element count */
     Tensor reshape(long... newShape);
 

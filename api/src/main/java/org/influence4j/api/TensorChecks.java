@@ -178,6 +178,23 @@ public final class TensorChecks {
     }
 
     /**
+     * Checks the arguments of {@link Tensor#gatherRows}.
+     *
+     * @throws IllegalArgumentException if {@code a} is not a matrix or an index is outside its rows
+     */
+    public static void checkGatherRows(long[] a, int[] index) {
+        if (a.length != 2) {
+            throw new IllegalArgumentException("gatherRows: needs a matrix, got shape " + Arrays.toString(a));
+        }
+        for (int r : index) {
+            if (r < 0 || r >= a[0]) {
+                throw new IllegalArgumentException("gatherRows: row " + r + " is outside the " + a[0]
+                        + " rows of shape " + Arrays.toString(a));
+            }
+        }
+    }
+
+    /**
      * Checks the new shape of {@link Tensor#reshape}.
      *
      * @param a        the receiver's shape

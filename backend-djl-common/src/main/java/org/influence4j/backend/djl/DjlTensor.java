@@ -170,6 +170,13 @@ public abstract class DjlTensor<T extends DjlTensor<T, S>, S extends DjlTensorSc
         return result(array.get(new NDIndex().addSliceDim(from, to)));
     }
 
+    /** {@inheritDoc} Natively, by the scope's {@link DjlTensorScope#gatherRows}. */
+    @Override
+    public final T gatherRows(int[] index) {
+        TensorChecks.checkGatherRows(shape(), index);
+        return result(scope.gatherRows(array, index));
+    }
+
     @Override
     public final T reshape(long... newShape) {
         TensorChecks.checkReshape(shape(), newShape);

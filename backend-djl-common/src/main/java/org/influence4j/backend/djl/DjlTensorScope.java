@@ -135,6 +135,12 @@ public abstract class DjlTensorScope<T extends DjlTensor<T, S>, S extends DjlTen
     }
 
     /**
+     * @return the rows {@code index} of {@code matrix} (checked), a new array attached to this scope's
+     *     manager ({@link DjlKernels.EngineOps#gather} of the engine)
+     */
+    protected abstract NDArray gatherRows(NDArray matrix, int[] index);
+
+    /**
      * @return {@code t} as an open tensor of this backend
      * @throws IllegalArgumentException if it is null or belongs to another backend
      * @throws IllegalStateException if it was closed

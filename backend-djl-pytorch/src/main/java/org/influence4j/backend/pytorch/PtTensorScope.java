@@ -50,6 +50,11 @@ public final class PtTensorScope extends DjlTensorScope<PtTensor, PtTensorScope>
 
     /** @return a libtorch-owned scalar ({@link PtArrays#scalar}) */
     @Override
+    protected NDArray gatherRows(NDArray matrix, int[] index) {
+        return PtBackend.INDEXING.gather(manager(), matrix, index);
+    }
+
+    @Override
     protected NDArray scalarArray(NDManager m, double value, DataType type) {
         return PtArrays.scalar(m, value, type);
     }

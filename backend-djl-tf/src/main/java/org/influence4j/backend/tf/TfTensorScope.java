@@ -49,6 +49,11 @@ public final class TfTensorScope extends DjlTensorScope<TfTensor, TfTensorScope>
     }
 
     @Override
+    protected NDArray gatherRows(NDArray matrix, int[] index) {
+        return TfIndexing.INSTANCE.gather(manager(), matrix, index);
+    }
+
+    @Override
     protected NDArray scalarArray(NDManager m, double value, DataType type) {
         return TfDTypes.scalar(m, value, type);
     }

@@ -199,6 +199,15 @@ public final class Nd4jTensor implements Tensor {
         });
     }
 
+    /** {@inheritDoc} Natively, by ND4J's {@code pullRows}. */
+    @Override
+    public Nd4jTensor gatherRows(int[] index) {
+        long[] a = shape();
+        TensorChecks.checkGatherRows(a, index);
+        return compute(() -> index.length == 0 || a[1] == 0 ? Nd4j.zeros(array.dataType(), index.length, a[1])
+                : Nd4j.pullRows(array, 1, index.clone()));
+    }
+
     @Override
     public Nd4jTensor reshape(long... newShape) {
         long n = TensorChecks.checkReshape(shape(), newShape);

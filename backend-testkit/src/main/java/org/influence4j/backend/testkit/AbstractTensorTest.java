@@ -99,6 +99,23 @@ public abstract class AbstractTensorTest {
         assertThrows(IllegalArgumentException.class, () -> scope.fromArray(A, DType.FLOAT64, 4, 2));
     }
 
+    /** Rows by index, repeated and out of order, in both dtypes; a vector or an index out of range is refused. */
+    @Test
+    public void gatherRowsTakesRowsByIndex() {
+        for (DType dtype : DType.values()) {
+            Tensor a = scope.fromArray(new double[] {1, 2, 3, 4, 5, 6, 7, 8, 9}, dtype, 3, 3);
+            Tensor g = a.gatherRows(new int[] {2, 0, 2, 1});
+            assertArrayEquals(new long[] {4, 3}, g.shape());
+            assertEquals(dtype, g.dtype());
+            assertArrayEquals(new double[] {7, 8, 9, 1, 2, 3, 7, 8, 9, 4, 5, 6}, g.toDoubleArray(), 0);
+            assertArrayEquals(new long[] {0, 3}, a.gatherRows(new int[0]).shape());
+        }
+        Tensor a = t(A, 2, 3);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> a.gatherRows(new int[] {0, 2}));
+        assertTrue(e.getMessage().startsWith("gatherRows: row 2 is outside the 2 rows"), e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> a.reshape(6).gatherRows(new int[] {0}));
+    }
+
     @Test
     public void dtypeConversionFollowsTheReceiver() {
         Tensor f = scope.fromArray(new double[] {0.1, 0.2}, DType.FLOAT32, 2);

@@ -73,14 +73,23 @@ final class InfluenceProducts {
     /**
      * UP influences from factors: {@code factors · ∇θℓ(train)ᵀ}, the per-sample gradients taken in
      * chunks of at most {@code chunk} samples ({@link #joinColumns}), fewer for wide models
-     * ({@link GradientChunks#bounded}).
+     * ({@link GradientChunks#bounded}). A layer graph's gradients stay in their blocks
+     * ({@link BlockProducts}: Dense layers as factors, Embedding tables as the rows looked up).
      *
      * @return {@code [m, n]}, owned by {@code scope}
      */
     static Tensor gradientProducts(TwiceDifferentiable model, Tensor factors, Batch train, int chunk,
                                    TensorScope scope) {
-        return joinColumns(train, GradientChunks.bounded(model, chunk), scope,
-                (part, step) -> DenseLinalg.timesTransposed(factors, model.perSampleGradients(part, step)));
+        int bounded = GradientChunks.bounded(model, chunk);
+        if (!model.spec().isGraph()) {
+            return joinColumns(train, bounded, scope,
+                    (part, step) -> DenseLinalg.timesTransposed(factors, model.perSampleGradients(part, step)));
+        }
+        try (TensorScope pieces = scope.newChild()) {
+            BlockProducts products = new BlockProducts(factors, pieces);
+            return joinColumns(train, bounded, scope,
+                    (part, step) -> products.scores(model.perSampleGradientBlocks(part, step), step));
+        }
     }
 
     /**
