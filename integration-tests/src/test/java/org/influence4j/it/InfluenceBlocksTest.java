@@ -20,10 +20,11 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * Influences from factors through the training gradients' blocks (a layer graph's Dense layers as
- * factors, its Embedding tables as the rows looked up, its convolutions and normalisations as
- * columns) equal {@code factors · G_trainᵀ} with the model's own per-sample gradients, on every
- * graph fixture and available backend, float64 to 1e-12, with the training data in chunks of 3 and
+ * Influences from factors equal {@code factors · G_trainᵀ} with the model's own per-sample
+ * gradients: through the training gradients' blocks for the embedding models (Dense layers as
+ * factors, the tables as the rows looked up, a LayerNorm and a Dense layer on positions as
+ * columns), through the gradients for the CNNs; on every graph fixture and available backend,
+ * float64 to 1e-12, with the training data in chunks of 3 and
  * in one (eager TensorFlow without the residual CNN, whose curvature it takes minutes to form).
  */
 class InfluenceBlocksTest {

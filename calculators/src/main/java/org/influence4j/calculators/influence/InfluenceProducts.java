@@ -9,6 +9,7 @@ import org.influence4j.api.TensorScope;
 import org.influence4j.api.TwiceDifferentiable;
 import org.influence4j.api.data.Batch;
 import org.influence4j.api.influence.InfluenceMode;
+import org.influence4j.api.model.GraphNode;
 import org.influence4j.api.model.ModelSpec;
 import org.influence4j.calculators.internal.DenseLinalg;
 import org.influence4j.calculators.internal.GradientChunks;
@@ -74,14 +75,19 @@ final class InfluenceProducts {
      * UP influences from factors: {@code factors · ∇θℓ(train)ᵀ}, the per-sample gradients taken in
      * chunks of at most {@code chunk} samples ({@link #joinColumns}), fewer for wide models
      * ({@link GradientChunks#bounded}). A layer graph's gradients stay in their blocks
-     * ({@link BlockProducts}: Dense layers as factors, Embedding tables as the rows looked up).
+     * ({@link BlockProducts}: Dense layers as factors, Embedding tables as the rows looked up) where
+     * that saves: with an Embedding, or gradients too wide for a chunk. Otherwise one product with
+     * the gradients formed is faster: the Fashion-MNIST CNN's EK-FAC influences (500 × 2,000) took
+     * 0.48-0.54 s so, 0.66-0.69 s through its blocks.
      *
      * @return {@code [m, n]}, owned by {@code scope}
      */
     static Tensor gradientProducts(TwiceDifferentiable model, Tensor factors, Batch train, int chunk,
                                    TensorScope scope) {
         int bounded = GradientChunks.bounded(model, chunk);
-        if (!model.spec().isGraph()) {
+        boolean blocks = model.spec().isGraph() && (bounded < Math.min(chunk, train.size())
+                || model.spec().graph().nodes().stream().anyMatch(node -> node instanceof GraphNode.Embedding));
+        if (!blocks) {
             return joinColumns(train, bounded, scope,
                     (part, step) -> DenseLinalg.timesTransposed(factors, model.perSampleGradients(part, step)));
         }
