@@ -55,13 +55,7 @@ record ScatterTable(int[] positions, int rows, int width, int[] targets) {
          *     a row per target (one level is cheapest)
          */
         static Split of(int[] index, int m) {
-            int[] count = new int[m];
-            for (int r : index) {
-                if (r < 0 || r >= m) {
-                    throw new IllegalArgumentException("index: row " + r + " is outside [0, " + m + ")");
-                }
-                count[r]++;
-            }
+            int[] count = counts(index, m, false);
             int targets = 0;
             int width = 0;
             for (int c : count) {
@@ -94,7 +88,12 @@ record ScatterTable(int[] positions, int rows, int width, int[] targets) {
         }
     }
 
-    private static ScatterTable of(int[] index, int m, boolean padded) {
+    /**
+     * @param padded whether entries equal to {@code m} (a padded gather's zero column) are left out
+     * @return how many entries of {@code index} point at each of the m rows
+     * @throws IllegalArgumentException naming a row outside {@code [0, m)}
+     */
+    private static int[] counts(int[] index, int m, boolean padded) {
         int[] count = new int[m];
         for (int r : index) {
             if (padded && r == m) {
@@ -105,6 +104,11 @@ record ScatterTable(int[] positions, int rows, int width, int[] targets) {
             }
             count[r]++;
         }
+        return count;
+    }
+
+    private static ScatterTable of(int[] index, int m, boolean padded) {
+        int[] count = counts(index, m, padded);
         int[] tableRow = new int[m];
         int rows = 0;
         int width = 1;
