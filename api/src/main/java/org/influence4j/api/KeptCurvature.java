@@ -3,19 +3,21 @@ package org.influence4j.api;
 import org.influence4j.api.inversion.Curvature;
 
 /**
- * The curvature-vector products of one batch (Hessian or Gauss-Newton) with what every product
- * would recompute kept: for a layer graph, the recorded forward pass over the batch (node outputs,
- * ReLU and max-pool masks; for the Hessian also the recorded backward pass) and a copy of θ. Made by
+ * The curvature-vector products of one batch (Hessian, Gauss-Newton or empirical Fisher) with what
+ * every product would recompute kept: for a layer graph, the recorded forward pass over the batch
+ * (node outputs, ReLU and max-pool masks; for the Hessian also the recorded backward pass) and a copy
+ * of θ; for the empirical Fisher, the batch's per-sample gradients. Made by
  * {@link TwiceDifferentiable#keepCurvature} for operators that apply the curvature of the same
- * batches many times at fixed θ (Lanczos, CG): each product then sweeps the recorded passes only.
+ * batches many times at fixed θ (Lanczos, CG): each product then sweeps the kept state only.
  *
- * <p>Contract: {@link #times} equals {@link TwiceDifferentiable#hvpBlock} (Hessian) or
- * {@link TwiceDifferentiable#gaussNewtonBlock} (Gauss-Newton) of the batch (the same operations, so
- * the same numbers): where something is kept ({@link #keptBytes()} &gt; 0), at the parameters the model
- * had when this was made, also after they change; where nothing is (the default of
- * {@link TwiceDifferentiable#keepCurvature}), at the model's current parameters. Callers that may
- * change θ make it again (as {@code DataHessianOperator} does). Holds native memory: close it;
- * closing the model closes it too. Not thread-safe.
+ * <p>Contract: {@link #times} equals {@link TwiceDifferentiable#curvatureBlock} of the batch (for
+ * the recorded passes the same operations, so the same numbers; for the kept gradients the same up to
+ * floating-point reassociation): where something is kept ({@link #keptBytes()} &gt; 0), at the
+ * parameters the model had when this was made, also after they change; where nothing is (the
+ * Hessian and Gauss-Newton default of {@link TwiceDifferentiable#keepCurvature}), at the model's
+ * current parameters. Callers that may change θ make it again (as {@code DataHessianOperator} does).
+ * Holds native memory: close it; closing the model closes the recorded passes too (the kept
+ * gradients are a copy that never uses the model again, and stay until closed). Not thread-safe.
  */
 public interface KeptCurvature extends AutoCloseable {
 

@@ -273,7 +273,42 @@ public interface TwiceDifferentiable extends AutoCloseable {
     }
 
     /**
-     * {@link #hvpBlock} or {@link #gaussNewtonBlock} of the batch, as {@code curvature} says.
+     * Empirical-Fisher-vector products of the batch's mean loss for a block of directions:
+     * {@code F v = (1/n) Σ_i g_i (g_iᵀ v)} with {@code g_i = ∇θ ℓ_i} ({@link #perSampleGradients}),
+     * pyDVL 0.10's "Gauss-Newton" product. Computed as {@code (vs Gᵀ) G / n} from the batch's
+     * per-sample gradients G {@code [n, p]}, in slices of samples whose gradients take at most
+     * {@link #EMPIRICAL_FISHER_SLICE_BYTES} (one sample at least).
+     *
+     * @param vs a matrix {@code [k, p]}
+     * @return a matrix {@code [k, p]} whose row i is {@code F · vs[i,:]}, owned by {@code scope}
+     */
+    default Tensor empiricalFisherBlock(Batch batch, Tensor vs, TensorScope scope) {
+        int n = batch.size();
+        long sampleBytes = (long) numParameters() * spec().dtype().bytes();
+        int slice = (int) Math.max(1, Math.min(n, EMPIRICAL_FISHER_SLICE_BYTES / Math.max(1, sampleBytes)));
+        Tensor sum = null;
+        try (TensorScope work = scope.newChild()) {
+            for (int from = 0; from < n; from += slice) {
+                Batch part = slice >= n ? batch : batch.slice(from, Math.min(n, from + slice));
+                try (Tensor g = perSampleGradients(part, work); Tensor gt = g.transpose();
+                     Tensor projected = vs.matmul(gt); Tensor product = projected.matmul(g)) {
+                    Tensor next = sum == null ? product.scale(1.0 / n) : sum.axpy(1.0 / n, product);
+                    if (sum != null) {
+                        sum.close();
+                    }
+                    sum = next;
+                }
+            }
+            return sum.moveTo(scope);
+        }
+    }
+
+    /** The most memory the per-sample gradients of one slice of {@link #empiricalFisherBlock} take: 256 MiB. */
+    long EMPIRICAL_FISHER_SLICE_BYTES = 256L << 20;
+
+    /**
+     * {@link #hvpBlock}, {@link #gaussNewtonBlock} or {@link #empiricalFisherBlock} of the batch, as
+     * {@code curvature} says.
      *
      * @param vs a matrix {@code [k, p]}
      * @return a matrix {@code [k, p]} whose row i is {@code C · vs[i,:]}, C the curvature of the
@@ -284,9 +319,13 @@ public interface TwiceDifferentiable extends AutoCloseable {
      */
     default Tensor curvatureBlock(Batch batch, Curvature curvature, Tensor vs, TensorScope scope) {
         if (curvature == null) {
-            throw new IllegalArgumentException("curvature: must not be null; use hessian or gauss-newton");
+            throw new IllegalArgumentException("curvature: must not be null; use " + Curvature.VALUES);
         }
-        return curvature == Curvature.HESSIAN ? hvpBlock(batch, vs, scope) : gaussNewtonBlock(batch, vs, scope);
+        return switch (curvature) {
+            case HESSIAN -> hvpBlock(batch, vs, scope);
+            case GAUSS_NEWTON -> gaussNewtonBlock(batch, vs, scope);
+            case EMPIRICAL_FISHER -> empiricalFisherBlock(batch, vs, scope);
+        };
     }
 
     /** @return the exception of a model that lacks {@link BackendCapability#GAUSS_NEWTON} */
@@ -296,11 +335,13 @@ public interface TwiceDifferentiable extends AutoCloseable {
     }
 
     /**
-     * Keeps what {@link #hvpBlock} or {@link #gaussNewtonBlock} recomputes on every call for
-     * {@code batch} ({@link KeptCurvature}), for operators that apply the curvature of the same
-     * batches many times at fixed θ. The default keeps nothing: each product is {@link #hvpBlock} or
-     * {@link #gaussNewtonBlock} of the batch at the model's current parameters; layer graphs on the
-     * DJL engines keep the recorded passes.
+     * Keeps what {@link #curvatureBlock} recomputes on every call for {@code batch}
+     * ({@link KeptCurvature}), for operators that apply the curvature of the same batches many times
+     * at fixed θ. For the empirical Fisher the default keeps the batch's per-sample gradients G
+     * {@code [n, p]} (n·p values; each product is then {@code (vs Gᵀ) G / n}, two matrix products);
+     * for the Hessian and the Gauss-Newton matrix it keeps nothing: each product is
+     * {@link #curvatureBlock} of the batch at the model's current parameters. Layer graphs on the DJL
+     * engines keep their recorded passes for those two.
      *
      * @throws IllegalArgumentException naming {@code batch} if it does not fit the model, or
      *     {@code curvature} if it is null
@@ -309,12 +350,15 @@ public interface TwiceDifferentiable extends AutoCloseable {
      */
     default KeptCurvature keepCurvature(Batch batch, Curvature curvature) {
         if (curvature == null) {
-            throw new IllegalArgumentException("curvature: must not be null; use hessian or gauss-newton");
+            throw new IllegalArgumentException("curvature: must not be null; use " + Curvature.VALUES);
         }
         if (curvature == Curvature.GAUSS_NEWTON && !backend().capabilities().contains(BackendCapability.GAUSS_NEWTON)) {
             throw withoutGaussNewton();
         }
         spec().validate(batch, "batch");
+        if (curvature == Curvature.EMPIRICAL_FISHER) {
+            return KeptGradients.of(this, batch);
+        }
         TwiceDifferentiable model = this;
         return new KeptCurvature() {
             @Override

@@ -175,7 +175,7 @@ class BackendOptions {
                 s = s.withCurvature(Curvature.parse(curvature()));
             } catch (IllegalArgumentException e) {
                 throw new IllegalArgumentException("--curvature: unknown value '" + curvature()
-                        + "'; use hessian or gauss-newton", e);
+                        + "'; use " + Curvature.VALUES, e);
             }
         }
         if (lambda != null || batchSize != null) {

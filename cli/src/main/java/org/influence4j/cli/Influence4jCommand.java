@@ -32,7 +32,7 @@ import picocli.CommandLine.Option;
                     + " parse",
             "3:numerically unreliable result, nothing written: a solve did not converge, or the curvature is"
                     + " singular or indefinite (one line on stderr says what to change: λ, iterations, --curvature"
-                    + " gauss-newton, or --allow-unconverged)"},
+                    + " gauss-newton or empirical-fisher, or --allow-unconverged)"},
         subcommands = {DemoCommand.class, TrainCommand.class, InfluencesCommand.class,
                 SelfInfluenceCommand.class, TopKCommand.class, TracInCommand.class, ValidateCommand.class, CompareCommand.class,
                 BackendsCommand.class, CommandLine.HelpCommand.class})

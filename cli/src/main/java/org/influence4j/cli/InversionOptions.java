@@ -5,14 +5,15 @@ import picocli.CommandLine.Option;
 /**
  * {@link CommonOptions} plus {@code --curvature}, the matrix the influence-function commands
  * ({@code influences}, {@code self-influence}, {@code top-k}, {@code validate}, {@code compare})
- * invert: {@code hessian} or {@code gauss-newton} ({@link org.influence4j.api.inversion.Curvature}),
+ * invert: {@code hessian}, {@code gauss-newton} or {@code empirical-fisher} ({@link org.influence4j.api.inversion.Curvature}),
  * by default the configured {@code influence.curvature}; and {@code --allow-unconverged}, which sets
  * the chosen method's {@link org.influence4j.api.inversion.SolverSettings#ALLOW_UNCONVERGED} setting.
  */
 final class InversionOptions extends CommonOptions {
 
-    @Option(names = "--curvature", description = "Matrix inverted, plus λI: hessian (exact) or gauss-newton"
-            + " (positive semi-definite; layer-graph models) (default: influence.curvature, i.e. hessian).")
+    @Option(names = "--curvature", description = "Matrix inverted, plus λI: hessian (exact), gauss-newton"
+            + " (positive semi-definite; layer-graph models) or empirical-fisher (mean outer product of the"
+            + " per-sample gradients: pyDVL's GAUSS_NEWTON mode) (default: influence.curvature, i.e. hessian).")
     String curvature;
 
     @Option(names = "--allow-unconverged", description = "Keep the numbers of an iterative solve (cg, lissa,"

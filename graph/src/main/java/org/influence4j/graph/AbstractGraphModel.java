@@ -393,7 +393,7 @@ public abstract class AbstractGraphModel<A, T extends Tensor, B extends Backend,
     /**
      * {@inheritDoc}
      *
-     * <p>For a layer graph on a backend with a {@link KeptContext}: the recorded passes over the batch
+     * <p>For the Hessian or the Gauss-Newton matrix of a layer graph on a backend with a {@link KeptContext}: the recorded passes over the batch
      * (the forward pass; for the Hessian also the backward pass of the gradient) with a copy of θ,
      * kept in that context ({@link GraphDerivatives#keepGaussNewton}, {@link GraphDerivatives#keepHessian});
      * each product sweeps the record only. Closing the model closes it.
@@ -404,7 +404,9 @@ public abstract class AbstractGraphModel<A, T extends Tensor, B extends Backend,
         if (curvature == Curvature.GAUSS_NEWTON && !backend().capabilities().contains(BackendCapability.GAUSS_NEWTON)) {
             return super.keepCurvature(batch, curvature); // names the missing capability
         }
-        KeptContext<A> context = curvature == null ? null : openKeptContext();
+        // the empirical Fisher keeps the per-sample gradients (the default), not a recorded pass
+        KeptContext<A> context = curvature == null || curvature == Curvature.EMPIRICAL_FISHER ? null
+                : openKeptContext();
         if (context == null) {
             return super.keepCurvature(batch, curvature);
         }

@@ -69,10 +69,13 @@ class KeptCurvatureTest {
             double[] expectedMany = model.curvatureBlock(f.batch(), curvature, many, scope).toDoubleArray();
             KeptCurvature kept = model.keepCurvature(f.batch(), curvature);
             assertEquals(curvature, kept.curvature());
-            assertEquals(backendName.equals("nd4j"), kept.keptBytes() == 0, "bytes " + kept.keptBytes());
+            boolean gradients = curvature == Curvature.EMPIRICAL_FISHER; // kept on every backend, reassociated
+            assertEquals(backendName.equals("nd4j") && !gradients, kept.keptBytes() == 0, "bytes " + kept.keptBytes());
             for (int round = 0; round < 2; round++) {
-                assertArrayEquals(expected, kept.times(vs, scope).toDoubleArray(), "round " + round);
-                assertArrayEquals(expectedMany, kept.times(many, scope).toDoubleArray(), "block");
+                assertCloseToScale(expected, kept.times(vs, scope).toDoubleArray(), gradients ? 1e-13 : 0,
+                        "round " + round);
+                assertCloseToScale(expectedMany, kept.times(many, scope).toDoubleArray(), gradients ? 1e-13 : 0,
+                        "block");
             }
             assertArrayEquals(new long[] {0, p},
                     kept.times(scope.fromArray(new double[0], DType.FLOAT64, 0, p), scope).shape());
@@ -92,7 +95,7 @@ class KeptCurvatureTest {
             }
             model.setParameters(moved);
             if (kept.keptBytes() > 0) {
-                assertArrayEquals(expected, kept.times(vs, scope).toDoubleArray(),
+                assertCloseToScale(expected, kept.times(vs, scope).toDoubleArray(), gradients ? 1e-13 : 0,
                         "kept at the parameters it was made with");
                 kept.close();
                 assertEquals(0, kept.keptBytes());
@@ -100,11 +103,16 @@ class KeptCurvatureTest {
                 assertTrue(closed.getMessage().contains("keepCurvature"), closed.getMessage());
             }
             KeptCurvature again = model.keepCurvature(f.batch(), curvature);
-            assertArrayEquals(model.curvatureBlock(f.batch(), curvature, vs, scope).toDoubleArray(),
-                    again.times(vs, scope).toDoubleArray());
+            double[] movedProduct = model.curvatureBlock(f.batch(), curvature, vs, scope).toDoubleArray();
+            assertCloseToScale(movedProduct, again.times(vs, scope).toDoubleArray(), gradients ? 1e-13 : 0, "again");
             model.close();
-            assertThrows(IllegalStateException.class, () -> again.times(vs, scope));
+            if (gradients) { // a copy of the gradients: usable until closed
+                assertCloseToScale(movedProduct, again.times(vs, scope).toDoubleArray(), 1e-13, "model closed");
+            } else {
+                assertThrows(IllegalStateException.class, () -> again.times(vs, scope));
+            }
             again.close();
+            assertThrows(IllegalStateException.class, () -> again.times(vs, scope));
         }
     }
 

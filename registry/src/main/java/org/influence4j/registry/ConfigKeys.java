@@ -38,7 +38,8 @@ public final class ConfigKeys {
     /** λ ≥ 0 added to the Hessian of the mean training loss: H + λI. */
     public static final String HESSIAN_REGULARIZATION = "influence.hessian.regularization";
 
-    /** Curvature the solvers invert: {@code hessian} (default) or {@code gauss-newton} (layer graphs). */
+    /** Curvature the solvers invert: {@code hessian} (default), {@code gauss-newton} (layer graphs) or
+     * {@code empirical-fisher} (pyDVL's GAUSS_NEWTON mode). */
     public static final String CURVATURE = "influence.curvature";
 
     /**

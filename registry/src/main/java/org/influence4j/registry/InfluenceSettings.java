@@ -67,7 +67,7 @@ public record InfluenceSettings(String backend, InversionMethod method, double h
             throw new IllegalArgumentException(ConfigKeys.BATCH_SIZE + " must be >= 1, got " + batchSize);
         }
         if (curvature == null) {
-            throw new IllegalArgumentException(ConfigKeys.CURVATURE + " must not be null; use hessian or gauss-newton");
+            throw new IllegalArgumentException(ConfigKeys.CURVATURE + " must not be null; use " + Curvature.VALUES);
         }
         if (keptMegabytes < 0) {
             throw new IllegalArgumentException(ConfigKeys.KEPT_MEGABYTES + " must be >= 0, got " + keptMegabytes
@@ -180,7 +180,7 @@ public record InfluenceSettings(String backend, InversionMethod method, double h
             curvature = Curvature.parse(curvatureText);
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException(ConfigKeys.CURVATURE + ": unknown value '" + curvatureText
-                    + "'; use hessian or gauss-newton", e);
+                    + "'; use " + Curvature.VALUES, e);
         }
         int kept = integer(config, ConfigKeys.KEPT_MEGABYTES_SETTING, ">= 0");
         return new InfluenceSettings(backend, method, reg, batch, solvers, curvature, kept);

@@ -13,27 +13,38 @@ import java.util.Locale;
  *       and {@code H_ℓ} the Hessian of the loss in the outputs — positive semi-definite for the convex
  *       losses here, the curvature K-FAC/EK-FAC approximate (kronfluence's default). Exact products,
  *       no approximation; needs {@link org.influence4j.api.BackendCapability#GAUSS_NEWTON}.</li>
+ *   <li>{@link #EMPIRICAL_FISHER}: {@code F = (1/n) Σ_i g_i g_iᵀ} with {@code g_i = ∇θ ℓ_i} the
+ *       per-sample loss gradients — what pyDVL 0.10 calls {@code SecondOrderMode.GAUSS_NEWTON}
+ *       (its {@code GaussNewtonOperator}), so a pyDVL configuration with that mode gets the same
+ *       operator here. Positive semi-definite, of rank at most n; computed from per-sample
+ *       gradients on every backend and model format.</li>
  * </ul>
  */
 public enum Curvature {
     /** The exact Hessian of the mean loss. */
     HESSIAN,
     /** The (generalised) Gauss-Newton matrix of the mean loss. */
-    GAUSS_NEWTON;
+    GAUSS_NEWTON,
+    /** The empirical Fisher (mean outer product of the per-sample gradients): pyDVL's "Gauss-Newton". */
+    EMPIRICAL_FISHER;
 
-    /** @return the configuration and CLI name ({@code hessian}, {@code gauss-newton}) */
+    /** The accepted values, for messages: {@value}. */
+    public static final String VALUES = "hessian, gauss-newton or empirical-fisher";
+
+    /** @return the configuration and CLI name ({@code hessian}, {@code gauss-newton}, {@code empirical-fisher}) */
     public String key() {
         return name().toLowerCase(Locale.ROOT).replace('_', '-');
     }
 
-    /** @throws IllegalArgumentException naming the accepted values */
+    /** @throws IllegalArgumentException naming the accepted values (the keys; also gn, ggn and ef) */
     public static Curvature parse(String value) {
         String v = value == null ? "" : value.trim().toLowerCase(Locale.ROOT).replace('_', '-');
         for (Curvature c : values()) {
-            if (c.key().equals(v) || (c == GAUSS_NEWTON && (v.equals("gn") || v.equals("ggn")))) {
+            if (c.key().equals(v) || (c == GAUSS_NEWTON && (v.equals("gn") || v.equals("ggn")))
+                    || (c == EMPIRICAL_FISHER && v.equals("ef"))) {
                 return c;
             }
         }
-        throw new IllegalArgumentException("curvature: unknown value '" + value + "'; use hessian or gauss-newton");
+        throw new IllegalArgumentException("curvature: unknown value '" + value + "'; use " + VALUES);
     }
 }

@@ -42,7 +42,7 @@ public record InfluenceOptions(double hessianRegularization, int batchSize, Curv
             throw new IllegalArgumentException("batchSize: must be > 0, got " + batchSize);
         }
         if (curvature == null) {
-            throw new IllegalArgumentException("curvature: must not be null; use hessian or gauss-newton");
+            throw new IllegalArgumentException("curvature: must not be null; use " + Curvature.VALUES);
         }
         DataHessianOperator.requireKeptStateBytes(keptStateBytes);
     }

@@ -70,7 +70,7 @@ final class BlockCg {
         boolean stagnated = false;
         if (s.active.length > 0) {
             try (Tensor z = precondition(s.r)) {
-                dirs = DenseLinalg.orthonormalRows(z, dropTolerance, work);
+                dirs = orthonormalDirections(z);
             }
         }
         while (s.active.length > 0 && iteration < maxIterations && dirs != null) {
@@ -126,7 +126,7 @@ final class BlockCg {
             try (Tensor z = precondition(s.r)) {
                 double[][] betaT = DenseLinalg.gram(z, qA);
                 try (Tensor pb = DenseLinalg.combine(betaT, dirsA, work); Tensor zn = z.sub(pb)) {
-                    dirs = DenseLinalg.orthonormalRows(zn, dropTolerance, work);
+                    dirs = orthonormalDirections(zn);
                 }
             } finally {
                 dirsA.close();
@@ -146,6 +146,26 @@ final class BlockCg {
         }
         s.close();
         return tracker.solutions();
+    }
+
+    /**
+     * Orthonormal rows spanning the new search directions {@code z} ({@code [k, p]}), each row first
+     * scaled to unit length: a direction is dropped only when it is (numerically) dependent on the
+     * others, not because it is short. Without the scaling, the directions of right-hand sides that are
+     * close to converging (residuals orders of magnitude below the others') fall under the drop
+     * tolerance, which is relative to the longest row, and their solves stall.
+     *
+     * @return the rows, owned by work, or {@code null} if none is left
+     */
+    private Tensor orthonormalDirections(Tensor z) {
+        double[] squares = RowBlocks.rowDots(z, z);
+        double[] inverse = new double[squares.length];
+        for (int i = 0; i < squares.length; i++) {
+            inverse[i] = squares[i] > 0 ? 1 / Math.sqrt(squares[i]) : 0;
+        }
+        try (Tensor factors = work.fromArray(inverse, z.dtype(), inverse.length); Tensor unit = z.scaleRows(factors)) {
+            return DenseLinalg.orthonormalRows(unit, dropTolerance, work);
+        }
     }
 
     private Tensor precondition(Tensor r) {

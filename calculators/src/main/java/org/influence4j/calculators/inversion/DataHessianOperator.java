@@ -30,7 +30,10 @@ import org.influence4j.calculators.internal.Waves;
  *
  * <p><b>Curvature.</b> With {@link Curvature#GAUSS_NEWTON} the operator is {@code G + λI} instead,
  * G the Gauss-Newton matrix of the mean loss ({@link TwiceDifferentiable#gaussNewtonBlock}),
- * positive semi-definite: the solvers converge where the Hessian has negative curvature.
+ * positive semi-definite: the solvers converge where the Hessian has negative curvature. With
+ * {@link Curvature#EMPIRICAL_FISHER} it is {@code F + λI}, {@code F = (1/n) Σ_i g_i g_iᵀ}
+ * ({@link TwiceDifferentiable#empiricalFisherBlock}; pyDVL's "Gauss-Newton"), also positive
+ * semi-definite; its kept state is the batch's per-sample gradients.
  *
  * <p><b>Kept passes.</b> The operator keeps, for as many of the first batches as fit in
  * {@link #keptStateBytes()}, what the model's products recompute on every pass
@@ -106,7 +109,7 @@ public final class DataHessianOperator implements HessianOperator, AutoCloseable
      * @param data           the training data the mean loss runs over (at least one sample)
      * @param regularization λ ≥ 0, added on the diagonal
      * @param batchSize      samples per data chunk in each pass, positive
-     * @param curvature      the Hessian or the Gauss-Newton matrix
+     * @param curvature      the Hessian, the Gauss-Newton matrix or the empirical Fisher
      * @throws IllegalArgumentException naming the argument when one is null or out of range, or
      *     when the data's feature count does not match the model, or the model lacks Gauss-Newton
      *     products
@@ -121,7 +124,7 @@ public final class DataHessianOperator implements HessianOperator, AutoCloseable
      * @param data           the training data the mean loss runs over (at least one sample)
      * @param regularization λ ≥ 0, added on the diagonal
      * @param batchSize      samples per data chunk in each pass, positive
-     * @param curvature      the Hessian or the Gauss-Newton matrix
+     * @param curvature      the Hessian, the Gauss-Newton matrix or the empirical Fisher
      * @param keptStateBytes the most native memory the kept passes ({@link TwiceDifferentiable#keepCurvature})
      *                       may take (≥ 0; 0 keeps none)
      * @throws IllegalArgumentException naming the argument when one is null or out of range, or
@@ -132,7 +135,7 @@ public final class DataHessianOperator implements HessianOperator, AutoCloseable
                                Curvature curvature, long keptStateBytes) {
         this.keptStateBytes = requireKeptStateBytes(keptStateBytes);
         if (curvature == null) {
-            throw new IllegalArgumentException("curvature: must not be null; use hessian or gauss-newton");
+            throw new IllegalArgumentException("curvature: must not be null; use " + Curvature.VALUES);
         }
         if (curvature == Curvature.GAUSS_NEWTON && model != null
                 && !model.backend().capabilities().contains(BackendCapability.GAUSS_NEWTON)) {
@@ -327,13 +330,14 @@ public final class DataHessianOperator implements HessianOperator, AutoCloseable
     }
 
     /**
-     * {@inheritDoc} Computed as {@code Σ_b (n_b/n)·hessian(b) + λI}; needs {@code p²} values of memory.
+     * {@inheritDoc} Computed as {@code Σ_b (n_b/n)·C_b + λI}, C_b the batch's Hessian, or the
+     * products of its other curvature with the identity; needs {@code p²} values of memory.
      */
     @Override
     public Tensor toMatrix(TensorScope scope) {
         try (TensorScope work = scope.newChild()) {
             Tensor acc = curvature == Curvature.HESSIAN ? accumulate((batch, index) -> model.hessian(batch, work))
-                    : gaussNewtonMatrix(work);
+                    : curvatureMatrix(work);
             Tensor result = acc;
             if (regularization != 0) {
                 try (Tensor eye = work.eye(dtype, dimension)) {
@@ -398,6 +402,11 @@ public final class DataHessianOperator implements HessianOperator, AutoCloseable
         }
         if (kept.size() == 1 && slotModels.size() == 1) {
             addReplicas();
+        }
+        if (curvature == Curvature.EMPIRICAL_FISHER
+                && (double) batch.size() * dimension * dtype.bytes() > keptStateBytes - keptBytes()) {
+            keptFull = true; // the per-sample gradients the state would keep do not fit: not formed
+            return null;
         }
         int slot = kept.isEmpty() ? 0 : index % slotModels.size();
         KeptCurvature state = (slot == 0 ? model : slotModels.get(slot)).keepCurvature(batch, curvature);
@@ -631,8 +640,8 @@ public final class DataHessianOperator implements HessianOperator, AutoCloseable
         }
     }
 
-    /** G as the products with the unit vectors, symmetrised, in one pass. */
-    private Tensor gaussNewtonMatrix(TensorScope work) {
+    /** G or F as the products with the unit vectors, symmetrised, in one pass. */
+    private Tensor curvatureMatrix(TensorScope work) {
         try (Tensor eye = work.eye(dtype, dimension)) {
             Tensor g = accumulate((batch, index) -> blockTimes(keptState(batch, index), batch, eye, work));
             try (Tensor t = g.transpose(); Tensor sum = g.add(t)) {

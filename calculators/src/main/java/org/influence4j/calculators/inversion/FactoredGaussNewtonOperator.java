@@ -13,10 +13,13 @@ import org.influence4j.api.inversion.HessianOperator;
  * square-root factors of G ({@link TwiceDifferentiable#gaussNewtonFactors}, one data pass of one
  * forward and c backward passes per batch): {@code G = (1/n) Σ_b M_bᵀ M_b}, so every later product
  * is {@code (1/n) Σ_b M_bᵀ (M_b v) + λ v}, two matrix products per batch and no pass through the
- * model. The same numbers as the delegate's products up to floating-point reassociation.
+ * model. The same numbers as the delegate's products up to floating-point reassociation. On the
+ * empirical Fisher ({@link Curvature#EMPIRICAL_FISHER}) the factors are the per-sample gradients
+ * ({@link TwiceDifferentiable#perSampleGradients}, c = 1).
  *
- * <p>Memory: {@code n·c·p} values (c = outputDim), bounded by {@link #MAX_BYTES}. This is what a
- * precompute option keeps for the Gauss-Newton matrix ({@link PrecomputedOperator#ifFits}): the
+ * <p>Memory: {@code n·c·p} values (c = outputDim, 1 for the empirical Fisher), bounded by
+ * {@link #MAX_BYTES}. This is what a
+ * precompute option keeps for these curvatures ({@link PrecomputedOperator#ifFits}): the
  * dense matrix would take p products to build.
  *
  * <p>{@link #passes()} counts the delegate's data passes (the building pass among them) and this
@@ -44,19 +47,22 @@ public final class FactoredGaussNewtonOperator implements PrecomputedOperator {
         if (delegate == null) {
             throw new IllegalArgumentException("operator: must not be null");
         }
-        if (delegate.curvature() != Curvature.GAUSS_NEWTON) {
-            throw new IllegalArgumentException("operator: the factors are those of the Gauss-Newton matrix; this"
-                    + " operator applies the " + delegate.curvature() + "; use PrecomputedHessianOperator");
+        if (delegate.curvature() == Curvature.HESSIAN) {
+            throw new IllegalArgumentException("operator: the factors are those of the Gauss-Newton matrix or the"
+                    + " empirical Fisher; this operator applies the Hessian; use PrecomputedHessianOperator");
         }
         if (bytes(delegate) > MAX_BYTES) {
-            throw new IllegalArgumentException("operator: the Gauss-Newton factors of " + delegate.data().size()
+            throw new IllegalArgumentException("operator: the " + delegate.curvature().key() + " factors of "
+                    + delegate.data().size()
                     + " samples take " + bytes(delegate) + " bytes, more than " + MAX_BYTES + "; do not precompute them");
         }
         this.delegate = delegate;
         TwiceDifferentiable model = delegate.model();
         this.scope = model.backend().newScope();
         try {
-            delegate.forEachBatch(batch -> factors.add(model.gaussNewtonFactors(batch, scope)));
+            boolean fisher = delegate.curvature() == Curvature.EMPIRICAL_FISHER;
+            delegate.forEachBatch(batch -> factors.add(fisher ? model.perSampleGradients(batch, scope)
+                    : model.gaussNewtonFactors(batch, scope)));
         } catch (RuntimeException e) {
             scope.close();
             throw e;
@@ -64,18 +70,19 @@ public final class FactoredGaussNewtonOperator implements PrecomputedOperator {
     }
 
     /**
-     * @return whether {@code operator} is a {@link DataHessianOperator} on the Gauss-Newton matrix
-     *     whose factors take at most {@link #MAX_BYTES}
+     * @return whether {@code operator} is a {@link DataHessianOperator} on the Gauss-Newton matrix or
+     *     the empirical Fisher whose factors take at most {@link #MAX_BYTES}
      */
     public static boolean fits(HessianOperator operator) {
-        return operator instanceof DataHessianOperator d && d.curvature() == Curvature.GAUSS_NEWTON
+        return operator instanceof DataHessianOperator d && d.curvature() != Curvature.HESSIAN
                 && bytes(d) <= MAX_BYTES;
     }
 
     /** @return n·c·p·(bytes per value), saturating at {@link Long#MAX_VALUE} */
     private static long bytes(DataHessianOperator operator) {
         try {
-            long rows = Math.multiplyExact(operator.data().size(), (long) operator.model().spec().outputDim());
+            long c = operator.curvature() == Curvature.EMPIRICAL_FISHER ? 1 : operator.model().spec().outputDim();
+            long rows = Math.multiplyExact(operator.data().size(), c);
             return Math.multiplyExact(Math.multiplyExact(rows, (long) operator.dimension()), operator.dtype().bytes());
         } catch (ArithmeticException e) {
             return Long.MAX_VALUE;
@@ -160,7 +167,7 @@ public final class FactoredGaussNewtonOperator implements PrecomputedOperator {
 
     @Override
     public String form() {
-        return "gauss-newton-factors";
+        return delegate.curvature().key() + "-factors";
     }
 
     @Override

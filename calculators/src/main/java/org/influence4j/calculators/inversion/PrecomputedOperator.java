@@ -10,7 +10,7 @@ import org.slf4j.Logger;
 /**
  * An operator that a solver's precompute option keeps in memory so that every product after the
  * first data pass is a matrix product: the dense matrix ({@link PrecomputedHessianOperator}) or the
- * square-root factors of the Gauss-Newton matrix ({@link FactoredGaussNewtonOperator}). Close it to
+ * square-root factors of the Gauss-Newton matrix or the empirical Fisher ({@link FactoredGaussNewtonOperator}). Close it to
  * free that memory.
  */
 interface PrecomputedOperator extends HessianOperator, AutoCloseable {
@@ -43,7 +43,10 @@ interface PrecomputedOperator extends HessianOperator, AutoCloseable {
         return delegate().data();
     }
 
-    /** @return what is kept, for diagnostics: {@code "dense"} or {@code "gauss-newton-factors"} */
+    /**
+     * @return what is kept, for diagnostics: {@code "dense"}, {@code "gauss-newton-factors"} or
+     *     {@code "empirical-fisher-factors"}
+     */
     String form();
 
     /** Frees the kept memory. Idempotent. */
@@ -51,8 +54,9 @@ interface PrecomputedOperator extends HessianOperator, AutoCloseable {
     void close();
 
     /**
-     * What a solver with a precompute option does on request: the Gauss-Newton factors when the
-     * operator is a {@link DataHessianOperator} on the Gauss-Newton matrix whose model provides them
+     * What a solver with a precompute option does on request: the square-root factors when the
+     * operator is a {@link DataHessianOperator} on the Gauss-Newton matrix whose model provides them,
+     * or on the empirical Fisher (the per-sample gradients),
      * and they {@link FactoredGaussNewtonOperator#fits} (c backward passes to build, where the dense
      * matrix would take p products), else the dense matrix when it
      * {@link PrecomputedHessianOperator#fits}, else {@code null} after logging on {@code log} and
