@@ -21,7 +21,9 @@ first 2,000 training and 500 test (t10k) images, pixels / 255, float32
 [n, 1, 28, 28]; CNN conv 1-8 5x5, ReLU, max-pool 2, conv 8-16 5x5, ReLU, max-pool 2,
 dense 256-32, tanh, dense 32-10; SGD (lr 0.05, batch 32, 8 epochs), a checkpoint
 every 2 epochs: 4; lambda = 0.01; batches of 256; Arnoldi on the Gauss-Newton
-matrix; EK-FAC with the diagonal refit (as FashionQueryTable).
+matrix; EK-FAC with the diagonal refit; block CG on pyDVL's Gauss-Newton operator,
+which is the empirical Fisher (1/n) sum_i g_i g_i^T, as influence4j's empirical-fisher
+curvature (as FashionQueryTable).
 
 Timing (QueryTable.time's rule): calls, untimed, until 3 s have passed (at least one;
 the JVM side needs them to compile its code); a call shorter than 0.25 s is
@@ -165,6 +167,12 @@ class Workload:
                             solve_simultaneously=True)
         return self.influences(model.fit(self.loader()))
 
+    def cg_gauss_newton_influences(self) -> "torch.Tensor":
+        """pyDVL's block conjugate gradient on its Gauss-Newton operator (the empirical Fisher)."""
+        model = CgInfluence(self.model, nn.functional.cross_entropy, regularization=self.protocol.regularization,
+                            solve_simultaneously=True, second_order_mode=SecondOrderMode.GAUSS_NEWTON)
+        return self.influences(model.fit(self.loader()))
+
     def arnoldi(self, mode: "SecondOrderMode") -> "ArnoldiInfluence":
         model = ArnoldiInfluence(self.model, nn.functional.cross_entropy,
                                  regularization=self.protocol.regularization, rank=50, second_order_mode=mode)
@@ -289,6 +297,8 @@ CNN_ROWS = [
             NO_PRECOMPUTE + ": influences after the (gn) fit"),
     RowSpec("cnn ek-fac fit", "pyDVL", ekfac_fit),
     RowSpec("cnn ek-fac influences (fitted)", "pyDVL", ekfac_influences),
+    RowSpec("cnn block cg (empirical fisher) influences 500 x 2,000 (fit + scores)", "pyDVL",
+            lambda w: w.cg_gauss_newton_influences, "CgInfluence(GAUSS_NEWTON, solve_simultaneously=True)"),
 ]
 
 

@@ -24,6 +24,8 @@ import org.influence4j.calculators.influence.InfluenceOptions;
 import org.influence4j.calculators.influence.InverseHessianInfluence;
 import org.influence4j.calculators.inversion.ArnoldiOptions;
 import org.influence4j.calculators.inversion.ArnoldiSolver;
+import org.influence4j.calculators.inversion.CgOptions;
+import org.influence4j.calculators.inversion.ConjugateGradientSolver;
 import org.influence4j.calculators.tracin.CheckpointLoader;
 import org.influence4j.calculators.tracin.TracInCP;
 import org.influence4j.calculators.tracin.TracInCPFast;
@@ -43,7 +45,8 @@ import org.influence4j.io.Idx;
  * self-influence (2,000) and influences (500 × 2,000), Arnoldi rank 50 (Gauss-Newton) fit with and
  * without precomputed factors (without them, the data passes keep their forward passes within the
  * default {@link InfluenceOptions#keptStateBytes()}: 208 MB here), and influences,
- * the EK-FAC fit and influences, next to the issue's Captum and pyDVL seconds where it gives them.
+ * the EK-FAC fit and influences, and block CG on the empirical Fisher (pyDVL's "Gauss-Newton") with
+ * its fit, next to the issue's Captum and pyDVL seconds where it gives them.
  * Run by {@link QueryTable} after the digits rows when the data set is installed.
  */
 final class FashionQueryTable {
@@ -57,7 +60,8 @@ final class FashionQueryTable {
     static final List<String> ROWS = List.of("cnn tracincp self-influence 2,000", "cnn tracincp influences 500 x 2,000",
             "cnn tracincpfast self-influence", "cnn tracincpfast influences",
             "cnn arnoldi rank 50 (gn) fit", "cnn arnoldi rank 50 (gn, precompute) fit",
-            "cnn arnoldi rank 50 (gn, precompute) influences", "cnn ek-fac fit", "cnn ek-fac influences (fitted)");
+            "cnn arnoldi rank 50 (gn, precompute) influences", "cnn ek-fac fit", "cnn ek-fac influences (fitted)",
+            "cnn block cg (empirical fisher) influences 500 x 2,000 (fit + scores)");
 
     private FashionQueryTable() {
     }
@@ -117,7 +121,18 @@ final class FashionQueryTable {
                         }),
                         new QueryTable.Row(ROWS.get(8), Double.NaN, "", 0,
                                 () -> QueryTable.influences(new InfluenceFunctionAttribution(model, ekfac, 256),
-                                        test, train, backend)));
+                                        test, train, backend)),
+                        new QueryTable.Row(ROWS.get(9), Double.NaN, "pyDVL", 2, () -> {
+                            // pyDVL's CgInfluence(second_order_mode=GAUSS_NEWTON, solve_simultaneously=True):
+                            // its "Gauss-Newton" is the empirical Fisher; the default rtol of a float32 operator
+                            try (InverseHessianInfluence cg = new InverseHessianInfluence(model,
+                                    new ConjugateGradientSolver(CgOptions.defaults().withBlock(true)),
+                                    new InfluenceOptions(LAMBDA, 256, Curvature.EMPIRICAL_FISHER))) {
+                                cg.fit(trainSource);
+                                return QueryTable.influences(new InfluenceFunctionAttribution(model, cg, 256), test,
+                                        train, backend);
+                            }
+                        }));
                 out.printf(Locale.ROOT, "%nFashion-MNIST CNN, p = %d, %d train x %d test images, float32, λ = %s, "
                         + "median of %d after a warm-up%n", spec.numParameters(), TRAIN, TEST, LAMBDA, runs);
                 QueryTable.print(rows, runs, wanted, references, out);

@@ -14,10 +14,13 @@ import java.util.Locale;
  *       losses here, the curvature K-FAC/EK-FAC approximate (kronfluence's default). Exact products,
  *       no approximation; needs {@link org.influence4j.api.BackendCapability#GAUSS_NEWTON}.</li>
  *   <li>{@link #EMPIRICAL_FISHER}: {@code F = (1/n) Σ_i g_i g_iᵀ} with {@code g_i = ∇θ ℓ_i} the
- *       per-sample loss gradients — what pyDVL 0.10 calls {@code SecondOrderMode.GAUSS_NEWTON}
- *       (its {@code GaussNewtonOperator}), so a pyDVL configuration with that mode gets the same
- *       operator here. Positive semi-definite, of rank at most n; computed from per-sample
- *       gradients on every backend and model format.</li>
+ *       per-sample loss gradients — the operator pyDVL 0.10 documents for
+ *       {@code SecondOrderMode.GAUSS_NEWTON} (its {@code GaussNewtonOperator}), the counterpart of a
+ *       pyDVL configuration with that mode. Positive semi-definite, of rank at most n; computed from
+ *       per-sample gradients on every backend and model format. pyDVL 0.10's own numbers differ:
+ *       its {@code PointAveraging} weights each batch's product by the product's leading dimension
+ *       (p for a vector, the number of right-hand sides for a block) instead of the batch's sample
+ *       count, and leaves the first batch unweighted (one batch of 300 gives {@code F v / p}).</li>
  * </ul>
  */
 public enum Curvature {

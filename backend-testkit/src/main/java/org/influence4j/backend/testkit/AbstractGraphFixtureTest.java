@@ -14,11 +14,13 @@ import java.util.stream.Stream;
 import org.influence4j.api.Backend;
 import org.influence4j.api.DenseLayerFactors;
 import org.influence4j.api.DType;
+import org.influence4j.api.KeptCurvature;
 import org.influence4j.api.Tensor;
 import org.influence4j.api.TensorScope;
 import org.influence4j.api.TwiceDifferentiable;
 import org.influence4j.api.data.Batch;
 import org.influence4j.api.data.HostArray;
+import org.influence4j.api.inversion.Curvature;
 import org.influence4j.io.SafeTensors;
 import org.influence4j.api.model.ModelSpec;
 import org.influence4j.api.model.ParameterInfo;
@@ -116,6 +118,46 @@ public abstract class AbstractGraphFixtureTest {
             assertClose(name + " Gauss-Newton row 0", f.gnvp(), TestSupport.row(gn, p, 0), tol);
             assertClose(name + " Gauss-Newton row 1", TestSupport.axpy(-3, f.gnvp(), f.gnvp()),
                     TestSupport.row(gn, p, 1), tol);
+        }
+    }
+
+    /**
+     * The empirical Fisher product ({@link Curvature#EMPIRICAL_FISHER}: pyDVL's "Gauss-Newton")
+     * equals {@code (1/n) Σ_i g_i (g_iᵀ v)} built in double from PyTorch's per-sample gradients, for a
+     * block of two directions, computed and kept ({@link TwiceDifferentiable#keepCurvature}).
+     */
+    @ParameterizedTest(name = "{0} {1}")
+    @MethodSource("fixturesAndTypes")
+    void empiricalFisherProductsEqualTheMeanOuterProductOfPyTorchsGradients(String name, DType dtype) {
+        GraphFixture f = GraphFixture.load(name);
+        double tol = tolerance(dtype, true);
+        int p = f.v().length;
+        int n = f.batch().size();
+        double[] expected = new double[p];
+        for (int i = 0; i < n; i++) {
+            double along = 0;
+            for (int j = 0; j < p; j++) {
+                along += f.grads()[i * p + j] * f.v()[j];
+            }
+            for (int j = 0; j < p; j++) {
+                expected[j] += f.grads()[i * p + j] * along / n;
+            }
+        }
+        double[] twoRows = new double[2 * p];
+        for (int j = 0; j < p; j++) {
+            twoRows[j] = f.v()[j];
+            twoRows[p + j] = -2 * f.v()[j];
+        }
+        try (TwiceDifferentiable model = model(f, dtype); TensorScope scope = backend().newScope();
+             KeptCurvature kept = model.keepCurvature(f.batch(), Curvature.EMPIRICAL_FISHER)) {
+            Tensor vs = scope.fromArray(twoRows, dtype, 2, p);
+            for (double[] block : List.of(
+                    model.curvatureBlock(f.batch(), Curvature.EMPIRICAL_FISHER, vs, scope).toDoubleArray(),
+                    kept.times(vs, scope).toDoubleArray())) {
+                assertClose(name + " empirical Fisher row 0", expected, TestSupport.row(block, p, 0), tol);
+                assertClose(name + " empirical Fisher row 1", TestSupport.axpy(-3, expected, expected),
+                        TestSupport.row(block, p, 1), tol);
+            }
         }
     }
 
