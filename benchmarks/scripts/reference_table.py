@@ -21,9 +21,9 @@ first 2,000 training and 500 test (t10k) images, pixels / 255, float32
 [n, 1, 28, 28]; CNN conv 1-8 5x5, ReLU, max-pool 2, conv 8-16 5x5, ReLU, max-pool 2,
 dense 256-32, tanh, dense 32-10; SGD (lr 0.05, batch 32, 8 epochs), a checkpoint
 every 2 epochs: 4; lambda = 0.01; batches of 256; Arnoldi on the Gauss-Newton
-matrix; EK-FAC with the diagonal refit; block CG on pyDVL's Gauss-Newton operator,
-which is the empirical Fisher (1/n) sum_i g_i g_i^T, as influence4j's empirical-fisher
-curvature (as FashionQueryTable).
+matrix; EK-FAC with the diagonal refit; block CG and direct inversion of pyDVL's
+Gauss-Newton operator, which is the empirical Fisher (1/n) sum_i g_i g_i^T, as
+influence4j's empirical-fisher curvature (as FashionQueryTable).
 
 Timing (QueryTable.time's rule): calls, untimed, until 3 s have passed (at least one;
 the JVM side needs them to compile its code); a call shorter than 0.25 s is
@@ -75,7 +75,8 @@ try:
     from pydvl.influence.base_influence_function_model import (
         NotImplementedLayerRepresentationException,
     )
-    from pydvl.influence.torch import ArnoldiInfluence, CgInfluence, EkfacInfluence, SecondOrderMode
+    from pydvl.influence.torch import (ArnoldiInfluence, CgInfluence, DirectInfluence, EkfacInfluence,
+                                       SecondOrderMode)
     from torch import nn
     from torch.utils.data import DataLoader, TensorDataset
 
@@ -171,6 +172,12 @@ class Workload:
         """pyDVL's block conjugate gradient on its Gauss-Newton operator (the empirical Fisher)."""
         model = CgInfluence(self.model, nn.functional.cross_entropy, regularization=self.protocol.regularization,
                             solve_simultaneously=True, second_order_mode=SecondOrderMode.GAUSS_NEWTON)
+        return self.influences(model.fit(self.loader()))
+
+    def direct_gauss_newton_influences(self) -> "torch.Tensor":
+        """pyDVL's direct inversion of its Gauss-Newton operator (the dense p x p matrix)."""
+        model = DirectInfluence(self.model, nn.functional.cross_entropy, regularization=self.protocol.regularization,
+                                second_order_mode=SecondOrderMode.GAUSS_NEWTON)
         return self.influences(model.fit(self.loader()))
 
     def arnoldi(self, mode: "SecondOrderMode") -> "ArnoldiInfluence":
@@ -299,6 +306,8 @@ CNN_ROWS = [
     RowSpec("cnn ek-fac influences (fitted)", "pyDVL", ekfac_influences),
     RowSpec("cnn block cg (empirical fisher) influences 500 x 2,000 (fit + scores)", "pyDVL",
             lambda w: w.cg_gauss_newton_influences, "CgInfluence(GAUSS_NEWTON, solve_simultaneously=True)"),
+    RowSpec("cnn direct (empirical fisher) influences 500 x 2,000 (fit + scores)", "pyDVL",
+            lambda w: w.direct_gauss_newton_influences, "DirectInfluence(GAUSS_NEWTON)"),
 ]
 
 

@@ -15,6 +15,7 @@ import org.influence4j.api.data.HostArray;
 import org.influence4j.api.data.InMemoryDataSource;
 import org.influence4j.api.internal.FileTrees;
 import org.influence4j.api.inversion.Curvature;
+import org.influence4j.api.inversion.InverseHvpSolver;
 import org.influence4j.api.model.ModelSpec;
 import org.influence4j.calculators.attribution.InfluenceFunctionAttribution;
 import org.influence4j.calculators.influence.EkfacCurvature;
@@ -26,6 +27,7 @@ import org.influence4j.calculators.inversion.ArnoldiOptions;
 import org.influence4j.calculators.inversion.ArnoldiSolver;
 import org.influence4j.calculators.inversion.CgOptions;
 import org.influence4j.calculators.inversion.ConjugateGradientSolver;
+import org.influence4j.calculators.inversion.DirectSolver;
 import org.influence4j.calculators.tracin.CheckpointLoader;
 import org.influence4j.calculators.tracin.TracInCP;
 import org.influence4j.calculators.tracin.TracInCPFast;
@@ -45,8 +47,8 @@ import org.influence4j.io.Idx;
  * self-influence (2,000) and influences (500 × 2,000), Arnoldi rank 50 (Gauss-Newton) fit with and
  * without precomputed factors (without them, the data passes keep their forward passes within the
  * default {@link InfluenceOptions#keptStateBytes()}: 208 MB here), and influences,
- * the EK-FAC fit and influences, and block CG on the empirical Fisher (pyDVL's "Gauss-Newton") with
- * its fit, next to the issue's Captum and pyDVL seconds where it gives them.
+ * the EK-FAC fit and influences, and block CG and Direct on the empirical Fisher (pyDVL's
+ * "Gauss-Newton") with their fits, next to the issue's Captum and pyDVL seconds where it gives them.
  * Run by {@link QueryTable} after the digits rows when the data set is installed.
  */
 final class FashionQueryTable {
@@ -61,7 +63,8 @@ final class FashionQueryTable {
             "cnn tracincpfast self-influence", "cnn tracincpfast influences",
             "cnn arnoldi rank 50 (gn) fit", "cnn arnoldi rank 50 (gn, precompute) fit",
             "cnn arnoldi rank 50 (gn, precompute) influences", "cnn ek-fac fit", "cnn ek-fac influences (fitted)",
-            "cnn block cg (empirical fisher) influences 500 x 2,000 (fit + scores)");
+            "cnn block cg (empirical fisher) influences 500 x 2,000 (fit + scores)",
+            "cnn direct (empirical fisher) influences 500 x 2,000 (fit + scores)");
 
     private FashionQueryTable() {
     }
@@ -125,14 +128,13 @@ final class FashionQueryTable {
                         new QueryTable.Row(ROWS.get(9), Double.NaN, "pyDVL", 2, () -> {
                             // pyDVL's CgInfluence(second_order_mode=GAUSS_NEWTON, solve_simultaneously=True):
                             // its "Gauss-Newton" is the empirical Fisher; the default rtol of a float32 operator
-                            try (InverseHessianInfluence cg = new InverseHessianInfluence(model,
-                                    new ConjugateGradientSolver(CgOptions.defaults().withBlock(true)),
-                                    new InfluenceOptions(LAMBDA, 256, Curvature.EMPIRICAL_FISHER))) {
-                                cg.fit(trainSource);
-                                return QueryTable.influences(new InfluenceFunctionAttribution(model, cg, 256), test,
-                                        train, backend);
-                            }
-                        }));
+                            return fisherInfluences(model, new ConjugateGradientSolver(
+                                    CgOptions.defaults().withBlock(true)), trainSource, train, test, backend);
+                        }),
+                        // pyDVL's DirectInfluence(second_order_mode=GAUSS_NEWTON) forms the dense p x p matrix;
+                        // influence4j inverts the 2,000 gradients' 2,000 x 2,000 matrix (Woodbury), exactly
+                        new QueryTable.Row(ROWS.get(10), Double.NaN, "pyDVL", 2,
+                                () -> fisherInfluences(model, new DirectSolver(), trainSource, train, test, backend)));
                 out.printf(Locale.ROOT, "%nFashion-MNIST CNN, p = %d, %d train x %d test images, float32, λ = %s, "
                         + "median of %d after a warm-up%n", spec.numParameters(), TRAIN, TEST, LAMBDA, runs);
                 QueryTable.print(rows, runs, wanted, references, out);
@@ -149,6 +151,16 @@ final class FashionQueryTable {
     static void trainWithCheckpoints(TwiceDifferentiable model, DataSource train, Path dir) {
         new MinibatchTrainer(MinibatchOptions.of(Optimizer.sgd(0.05), 8, 32, 3).withCheckpoints(dir, 2))
                 .train(model, train);
+    }
+
+    /** @return the checksum of the influences of a fresh fit of {@code solver} on the empirical Fisher */
+    private static double fisherInfluences(TwiceDifferentiable model, InverseHvpSolver solver,
+                                           InMemoryDataSource trainSource, Batch train, Batch test, Backend backend) {
+        try (InverseHessianInfluence fitted = new InverseHessianInfluence(model, solver,
+                new InfluenceOptions(LAMBDA, 256, Curvature.EMPIRICAL_FISHER))) {
+            fitted.fit(trainSource);
+            return QueryTable.influences(new InfluenceFunctionAttribution(model, fitted, 256), test, train, backend);
+        }
     }
 
     /**

@@ -16,9 +16,12 @@ import org.ejml.interfaces.decomposition.EigenDecomposition_F64;
 import org.ejml.interfaces.decomposition.LUDecomposition_F64;
 import org.ejml.interfaces.linsol.LinearSolverDense;
 import org.influence4j.api.Backend;
+import org.influence4j.api.BackendCapability;
 import org.influence4j.api.DType;
 import org.influence4j.api.Tensor;
 import org.influence4j.api.TensorScope;
+import org.influence4j.api.TwiceDifferentiable;
+import org.influence4j.api.inversion.Curvature;
 import org.influence4j.api.inversion.HessianOperator;
 import org.influence4j.api.inversion.InverseHessian;
 import org.influence4j.api.inversion.InverseHvpResult;
@@ -59,7 +62,21 @@ import org.slf4j.LoggerFactory;
  *       {@link Reason#SINGULAR}.</li>
  * </ul>
  * Memory is {@code p²} doubles on the Java heap while preparing and {@code 2p²} doubles of backend
- * memory (A and A⁻¹) until the inverse is closed; time {@code O(p³)}: for small p only. {@code solve}
+ * memory (A and A⁻¹) until the inverse is closed; time {@code O(p³)}: for small p only.
+ *
+ * <p><b>Fewer factor rows than parameters.</b> On the empirical Fisher, and on the Gauss-Newton
+ * matrix of a model with {@link org.influence4j.api.TwiceDifferentiable#gaussNewtonFactors}, A is
+ * {@code (1/n) RᵀR + λI} with R the {@code r = n·c} square-root factor rows
+ * ({@link FactoredGaussNewtonOperator#stackedFactors}; c = 1 for the empirical Fisher). When
+ * {@code r < p}, λ &gt; 0, R fits in {@link FactoredGaussNewtonOperator#MAX_BYTES} and
+ * {@code r ≤ }{@value #MAX_GRAM_ROWS}, it is inverted exactly through the {@code r × r} matrix
+ * {@code C = RRᵀ + nλI} (Woodbury: {@code A⁻¹ = (1/λ)(I − Rᵀ C⁻¹ R)}, factorization
+ * {@code "woodbury"}): one data pass, {@code O(r²p)} work and {@code r·p + 2r²} values of backend
+ * memory instead of {@code O(p³)} and {@code 2p²}; no p × p matrix is formed. The products with R run
+ * in the operator's dtype, C and its inverse in float64. A's eigenvalues are λ (p − r times) and
+ * {@code (μ_i + nλ)/n} for the eigenvalues μ_i of RRᵀ, so its 2-norm condition number is
+ * {@code μ_max(C)/(nλ)}, estimated from below by power iteration on C and refused above the same
+ * threshold as below. The residuals of every solve are exact ({@code b − A x} by two products with R). {@code solve}
  * takes right-hand sides of the operator's backend and computes, on the backend in float64, the
  * solutions {@code X = B·A⁻¹} (one matrix product) and their relative residuals
  * {@code ‖b − A x‖ / ‖b‖}, so that a wrong solution cannot look right; it returns the solutions in the
@@ -85,6 +102,12 @@ public final class DirectSolver implements InverseHvpSolver {
 
     /** The condition number the suggested λ aims at in float64 (as EK-FAC's suggestion). */
     private static final double TARGET_CONDITION = 1e8;
+
+    /** The most factor rows r inverted through their r x r matrix (two of them in float64: 1 GiB). */
+    static final int MAX_GRAM_ROWS = 8192;
+
+    /** Power iterations for the largest eigenvalue of C at most (each one r x r matrix-vector product). */
+    private static final int POWER_ITERATIONS = 100;
 
     private final DirectOptions options;
     private final ProgressListener progress;
@@ -145,6 +168,10 @@ public final class DirectSolver implements InverseHvpSolver {
             throw new IllegalArgumentException("operator: must not be null");
         }
         int p = operator.dimension();
+        if (operator instanceof DataHessianOperator data && lowRank(data)) {
+            long rows = FactoredGaussNewtonOperator.rows(data);
+            return progress.task("Direct (p = " + p + ", " + rows + " factor rows)", 2, () -> prepareLowRank(data));
+        }
         long heapBytes = 3L * p * p * Double.BYTES;
         long leastHeapBytes = 2L * p * p * Double.BYTES;
         long maxHeap = Runtime.getRuntime().maxMemory();
@@ -190,6 +217,104 @@ public final class DirectSolver implements InverseHvpSolver {
                 operator.regularization(), operator.dtype(), NormOps_DDRM.inducedP1(matrix)));
         progress.step(1);
         return inverse;
+    }
+
+    /** @return whether A is inverted through its factor rows (see the class documentation) */
+    private static boolean lowRank(DataHessianOperator operator) {
+        long rows = FactoredGaussNewtonOperator.rows(operator);
+        return operator.curvature() != Curvature.HESSIAN && operator.regularization() > 0
+                && rows < operator.dimension() && rows <= MAX_GRAM_ROWS && FactoredGaussNewtonOperator.fits(operator)
+                && (operator.curvature() == Curvature.EMPIRICAL_FISHER
+                    || providesGaussNewtonFactors(operator.model()));
+    }
+
+    /** @return whether the model gives Gauss-Newton factors: a layer graph on a backend with Gauss-Newton products */
+    private static boolean providesGaussNewtonFactors(TwiceDifferentiable model) {
+        return model.spec().isGraph() && model.backend().capabilities().contains(BackendCapability.GAUSS_NEWTON);
+    }
+
+    /**
+     * Inverts {@code A = (1/n) RᵀR + λI} through {@code C = RRᵀ + nλI} (the class documentation's
+     * Woodbury path).
+     */
+    private LowRankInverse prepareLowRank(DataHessianOperator operator) {
+        double lambda = operator.regularization();
+        double n = operator.data().size();
+        TensorScope own = operator.model().backend().newScope();
+        boolean kept = false;
+        try {
+            Tensor factors = FactoredGaussNewtonOperator.stackedFactors(operator, own);
+            progress.step(1);
+            int rows = (int) factors.shape()[0];
+            Tensor inverse;
+            double largest;
+            try (TensorScope work = own.newChild(); Tensor transposed = factors.transpose();
+                 Tensor gram = factors.matmul(transposed); Tensor gram64 = gram.toType(DType.FLOAT64);
+                 Tensor eye = work.eye(DType.FLOAT64, rows); Tensor c = gram64.axpy(n * lambda, eye)) {
+                double[] squares = c.rowDots(c).toDoubleArray();
+                for (int i = 0; i < rows; i++) {
+                    if (!Double.isFinite(squares[i])) {
+                        throw new InversionException(Reason.NON_FINITE, "the " + operator.curvature().key()
+                                + " factors of the training data have a non-finite entry (factor row " + i
+                                + "); check the model parameters and the training data");
+                    }
+                }
+                largest = largestEigenvalue(c);
+                Conditioning conditioning = new Conditioning(lambda, operator.dtype(), largest / n);
+                double condition = largest / (n * lambda);
+                if (!(condition <= conditioning.threshold())) {
+                    throw conditioning.singular("condition number estimate " + format(condition) + " (2-norm,"
+                            + " by power iteration on the " + rows + " x " + rows + " matrix of the factor rows)");
+                }
+                inverse = c.spdInverse().orElseThrow(() -> conditioning.singular("the " + rows + " x " + rows
+                        + " matrix of the factor rows is not numerically positive definite"));
+                inverse.moveTo(own);
+                progress.step(1);
+                kept = true;
+                return new LowRankInverse(own, factors, inverse, lambda, n, condition);
+            }
+        } finally {
+            if (!kept) {
+                own.close();
+            }
+        }
+    }
+
+    /**
+     * @return the largest eigenvalue of the symmetric positive-definite {@code c} by power iteration
+     *     (a lower bound, converged to a relative change of 1e-9 or after {@value #POWER_ITERATIONS} steps)
+     */
+    private static double largestEigenvalue(Tensor c) {
+        int rows = (int) c.shape()[0];
+        double[] start = new double[rows];
+        for (int i = 0; i < rows; i++) {
+            start[i] = 1 + 0.5 * Math.sin(i + 1.0); // deterministic, with a part along every eigenvector in practice
+        }
+        TensorScope scope = c.scope();
+        Tensor v = scope.fromArray(start, DType.FLOAT64, rows);
+        double estimate = 0;
+        try {
+            Tensor unit = v.scale(1 / v.norm());
+            v.close();
+            v = unit;
+            for (int step = 0; step < POWER_ITERATIONS; step++) {
+                try (Tensor w = c.matmul(v)) {
+                    double next = v.dot(w); // Rayleigh quotient of the unit vector v
+                    double norm = w.norm();
+                    Tensor nextV = w.scale(1 / norm);
+                    v.close();
+                    v = nextV;
+                    boolean converged = Math.abs(next - estimate) <= 1e-9 * next;
+                    estimate = Math.max(estimate, next);
+                    if (converged) {
+                        break;
+                    }
+                }
+            }
+            return estimate;
+        } finally {
+            v.close();
+        }
     }
 
     private DirectInverse factorise(Backend backend, DMatrixRMaj matrix, Conditioning c) {
@@ -472,6 +597,74 @@ public final class DirectSolver implements InverseHvpSolver {
                         return typed.reshape(rhs.shape()).moveTo(target);
                     }
                 }
+            }
+        }
+
+        @Override
+        void release() {
+            scope.close();
+        }
+    }
+
+    /**
+     * {@code A = (1/n) RᵀR + λI} as its factor rows R {@code [r, p]} (the operator's dtype) and
+     * {@code C⁻¹ = (RRᵀ + nλI)⁻¹} (float64): {@code X = (B − (B Rᵀ) C⁻¹ R)/λ}, and the residuals
+     * {@code B − ((X Rᵀ) R/n + λX)} exactly.
+     */
+    private static final class LowRankInverse extends DirectInverse {
+        private final TensorScope scope;
+        private final Tensor factors;
+        private final Tensor transposed;
+        private final Tensor gramInverse;
+        private final double lambda;
+        private final double n;
+
+        /** @param scope owns the factors and {@code gramInverse}; closed by {@link #close()} */
+        LowRankInverse(TensorScope scope, Tensor factors, Tensor gramInverse, double lambda, double n,
+                       double condition) {
+            super((int) factors.shape()[1], "woodbury", "exact", condition, List.of());
+            this.scope = scope;
+            this.factors = factors;
+            this.transposed = factors.transpose();
+            this.gramInverse = gramInverse;
+            this.lambda = lambda;
+            this.n = n;
+        }
+
+        @Override
+        Tensor solve(Tensor rhs, int k, double[] residuals, TensorScope target) {
+            DType dtype = factors.dtype();
+            try (Tensor rows = rhs.reshape(k, p); Tensor b = rows.toType(DType.FLOAT64)) {
+                double[] norms = InverseChecks.requireFiniteRows(b);
+                try (Tensor x = lowRankSolve(rows, b, dtype); Tensor ax = times(x, dtype); Tensor d = b.sub(ax);
+                     Tensor dd = d.rowDots(d)) {
+                    double[] squares = dd.toDoubleArray();
+                    for (int r = 0; r < k; r++) {
+                        residuals[r] = norms[r] > 0 ? Math.sqrt(squares[r] / norms[r]) : Math.sqrt(squares[r]);
+                    }
+                    try (Tensor typed = x.toType(rhs.dtype())) {
+                        return typed.reshape(rhs.shape()).moveTo(target);
+                    }
+                }
+            }
+        }
+
+        /** @return {@code (B − (B Rᵀ) C⁻¹ R)/λ} in float64 */
+        private Tensor lowRankSolve(Tensor rows, Tensor b, DType dtype) {
+            try (Tensor typed = rows.toType(dtype); Tensor projected = typed.matmul(transposed);
+                 Tensor projected64 = projected.toType(DType.FLOAT64); Tensor weights = projected64.matmul(gramInverse);
+                 Tensor weightsTyped = weights.toType(dtype); Tensor back = weightsTyped.matmul(factors);
+                 Tensor back64 = back.toType(DType.FLOAT64); Tensor difference = b.sub(back64)) {
+                return difference.scale(1 / lambda);
+            }
+        }
+
+        /** @return {@code A x = (x Rᵀ) R/n + λx} in float64 */
+        private Tensor times(Tensor x, DType dtype) {
+            try (Tensor typed = x.toType(dtype); Tensor projected = typed.matmul(transposed);
+                 Tensor back = projected.matmul(factors); Tensor back64 = back.toType(DType.FLOAT64);
+                 Tensor mean = back64.scale(1 / n)) {
+                return mean.axpy(lambda, x);
             }
         }
 

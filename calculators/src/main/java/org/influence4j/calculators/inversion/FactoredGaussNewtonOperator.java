@@ -5,6 +5,7 @@ import java.util.List;
 import org.influence4j.api.Tensor;
 import org.influence4j.api.TensorScope;
 import org.influence4j.api.TwiceDifferentiable;
+import org.influence4j.api.data.Batch;
 import org.influence4j.api.inversion.Curvature;
 import org.influence4j.api.inversion.HessianOperator;
 
@@ -60,9 +61,7 @@ public final class FactoredGaussNewtonOperator implements PrecomputedOperator {
         TwiceDifferentiable model = delegate.model();
         this.scope = model.backend().newScope();
         try {
-            boolean fisher = delegate.curvature() == Curvature.EMPIRICAL_FISHER;
-            delegate.forEachBatch(batch -> factors.add(fisher ? model.perSampleGradients(batch, scope)
-                    : model.gaussNewtonFactors(batch, scope)));
+            delegate.forEachBatch(batch -> factors.add(factorsOf(delegate, batch, scope)));
         } catch (RuntimeException e) {
             scope.close();
             throw e;
@@ -78,11 +77,61 @@ public final class FactoredGaussNewtonOperator implements PrecomputedOperator {
                 && bytes(d) <= MAX_BYTES;
     }
 
+    /**
+     * The square-root factors of one batch: its per-sample gradients for the empirical Fisher, else
+     * {@link TwiceDifferentiable#gaussNewtonFactors}.
+     */
+    private static Tensor factorsOf(DataHessianOperator delegate, Batch batch, TensorScope scope) {
+        TwiceDifferentiable model = delegate.model();
+        return delegate.curvature() == Curvature.EMPIRICAL_FISHER ? model.perSampleGradients(batch, scope)
+                : model.gaussNewtonFactors(batch, scope);
+    }
+
+    /**
+     * The factor rows R {@code [r, p]} of every batch of one data pass of {@code delegate}, stacked in
+     * order: {@code G = (1/n) RᵀR} for the curvature of an operator that {@link #fits}.
+     *
+     * @return R in the operator's dtype, owned by {@code scope}
+     * @throws UnsupportedOperationException if the model does not provide the Gauss-Newton factors
+     */
+    static Tensor stackedFactors(DataHessianOperator delegate, TensorScope scope) {
+        try (TensorScope work = scope.newChild()) {
+            List<Tensor> parts = new ArrayList<>();
+            delegate.forEachBatch(batch -> parts.add(factorsOf(delegate, batch, work)));
+            // adjacent pairs joined level by level: each row is copied log2(batches) times, not once per batch
+            List<Tensor> level = parts;
+            while (level.size() > 1) {
+                List<Tensor> next = new ArrayList<>((level.size() + 1) / 2);
+                for (int i = 0; i < level.size(); i += 2) {
+                    if (i + 1 == level.size()) {
+                        next.add(level.get(i));
+                        continue;
+                    }
+                    Tensor joined = level.get(i).concat(level.get(i + 1));
+                    level.get(i).close();
+                    level.get(i + 1).close();
+                    next.add(joined);
+                }
+                level = next;
+            }
+            return level.get(0).moveTo(scope);
+        }
+    }
+
+    /** @return r = n·c, the factor rows of the operator's curvature (c = 1 for the empirical Fisher) */
+    static long rows(DataHessianOperator operator) {
+        long c = operator.curvature() == Curvature.EMPIRICAL_FISHER ? 1 : operator.model().spec().outputDim();
+        try {
+            return Math.multiplyExact(operator.data().size(), c);
+        } catch (ArithmeticException e) {
+            return Long.MAX_VALUE;
+        }
+    }
+
     /** @return n·c·p·(bytes per value), saturating at {@link Long#MAX_VALUE} */
     private static long bytes(DataHessianOperator operator) {
         try {
-            long c = operator.curvature() == Curvature.EMPIRICAL_FISHER ? 1 : operator.model().spec().outputDim();
-            long rows = Math.multiplyExact(operator.data().size(), c);
+            long rows = rows(operator);
             return Math.multiplyExact(Math.multiplyExact(rows, (long) operator.dimension()), operator.dtype().bytes());
         } catch (ArithmeticException e) {
             return Long.MAX_VALUE;

@@ -128,6 +128,47 @@ class EmpiricalFisherTest {
     }
 
     /**
+     * Direct inverts the empirical Fisher of fewer samples than parameters through the samples'
+     * gradients (Woodbury, no p x p matrix), and of more samples through the dense matrix; both equal
+     * Gaussian elimination, with residuals at rounding level.
+     */
+    @Test
+    void directInvertsFewSamplesThroughTheirGradients() {
+        double[][] b = directions(3, 110);
+        Batch many = Fixtures.logisticData(2 * P, D, 63);
+        double[][] g = Fixtures.logisticGradients(many, theta);
+        double[][] manyFisher = new double[P][P];
+        for (double[] gi : g) {
+            for (int a = 0; a < P; a++) {
+                for (int c = 0; c < P; c++) {
+                    manyFisher[a][c] += gi[a] * gi[c] / g.length;
+                }
+            }
+        }
+        for (int a = 0; a < P; a++) {
+            manyFisher[a][a] += LAMBDA;
+        }
+        try (HostScope scope = HostBackend.scope()) {
+            Tensor rhs = scope.fromArray(Fixtures.flatten(b), DType.FLOAT64, 3, P);
+            for (boolean few : new boolean[] {true, false}) {
+                DataHessianOperator op = few ? operator(0) : new DataHessianOperator(
+                        new HostModel(Fixtures.dense(D, 1, Loss.BINARY_LOGISTIC), theta), new InMemoryDataSource(many),
+                        LAMBDA, 7, Curvature.EMPIRICAL_FISHER);
+                try (var inverse = new DirectSolver().prepare(op)) {
+                    InverseHvpResult r = inverse.solve(rhs, scope);
+                    assertEquals(few ? "woodbury" : "cholesky", r.info().details().get("factorization"));
+                    double[] x = r.x().toDoubleArray();
+                    for (int i = 0; i < 3; i++) {
+                        Fixtures.assertCloseToScale(Fixtures.gaussSolve(few ? fisher : manyFisher, b[i]),
+                                Arrays.copyOfRange(x, i * P, (i + 1) * P), 1e-9);
+                        assertTrue(r.info().residuals()[i] < 1e-12, "residual " + r.info().residuals()[i]);
+                    }
+                }
+            }
+        }
+    }
+
+    /**
      * F + λI has at most N + 1 = 25 distinct eigenvalues, so block CG on 8 right-hand sides spans them
      * within ceil(25 / 8) = 4 iterations in exact arithmetic. Right-hand sides of very different
      * lengths (1 down to 1e-9) must keep their search directions: when the drop tolerance of the
