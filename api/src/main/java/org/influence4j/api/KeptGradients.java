@@ -51,18 +51,26 @@ final class KeptGradients implements KeptCurvature {
             throw new IllegalStateException("the kept empirical Fisher is closed; keep the batch again with"
                     + " keepCurvature");
         }
-        long[] shape = vs.shape();
-        long p = gradients.shape()[1];
-        if (shape.length != 2 || shape[1] != p) {
-            throw new IllegalArgumentException("vs: shape " + java.util.Arrays.toString(shape) + " is not [k, " + p
-                    + "]; the kept curvature acts on rows of the " + p + " model parameters");
-        }
-        if (shape[0] == 0) {
+        int p = (int) gradients.shape()[1];
+        if (requireRows(vs, p) == 0) {
             return target.fromArray(new double[0], vs.dtype(), 0, p);
         }
         try (Tensor projected = vs.matmul(transposed); Tensor product = projected.matmul(gradients)) {
             return product.scale(1.0 / samples).moveTo(target);
         }
+    }
+
+    /**
+     * @return k, the rows of {@code vs}
+     * @throws IllegalArgumentException naming {@code vs} if it is not a matrix {@code [k, p]}
+     */
+    static long requireRows(Tensor vs, int p) {
+        long[] shape = vs.shape();
+        if (shape.length != 2 || shape[1] != p) {
+            throw new IllegalArgumentException("vs: shape " + java.util.Arrays.toString(shape) + " is not [k, " + p
+                    + "]; the curvature acts on rows of the " + p + " model parameters");
+        }
+        return shape[0];
     }
 
     @Override

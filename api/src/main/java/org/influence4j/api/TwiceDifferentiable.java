@@ -281,8 +281,12 @@ public interface TwiceDifferentiable extends AutoCloseable {
      *
      * @param vs a matrix {@code [k, p]}
      * @return a matrix {@code [k, p]} whose row i is {@code F · vs[i,:]}, owned by {@code scope}
+     * @throws IllegalArgumentException naming {@code vs} if it is not a matrix {@code [k, p]}
      */
     default Tensor empiricalFisherBlock(Batch batch, Tensor vs, TensorScope scope) {
+        if (KeptGradients.requireRows(vs, numParameters()) == 0) {
+            return scope.fromArray(new double[0], vs.dtype(), 0, numParameters());
+        }
         int n = batch.size();
         long sampleBytes = (long) numParameters() * spec().dtype().bytes();
         int slice = (int) Math.max(1, Math.min(n, EMPIRICAL_FISHER_SLICE_BYTES / Math.max(1, sampleBytes)));

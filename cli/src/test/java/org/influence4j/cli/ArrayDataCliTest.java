@@ -501,7 +501,7 @@ class ArrayDataCliTest {
         Files.writeString(csv, "1,2\n");
         SubcommandsTest.expectFailure(1, "--train-labels: --train " + csv + " is CSV", args(lenetFiles, "self-influence",
                 "--train", csv.toString(), "--train-labels", y, "-o", out));
-        SubcommandsTest.expectFailure(1, "--curvature: unknown value 'fisher'; use hessian or gauss-newton",
+        SubcommandsTest.expectFailure(1, "--curvature: unknown value 'fisher'; use hessian, gauss-newton or empirical-fisher",
                 args(lenetFiles, "self-influence", "--train", x, "--train-labels", y, "--curvature", "fisher", "-o", out));
     }
 

@@ -95,7 +95,7 @@ public final class ConfigKeys {
     /** {@value #CURVATURE}, declared: the curvature of {@link InfluenceOptions#defaults()} ({@code hessian}). */
     public static final Setting<Curvature> CURVATURE_SETTING = Setting.of(CURVATURE, Curvature.class,
             InfluenceOptions.defaults().curvature(), Curvature::parse, Curvature::key,
-            "the matrix inverted (+ lambda*I): hessian or gauss-newton");
+            "the matrix inverted (+ lambda*I): hessian, gauss-newton or empirical-fisher");
 
     /** {@value #KEPT_MEGABYTES}, declared: {@link DataHessianOperator#DEFAULT_KEPT_STATE_BYTES} in MiB (256). */
     public static final Setting<Integer> KEPT_MEGABYTES_SETTING = Setting.ofInt(KEPT_MEGABYTES,

@@ -10,7 +10,7 @@ import org.influence4j.calculators.inversion.DataHessianOperator;
  *                              {@code hessian_regularization}); use λ &gt; 0 when the model is not
  *                              exactly at a minimum or the Hessian is singular
  * @param batchSize             samples per chunk when passing over the training data, positive
- * @param curvature             the matrix inverted: the Hessian (default) or the Gauss-Newton matrix
+ * @param curvature             the matrix inverted: the Hessian (default), the Gauss-Newton matrix or the empirical Fisher
  * @param keptStateBytes        the most native memory in which the data passes over the curvature
  *                              keep the recorded passes of their first batches (≥ 0; 0 keeps none;
  *                              the default {@link DataHessianOperator#DEFAULT_KEPT_STATE_BYTES}):

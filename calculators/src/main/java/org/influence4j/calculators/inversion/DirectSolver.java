@@ -62,21 +62,7 @@ import org.slf4j.LoggerFactory;
  *       {@link Reason#SINGULAR}.</li>
  * </ul>
  * Memory is {@code p²} doubles on the Java heap while preparing and {@code 2p²} doubles of backend
- * memory (A and A⁻¹) until the inverse is closed; time {@code O(p³)}: for small p only.
- *
- * <p><b>Fewer factor rows than parameters.</b> On the empirical Fisher, and on the Gauss-Newton
- * matrix of a model with {@link org.influence4j.api.TwiceDifferentiable#gaussNewtonFactors}, A is
- * {@code (1/n) RᵀR + λI} with R the {@code r = n·c} square-root factor rows
- * ({@link FactoredGaussNewtonOperator#stackedFactors}; c = 1 for the empirical Fisher). When
- * {@code r < p}, λ &gt; 0, R fits in {@link FactoredGaussNewtonOperator#MAX_BYTES} and
- * {@code r ≤ }{@value #MAX_GRAM_ROWS}, it is inverted exactly through the {@code r × r} matrix
- * {@code C = RRᵀ + nλI} (Woodbury: {@code A⁻¹ = (1/λ)(I − Rᵀ C⁻¹ R)}, factorization
- * {@code "woodbury"}): one data pass, {@code O(r²p)} work and {@code r·p + 2r²} values of backend
- * memory instead of {@code O(p³)} and {@code 2p²}; no p × p matrix is formed. The products with R run
- * in the operator's dtype, C and its inverse in float64. A's eigenvalues are λ (p − r times) and
- * {@code (μ_i + nλ)/n} for the eigenvalues μ_i of RRᵀ, so its 2-norm condition number is
- * {@code μ_max(C)/(nλ)}, estimated from below by power iteration on C and refused above the same
- * threshold as below. The residuals of every solve are exact ({@code b − A x} by two products with R). {@code solve}
+ * memory (A and A⁻¹) until the inverse is closed; time {@code O(p³)}: for small p only. {@code solve}
  * takes right-hand sides of the operator's backend and computes, on the backend in float64, the
  * solutions {@code X = B·A⁻¹} (one matrix product) and their relative residuals
  * {@code ‖b − A x‖ / ‖b‖}, so that a wrong solution cannot look right; it returns the solutions in the
@@ -89,6 +75,20 @@ import org.slf4j.LoggerFactory;
  * or {@code "exact"}) and {@code "conditionEstimate"} (Cholesky) or {@code "smallestEigenvalue"}
  * (LU, whose residuals on the host are always exact). The solver is immutable and thread-safe; the
  * prepared inverse is not.
+ *
+ * <p><b>Fewer factor rows than parameters.</b> On the empirical Fisher, and on the Gauss-Newton
+ * matrix of a model with {@link TwiceDifferentiable#gaussNewtonFactors}, A is
+ * {@code (1/n) RᵀR + λI} with R the {@code r = n·c} square-root factor rows
+ * ({@link FactoredGaussNewtonOperator#stackedFactors}; c = 1 for the empirical Fisher). When
+ * {@code r < p}, λ &gt; 0, R fits in {@link FactoredGaussNewtonOperator#MAX_BYTES} and
+ * {@code r ≤ }{@value #MAX_GRAM_ROWS}, it is inverted exactly through the {@code r × r} matrix
+ * {@code C = RRᵀ + nλI} (Woodbury: {@code A⁻¹ = (1/λ)(I − Rᵀ C⁻¹ R)}, factorization
+ * {@code "woodbury"}): one data pass, {@code O(r²p)} work and {@code r·p + 2r²} values of backend
+ * memory instead of {@code O(p³)} and {@code 2p²}; no p × p matrix is formed. The products with R run
+ * in the operator's dtype, C and its inverse in float64. A's eigenvalues are λ (p − r times) and
+ * {@code (μ_i + nλ)/n} for the eigenvalues μ_i of RRᵀ, so its 2-norm condition number is
+ * {@code μ_max(C)/(nλ)}, estimated from below by power iteration on C and refused above the same
+ * threshold as the dense matrix's. The residuals of every solve are exact ({@code b − A x} by two products with R).
  */
 public final class DirectSolver implements InverseHvpSolver {
 
