@@ -552,6 +552,26 @@ public final class DirectSolver implements InverseHvpSolver {
          */
         abstract Tensor solve(Tensor rhs, int k, double[] residuals, TensorScope scope);
 
+        /**
+         * @param x         the solutions {@code [k, p]} in float64
+         * @param d         their residual rows (or a sketch of them), float64
+         * @param norms     the squared norms of the right-hand sides
+         * @param residuals receives {@code ‖d_r‖ / ‖b_r‖} (‖d_r‖ where b_r = 0)
+         * @return the solutions in the shape and dtype of {@code rhs}, owned by {@code target}
+         */
+        static Tensor solutions(Tensor x, Tensor d, double[] norms, double[] residuals, Tensor rhs,
+                                TensorScope target) {
+            try (Tensor dd = d.rowDots(d)) {
+                double[] squares = dd.toDoubleArray();
+                for (int r = 0; r < squares.length; r++) {
+                    residuals[r] = norms[r] > 0 ? Math.sqrt(squares[r] / norms[r]) : Math.sqrt(squares[r]);
+                }
+            }
+            try (Tensor typed = x.toType(rhs.dtype())) {
+                return typed.reshape(rhs.shape()).moveTo(target);
+            }
+        }
+
         /** Frees the factors. */
         abstract void release();
 
@@ -587,15 +607,8 @@ public final class DirectSolver implements InverseHvpSolver {
                 double[] norms = InverseChecks.requireFiniteRows(b);
                 // A is symmetric: the rows of B·A⁻¹ are the solutions
                 try (Tensor x = b.matmul(inverse);
-                     Tensor d = residualRows.of(b, x);
-                     Tensor dd = d.rowDots(d)) {
-                    double[] squares = dd.toDoubleArray();
-                    for (int r = 0; r < k; r++) {
-                        residuals[r] = norms[r] > 0 ? Math.sqrt(squares[r] / norms[r]) : Math.sqrt(squares[r]);
-                    }
-                    try (Tensor typed = x.toType(rhs.dtype())) {
-                        return typed.reshape(rhs.shape()).moveTo(target);
-                    }
+                     Tensor d = residualRows.of(b, x)) {
+                    return solutions(x, d, norms, residuals, rhs, target);
                 }
             }
         }
@@ -636,15 +649,8 @@ public final class DirectSolver implements InverseHvpSolver {
             DType dtype = factors.dtype();
             try (Tensor rows = rhs.reshape(k, p); Tensor b = rows.toType(DType.FLOAT64)) {
                 double[] norms = InverseChecks.requireFiniteRows(b);
-                try (Tensor x = lowRankSolve(rows, b, dtype); Tensor ax = times(x, dtype); Tensor d = b.sub(ax);
-                     Tensor dd = d.rowDots(d)) {
-                    double[] squares = dd.toDoubleArray();
-                    for (int r = 0; r < k; r++) {
-                        residuals[r] = norms[r] > 0 ? Math.sqrt(squares[r] / norms[r]) : Math.sqrt(squares[r]);
-                    }
-                    try (Tensor typed = x.toType(rhs.dtype())) {
-                        return typed.reshape(rhs.shape()).moveTo(target);
-                    }
+                try (Tensor x = lowRankSolve(rows, b, dtype); Tensor ax = times(x, dtype); Tensor d = b.sub(ax)) {
+                    return solutions(x, d, norms, residuals, rhs, target);
                 }
             }
         }
