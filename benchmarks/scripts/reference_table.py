@@ -308,6 +308,11 @@ CNN_ROWS = [
             lambda w: w.cg_gauss_newton_influences, "CgInfluence(GAUSS_NEWTON, solve_simultaneously=True)"),
     RowSpec("cnn direct (empirical fisher) influences 500 x 2,000 (fit + scores)", "pyDVL",
             lambda w: w.direct_gauss_newton_influences, "DirectInfluence(GAUSS_NEWTON)"),
+    RowSpec("cnn arnoldi rank 50 (empirical fisher) fit", "pyDVL", arnoldi_gn_fit,
+            "second_order_mode=GAUSS_NEWTON: the seconds of the (gn) fit row", same_as="cnn arnoldi rank 50 (gn) fit"),
+    RowSpec("cnn arnoldi rank 50 (empirical fisher) influences", "pyDVL", arnoldi_gn_influences,
+            "second_order_mode=GAUSS_NEWTON: the seconds of the (gn) influences row",
+            same_as="cnn arnoldi rank 50 (gn, precompute) influences"),
 ]
 
 
