@@ -29,6 +29,7 @@ import org.influence4j.backend.testkit.TestSupport;
 import org.influence4j.calculators.inversion.ArnoldiOptions;
 import org.influence4j.calculators.inversion.ArnoldiSolver;
 import org.influence4j.calculators.inversion.DataHessianOperator;
+import org.influence4j.calculators.inversion.DirectOptions;
 import org.influence4j.calculators.inversion.DirectSolver;
 import org.influence4j.calculators.inversion.FactoredGaussNewtonOperator;
 import org.influence4j.calculators.inversion.LowRankInverse;
@@ -124,26 +125,29 @@ class FactoredGaussNewtonTest {
             DMatrixRMaj bt = new DMatrixRMaj(3, p, true, b);
             cholesky.solve(CommonOps_DDRM.transpose(bt, null), x);
             double[] expected = CommonOps_DDRM.transpose(x, null).getData();
-            try (InverseHessian inverse = new DirectSolver().prepare(op)) {
-                InverseHvpResult solved = inverse.solve(scope.fromArray(b, DType.FLOAT64, 3, p), scope);
-                assertEquals("woodbury", solved.info().details().get("factorization"));
-                assertTrue(TestSupport.relErr(solved.x().toDoubleArray(), expected) < 1e-9,
-                        "relative error " + TestSupport.relErr(solved.x().toDoubleArray(), expected));
-                for (double r : solved.info().residuals()) {
-                    assertTrue(r < 1e-12, "residual " + r);
+            for (boolean exact : new boolean[] {false, true}) {
+                try (InverseHessian inverse = new DirectSolver(new DirectOptions(false, exact)).prepare(op)) {
+                    InverseHvpResult solved = inverse.solve(scope.fromArray(b, DType.FLOAT64, 3, p), scope);
+                    assertEquals("woodbury", solved.info().details().get("factorization"));
+                    assertEquals(exact ? "exact" : "sketched", solved.info().details().get("residuals"));
+                    assertTrue(TestSupport.relErr(solved.x().toDoubleArray(), expected) < 1e-9,
+                            "relative error " + TestSupport.relErr(solved.x().toDoubleArray(), expected));
+                    for (double r : solved.info().residuals()) {
+                        assertTrue(r < 1e-12, "residual " + r);
+                    }
+                    EigenDecomposition_F64<DMatrixRMaj> eig = DecompositionFactory_DDRM.eig(p, false, true);
+                    assertTrue(eig.decompose(a.copy()));
+                    double largest = 0;
+                    double smallest = Double.POSITIVE_INFINITY;
+                    for (int i = 0; i < p; i++) {
+                        largest = Math.max(largest, eig.getEigenvalue(i).getReal());
+                        smallest = Math.min(smallest, eig.getEigenvalue(i).getReal());
+                    }
+                    double condition = largest / smallest;
+                    double estimate = (double) solved.info().details().get("conditionEstimate");
+                    assertTrue(estimate <= condition * (1 + 1e-9) && estimate > condition * (1 - 1e-3),
+                            "condition estimate " + estimate + " vs " + condition);
                 }
-                EigenDecomposition_F64<DMatrixRMaj> eig = DecompositionFactory_DDRM.eig(p, false, true);
-                assertTrue(eig.decompose(a.copy()));
-                double largest = 0;
-                double smallest = Double.POSITIVE_INFINITY;
-                for (int i = 0; i < p; i++) {
-                    largest = Math.max(largest, eig.getEigenvalue(i).getReal());
-                    smallest = Math.min(smallest, eig.getEigenvalue(i).getReal());
-                }
-                double condition = largest / smallest;
-                double estimate = (double) solved.info().details().get("conditionEstimate");
-                assertTrue(estimate <= condition * (1 + 1e-9) && estimate > condition * (1 - 1e-3),
-                        "condition estimate " + estimate + " vs " + condition);
             }
         }
     }

@@ -88,7 +88,8 @@ import org.slf4j.LoggerFactory;
  * in the operator's dtype, C and its inverse in float64. A's eigenvalues are λ (p − r times) and
  * {@code (μ_i + nλ)/n} for the eigenvalues μ_i of RRᵀ, so its 2-norm condition number is
  * {@code μ_max(C)/(nλ)}, estimated from below by power iteration on C and refused above the same
- * threshold as the dense matrix's. The residuals of every solve are exact ({@code b − A x} by two products with R).
+ * threshold as the dense matrix's. The residuals are measured as the dense path's, sketched by default
+ * ({@code A·S} from two products with R, once) or exactly ({@code b − A x} by two products with R).
  */
 public final class DirectSolver implements InverseHvpSolver {
 
@@ -157,7 +158,8 @@ public final class DirectSolver implements InverseHvpSolver {
      * {@inheritDoc}
      *
      * @throws InversionException if A has non-finite entries ({@link Reason#NON_FINITE}), is
-     *     numerically singular ({@link Reason#SINGULAR}) or, unless allowed, indefinite
+     *     numerically singular ({@link Reason#SINGULAR}: also, before any data pass, the Gauss-Newton
+     *     matrix or empirical Fisher with λ = 0 and fewer factor rows than parameters) or, unless allowed, indefinite
      *     ({@link Reason#NEGATIVE_CURVATURE})
      * @throws IllegalStateException before any data pass, if two dense p x p matrices of doubles (the
      *     least this method holds at once) exceed the JVM's maximum heap, naming the methods that need none
@@ -168,6 +170,14 @@ public final class DirectSolver implements InverseHvpSolver {
             throw new IllegalArgumentException("operator: must not be null");
         }
         int p = operator.dimension();
+        if (operator instanceof DataHessianOperator data && data.curvature() != Curvature.HESSIAN
+                && data.regularization() == 0 && FactoredGaussNewtonOperator.rows(data) < p) {
+            // refused before any data pass: the rank of (1/n) RᵀR is at most the r rows of R
+            throw new InversionException(Reason.SINGULAR, "the " + data.curvature().key() + " matrix of "
+                    + data.data().size() + " training samples has rank at most " + FactoredGaussNewtonOperator.rows(data)
+                    + " < p = " + p + ", so with λ = 0 it is singular; set the hessian regularization λ > 0"
+                    + " (--lambda, e.g. 0.01)");
+        }
         if (operator instanceof DataHessianOperator data && lowRank(data)) {
             long rows = FactoredGaussNewtonOperator.rows(data);
             return progress.task("Direct (p = " + p + ", " + rows + " factor rows)", 2, () -> prepareLowRank(data));
@@ -271,7 +281,7 @@ public final class DirectSolver implements InverseHvpSolver {
                 inverse.moveTo(own);
                 progress.step(1);
                 kept = true;
-                return new LowRankInverse(own, factors, inverse, lambda, n, condition);
+                return new LowRankInverse(own, factors, inverse, lambda, n, condition, options.exactResiduals());
             }
         } finally {
             if (!kept) {
@@ -621,8 +631,9 @@ public final class DirectSolver implements InverseHvpSolver {
 
     /**
      * {@code A = (1/n) RᵀR + λI} as its factor rows R {@code [r, p]} (the operator's dtype) and
-     * {@code C⁻¹ = (RRᵀ + nλI)⁻¹} (float64): {@code X = (B − (B Rᵀ) C⁻¹ R)/λ}, and the residuals
-     * {@code B − ((X Rᵀ) R/n + λX)} exactly.
+     * {@code C⁻¹ = (RRᵀ + nλI)⁻¹} (float64): {@code X = (B − (B Rᵀ) C⁻¹ R)/λ}; the residuals
+     * {@code B − ((X Rᵀ) R/n + λX)} as {@link ResidualRows} of these products, sketched or exact as the
+     * dense path's.
      */
     private static final class LowRankInverse extends DirectInverse {
         private final TensorScope scope;
@@ -632,24 +643,37 @@ public final class DirectSolver implements InverseHvpSolver {
         private final double lambda;
         private final double n;
 
-        /** @param scope owns the factors and {@code gramInverse}; closed by {@link #close()} */
+        private final ResidualRows residualRows;
+
+        /**
+         * @param scope          owns the factors, {@code gramInverse} and the residuals' sketch; closed by
+         *                       {@link #close()}
+         * @param exactResiduals exact residuals (else sketched where p exceeds the sketch's columns)
+         */
         LowRankInverse(TensorScope scope, Tensor factors, Tensor gramInverse, double lambda, double n,
-                       double condition) {
-            super((int) factors.shape()[1], "woodbury", "exact", condition, List.of());
+                       double condition, boolean exactResiduals) {
+            super((int) factors.shape()[1], "woodbury", exact(exactResiduals, factors) ? "exact" : "sketched",
+                    condition, List.of());
             this.scope = scope;
             this.factors = factors;
             this.transposed = factors.transpose();
             this.gramInverse = gramInverse;
             this.lambda = lambda;
             this.n = n;
+            this.residualRows = exact(exactResiduals, factors) ? ResidualRows.exact(this::times)
+                    : ResidualRows.sketched(this::times, scope, p);
+        }
+
+        /** @return whether the residuals are measured exactly: on request, or where p ≤ the sketch's columns */
+        private static boolean exact(boolean requested, Tensor factors) {
+            return requested || factors.shape()[1] <= ResidualRows.COLUMNS;
         }
 
         @Override
         Tensor solve(Tensor rhs, int k, double[] residuals, TensorScope target) {
-            DType dtype = factors.dtype();
             try (Tensor rows = rhs.reshape(k, p); Tensor b = rows.toType(DType.FLOAT64)) {
                 double[] norms = InverseChecks.requireFiniteRows(b);
-                try (Tensor x = lowRankSolve(rows, b, dtype); Tensor ax = times(x, dtype); Tensor d = b.sub(ax)) {
+                try (Tensor x = lowRankSolve(rows, b, factors.dtype()); Tensor d = residualRows.of(b, x)) {
                     return solutions(x, d, norms, residuals, rhs, target);
                 }
             }
@@ -665,9 +689,9 @@ public final class DirectSolver implements InverseHvpSolver {
             }
         }
 
-        /** @return {@code A x = (x Rᵀ) R/n + λx} in float64 */
-        private Tensor times(Tensor x, DType dtype) {
-            try (Tensor typed = x.toType(dtype); Tensor projected = typed.matmul(transposed);
+        /** @return {@code x A = (x Rᵀ) R/n + λx} for float64 rows x, in float64 */
+        private Tensor times(Tensor x) {
+            try (Tensor typed = x.toType(factors.dtype()); Tensor projected = typed.matmul(transposed);
                  Tensor back = projected.matmul(factors); Tensor back64 = back.toType(DType.FLOAT64);
                  Tensor mean = back64.scale(1 / n)) {
                 return mean.axpy(lambda, x);

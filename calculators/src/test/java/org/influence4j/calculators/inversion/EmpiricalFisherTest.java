@@ -1,6 +1,7 @@
 package org.influence4j.calculators.inversion;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.Arrays;
@@ -11,6 +12,7 @@ import org.influence4j.api.data.Batch;
 import org.influence4j.api.data.InMemoryDataSource;
 import org.influence4j.api.inversion.Curvature;
 import org.influence4j.api.inversion.InverseHvpResult;
+import org.influence4j.api.inversion.InversionException;
 import org.influence4j.api.model.Loss;
 import org.influence4j.calculators.testing.Fixtures;
 import org.influence4j.calculators.testing.HostModel;
@@ -166,6 +168,18 @@ class EmpiricalFisherTest {
                 }
             }
         }
+    }
+
+    /** With λ = 0 the empirical Fisher of fewer samples than parameters is singular: refused before any pass. */
+    @Test
+    void directRefusesTheSingularFisherOfFewSamplesWithoutRegularization() {
+        DataHessianOperator op = new DataHessianOperator(new HostModel(Fixtures.dense(D, 1, Loss.BINARY_LOGISTIC),
+                theta), new InMemoryDataSource(data), 0, 7, Curvature.EMPIRICAL_FISHER);
+        InversionException e = assertThrows(InversionException.class, () -> new DirectSolver().prepare(op));
+        assertEquals(InversionException.Reason.SINGULAR, e.reason());
+        assertEquals("the empirical-fisher matrix of 24 training samples has rank at most 24 < p = 31, so with λ = 0"
+                + " it is singular; set the hessian regularization λ > 0 (--lambda, e.g. 0.01)", e.getMessage());
+        assertEquals(0, op.passes());
     }
 
     /**
