@@ -247,7 +247,7 @@ public final class DirectSolver implements InverseHvpSolver {
      * Inverts {@code A = (1/n) RᵀR + λI} through {@code C = RRᵀ + nλI} (the class documentation's
      * Woodbury path).
      */
-    private LowRankInverse prepareLowRank(DataHessianOperator operator) {
+    private WoodburyInverse prepareLowRank(DataHessianOperator operator) {
         double lambda = operator.regularization();
         double n = operator.data().size();
         TensorScope own = operator.model().backend().newScope();
@@ -261,7 +261,10 @@ public final class DirectSolver implements InverseHvpSolver {
             try (TensorScope work = own.newChild(); Tensor transposed = factors.transpose();
                  Tensor gram = factors.matmul(transposed); Tensor gram64 = gram.toType(DType.FLOAT64);
                  Tensor eye = work.eye(DType.FLOAT64, rows); Tensor c = gram64.axpy(n * lambda, eye)) {
-                double[] squares = c.rowDots(c).toDoubleArray();
+                double[] squares;
+                try (Tensor dots = c.rowDots(c)) {
+                    squares = dots.toDoubleArray();
+                }
                 for (int i = 0; i < rows; i++) {
                     if (!Double.isFinite(squares[i])) {
                         throw new InversionException(Reason.NON_FINITE, "the " + operator.curvature().key()
@@ -278,10 +281,9 @@ public final class DirectSolver implements InverseHvpSolver {
                 }
                 inverse = c.spdInverse().orElseThrow(() -> conditioning.singular("the " + rows + " x " + rows
                         + " matrix of the factor rows is not numerically positive definite"));
-                inverse.moveTo(own);
                 progress.step(1);
                 kept = true;
-                return new LowRankInverse(own, factors, inverse, lambda, n, condition, options.exactResiduals());
+                return new WoodburyInverse(own, factors, inverse, lambda, n, condition, options.exactResiduals());
             }
         } finally {
             if (!kept) {
@@ -635,14 +637,13 @@ public final class DirectSolver implements InverseHvpSolver {
      * {@code B − ((X Rᵀ) R/n + λX)} as {@link ResidualRows} of these products, sketched or exact as the
      * dense path's.
      */
-    private static final class LowRankInverse extends DirectInverse {
+    private static final class WoodburyInverse extends DirectInverse {
         private final TensorScope scope;
         private final Tensor factors;
         private final Tensor transposed;
         private final Tensor gramInverse;
         private final double lambda;
         private final double n;
-
         private final ResidualRows residualRows;
 
         /**
@@ -650,7 +651,7 @@ public final class DirectSolver implements InverseHvpSolver {
          *                       {@link #close()}
          * @param exactResiduals exact residuals (else sketched where p exceeds the sketch's columns)
          */
-        LowRankInverse(TensorScope scope, Tensor factors, Tensor gramInverse, double lambda, double n,
+        WoodburyInverse(TensorScope scope, Tensor factors, Tensor gramInverse, double lambda, double n,
                        double condition, boolean exactResiduals) {
             super((int) factors.shape()[1], "woodbury", exact(exactResiduals, factors) ? "exact" : "sketched",
                     condition, List.of());
