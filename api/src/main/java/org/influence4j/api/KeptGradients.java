@@ -7,8 +7,9 @@ import org.influence4j.api.inversion.Curvature;
  * The kept empirical Fisher of a batch ({@link TwiceDifferentiable#keepCurvature} with
  * {@link Curvature#EMPIRICAL_FISHER}): its per-sample gradients G {@code [n, p]}, in a scope of their
  * own, so that every product is {@code (vs Gᵀ) G / n}, two matrix products and no pass through the
- * model. It is a copy: it stays usable after the model closes, until it is closed. The products' intermediate and result tensors are made from {@code vs} (the left operand),
- * so a thread that owns {@code vs} and the target scope makes no tensor in this state's scope.
+ * model. It is a copy: it stays usable after the model closes, until it is closed. The products'
+ * intermediate and result tensors are made from {@code vs} (the left operand), so a thread that owns
+ * {@code vs} and the target scope makes no tensor in this state's scope.
  */
 final class KeptGradients implements KeptCurvature {
 
