@@ -91,12 +91,31 @@ public final class TracInCP extends CheckpointMethod {
      */
     TracInCP(TwiceDifferentiable model, TracInCheckpoints checkpoints, TracInOptions options, long batchBudget,
              long testBudget) {
-        super(model, checkpoints, bounded(model, options, batchBudget));
+        this(model, checkpoints, options, batchBudget, testBudget, Restriction.of(model, options));
+    }
+
+    private TracInCP(TwiceDifferentiable model, TracInCheckpoints checkpoints, TracInOptions options,
+                     long batchBudget, long testBudget, Restriction restriction) {
+        super(model, checkpoints, bounded(options, restriction.columnBytes(), batchBudget));
         this.options = options.withBatchSize(batchSize);
-        this.ranges = ranges(model, options.layers());
-        this.columnBytes = columnBytes(model, options);
+        this.ranges = restriction.ranges();
+        this.columnBytes = restriction.columnBytes();
         this.batchBudget = batchBudget;
         this.testBudget = testBudget;
+    }
+
+    /**
+     * The named layers' parameter ranges (null without names) and {@link #columnBytes}, computed once
+     * before the superclass is made (which needs the bounded batch size); empty for a null model or
+     * options, which the superclass names.
+     */
+    private record Restriction(int[][] ranges, long columnBytes) {
+        static Restriction of(TwiceDifferentiable model, TracInOptions options) {
+            if (model == null || options == null) {
+                return new Restriction(null, 0);
+            }
+            return new Restriction(TracInCP.ranges(model, options.layers()), TracInCP.columnBytes(model, options));
+        }
     }
 
     /**
@@ -106,13 +125,9 @@ public final class TracInCP extends CheckpointMethod {
      * RSS and 31-40 s for the self-influence of 1,024 samples at two checkpoints, 32 samples 2 GB and
      * 18 s (as rows, {@link EmbeddingRowProducts}: 0.5 GB and 0.14-0.3 s).
      */
-    private static TracInOptions bounded(TwiceDifferentiable model, TracInOptions options, long budget) {
-        if (model == null || options == null) {
-            return options; // the superclass names the argument
-        }
-        long perSample = columnBytes(model, options);
-        if (perSample == 0) {
-            return options;
+    private static TracInOptions bounded(TracInOptions options, long perSample, long budget) {
+        if (options == null || perSample == 0) {
+            return options; // a null one the superclass names
         }
         long fits = Math.max(1, budget / perSample);
         return fits >= options.batchSize() ? options : options.withBatchSize((int) fits);
@@ -123,17 +138,11 @@ public final class TracInCP extends CheckpointMethod {
      *     ({@link TwiceDifferentiable#perSampleGradientColumns}): of the named layers' blocks (all p
      *     for models that form the gradients whole, then slice them), or for a layer graph what it
      *     does not give as Dense factors or Embedding rows; else 0 (Dense factors; TorchScript, whose
-     *     size is not known ahead)
-     * @throws IllegalArgumentException naming {@code options} for an unknown or repeated layer name
+     *     size is not known ahead). The names are valid ({@link #ranges} checked them).
      */
     private static long columnBytes(TwiceDifferentiable model, TracInOptions options) {
-        long columns;
-        if (!options.layers().isEmpty()) {
-            ranges(model, options.layers());
-            columns = model.perSampleGradientColumns(Set.copyOf(options.layers()));
-        } else {
-            columns = model.spec().isGraph() ? model.perSampleGradientColumns() : 0;
-        }
+        long columns = !options.layers().isEmpty() ? model.perSampleGradientColumns(Set.copyOf(options.layers()))
+                : model.spec().isGraph() ? model.perSampleGradientColumns() : 0;
         return columns * model.spec().dtype().bytes();
     }
 
@@ -150,6 +159,11 @@ public final class TracInCP extends CheckpointMethod {
         return (int) Math.max(1, Math.min(m, fits));
     }
 
+    /**
+     * @return the parameter ranges {@code [from, to)} of the named layers in the order named, or null
+     *     without names
+     * @throws IllegalArgumentException naming {@code options} for an unknown or repeated layer name
+     */
     private static int[][] ranges(TwiceDifferentiable model, List<String> layers) {
         if (layers.isEmpty()) {
             return null;
