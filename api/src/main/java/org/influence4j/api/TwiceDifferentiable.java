@@ -277,7 +277,7 @@ public interface TwiceDifferentiable extends AutoCloseable {
      * {@code F v = (1/n) Σ_i g_i (g_iᵀ v)} with {@code g_i = ∇θ ℓ_i} ({@link #perSampleGradients}),
      * pyDVL 0.10's "Gauss-Newton" product. Computed as {@code (vs Gᵀ) G / n} from the batch's
      * per-sample gradients G {@code [n, p]}, in slices of samples whose gradients take at most
-     * {@link #EMPIRICAL_FISHER_SLICE_BYTES} (one sample at least).
+     * {@link org.influence4j.api.internal.GradientChunks#GRADIENT_CHUNK_BYTES} (one sample at least).
      *
      * @param vs a matrix {@code [k, p]}
      * @return a matrix {@code [k, p]} whose row i is {@code F · vs[i,:]}, owned by {@code scope}
@@ -288,8 +288,7 @@ public interface TwiceDifferentiable extends AutoCloseable {
             return scope.fromArray(new double[0], vs.dtype(), 0, numParameters());
         }
         int n = batch.size();
-        long sampleBytes = (long) numParameters() * spec().dtype().bytes();
-        int slice = (int) Math.max(1, Math.min(n, EMPIRICAL_FISHER_SLICE_BYTES / Math.max(1, sampleBytes)));
+        int slice = org.influence4j.api.internal.GradientChunks.bounded(this, n);
         Tensor sum = null;
         try (TensorScope work = scope.newChild()) {
             for (int from = 0; from < n; from += slice) {
@@ -306,9 +305,6 @@ public interface TwiceDifferentiable extends AutoCloseable {
             return sum.moveTo(scope);
         }
     }
-
-    /** The most memory the per-sample gradients of one slice of {@link #empiricalFisherBlock} take: 256 MiB. */
-    long EMPIRICAL_FISHER_SLICE_BYTES = 256L << 20;
 
     /**
      * {@link #hvpBlock}, {@link #gaussNewtonBlock} or {@link #empiricalFisherBlock} of the batch, as

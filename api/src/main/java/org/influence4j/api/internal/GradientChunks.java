@@ -1,4 +1,4 @@
-package org.influence4j.calculators.internal;
+package org.influence4j.api.internal;
 
 import org.influence4j.api.TwiceDifferentiable;
 

@@ -9,8 +9,8 @@ import org.influence4j.api.data.Batch;
 import org.influence4j.api.data.DataSource;
 import org.influence4j.api.influence.InfluenceFunctionModel;
 import org.influence4j.api.influence.InfluenceMode;
+import org.influence4j.api.internal.GradientChunks;
 import org.influence4j.api.progress.ProgressListener;
-import org.influence4j.calculators.internal.GradientChunks;
 
 /**
  * Any fitted influence-function method ({@link InfluenceFunctionModel}: Direct, CG, LiSSA, Arnoldi,

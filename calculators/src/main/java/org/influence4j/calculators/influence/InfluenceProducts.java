@@ -9,10 +9,10 @@ import org.influence4j.api.TensorScope;
 import org.influence4j.api.TwiceDifferentiable;
 import org.influence4j.api.data.Batch;
 import org.influence4j.api.influence.InfluenceMode;
+import org.influence4j.api.internal.GradientChunks;
 import org.influence4j.api.model.GraphNode;
 import org.influence4j.api.model.ModelSpec;
 import org.influence4j.calculators.internal.DenseLinalg;
-import org.influence4j.calculators.internal.GradientChunks;
 
 /**
  * Products of influence factors with training-sample derivatives and the argument checks, shared by

@@ -2,6 +2,7 @@ package org.influence4j.calculators.internal;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import org.influence4j.api.internal.GradientChunks;
 import org.influence4j.api.model.Loss;
 import org.influence4j.api.model.ModelSpec;
 import org.influence4j.calculators.testing.Fixtures;
