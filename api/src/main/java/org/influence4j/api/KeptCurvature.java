@@ -6,7 +6,8 @@ import org.influence4j.api.inversion.Curvature;
  * The curvature-vector products of one batch (Hessian, Gauss-Newton or empirical Fisher) with what
  * every product would recompute kept: for a layer graph, the recorded forward pass over the batch
  * (node outputs, ReLU and max-pool masks; for the Hessian also the recorded backward pass) and a copy
- * of θ; for the empirical Fisher, the batch's per-sample gradients. Made by
+ * of θ; for the empirical Fisher, the batch's per-sample gradients (a layer graph's Embedding tables
+ * as their looked-up rows, kept like the recorded passes). Made by
  * {@link TwiceDifferentiable#keepCurvature} for operators that apply the curvature of the same
  * batches many times at fixed θ (Lanczos, CG): each product then sweeps the kept state only.
  *
@@ -16,8 +17,8 @@ import org.influence4j.api.inversion.Curvature;
  * parameters the model had when this was made, also after they change; where nothing is (the
  * Hessian and Gauss-Newton default of {@link TwiceDifferentiable#keepCurvature}), at the model's
  * current parameters. Callers that may change θ make it again (as {@code DataHessianOperator} does).
- * Holds native memory: close it; closing the model closes the recorded passes too (the kept
- * gradients are a copy that never uses the model again, and stay until closed). Not thread-safe.
+ * Holds native memory: close it; closing the model closes the recorded passes too (the
+ * default's kept gradients are a copy that never uses the model again, and stay until closed). Not thread-safe.
  */
 public interface KeptCurvature extends AutoCloseable {
 

@@ -278,6 +278,8 @@ public interface TwiceDifferentiable extends AutoCloseable {
      * pyDVL 0.10's "Gauss-Newton" product. Computed as {@code (vs Gᵀ) G / n} from the batch's
      * per-sample gradients G {@code [n, p]}, in slices of samples whose gradients take at most
      * {@link org.influence4j.api.internal.GradientChunks#GRADIENT_CHUNK_BYTES} (one sample at least).
+     * A layer graph with Embedding tables takes the tables' looked-up rows instead of their
+     * {@code [n, V·d]} gradients.
      *
      * @param vs a matrix {@code [k, p]}
      * @return a matrix {@code [k, p]} whose row i is {@code F · vs[i,:]}, owned by {@code scope}
@@ -287,23 +289,13 @@ public interface TwiceDifferentiable extends AutoCloseable {
         if (KeptGradients.requireRows(vs, numParameters()) == 0) {
             return scope.fromArray(new double[0], vs.dtype(), 0, numParameters());
         }
-        int n = batch.size();
-        int slice = org.influence4j.api.internal.GradientChunks.bounded(this, n);
-        Tensor sum = null;
-        try (TensorScope work = scope.newChild()) {
-            for (int from = 0; from < n; from += slice) {
-                Batch part = slice >= n ? batch : batch.slice(from, Math.min(n, from + slice));
-                try (Tensor g = perSampleGradients(part, work); Tensor gt = g.transpose();
-                     Tensor projected = vs.matmul(gt); Tensor product = projected.matmul(g)) {
-                    Tensor next = sum == null ? product.scale(1.0 / n) : sum.axpy(1.0 / n, product);
-                    if (sum != null) {
-                        sum.close();
+        return org.influence4j.api.internal.GradientChunks.meanOverSlices(batch,
+                org.influence4j.api.internal.GradientChunks.bounded(this, batch.size()), (part, work) -> {
+                    try (Tensor g = perSampleGradients(part, work); Tensor gt = g.transpose();
+                         Tensor projected = vs.matmul(gt)) {
+                        return projected.matmul(g);
                     }
-                    sum = next;
-                }
-            }
-            return sum.moveTo(scope);
-        }
+                }, scope);
     }
 
     /**
@@ -380,6 +372,16 @@ public interface TwiceDifferentiable extends AutoCloseable {
             public void close() {
             }
         };
+    }
+
+    /**
+     * @param samples a batch's sample count, positive
+     * @return an estimate of the bytes {@link #keepCurvature} keeps for the empirical Fisher of a batch
+     *     of that many samples, for callers that check a memory budget before keeping (which forms
+     *     the per-sample gradients); the default: the gradients, {@code samples·p} values
+     */
+    default long empiricalFisherKeptBytes(int samples) {
+        return Math.multiplyExact(Math.multiplyExact(samples, (long) numParameters()), spec().dtype().bytes());
     }
 
     /**

@@ -13,6 +13,7 @@ import org.influence4j.api.LayerGradientFactors;
 import org.influence4j.api.Tensor;
 import org.influence4j.api.TensorScope;
 import org.influence4j.api.data.Batch;
+import org.influence4j.api.internal.GradientChunks;
 import org.influence4j.api.inversion.Curvature;
 import org.influence4j.api.model.AbstractSpecModel;
 import org.influence4j.api.model.GraphNode;
@@ -252,6 +253,53 @@ public abstract class AbstractGraphModel<A, T extends Tensor, B extends Backend,
     /**
      * {@inheritDoc}
      *
+     * <p>For a graph with an Embedding table on a backend that keeps state: the per-sample gradients
+     * with the tables as their looked-up rows ({@link #keepCurvature}).
+     */
+    @Override
+    public final long empiricalFisherKeptBytes(int samples) {
+        if (hasTables()) {
+            KeptContext<A> probe = openKeptContext();
+            if (probe != null) {
+                probe.close();
+                return Math.multiplyExact(Math.multiplyExact(samples, GraphDerivatives.valuesWithTableRows(graph)),
+                        spec().dtype().bytes());
+            }
+        }
+        return super.empiricalFisherKeptBytes(samples);
+    }
+
+    /** @return whether the graph has an Embedding table (whose per-sample gradients are its looked-up rows) */
+    private boolean hasTables() {
+        return graph.nodes().stream().anyMatch(GraphNode.Embedding.class::isInstance);
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>For a graph with an Embedding table: per slice of samples ({@link GraphDerivatives#outerProductSlice})
+     * one forward and one backward pass ({@link GraphDerivatives#gradientOuterProducts}) that never
+     * forms the table's per-sample gradients {@code [n, V·d]}, only those of its looked-up rows;
+     * other graphs take the default.
+     */
+    @Override
+    public final Tensor empiricalFisherBlock(Batch batch, Tensor vs, TensorScope scope) {
+        if (!hasTables()) {
+            return super.empiricalFisherBlock(batch, vs, scope);
+        }
+        S target = checkCall(batch, scope);
+        T vt = requireTensor(target, vs, "vs");
+        if (requireBlock(vt, "vs") == 0) {
+            return run(target, (d, k) -> emptyBlock(k));
+        }
+        int slice = GraphDerivatives.outerProductSlice(graph, batch.size());
+        return GradientChunks.meanOverSlices(batch, slice, (part, work) -> run(checkResultScope(work),
+                (d, k) -> d.gradientOuterProducts(part, local(k, vt))), target);
+    }
+
+    /**
+     * {@inheritDoc}
+     *
      * <p>One forward pass and c backward passes per chunk of 256 samples, each assembled from the
      * layer factors for Dense/Conv2d graphs ({@link GraphDerivatives#gaussNewtonFactors}).
      */
@@ -396,7 +444,10 @@ public abstract class AbstractGraphModel<A, T extends Tensor, B extends Backend,
      * <p>For the Hessian or the Gauss-Newton matrix of a layer graph on a backend with a {@link KeptContext}: the recorded passes over the batch
      * (the forward pass; for the Hessian also the backward pass of the gradient) with a copy of θ,
      * kept in that context ({@link GraphDerivatives#keepGaussNewton}, {@link GraphDerivatives#keepHessian});
-     * each product sweeps the record only. Closing the model closes it.
+     * each product sweeps the record only. For the empirical Fisher of a graph with an Embedding table
+     * on such a backend: the per-sample gradients with the tables as their looked-up rows
+     * ({@link GraphDerivatives#keepEmpiricalFisher}), {@code n·(p − V·d + T·d)} values instead of
+     * {@code n·p}. Closing the model closes either.
      */
     @Override
     public final KeptCurvature keepCurvature(Batch batch, Curvature curvature) {
@@ -404,14 +455,17 @@ public abstract class AbstractGraphModel<A, T extends Tensor, B extends Backend,
         if (curvature == Curvature.GAUSS_NEWTON && !backend().capabilities().contains(BackendCapability.GAUSS_NEWTON)) {
             return super.keepCurvature(batch, curvature); // names the missing capability
         }
-        // the empirical Fisher keeps the per-sample gradients (the default), not a recorded pass
-        KeptContext<A> context = curvature == null || curvature == Curvature.EMPIRICAL_FISHER ? null
+        // the empirical Fisher keeps the per-sample gradients: as the default does, or with the tables as rows
+        KeptContext<A> context = curvature == null || curvature == Curvature.EMPIRICAL_FISHER && !hasTables() ? null
                 : openKeptContext();
         if (context == null) {
             return super.keepCurvature(batch, curvature);
         }
         try {
             GraphDerivatives.KeptProducts<A> kept = context.apply(k -> {
+                if (curvature == Curvature.EMPIRICAL_FISHER) {
+                    return derivatives(k).keepEmpiricalFisher(batch); // formed now: needs no copy of θ
+                }
                 List<A> copies = new ArrayList<>();
                 for (A p : parameterArrays()) {
                     copies.add(k.scale(p, 1.0));

@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import org.influence4j.api.data.Batch;
+import org.influence4j.api.internal.GradientChunks;
 import org.influence4j.api.data.HostArray;
 import org.influence4j.api.model.GraphNode;
 import org.influence4j.api.model.ModelGraph;
@@ -340,10 +341,25 @@ public final class GraphDerivatives<A> {
      * @param named the parameters' names ({@link ModelGraph#parameterLayout()}), or null for all
      */
     public List<Block<A>> perSampleGradientBlocks(Batch batch, java.util.Set<String> named) {
+        return joinedBlocks(batch, named, true);
+    }
+
+    /**
+     * The per-sample gradients of every parameter with each Embedding table as its looked-up rows and
+     * the runs of other parameters (Dense layers too) as gradient columns: what
+     * {@link #perSampleGradients} forms, less the tables' {@code [n, V·d]}. In chunks of
+     * {@link #PER_SAMPLE_CHUNK}, one forward pass and one backward pass each.
+     */
+    public List<Block<A>> gradientsWithTableRows(Batch batch) {
+        return joinedBlocks(batch, null, false);
+    }
+
+    /** {@link #blocksOfChunk} of each chunk, the arrays of each block joined over the chunks. */
+    private List<Block<A>> joinedBlocks(Batch batch, java.util.Set<String> named, boolean factorDense) {
         // every chunk's blocks have the same form: the last chunk's (its arrays freed) lays out the joined arrays
         List<Block<A>> form = new ArrayList<>();
         List<A> joined = inChunksAll(batch, chunk -> {
-            List<Block<A>> blocks = blocksOfChunk(chunk, named);
+            List<Block<A>> blocks = blocksOfChunk(chunk, named, factorDense);
             form.clear();
             form.addAll(blocks);
             List<A> arrays = new ArrayList<>();
@@ -360,7 +376,11 @@ public final class GraphDerivatives<A> {
         return out;
     }
 
-    private List<Block<A>> blocksOfChunk(Batch batch, java.util.Set<String> named) {
+    /**
+     * @param named       the parameters' names, or null for all
+     * @param factorDense whether a Dense layer on vectors is held as its factors (else as columns)
+     */
+    private List<Block<A>> blocksOfChunk(Batch batch, java.util.Set<String> named, boolean factorDense) {
         long n = batch.size();
         Tapped<A> tapped = tapped(batch, layer -> hasNamed(named, layer));
         Map<String, A> deltas = deltas(tapped, ad.sumAll(losses(batch, tapped.outputs())));
@@ -374,7 +394,8 @@ public final class GraphDerivatives<A> {
             GraphNode node = graph.nodes().get(info.layerIndex());
             boolean embedding = node instanceof GraphNode.Embedding;
             boolean kept = isNamed(named, info.name());
-            boolean denseWeight = factoredDense(graph, shapes, info.layerIndex()) && info.name().endsWith(".weight");
+            boolean denseWeight = factorDense && factoredDense(graph, shapes, info.layerIndex())
+                    && info.name().endsWith(".weight");
             if (!kept || embedding || denseWeight) {
                 if (!run.isEmpty()) {
                     out.add(new Block<>(runOffset, runSize, columns(run), null, null, false));
@@ -408,6 +429,150 @@ public final class GraphDerivatives<A> {
             out.add(new Block<>(runOffset, runSize, columns(run), null, null, false));
         }
         return out;
+    }
+
+    /**
+     * @return the values {@link #gradientsWithTableRows} holds per sample: every parameter outside the
+     *     Embedding tables, and {@code T·d} for each table (T ids a sample)
+     */
+    static long valuesWithTableRows(ModelGraph graph) {
+        long tokens = GraphEvaluator.size(graph.inputShape());
+        long values = graph.numParameters();
+        for (GraphNode node : graph.nodes()) {
+            if (node instanceof GraphNode.Embedding e) {
+                values += (tokens - e.numEmbeddings()) * e.embeddingDim();
+            }
+        }
+        return values;
+    }
+
+    /**
+     * @return how many of {@code samples} samples {@link #gradientOuterProducts} takes at once: as many
+     *     as their {@link #gradientsWithTableRows} fit in {@link GradientChunks#GRADIENT_CHUNK_BYTES}, at
+     *     least one
+     */
+    static int outerProductSlice(ModelGraph graph, int samples) {
+        long bytes = valuesWithTableRows(graph) * graph.dtype().bytes();
+        return (int) Math.max(1, Math.min(samples, GradientChunks.GRADIENT_CHUNK_BYTES / bytes));
+    }
+
+    /**
+     * How many arrays of {@code [n·T, d]} per direction {@link #outerProducts} holds at once for a
+     * table: the gathered rows and their products, the terms, and the scatter's copies of them.
+     */
+    private static final int TABLE_PRODUCT_ARRAYS = 6;
+
+    /**
+     * {@code Σ_i (v·g_i) g_iᵀ} for each row v of {@code vs} {@code [k, p]} over the batch's samples (n
+     * times its empirical Fisher products), from {@link #gradientsWithTableRows}
+     * ({@link #outerProducts}).
+     *
+     * @return {@code [k, p]}
+     */
+    public A gradientOuterProducts(Batch batch, A vs) {
+        return outerProducts(gradientsWithTableRows(batch), graph.intInput() ? ids(batch) : null, vs);
+    }
+
+    /**
+     * {@code Σ_i (v·g_i) g_iᵀ} for each row v of {@code vs} {@code [k, p]}, the per-sample gradients g_i
+     * held as {@link #gradientsWithTableRows}. A table's gradients {@code [n, V·d]} are never formed:
+     * its part of {@code v·g_i} is {@code Σ_t δ_{i,t}·v[id_{i,t}]} (v's rows gathered at the ids), and
+     * its part of the sum is {@code Σ_{i,t} (v·g_i) δ_{i,t}} added to row {@code id_{i,t}}
+     * ({@link Kernels#scatterRows}): {@code k·n·T·d} products against {@code k·n·V·d}. The directions
+     * are taken in groups whose {@link #TABLE_PRODUCT_ARRAYS} fit in
+     * {@link GradientChunks#GRADIENT_CHUNK_BYTES}, each in a nested memory context.
+     *
+     * @param ids the batch's {@code n·T} token ids, sample-major (used by the tables' blocks)
+     * @return {@code [k, p]}
+     */
+    private A outerProducts(List<Block<A>> blocks, int[] ids, A vs) {
+        Kernels<A> k = ad.kernels();
+        long directions = k.shape(vs)[0];
+        long perDirection = 0;
+        for (Block<A> b : blocks) {
+            if (b.embeddingRows()) {
+                perDirection += TABLE_PRODUCT_ARRAYS * GraphEvaluator.size(k.shape(b.deltas()));
+            }
+        }
+        long group = perDirection == 0 ? directions
+                : Math.max(1, GradientChunks.GRADIENT_CHUNK_BYTES / (perDirection * graph.dtype().bytes()));
+        if (group >= directions) {
+            return outerProductsOfGroup(k, blocks, ids, vs);
+        }
+        List<A> rows = new ArrayList<>();
+        for (long start = 0; start < directions; start += group) {
+            long from = start;
+            long to = Math.min(directions, start + group);
+            rows.add(ad.scopedAll(() -> List.of(outerProductsOfGroup(ad.kernels(), blocks, ids,
+                    ad.kernels().slicePadRows(vs, from, to)))).get(0));
+        }
+        return k.concat(rows, 0);
+    }
+
+    /** {@link #outerProducts} of directions {@code [k, p]} at once. */
+    private static <A> A outerProductsOfGroup(Kernels<A> k, List<Block<A>> blocks, int[] ids, A vs) {
+        long directions = k.shape(vs)[0];
+        // the projections v·g_i, [k, n]
+        A projections = null;
+        for (Block<A> b : blocks) {
+            A term;
+            if (b.embeddingRows()) {
+                long[] s = k.shape(b.deltas());
+                long tokens = s[0] * s[1];
+                long d = s[2];
+                A rows = k.reshape(k.gatherPaddedColumns(vs, tableColumns(b.offset(), ids, d)), directions, tokens, d);
+                A deltas = k.expand(k.reshape(b.deltas(), 1, tokens, d), directions, tokens, d);
+                term = k.reshape(k.sumTo(k.reshape(k.mul(rows, deltas), directions, s[0], s[1] * d), directions, s[0], 1),
+                        directions, s[0]);
+            } else {
+                term = k.matmul(columnsOf(k, vs, b), k.permute(b.gradients(), 1, 0));
+            }
+            projections = projections == null ? term : k.add(projections, term);
+        }
+        // each block's columns of Σ_i (v·g_i) g_i, [k, size]
+        List<A> parts = new ArrayList<>(blocks.size());
+        for (Block<A> b : blocks) {
+            if (b.embeddingRows()) {
+                long[] s = k.shape(b.deltas());
+                long tokens = s[0] * s[1];
+                long d = s[2];
+                // rows (i, t) of [n·T, k·d]: (v_j·g_i) δ_{i,t} for each direction j, added at the ids
+                A weights = k.expand(k.reshape(k.permute(projections, 1, 0), s[0], 1, directions, 1),
+                        s[0], s[1], directions, d);
+                A deltas = k.expand(k.reshape(b.deltas(), s[0], s[1], 1, d), s[0], s[1], directions, d);
+                A terms = k.reshape(k.mul(weights, deltas), tokens, directions * d);
+                int vocabulary = Math.toIntExact(b.size() / d);
+                A table = k.reshape(k.scatterRows(terms, ids, vocabulary), vocabulary, directions, d);
+                parts.add(k.reshape(k.permute(table, 1, 0, 2), directions, b.size()));
+            } else {
+                parts.add(k.matmul(projections, b.gradients()));
+            }
+        }
+        return parts.size() == 1 ? parts.get(0) : k.concat(parts, 1);
+    }
+
+    /** @return the columns {@code [k, size]} of {@code vs} that a block covers */
+    private static <A> A columnsOf(Kernels<A> k, A vs, Block<A> b) {
+        if (b.offset() == 0 && b.size() == k.shape(vs)[1]) {
+            return vs;
+        }
+        int[] index = new int[b.size()];
+        for (int j = 0; j < index.length; j++) {
+            index[j] = b.offset() + j;
+        }
+        return k.gatherPaddedColumns(vs, index);
+    }
+
+    /** @return the columns {@code offset + id_r·d + c} of each token r's table row, token-major */
+    private static int[] tableColumns(int offset, int[] ids, long d) {
+        int width = Math.toIntExact(d);
+        int[] index = new int[Math.multiplyExact(ids.length, width)];
+        for (int r = 0; r < ids.length; r++) {
+            for (int c = 0; c < width; c++) {
+                index[r * width + c] = offset + ids[r] * width + c;
+            }
+        }
+        return index;
     }
 
     /**
@@ -652,6 +817,31 @@ public final class GraphDerivatives<A> {
             public A times(java.util.function.Function<Kernels<A>, A> directions) {
                 return ad.scopedAll(() -> List.of(batchedOr(n, directions.apply(ad.kernels()), batched, recorded)))
                         .get(0);
+            }
+
+            @Override
+            public long keptValues() {
+                return values;
+            }
+        };
+    }
+
+    /**
+     * Keeps the batch's {@link #gradientsWithTableRows} for products of its empirical Fisher that then
+     * make no pass over the model: each is {@link #outerProducts}{@code / n}, in a nested memory context.
+     */
+    public KeptProducts<A> keepEmpiricalFisher(Batch batch) {
+        List<Block<A>> blocks = gradientsWithTableRows(batch);
+        int[] ids = graph.intInput() ? ids(batch) : null;
+        int n = batch.size();
+        long values = Math.multiplyExact(n, valuesWithTableRows(graph));
+        return new KeptProducts<>() {
+            @Override
+            public A times(java.util.function.Function<Kernels<A>, A> directions) {
+                return ad.scopedAll(() -> {
+                    Kernels<A> k = ad.kernels();
+                    return List.of(k.scale(outerProducts(blocks, ids, directions.apply(k)), 1.0 / n));
+                }).get(0);
             }
 
             @Override

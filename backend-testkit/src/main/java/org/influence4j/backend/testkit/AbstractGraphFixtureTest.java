@@ -162,6 +162,63 @@ public abstract class AbstractGraphFixtureTest {
     }
 
     /**
+     * The empirical Fisher of a graph with an Embedding table, whose per-sample gradients
+     * {@code [n, V·d]} it never forms (only the looked-up rows'), equals {@code (vs Gᵀ) G / n} from
+     * the per-sample gradients G, computed and kept (float64, 1e-10). 300 samples (two chunks of
+     * the pass) of 128 ids from a 1,000-row table, drawn so that a few ids come from hundreds of
+     * rows each, and 12 directions (more than one group of the product's memory bound). The kept
+     * state is as large as the model announces.
+     */
+    @Test
+    void empiricalFisherOfATableModelEqualsTheProductOfItsPerSampleGradients() {
+        int vocabulary = 1000;
+        int tokens = 128;
+        ModelSpec spec = ModelSpec.fromJson("{\"format\": 2, \"input\": {\"shape\": [" + tokens + "], \"dtype\": \"int64\"},"
+                + " \"nodes\": [{\"name\": \"emb\", \"op\": \"embedding\", \"inputs\": [\"input\"], \"num_embeddings\": "
+                + vocabulary + ", \"embedding_dim\": 16}, {\"name\": \"mean0\", \"op\": \"mean\", \"axis\": 0},"
+                + " {\"name\": \"fc1\", \"op\": \"dense\", \"in_features\": 16, \"out_features\": 4, \"bias\": true},"
+                + " {\"name\": \"tanh0\", \"op\": \"tanh\"},"
+                + " {\"name\": \"fc2\", \"op\": \"dense\", \"in_features\": 4, \"out_features\": 3, \"bias\": true}],"
+                + " \"loss\": \"softmax_cross_entropy\", \"dtype\": \"float64\"}");
+        int n = 300;
+        java.util.SplittableRandom random = new java.util.SplittableRandom(11);
+        double[] ids = new double[n * tokens];
+        for (int i = 0; i < ids.length; i++) {
+            double u = random.nextDouble();
+            ids[i] = Math.min(vocabulary - 1, (int) (u * u * u * vocabulary)); // id 0 from about 1 row in 10
+        }
+        double[] labels = new double[n];
+        for (int i = 0; i < n; i++) {
+            labels[i] = i % 3;
+        }
+        Batch batch = new Batch(ids, tokens, labels, 1);
+        int directions = 12;
+        try (TwiceDifferentiable model = backend().createModel(spec, spec.initialParameters(3));
+             TensorScope scope = backend().newScope();
+             KeptCurvature kept = model.keepCurvature(batch, Curvature.EMPIRICAL_FISHER)) {
+            int p = model.numParameters();
+            double[] g = model.perSampleGradients(batch, scope).toDoubleArray();
+            double[] v = TestSupport.gaussians(directions * p, 5);
+            double[] expected = new double[directions * p];
+            for (int j = 0; j < directions; j++) {
+                for (int i = 0; i < n; i++) {
+                    double along = 0;
+                    for (int c = 0; c < p; c++) {
+                        along += g[i * p + c] * v[j * p + c];
+                    }
+                    for (int c = 0; c < p; c++) {
+                        expected[j * p + c] += g[i * p + c] * along / n;
+                    }
+                }
+            }
+            Tensor vs = scope.fromArray(v, DType.FLOAT64, directions, p);
+            assertClose("computed", expected, model.empiricalFisherBlock(batch, vs, scope).toDoubleArray(), 1e-10);
+            assertClose("kept", expected, kept.times(vs, scope).toDoubleArray(), 1e-10);
+            assertEquals(model.empiricalFisherKeptBytes(n), kept.keptBytes());
+        }
+    }
+
+    /**
      * The Gauss-Newton factors M {@code [n·c, p]} rebuild PyTorch's Gauss-Newton product,
      * {@code (1/n) Mᵀ(M v)} = the fixture's {@code gnvp}; and the factors of a 300-row batch (taken
      * in chunks) hold, for each row, the c rows of its sample in a one-pass batch (float64, 1e-12).

@@ -404,7 +404,7 @@ public final class DataHessianOperator implements HessianOperator, AutoCloseable
             addReplicas();
         }
         if (curvature == Curvature.EMPIRICAL_FISHER
-                && (double) batch.size() * dimension * dtype.bytes() > keptStateBytes - keptBytes()) {
+                && model.empiricalFisherKeptBytes(batch.size()) > keptStateBytes - keptBytes()) {
             keptFull = true; // the per-sample gradients the state would keep do not fit: not formed
             return null;
         }
