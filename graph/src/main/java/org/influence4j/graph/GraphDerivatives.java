@@ -520,7 +520,9 @@ public final class GraphDerivatives<A> {
                 long[] s = k.shape(b.deltas());
                 long tokens = s[0] * s[1];
                 long d = s[2];
-                A rows = k.reshape(k.gatherPaddedColumns(vs, tableColumns(b.offset(), ids, d)), directions, tokens, d);
+                int vocabulary = Math.toIntExact(b.size() / d);
+                A tables = k.reshape(k.sliceColumns(vs, b.offset(), b.offset() + (long) b.size()), directions * vocabulary, d);
+                A rows = k.reshape(k.gatherRows(tables, tableRows(ids, vocabulary, directions)), directions, tokens, d);
                 A deltas = k.expand(k.reshape(b.deltas(), 1, tokens, d), directions, tokens, d);
                 term = k.reshape(k.sumTo(k.reshape(k.mul(rows, deltas), directions, s[0], s[1] * d), directions, s[0], 1),
                         directions, s[0]);
@@ -536,14 +538,13 @@ public final class GraphDerivatives<A> {
                 long[] s = k.shape(b.deltas());
                 long tokens = s[0] * s[1];
                 long d = s[2];
-                // rows (i, t) of [n·T, k·d]: (v_j·g_i) δ_{i,t} for each direction j, added at the ids
-                A weights = k.expand(k.reshape(k.permute(projections, 1, 0), s[0], 1, directions, 1),
-                        s[0], s[1], directions, d);
-                A deltas = k.expand(k.reshape(b.deltas(), s[0], s[1], 1, d), s[0], s[1], directions, d);
-                A terms = k.reshape(k.mul(weights, deltas), tokens, directions * d);
+                // rows (j, i, t) of [k·n·T, d]: (v_j·g_i) δ_{i,t}, added to row j·V + id_{i,t} of [k·V, d]
+                A weights = k.expand(k.reshape(projections, directions, s[0], 1, 1), directions, s[0], s[1], d);
+                A deltas = k.expand(k.reshape(b.deltas(), 1, s[0], s[1], d), directions, s[0], s[1], d);
+                A terms = k.reshape(k.mul(weights, deltas), directions * tokens, d);
                 int vocabulary = Math.toIntExact(b.size() / d);
-                A table = k.reshape(k.scatterRows(terms, ids, vocabulary), vocabulary, directions, d);
-                parts.add(k.reshape(k.permute(table, 1, 0, 2), directions, b.size()));
+                parts.add(k.reshape(k.scatterRows(terms, tableRows(ids, vocabulary, directions),
+                        Math.toIntExact(directions * vocabulary)), directions, b.size()));
             } else {
                 parts.add(k.matmul(projections, b.gradients()));
             }
@@ -553,23 +554,16 @@ public final class GraphDerivatives<A> {
 
     /** @return the columns {@code [k, size]} of {@code vs} that a block covers */
     private static <A> A columnsOf(Kernels<A> k, A vs, Block<A> b) {
-        if (b.offset() == 0 && b.size() == k.shape(vs)[1]) {
-            return vs;
-        }
-        int[] index = new int[b.size()];
-        for (int j = 0; j < index.length; j++) {
-            index[j] = b.offset() + j;
-        }
-        return k.gatherPaddedColumns(vs, index);
+        return b.offset() == 0 && b.size() == k.shape(vs)[1] ? vs
+                : k.sliceColumns(vs, b.offset(), b.offset() + (long) b.size());
     }
 
-    /** @return the columns {@code offset + id_r·d + c} of each token r's table row, token-major */
-    private static int[] tableColumns(int offset, int[] ids, long d) {
-        int width = Math.toIntExact(d);
-        int[] index = new int[Math.multiplyExact(ids.length, width)];
-        for (int r = 0; r < ids.length; r++) {
-            for (int c = 0; c < width; c++) {
-                index[r * width + c] = offset + ids[r] * width + c;
+    /** @return for direction j and token r, the row {@code j·V + id_r} of the directions' tables {@code [k·V, d]} */
+    private static int[] tableRows(int[] ids, int vocabulary, long directions) {
+        int[] index = new int[Math.multiplyExact(ids.length, Math.toIntExact(directions))];
+        for (int j = 0; j < directions; j++) {
+            for (int r = 0; r < ids.length; r++) {
+                index[j * ids.length + r] = j * vocabulary + ids[r];
             }
         }
         return index;

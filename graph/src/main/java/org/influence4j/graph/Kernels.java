@@ -131,6 +131,14 @@ public interface Kernels<A> {
     A slicePadRows(A a, long from, long to);
 
     /**
+     * Columns {@code [from, to)} of a matrix {@code [m, c]}, {@code 0 ≤ from ≤ to ≤ c}: shape
+     * {@code [m, to − from]}. The default slices the transpose; backends may slice in place.
+     */
+    default A sliceColumns(A a, long from, long to) {
+        return permute(slicePadRows(permute(a, 1, 0), from, to), 1, 0);
+    }
+
+    /**
      * Columns of a matrix {@code [m, c]} with a zero column where the index is {@code c}: the result
      * is {@code [m, index.length]} with column j equal to {@code a[:, index[j]]} (zero for
      * {@code index[j] = c}), rows kept contiguous. This is im2col's gather for convolutions and

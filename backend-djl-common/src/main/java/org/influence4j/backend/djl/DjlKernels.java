@@ -721,6 +721,11 @@ public final class DjlKernels implements Kernels<NDArray> {
         return parts.size() == 1 ? parts.get(0) : concat(parts, 0);
     }
 
+    @Override
+    public NDArray sliceColumns(NDArray a, long from, long to) {
+        return own(a.get(new NDIndex(":, {}:{}", from, to)));
+    }
+
     private NDArray zeros(long rows, long[] like) {
         long[] s = like.clone();
         s[0] = rows;
