@@ -247,7 +247,7 @@ public final class ArnoldiSolver implements InverseHvpSolver {
         }
 
         /** A random unit row orthogonal to the rows of {@code basis} (may be null). */
-        private Tensor freshDirection(Tensor basis, TensorScope work) {
+        private Tensor freshDirection(LanczosBasis basis, TensorScope work) {
             Tensor g = DenseLinalg.gaussian(random, 1, p, dtype, work);
             if (basis != null) {
                 for (int pass = 0; pass < 2; pass++) {
@@ -262,16 +262,14 @@ public final class ArnoldiSolver implements InverseHvpSolver {
         }
 
         /** w − Vᵀ(V w) for a row w; adds the coefficients to {@code h} when given. */
-        private Tensor orthogonalize(Tensor w, Tensor basis, TensorScope work, double[] h) {
-            double[][] c = DenseLinalg.gram(basis, w);
-            double[][] ct = new double[1][c.length];
-            for (int i = 0; i < c.length; i++) {
-                ct[0][i] = c[i][0];
-                if (h != null) {
-                    h[i] += c[i][0];
+        private Tensor orthogonalize(Tensor w, LanczosBasis basis, TensorScope work, double[] h) {
+            double[] c = basis.dots(w);
+            if (h != null) {
+                for (int i = 0; i < c.length; i++) {
+                    h[i] += c[i];
                 }
             }
-            try (Tensor proj = DenseLinalg.combine(ct, basis, work)) {
+            try (Tensor proj = basis.combine(new double[][] {c}, work)) {
                 return w.sub(proj);
             }
         }
@@ -279,7 +277,8 @@ public final class ArnoldiSolver implements InverseHvpSolver {
         void run() {
             int maxRestarts = options.maxIterationsFor(p);
             try (TensorScope work = own.newChild()) {
-                Tensor basis = freshDirection(null, work);
+                LanczosBasis basis = new LanczosBasis((long) p * dtype.bytes(), LanczosBasis.BLOCK_BYTES);
+                basis.append(freshDirection(null, work));
                 double[][] t = new double[m][m];
                 int kept = 0;
                 double normEstimate = 0;
@@ -288,7 +287,7 @@ public final class ArnoldiSolver implements InverseHvpSolver {
                     double beta = 0;
                     for (int c = kept; c < m; c++) {
                         Tensor w;
-                        try (Tensor v = basis.rows(c, c + 1)) {
+                        try (Tensor v = basis.row(c)) {
                             w = applyH(v, work);
                         }
                         double[] h = new double[c + 1];
@@ -331,10 +330,7 @@ public final class ArnoldiSolver implements InverseHvpSolver {
                             t[c + 1][c] = beta;
                             t[c][c + 1] = beta;
                         }
-                        Tensor grown = basis.concat(v);
-                        basis.close();
-                        v.close();
-                        basis = grown;
+                        basis.append(v);
                     }
                     DenseLinalg.Eigen e = DenseLinalg.symmetricEigen(t, DenseLinalg.MAGNITUDE);
                     double[] res = new double[m];
@@ -351,8 +347,7 @@ public final class ArnoldiSolver implements InverseHvpSolver {
                     for (int i = 0; i < keep; i++) {
                         s[i] = e.vectors()[i];
                     }
-                    Tensor ritz = DenseLinalg.combine(s, basis, work);
-                    basis.close();
+                    Tensor ritz = basis.closeInto(s, work);
                     if (all || restarts >= maxRestarts) {
                         if (residual != null) {
                             residual.close();
@@ -373,9 +368,9 @@ public final class ArnoldiSolver implements InverseHvpSolver {
                         t[i][keep] = beta * e.vectors()[i][m - 1];
                         t[keep][i] = t[i][keep];
                     }
-                    basis = ritz.concat(residual);
-                    ritz.close();
-                    residual.close();
+                    basis = new LanczosBasis((long) p * dtype.bytes(), LanczosBasis.BLOCK_BYTES);
+                    basis.append(ritz);
+                    basis.append(residual);
                     kept = keep;
                 }
             }

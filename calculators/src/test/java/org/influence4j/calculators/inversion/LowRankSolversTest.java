@@ -23,6 +23,8 @@ import org.influence4j.calculators.testing.HostBackend;
 import org.influence4j.calculators.testing.HostModel;
 import org.influence4j.calculators.testing.HostScope;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 /**
  * Arnoldi (thick-restart Lanczos) and Nyström against the closed-form logistic Hessian and its
@@ -89,12 +91,13 @@ class LowRankSolversTest {
         }
     }
 
-    @Test
-    void arnoldiAtRankKErrsExactlyByTheDiscardedSpectrum() {
+    /** A small and a large Krylov basis, both restarted (m &lt; p = 41). */
+    @ParameterizedTest(name = "rank {0}, Krylov dimension {1}")
+    @CsvSource({"6, 14", "20, 36"})
+    void arnoldiAtRankKErrsExactlyByTheDiscardedSpectrum(int k, int m) {
         Problem pr = logistic(40, LAMBDA);
-        int k = 6;
         double[][] eig = Fixtures.jacobiEigen(minusLambda(pr.a(), LAMBDA));
-        try (LowRankInverse inv = new ArnoldiSolver(new ArnoldiOptions(k, 14, 1e-10, 0, 3, false))
+        try (LowRankInverse inv = new ArnoldiSolver(new ArnoldiOptions(k, m, 1e-10, 0, 3, false))
                 .prepare(pr.operator())) {
             double[] theta = inv.eigenvalues();
             for (int i = 0; i < k; i++) {
@@ -120,8 +123,8 @@ class LowRankSolversTest {
             assertEquals(InversionMethod.ARNOLDI, r.info().method());
             assertTrue(r.info().converged());
             assertEquals(k, d.get("rank"));
-            assertEquals(14, d.get("krylovDimension"));
-            assertTrue((Integer) d.get("restarts") >= 1, "m = 14 < p = 41 needs restarts: " + d);
+            assertEquals(m, d.get("krylovDimension"));
+            assertTrue((Integer) d.get("restarts") >= 1, "m = " + m + " < p = 41 needs restarts: " + d);
             assertEquals(k, ((List<?>) d.get("eigenvalues")).size());
         }
     }
