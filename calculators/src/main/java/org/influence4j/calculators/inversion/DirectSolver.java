@@ -189,9 +189,9 @@ public final class DirectSolver implements InverseHvpSolver {
             // refused before the data pass, not left to an OutOfMemoryError after it: the Hessian's values and
             // their symmetrised copy are two p x p arrays on the heap at once
             throw new IllegalStateException("method direct: p = " + p + " parameters need at least "
-                    + (leastHeapBytes >> 20) + " MB of heap for the dense Hessian, more than this JVM's maximum heap ("
-                    + (maxHeap >> 20) + " MB); use the cg, arnoldi or ekfac method, or a larger -Xmx"
-                    + " (bin/influence4j reads it from INFLUENCE4J_JAVA_OPTS)");
+                    + (leastHeapBytes >> 20) + " MB of heap for the dense p x p matrix, more than this JVM's maximum heap ("
+                    + (maxHeap >> 20) + " MB)" + whyNotLowRank(operator) + "; use the cg, arnoldi or ekfac method,"
+                    + " or a larger -Xmx (bin/influence4j reads it from INFLUENCE4J_JAVA_OPTS)");
         }
         if (p > LARGE) {
             LOG.warn("direct inversion of p = {} parameters needs {} MB of heap for the dense Hessian and O(p³)"
@@ -236,6 +236,30 @@ public final class DirectSolver implements InverseHvpSolver {
                 && rows < operator.dimension() && rows <= MAX_GRAM_ROWS && FactoredGaussNewtonOperator.fits(operator)
                 && (operator.curvature() == Curvature.EMPIRICAL_FISHER
                     || providesGaussNewtonFactors(operator.model()));
+    }
+
+    /**
+     * @return for the Gauss-Newton matrix or the empirical Fisher with λ &gt; 0, why {@link #lowRank} does
+     *     not invert it through its factor rows (a clause starting with "; "), else ""
+     */
+    private static String whyNotLowRank(HessianOperator operator) {
+        if (!(operator instanceof DataHessianOperator data) || data.curvature() == Curvature.HESSIAN
+                || data.regularization() <= 0) {
+            return "";
+        }
+        long rows = FactoredGaussNewtonOperator.rows(data);
+        String what = "; the " + data.curvature().key() + " matrix's " + rows + " factor rows";
+        if (rows >= data.dimension()) {
+            return what + " are not fewer than p, so it is not inverted through them";
+        }
+        if (rows > MAX_GRAM_ROWS) {
+            return what + " are more than the " + MAX_GRAM_ROWS + " it may be inverted through";
+        }
+        if (!FactoredGaussNewtonOperator.fits(data)) {
+            return what + " take " + (FactoredGaussNewtonOperator.bytes(data) >> 20) + " MB, more than the "
+                    + (FactoredGaussNewtonOperator.MAX_BYTES >> 20) + " MB allowed for inverting it through them";
+        }
+        return "; this model gives no Gauss-Newton factor rows to invert it through";
     }
 
     /** @return whether the model gives Gauss-Newton factors: a layer graph on a backend with Gauss-Newton products */

@@ -129,7 +129,7 @@ public final class FactoredGaussNewtonOperator implements PrecomputedOperator {
     }
 
     /** @return n·c·p·(bytes per value), saturating at {@link Long#MAX_VALUE} */
-    private static long bytes(DataHessianOperator operator) {
+    static long bytes(DataHessianOperator operator) {
         try {
             long rows = rows(operator);
             return Math.multiplyExact(Math.multiplyExact(rows, (long) operator.dimension()), operator.dtype().bytes());

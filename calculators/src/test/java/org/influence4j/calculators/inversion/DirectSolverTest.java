@@ -14,7 +14,9 @@ import java.util.stream.Collectors;
 import org.influence4j.api.DType;
 import org.influence4j.api.Tensor;
 import org.influence4j.api.data.Batch;
+import org.influence4j.api.data.DataSource;
 import org.influence4j.api.data.InMemoryDataSource;
+import org.influence4j.api.inversion.Curvature;
 import org.influence4j.api.inversion.InverseHessian;
 import org.influence4j.api.inversion.InverseHvpResult;
 import org.influence4j.api.inversion.InverseHvpSolverFactory;
@@ -49,6 +51,43 @@ class DirectSolverTest {
                 && e.getMessage().contains("use the cg, arnoldi or ekfac method, or a larger -Xmx"), e.getMessage());
         assertEquals(1, e.getMessage().lines().count());
         assertEquals(0, op.passes(), "no data pass");
+    }
+
+    /**
+     * An empirical Fisher too large for the heap says why its factor rows cannot stand in for the
+     * dense matrix: 10,000 samples are more rows than it inverts through (the data is never read).
+     */
+    @Test
+    void anEmpiricalFisherLargerThanTheHeapSaysWhyItsFactorRowsCannotBeUsed() {
+        int d = 39_999;
+        DataSource unread = new DataSource() {
+            @Override
+            public long size() {
+                return 10_000;
+            }
+
+            @Override
+            public int numFeatures() {
+                return d;
+            }
+
+            @Override
+            public int labelWidth() {
+                return 1;
+            }
+
+            @Override
+            public java.util.Iterator<Batch> batches(int batchSize) {
+                throw new AssertionError("the data must not be read");
+            }
+        };
+        DataHessianOperator op = new DataHessianOperator(new HostModel(Fixtures.dense(d, 1, Loss.BINARY_LOGISTIC),
+                new double[d + 1]), unread, 0.1, 4, Curvature.EMPIRICAL_FISHER);
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> new DirectSolver().prepare(op));
+        assertTrue(e.getMessage().contains("of heap for the dense p x p matrix") && e.getMessage().contains(
+                "; the empirical-fisher matrix's 10000 factor rows are more than the 8192 it may be inverted through;"
+                        + " use the cg, arnoldi or ekfac method"), e.getMessage());
+        assertEquals(1, e.getMessage().lines().count());
     }
 
     @Test
