@@ -86,7 +86,7 @@ public final class EmbeddingTracIn {
     }
 
     /** @return n samples of {@link #TOKENS} ids drawn with probability ∝ 1/(v+1), labels i mod 10 */
-    private static Batch zipfTokens(int n) {
+    static Batch zipfTokens(int n) {
         double[] cdf = new double[VOCABULARY];
         double total = 0;
         for (int v = 0; v < VOCABULARY; v++) {
@@ -106,7 +106,7 @@ public final class EmbeddingTracIn {
         return new Batch(x, TOKENS, y, 1);
     }
 
-    private static long peakRssMegabytes() throws java.io.IOException {
+    static long peakRssMegabytes() throws java.io.IOException {
         for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
             if (line.startsWith("VmHWM")) {
                 return Long.parseLong(line.replaceAll("\\D", "")) / 1024;
