@@ -470,11 +470,11 @@ public final class GraphDerivatives<A> {
      * @return {@code [k, p]}
      */
     public A gradientOuterProducts(Batch batch, A vs) {
-        return outerProducts(gradientsWithTableRows(batch), graph.intInput() ? ids(batch) : null, vs);
+        return outerProducts(gradientsWithTableRows(batch), graph.intInput() ? ids(batch) : null, vs, 1);
     }
 
     /**
-     * {@code Σ_i (v·g_i) g_iᵀ} for each row v of {@code vs} {@code [k, p]}, the per-sample gradients g_i
+     * {@code weight · Σ_i (v·g_i) g_iᵀ} for each row v of {@code vs} {@code [k, p]}, the per-sample gradients g_i
      * held as {@link #gradientsWithTableRows}. A table's gradients {@code [n, V·d]} are never formed:
      * its part of {@code v·g_i} is {@code Σ_t δ_{i,t}·v[id_{i,t}]} (v's rows gathered at the ids), and
      * its part of the sum is {@code Σ_{i,t} (v·g_i) δ_{i,t}} added to row {@code id_{i,t}}
@@ -482,10 +482,11 @@ public final class GraphDerivatives<A> {
      * are taken in groups whose {@link #TABLE_PRODUCT_ARRAYS} fit in
      * {@link GradientChunks#GRADIENT_CHUNK_BYTES}, each in a nested memory context.
      *
-     * @param ids the batch's {@code n·T} token ids, sample-major (used by the tables' blocks)
+     * @param ids    the batch's {@code n·T} token ids, sample-major (used by the tables' blocks)
+     * @param weight a factor applied to the products (to the projections {@code v·g_i}, {@code [k, n]})
      * @return {@code [k, p]}
      */
-    private A outerProducts(List<Block<A>> blocks, int[] ids, A vs) {
+    private A outerProducts(List<Block<A>> blocks, int[] ids, A vs, double weight) {
         Kernels<A> k = ad.kernels();
         long directions = k.shape(vs)[0];
         long perDirection = 0;
@@ -497,20 +498,20 @@ public final class GraphDerivatives<A> {
         long group = perDirection == 0 ? directions
                 : Math.max(1, GradientChunks.GRADIENT_CHUNK_BYTES / (perDirection * graph.dtype().bytes()));
         if (group >= directions) {
-            return outerProductsOfGroup(k, blocks, ids, vs);
+            return outerProductsOfGroup(k, blocks, ids, vs, weight);
         }
         List<A> rows = new ArrayList<>();
         for (long start = 0; start < directions; start += group) {
             long from = start;
             long to = Math.min(directions, start + group);
             rows.add(ad.scopedAll(() -> List.of(outerProductsOfGroup(ad.kernels(), blocks, ids,
-                    ad.kernels().slicePadRows(vs, from, to)))).get(0));
+                    ad.kernels().slicePadRows(vs, from, to), weight))).get(0));
         }
         return k.concat(rows, 0);
     }
 
     /** {@link #outerProducts} of directions {@code [k, p]} at once. */
-    private static <A> A outerProductsOfGroup(Kernels<A> k, List<Block<A>> blocks, int[] ids, A vs) {
+    private static <A> A outerProductsOfGroup(Kernels<A> k, List<Block<A>> blocks, int[] ids, A vs, double weight) {
         long directions = k.shape(vs)[0];
         // the projections v·g_i, [k, n]
         A projections = null;
@@ -531,7 +532,10 @@ public final class GraphDerivatives<A> {
             }
             projections = projections == null ? term : k.add(projections, term);
         }
-        // each block's columns of Σ_i (v·g_i) g_i, [k, size]
+        if (weight != 1) {
+            projections = k.scale(projections, weight);
+        }
+        // each block's columns of weight · Σ_i (v·g_i) g_i, [k, size]
         List<A> parts = new ArrayList<>(blocks.size());
         for (Block<A> b : blocks) {
             if (b.embeddingRows()) {
@@ -834,7 +838,7 @@ public final class GraphDerivatives<A> {
             public A times(java.util.function.Function<Kernels<A>, A> directions) {
                 return ad.scopedAll(() -> {
                     Kernels<A> k = ad.kernels();
-                    return List.of(k.scale(outerProducts(blocks, ids, directions.apply(k)), 1.0 / n));
+                    return List.of(outerProducts(blocks, ids, directions.apply(k), 1.0 / n));
                 }).get(0);
             }
 
