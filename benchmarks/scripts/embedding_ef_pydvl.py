@@ -1,9 +1,7 @@
 #!/usr/bin/env python3
 """pyDVL's block conjugate gradient on its "Gauss-Newton" operator (the empirical Fisher) for the embedding
-text classifier of EmbeddingEmpiricalFisher.java (the Java side): a 30,000 x 64 table, 32 token ids a sample
-drawn from a Zipf law (weight 1/(v+1)), mean over the tokens, Linear 64->32, tanh, Linear 32->10, float32, on
-PyTorch's CPU build, two threads. pyDVL forms each batch's per-sample gradients [256, 1.9 M] for every
-operator application.
+text classifier of EmbeddingEmpiricalFisher.java (the Java side; embedding_model.py), float32, on PyTorch's CPU
+build, two threads. pyDVL forms each batch's per-sample gradients [256, 1.9 M] for every operator application.
 
     embedding_ef_pydvl.py cg M N
 
@@ -14,25 +12,13 @@ import resource
 import sys
 import time
 
-import numpy as np
 import torch
 import torch.nn as nn
 from torch.utils.data import DataLoader, TensorDataset
 from pydvl.influence import InfluenceMode
 from pydvl.influence.torch import CgInfluence, SecondOrderMode
 
-VOCABULARY, DIM, TOKENS = 30000, 64, 32
-
-
-class Classifier(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.emb = nn.Embedding(VOCABULARY, DIM)
-        self.fc1 = nn.Linear(DIM, 32)
-        self.fc2 = nn.Linear(32, 10)
-
-    def forward(self, ids):
-        return self.fc2(torch.tanh(self.fc1(self.emb(ids).mean(1))))
+from embedding_model import workload
 
 
 def main(argv):
@@ -40,11 +26,7 @@ def main(argv):
         sys.exit(__doc__)
     m, n = int(argv[1]), int(argv[2])
     torch.set_num_threads(2)
-    torch.manual_seed(0)
-    weights = 1.0 / np.arange(1, VOCABULARY + 1)
-    ids = torch.tensor(np.random.default_rng(7).choice(VOCABULARY, size=(n, TOKENS), p=weights / weights.sum()))
-    labels = torch.arange(n) % 10
-    model = Classifier()
+    ids, labels, model = workload(n)
     seconds = []
     for r in range(4):
         start = time.perf_counter()

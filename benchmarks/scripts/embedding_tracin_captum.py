@@ -16,24 +16,12 @@ import sys
 import tempfile
 import time
 
-import numpy as np
 import torch
 import torch.nn as nn
 from torch.utils.data import TensorDataset
 from captum.influence import TracInCP
 
-VOCABULARY, DIM, TOKENS = 30000, 64, 32
-
-
-class Classifier(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.emb = nn.Embedding(VOCABULARY, DIM)
-        self.fc1 = nn.Linear(DIM, 32)
-        self.fc2 = nn.Linear(32, 10)
-
-    def forward(self, ids):
-        return self.fc2(torch.tanh(self.fc1(self.emb(ids).mean(1))))
+from embedding_model import workload
 
 
 def main(argv):
@@ -44,11 +32,7 @@ def main(argv):
     m = 0 if self_influence else int(argv[1])
     rest = argv[2 if self_influence else 3:]
     layers = rest[0].split(",") if rest else None
-    torch.manual_seed(0)
-    weights = 1.0 / np.arange(1, VOCABULARY + 1)
-    ids = torch.tensor(np.random.default_rng(7).choice(VOCABULARY, size=(n, TOKENS), p=weights / weights.sum()))
-    labels = torch.arange(n) % 10
-    model = Classifier()
+    ids, labels, model = workload(n)
     folder = tempfile.mkdtemp()
     paths = []
     for c, scale in enumerate((1.0, 1.1)):

@@ -66,9 +66,11 @@ public final class EmbeddingEmpiricalFisher {
             }
         }
         Arrays.sort(seconds);
-        System.out.printf(Locale.ROOT, "%s embedding empirical Fisher %s: median %.3f s (%.3f-%.3f)%s, peak RSS %d MB%n",
-                backend.name(), cg ? "block CG influences " + m + " x " + n : "product of " + m + " directions, " + n
-                        + " samples", seconds[1], seconds[0], seconds[2], detail, EmbeddingTracIn.peakRssMegabytes());
+        String query = cg ? "block CG influences " + m + " x " + n
+                : "product of " + m + " directions, " + n + " samples";
+        System.out.printf(Locale.ROOT, "%s embedding empirical Fisher %s: median %.3f s (%.3f-%.3f)%s,"
+                + " peak RSS %d MB%n", backend.name(), query, seconds[1], seconds[0], seconds[2], detail,
+                EmbeddingTracIn.peakRssMegabytes());
     }
 
     /** @return the solve's iterations, after a fit and the influences of the first m samples on all */

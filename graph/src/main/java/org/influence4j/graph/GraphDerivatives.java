@@ -4,8 +4,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import org.influence4j.api.data.Batch;
-import org.influence4j.api.internal.GradientChunks;
 import org.influence4j.api.data.HostArray;
+import org.influence4j.api.internal.GradientChunks;
 import org.influence4j.api.model.GraphNode;
 import org.influence4j.api.model.ModelGraph;
 import org.influence4j.api.model.ParameterInfo;
@@ -474,8 +474,8 @@ public final class GraphDerivatives<A> {
     }
 
     /**
-     * {@code weight · Σ_i (v·g_i) g_iᵀ} for each row v of {@code vs} {@code [k, p]}, the per-sample gradients g_i
-     * held as {@link #gradientsWithTableRows}. A table's gradients {@code [n, V·d]} are never formed:
+     * {@code weight · Σ_i (v·g_i) g_iᵀ} for each row v of {@code vs} {@code [k, p]}, the per-sample
+     * gradients g_i held as {@link #gradientsWithTableRows}. A table's gradients {@code [n, V·d]} are never formed:
      * its part of {@code v·g_i} is {@code Σ_t δ_{i,t}·v[id_{i,t}]} (v's rows gathered at the ids), and
      * its part of the sum is {@code Σ_{i,t} (v·g_i) δ_{i,t}} added to row {@code id_{i,t}}
      * ({@link Kernels#scatterRows}): {@code k·n·T·d} products against {@code k·n·V·d}. The directions
@@ -511,7 +511,8 @@ public final class GraphDerivatives<A> {
     }
 
     /** {@link #outerProducts} of directions {@code [k, p]} at once. */
-    private static <A> A outerProductsOfGroup(Kernels<A> k, List<Block<A>> blocks, int[] ids, A vs, double weight) {
+    private static <A> A outerProductsOfGroup(Kernels<A> k, List<Block<A>> blocks, int[] ids, A vs,
+                                              double weight) {
         long directions = k.shape(vs)[0];
         // the projections v·g_i, [k, n]
         A projections = null;
@@ -522,11 +523,12 @@ public final class GraphDerivatives<A> {
                 long tokens = s[0] * s[1];
                 long d = s[2];
                 int vocabulary = Math.toIntExact(b.size() / d);
-                A tables = k.reshape(k.sliceColumns(vs, b.offset(), b.offset() + (long) b.size()), directions * vocabulary, d);
+                A tables = k.reshape(k.sliceColumns(vs, b.offset(), b.offset() + (long) b.size()),
+                        directions * vocabulary, d);
                 A rows = k.reshape(k.gatherRows(tables, tableRows(ids, vocabulary, directions)), directions, tokens, d);
                 A deltas = k.expand(k.reshape(b.deltas(), 1, tokens, d), directions, tokens, d);
-                term = k.reshape(k.sumTo(k.reshape(k.mul(rows, deltas), directions, s[0], s[1] * d), directions, s[0], 1),
-                        directions, s[0]);
+                A products = k.reshape(k.mul(rows, deltas), directions, s[0], s[1] * d);
+                term = k.reshape(k.sumTo(products, directions, s[0], 1), directions, s[0]);
             } else {
                 term = k.matmul(columnsOf(k, vs, b), k.permute(b.gradients(), 1, 0));
             }

@@ -173,9 +173,10 @@ public abstract class AbstractGraphFixtureTest {
     void empiricalFisherOfATableModelEqualsTheProductOfItsPerSampleGradients() {
         int vocabulary = 1000;
         int tokens = 128;
-        ModelSpec spec = ModelSpec.fromJson("{\"format\": 2, \"input\": {\"shape\": [" + tokens + "], \"dtype\": \"int64\"},"
-                + " \"nodes\": [{\"name\": \"emb\", \"op\": \"embedding\", \"inputs\": [\"input\"], \"num_embeddings\": "
-                + vocabulary + ", \"embedding_dim\": 16}, {\"name\": \"mean0\", \"op\": \"mean\", \"axis\": 0},"
+        ModelSpec spec = ModelSpec.fromJson("{\"format\": 2, \"input\": {\"shape\": [" + tokens + "],"
+                + " \"dtype\": \"int64\"}, \"nodes\": [{\"name\": \"emb\", \"op\": \"embedding\","
+                + " \"inputs\": [\"input\"], \"num_embeddings\": " + vocabulary + ", \"embedding_dim\": 16},"
+                + " {\"name\": \"mean0\", \"op\": \"mean\", \"axis\": 0},"
                 + " {\"name\": \"fc1\", \"op\": \"dense\", \"in_features\": 16, \"out_features\": 4, \"bias\": true},"
                 + " {\"name\": \"tanh0\", \"op\": \"tanh\"},"
                 + " {\"name\": \"fc2\", \"op\": \"dense\", \"in_features\": 4, \"out_features\": 3, \"bias\": true}],"

@@ -189,9 +189,9 @@ public final class DirectSolver implements InverseHvpSolver {
             // refused before the data pass, not left to an OutOfMemoryError after it: the Hessian's values and
             // their symmetrised copy are two p x p arrays on the heap at once
             throw new IllegalStateException("method direct: p = " + p + " parameters need at least "
-                    + (leastHeapBytes >> 20) + " MB of heap for the dense p x p matrix, more than this JVM's maximum heap ("
-                    + (maxHeap >> 20) + " MB)" + whyNotLowRank(operator) + "; use the cg, arnoldi or ekfac method,"
-                    + " or a larger -Xmx (bin/influence4j reads it from INFLUENCE4J_JAVA_OPTS)");
+                    + (leastHeapBytes >> 20) + " MB of heap for the dense p x p matrix, more than this JVM's maximum"
+                    + " heap (" + (maxHeap >> 20) + " MB)" + whyNotLowRank(operator) + "; use the cg, arnoldi or ekfac"
+                    + " method, or a larger -Xmx (bin/influence4j reads it from INFLUENCE4J_JAVA_OPTS)");
         }
         if (p > LARGE) {
             LOG.warn("direct inversion of p = {} parameters needs {} MB of heap for the dense Hessian and O(p³)"

@@ -28,7 +28,8 @@ class LanczosBasisTest {
         try (HostScope scope = HostBackend.scope();
              LanczosBasis basis = new LanczosBasis(p * 8L, 3 * p * 8L)) {
             for (int i = 0; i < 4; i++) {
-                basis.append(scope.fromArray(java.util.Arrays.copyOfRange(matrix, i * p, (i + 1) * p), DType.FLOAT64, 1, p));
+                double[] row = java.util.Arrays.copyOfRange(matrix, i * p, (i + 1) * p);
+                basis.append(scope.fromArray(row, DType.FLOAT64, 1, p));
             }
             basis.append(scope.fromArray(java.util.Arrays.copyOfRange(matrix, 4 * p, rows * p), DType.FLOAT64, 5, p));
             for (int i = 0; i < rows; i++) {
