@@ -16,10 +16,14 @@ import org.influence4j.backend.testkit.GraphFixture;
 import org.influence4j.backend.testkit.TestSupport;
 import org.influence4j.calculators.influence.DirectInfluence;
 import org.influence4j.calculators.influence.InfluenceOptions;
+import org.influence4j.calculators.influence.InverseHessianInfluence;
+import org.influence4j.calculators.inversion.ArnoldiOptions;
+import org.influence4j.calculators.inversion.ArnoldiSolver;
 import org.influence4j.registry.BackendDiscovery;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * Influences of the four layer-graph fixtures (LeNet-style CNN, residual CNN with batch norm, the
@@ -74,5 +78,32 @@ class GraphInfluenceParityTest {
         double tolerance = dtype == DType.FLOAT64 ? 1e-9 : 1e-4;
         assertTrue(err < tolerance, backend + " " + fixture + " " + curvature + " " + dtype + ": relative difference "
                 + err + " ≥ " + tolerance);
+    }
+
+    /**
+     * Arnoldi at full rank (r = p: an exact inverse) gives Direct's influences on the LeNet-style CNN
+     * and the two embedding models (float64, 1e-9): its training side, the basis times the training
+     * gradients, is taken from the gradients' blocks, so an Embedding table's stay the rows its ids
+     * look up.
+     */
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"lenet", "embed_mean", "embed_layernorm"})
+    void fullRankArnoldiGivesDirectsInfluences(String fixture) {
+        GraphFixture f = GraphFixture.load(fixture);
+        Backend backend = BackendDiscovery.load().require(AvailableBackends.REFERENCE);
+        InfluenceOptions options = new InfluenceOptions(1.0, 512, Curvature.HESSIAN);
+        try (TwiceDifferentiable model = backend.createModel(f.spec().withDType(DType.FLOAT64), f.parameters());
+             TensorScope scope = backend.newScope();
+             DirectInfluence direct = new DirectInfluence(model, options);
+             InverseHessianInfluence arnoldi = new InverseHessianInfluence(model,
+                     new ArnoldiSolver(ArnoldiOptions.ofRank(model.numParameters())), options)) {
+            InMemoryDataSource data = new InMemoryDataSource(f.batch());
+            direct.fit(data);
+            arnoldi.fit(data);
+            double[] expected = direct.influences(f.batch(), f.batch(), InfluenceMode.UP, scope).toDoubleArray();
+            double[] actual = arnoldi.influences(f.batch(), f.batch(), InfluenceMode.UP, scope).toDoubleArray();
+            double err = TestSupport.relErr(actual, expected);
+            assertTrue(err < 1e-9, fixture + ": relative difference " + err);
+        }
     }
 }

@@ -225,9 +225,10 @@ public class InverseHessianInfluence implements InfluenceFunctionModel {
                             options.batchSize()), work, (part, step) ->
                             lowRank.scores(left, testGradients, model.perSampleGradients(part, step), step));
                 } else {
-                    try (Tensor right = InfluenceProducts.joinColumns(train,
-                            GradientChunks.bounded(model, options.batchSize()), work,
-                            (part, step) -> lowRank.rightFactors(model.perSampleGradients(part, step)))) {
+                    // V Rᵀ as any factors' products with the training gradients: a layer graph's Embedding
+                    // tables stay the rows their ids look up (InfluenceProducts#gradientProducts)
+                    try (Tensor basis = lowRank.basis(work); Tensor right = InfluenceProducts.gradientProducts(model,
+                            basis, train, options.batchSize(), work)) {
                         result = left.matmul(right);
                     }
                 }

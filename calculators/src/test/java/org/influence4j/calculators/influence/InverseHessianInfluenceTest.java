@@ -57,7 +57,7 @@ class InverseHessianInfluenceTest {
             case "CgInfluence" -> new CgInfluence(m, options, TIGHT);
             // full rank (r = p): the low-rank inverses are exact, through their projected products
             // (LowRankInverse#leftFactors): Arnoldi's with the training side joined over chunks
-            // (#rightFactors), Nyström's chunk by chunk with the complement term (#scores)
+            // (the basis times the training gradients), Nyström's chunk by chunk with the complement term (#scores)
             case "arnoldi" -> new InverseHessianInfluence(m, new ArnoldiSolver(ArnoldiOptions.ofRank(P)), options);
             case "nystroem" -> new InverseHessianInfluence(m, new NystroemSolver(new NystroemOptions(P, 5)), options);
             default -> throw new IllegalArgumentException(kind);
