@@ -17,8 +17,9 @@ import org.influence4j.api.inversion.Curvature;
  * parameters the model had when this was made, also after they change; where nothing is (the
  * Hessian and Gauss-Newton default of {@link TwiceDifferentiable#keepCurvature}), at the model's
  * current parameters. Callers that may change θ make it again (as {@code DataHessianOperator} does).
- * Holds native memory: close it; closing the model closes the recorded passes too (the
- * default's kept gradients are a copy that never uses the model again, and stay until closed). Not thread-safe.
+ * Holds native memory: close it; closing the model closes the recorded passes too (the default's
+ * kept gradients are a copy that never uses the model again, and stay until closed). Not
+ * thread-safe.
  */
 public interface KeptCurvature extends AutoCloseable {
 
