@@ -98,23 +98,7 @@ public final class FactoredGaussNewtonOperator implements PrecomputedOperator {
         try (TensorScope work = scope.newChild()) {
             List<Tensor> parts = new ArrayList<>();
             delegate.forEachBatch(batch -> parts.add(factorsOf(delegate, batch, work)));
-            // adjacent pairs joined level by level: each row is copied log2(batches) times, not once per batch
-            List<Tensor> level = parts;
-            while (level.size() > 1) {
-                List<Tensor> next = new ArrayList<>((level.size() + 1) / 2);
-                for (int i = 0; i < level.size(); i += 2) {
-                    if (i + 1 == level.size()) {
-                        next.add(level.get(i));
-                        continue;
-                    }
-                    Tensor joined = level.get(i).concat(level.get(i + 1));
-                    level.get(i).close();
-                    level.get(i + 1).close();
-                    next.add(joined);
-                }
-                level = next;
-            }
-            return level.get(0).moveTo(scope);
+            return RowBlocks.concatAll(parts).moveTo(scope);
         }
     }
 
