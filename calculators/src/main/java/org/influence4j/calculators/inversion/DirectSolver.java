@@ -231,16 +231,13 @@ public final class DirectSolver implements InverseHvpSolver {
 
     /** @return whether A is inverted through its factor rows (see the class documentation) */
     private static boolean lowRank(DataHessianOperator operator) {
-        long rows = FactoredGaussNewtonOperator.rows(operator);
-        return operator.curvature() != Curvature.HESSIAN && operator.regularization() > 0
-                && rows < operator.dimension() && rows <= MAX_GRAM_ROWS && FactoredGaussNewtonOperator.fits(operator)
-                && (operator.curvature() == Curvature.EMPIRICAL_FISHER
-                    || providesGaussNewtonFactors(operator.model()));
+        return whyNotLowRank(operator) == null;
     }
 
     /**
-     * @return for the Gauss-Newton matrix or the empirical Fisher with λ &gt; 0, why {@link #lowRank} does
-     *     not invert it through its factor rows (a clause starting with "; "), else ""
+     * @return null where A is inverted through its factor rows (see the class documentation); else, for
+     *     the Gauss-Newton matrix or the empirical Fisher with λ &gt; 0, why not (a clause starting with
+     *     "; "), and "" for any other operator
      */
     private static String whyNotLowRank(HessianOperator operator) {
         if (!(operator instanceof DataHessianOperator data) || data.curvature() == Curvature.HESSIAN
@@ -259,7 +256,10 @@ public final class DirectSolver implements InverseHvpSolver {
             return what + " take " + (FactoredGaussNewtonOperator.bytes(data) >> 20) + " MB, more than the "
                     + (FactoredGaussNewtonOperator.MAX_BYTES >> 20) + " MB allowed for inverting it through them";
         }
-        return "; this model gives no Gauss-Newton factor rows to invert it through";
+        if (data.curvature() != Curvature.EMPIRICAL_FISHER && !providesGaussNewtonFactors(data.model())) {
+            return "; this model gives no Gauss-Newton factor rows to invert it through";
+        }
+        return null;
     }
 
     /** @return whether the model gives Gauss-Newton factors: a layer graph on a backend with Gauss-Newton products */
