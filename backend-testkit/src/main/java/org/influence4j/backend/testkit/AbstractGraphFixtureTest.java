@@ -104,12 +104,7 @@ public abstract class AbstractGraphFixtureTest {
         try (TwiceDifferentiable model = model(f, dtype); TensorScope scope = backend().newScope()) {
             Tensor v = scope.fromArray(f.v(), dtype, p);
             assertClose(name + " hvp", f.hvp(), model.hvp(f.batch(), v, scope).toDoubleArray(), tol);
-            double[] twoRows = new double[2 * p];
-            for (int j = 0; j < p; j++) {
-                twoRows[j] = f.v()[j];
-                twoRows[p + j] = -2 * f.v()[j];
-            }
-            Tensor vs = scope.fromArray(twoRows, dtype, 2, p);
+            Tensor vs = scope.fromArray(twoDirections(f.v()), dtype, 2, p);
             double[] block = model.hvpBlock(f.batch(), vs, scope).toDoubleArray();
             assertClose(name + " hvpBlock row 0", f.hvp(), TestSupport.row(block, p, 0), tol);
             assertClose(name + " hvpBlock row 1", TestSupport.axpy(-3, f.hvp(), f.hvp()), TestSupport.row(block, p, 1),
@@ -143,14 +138,9 @@ public abstract class AbstractGraphFixtureTest {
                 expected[j] += f.grads()[i * p + j] * along / n;
             }
         }
-        double[] twoRows = new double[2 * p];
-        for (int j = 0; j < p; j++) {
-            twoRows[j] = f.v()[j];
-            twoRows[p + j] = -2 * f.v()[j];
-        }
         try (TwiceDifferentiable model = model(f, dtype); TensorScope scope = backend().newScope();
              KeptCurvature kept = model.keepCurvature(f.batch(), Curvature.EMPIRICAL_FISHER)) {
-            Tensor vs = scope.fromArray(twoRows, dtype, 2, p);
+            Tensor vs = scope.fromArray(twoDirections(f.v()), dtype, 2, p);
             for (double[] block : List.of(
                     model.curvatureBlock(f.batch(), Curvature.EMPIRICAL_FISHER, vs, scope).toDoubleArray(),
                     kept.times(vs, scope).toDoubleArray())) {
@@ -522,6 +512,20 @@ public abstract class AbstractGraphFixtureTest {
                     () -> model.perSampleGradientBlocks(f.batch(), scope, java.util.Set.of("nope.weight")));
             assertTrue(e.getMessage().startsWith("parameters: unknown [nope.weight]"), e.getMessage());
         }
+    }
+
+    /**
+     * @return the rows {@code v} and {@code −2v}, {@code [2, p]} row-major: a linear product's second
+     *     row is −2 times its first
+     */
+    private static double[] twoDirections(double[] v) {
+        int p = v.length;
+        double[] rows = new double[2 * p];
+        for (int j = 0; j < p; j++) {
+            rows[j] = v[j];
+            rows[p + j] = -2 * v[j];
+        }
+        return rows;
     }
 
     /** @return 300 rows of {@code batch}, repeating its samples (more than a chunk of the per-sample passes) */
